@@ -1,0 +1,198 @@
+/* lisp.h: LispE values, the reader and the evaluator.
+ *
+ * Code is data: the reader turns source text into Values (lists of symbols,
+ * numbers, strings), each carrying its SrcLoc, and the evaluator walks them.
+ * Tensors are graph nodes (ir.h); modules (linear, layer norm, flash
+ * attention...) are dictionaries of tensors with a module kind.
+ *
+ * Errors inside the evaluator unwind with longjmp to the session's entry
+ * point (lisp_eval_file / lisp_call), which returns -1 with the diagnostic
+ * filled in.  Nothing escapes a session: no exit(), no global state. */
+#ifndef LTC_LISP_H
+#define LTC_LISP_H
+
+#include <setjmp.h>
+#include <stdio.h>
+#include "ir/ir.h"
+
+typedef struct Value Value;
+typedef struct Interp Interp;
+
+typedef enum {
+    V_NIL,      /* nil, false, () as a value */
+    V_TRUE,
+    V_INT,      /* i; sym != 0 means a symbolic size (i is its example value) */
+    V_NUM,      /* n: a double (LispE number); is_float: came from `floats` */
+    V_STR,      /* s */
+    V_SYM,      /* s: interned symbol name */
+    V_LIST,     /* items[0..n) ; lkind says integers/floats/numbers/... */
+    V_DICT,     /* string-keyed, insertion-ordered */
+    V_FUNC,     /* defun / lambda */
+    V_BUILTIN,
+    V_TENSOR,   /* t */
+    V_MODULE,   /* mod */
+} VKind;
+
+typedef enum { L_LIST, L_INTEGERS, L_FLOATS, L_NUMBERS, L_SHORTS, L_STRINGS } ListKind;
+
+typedef struct Dict {
+    const char **keys; Value **vals; int n, cap;
+} Dict;
+
+typedef struct Func {
+    const char *name;           /* NULL for lambda */
+    Value *params;              /* V_LIST: symbols or (sym default) lists */
+    Value *body;                /* V_LIST of expressions */
+    int nreq, nparams;          /* mandatory / total */
+} Func;
+
+typedef struct Builtin Builtin;
+
+/* Module kinds built by the torch library; see frontend/torch_modules.c. */
+typedef enum {
+    MOD_LINEAR, MOD_LAYER_NORM, MOD_EMBEDDING, MOD_FLASH_ATTENTION,
+    MOD_MULTIHEAD_ATTENTION, MOD_TRANSFORMER_BLOCK, MOD_POSITIONAL_ENCODING,
+    MOD_ROTARY_EMBEDDING, MOD_RMS_NORM, MOD_COUNT
+} ModKind;
+
+typedef struct Module {
+    ModKind kind;
+    Dict   *fields;             /* "weight", "bias", "q_proj" (V_MODULE)... */
+    int64_t ints[8];            /* kind-specific config: embed_dim, heads... */
+    double  nums[4];            /* eps, dropout... */
+} Module;
+
+struct Value {
+    VKind    kind;
+    SrcLoc   loc;               /* where the reader saw it (code values) */
+    int64_t  i;
+    Dim      sym;               /* V_INT symbolic size: monomial */
+    double   n;
+    bool     is_float;          /* V_NUM from a floats list (float32) */
+    const char *s;
+    Value  **items; int nitems, capitems; ListKind lkind;
+    Dict    *dict;
+    Func    *fn;
+    const Builtin *bi;
+    Node    *t;
+    Module  *mod;
+};
+
+/* A built-in function.  args are evaluated; call is the calling form (for
+ * locations).  min/max arity (max -1: any).  Special forms are handled by
+ * the evaluator itself and are not Builtins. */
+typedef Value *(*BuiltinFn)(Interp *I, Value **args, int nargs, Value *call);
+struct Builtin {
+    const char *name;
+    int min_args, max_args;
+    BuiltinFn fn;
+    const char *alias;          /* second spelling (torch_add for tensor_add) or NULL */
+};
+
+/* Variables: one frame per function call plus the global frame. */
+typedef struct Frame {
+    const char **names; Value **vals; int n, cap;
+} Frame;
+
+typedef enum { MODE_RUN, MODE_COMPILE } InterpMode;
+
+/* A top-level call of a user function with tensor arguments: an entry
+ * candidate (see docs/cli.md, --entry). */
+typedef struct EntryCall {
+    Func  *fn;
+    Value **args; int nargs;
+    SrcLoc loc;
+} EntryCall;
+
+struct Interp {
+    Arena    *arena;
+    InterpMode mode;
+    FILE     *out;              /* println goes here (NULL: silenced) */
+    Frame     global;
+    Frame   **stack; int depth, capstack;
+    int       max_depth;        /* runaway recursion guard */
+    Graph    *eager;            /* the session's eager pool */
+    Graph    *trace;            /* entry being traced, or NULL */
+    uint64_t  seed;
+    bool      training;         /* --train: dropout active */
+    /* builtins: open hash table name -> Builtin* */
+    const Builtin **bt_tab; const char **bt_keys; int bt_cap;
+    EntryCall *calls; int ncalls, capcalls;
+    /* error unwinding */
+    jmp_buf  *on_error;
+    LtcDiag   diag;
+    /* loop/function control (break / return) */
+    int       unwinding;        /* 0, or UNWIND_BREAK / UNWIND_RETURN */
+    Value    *ret_value;
+    SrcFile **files; int nfiles, capfiles;
+};
+
+enum { UNWIND_NONE, UNWIND_BREAK, UNWIND_RETURN };
+
+/* ---- reader (frontend/reader.c) ------------------------------------------ */
+/* Parse a whole file into a V_LIST of top-level forms. NULL + diag on error. */
+Value *lisp_read(Arena *a, const SrcFile *f, LtcDiag *d);
+
+/* ---- values (frontend/value.c) -------------------------------------------- */
+Value *v_nil(void);
+Value *v_true(void);
+Value *v_bool(bool b);
+Value *v_int(Interp *I, int64_t i);
+Value *v_num(Interp *I, double n);
+Value *v_str(Interp *I, const char *s);
+Value *v_sym(Interp *I, const char *s);
+Value *v_list(Interp *I, ListKind k);
+void   v_push(Interp *I, Value *list, Value *item);
+Value *v_dict(Interp *I);
+Value *dict_get(Dict *d, const char *key);                 /* NULL if absent */
+void   dict_set(Interp *I, Dict *d, const char *key, Value *v);
+Value *v_tensor(Interp *I, Node *t);
+Value *v_module(Interp *I, ModKind k);
+bool   v_truthy(const Value *v);
+const char *v_kind_name(const Value *v);
+/* LispE's printed form (println): numbers, lists, dictionaries, tensors. */
+void   v_print(Interp *I, Value *v, StrBuf *out, bool in_container);
+/* Key stringification as LispE's dictionary does ('a -> "a", 1 -> "1"). */
+const char *v_key_string(Interp *I, Value *v);
+
+/* ---- evaluator (frontend/eval.c) -------------------------------------------- */
+void   interp_init(Interp *I, Arena *a, InterpMode mode, uint64_t seed);
+/* Register a table of builtins (NULL-name terminated). */
+void   interp_register(Interp *I, const Builtin *table);
+const Builtin *interp_builtin(Interp *I, const char *name);
+/* Run a file.  Returns 0, or -1 with I->diag filled. */
+int    lisp_eval_file(Interp *I, const SrcFile *f);
+/* Call a function value on arguments (used by tracing). 0 / -1. */
+int    lisp_call(Interp *I, Value *fn, Value **args, int nargs, Value **result);
+Value *interp_global(Interp *I, const char *name);
+
+/* Raise an error at loc: fills I->diag and longjmps.  Never returns. */
+_Noreturn void lisp_fail(Interp *I, SrcLoc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Argument helpers for builtins: raise a clear error naming the builtin,
+ * the argument position and what was expected. */
+int64_t arg_int(Interp *I, Value *call, Value **args, int k);
+double  arg_num(Interp *I, Value *call, Value **args, int k);
+Node   *arg_tensor(Interp *I, Value *call, Value **args, int k);  /* also converts floats/integers lists */
+Module *arg_module(Interp *I, Value *call, Value **args, int k, ModKind kind);
+/* A shape argument (integers list or list of ints, symbolic sizes kept). */
+Shape   arg_shape(Interp *I, Value *call, Value **args, int k);
+
+/* Emit a tensor op into the current graph (trace or eager pool); raises a
+ * located error if the shape rule rejects it. */
+Node   *lisp_emit(Interp *I, Value *call, Op op, Node **in, int nin, const Attr *a);
+
+/* ---- the torch library (frontend/torch_*.c) ----------------------------- */
+void   torch_register(Interp *I);
+
+/* ---- tracing (frontend/trace.c) -------------------------------------------- */
+/* Trace function `fn` called with `args` (example values) into a new graph
+ * named `name`: tensor arguments become INPUTs with symbolic dims (see
+ * TraceOptions), the result's tensors become outputs, and every PARAM gets
+ * the path the script reaches it through.  0 / -1 with I->diag. */
+typedef struct TraceOptions {
+    bool static_shapes;          /* --static: no symbolic dims */
+} TraceOptions;
+int    trace_entry(Interp *I, EntryCall *call, const char *name, const TraceOptions *o, Graph **out);
+
+#endif

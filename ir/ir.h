@@ -1,0 +1,188 @@
+/* ir.h: the graph IR.
+ *
+ * A Graph is a list of Nodes in topological (creation) order.  Each node is
+ * one op from the op table (ops.def) applied to input nodes, with a dtype, a
+ * shape and op attributes.  Shapes may be symbolic: each dimension is a
+ * monomial k * s1 * s2 ... over the graph's symbols (batch, sequence...),
+ * so reshapes such as [B,S,E] -> [B*S,E] stay exact.
+ *
+ * Two kinds of graphs exist:
+ *  - the *eager pool* of a session: every tensor the script builds outside a
+ *    traced entry.  Its shapes are concrete and its values are computed on
+ *    demand (ir_force), so a compile never pays for values it does not need;
+ *  - *traced entries*: built by calling one user function with symbolic
+ *    INPUT nodes.  A node of the eager pool used by the trace becomes a
+ *    PARAM node of the entry (ir_emit does this), so parameters are found
+ *    without any bookkeeping in the front end.
+ */
+#ifndef LTC_IR_H
+#define LTC_IR_H
+
+#include "support/support.h"
+
+#define LTC_MAX_RANK 8
+#define LTC_MAX_SYMS 16
+
+typedef enum { DT_F32, DT_F16, DT_BF16, DT_I64, DT_BOOL, DT_COUNT } DType;
+
+const char *dtype_name(DType t);          /* "f32", "f16", "bf16", "i64", "bool" */
+size_t      dtype_size(DType t);          /* bytes per element in memory files */
+bool        dtype_is_float(DType t);
+
+/* Interpreter storage: f32/f16/bf16 values are held as float (f16/bf16
+ * rounded after each op), i64 as int64_t, bool as uint8_t. */
+size_t dtype_storage_size(DType t);
+
+/* ---- symbolic dimensions -------------------------------------------------- */
+/* k * prod(symbols whose bit is set in sym).  sym == 0: the constant k. */
+typedef struct Dim { int64_t k; uint32_t sym; } Dim;
+
+static inline Dim dim_const(int64_t k) { Dim d = {k, 0}; return d; }
+bool    dim_eq(Dim a, Dim b);
+bool    dim_mul(Dim a, Dim b, Dim *out);          /* false if a symbol would repeat */
+bool    dim_div(Dim a, Dim b, Dim *out);          /* false if not exact */
+
+typedef struct Shape { int rank; Dim d[LTC_MAX_RANK]; } Shape;
+
+bool    shape_eq(const Shape *a, const Shape *b);
+Dim     shape_numel(const Shape *s);              /* may fail -> k = -1 */
+/* "[B,S,256]" into buf, using the graph's symbol names. */
+struct Graph;
+const char *shape_str(const struct Graph *g, const Shape *s, char *buf, size_t n);
+
+/* A symbol: a dimension that stays free until run time. */
+typedef struct Symbol { const char *name; int64_t example; } Symbol;
+
+/* ---- ops ------------------------------------------------------------------ */
+typedef enum {
+#define OP(e, name, mn, mx, shp, ker, fl) OP_##e,
+#include "ir/ops.def"
+#undef OP
+    OP_COUNT
+} Op;
+
+enum {
+    OPF_SOURCE      = 1 << 0,   /* no inputs */
+    OPF_ELEMENTWISE = 1 << 1,
+    OPF_COMMUTATIVE = 1 << 2,
+    OPF_ACTIVATION  = 1 << 3,   /* may be fused as a GEMM epilogue */
+    OPF_NORM        = 1 << 4,
+    OPF_GEMM        = 1 << 5,
+    OPF_LAYOUT      = 1 << 6,   /* moves data, no arithmetic */
+    OPF_ATTENTION   = 1 << 7,
+    OPF_RANDOM      = 1 << 8,   /* value depends on attr.seed */
+    OPF_FUSED       = 1 << 9,   /* made by a fusion pass */
+};
+
+/* Op attributes: one flat struct (no unions), fields used per ops.def. */
+typedef struct Attr {
+    double   f, f2;             /* scalar operand, fill value, clamp bounds */
+    double   lo, hi;            /* random ranges / arange start, step */
+    double   eps;               /* norms */
+    double   scale;             /* sdpa: 0 means 1/sqrt(D) */
+    double   p;                 /* dropout probability */
+    int64_t  i;                 /* triu diagonal; ADD_NORM: which norm */
+    int      axis;              /* normalised to 0..rank-1 */
+    bool     keepdim, causal, training;
+    int      flags;             /* op-specific bits */
+    int      act;               /* FUSED_LINEAR activation op, 0 = none */
+    int      perm[LTC_MAX_RANK];
+    Shape    shape;             /* sources, reshape, expand */
+    Dim      start, end;        /* slice */
+    int64_t  step;              /* slice */
+    uint64_t seed;              /* random ops, dropout */
+    DType    dtype;             /* sources, cast */
+} Attr;
+
+typedef struct OpInfo {
+    const char *name;
+    int min_in, max_in;
+    int flags;
+} OpInfo;
+extern const OpInfo op_info[OP_COUNT];
+
+/* ---- nodes and graphs ----------------------------------------------------- */
+typedef struct Node Node;
+typedef struct Graph Graph;
+
+struct Node {
+    Op       op;
+    int      id;                /* index in graph->nodes */
+    Graph   *graph;
+    DType    dtype;
+    Shape    shape;
+    Node   **in;                /* inputs */
+    int      nin;
+    Attr     a;
+    const char *name;           /* INPUT/PARAM name; optional for others */
+    Node    *origin;            /* PARAM: the eager node whose value it takes */
+    SrcLoc   loc;               /* script position that created it */
+    void    *data;              /* value (interpreter storage); NULL = not computed */
+    int      nusers;            /* filled by ir_count_users */
+};
+
+struct Graph {
+    Arena   *arena;
+    const char *name;           /* entry name; "<eager>" for the pool */
+    Node   **nodes; int nnodes, capnodes;
+    Node   **inputs; int ninputs, capinputs;
+    Node   **outputs; int noutputs, capoutputs;
+    Node   **params; int nparams, capparams;
+    Symbol   syms[LTC_MAX_SYMS]; int nsyms;
+    bool     eager;             /* the session's eager pool */
+    uint64_t seed;              /* session seed for random ops */
+    uint64_t next_seed;         /* counter handed to each random node */
+};
+
+Graph *graph_new(Arena *a, const char *name, bool eager);
+int    graph_add_symbol(Graph *g, const char *name, int64_t example);  /* returns index or -1 */
+
+/* Create a node: checks arity, maps inputs from another graph to PARAMs of
+ * g (tracing), runs the shape rule, appends.  On error returns NULL and
+ * fills d (message names the op and the shapes involved). */
+Node *ir_emit(Graph *g, Op op, Node **in, int nin, const Attr *a, SrcLoc loc, LtcDiag *d);
+
+Node *ir_input(Graph *g, const char *name, DType t, const Shape *s, SrcLoc loc);
+/* The PARAM of g that stands for eager node `origin` (made once). */
+Node *ir_param_for(Graph *g, Node *origin);
+void  ir_add_output(Graph *g, Node *n);
+void  ir_count_users(Graph *g);
+
+/* Shape rule table entry; also usable directly by passes. */
+int   ir_infer(Node *n, LtcDiag *d);
+
+/* ---- interpreter (the semantic oracle) ------------------------------------ */
+/* Symbol values for one run: sym i has value vals[i]. */
+typedef struct SymBind { int64_t vals[LTC_MAX_SYMS]; int n; } SymBind;
+
+int64_t dim_eval(Dim d, const SymBind *b);
+size_t  shape_numel_eval(const Shape *s, const SymBind *b);
+void    shape_eval(const Shape *s, const SymBind *b, int64_t out[LTC_MAX_RANK]);
+
+/* Compute n->data for an eager node and everything it needs (memoised). */
+int   ir_force(Node *n, LtcDiag *d);
+
+/* Run a traced graph: inputs[i] is the data of g->inputs[i] (storage
+ * layout), params come from their origins (forced on demand) unless
+ * param_data[i] is given.  Symbols are bound from the input shapes given
+ * in in_shapes.  Outputs are written to freshly allocated arena buffers in
+ * out[i] with their shapes in out_shapes[i]. */
+typedef struct RunArgs {
+    void   **inputs;  int64_t (*in_shapes)[LTC_MAX_RANK];
+    void   **param_data;                 /* may be NULL */
+    void   **outputs; int64_t (*out_shapes)[LTC_MAX_RANK];
+} RunArgs;
+int   ir_run(Graph *g, RunArgs *args, Arena *scratch, LtcDiag *d);
+
+/* ---- printing -------------------------------------------------------------- */
+void  ir_print(const Graph *g, StrBuf *out);   /* stable, diffable text */
+void  ir_print_dot(const Graph *g, StrBuf *out);
+
+/* Deterministic random numbers (Philox-4x32-10): value number `idx` of
+ * stream `seed`.  Used by random sources, dropout and parameter init, so a
+ * value never depends on evaluation order. */
+uint32_t philox_u32(uint64_t seed, uint64_t idx);
+float    philox_uniform(uint64_t seed, uint64_t idx);   /* [0,1) */
+float    philox_normal(uint64_t seed, uint64_t idx);    /* N(0,1), Box-Muller */
+
+#endif

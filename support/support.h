@@ -1,0 +1,84 @@
+/* support.h: arena allocation, growable strings, source locations and
+ * diagnostics shared by every part of the compiler.
+ *
+ * Errors below the command-line layer are *returned*: a function that can
+ * fail fills an LtcDiag and returns an error code (or NULL).  Nothing here
+ * calls exit().  Memory comes from an Arena that belongs to one compile or
+ * run session and is released as a whole when the session ends. */
+#ifndef LTC_SUPPORT_H
+#define LTC_SUPPORT_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define LTC_VERSION "0.1.0"
+
+/* ---- arena ---------------------------------------------------------- */
+typedef struct ArenaBlock ArenaBlock;
+typedef struct Arena {
+    ArenaBlock *head;
+    void **bigs;            /* large allocations (tensor data), freed with the arena */
+    size_t nbigs, capbigs;
+    size_t bytes;           /* total bytes handed out, for --stats */
+} Arena;
+
+void  arena_init(Arena *a);
+void  arena_free(Arena *a);                 /* releases everything */
+void *arena_alloc(Arena *a, size_t n);      /* zeroed, 16-byte aligned; NULL on OOM */
+void *arena_alloc_big(Arena *a, size_t n);  /* zeroed, 64-byte aligned; NULL on OOM */
+char *arena_strdup(Arena *a, const char *s);
+char *arena_strndup(Arena *a, const char *s, size_t n);
+char *arena_printf(Arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- growable string (heap, caller frees with sb_free) ------------------ */
+typedef struct StrBuf { char *s; size_t len, cap; } StrBuf;
+void sb_putc(StrBuf *b, char c);
+void sb_puts(StrBuf *b, const char *s);
+void sb_printf(StrBuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sb_vprintf(StrBuf *b, const char *fmt, va_list ap);
+void sb_free(StrBuf *b);
+
+/* ---- sources and locations ------------------------------------------ */
+typedef struct SrcFile {
+    const char *name;       /* as given on the command line */
+    const char *text;       /* NUL-terminated contents */
+    size_t len;
+} SrcFile;
+
+/* A position in a source file.  line and col are 1-based; file NULL means
+ * "no location" (built-in code). */
+typedef struct SrcLoc { const SrcFile *file; int line, col; } SrcLoc;
+
+/* ---- diagnostics ------------------------------------------------------ */
+typedef enum { DIAG_ERROR, DIAG_WARNING, DIAG_NOTE } DiagLevel;
+
+typedef struct LtcDiag {
+    DiagLevel level;
+    SrcLoc loc;
+    char msg[1024];
+} LtcDiag;
+
+/* Fill d with a formatted message; returns -1 so callers can write
+ * `return diag_set(d, loc, "...")`. */
+int diag_set(LtcDiag *d, SrcLoc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int diag_vset(LtcDiag *d, SrcLoc loc, const char *fmt, va_list ap);
+
+/* Print clang-style: `file:line:col: error: msg`, then the source line and a
+ * caret under col.  Without a location only `lispetorchc: error: msg`. */
+void diag_print(const LtcDiag *d, void *stream /* FILE* */, bool color);
+
+/* ---- files -------------------------------------------------------------- */
+/* Read a whole file into arena memory (NUL-terminated). */
+int  read_file(Arena *a, const char *path, SrcFile *out, LtcDiag *d);
+
+/* Write `n` bytes atomically: to path.tmp.PID, then rename.  A failure
+ * leaves no partial file and the old file (if any) untouched. */
+int  write_file_atomic(const char *path, const void *data, size_t n, LtcDiag *d);
+
+/* ---- small helpers -------------------------------------------------------- */
+uint64_t hash_bytes(const void *p, size_t n, uint64_t seed);  /* FNV-1a 64 */
+double   now_ms(void);                                         /* monotonic clock */
+
+#endif
