@@ -1,0 +1,42 @@
+/* backend.h: what every code generator implements (CPU/LLVM now, CUDA and
+ * Metal next).  The driver and the passes only see this struct; there is no
+ * `if (backend == ...)` anywhere else. */
+#ifndef LTC_BACKEND_H
+#define LTC_BACKEND_H
+
+#include "codegen/plan.h"
+
+typedef struct BackendOptions {
+    const char *cpu;        /* --cpu: "native" (default), "x86-64-v3", "sapphirerapids"... */
+    const char *features;   /* --features: "+avx512f,..."; NULL = those of cpu */
+    int  opt_level;         /* -O0..-O3 */
+    int  threads;           /* 0 = all cores */
+    bool verbose;
+    bool time_passes;
+} BackendOptions;
+
+typedef struct Backend Backend;
+struct Backend {
+    const char *name;       /* "cpu", "cuda", "metal" */
+    void *self;
+
+    /* Fill step (bufs, dims, f, ntiles) for node n whose inputs live in
+     * buffers in_bufs[0..n->nin) and whose value goes to out_buf; register
+     * the kernel in p->kernels.  Layout-only nodes never reach here. */
+    int  (*lower_node)(Backend *b, Plan *p, Node *n, const int *in_bufs, int out_buf,
+                       PlanStep *step, LtcDiag *d);
+    /* Generate code for every kernel of the plans. */
+    int  (*generate)(Backend *b, Plan **plans, int nplans, const BackendOptions *o, LtcDiag *d);
+    /* --emit llvm / asm (text of the generated module). */
+    int  (*emit_text)(Backend *b, const char *kind, StrBuf *out, LtcDiag *d);
+    /* Ahead of time: a self-contained shared library at path. */
+    int  (*emit_library)(Backend *b, Plan **plans, int nplans, const char *path,
+                         const void *weights, size_t weights_len, LtcDiag *d);
+    /* Just in time: address of generated kernel `name`. */
+    int  (*jit_lookup)(Backend *b, const char *name, void **fn, LtcDiag *d);
+    void (*destroy)(Backend *b);
+};
+
+Backend *backend_cpu_new(Arena *a, const BackendOptions *o, LtcDiag *d);
+
+#endif

@@ -1,0 +1,88 @@
+/* plan.h: a graph lowered for execution, independent of the target.
+ *
+ * After the passes (ir/passes/), a traced entry becomes a Plan: a flat
+ * list of kernel launches over buffers.  Every backend (CPU via LLVM now,
+ * CUDA and Metal later) generates one function per PlanKernel, and one
+ * executor (runtime/exec.c, plain C) runs the steps: it binds symbols from
+ * the input shapes, evaluates sizes, lays buffers out in one arena, and
+ * launches each step over its tile range on the thread pool.
+ *
+ * Sizes are polynomials over the entry's symbols (sums of Dim monomials),
+ * so one Plan serves every batch size and sequence length.
+ *
+ * Kernel ABI (all backends, all kernels):
+ *   void kernel(void *const *ptrs, const int64_t *dims, const float *f,
+ *               int64_t tile_begin, int64_t tile_end);
+ * ptrs[i] = base address of buffer step->bufs[i]; dims[i] = value of
+ * step->dims[i]; f = step->f.  A kernel processes tiles [tile_begin,
+ * tile_end) of its step's `ntiles`; tiles are independent, so the
+ * executor may split the range across threads. */
+#ifndef LTC_PLAN_H
+#define LTC_PLAN_H
+
+#include "ir/ir.h"
+
+#define PLAN_MAX_TERMS 8
+#define PLAN_MAX_ARGS 8
+#define PLAN_MAX_DIMS 16
+
+/* sum of monomials; n == 0 is the constant 0 */
+typedef struct Poly { int n; Dim t[PLAN_MAX_TERMS]; } Poly;
+
+Poly    poly_dim(Dim d);
+bool    poly_add(Poly *p, Dim d);            /* false if too many terms */
+int64_t poly_eval(const Poly *p, const int64_t *symvals);
+
+typedef enum {
+    BUF_INPUT,      /* index = entry input number */
+    BUF_OUTPUT,     /* index = entry output number */
+    BUF_PARAM,      /* index = parameter number (plan->params) */
+    BUF_PACKED,     /* index = packed-parameter number: made once at bind time */
+    BUF_ARENA,      /* at `offset` bytes in the run's scratch arena */
+} BufKind;
+
+typedef struct PlanBuf {
+    BufKind kind;
+    int     index;
+    Poly    offset;         /* BUF_ARENA: byte offset (64-byte aligned) */
+    Poly    bytes;          /* size in bytes */
+    const char *what;       /* for --emit plan: the node it holds ("%12 linear") */
+} PlanBuf;
+
+/* One generated kernel (one LLVM function, one CUDA kernel...). */
+typedef struct PlanKernel {
+    const char *name;       /* symbol name, unique in the plan: "k3_fused_linear" */
+    const char *family;     /* "gemm", "flash_attention", "add_norm", "eltwise", ... */
+    Node       *node;       /* the graph node it implements (attrs, shapes) */
+    /* Compile-time constants the generator specialises on (head dim,
+     * causal, activation...) are read from node->a and constant dims. */
+} PlanKernel;
+
+typedef struct PlanStep {
+    int   kernel;                   /* index into plan->kernels */
+    int   nbufs;  int bufs[PLAN_MAX_ARGS];
+    int   ndims;  Poly dims[PLAN_MAX_DIMS];
+    float f[4];
+    Poly  ntiles;                   /* parallel range */
+} PlanStep;
+
+typedef struct PlanTensor {          /* an entry input, output or parameter */
+    const char *name;
+    DType dtype;
+    Shape shape;                    /* symbolic */
+} PlanTensor;
+
+typedef struct Plan {
+    Graph      *graph;
+    PlanTensor *inputs;  int ninputs;
+    PlanTensor *outputs; int noutputs;
+    PlanTensor *params;  int nparams;
+    PlanBuf    *bufs;    int nbufs;
+    PlanKernel *kernels; int nkernels;
+    PlanStep   *prepack; int nprepack;  /* run once when weights are bound */
+    PlanStep   *steps;   int nsteps;    /* run per call */
+    Poly        arena_bytes;             /* peak scratch */
+    PlanBuf    *packed;  int npacked;    /* BUF_PACKED sizes (constant) */
+} Plan;
+
+#endif
