@@ -185,4 +185,21 @@ uint32_t philox_u32(uint64_t seed, uint64_t idx);
 float    philox_uniform(uint64_t seed, uint64_t idx);   /* [0,1) */
 float    philox_normal(uint64_t seed, uint64_t idx);    /* N(0,1), Box-Muller */
 
+/* ---- additions by the IR area ---------------------------------------------- */
+/* IEEE half and bfloat16 conversions, round-to-nearest-even (NaN stays NaN,
+ * overflow gives inf).  round_to_dtype(t, x) is x rounded to t's precision
+ * (identity for f32); the interpreter applies it after every op. */
+uint16_t f32_to_f16(float x);
+float    f16_to_f32(uint16_t h);
+uint16_t f32_to_bf16(float x);
+float    bf16_to_f32(uint16_t h);
+float    round_to_dtype(DType t, float x);
+
+/* Result dtype of a binary arithmetic op on a and b (bool < i64 < floats;
+ * two different floats give f32). */
+DType    dtype_promote(DType a, DType b);
+
+/* Largest number of elements a tensor may have (2^40). */
+#define LTC_MAX_NUMEL ((int64_t)1 << 40)
+
 #endif

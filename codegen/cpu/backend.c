@@ -1,0 +1,333 @@
+/* backend.c: the CPU backend object: target selection, module generation
+ * (one LLVM function per PlanKernel), default<On>, text output and the
+ * LLJIT.  Kernel bodies come from the family generators (k_*.c). */
+#include <stdio.h>
+#include <string.h>
+
+#include <llvm-c/Analysis.h>
+#include <llvm-c/Error.h>
+#include <llvm-c/Target.h>
+#include <llvm-c/Transforms/PassBuilder.h>
+
+#include "codegen/cpu/cpu.h"
+
+static CpuBackend *self(Backend *b) { return (CpuBackend *)b->self; }
+
+/* Report an LLVMErrorRef (consumed) through d. */
+static int llvm_err(LtcDiag *d, const char *what, LLVMErrorRef e) {
+    char *m = LLVMGetErrorMessage(e);
+    diag_set(d, (SrcLoc){0}, "cpu backend: %s: %s", what, m ? m : "unknown LLVM error");
+    LLVMDisposeErrorMessage(m);
+    return -1;
+}
+
+/* ---- target ------------------------------------------------------------------ */
+static bool has_feature(const char *features, const char *f) {
+    size_t n = strlen(f);
+    for (const char *p = features; p && (p = strstr(p, f)); p += n) {
+        bool start = p == features || p[-1] == ',';
+        bool end = p[n] == ',' || p[n] == '\0';
+        if (start && end) return true;
+    }
+    return false;
+}
+
+static bool cpu_has_avx512(const char *cpu) {
+    static const char *const names[] = {
+        "skylake-avx512", "cascadelake", "cooperlake", "cannonlake", "icelake-client",
+        "icelake-server", "tigerlake", "rocketlake", "sapphirerapids", "emeraldrapids",
+        "graniterapids", "x86-64-v4", "znver4", "knl", "knm",
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(cpu, names[i]) == 0) return true;
+    return false;
+}
+
+static int make_tm(CpuBackend *be, LLVMTargetMachineRef *out, LtcDiag *d) {
+    LLVMTargetRef target;
+    char *err = NULL;
+    if (LLVMGetTargetFromTriple(be->t.triple, &target, &err)) {
+        diag_set(d, (SrcLoc){0}, "cpu backend: no LLVM target for '%s': %s", be->t.triple,
+                 err ? err : "?");
+        LLVMDisposeMessage(err);
+        return -1;
+    }
+    LLVMCodeGenOptLevel lvl = be->opts.opt_level <= 0 ? LLVMCodeGenLevelNone
+                            : be->opts.opt_level == 1 ? LLVMCodeGenLevelLess
+                            : be->opts.opt_level == 2 ? LLVMCodeGenLevelDefault
+                                                      : LLVMCodeGenLevelAggressive;
+    *out = LLVMCreateTargetMachine(target, be->t.triple, be->t.cpu, be->t.features, lvl,
+                                   LLVMRelocPIC, LLVMCodeModelDefault);
+    if (!*out) return diag_set(d, (SrcLoc){0}, "cpu backend: cannot create a target machine for cpu '%s'", be->t.cpu);
+    return 0;
+}
+
+static int target_init(CpuBackend *be, LtcDiag *d) {
+    if (LLVMInitializeNativeTarget() || LLVMInitializeNativeAsmPrinter() ||
+        LLVMInitializeNativeAsmParser())
+        return diag_set(d, (SrcLoc){0}, "cpu backend: LLVM has no native target");
+    CpuTarget *t = &be->t;
+    t->triple = LLVMGetDefaultTargetTriple();
+    const char *cpu = be->opts.cpu;
+    if (!cpu || !*cpu || strcmp(cpu, "native") == 0) {
+        /* The host name can be wrong under virtualisation ("rocketlake" on a
+         * Sapphire Rapids guest); the feature list is right, so always pass it. */
+        t->cpu = LLVMGetHostCPUName();
+        t->features = be->opts.features ? LLVMCreateMessage(be->opts.features)
+                                        : LLVMGetHostCPUFeatures();
+    } else {
+        t->cpu = LLVMCreateMessage(cpu);
+        t->features = LLVMCreateMessage(be->opts.features ? be->opts.features : "");
+    }
+    if (!t->triple || !t->cpu || !t->features)
+        return diag_set(d, (SrcLoc){0}, "cpu backend: cannot describe the target");
+    t->avx512 = has_feature(t->features, "+avx512f") ||
+                (!has_feature(t->features, "-avx512f") && cpu_has_avx512(t->cpu));
+    t->vw = t->avx512 ? 16 : 8;
+    /* Micro-tile: mr x nr accumulators + 2 vectors of B + broadcast of A must
+     * fit the register file: 14x2 = 28 of 32 zmm, 6x2 = 12 of 16 ymm. */
+    t->mr = t->avx512 ? 14 : 6;
+    t->nr = 2 * t->vw;
+    return make_tm(be, &be->tm, d);
+}
+
+/* ---- module -------------------------------------------------------------------- */
+static const CpuFamily *family_of(const char *name);
+
+static void drop_module(CpuBackend *be) {
+    if (be->jit) {
+        LLVMErrorRef e = LLVMOrcDisposeLLJIT(be->jit);
+        if (e) LLVMConsumeError(e);
+        be->jit = NULL;
+    }
+    if (be->mod) LLVMDisposeModule(be->mod);
+    be->mod = NULL;
+    if (be->ir_text) LLVMDisposeMessage(be->ir_text);
+    be->ir_text = NULL;
+}
+
+int cpu_build_module(Backend *b, Plan **plans, int nplans, LtcDiag *d) {
+    CpuBackend *be = self(b);
+    double t0 = now_ms();
+    drop_module(be);
+    be->mod = LLVMModuleCreateWithNameInContext("lispetorchc", be->ctx);
+    if (!be->mod) return diag_set(d, (SrcLoc){0}, "cpu backend: cannot create an LLVM module");
+    LLVMSetTarget(be->mod, be->t.triple);
+    LLVMTargetDataRef dl = LLVMCreateTargetDataLayout(be->tm);
+    LLVMSetModuleDataLayout(be->mod, dl);
+    LLVMDisposeTargetData(dl);
+
+    Cg c;
+    cg_init(&c, be);
+    int rc = 0;
+    for (int pi = 0; pi < nplans && rc == 0; pi++) {
+        Plan *p = plans[pi];
+        for (int ki = 0; ki < p->nkernels && rc == 0; ki++) {
+            const PlanKernel *k = &p->kernels[ki];
+            if (LLVMGetNamedFunction(be->mod, k->name)) continue;  /* shared kernel */
+            const CpuFamily *f = family_of(k->family);
+            if (!f || !f->gen)
+                rc = diag_set(d, (SrcLoc){0}, "cpu backend: unknown kernel family '%s' (%s)",
+                              k->family ? k->family : "?", k->name);
+            else if (!k->node)
+                rc = diag_set(d, (SrcLoc){0}, "cpu backend: kernel %s has no graph node", k->name);
+            else
+                rc = f->gen(&c, k, d);
+        }
+    }
+    cg_dispose(&c);
+    if (rc) return rc;
+
+    char *msg = NULL;
+    if (LLVMVerifyModule(be->mod, LLVMReturnStatusAction, &msg)) {
+        diag_set(d, (SrcLoc){0}, "cpu backend: generated IR is invalid (a generator bug): %.900s",
+                 msg ? msg : "?");
+        LLVMDisposeMessage(msg);
+        return -1;
+    }
+    LLVMDisposeMessage(msg);
+    double t1 = now_ms();
+
+    char passes[32];
+    int lvl = be->opts.opt_level < 0 ? 0 : be->opts.opt_level > 3 ? 3 : be->opts.opt_level;
+    snprintf(passes, sizeof passes, "default<O%d>", lvl);
+    LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();
+    LLVMPassBuilderOptionsSetLoopVectorization(po, 1);
+    LLVMPassBuilderOptionsSetSLPVectorization(po, 1);
+    LLVMErrorRef e = LLVMRunPasses(be->mod, passes, be->tm, po);
+    LLVMDisposePassBuilderOptions(po);
+    if (e) return llvm_err(d, "optimisation failed", e);
+    if (be->opts.time_passes)
+        fprintf(stderr, "cpu backend: generate %.1f ms, %s %.1f ms\n", t1 - t0, passes,
+                now_ms() - t1);
+    return 0;
+}
+
+static int cpu_generate(Backend *b, Plan **plans, int nplans, const BackendOptions *o,
+                        LtcDiag *d) {
+    (void)o;   /* target options were fixed by backend_cpu_new */
+    return cpu_build_module(b, plans, nplans, d);
+}
+
+LLVMModuleRef cpu_backend_module(Backend *b) { return self(b)->mod; }
+LLVMTargetMachineRef cpu_backend_tm(Backend *b) { return self(b)->tm; }
+
+/* ---- text ------------------------------------------------------------------------ */
+static int cpu_emit_text(Backend *b, const char *kind, StrBuf *out, LtcDiag *d) {
+    CpuBackend *be = self(b);
+    if (!be->mod) return diag_set(d, (SrcLoc){0}, "cpu backend: nothing generated yet");
+    if (strcmp(kind, "llvm") == 0) {
+        char *s = LLVMPrintModuleToString(be->mod);
+        if (!s) return diag_set(d, (SrcLoc){0}, "cpu backend: cannot print the module");
+        sb_puts(out, s);
+        LLVMDisposeMessage(s);
+        return 0;
+    }
+    if (strcmp(kind, "asm") == 0) {
+        /* Code generation rewrites IR in place (CodeGenPrepare): use a clone. */
+        LLVMModuleRef m = LLVMCloneModule(be->mod);
+        if (!m) return diag_set(d, (SrcLoc){0}, "cpu backend: cannot clone the module");
+        char *err = NULL;
+        LLVMMemoryBufferRef buf = NULL;
+        LLVMBool bad = LLVMTargetMachineEmitToMemoryBuffer(be->tm, m, LLVMAssemblyFile, &err, &buf);
+        LLVMDisposeModule(m);
+        if (bad) {
+            diag_set(d, (SrcLoc){0}, "cpu backend: assembly emission failed: %s", err ? err : "?");
+            LLVMDisposeMessage(err);
+            return -1;
+        }
+        size_t n = LLVMGetBufferSize(buf);
+        const char *s = LLVMGetBufferStart(buf);
+        for (size_t i = 0; i < n; i++) sb_putc(out, s[i]);
+        LLVMDisposeMemoryBuffer(buf);
+        return 0;
+    }
+    return diag_set(d, (SrcLoc){0}, "cpu backend: unknown text kind '%s' (llvm, asm)", kind);
+}
+
+/* ---- JIT ---------------------------------------------------------------------------- */
+static int jit_start(CpuBackend *be, LtcDiag *d) {
+    LLVMTargetMachineRef tm2;
+    if (make_tm(be, &tm2, d)) return -1;
+    LLVMOrcLLJITBuilderRef jb = LLVMOrcCreateLLJITBuilder();
+    /* takes ownership of tm2 */
+    LLVMOrcLLJITBuilderSetJITTargetMachineBuilder(
+        jb, LLVMOrcJITTargetMachineBuilderCreateFromTargetMachine(tm2));
+    LLVMErrorRef e = LLVMOrcCreateLLJIT(&be->jit, jb);   /* consumes jb */
+    if (e) { be->jit = NULL; return llvm_err(d, "cannot create the JIT", e); }
+
+    /* Kernels may call libm (erff, tanhf, expf...): resolve from the process. */
+    LLVMOrcDefinitionGeneratorRef gen = NULL;
+    e = LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(
+        &gen, LLVMOrcLLJITGetGlobalPrefix(be->jit), NULL, NULL);
+    if (e) return llvm_err(d, "cannot search process symbols", e);
+    LLVMOrcJITDylibAddGenerator(LLVMOrcLLJITGetMainJITDylib(be->jit), gen);
+
+    LLVMModuleRef m = LLVMCloneModule(be->mod);   /* keep ours for emit_text / AOT */
+    if (!m) return diag_set(d, (SrcLoc){0}, "cpu backend: cannot clone the module");
+    LLVMOrcThreadSafeModuleRef tsm = LLVMOrcCreateNewThreadSafeModule(m, be->tsc);
+    e = LLVMOrcLLJITAddLLVMIRModule(be->jit, LLVMOrcLLJITGetMainJITDylib(be->jit), tsm);
+    if (e) {
+        LLVMOrcDisposeThreadSafeModule(tsm);
+        return llvm_err(d, "cannot add the module to the JIT", e);
+    }
+    return 0;
+}
+
+static int cpu_jit_lookup(Backend *b, const char *name, void **fn, LtcDiag *d) {
+    CpuBackend *be = self(b);
+    *fn = NULL;
+    if (!be->mod) return diag_set(d, (SrcLoc){0}, "cpu backend: nothing generated yet");
+    if (!be->jit && jit_start(be, d)) {
+        if (be->jit) {
+            LLVMErrorRef e = LLVMOrcDisposeLLJIT(be->jit);
+            if (e) LLVMConsumeError(e);
+            be->jit = NULL;
+        }
+        return -1;
+    }
+    LLVMOrcExecutorAddress addr = 0;
+    LLVMErrorRef e = LLVMOrcLLJITLookup(be->jit, &addr, name);
+    if (e) return llvm_err(d, "kernel lookup failed", e);
+    if (!addr) return diag_set(d, (SrcLoc){0}, "cpu backend: kernel '%s' not found", name);
+    *fn = (void *)(uintptr_t)addr;
+    return 0;
+}
+
+static int cpu_emit_library_fwd(Backend *b, Plan **plans, int nplans, const char *path,
+                                const void *weights, size_t weights_len, LtcDiag *d) {
+    return cpu_emit_library(b, plans, nplans, path, weights, weights_len, d);
+}
+
+static void cpu_destroy(Backend *b) {
+    if (!b) return;
+    CpuBackend *be = self(b);
+    drop_module(be);
+    if (be->tm) LLVMDisposeTargetMachine(be->tm);
+    if (be->tsc) LLVMOrcDisposeThreadSafeContext(be->tsc);
+    LLVMDisposeMessage(be->t.triple);
+    LLVMDisposeMessage(be->t.cpu);
+    LLVMDisposeMessage(be->t.features);
+    be->tm = NULL; be->tsc = NULL;
+    be->t.triple = be->t.cpu = be->t.features = NULL;
+}
+
+/* ---- lowering dispatch ------------------------------------------------------------ */
+static const CpuFamily families[] = {
+    {"gemm", cpu_lower_gemm, cpu_gen_gemm},
+    {"gemm_pack", NULL, cpu_gen_gemm_pack},
+    {"flash_attention", cpu_lower_attn, cpu_gen_attn},
+    {"norm", cpu_lower_norm, cpu_gen_norm},
+    {"softmax", NULL, cpu_gen_softmax},
+    {"eltwise", cpu_lower_eltwise, cpu_gen_eltwise},
+    {"reduce", NULL, cpu_gen_reduce},
+    {"copy", NULL, cpu_gen_copy},
+    {"misc", NULL, cpu_gen_misc},
+};
+
+static const CpuFamily *family_of(const char *name) {
+    for (size_t i = 0; name && i < sizeof families / sizeof families[0]; i++)
+        if (strcmp(families[i].name, name) == 0) return &families[i];
+    return NULL;
+}
+
+static int cpu_lower_node(Backend *b, Plan *p, Node *n, const int *in_bufs, int out_buf,
+                          PlanStep *step, LtcDiag *d) {
+    CpuBackend *be = self(b);
+    memset(step, 0, sizeof *step);
+    int fl = op_info[n->op].flags;
+    if (fl & OPF_GEMM) return cpu_lower_gemm(be, p, n, in_bufs, out_buf, step, d);
+    if (fl & OPF_ATTENTION) return cpu_lower_attn(be, p, n, in_bufs, out_buf, step, d);
+    switch (n->op) {
+    case OP_LAYER_NORM: case OP_RMS_NORM: case OP_ADD_NORM:
+    case OP_SOFTMAX: case OP_LOG_SOFTMAX:
+        return cpu_lower_norm(be, p, n, in_bufs, out_buf, step, d);
+    default:
+        return cpu_lower_eltwise(be, p, n, in_bufs, out_buf, step, d);
+    }
+}
+
+Backend *backend_cpu_new(Arena *a, const BackendOptions *o, LtcDiag *d) {
+    CpuBackend *be = arena_alloc(a, sizeof *be);
+    if (!be) { diag_set(d, (SrcLoc){0}, "cpu backend: out of memory"); return NULL; }
+    be->arena = a;
+    if (o) be->opts = *o;
+    else be->opts.opt_level = 3;
+    be->base.name = "cpu";
+    be->base.self = be;
+    be->base.lower_node = cpu_lower_node;
+    be->base.generate = cpu_generate;
+    be->base.emit_text = cpu_emit_text;
+    be->base.emit_library = cpu_emit_library_fwd;
+    be->base.jit_lookup = cpu_jit_lookup;
+    be->base.destroy = cpu_destroy;
+    if (target_init(be, d)) { cpu_destroy(&be->base); return NULL; }
+    be->tsc = LLVMOrcCreateNewThreadSafeContext();
+    if (!be->tsc) {
+        diag_set(d, (SrcLoc){0}, "cpu backend: cannot create an LLVM context");
+        cpu_destroy(&be->base);
+        return NULL;
+    }
+    be->ctx = LLVMOrcThreadSafeContextGetContext(be->tsc);
+    return &be->base;
+}

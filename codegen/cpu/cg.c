@@ -1,0 +1,367 @@
+/* cg.c: small helpers over the LLVM-C builder so the kernel generators
+ * read like the loops they produce.
+ *
+ * Loop-carried values other than induction variables live in allocas of
+ * the entry block (cg_var); default<O3> promotes them to registers, so the
+ * generators never juggle phi nodes. */
+#include <stdio.h>
+#include <string.h>
+
+#include "codegen/cpu/cpu.h"
+
+void cg_init(Cg *c, CpuBackend *be) {
+    memset(c, 0, sizeof *c);
+    c->be = be;
+    c->ctx = be->ctx;
+    c->mod = be->mod;
+    c->b = LLVMCreateBuilderInContext(c->ctx);
+    c->ab = LLVMCreateBuilderInContext(c->ctx);
+    c->v = LLVMVoidTypeInContext(c->ctx);
+    c->i1 = LLVMInt1TypeInContext(c->ctx);
+    c->i8 = LLVMInt8TypeInContext(c->ctx);
+    c->i32 = LLVMInt32TypeInContext(c->ctx);
+    c->i64 = LLVMInt64TypeInContext(c->ctx);
+    c->f32 = LLVMFloatTypeInContext(c->ctx);
+    c->f64 = LLVMDoubleTypeInContext(c->ctx);
+    c->ptr = LLVMPointerTypeInContext(c->ctx, 0);
+    c->vw = be->t.vw;
+    c->vf = LLVMVectorType(c->f32, (unsigned)c->vw);
+    c->vi32 = LLVMVectorType(c->i32, (unsigned)c->vw);
+    c->vmask = LLVMVectorType(c->i1, (unsigned)c->vw);
+}
+
+void cg_dispose(Cg *c) {
+    if (c->b) LLVMDisposeBuilder(c->b);
+    if (c->ab) LLVMDisposeBuilder(c->ab);
+    c->b = c->ab = NULL;
+}
+
+void cg_set_fn_attrs(Cg *c, LLVMValueRef fn) {
+    const CpuTarget *t = &c->be->t;
+    struct { const char *k, *v; } kv[] = {
+        {"target-cpu", t->cpu},
+        {"target-features", t->features},
+        /* LLVM prefers 256-bit vectors even with AVX-512; ask for zmm. */
+        {"prefer-vector-width", t->avx512 ? "512" : "256"},
+        {"min-legal-vector-width", t->avx512 ? "512" : "256"},
+        {"frame-pointer", "none"},
+    };
+    for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++) {
+        LLVMAttributeRef a = LLVMCreateStringAttribute(c->ctx, kv[i].k, (unsigned)strlen(kv[i].k),
+                                                       kv[i].v, (unsigned)strlen(kv[i].v));
+        LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, a);
+    }
+    unsigned nounwind = LLVMGetEnumAttributeKindForName("nounwind", 8);
+    LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
+                            LLVMCreateEnumAttribute(c->ctx, nounwind, 0));
+}
+
+static void begin_body(Cg *c, LLVMValueRef fn) {
+    c->fn = fn;
+    c->entry = LLVMAppendBasicBlockInContext(c->ctx, fn, "entry");
+    LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(c->ctx, fn, "body");
+    LLVMPositionBuilderAtEnd(c->b, c->entry);
+    LLVMValueRef br = LLVMBuildBr(c->b, body);
+    LLVMPositionBuilderBefore(c->ab, br);
+    LLVMPositionBuilderAtEnd(c->b, body);
+}
+
+LLVMValueRef cg_kernel_begin(Cg *c, const char *name) {
+    LLVMTypeRef ps[5] = {c->ptr, c->ptr, c->ptr, c->i64, c->i64};
+    LLVMTypeRef ft = LLVMFunctionType(c->v, ps, 5, 0);
+    LLVMValueRef fn = LLVMAddFunction(c->mod, name, ft);
+    cg_set_fn_attrs(c, fn);
+    begin_body(c, fn);
+    c->ptrs = LLVMGetParam(fn, 0);
+    c->dims = LLVMGetParam(fn, 1);
+    c->fargs = LLVMGetParam(fn, 2);
+    c->t0 = LLVMGetParam(fn, 3);
+    c->t1 = LLVMGetParam(fn, 4);
+    return fn;
+}
+
+void cg_kernel_end(Cg *c) { LLVMBuildRetVoid(c->b); }
+
+LLVMValueRef cg_func_begin(Cg *c, const char *name, LLVMTypeRef *params, int n) {
+    LLVMTypeRef ft = LLVMFunctionType(c->v, params, (unsigned)n, 0);
+    LLVMValueRef fn = LLVMAddFunction(c->mod, name, ft);
+    LLVMSetLinkage(fn, LLVMInternalLinkage);
+    cg_set_fn_attrs(c, fn);
+    begin_body(c, fn);
+    return fn;
+}
+
+/* ---- arguments and constants ---------------------------------------------- */
+LLVMValueRef cg_buf(Cg *c, int i) {
+    return cg_load(c, c->ptr, cg_gep(c, c->ptr, c->ptrs, cg_i64c(c, i)), 8);
+}
+LLVMValueRef cg_dim(Cg *c, int i) {
+    return cg_load(c, c->i64, cg_gep(c, c->i64, c->dims, cg_i64c(c, i)), 8);
+}
+LLVMValueRef cg_fa(Cg *c, int i) {
+    return cg_load(c, c->f32, cg_gep(c, c->f32, c->fargs, cg_i64c(c, i)), 4);
+}
+
+LLVMValueRef cg_i64c(Cg *c, int64_t k) { return LLVMConstInt(c->i64, (unsigned long long)k, 1); }
+LLVMValueRef cg_i32c(Cg *c, int32_t k) { return LLVMConstInt(c->i32, (unsigned long long)(int64_t)k, 1); }
+LLVMValueRef cg_f32c(Cg *c, double x) { return LLVMConstReal(c->f32, x); }
+
+LLVMValueRef cg_vf32c(Cg *c, double x) {
+    LLVMValueRef e[64];
+    for (int i = 0; i < c->vw; i++) e[i] = cg_f32c(c, x);
+    return LLVMConstVector(e, (unsigned)c->vw);
+}
+
+LLVMValueRef cg_splat(Cg *c, LLVMValueRef s) {
+    LLVMTypeRef vt = LLVMVectorType(LLVMTypeOf(s), (unsigned)c->vw);
+    LLVMValueRef v = LLVMBuildInsertElement(c->b, LLVMGetUndef(vt), s, cg_i32c(c, 0), "");
+    LLVMValueRef zero = LLVMConstNull(c->vi32);
+    return LLVMBuildShuffleVector(c->b, v, LLVMGetUndef(vt), zero, "splat");
+}
+
+LLVMValueRef cg_iota(Cg *c) {
+    LLVMValueRef e[64];
+    for (int i = 0; i < c->vw; i++) e[i] = cg_i32c(c, i);
+    return LLVMConstVector(e, (unsigned)c->vw);
+}
+
+LLVMValueRef cg_mask_lt(Cg *c, LLVMValueRef n64) {
+    /* clamp to [0, vw] first so the i32 truncation is exact */
+    LLVMValueRef n = cg_max64(c, cg_min64(c, n64, cg_i64c(c, c->vw)), cg_i64c(c, 0));
+    LLVMValueRef n32 = LLVMBuildTrunc(c->b, n, c->i32, "");
+    return LLVMBuildICmp(c->b, LLVMIntSLT, cg_iota(c), cg_splat(c, n32), "mask");
+}
+
+LLVMValueRef cg_min64(Cg *c, LLVMValueRef a, LLVMValueRef b) {
+    return LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, a, b, ""), a, b, "min");
+}
+LLVMValueRef cg_max64(Cg *c, LLVMValueRef a, LLVMValueRef b) {
+    return LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSGT, a, b, ""), a, b, "max");
+}
+
+/* ---- memory ----------------------------------------------------------------- */
+LLVMValueRef cg_gep(Cg *c, LLVMTypeRef elt, LLVMValueRef base, LLVMValueRef idx) {
+    return LLVMBuildGEP2(c->b, elt, base, &idx, 1, "");
+}
+LLVMValueRef cg_load(Cg *c, LLVMTypeRef t, LLVMValueRef p, unsigned align) {
+    LLVMValueRef v = LLVMBuildLoad2(c->b, t, p, "");
+    LLVMSetAlignment(v, align);
+    return v;
+}
+void cg_store(Cg *c, LLVMValueRef v, LLVMValueRef p, unsigned align) {
+    LLVMValueRef s = LLVMBuildStore(c->b, v, p);
+    LLVMSetAlignment(s, align);
+}
+LLVMValueRef cg_vload(Cg *c, LLVMValueRef p) { return cg_load(c, c->vf, p, 4); }
+void cg_vstore(Cg *c, LLVMValueRef v, LLVMValueRef p) { cg_store(c, v, p, 4); }
+
+LLVMValueRef cg_mload(Cg *c, LLVMValueRef p, LLVMValueRef mask, LLVMValueRef passthru) {
+    LLVMTypeRef vt = passthru ? LLVMTypeOf(passthru) : c->vf;
+    LLVMTypeRef ts[2] = {vt, c->ptr};
+    LLVMValueRef args[4] = {p, cg_i32c(c, 4), mask, passthru ? passthru : LLVMConstNull(vt)};
+    return cg_intr(c, "llvm.masked.load", ts, 2, args, 4);
+}
+void cg_mstore(Cg *c, LLVMValueRef v, LLVMValueRef p, LLVMValueRef mask) {
+    LLVMTypeRef ts[2] = {LLVMTypeOf(v), c->ptr};
+    LLVMValueRef args[4] = {v, p, cg_i32c(c, 4), mask};
+    cg_intr(c, "llvm.masked.store", ts, 2, args, 4);
+}
+
+LLVMValueRef cg_var(Cg *c, LLVMTypeRef t, LLVMValueRef init) {
+    LLVMValueRef a = LLVMBuildAlloca(c->ab, t, "var");
+    if (init) LLVMBuildStore(c->b, init, a);
+    return a;
+}
+LLVMValueRef cg_array(Cg *c, LLVMTypeRef elt, int64_t n, unsigned align) {
+    LLVMValueRef a = LLVMBuildAlloca(c->ab, LLVMArrayType(elt, (unsigned)n), "arr");
+    LLVMSetAlignment(a, align);
+    return a;
+}
+LLVMValueRef cg_get(Cg *c, LLVMTypeRef t, LLVMValueRef var) { return LLVMBuildLoad2(c->b, t, var, ""); }
+void cg_set(Cg *c, LLVMValueRef var, LLVMValueRef v) { LLVMBuildStore(c->b, v, var); }
+
+/* ---- control flow ------------------------------------------------------------ */
+LLVMValueRef cg_for(Cg *c, CgLoop *l, LLVMValueRef start, LLVMValueRef end, LLVMValueRef step) {
+    LLVMBasicBlockRef pre = LLVMGetInsertBlock(c->b);
+    l->head = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "for.head");
+    LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "for.body");
+    l->latch = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "for.latch");
+    l->exit = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "for.exit");
+    l->step = step;
+    LLVMBuildBr(c->b, l->head);
+    LLVMPositionBuilderAtEnd(c->b, l->head);
+    l->iv = LLVMBuildPhi(c->b, c->i64, "i");
+    LLVMAddIncoming(l->iv, &start, &pre, 1);
+    LLVMValueRef cond = LLVMBuildICmp(c->b, LLVMIntSLT, l->iv, end, "");
+    LLVMBuildCondBr(c->b, cond, body, l->exit);
+    LLVMPositionBuilderAtEnd(c->b, body);
+    return l->iv;
+}
+
+void cg_endfor(Cg *c, CgLoop *l) {
+    LLVMBuildBr(c->b, l->latch);
+    LLVMPositionBuilderAtEnd(c->b, l->latch);
+    LLVMValueRef next = LLVMBuildAdd(c->b, l->iv, l->step, "");
+    LLVMBuildBr(c->b, l->head);
+    LLVMAddIncoming(l->iv, &next, &l->latch, 1);
+    LLVMPositionBuilderAtEnd(c->b, l->exit);
+}
+
+void cg_if(Cg *c, CgIf *f, LLVMValueRef cond, bool with_else) {
+    f->then = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "then");
+    f->els = with_else ? LLVMAppendBasicBlockInContext(c->ctx, c->fn, "else") : NULL;
+    f->join = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "join");
+    f->has_else = with_else;
+    LLVMBuildCondBr(c->b, cond, f->then, with_else ? f->els : f->join);
+    LLVMPositionBuilderAtEnd(c->b, f->then);
+}
+void cg_else(Cg *c, CgIf *f) {
+    LLVMBuildBr(c->b, f->join);
+    LLVMPositionBuilderAtEnd(c->b, f->els);
+}
+void cg_endif(Cg *c, CgIf *f) {
+    LLVMBuildBr(c->b, f->join);
+    LLVMPositionBuilderAtEnd(c->b, f->join);
+}
+
+/* ---- calls -------------------------------------------------------------------- */
+LLVMValueRef cg_intr(Cg *c, const char *name, LLVMTypeRef *types, int ntypes,
+                     LLVMValueRef *args, int nargs) {
+    unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
+    /* An unknown name is a bug in a generator; LLVMVerifyModule reports the
+     * resulting bad call, so emit a harmless undef instead of crashing. */
+    if (id == 0) return LLVMGetUndef(ntypes ? types[0] : c->f32);
+    LLVMValueRef fn = LLVMGetIntrinsicDeclaration(c->mod, id, types, (size_t)ntypes);
+    LLVMTypeRef ft = LLVMIntrinsicGetType(c->ctx, id, types, (size_t)ntypes);
+    return LLVMBuildCall2(c->b, ft, fn, args, (unsigned)nargs, "");
+}
+
+LLVMValueRef cg_call_libm(Cg *c, const char *name, LLVMValueRef x) {
+    LLVMTypeRef ft = LLVMFunctionType(c->f32, &c->f32, 1, 0);
+    LLVMValueRef fn = LLVMGetNamedFunction(c->mod, name);
+    if (!fn) fn = LLVMAddFunction(c->mod, name, ft);
+    return LLVMBuildCall2(c->b, ft, fn, &x, 1, "");
+}
+
+LLVMValueRef cg_vlibm(Cg *c, const char *name, LLVMValueRef v) {
+    LLVMValueRef r = LLVMGetUndef(c->vf);
+    for (int i = 0; i < c->vw; i++) {
+        LLVMValueRef e = LLVMBuildExtractElement(c->b, v, cg_i32c(c, i), "");
+        r = LLVMBuildInsertElement(c->b, r, cg_call_libm(c, name, e), cg_i32c(c, i), "");
+    }
+    return r;
+}
+
+/* ---- math ------------------------------------------------------------------------ */
+LLVMValueRef cg_fma(Cg *c, LLVMValueRef a, LLVMValueRef b, LLVMValueRef acc) {
+    LLVMTypeRef t = LLVMTypeOf(a);
+    LLVMValueRef args[3] = {a, b, acc};
+    return cg_intr(c, "llvm.fmuladd", &t, 1, args, 3);
+}
+LLVMValueRef cg_vmax(Cg *c, LLVMValueRef a, LLVMValueRef b) {
+    LLVMTypeRef t = LLVMTypeOf(a);
+    LLVMValueRef args[2] = {a, b};
+    return cg_intr(c, "llvm.maxnum", &t, 1, args, 2);
+}
+LLVMValueRef cg_vmin(Cg *c, LLVMValueRef a, LLVMValueRef b) {
+    LLVMTypeRef t = LLVMTypeOf(a);
+    LLVMValueRef args[2] = {a, b};
+    return cg_intr(c, "llvm.minnum", &t, 1, args, 2);
+}
+
+/* exp(x), Cephes expf: n = round(x log2 e), r = x - n ln2 (two-part ln2),
+ * exp(r) by a degree-6 polynomial, times 2^n built in the exponent bits.
+ * Inputs below -87.3 (exp underflows) give exactly 0, so exp(-inf) = 0. */
+LLVMValueRef cg_vexp(Cg *c, LLVMValueRef x0) {
+    LLVMBuilderRef b = c->b;
+    LLVMValueRef x = cg_vmin(c, cg_vmax(c, x0, cg_vf32c(c, -87.3)), cg_vf32c(c, 88.3762626647949));
+    LLVMValueRef fx = LLVMBuildFMul(b, x, cg_vf32c(c, 1.44269504088896341), "");
+    LLVMTypeRef vt = c->vf;
+    fx = cg_intr(c, "llvm.roundeven", &vt, 1, &fx, 1);
+    x = cg_fma(c, fx, cg_vf32c(c, -0.693359375), x);
+    x = cg_fma(c, fx, cg_vf32c(c, 2.12194440e-4), x);
+    LLVMValueRef y = cg_vf32c(c, 1.9875691500E-4);
+    y = cg_fma(c, y, x, cg_vf32c(c, 1.3981999507E-3));
+    y = cg_fma(c, y, x, cg_vf32c(c, 8.3334519073E-3));
+    y = cg_fma(c, y, x, cg_vf32c(c, 4.1665795894E-2));
+    y = cg_fma(c, y, x, cg_vf32c(c, 1.6666665459E-1));
+    y = cg_fma(c, y, x, cg_vf32c(c, 5.0000001201E-1));
+    LLVMValueRef x2 = LLVMBuildFMul(b, x, x, "");
+    y = cg_fma(c, y, x2, x);
+    y = LLVMBuildFAdd(b, y, cg_vf32c(c, 1.0), "");
+    /* 2^n: (n + 127) << 23 */
+    LLVMValueRef n = LLVMBuildFPToSI(b, fx, c->vi32, "");
+    n = LLVMBuildAdd(b, n, cg_splat(c, cg_i32c(c, 127)), "");
+    n = LLVMBuildShl(b, n, cg_splat(c, cg_i32c(c, 23)), "");
+    LLVMValueRef p2 = LLVMBuildBitCast(b, n, c->vf, "");
+    y = LLVMBuildFMul(b, y, p2, "");
+    LLVMValueRef under = LLVMBuildFCmp(b, LLVMRealOLT, x0, cg_vf32c(c, -87.3), "");
+    return LLVMBuildSelect(b, under, cg_vf32c(c, 0.0), y, "exp");
+}
+
+/* erf(x), Abramowitz & Stegun 7.1.26: 1 - t(a1 + t(a2 + ...)) e^{-x^2},
+ * t = 1/(1 + p|x|); absolute error below 1.5e-7. */
+LLVMValueRef cg_verf(Cg *c, LLVMValueRef x) {
+    LLVMBuilderRef b = c->b;
+    LLVMTypeRef vt = c->vf;
+    LLVMValueRef ax = cg_intr(c, "llvm.fabs", &vt, 1, &x, 1);
+    LLVMValueRef t = LLVMBuildFDiv(b, cg_vf32c(c, 1.0),
+                                   cg_fma(c, ax, cg_vf32c(c, 0.3275911), cg_vf32c(c, 1.0)), "");
+    LLVMValueRef y = cg_vf32c(c, 1.061405429);
+    y = cg_fma(c, y, t, cg_vf32c(c, -1.453152027));
+    y = cg_fma(c, y, t, cg_vf32c(c, 1.421413741));
+    y = cg_fma(c, y, t, cg_vf32c(c, -0.284496736));
+    y = cg_fma(c, y, t, cg_vf32c(c, 0.254829592));
+    y = LLVMBuildFMul(b, y, t, "");
+    LLVMValueRef e = cg_vexp(c, LLVMBuildFNeg(b, LLVMBuildFMul(b, ax, ax, ""), ""));
+    LLVMValueRef r = LLVMBuildFSub(b, cg_vf32c(c, 1.0), LLVMBuildFMul(b, y, e, ""), "");
+    LLVMValueRef args[2] = {r, x};
+    return cg_intr(c, "llvm.copysign", &vt, 1, args, 2);
+}
+
+LLVMValueRef cg_vsigmoid(Cg *c, LLVMValueRef x) {
+    LLVMValueRef e = cg_vexp(c, LLVMBuildFNeg(c->b, x, ""));
+    return LLVMBuildFDiv(c->b, cg_vf32c(c, 1.0), LLVMBuildFAdd(c->b, e, cg_vf32c(c, 1.0), ""), "");
+}
+
+LLVMValueRef cg_vtanh(Cg *c, LLVMValueRef x) { return cg_vlibm(c, "tanhf", x); }
+
+LLVMValueRef cg_vgelu(Cg *c, LLVMValueRef x) {
+    LLVMValueRef e = cg_verf(c, LLVMBuildFMul(c->b, x, cg_vf32c(c, 0.70710678118654752), ""));
+    LLVMValueRef h = LLVMBuildFMul(c->b, x, cg_vf32c(c, 0.5), "");
+    return cg_fma(c, h, e, h);      /* x/2 (1 + erf(x/sqrt2)) */
+}
+
+bool cg_act_supported(int op) {
+    return op == 0 || op == OP_RELU || op == OP_GELU || op == OP_SILU || op == OP_SIGMOID ||
+           op == OP_TANH;
+}
+
+LLVMValueRef cg_act(Cg *c, int op, LLVMValueRef x) {
+    switch (op) {
+    case OP_RELU: {
+        /* select, not maxnum, so NaN propagates as in torch */
+        LLVMValueRef neg = LLVMBuildFCmp(c->b, LLVMRealOLT, x, LLVMConstNull(LLVMTypeOf(x)), "");
+        return LLVMBuildSelect(c->b, neg, LLVMConstNull(LLVMTypeOf(x)), x, "relu");
+    }
+    case OP_GELU: return cg_vgelu(c, x);
+    case OP_SILU: return LLVMBuildFMul(c->b, x, cg_vsigmoid(c, x), "silu");
+    case OP_SIGMOID: return cg_vsigmoid(c, x);
+    case OP_TANH: return cg_vtanh(c, x);
+    default: return x;
+    }
+}
+
+/* Horizontal reductions by halving: v[i] op v[i + w] for w = vw/2 .. 1. */
+static LLVMValueRef hreduce(Cg *c, LLVMValueRef v, bool is_max) {
+    for (int w = c->vw / 2; w >= 1; w /= 2) {
+        LLVMValueRef m[64];
+        for (int i = 0; i < c->vw; i++) m[i] = cg_i32c(c, i < w ? i + w : i);
+        LLVMValueRef s = LLVMBuildShuffleVector(c->b, v, LLVMGetUndef(c->vf),
+                                                LLVMConstVector(m, (unsigned)c->vw), "");
+        v = is_max ? cg_vmax(c, v, s) : LLVMBuildFAdd(c->b, v, s, "");
+    }
+    return LLVMBuildExtractElement(c->b, v, cg_i32c(c, 0), "");
+}
+LLVMValueRef cg_hsum(Cg *c, LLVMValueRef v) { return hreduce(c, v, false); }
+LLVMValueRef cg_hmax(Cg *c, LLVMValueRef v) { return hreduce(c, v, true); }

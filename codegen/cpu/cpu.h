@@ -1,0 +1,205 @@
+/* cpu.h: the CPU backend's internals, shared by its files.
+ *
+ * The backend turns each PlanKernel into one LLVM function with the plan
+ * ABI (plan.h), built through the LLVM-C API, optimised with default<O3>
+ * and either JIT-compiled (LLJIT) or handed to aot.c for a shared library.
+ *
+ * Kernel families, one generator each (k_*.c):
+ *   gemm            linear / fused_linear / matmul (BLIS-style micro-kernel)
+ *   gemm_pack       prepack of a linear's weight into NR-wide panels
+ *   flash_attention sdpa with online softmax
+ *   norm            layer_norm / rms_norm / add_norm
+ *   softmax         softmax / log_softmax over the last axis
+ *   eltwise         every OPF_ELEMENTWISE op, with broadcasting
+ *   reduce          sum/mean/max/argmax over one axis
+ *   copy            strided copies: reshape, permute, expand, slice, cat
+ *   misc            embedding, triu/tril
+ * The bufs/dims/tiles convention of each family is in docs/cpu_backend.md. */
+#ifndef LTC_CPU_H
+#define LTC_CPU_H
+
+#include <llvm-c/Core.h>
+#include <llvm-c/TargetMachine.h>
+#include <llvm-c/Orc.h>
+#include <llvm-c/LLJIT.h>
+
+#include "codegen/backend.h"
+
+/* ---- target description, fixed when the backend is created -------------- */
+typedef struct CpuTarget {
+    char *triple, *cpu, *features;   /* LLVM-owned strings (LLVMDisposeMessage) */
+    bool avx512;                     /* 16-float vectors and 32 vector registers */
+    int  vw;                         /* floats per vector: 16 (AVX-512) or 8 */
+    int  mr, nr;                     /* GEMM micro-tile: rows x columns (nr = 2 vw) */
+} CpuTarget;
+
+/* ---- the backend object ---------------------------------------------------- */
+typedef struct CpuBackend {
+    Backend base;
+    Arena *arena;
+    BackendOptions opts;
+    CpuTarget t;
+    LLVMTargetMachineRef tm;         /* for O3, emit_text and AOT */
+    LLVMOrcThreadSafeContextRef tsc;
+    LLVMContextRef ctx;              /* owned by tsc */
+    LLVMModuleRef mod;               /* the generated module (NULL before generate) */
+    LLVMOrcLLJITRef jit;             /* created on the first jit_lookup */
+    bool mod_in_jit;                 /* mod was handed to the JIT (no longer ours) */
+    char *asm_text, *ir_text;        /* cached text, for emit_text after JIT */
+} CpuBackend;
+
+/* Accessors for aot.c (the runtime engineer's): the module and the target
+ * machine of a backend after generate() or cpu_build_module(). */
+LLVMModuleRef        cpu_backend_module(Backend *b);
+LLVMTargetMachineRef cpu_backend_tm(Backend *b);
+/* Build and optimise the module for the plans without JIT-compiling it. */
+int  cpu_build_module(Backend *b, Plan **plans, int nplans, LtcDiag *d);
+/* Implemented in aot.c. */
+int  cpu_emit_library(Backend *b, Plan **plans, int nplans, const char *path,
+                      const void *weights, size_t weights_len, LtcDiag *d);
+
+/* ---- IR building helpers (cg.c) ------------------------------------------- */
+typedef struct Cg {
+    CpuBackend *be;
+    LLVMContextRef ctx;
+    LLVMModuleRef mod;
+    LLVMBuilderRef b;
+    LLVMBuilderRef ab;               /* allocas, at the top of the entry block */
+    LLVMValueRef fn;
+    LLVMBasicBlockRef entry;
+    LLVMTypeRef v, i1, i8, i32, i64, f32, f64, ptr;
+    LLVMTypeRef vf, vi32, vmask;     /* <vw x float>, <vw x i32>, <vw x i1> */
+    int vw;
+    LLVMValueRef ptrs, dims, fargs, t0, t1;   /* kernel arguments */
+} Cg;
+
+void cg_init(Cg *c, CpuBackend *be);
+void cg_dispose(Cg *c);
+/* Start a kernel with the plan ABI; the builder sits in its entry block. */
+LLVMValueRef cg_kernel_begin(Cg *c, const char *name);
+void cg_kernel_end(Cg *c);          /* ret void */
+/* An internal helper function (fastcc not needed: it gets inlined). */
+LLVMValueRef cg_func_begin(Cg *c, const char *name, LLVMTypeRef *params, int n);
+void cg_set_fn_attrs(Cg *c, LLVMValueRef fn);
+
+LLVMValueRef cg_buf(Cg *c, int i);       /* ptrs[i] */
+LLVMValueRef cg_dim(Cg *c, int i);       /* dims[i], i64 */
+LLVMValueRef cg_fa(Cg *c, int i);        /* f[i], float */
+
+LLVMValueRef cg_i64c(Cg *c, int64_t k);
+LLVMValueRef cg_i32c(Cg *c, int32_t k);
+LLVMValueRef cg_f32c(Cg *c, double x);
+LLVMValueRef cg_vf32c(Cg *c, double x);  /* splat constant */
+LLVMValueRef cg_splat(Cg *c, LLVMValueRef s);
+LLVMValueRef cg_iota(Cg *c);             /* <0,1,..,vw-1> as i32 */
+LLVMValueRef cg_mask_lt(Cg *c, LLVMValueRef n64); /* lane < n */
+
+LLVMValueRef cg_min64(Cg *c, LLVMValueRef a, LLVMValueRef b);
+LLVMValueRef cg_max64(Cg *c, LLVMValueRef a, LLVMValueRef b);
+
+/* element address: base + idx * sizeof(elt) */
+LLVMValueRef cg_gep(Cg *c, LLVMTypeRef elt, LLVMValueRef base, LLVMValueRef idx);
+LLVMValueRef cg_load(Cg *c, LLVMTypeRef t, LLVMValueRef p, unsigned align);
+void         cg_store(Cg *c, LLVMValueRef v, LLVMValueRef p, unsigned align);
+LLVMValueRef cg_vload(Cg *c, LLVMValueRef p);                      /* unaligned */
+void         cg_vstore(Cg *c, LLVMValueRef v, LLVMValueRef p);
+LLVMValueRef cg_mload(Cg *c, LLVMValueRef p, LLVMValueRef mask, LLVMValueRef passthru);
+void         cg_mstore(Cg *c, LLVMValueRef v, LLVMValueRef p, LLVMValueRef mask);
+
+/* Stack memory in the entry block (promoted to registers by SROA/mem2reg). */
+LLVMValueRef cg_var(Cg *c, LLVMTypeRef t, LLVMValueRef init);
+LLVMValueRef cg_array(Cg *c, LLVMTypeRef elt, int64_t n, unsigned align);
+LLVMValueRef cg_get(Cg *c, LLVMTypeRef t, LLVMValueRef var);
+void         cg_set(Cg *c, LLVMValueRef var, LLVMValueRef v);
+
+/* Counted loop: for (iv = start; iv < end; iv += step) -- i64, signed. */
+typedef struct CgLoop {
+    LLVMBasicBlockRef head, latch, exit;
+    LLVMValueRef iv, step;
+} CgLoop;
+LLVMValueRef cg_for(Cg *c, CgLoop *l, LLVMValueRef start, LLVMValueRef end, LLVMValueRef step);
+void         cg_endfor(Cg *c, CgLoop *l);
+
+/* if (cond) { ... } [else { ... }] */
+typedef struct CgIf { LLVMBasicBlockRef then, els, join; bool has_else; } CgIf;
+void cg_if(Cg *c, CgIf *f, LLVMValueRef cond, bool with_else);
+void cg_else(Cg *c, CgIf *f);
+void cg_endif(Cg *c, CgIf *f);
+
+/* Intrinsic call: name such as "llvm.fmuladd", overloaded on types[]. */
+LLVMValueRef cg_intr(Cg *c, const char *name, LLVMTypeRef *types, int ntypes,
+                     LLVMValueRef *args, int nargs);
+LLVMValueRef cg_call_libm(Cg *c, const char *name, LLVMValueRef x);   /* float f(float) */
+/* Apply a float->float libm function to each lane. */
+LLVMValueRef cg_vlibm(Cg *c, const char *name, LLVMValueRef v);
+
+/* Math on <vw x float> (also works on scalars where noted by the caller). */
+LLVMValueRef cg_fma(Cg *c, LLVMValueRef a, LLVMValueRef b, LLVMValueRef acc);  /* a*b+acc */
+LLVMValueRef cg_vmax(Cg *c, LLVMValueRef a, LLVMValueRef b);  /* maxnum */
+LLVMValueRef cg_vmin(Cg *c, LLVMValueRef a, LLVMValueRef b);
+LLVMValueRef cg_vexp(Cg *c, LLVMValueRef x);       /* polynomial, ~2 ulp; exp(-inf) = 0 */
+LLVMValueRef cg_verf(Cg *c, LLVMValueRef x);       /* |err| < 2e-7 */
+LLVMValueRef cg_vsigmoid(Cg *c, LLVMValueRef x);
+LLVMValueRef cg_vtanh(Cg *c, LLVMValueRef x);
+LLVMValueRef cg_vgelu(Cg *c, LLVMValueRef x);      /* exact (erf) gelu */
+/* Activation op (OP_RELU, OP_GELU, ...) on a vector; 0 = identity. */
+LLVMValueRef cg_act(Cg *c, int op, LLVMValueRef x);
+bool         cg_act_supported(int op);
+LLVMValueRef cg_hsum(Cg *c, LLVMValueRef v);       /* tree reduction */
+LLVMValueRef cg_hmax(Cg *c, LLVMValueRef v);
+
+/* ---- lowering helpers (lower.c) -------------------------------------------- */
+int  cpu_add_kernel(Plan *p, Node *n, const char *family, LtcDiag *d);
+int  cpu_add_packed(Plan *p, int64_t bytes, const char *what, LtcDiag *d); /* buf index */
+int  cpu_add_prepack(Plan *p, const PlanStep *s, LtcDiag *d);
+Poly cpu_poly(Dim d);
+Poly cpu_polyk(int64_t k);
+/* product of dims [from, to) of s as one monomial; false if not one */
+bool cpu_dims_prod(const Shape *s, int from, int to, Dim *out);
+int  cpu_set_dim(PlanStep *s, Dim d);                 /* appends, returns index */
+int  cpu_set_dimk(PlanStep *s, int64_t k);
+int  cpu_unsupported(Node *n, LtcDiag *d, const char *why);
+
+/* ---- families: lower (fill the step) and generate (emit the function) ---- */
+typedef struct CpuFamily {
+    const char *name;
+    int (*lower)(CpuBackend *be, Plan *p, Node *n, const int *in_bufs, int out_buf,
+                 PlanStep *s, LtcDiag *d);
+    int (*gen)(Cg *c, const PlanKernel *k, LtcDiag *d);
+} CpuFamily;
+
+int cpu_lower_gemm(CpuBackend *be, Plan *p, Node *n, const int *in_bufs, int out_buf,
+                   PlanStep *s, LtcDiag *d);
+int cpu_gen_gemm(Cg *c, const PlanKernel *k, LtcDiag *d);
+int cpu_gen_gemm_pack(Cg *c, const PlanKernel *k, LtcDiag *d);
+
+int cpu_lower_attn(CpuBackend *be, Plan *p, Node *n, const int *in_bufs, int out_buf,
+                   PlanStep *s, LtcDiag *d);
+int cpu_gen_attn(Cg *c, const PlanKernel *k, LtcDiag *d);
+
+int cpu_lower_norm(CpuBackend *be, Plan *p, Node *n, const int *in_bufs, int out_buf,
+                   PlanStep *s, LtcDiag *d);
+int cpu_gen_norm(Cg *c, const PlanKernel *k, LtcDiag *d);
+int cpu_gen_softmax(Cg *c, const PlanKernel *k, LtcDiag *d);
+
+int cpu_lower_eltwise(CpuBackend *be, Plan *p, Node *n, const int *in_bufs, int out_buf,
+                      PlanStep *s, LtcDiag *d);
+int cpu_gen_eltwise(Cg *c, const PlanKernel *k, LtcDiag *d);
+int cpu_gen_reduce(Cg *c, const PlanKernel *k, LtcDiag *d);
+int cpu_gen_copy(Cg *c, const PlanKernel *k, LtcDiag *d);
+int cpu_gen_misc(Cg *c, const PlanKernel *k, LtcDiag *d);
+
+/* GEMM blocking, shared by lower and generate so both agree. */
+typedef struct GemmCfg {
+    int  kind;          /* 0 linear (B = W^T), 1 matmul (B = [..,K,N]) */
+    bool packed;        /* W is a PARAM: prepacked panels (BUF_PACKED) */
+    bool has_bias, has_res;
+    int  act;
+    int  mr, nr, vw;
+    int  nb;            /* columns per tile (multiple of nr) */
+    int  mc, kc;        /* row block (multiple of mr) and depth block */
+    int  nbatch;        /* matmul: batch dims (0..2) */
+} GemmCfg;
+int gemm_config(CpuBackend *be, Node *n, GemmCfg *g, LtcDiag *d);
+
+#endif

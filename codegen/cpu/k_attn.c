@@ -1,0 +1,264 @@
+/* k_attn.c: scaled dot-product attention as a flash kernel.
+ *
+ * For one (batch, head) and a block of Br query rows, keys are visited in
+ * blocks of Bc = vw.  The key block is transposed on the stack (KT[d][c])
+ * so a row of scores is D broadcast-FMAs: s = sum_d q[i,d] KT[d][:].
+ * Online softmax per row (Dao et al.):
+ *   m' = max(m, max_c s_c)        p_c = exp(s_c - m')
+ *   l' = l e^(m - m') + sum_c p_c  O' = O e^(m - m') + sum_c p_c V[c,:]
+ * and out = O / l at the end, so memory is O(Br D), never S x S.
+ * Masked scores are -inf (p = 0); a fully masked row ends with l = 0 and
+ * out = 0/0 = NaN, as torch and the interpreter.  Causal (j <= i) stops the
+ * key loop after the block's last row.
+ *
+ * Tiles are query rows of the flattened [batch.., Sq] (so the tile count is
+ * a polynomial); a tile range is cut into blocks of up to Br rows of one
+ * batch entry.  Q, K, V, mask are read through strides (dims), so
+ * broadcast and head-split views need no copies. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "codegen/cpu/cpu.h"
+
+enum { AD_SQ, AD_SK, AD_NB1, AD_QS0, AD_QS1, AD_KS0, AD_KS1, AD_VS0, AD_VS1,
+       AD_MS0, AD_MS1, AD_MSI, AD_MSJ, AD_QSS, AD_KSS, AD_VSS, AD_COUNT };
+enum { AB_Q, AB_K, AB_V, AB_MASK, AB_OUT };
+#define ATT_BR 16
+
+static bool contig_strides(const Shape *sh, Dim *st) {
+    Dim acc = dim_const(1);
+    for (int i = sh->rank - 1; i >= 0; i--) {
+        st[i] = acc;
+        if (acc.sym & sh->d[i].sym) return false;
+        acc.k *= sh->d[i].k;
+        acc.sym |= sh->d[i].sym;
+    }
+    return true;
+}
+
+static bool is_one(Dim d) { return d.k == 1 && d.sym == 0; }
+
+/* Strides of x for the output dims [ob.., extra] aligned right; 0 where
+ * x broadcasts.  out has `n` entries. */
+static bool bstrides(const Shape *x, const Shape *full, int n, Dim *out) {
+    Dim st[LTC_MAX_RANK];
+    if (!contig_strides(x, st)) return false;
+    for (int i = 0; i < n; i++) {
+        int j = i - (n - x->rank);
+        out[i] = (j < 0 || (is_one(x->d[j]) && !is_one(full->d[i]))) ? dim_const(0) : st[j];
+    }
+    return true;
+}
+
+int cpu_lower_attn(CpuBackend *be, Plan *p, Node *n, const int *in_bufs, int out_buf,
+                   PlanStep *s, LtcDiag *d) {
+    Node *q = n->in[0], *k = n->in[1], *v = n->in[2], *mk = n->nin > 3 ? n->in[3] : NULL;
+    if (q->dtype != DT_F32 || k->dtype != DT_F32 || v->dtype != DT_F32)
+        return cpu_unsupported(n, d, "attention on a non-f32 dtype");
+    if (mk && mk->dtype != DT_F32 && mk->dtype != DT_BOOL)
+        return cpu_unsupported(n, d, "attention mask dtype");
+    if (n->a.training && n->a.p > 0)
+        return cpu_unsupported(n, d, "attention dropout in training");
+    int R = n->shape.rank, OB = R - 2;
+    if (R < 2 || OB > 2) return cpu_unsupported(n, d, "attention with more than 2 batch dims");
+    Dim D = q->shape.d[q->shape.rank - 1], Dv = v->shape.d[v->shape.rank - 1];
+    if (D.sym || Dv.sym || D.k < 1 || D.k > 512 || Dv.k % be->t.vw || Dv.k > 512)
+        return cpu_unsupported(n, d, "attention head dims (value head dim must be a multiple of the vector width)");
+    /* batch dims padded to two: full = [b0, b1, Sq, Sk] */
+    Shape full = {.rank = 4};
+    full.d[0] = full.d[1] = dim_const(1);
+    for (int i = 0; i < OB; i++) full.d[2 - OB + i] = n->shape.d[i];
+    full.d[2] = q->shape.d[q->shape.rank - 2];
+    full.d[3] = k->shape.d[k->shape.rank - 2];
+    Shape qb = q->shape, kb = k->shape, vb = v->shape;   /* drop the last two dims */
+    qb.rank -= 2; kb.rank -= 2; vb.rank -= 2;
+    Dim qs[4], ks[4], vs[4], ms[4] = {{0, 0}, {0, 0}, {0, 0}, {0, 0}};
+    Dim qst[LTC_MAX_RANK], kst[LTC_MAX_RANK], vst[LTC_MAX_RANK];
+    if (!bstrides(&qb, &full, 2, qs) || !bstrides(&kb, &full, 2, ks) || !bstrides(&vb, &full, 2, vs) ||
+        (mk && !bstrides(&mk->shape, &full, 4, ms)) ||
+        !contig_strides(&q->shape, qst) || !contig_strides(&k->shape, kst) || !contig_strides(&v->shape, vst))
+        return cpu_unsupported(n, d, "attention operand shapes");
+    /* element strides of a batch step = batch stride (in batch elements) x S x D */
+    Dim qmat, kmat, vmat;
+    if (!dim_mul(q->shape.d[q->shape.rank - 2], D, &qmat) || !dim_mul(k->shape.d[k->shape.rank - 2], D, &kmat) ||
+        !dim_mul(v->shape.d[v->shape.rank - 2], Dv, &vmat))
+        return cpu_unsupported(n, d, "attention operand shapes");
+    for (int i = 0; i < 2; i++) {
+        if (qs[i].k && !dim_mul(qs[i], qmat, &qs[i])) return cpu_unsupported(n, d, "attention strides");
+        if (ks[i].k && !dim_mul(ks[i], kmat, &ks[i])) return cpu_unsupported(n, d, "attention strides");
+        if (vs[i].k && !dim_mul(vs[i], vmat, &vs[i])) return cpu_unsupported(n, d, "attention strides");
+    }
+    Dim batch;
+    if (!dim_mul(full.d[0], full.d[1], &batch) || !dim_mul(batch, full.d[2], &batch))
+        return cpu_unsupported(n, d, "attention batch is not one monomial");
+    int kid = cpu_add_kernel(p, n, "flash_attention", d);
+    if (kid < 0) return -1;
+    s->kernel = kid;
+    s->nbufs = 5;
+    s->bufs[AB_Q] = in_bufs[0];
+    s->bufs[AB_K] = in_bufs[1];
+    s->bufs[AB_V] = in_bufs[2];
+    s->bufs[AB_MASK] = mk ? in_bufs[3] : out_buf;
+    s->bufs[AB_OUT] = out_buf;
+    cpu_set_dim(s, full.d[2]);
+    cpu_set_dim(s, full.d[3]);
+    cpu_set_dim(s, full.d[1]);
+    cpu_set_dim(s, qs[0]); cpu_set_dim(s, qs[1]);
+    cpu_set_dim(s, ks[0]); cpu_set_dim(s, ks[1]);
+    cpu_set_dim(s, vs[0]); cpu_set_dim(s, vs[1]);
+    for (int i = 0; i < 4; i++) cpu_set_dim(s, ms[i]);
+    cpu_set_dim(s, D);
+    cpu_set_dim(s, D);
+    cpu_set_dim(s, Dv);
+    s->ntiles = cpu_poly(batch);      /* rows of [b0, b1, Sq] */
+    return 0;
+}
+
+int cpu_gen_attn(Cg *c, const PlanKernel *pk, LtcDiag *d) {
+    Node *n = pk->node;
+    Node *q = n->in[0], *v = n->in[2];
+    int D = (int)q->shape.d[q->shape.rank - 1].k, Dv = (int)v->shape.d[v->shape.rank - 1].k;
+    bool has_mask = n->nin > 3, mask_bool = has_mask && n->in[3]->dtype == DT_BOOL;
+    bool causal = n->a.causal;
+    double scale = n->a.scale > 0 ? n->a.scale : 1.0 / sqrt((double)D);
+    int vw = c->vw, BC = vw, ndv = Dv / vw;
+
+    cg_kernel_begin(c, pk->name);
+    LLVMBuilderRef b = c->b;
+    LLVMValueRef Q = cg_buf(c, AB_Q), K = cg_buf(c, AB_K), V = cg_buf(c, AB_V);
+    LLVMValueRef MK = cg_buf(c, AB_MASK), OUT = cg_buf(c, AB_OUT);
+    LLVMValueRef Sq = cg_dim(c, AD_SQ), Sk = cg_dim(c, AD_SK), nb1 = cg_dim(c, AD_NB1);
+    LLVMValueRef qss = cg_dim(c, AD_QSS), kss = cg_dim(c, AD_KSS), vss = cg_dim(c, AD_VSS);
+    LLVMValueRef msi = cg_dim(c, AD_MSI), msj = cg_dim(c, AD_MSJ);
+    LLVMValueRef O = cg_array(c, c->f32, (int64_t)ATT_BR * Dv, 64);
+    LLVMValueRef Mr = cg_array(c, c->f32, ATT_BR, 64), Lr = cg_array(c, c->f32, ATT_BR, 64);
+    LLVMValueRef KT = cg_array(c, c->f32, (int64_t)D * BC, 64);
+    LLVMValueRef P = cg_array(c, c->f32, BC, 64);
+    LLVMValueRef ninf = cg_f32c(c, -INFINITY), vninf = cg_splat(c, ninf);
+    LLVMValueRef zero = cg_i64c(c, 0), one = cg_i64c(c, 1);
+
+    /* while (t < t1): one block of rows of one batch entry */
+    LLVMValueRef tv = cg_var(c, c->i64, c->t0);
+    LLVMBasicBlockRef head = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "blk.head");
+    LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "blk.body");
+    LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "blk.done");
+    LLVMBuildBr(b, head);
+    LLVMPositionBuilderAtEnd(b, head);
+    LLVMValueRef t = cg_get(c, c->i64, tv);
+    LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLT, t, c->t1, ""), body, done);
+    LLVMPositionBuilderAtEnd(b, body);
+    LLVMValueRef bh = LLVMBuildSDiv(b, t, Sq, ""), i0 = LLVMBuildSRem(b, t, Sq, "");
+    LLVMValueRef nrows = cg_min64(c, cg_min64(c, cg_i64c(c, ATT_BR), LLVMBuildSub(b, Sq, i0, "")),
+                                  LLVMBuildSub(b, c->t1, t, ""));
+    LLVMValueRef iend = LLVMBuildAdd(b, i0, nrows, "");
+    LLVMValueRef b0 = LLVMBuildSDiv(b, bh, nb1, ""), b1 = LLVMBuildSRem(b, bh, nb1, "");
+#define BOFF(s0, s1) LLVMBuildAdd(b, LLVMBuildMul(b, b0, cg_dim(c, s0), ""), LLVMBuildMul(b, b1, cg_dim(c, s1), ""), "")
+    LLVMValueRef qb = cg_gep(c, c->f32, Q, BOFF(AD_QS0, AD_QS1));
+    LLVMValueRef kb = cg_gep(c, c->f32, K, BOFF(AD_KS0, AD_KS1));
+    LLVMValueRef vb = cg_gep(c, c->f32, V, BOFF(AD_VS0, AD_VS1));
+    LLVMValueRef mb = cg_gep(c, mask_bool ? c->i8 : c->f32, MK, BOFF(AD_MS0, AD_MS1));
+#undef BOFF
+    CgLoop lr, ld, lc, lj, ldv, lp;
+    /* init */
+    LLVMValueRef r = cg_for(c, &lr, zero, nrows, one);
+    cg_store(c, ninf, cg_gep(c, c->f32, Mr, r), 4);
+    cg_store(c, cg_f32c(c, 0), cg_gep(c, c->f32, Lr, r), 4);
+    for (int e = 0; e < ndv; e++)
+        cg_vstore(c, cg_vf32c(c, 0), cg_gep(c, c->f32, O, LLVMBuildAdd(b, LLVMBuildMul(b, r, cg_i64c(c, Dv), ""), cg_i64c(c, e * vw), "")));
+    cg_endfor(c, &lr);
+
+    LLVMValueRef kend = causal ? cg_min64(c, Sk, iend) : Sk;
+    LLVMValueRef j0 = cg_for(c, &lj, zero, kend, cg_i64c(c, BC));
+    LLVMValueRef nk = cg_min64(c, cg_i64c(c, BC), LLVMBuildSub(b, kend, j0, ""));
+    /* KT[d][c] = K[j0 + c][d], zero past nk */
+    LLVMValueRef dd = cg_for(c, &ld, zero, cg_i64c(c, D), one);
+    LLVMValueRef cc = cg_for(c, &lc, zero, cg_i64c(c, BC), one);
+    LLVMValueRef okc = LLVMBuildICmp(b, LLVMIntSLT, cc, nk, "");
+    LLVMValueRef jj = LLVMBuildAdd(b, j0, LLVMBuildSelect(b, okc, cc, zero, ""), "");
+    LLVMValueRef kx = cg_load(c, c->f32, cg_gep(c, c->f32, kb, LLVMBuildAdd(b, LLVMBuildMul(b, jj, kss, ""), dd, "")), 4);
+    cg_store(c, LLVMBuildSelect(b, okc, kx, cg_f32c(c, 0), ""),
+             cg_gep(c, c->f32, KT, LLVMBuildAdd(b, LLVMBuildMul(b, dd, cg_i64c(c, BC), ""), cc, "")), 4);
+    cg_endfor(c, &lc);
+    cg_endfor(c, &ld);
+
+    r = cg_for(c, &lr, zero, nrows, one);
+    LLVMValueRef i = LLVMBuildAdd(b, i0, r, "");
+    LLVMValueRef qrow = cg_gep(c, c->f32, qb, LLVMBuildMul(b, i, qss, ""));
+    LLVMValueRef sv = cg_var(c, c->vf, cg_vf32c(c, 0));
+    cg_set(c, sv, cg_vf32c(c, 0));
+    dd = cg_for(c, &ld, zero, cg_i64c(c, D), one);
+    LLVMValueRef qx = cg_splat(c, cg_load(c, c->f32, cg_gep(c, c->f32, qrow, dd), 4));
+    LLVMValueRef ktv = cg_load(c, c->vf, cg_gep(c, c->f32, KT, LLVMBuildMul(b, dd, cg_i64c(c, BC), "")), (unsigned)vw * 4);
+    cg_set(c, sv, cg_fma(c, qx, ktv, cg_get(c, c->vf, sv)));
+    cg_endfor(c, &ld);
+    LLVMValueRef s = LLVMBuildFMul(b, cg_get(c, c->vf, sv), cg_vf32c(c, scale), "");
+    LLVMValueRef valid = cg_mask_lt(c, nk);
+    if (has_mask) {
+        LLVMValueRef mrow = cg_gep(c, mask_bool ? c->i8 : c->f32, mb, LLVMBuildMul(b, i, msi, ""));
+        LLVMValueRef mv = LLVMGetUndef(c->vf);
+        LLVMValueRef keep = LLVMConstNull(c->vmask);
+        for (int l = 0; l < vw; l++) {
+            LLVMValueRef lc_ = cg_min64(c, cg_i64c(c, l), LLVMBuildSub(b, nk, one, ""));
+            LLVMValueRef addr = LLVMBuildMul(b, LLVMBuildAdd(b, j0, lc_, ""), msj, "");
+            if (mask_bool) {
+                LLVMValueRef x = cg_load(c, c->i8, cg_gep(c, c->i8, mrow, addr), 1);
+                keep = LLVMBuildInsertElement(b, keep, LLVMBuildICmp(b, LLVMIntNE, x, LLVMConstInt(c->i8, 0, 0), ""), cg_i32c(c, l), "");
+            } else {
+                mv = LLVMBuildInsertElement(b, mv, cg_load(c, c->f32, cg_gep(c, c->f32, mrow, addr), 4), cg_i32c(c, l), "");
+            }
+        }
+        if (mask_bool) valid = LLVMBuildAnd(b, valid, keep, "");
+        else s = LLVMBuildFAdd(b, s, mv, "");
+    }
+    if (causal) {
+        /* j0 + lane <= i */
+        LLVMValueRef lim = LLVMBuildTrunc(b, LLVMBuildSub(b, i, j0, ""), c->i32, "");
+        valid = LLVMBuildAnd(b, valid, LLVMBuildICmp(b, LLVMIntSLE, cg_iota(c), cg_splat(c, lim), ""), "");
+    }
+    s = LLVMBuildSelect(b, valid, s, vninf, "");
+    LLVMValueRef mptr = cg_gep(c, c->f32, Mr, r), lptr = cg_gep(c, c->f32, Lr, r);
+    LLVMValueRef mold = cg_load(c, c->f32, mptr, 4);
+    LLVMValueRef mnew = cg_vmax(c, mold, cg_hmax(c, s));
+    /* all masked so far: subtract 0 instead of -inf so exp gives 0, not NaN */
+    LLVMValueRef isinf = LLVMBuildFCmp(b, LLVMRealOEQ, mnew, ninf, "");
+    LLVMValueRef muse = LLVMBuildSelect(b, isinf, cg_f32c(c, 0), mnew, "");
+    LLVMValueRef pv = cg_vexp(c, LLVMBuildFSub(b, s, cg_splat(c, muse), ""));
+    LLVMValueRef alpha = LLVMBuildExtractElement(b, cg_vexp(c, cg_splat(c, LLVMBuildFSub(b, mold, muse, ""))), cg_i32c(c, 0), "");
+    cg_store(c, cg_fma(c, cg_load(c, c->f32, lptr, 4), alpha, cg_hsum(c, pv)), lptr, 4);
+    cg_store(c, mnew, mptr, 4);
+    cg_store(c, pv, P, 64);
+    LLVMValueRef valpha = cg_splat(c, alpha);
+    LLVMValueRef orow = cg_gep(c, c->f32, O, LLVMBuildMul(b, r, cg_i64c(c, Dv), ""));
+    LLVMValueRef dv = cg_for(c, &ldv, zero, cg_i64c(c, Dv), cg_i64c(c, vw));
+    LLVMValueRef optr = cg_gep(c, c->f32, orow, dv);
+    LLVMValueRef ov = cg_var(c, c->vf, NULL);
+    cg_set(c, ov, LLVMBuildFMul(b, cg_load(c, c->vf, optr, (unsigned)vw * 4), valpha, ""));
+    LLVMValueRef pc = cg_for(c, &lp, zero, nk, one);
+    LLVMValueRef pcv = cg_splat(c, cg_load(c, c->f32, cg_gep(c, c->f32, P, pc), 4));
+    LLVMValueRef vrow = cg_gep(c, c->f32, vb, LLVMBuildAdd(b, LLVMBuildMul(b, LLVMBuildAdd(b, j0, pc, ""), vss, ""), dv, ""));
+    cg_set(c, ov, cg_fma(c, pcv, cg_vload(c, vrow), cg_get(c, c->vf, ov)));
+    cg_endfor(c, &lp);
+    cg_store(c, cg_get(c, c->vf, ov), optr, (unsigned)vw * 4);
+    cg_endfor(c, &ldv);
+    cg_endfor(c, &lr);
+    cg_endfor(c, &lj);
+
+    /* out = O / l */
+    r = cg_for(c, &lr, zero, nrows, one);
+    LLVMValueRef inv = cg_splat(c, cg_load(c, c->f32, cg_gep(c, c->f32, Lr, r), 4));
+    LLVMValueRef orow2 = cg_gep(c, c->f32, O, LLVMBuildMul(b, r, cg_i64c(c, Dv), ""));
+    LLVMValueRef dst = cg_gep(c, c->f32, OUT, LLVMBuildMul(b, LLVMBuildAdd(b, t, r, ""), cg_i64c(c, Dv), ""));
+    for (int e = 0; e < ndv; e++) {
+        LLVMValueRef x = cg_load(c, c->vf, cg_gep(c, c->f32, orow2, cg_i64c(c, e * vw)), (unsigned)vw * 4);
+        cg_vstore(c, LLVMBuildFDiv(b, x, inv, ""), cg_gep(c, c->f32, dst, cg_i64c(c, e * vw)));
+    }
+    cg_endfor(c, &lr);
+
+    cg_set(c, tv, LLVMBuildAdd(b, t, nrows, ""));
+    LLVMBuildBr(b, head);
+    LLVMPositionBuilderAtEnd(b, done);
+    cg_kernel_end(c);
+    (void)d;
+    return 0;
+}

@@ -1,0 +1,485 @@
+/* k_gemm.c: linear, fused_linear and matmul as one BLIS-style GEMM.
+ *
+ *   C[M,N] = act(A[M,K] . B[K,N] + bias) + residual
+ *
+ * with B = W^T for linear (W [N,K]) and B as given for matmul.  The
+ * micro-kernel keeps an mr x nr block of C in registers (14 x 32 floats =
+ * 28 zmm on AVX-512, 6 x 16 = 12 ymm on AVX2) for kc rank-1 updates:
+ * per k it loads two vectors of a packed B panel, broadcasts mr values of A
+ * (read in place, a row per register stream) and issues 2 mr FMAs.
+ *
+ * B is packed into nr-wide panels, [panel][k][nr], zero padded past N, so
+ * the inner loop needs no masks.  A linear's weight (a PARAM) is packed
+ * once at bind time by the gemm_pack prepack step; matmul's B and a
+ * non-parameter weight are packed per (column block, k block) on the stack.
+ * Ragged edges: rows past M read row M-1 (valid memory) and are not
+ * stored; columns past N are zero in B and masked on store.
+ *
+ * Loop nest of one tile (a block of nb columns):
+ *   for kc0 (k blocks of kc):   [pack B block: nb x kc, L1/L2]
+ *     for ic (row blocks of mc): A block mc x kc stays in L2
+ *       for jp (nr panels of the tile): B panel kc x nr stays in L1
+ *         for ir (mr rows): micro-kernel; at the last k block it applies
+ *                           the epilogue (+bias, act, +residual) and stores.
+ * See docs/cpu_backend.md for the bufs/dims/tiles convention. */
+#include <stdio.h>
+#include <string.h>
+
+#include "codegen/cpu/cpu.h"
+
+enum { FL_BIAS = 1, FL_RES = 2 };
+
+/* dims of a linear step */
+enum { LD_M, LD_N, LD_K, LD_LDA, LD_LDC, LD_LDR, LD_COUNT };
+/* dims of a matmul step */
+enum { MD_M, MD_N, MD_K, MD_LDA, MD_LDB, MD_LDC, MD_NB0, MD_NB1, MD_SA0, MD_SA1, MD_SB0, MD_SB1,
+       MD_NCB, MD_COUNT };
+/* bufs of every gemm step */
+enum { GB_A, GB_B, GB_BIAS, GB_RES, GB_C };
+
+static bool all_f32(Node *n) {
+    if (n->dtype != DT_F32) return false;
+    for (int i = 0; i < n->nin; i++)
+        if (n->in[i]->dtype != DT_F32) return false;
+    return true;
+}
+
+int gemm_config(CpuBackend *be, Node *n, GemmCfg *g, LtcDiag *d) {
+    memset(g, 0, sizeof *g);
+    g->mr = be->t.mr; g->nr = be->t.nr; g->vw = be->t.vw;
+    g->kc = 256;
+    g->mc = g->mr * (be->t.avx512 ? 8 : 12);
+    if (!all_f32(n)) return cpu_unsupported(n, d, "gemm on a non-f32 dtype");
+    switch (n->op) {
+    case OP_LINEAR:
+        g->kind = 0;
+        g->has_bias = n->nin == 3;
+        break;
+    case OP_FUSED_LINEAR:
+        g->kind = 0;
+        g->has_bias = n->a.flags & FL_BIAS;
+        g->has_res = (n->a.flags & FL_RES) != 0;
+        g->act = n->a.act;
+        if (!cg_act_supported(g->act))
+            return cpu_unsupported(n, d, "activation of a fused_linear");
+        if (n->nin != 2 + g->has_bias + g->has_res)
+            return diag_set(d, n->loc, "cpu backend: fused_linear has %d inputs for flags %d",
+                            n->nin, n->a.flags);
+        break;
+    case OP_MATMUL:
+        g->kind = 1;
+        if (n->in[0]->shape.rank < 2 || n->in[1]->shape.rank < 2)
+            return cpu_unsupported(n, d, "matmul of a rank-1 operand");
+        break;
+    default:
+        return cpu_unsupported(n, d, "this GEMM variant");
+    }
+    Node *w = n->in[1];
+    if (g->kind == 0) {
+        if (w->shape.rank != 2 || w->shape.d[0].sym || w->shape.d[1].sym)
+            return cpu_unsupported(n, d, "linear weight with a symbolic or non-2D shape");
+        g->packed = w->op == OP_PARAM;
+    }
+    /* Columns per tile: 4 panels when that still leaves 2 tiles per thread
+     * pair, else fewer, so 2 threads get balanced halves. */
+    Dim N = g->kind == 0 ? w->shape.d[0] : w->shape.d[w->shape.rank - 1];
+    int ppt = 4;
+    if (N.sym == 0) {
+        int64_t np = (N.k + g->nr - 1) / g->nr;
+        ppt = np >= 8 ? 4 : np >= 4 ? 2 : 1;
+    }
+    g->nb = ppt * g->nr;
+    return 0;
+}
+
+/* ---- lowering --------------------------------------------------------------------- */
+static int lower_linear(CpuBackend *be, Plan *p, Node *n, const GemmCfg *g, const int *in_bufs,
+                        int out_buf, PlanStep *s, LtcDiag *d) {
+    Node *x = n->in[0], *w = n->in[1];
+    int r = x->shape.rank;
+    Dim M;
+    if (r < 1 || !cpu_dims_prod(&x->shape, 0, r - 1, &M))
+        return cpu_unsupported(n, d, "linear input whose rows are not one monomial");
+    int64_t N = w->shape.d[0].k, K = w->shape.d[1].k;
+    int kid = cpu_add_kernel(p, n, "gemm", d);
+    if (kid < 0) return -1;
+    s->kernel = kid;
+    int bi = 2;
+    s->nbufs = 5;
+    s->bufs[GB_A] = in_bufs[0];
+    s->bufs[GB_B] = in_bufs[1];
+    s->bufs[GB_BIAS] = g->has_bias ? in_bufs[bi++] : out_buf;
+    s->bufs[GB_RES] = g->has_res ? in_bufs[bi++] : out_buf;
+    s->bufs[GB_C] = out_buf;
+    cpu_set_dim(s, M);
+    cpu_set_dimk(s, N);
+    cpu_set_dimk(s, K);
+    cpu_set_dimk(s, K);      /* lda */
+    cpu_set_dimk(s, N);      /* ldc */
+    cpu_set_dimk(s, N);      /* ldr */
+    s->ntiles = cpu_polyk((N + g->nb - 1) / g->nb);
+    if (g->packed) {
+        int64_t np = (N + g->nr - 1) / g->nr;
+        const char *what = arena_printf(p->graph->arena, "%%%d packed %s", w->id,
+                                        w->name ? w->name : "weight");
+        int pb = cpu_add_packed(p, np * K * g->nr * 4, what, d);
+        if (pb < 0) return -1;
+        PlanStep ps;
+        memset(&ps, 0, sizeof ps);
+        int pk = cpu_add_kernel(p, n, "gemm_pack", d);
+        if (pk < 0) return -1;
+        ps.kernel = pk;
+        ps.nbufs = 2;
+        ps.bufs[0] = in_bufs[1];
+        ps.bufs[1] = pb;
+        cpu_set_dimk(&ps, N);
+        cpu_set_dimk(&ps, K);
+        ps.ntiles = cpu_polyk(np);
+        if (cpu_add_prepack(p, &ps, d) < 0) return -1;
+        s->bufs[GB_B] = pb;
+    }
+    (void)be;
+    return 0;
+}
+
+/* Contiguous strides of a shape, as monomials. */
+static bool strides_of(const Shape *sh, Dim *st) {
+    Dim acc = dim_const(1);
+    for (int i = sh->rank - 1; i >= 0; i--) {
+        st[i] = acc;
+        Dim x = sh->d[i];
+        if (acc.sym & x.sym) return false;
+        acc.k *= x.k;
+        acc.sym |= x.sym;
+    }
+    return true;
+}
+
+static int lower_matmul(CpuBackend *be, Plan *p, Node *n, const GemmCfg *g, const int *in_bufs,
+                        int out_buf, PlanStep *s, LtcDiag *d) {
+    const Shape *as = &n->in[0]->shape, *bs = &n->in[1]->shape, *os = &n->shape;
+    Dim ast[LTC_MAX_RANK], bst[LTC_MAX_RANK];
+    if (!strides_of(as, ast) || !strides_of(bs, bst))
+        return cpu_unsupported(n, d, "matmul with repeated symbols in a shape");
+    /* batch dims of the output, each with A's and B's stride (0: broadcast) */
+    int nb = os->rank - 2;
+    Dim size[LTC_MAX_RANK], sa[LTC_MAX_RANK], sb[LTC_MAX_RANK];
+    for (int i = 0; i < nb; i++) {
+        int ia = i - (os->rank - as->rank), ib = i - (os->rank - bs->rank);
+        size[i] = os->d[i];
+        bool a_b = ia < 0 || (as->d[ia].k == 1 && as->d[ia].sym == 0 && !(size[i].k == 1 && size[i].sym == 0));
+        bool b_b = ib < 0 || (bs->d[ib].k == 1 && bs->d[ib].sym == 0 && !(size[i].k == 1 && size[i].sym == 0));
+        sa[i] = a_b ? dim_const(0) : ast[ia];
+        sb[i] = b_b ? dim_const(0) : bst[ib];
+    }
+    /* merge batch dims from the right while both operands stay regular:
+     * stride[i] == stride[i+1] * size[i+1] (or both 0) */
+    while (nb > 2) {
+        bool merged = false;
+        for (int i = nb - 2; i >= 0 && !merged; i--) {
+            Dim ma, mb;
+            bool oka = (sa[i].k == 0 && sa[i + 1].k == 0) ||
+                       (dim_mul(sa[i + 1], size[i + 1], &ma) && dim_eq(ma, sa[i]));
+            bool okb = (sb[i].k == 0 && sb[i + 1].k == 0) ||
+                       (dim_mul(sb[i + 1], size[i + 1], &mb) && dim_eq(mb, sb[i]));
+            Dim ms;
+            if (oka && okb && dim_mul(size[i], size[i + 1], &ms)) {
+                size[i] = ms; sa[i] = sa[i + 1]; sb[i] = sb[i + 1];
+                for (int j = i + 1; j + 1 < nb; j++) { size[j] = size[j + 1]; sa[j] = sa[j + 1]; sb[j] = sb[j + 1]; }
+                nb--;
+                merged = true;
+            }
+        }
+        if (!merged) return cpu_unsupported(n, d, "matmul with more than 2 irregular batch dims");
+    }
+    /* pad to exactly 2 batch dims: [1, 1, ...] */
+    while (nb < 2) {
+        for (int j = nb; j > 0; j--) { size[j] = size[j - 1]; sa[j] = sa[j - 1]; sb[j] = sb[j - 1]; }
+        size[0] = dim_const(1); sa[0] = dim_const(0); sb[0] = dim_const(0);
+        nb++;
+    }
+    Dim M = os->d[os->rank - 2], N = os->d[os->rank - 1], K = as->d[as->rank - 1];
+    Dim batch;
+    if (!dim_mul(size[0], size[1], &batch))
+        return cpu_unsupported(n, d, "matmul batch is not one monomial");
+    int kid = cpu_add_kernel(p, n, "gemm", d);
+    if (kid < 0) return -1;
+    s->kernel = kid;
+    s->nbufs = 5;
+    s->bufs[GB_A] = in_bufs[0];
+    s->bufs[GB_B] = in_bufs[1];
+    s->bufs[GB_BIAS] = s->bufs[GB_RES] = s->bufs[GB_C] = out_buf;
+    cpu_set_dim(s, M);
+    cpu_set_dim(s, N);
+    cpu_set_dim(s, K);
+    cpu_set_dim(s, K);   /* lda */
+    cpu_set_dim(s, N);   /* ldb */
+    cpu_set_dim(s, N);   /* ldc */
+    cpu_set_dim(s, size[0]);
+    cpu_set_dim(s, size[1]);
+    cpu_set_dim(s, sa[0]);
+    cpu_set_dim(s, sa[1]);
+    cpu_set_dim(s, sb[0]);
+    cpu_set_dim(s, sb[1]);
+    int64_t ncb = N.sym == 0 ? (N.k + g->nb - 1) / g->nb : 0;
+    cpu_set_dimk(s, ncb);
+    Dim nt;
+    if (ncb > 0 && dim_mul(batch, dim_const(ncb), &nt)) s->ntiles = cpu_poly(nt);
+    else s->ntiles = cpu_poly(batch);
+    (void)be;
+    return 0;
+}
+
+int cpu_lower_gemm(CpuBackend *be, Plan *p, Node *n, const int *in_bufs, int out_buf,
+                   PlanStep *s, LtcDiag *d) {
+    GemmCfg g;
+    if (gemm_config(be, n, &g, d)) return -1;
+    return g.kind == 0 ? lower_linear(be, p, n, &g, in_bufs, out_buf, s, d)
+                       : lower_matmul(be, p, n, &g, in_bufs, out_buf, s, d);
+}
+
+/* ---- micro-kernel ------------------------------------------------------------------- */
+/* void ukr(a, lda, mval, bp, kcl, c, ldc, nval, flags, bias, res, ldr)
+ * flags bit 0: first k block (start from 0, not from C); bit 1: last (epilogue). */
+static LLVMValueRef gen_ukr(Cg *c, const GemmCfg *g, const char *name) {
+    LLVMTypeRef ps[12] = {c->ptr, c->i64, c->i64, c->ptr, c->i64, c->ptr,
+                          c->i64, c->i64, c->i32, c->ptr, c->ptr, c->i64};
+    LLVMValueRef fn = cg_func_begin(c, name, ps, 12);
+    LLVMValueRef a = LLVMGetParam(fn, 0), lda = LLVMGetParam(fn, 1), mval = LLVMGetParam(fn, 2);
+    LLVMValueRef bp = LLVMGetParam(fn, 3), kcl = LLVMGetParam(fn, 4), cp = LLVMGetParam(fn, 5);
+    LLVMValueRef ldc = LLVMGetParam(fn, 6), nval = LLVMGetParam(fn, 7), flags = LLVMGetParam(fn, 8);
+    LLVMValueRef bias = LLVMGetParam(fn, 9), res = LLVMGetParam(fn, 10), ldr = LLVMGetParam(fn, 11);
+    LLVMBuilderRef b = c->b;
+    int mr = g->mr, nv = g->nr / g->vw;
+    LLVMValueRef arow[32], rowvalid[32], cm[4], m[32][4], acc[32][4];
+    LLVMValueRef last_row = LLVMBuildSub(b, mval, cg_i64c(c, 1), "");
+    for (int v = 0; v < nv; v++)
+        cm[v] = cg_mask_lt(c, LLVMBuildSub(b, nval, cg_i64c(c, v * g->vw), ""));
+    LLVMValueRef nomask = LLVMConstNull(c->vmask);
+    for (int r = 0; r < mr; r++) {
+        /* rows past M read row M-1: valid memory, never stored */
+        LLVMValueRef rr = cg_min64(c, cg_i64c(c, r), last_row);
+        arow[r] = cg_gep(c, c->f32, a, LLVMBuildMul(b, rr, lda, ""));
+        rowvalid[r] = LLVMBuildICmp(b, LLVMIntSLT, cg_i64c(c, r), mval, "");
+        for (int v = 0; v < nv; v++) {
+            m[r][v] = LLVMBuildSelect(b, rowvalid[r], cm[v], nomask, "");
+            acc[r][v] = cg_var(c, c->vf, cg_vf32c(c, 0.0));
+        }
+    }
+    LLVMValueRef first = LLVMBuildICmp(b, LLVMIntNE, LLVMBuildAnd(b, flags, cg_i32c(c, 1), ""),
+                                       cg_i32c(c, 0), "");
+    CgIf f;
+    cg_if(c, &f, LLVMBuildNot(b, first, ""), false);
+    for (int r = 0; r < mr; r++) {
+        LLVMValueRef crow = cg_gep(c, c->f32, cp, LLVMBuildMul(b, cg_i64c(c, r), ldc, ""));
+        for (int v = 0; v < nv; v++)
+            cg_set(c, acc[r][v], cg_mload(c, cg_gep(c, c->f32, crow, cg_i64c(c, v * g->vw)),
+                                          m[r][v], NULL));
+    }
+    cg_endif(c, &f);
+
+    CgLoop k;
+    LLVMValueRef kk = cg_for(c, &k, cg_i64c(c, 0), kcl, cg_i64c(c, 1));
+    LLVMValueRef bk = cg_gep(c, c->f32, bp, LLVMBuildMul(b, kk, cg_i64c(c, g->nr), ""));
+    LLVMValueRef bv[4];
+    for (int v = 0; v < nv; v++)
+        bv[v] = cg_load(c, c->vf, cg_gep(c, c->f32, bk, cg_i64c(c, v * g->vw)), 64);
+    for (int r = 0; r < mr; r++) {
+        LLVMValueRef av = cg_splat(c, cg_load(c, c->f32, cg_gep(c, c->f32, arow[r], kk), 4));
+        for (int v = 0; v < nv; v++)
+            cg_set(c, acc[r][v], cg_fma(c, av, bv[v], cg_get(c, c->vf, acc[r][v])));
+    }
+    cg_endfor(c, &k);
+
+    LLVMValueRef last = LLVMBuildICmp(b, LLVMIntNE, LLVMBuildAnd(b, flags, cg_i32c(c, 2), ""),
+                                      cg_i32c(c, 0), "");
+    bool epi = g->has_bias || g->has_res || g->act;
+    if (epi) {
+        cg_if(c, &f, last, false);
+        LLVMValueRef bvec[4];
+        for (int v = 0; v < nv && g->has_bias; v++)
+            bvec[v] = cg_mload(c, cg_gep(c, c->f32, bias, cg_i64c(c, v * g->vw)), cm[v], NULL);
+        for (int r = 0; r < mr; r++) {
+            LLVMValueRef rrow = g->has_res ? cg_gep(c, c->f32, res, LLVMBuildMul(b, cg_i64c(c, r), ldr, "")) : NULL;
+            for (int v = 0; v < nv; v++) {
+                LLVMValueRef x = cg_get(c, c->vf, acc[r][v]);
+                if (g->has_bias) x = LLVMBuildFAdd(b, x, bvec[v], "");
+                x = cg_act(c, g->act, x);
+                if (g->has_res)
+                    x = LLVMBuildFAdd(b, x, cg_mload(c, cg_gep(c, c->f32, rrow, cg_i64c(c, v * g->vw)),
+                                                     m[r][v], NULL), "");
+                cg_set(c, acc[r][v], x);
+            }
+        }
+        cg_endif(c, &f);
+    }
+    for (int r = 0; r < mr; r++) {
+        LLVMValueRef crow = cg_gep(c, c->f32, cp, LLVMBuildMul(b, cg_i64c(c, r), ldc, ""));
+        for (int v = 0; v < nv; v++)
+            cg_mstore(c, cg_get(c, c->vf, acc[r][v]), cg_gep(c, c->f32, crow, cg_i64c(c, v * g->vw)),
+                      m[r][v]);
+    }
+    LLVMBuildRetVoid(b);
+    return fn;
+}
+
+/* ---- the kernel ---------------------------------------------------------------------- */
+static LLVMValueRef ceil_div(Cg *c, LLVMValueRef a, int64_t k) {
+    return LLVMBuildSDiv(c->b, LLVMBuildAdd(c->b, a, cg_i64c(c, k - 1), ""), cg_i64c(c, k), "");
+}
+
+/* Pack B(k, col) for k in [kc0, kc0+kcl), col in [j0, j0 + np*nr) into
+ * bp[jp][k - kc0][nr] (panel stride kc*nr), zero past N. */
+static void gen_pack_block(Cg *c, const GemmCfg *g, LLVMValueRef bp, LLVMValueRef B,
+                           LLVMValueRef ldb, LLVMValueRef N, LLVMValueRef K, LLVMValueRef j0,
+                           LLVMValueRef np, LLVMValueRef kc0, LLVMValueRef kcl) {
+    LLVMBuilderRef b = c->b;
+    CgLoop lj, lk;
+    LLVMValueRef jp = cg_for(c, &lj, cg_i64c(c, 0), np, cg_i64c(c, 1));
+    LLVMValueRef col0 = LLVMBuildAdd(b, j0, LLVMBuildMul(b, jp, cg_i64c(c, g->nr), ""), "");
+    LLVMValueRef pan = cg_gep(c, c->f32, bp, LLVMBuildMul(b, jp, cg_i64c(c, (int64_t)g->kc * g->nr), ""));
+    LLVMValueRef k = cg_for(c, &lk, cg_i64c(c, 0), kcl, cg_i64c(c, 1));
+    LLVMValueRef dst = cg_gep(c, c->f32, pan, LLVMBuildMul(b, k, cg_i64c(c, g->nr), ""));
+    LLVMValueRef kg = LLVMBuildAdd(b, kc0, k, "");
+    if (g->kind == 1) {
+        /* matmul: B row kg is contiguous in columns */
+        LLVMValueRef row = cg_gep(c, c->f32, B, LLVMBuildAdd(b, LLVMBuildMul(b, kg, ldb, ""), col0, ""));
+        for (int v = 0; v < g->nr / g->vw; v++) {
+            LLVMValueRef left = LLVMBuildSub(b, N, LLVMBuildAdd(b, col0, cg_i64c(c, v * g->vw), ""), "");
+            LLVMValueRef x = cg_mload(c, cg_gep(c, c->f32, row, cg_i64c(c, v * g->vw)), cg_mask_lt(c, left), NULL);
+            cg_store(c, x, cg_gep(c, c->f32, dst, cg_i64c(c, v * g->vw)), 64);
+        }
+    } else {
+        /* linear: B(k, col) = W[col][k], a gather with stride K */
+        for (int cc = 0; cc < g->nr; cc++) {
+            LLVMValueRef col = LLVMBuildAdd(b, col0, cg_i64c(c, cc), "");
+            LLVMValueRef ok = LLVMBuildICmp(b, LLVMIntSLT, col, N, "");
+            LLVMValueRef safe = LLVMBuildSelect(b, ok, col, cg_i64c(c, 0), "");
+            LLVMValueRef x = cg_load(c, c->f32, cg_gep(c, c->f32, B,
+                                     LLVMBuildAdd(b, LLVMBuildMul(b, safe, K, ""), kg, "")), 4);
+            x = LLVMBuildSelect(b, ok, x, cg_f32c(c, 0.0), "");
+            cg_store(c, x, cg_gep(c, c->f32, dst, cg_i64c(c, cc)), 4);
+        }
+    }
+    cg_endfor(c, &lk);
+    cg_endfor(c, &lj);
+}
+
+int cpu_gen_gemm(Cg *c, const PlanKernel *pk, LtcDiag *d) {
+    GemmCfg g;
+    if (gemm_config(c->be, pk->node, &g, d)) return -1;
+    char uname[300];
+    snprintf(uname, sizeof uname, "%s_ukr", pk->name);
+    LLVMValueRef ukr = gen_ukr(c, &g, uname);
+    LLVMTypeRef ukr_t = LLVMGlobalGetValueType(ukr);
+
+    cg_kernel_begin(c, pk->name);
+    LLVMBuilderRef b = c->b;
+    LLVMValueRef A0 = cg_buf(c, GB_A), B0 = cg_buf(c, GB_B), C0 = cg_buf(c, GB_C);
+    LLVMValueRef bias = g.has_bias ? cg_buf(c, GB_BIAS) : LLVMConstNull(c->ptr);
+    LLVMValueRef R0 = g.has_res ? cg_buf(c, GB_RES) : LLVMConstNull(c->ptr);
+    LLVMValueRef M = cg_dim(c, 0), N = cg_dim(c, 1), K = cg_dim(c, 2);
+    LLVMValueRef lda = cg_dim(c, 3);
+    LLVMValueRef ldb, ldc, ldr;
+    if (g.kind == 0) { ldb = K; ldc = cg_dim(c, LD_LDC); ldr = cg_dim(c, LD_LDR); }
+    else { ldb = cg_dim(c, MD_LDB); ldc = cg_dim(c, MD_LDC); ldr = ldc; }
+    LLVMValueRef bpack = g.packed ? NULL : cg_array(c, c->f32, (int64_t)g.nb * g.kc, 64);
+
+    CgLoop lt, lcb, lkc, lic, ljp, lir;
+    LLVMValueRef t = cg_for(c, &lt, c->t0, c->t1, cg_i64c(c, 1));
+    LLVMValueRef cb0, cb1, A = A0, B = B0, C = C0;
+    if (g.kind == 0) {
+        cb0 = t;
+        cb1 = LLVMBuildAdd(b, t, cg_i64c(c, 1), "");
+    } else {
+        LLVMValueRef ncb = cg_dim(c, MD_NCB), nb1 = cg_dim(c, MD_NB1);
+        LLVMValueRef split = LLVMBuildICmp(b, LLVMIntSGT, ncb, cg_i64c(c, 0), "");
+        LLVMValueRef ncb1 = LLVMBuildSelect(b, split, ncb, cg_i64c(c, 1), "");
+        LLVMValueRef tb = LLVMBuildSDiv(b, t, ncb1, "");
+        LLVMValueRef cbt = LLVMBuildSRem(b, t, ncb1, "");
+        cb0 = LLVMBuildSelect(b, split, cbt, cg_i64c(c, 0), "");
+        cb1 = LLVMBuildSelect(b, split, LLVMBuildAdd(b, cbt, cg_i64c(c, 1), ""), ceil_div(c, N, g.nb), "");
+        LLVMValueRef b0 = LLVMBuildSDiv(b, tb, nb1, ""), b1 = LLVMBuildSRem(b, tb, nb1, "");
+        LLVMValueRef aoff = LLVMBuildAdd(b, LLVMBuildMul(b, b0, cg_dim(c, MD_SA0), ""),
+                                         LLVMBuildMul(b, b1, cg_dim(c, MD_SA1), ""), "");
+        LLVMValueRef boff = LLVMBuildAdd(b, LLVMBuildMul(b, b0, cg_dim(c, MD_SB0), ""),
+                                         LLVMBuildMul(b, b1, cg_dim(c, MD_SB1), ""), "");
+        A = cg_gep(c, c->f32, A0, aoff);
+        B = cg_gep(c, c->f32, B0, boff);
+        C = cg_gep(c, c->f32, C0, LLVMBuildMul(b, tb, LLVMBuildMul(b, M, ldc, ""), ""));
+    }
+    LLVMValueRef cb = cg_for(c, &lcb, cb0, cb1, cg_i64c(c, 1));
+    LLVMValueRef j0 = LLVMBuildMul(b, cb, cg_i64c(c, g.nb), "");
+    LLVMValueRef nbw = cg_min64(c, cg_i64c(c, g.nb), LLVMBuildSub(b, N, j0, ""));
+    LLVMValueRef np = ceil_div(c, nbw, g.nr);
+
+    LLVMValueRef kc0 = cg_for(c, &lkc, cg_i64c(c, 0), K, cg_i64c(c, g.kc));
+    LLVMValueRef kcl = cg_min64(c, cg_i64c(c, g.kc), LLVMBuildSub(b, K, kc0, ""));
+    LLVMValueRef is_first = LLVMBuildZExt(b, LLVMBuildICmp(b, LLVMIntEQ, kc0, cg_i64c(c, 0), ""), c->i32, "");
+    LLVMValueRef is_last = LLVMBuildZExt(b, LLVMBuildICmp(b, LLVMIntSGE, LLVMBuildAdd(b, kc0, kcl, ""), K, ""), c->i32, "");
+    LLVMValueRef flags = LLVMBuildOr(b, is_first, LLVMBuildShl(b, is_last, cg_i32c(c, 1), ""), "");
+    if (!g.packed) gen_pack_block(c, &g, bpack, B, ldb, N, K, j0, np, kc0, kcl);
+
+    LLVMValueRef ic = cg_for(c, &lic, cg_i64c(c, 0), M, cg_i64c(c, g.mc));
+    LLVMValueRef mcl = cg_min64(c, cg_i64c(c, g.mc), LLVMBuildSub(b, M, ic, ""));
+    LLVMValueRef jp = cg_for(c, &ljp, cg_i64c(c, 0), np, cg_i64c(c, 1));
+    LLVMValueRef col = LLVMBuildAdd(b, j0, LLVMBuildMul(b, jp, cg_i64c(c, g.nr), ""), "");
+    LLVMValueRef nval = cg_min64(c, cg_i64c(c, g.nr), LLVMBuildSub(b, N, col, ""));
+    LLVMValueRef bpan;
+    if (g.packed) {
+        /* prepacked: [panel][K][nr] */
+        LLVMValueRef panel = LLVMBuildSDiv(b, col, cg_i64c(c, g.nr), "");
+        bpan = cg_gep(c, c->f32, B, LLVMBuildMul(b, LLVMBuildAdd(b, LLVMBuildMul(b, panel, K, ""), kc0, ""),
+                                                 cg_i64c(c, g.nr), ""));
+    } else {
+        bpan = cg_gep(c, c->f32, bpack, LLVMBuildMul(b, jp, cg_i64c(c, (int64_t)g.kc * g.nr), ""));
+    }
+    LLVMValueRef ir = cg_for(c, &lir, cg_i64c(c, 0), mcl, cg_i64c(c, g.mr));
+    LLVMValueRef row = LLVMBuildAdd(b, ic, ir, "");
+    LLVMValueRef mval = cg_min64(c, cg_i64c(c, g.mr), LLVMBuildSub(b, M, row, ""));
+    LLVMValueRef args[12] = {
+        cg_gep(c, c->f32, A, LLVMBuildAdd(b, LLVMBuildMul(b, row, lda, ""), kc0, "")),
+        lda, mval, bpan, kcl,
+        cg_gep(c, c->f32, C, LLVMBuildAdd(b, LLVMBuildMul(b, row, ldc, ""), col, "")),
+        ldc, nval, flags,
+        cg_gep(c, c->f32, bias, col),
+        cg_gep(c, c->f32, R0, LLVMBuildAdd(b, LLVMBuildMul(b, row, ldr, ""), col, "")),
+        ldr,
+    };
+    LLVMBuildCall2(b, ukr_t, ukr, args, 12, "");
+    cg_endfor(c, &lir);
+    cg_endfor(c, &ljp);
+    cg_endfor(c, &lic);
+    cg_endfor(c, &lkc);
+    cg_endfor(c, &lcb);
+    cg_endfor(c, &lt);
+    cg_kernel_end(c);
+    return 0;
+}
+
+/* Prepack: packed[p][k][nr] = W[p*nr + c][k], zero past N.  One tile per
+ * panel; runs once when the weights are bound. */
+int cpu_gen_gemm_pack(Cg *c, const PlanKernel *pk, LtcDiag *d) {
+    GemmCfg g;
+    if (gemm_config(c->be, pk->node, &g, d)) return -1;
+    cg_kernel_begin(c, pk->name);
+    LLVMBuilderRef b = c->b;
+    LLVMValueRef W = cg_buf(c, 0), P = cg_buf(c, 1), N = cg_dim(c, 0), K = cg_dim(c, 1);
+    CgLoop lt, lk;
+    LLVMValueRef t = cg_for(c, &lt, c->t0, c->t1, cg_i64c(c, 1));
+    LLVMValueRef pan = cg_gep(c, c->f32, P, LLVMBuildMul(b, LLVMBuildMul(b, t, K, ""), cg_i64c(c, g.nr), ""));
+    LLVMValueRef col0 = LLVMBuildMul(b, t, cg_i64c(c, g.nr), "");
+    LLVMValueRef k = cg_for(c, &lk, cg_i64c(c, 0), K, cg_i64c(c, 1));
+    LLVMValueRef dst = cg_gep(c, c->f32, pan, LLVMBuildMul(b, k, cg_i64c(c, g.nr), ""));
+    for (int cc = 0; cc < g.nr; cc++) {
+        LLVMValueRef col = LLVMBuildAdd(b, col0, cg_i64c(c, cc), "");
+        LLVMValueRef ok = LLVMBuildICmp(b, LLVMIntSLT, col, N, "");
+        LLVMValueRef safe = LLVMBuildSelect(b, ok, col, cg_i64c(c, 0), "");
+        LLVMValueRef x = cg_load(c, c->f32, cg_gep(c, c->f32, W, LLVMBuildAdd(b, LLVMBuildMul(b, safe, K, ""), k, "")), 4);
+        cg_store(c, LLVMBuildSelect(b, ok, x, cg_f32c(c, 0.0), ""), cg_gep(c, c->f32, dst, cg_i64c(c, cc)), 4);
+    }
+    cg_endfor(c, &lk);
+    cg_endfor(c, &lt);
+    cg_kernel_end(c);
+    return 0;
+}

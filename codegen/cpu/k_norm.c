@@ -1,0 +1,170 @@
+/* k_norm.c: row-wise kernels over the last axis, one row per tile.
+ *
+ *   layer_norm  y = (x - mean) / sqrt(var + eps) * w + b   (two passes:
+ *               mean, then var = mean((x - mean)^2): no cancellation)
+ *   rms_norm    y = x / sqrt(mean(x^2) + eps) * w
+ *   add_norm    the same on s = x + r; s is also stored when the node has
+ *               ADDNORM_HAS_SUM (bufs[5], see docs/cpu_backend.md)
+ *   softmax     y = exp(x - max) / sum exp(x - max)
+ *   log_softmax y = x - max - log(sum exp(x - max))
+ * Sums are fp32 vectors of vw partial sums, reduced by a tree at the end. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "codegen/cpu/cpu.h"
+
+enum { NB_X, NB_R, NB_W, NB_B, NB_OUT, NB_SUM };
+#define ADDNORM_SUM_FLAG (1 << 2)   /* ir/passes/passes.h: ADDNORM_HAS_SUM */
+
+int cpu_lower_norm(CpuBackend *be, Plan *p, Node *n, const int *in_bufs, int out_buf,
+                   PlanStep *s, LtcDiag *d) {
+    (void)be;
+    for (int i = 0; i < n->nin; i++)
+        if (n->in[i]->dtype != DT_F32) return cpu_unsupported(n, d, "norm on a non-f32 dtype");
+    int R = n->shape.rank;
+    if (R < 1) return cpu_unsupported(n, d, "norm of a scalar");
+    bool soft = n->op == OP_SOFTMAX || n->op == OP_LOG_SOFTMAX;
+    if (soft && n->a.axis != R - 1) return cpu_unsupported(n, d, "softmax over an axis other than the last");
+    Dim rows;
+    if (!cpu_dims_prod(&n->shape, 0, R - 1, &rows)) return cpu_unsupported(n, d, "rows are not one monomial");
+    int kid = cpu_add_kernel(p, n, soft ? "softmax" : "norm", d);
+    if (kid < 0) return -1;
+    s->kernel = kid;
+    s->nbufs = 6;
+    for (int i = 0; i < 6; i++) s->bufs[i] = out_buf;
+    s->bufs[NB_X] = in_bufs[0];
+    int next = 1;
+    if (n->op == OP_ADD_NORM) s->bufs[NB_R] = in_bufs[next++];
+    bool has_w = n->op == OP_RMS_NORM ? n->nin > 1 : (n->a.flags & 1);
+    bool has_b = n->op != OP_RMS_NORM && (n->a.flags & 2);
+    if (!soft && has_w) s->bufs[NB_W] = in_bufs[next++];
+    if (!soft && has_b) s->bufs[NB_B] = in_bufs[next++];
+    cpu_set_dim(s, rows);
+    cpu_set_dim(s, n->shape.d[R - 1]);
+    s->f[0] = (float)n->a.eps;
+    s->ntiles = cpu_poly(rows);
+    return 0;
+}
+
+/* for (j = 0; j < N; j += vw) with mask = lanes < N - j */
+#define VLOOP(l, j, m, N)                                             \
+    LLVMValueRef j = cg_for(c, &(l), cg_i64c(c, 0), (N), cg_i64c(c, c->vw)); \
+    LLVMValueRef m = cg_mask_lt(c, LLVMBuildSub(c->b, (N), j, ""))
+
+int cpu_gen_norm(Cg *c, const PlanKernel *pk, LtcDiag *d) {
+    Node *n = pk->node;
+    bool add = n->op == OP_ADD_NORM;
+    int which = add ? (int)n->a.i : (int)n->op;
+    bool rms = which == OP_RMS_NORM;
+    bool has_w = n->op == OP_RMS_NORM ? n->nin > 1 : (n->a.flags & 1);
+    bool has_b = !rms && (n->a.flags & 2);
+    bool has_sum = add && (n->a.flags & ADDNORM_SUM_FLAG);
+    cg_kernel_begin(c, pk->name);
+    LLVMBuilderRef b = c->b;
+    LLVMValueRef X = cg_buf(c, NB_X), Rr = cg_buf(c, NB_R), W = cg_buf(c, NB_W), Bb = cg_buf(c, NB_B);
+    LLVMValueRef OUT = cg_buf(c, NB_OUT), SUM = cg_buf(c, NB_SUM);
+    LLVMValueRef N = cg_dim(c, 1), eps = cg_fa(c, 0);
+    LLVMValueRef Nf = LLVMBuildSIToFP(b, N, c->f32, "");
+    LLVMValueRef acc = cg_var(c, c->vf, NULL);
+    CgLoop lt, l1, l2, l3;
+    LLVMValueRef t = cg_for(c, &lt, c->t0, c->t1, cg_i64c(c, 1));
+    LLVMValueRef off = LLVMBuildMul(b, t, N, "");
+    LLVMValueRef x = cg_gep(c, c->f32, X, off), y = cg_gep(c, c->f32, OUT, off);
+    LLVMValueRef src = x;
+    LLVMValueRef zero = cg_vf32c(c, 0);
+
+    /* pass 1: s = x (+ r), sum s (or s^2 for rms) */
+    cg_set(c, acc, zero);
+    {
+        VLOOP(l1, j, m, N);
+        LLVMValueRef v = cg_mload(c, cg_gep(c, c->f32, x, j), m, NULL);
+        if (add) {
+            v = LLVMBuildFAdd(b, v, cg_mload(c, cg_gep(c, c->f32, cg_gep(c, c->f32, Rr, off), j), m, NULL), "");
+            cg_mstore(c, v, cg_gep(c, c->f32, y, j), m);
+            if (has_sum) cg_mstore(c, v, cg_gep(c, c->f32, cg_gep(c, c->f32, SUM, off), j), m);
+        }
+        LLVMValueRef a = cg_get(c, c->vf, acc);
+        cg_set(c, acc, rms ? cg_fma(c, v, v, a) : LLVMBuildFAdd(b, a, v, ""));
+        cg_endfor(c, &l1);
+    }
+    if (add) src = y;
+    LLVMValueRef mean = rms ? cg_f32c(c, 0) : LLVMBuildFDiv(b, cg_hsum(c, cg_get(c, c->vf, acc)), Nf, "");
+    LLVMValueRef var;
+    if (rms) {
+        var = LLVMBuildFDiv(b, cg_hsum(c, cg_get(c, c->vf, acc)), Nf, "");
+    } else {
+        /* pass 2: var = mean((s - mean)^2) */
+        cg_set(c, acc, zero);
+        VLOOP(l2, j, m, N);
+        LLVMValueRef v = LLVMBuildFSub(b, cg_mload(c, cg_gep(c, c->f32, src, j), m, NULL), cg_splat(c, mean), "");
+        v = LLVMBuildSelect(b, m, v, zero, "");
+        cg_set(c, acc, cg_fma(c, v, v, cg_get(c, c->vf, acc)));
+        cg_endfor(c, &l2);
+        var = LLVMBuildFDiv(b, cg_hsum(c, cg_get(c, c->vf, acc)), Nf, "");
+    }
+    LLVMTypeRef ft = c->f32;
+    LLVMValueRef ve = LLVMBuildFAdd(b, var, eps, "");
+    LLVMValueRef rstd = LLVMBuildFDiv(b, cg_f32c(c, 1.0), cg_intr(c, "llvm.sqrt", &ft, 1, &ve, 1), "");
+    LLVMValueRef vmean = cg_splat(c, mean), vrstd = cg_splat(c, rstd);
+    /* pass 3: y = (s - mean) * rstd * w + b */
+    {
+        VLOOP(l3, j, m, N);
+        LLVMValueRef v = cg_mload(c, cg_gep(c, c->f32, src, j), m, NULL);
+        v = LLVMBuildFMul(b, LLVMBuildFSub(b, v, vmean, ""), vrstd, "");
+        if (has_w) v = LLVMBuildFMul(b, v, cg_mload(c, cg_gep(c, c->f32, W, j), m, NULL), "");
+        if (has_b) v = LLVMBuildFAdd(b, v, cg_mload(c, cg_gep(c, c->f32, Bb, j), m, NULL), "");
+        cg_mstore(c, v, cg_gep(c, c->f32, y, j), m);
+        cg_endfor(c, &l3);
+    }
+    cg_endfor(c, &lt);
+    cg_kernel_end(c);
+    (void)d;
+    return 0;
+}
+
+int cpu_gen_softmax(Cg *c, const PlanKernel *pk, LtcDiag *d) {
+    bool logsm = pk->node->op == OP_LOG_SOFTMAX;
+    cg_kernel_begin(c, pk->name);
+    LLVMBuilderRef b = c->b;
+    LLVMValueRef X = cg_buf(c, NB_X), OUT = cg_buf(c, NB_OUT), N = cg_dim(c, 1);
+    LLVMValueRef acc = cg_var(c, c->vf, NULL);
+    LLVMValueRef ninf = cg_vf32c(c, -INFINITY);
+    CgLoop lt, l1, l2, l3;
+    LLVMValueRef t = cg_for(c, &lt, c->t0, c->t1, cg_i64c(c, 1));
+    LLVMValueRef off = LLVMBuildMul(b, t, N, "");
+    LLVMValueRef x = cg_gep(c, c->f32, X, off), y = cg_gep(c, c->f32, OUT, off);
+    cg_set(c, acc, ninf);
+    {
+        VLOOP(l1, j, m, N);
+        cg_set(c, acc, cg_vmax(c, cg_get(c, c->vf, acc), cg_mload(c, cg_gep(c, c->f32, x, j), m, ninf)));
+        cg_endfor(c, &l1);
+    }
+    LLVMValueRef vmax = cg_splat(c, cg_hmax(c, cg_get(c, c->vf, acc)));
+    cg_set(c, acc, cg_vf32c(c, 0));
+    {
+        VLOOP(l2, j, m, N);
+        LLVMValueRef e = cg_vexp(c, LLVMBuildFSub(b, cg_mload(c, cg_gep(c, c->f32, x, j), m, ninf), vmax, ""));
+        if (!logsm) cg_mstore(c, e, cg_gep(c, c->f32, y, j), m);
+        cg_set(c, acc, LLVMBuildFAdd(b, cg_get(c, c->vf, acc), LLVMBuildSelect(b, m, e, cg_vf32c(c, 0), ""), ""));
+        cg_endfor(c, &l2);
+    }
+    LLVMValueRef sum = cg_hsum(c, cg_get(c, c->vf, acc));
+    {
+        VLOOP(l3, j, m, N);
+        LLVMValueRef v;
+        if (logsm) {
+            LLVMValueRef shift = LLVMBuildFAdd(b, vmax, cg_splat(c, cg_call_libm(c, "logf", sum)), "");
+            v = LLVMBuildFSub(b, cg_mload(c, cg_gep(c, c->f32, x, j), m, NULL), shift, "");
+        } else {
+            v = LLVMBuildFMul(b, cg_mload(c, cg_gep(c, c->f32, y, j), m, NULL),
+                              cg_splat(c, LLVMBuildFDiv(b, cg_f32c(c, 1.0), sum, "")), "");
+        }
+        cg_mstore(c, v, cg_gep(c, c->f32, y, j), m);
+        cg_endfor(c, &l3);
+    }
+    cg_endfor(c, &lt);
+    cg_kernel_end(c);
+    (void)d;
+    return 0;
+}

@@ -1,0 +1,98 @@
+/* lower.c: helpers the family lowerings share: growing the Plan's
+ * arrays (kernels, packed buffers, prepack steps) and filling step dims.
+ *
+ * Plan arrays carry no capacity, so each append copies the array into a
+ * new arena block; plans hold tens of kernels, so the quadratic copy is
+ * negligible and no other code's growth scheme is assumed. */
+#include <stdio.h>
+#include <string.h>
+
+#include "codegen/cpu/cpu.h"
+
+static void *grow(Arena *a, void *old, int n, size_t elt) {
+    void *p = arena_alloc(a, (size_t)(n + 1) * elt);
+    if (p && n) memcpy(p, old, (size_t)n * elt);
+    return p;
+}
+
+static Arena *plan_arena(Plan *p) { return p->graph ? p->graph->arena : NULL; }
+
+int cpu_add_kernel(Plan *p, Node *n, const char *family, LtcDiag *d) {
+    Arena *a = plan_arena(p);
+    if (!a) return diag_set(d, n->loc, "cpu backend: plan has no graph");
+    PlanKernel *k = grow(a, p->kernels, p->nkernels, sizeof *k);
+    if (!k) return diag_set(d, n->loc, "out of memory");
+    /* Symbol names must be unique in a module that holds several plans:
+     * prefix with the entry name (made a C identifier). */
+    char ent[64];
+    const char *g = p->graph->name ? p->graph->name : "entry";
+    size_t i = 0;
+    for (; g[i] && i < sizeof ent - 1; i++)
+        ent[i] = ((g[i] >= 'a' && g[i] <= 'z') || (g[i] >= 'A' && g[i] <= 'Z') ||
+                  (g[i] >= '0' && g[i] <= '9')) ? g[i] : '_';
+    ent[i] = 0;
+    int idx = p->nkernels;
+    k[idx].name = arena_printf(a, "ltc_%s_k%d_%s", ent, idx, family);
+    k[idx].family = family;
+    k[idx].node = n;
+    if (!k[idx].name) return diag_set(d, n->loc, "out of memory");
+    p->kernels = k;
+    p->nkernels++;
+    return idx;
+}
+
+int cpu_add_packed(Plan *p, int64_t bytes, const char *what, LtcDiag *d) {
+    Arena *a = plan_arena(p);
+    if (!a) return diag_set(d, (SrcLoc){0}, "cpu backend: plan has no graph");
+    PlanBuf *pk = grow(a, p->packed, p->npacked, sizeof *pk);
+    PlanBuf *bf = grow(a, p->bufs, p->nbufs, sizeof *bf);
+    if (!pk || !bf) return diag_set(d, (SrcLoc){0}, "out of memory");
+    PlanBuf nb = {.kind = BUF_PACKED, .index = p->npacked, .bytes = cpu_polyk(bytes), .what = what};
+    pk[p->npacked] = nb;
+    bf[p->nbufs] = nb;
+    p->packed = pk; p->npacked++;
+    p->bufs = bf;
+    return p->nbufs++;
+}
+
+int cpu_add_prepack(Plan *p, const PlanStep *s, LtcDiag *d) {
+    Arena *a = plan_arena(p);
+    if (!a) return diag_set(d, (SrcLoc){0}, "cpu backend: plan has no graph");
+    PlanStep *st = grow(a, p->prepack, p->nprepack, sizeof *st);
+    if (!st) return diag_set(d, (SrcLoc){0}, "out of memory");
+    st[p->nprepack] = *s;
+    p->prepack = st;
+    return p->nprepack++;
+}
+
+Poly cpu_poly(Dim d) {
+    Poly p;
+    memset(&p, 0, sizeof p);
+    if (d.k != 0) { p.n = 1; p.t[0] = d; }
+    return p;
+}
+Poly cpu_polyk(int64_t k) { return cpu_poly(dim_const(k)); }
+
+bool cpu_dims_prod(const Shape *s, int from, int to, Dim *out) {
+    Dim r = dim_const(1);
+    for (int i = from; i < to; i++) {
+        Dim x = s->d[i];
+        if (x.k < 0 || (r.sym & x.sym)) return false;   /* a repeated symbol is no monomial */
+        r.k *= x.k;
+        r.sym |= x.sym;
+    }
+    *out = r;
+    return true;
+}
+
+int cpu_set_dim(PlanStep *s, Dim d) {
+    if (s->ndims >= PLAN_MAX_DIMS) return -1;
+    s->dims[s->ndims] = cpu_poly(d);
+    return s->ndims++;
+}
+int cpu_set_dimk(PlanStep *s, int64_t k) { return cpu_set_dim(s, dim_const(k)); }
+
+int cpu_unsupported(Node *n, LtcDiag *d, const char *why) {
+    return diag_set(d, n->loc, "cpu backend: op '%s' is not supported yet%s%s",
+                    op_info[n->op].name, why ? ": " : "", why ? why : "");
+}

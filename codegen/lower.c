@@ -1,0 +1,562 @@
+/* lower.c: a graph after the passes -> a Plan.  See lower.h for the
+ * storage rules (aliases, views, steps) and the memory plan. */
+#include "codegen/lower.h"
+#include "ir/passes/passes.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* ---- polynomials (plan.h) ------------------------------------------------------ */
+Poly poly_dim(Dim d) {
+    Poly p;
+    memset(&p, 0, sizeof p);
+    if (d.k != 0) { p.n = 1; p.t[0] = d; }
+    return p;
+}
+
+bool poly_add(Poly *p, Dim d) {
+    if (d.k == 0) return true;
+    for (int i = 0; i < p->n; i++)
+        if (p->t[i].sym == d.sym) {
+            p->t[i].k += d.k;
+            if (p->t[i].k == 0) p->t[i] = p->t[--p->n];
+            return true;
+        }
+    if (p->n == PLAN_MAX_TERMS) return false;
+    p->t[p->n++] = d;
+    return true;
+}
+
+int64_t poly_eval(const Poly *p, const int64_t *symvals) {
+    int64_t s = 0;
+    for (int i = 0; i < p->n; i++) {
+        int64_t v = p->t[i].k;
+        for (int b = 0; b < LTC_MAX_SYMS; b++)
+            if (p->t[i].sym >> b & 1) v *= symvals[b];
+        s += v;
+    }
+    return s;
+}
+
+static bool poly_addp(Poly *p, const Poly *q) {
+    for (int i = 0; i < q->n; i++)
+        if (!poly_add(p, q->t[i])) return false;
+    return true;
+}
+
+/* Every coefficient rounded up to a multiple of 64: then the sum of such
+ * sizes is 64-byte aligned for every symbol value. */
+static Poly poly_round64(Poly p) {
+    for (int i = 0; i < p.n; i++) p.t[i].k = (p.t[i].k + 63) / 64 * 64;
+    return p;
+}
+
+/* a >= b for every symbol value >= 0: each term of b is matched by a term
+ * of a with the same symbols and a coefficient at least as large. */
+static bool poly_dominates(const Poly *a, const Poly *b) {
+    for (int i = 0; i < b->n; i++) {
+        bool ok = b->t[i].k <= 0;
+        for (int j = 0; j < a->n && !ok; j++)
+            ok = a->t[j].sym == b->t[i].sym && a->t[j].k >= b->t[i].k;
+        if (!ok) return false;
+    }
+    return true;
+}
+
+void poly_str(const Graph *g, const Poly *p, StrBuf *out) {
+    if (p->n == 0) { sb_puts(out, "0"); return; }
+    for (int i = 0; i < p->n; i++) {
+        const Dim *t = &p->t[i];
+        if (i) sb_puts(out, " + ");
+        bool first = true;
+        if (t->k != 1 || t->sym == 0) { sb_printf(out, "%lld", (long long)t->k); first = false; }
+        for (int b = 0; b < LTC_MAX_SYMS; b++)
+            if (t->sym >> b & 1) {
+                const char *nm = g && b < g->nsyms && g->syms[b].name ? g->syms[b].name : "?";
+                sb_printf(out, "%s%s", first ? "" : "*", nm);
+                first = false;
+            }
+    }
+}
+
+/* ---- views and strides --------------------------------------------------------- */
+static bool rowmajor(const Shape *s, Dim st[LTC_MAX_RANK]) {
+    Dim acc = dim_const(1);
+    for (int j = s->rank - 1; j >= 0; j--) {
+        st[j] = acc;
+        if (j > 0 && !dim_mul(acc, s->d[j], &acc)) {
+            /* the outermost stride is never needed as a product beyond here */
+            for (int k = j - 1; k >= 0; k--) st[k] = dim_const(-1);
+            return false;
+        }
+    }
+    return true;
+}
+
+bool lower_is_view(const Node *x) {
+    if (x->op != OP_PERMUTE) return false;
+    const Graph *g = x->graph;
+    for (int i = 0; i < g->noutputs; i++)
+        if (g->outputs[i] == x) return false;
+    if (x->in[0]->op == OP_PERMUTE && lower_is_view(x->in[0])) return false;
+    Dim st[LTC_MAX_RANK];
+    if (!rowmajor(&x->in[0]->shape, st)) return false;
+    int nusers = 0;
+    for (int i = 0; i < g->nnodes; i++) {
+        const Node *u = g->nodes[i];
+        for (int j = 0; j < u->nin; j++)
+            if (u->in[j] == x) {
+                if (u->op != OP_SDPA || j > 2) return false;
+                nusers++;
+            }
+    }
+    return nusers > 0;
+}
+
+int lower_input_strides(const Node *n, int i, Dim strides[LTC_MAX_RANK]) {
+    const Node *x = n->in[i];
+    if (lower_is_view(x)) {
+        Dim bs[LTC_MAX_RANK];
+        if (!rowmajor(&x->in[0]->shape, bs)) return -1;
+        for (int j = 0; j < x->shape.rank; j++) strides[j] = bs[x->a.perm[j]];
+        return x->shape.rank;
+    }
+    return rowmajor(&x->shape, strides) ? x->shape.rank : -1;
+}
+
+/* ---- classification --------------------------------------------------------------- */
+enum { K_SRC, K_STEP, K_ALIAS, K_VIEW, K_SUM };
+
+typedef struct Lower {
+    Graph *g;
+    Arena *a;
+    LtcDiag *d;
+    int N;
+    int *kind, *root, *claim, *buf, *first, *last, *sum_of;
+    bool *cnst;
+    Poly *off;          /* byte offset in the root's storage (aliases) */
+    Poly *delta;        /* alias: byte offset from its input */
+} Lower;
+
+static Poly bytes_of(const Node *n, bool *ok) {
+    Dim ne = shape_numel(&n->shape);
+    Dim b;
+    if (ne.k < 0 || !dim_mul(ne, dim_const((int64_t)dtype_size(n->dtype)), &b)) {
+        *ok = false;
+        return poly_dim(dim_const(0));
+    }
+    *ok = true;
+    return poly_dim(b);
+}
+
+/* SLICE n is one contiguous sub-range of its input: every dimension before
+ * the axis is 1 and step 1.  *delta = start * inner elements * size. */
+static bool slice_is_alias(const Node *n, Poly *delta) {
+    const Shape *s = &n->in[0]->shape;
+    if (n->a.step != 1) return false;
+    for (int i = 0; i < n->a.axis; i++)
+        if (!(s->d[i].sym == 0 && s->d[i].k == 1)) return false;
+    Dim inner = dim_const((int64_t)dtype_size(n->dtype)), st;
+    for (int i = n->a.axis + 1; i < s->rank; i++)
+        if (!dim_mul(inner, s->d[i], &inner)) return false;
+    if (!dim_mul(n->a.start, inner, &st)) return false;
+    *delta = poly_dim(st);
+    return true;
+}
+
+static bool source_const(const Node *n) {
+    if (n->op == OP_PARAM) return true;
+    if (op_info[n->op].flags & OPF_RANDOM) return false;
+    for (int i = 0; i < n->shape.rank; i++)
+        if (n->shape.d[i].sym) return false;
+    if (n->op == OP_INPUT || n->op == OP_CONST) return false;
+    for (int i = 0; i < n->nin; i++)
+        if (!source_const(n->in[i])) return false;    /* inputs come first: already decided */
+    return true;
+}
+
+static void compute_roots(Lower *L) {
+    for (int i = 0; i < L->N; i++) {
+        Node *n = L->g->nodes[i];
+        if (L->kind[i] == K_ALIAS || L->kind[i] == K_VIEW) {
+            int r = n->in[0]->id;
+            L->root[i] = L->root[r];
+            L->off[i] = L->off[r];
+            if (L->kind[i] == K_ALIAS) poly_addp(&L->off[i], &L->delta[i]);
+        } else {
+            L->root[i] = i;
+            L->off[i] = poly_dim(dim_const(0));
+        }
+    }
+}
+
+static bool owns_storage(const Lower *L, int r) { return L->kind[r] == K_STEP || L->kind[r] == K_SUM; }
+
+/* Claim output buffers for roots and demote to copies what cannot be an
+ * alias; repeat until nothing changes (each round demotes a node). */
+static void settle(Lower *L) {
+    Graph *g = L->g;
+    for (;;) {
+        compute_roots(L);
+        bool changed = false;
+        for (int i = 0; i < L->N; i++) L->claim[i] = -1;
+        for (int k = 0; k < g->noutputs && !changed; k++) {
+            Node *o = g->outputs[k];
+            int r = L->root[o->id];
+            bool whole = dim_eq(shape_numel(&o->shape), shape_numel(&g->nodes[r]->shape))
+                         && o->dtype == g->nodes[r]->dtype;
+            if (owns_storage(L, r) && !L->cnst[r] && L->off[o->id].n == 0 && whole && L->claim[r] < 0
+                && L->kind[o->id] != K_VIEW) {
+                L->claim[r] = k;
+            } else if (L->kind[o->id] != K_STEP) {
+                L->kind[o->id] = K_STEP;     /* a copy step */
+                changed = true;
+            } else {
+                L->claim[o->id] = k;         /* o owns its storage (e.g. a second output of r) */
+            }
+        }
+        /* An alias at an offset needs arena storage under it. */
+        for (int i = 0; i < L->N && !changed; i++) {
+            if (L->kind[i] != K_ALIAS || L->off[i].n == 0) continue;
+            int r = L->root[i];
+            if (!owns_storage(L, r) || L->cnst[r] || L->claim[r] >= 0) {
+                L->kind[i] = K_STEP;
+                changed = true;
+            }
+        }
+        if (!changed) return;
+    }
+}
+
+/* ---- plan arrays (grown by copy: the backend appends to them too) --------------------- */
+static void *grow(Arena *a, void *old, int n, size_t elt) {
+    void *p = arena_alloc(a, (size_t)(n + 1) * elt);
+    if (p && n) memcpy(p, old, (size_t)n * elt);
+    return p;
+}
+
+static int add_buf(Lower *L, Plan *p, PlanBuf b) {
+    PlanBuf *nb = grow(L->a, p->bufs, p->nbufs, sizeof *nb);
+    if (!nb) return diag_set(L->d, (SrcLoc){0}, "out of memory");
+    nb[p->nbufs] = b;
+    p->bufs = nb;
+    return p->nbufs++;
+}
+
+static int add_step(Lower *L, PlanStep **arr, int *n, const PlanStep *s) {
+    PlanStep *ns = grow(L->a, *arr, *n, sizeof *ns);
+    if (!ns) return diag_set(L->d, (SrcLoc){0}, "out of memory");
+    ns[*n] = *s;
+    *arr = ns;
+    return (*n)++;
+}
+
+static const char *node_what(Arena *a, const Node *n) {
+    return arena_printf(a, "%%%d %s%s%s", n->id, op_info[n->op].name, n->name ? " " : "", n->name ? n->name : "");
+}
+
+static PlanTensor *tensors(Arena *a, Node **v, int n, const char *prefix) {
+    PlanTensor *t = arena_alloc(a, (size_t)(n ? n : 1) * sizeof *t);
+    if (!t) return NULL;
+    for (int i = 0; i < n; i++) {
+        t[i].name = v[i]->name ? v[i]->name : arena_printf(a, "%s%d", prefix, i);
+        t[i].dtype = v[i]->dtype;
+        t[i].shape = v[i]->shape;
+    }
+    return t;
+}
+
+/* ---- the memory plan ------------------------------------------------------------------ */
+typedef struct Slot { Poly off, size; int busy_until; } Slot;
+
+static int plan_memory(Lower *L, Plan *p, int *nslots_out) {
+    Graph *g = L->g;
+    /* Liveness of every root buffer, in node positions: from its step (an
+     * ADD_NORM_SUM's storage is written by its ADD_NORM) to its last reader. */
+    for (int i = 0; i < L->N; i++) { L->first[i] = i; L->last[i] = i; }
+    for (int i = 0; i < L->N; i++) {
+        Node *n = g->nodes[i];
+        if (L->kind[i] == K_SUM) L->first[i] = L->last[i] = n->in[0]->id;
+    }
+    for (int i = 0; i < L->N; i++) {
+        if (L->kind[i] != K_STEP) continue;
+        Node *n = g->nodes[i];
+        for (int j = 0; j < n->nin; j++) {
+            int r = L->root[n->in[j]->id];
+            if (L->last[r] < i) L->last[r] = i;
+        }
+    }
+    Slot *slots = arena_alloc(L->a, ((size_t)L->N + 1) * sizeof *slots);
+    if (!slots) return diag_set(L->d, (SrcLoc){0}, "out of memory");
+    int ns = 0;
+    Poly total = poly_dim(dim_const(0));
+    /* Buffers in order of their first step (the SUM companions start at
+     * their ADD_NORM, which is before them: visit by `first`). */
+    for (int t = 0; t < L->N; t++)
+        for (int i = 0; i < L->N; i++) {
+            if (L->first[i] != t || L->buf[i] < 0 || L->root[i] != i || !owns_storage(L, i)) continue;
+            PlanBuf *b = &p->bufs[L->buf[i]];
+            if (b->kind != BUF_ARENA) continue;
+            Poly size = poly_round64(b->bytes);
+            int s = -1;
+            for (int k = 0; k < ns && s < 0; k++)
+                if (slots[k].busy_until < L->first[i] && poly_dominates(&slots[k].size, &size)) s = k;
+            if (s < 0) {
+                s = ns++;
+                slots[s].off = total;
+                slots[s].size = size;
+                if (!poly_addp(&total, &size))
+                    return diag_set(L->d, g->nodes[i]->loc, "plan: scratch size has too many terms");
+            }
+            slots[s].busy_until = L->last[i];
+            b->offset = slots[s].off;
+        }
+    p->arena_bytes = total;
+    *nslots_out = ns;
+    return 0;
+}
+
+/* ---- plan_build ------------------------------------------------------------------------ */
+int plan_build(Graph *g, Backend *b, Arena *a, Plan **out, LtcDiag *d) {
+    return plan_build_ex(g, b, a, out, NULL, d);
+}
+
+int plan_build_ex(Graph *g, Backend *be, Arena *a, Plan **out, LowerInfo *info, LtcDiag *d) {
+    SrcLoc none = {0};
+    *out = NULL;
+    if (!be || !be->lower_node) return diag_set(d, none, "plan: the backend cannot lower nodes");
+    /* An output that is a source, or the same node as an earlier output,
+     * gets a copy of its own: every output buffer is written by a step. */
+    for (int k = 0; k < g->noutputs; k++) {
+        Node *o = g->outputs[k];
+        bool dup = false;
+        for (int j = 0; j < k; j++) dup |= g->outputs[j] == o;
+        if (dup || (op_info[o->op].flags & OPF_SOURCE)) {
+            Attr ra;
+            memset(&ra, 0, sizeof ra);
+            ra.shape = o->shape;
+            Node *c = ir_emit(g, OP_RESHAPE, &o, 1, &ra, o->loc, d);
+            if (!c) return -1;
+            g->outputs[k] = c;
+        }
+    }
+    if (pass_compact(g, d) < 0) return -1;
+
+    Lower L = {.g = g, .a = a, .d = d, .N = g->nnodes};
+    size_t N1 = (size_t)L.N + 1;
+    L.kind = arena_alloc(a, N1 * sizeof(int));
+    L.root = arena_alloc(a, N1 * sizeof(int));
+    L.claim = arena_alloc(a, N1 * sizeof(int));
+    L.buf = arena_alloc(a, N1 * sizeof(int));
+    L.first = arena_alloc(a, N1 * sizeof(int));
+    L.last = arena_alloc(a, N1 * sizeof(int));
+    L.sum_of = arena_alloc(a, N1 * sizeof(int));
+    L.cnst = arena_alloc(a, N1 * sizeof(bool));
+    L.off = arena_alloc(a, N1 * sizeof(Poly));
+    L.delta = arena_alloc(a, N1 * sizeof(Poly));
+    Plan *p = arena_alloc(a, sizeof *p);
+    if (!L.kind || !L.root || !L.claim || !L.buf || !L.first || !L.last || !L.sum_of || !L.cnst || !L.off
+        || !L.delta || !p)
+        return diag_set(d, none, "out of memory");
+
+    for (int i = 0; i < L.N; i++) {
+        Node *n = g->nodes[i];
+        L.sum_of[i] = -1;
+        L.cnst[i] = source_const(n);
+        if (n->op == OP_CONST)
+            return diag_set(d, n->loc, "plan: constant tensors (%%%d) are not supported by the plan yet", n->id);
+        int in0 = n->nin ? n->in[0]->id : -1;
+        bool in_view = in0 >= 0 && L.kind[in0] == K_VIEW;
+        if (n->op == OP_INPUT || n->op == OP_PARAM) L.kind[i] = K_SRC;
+        else if (n->op == OP_ADD_NORM_SUM) { L.kind[i] = K_SUM; L.sum_of[in0] = i; }
+        else if (n->op == OP_RESHAPE && !in_view && n->dtype == n->in[0]->dtype) L.kind[i] = K_ALIAS;
+        else if (n->op == OP_SLICE && !in_view && slice_is_alias(n, &L.delta[i])) L.kind[i] = K_ALIAS;
+        else if (n->op == OP_PERMUTE && !in_view && lower_is_view(n)) L.kind[i] = K_VIEW;
+        else L.kind[i] = K_STEP;
+    }
+    for (int i = 0; i < L.N; i++)
+        if (L.kind[i] == K_SUM && !(g->nodes[i]->in[0]->a.flags & ADDNORM_HAS_SUM))
+            return diag_set(d, g->nodes[i]->loc, "plan: add_norm_sum %%%d reads an add_norm without ADDNORM_HAS_SUM", i);
+    settle(&L);
+    /* A value that is an entry output is computed on every call, so what
+     * reads it is not a bind-time constant either. */
+    for (int i = 0; i < L.N; i++) {
+        if (L.claim[i] >= 0) L.cnst[i] = false;
+        Node *n = g->nodes[i];
+        for (int j = 0; j < n->nin && L.cnst[i] && L.kind[i] != K_SRC; j++)
+            if (!L.cnst[n->in[j]->id]) L.cnst[i] = false;
+    }
+
+    /* Buffers. */
+    memset(p, 0, sizeof *p);
+    p->graph = g;
+    p->inputs = tensors(a, g->inputs, g->ninputs, "input");
+    p->outputs = tensors(a, g->outputs, g->noutputs, "output");
+    p->params = tensors(a, g->params, g->nparams, "param");
+    if (!p->inputs || !p->outputs || !p->params) return diag_set(d, none, "out of memory");
+    p->ninputs = g->ninputs; p->noutputs = g->noutputs; p->nparams = g->nparams;
+    int *alias_of = arena_alloc(a, N1 * 2 * sizeof(int));
+    if (!alias_of) return diag_set(d, none, "out of memory");
+    for (int i = 0; i < L.N; i++) {
+        Node *n = g->nodes[i];
+        bool ok;
+        PlanBuf pb;
+        memset(&pb, 0, sizeof pb);
+        pb.bytes = bytes_of(n, &ok);
+        pb.what = node_what(a, n);
+        L.buf[i] = -1;
+        int k = L.kind[i];
+        if (k == K_SRC) {
+            Node **list = n->op == OP_INPUT ? g->inputs : g->params;
+            int cnt = n->op == OP_INPUT ? g->ninputs : g->nparams;
+            pb.kind = n->op == OP_INPUT ? BUF_INPUT : BUF_PARAM;
+            pb.index = -1;
+            for (int j = 0; j < cnt; j++)
+                if (list[j] == n) pb.index = j;
+            if (pb.index < 0) return diag_set(d, n->loc, "plan: %s %%%d is not listed in the graph", op_info[n->op].name, i);
+        } else if (k == K_STEP || k == K_SUM) {
+            if (L.claim[i] >= 0) { pb.kind = BUF_OUTPUT; pb.index = L.claim[i]; }
+            else if (L.cnst[i]) { pb.kind = BUF_PACKED; pb.index = p->npacked; }
+            else pb.kind = BUF_ARENA;
+            if (pb.kind != BUF_OUTPUT && !ok) {
+                char sb[256];
+                return diag_set(d, n->loc, "plan: the size of %s %%%d %s is not a sum of monomials in the symbols",
+                                op_info[n->op].name, i, shape_str(g, &n->shape, sb, sizeof sb));
+            }
+            if (pb.kind == BUF_PACKED) {
+                PlanBuf *pk = grow(a, p->packed, p->npacked, sizeof *pk);
+                if (!pk) return diag_set(d, none, "out of memory");
+                pk[p->npacked] = pb;
+                p->packed = pk;
+                p->npacked++;
+            }
+        } else if (L.off[i].n == 0) {
+            L.buf[i] = L.buf[L.root[i]];         /* same storage, same buffer */
+            continue;
+        } else if (k == K_VIEW || L.delta[i].n == 0) {
+            L.buf[i] = L.buf[n->in[0]->id];      /* same offset as its input */
+            continue;
+        } else {
+            pb.kind = BUF_ARENA;                 /* offset set after the memory plan */
+        }
+        int bi = add_buf(&L, p, pb);
+        if (bi < 0) return -1;
+        L.buf[i] = bi;
+        alias_of[bi] = (k == K_ALIAS || k == K_VIEW) ? L.buf[L.root[i]] : -1;
+    }
+    int nmine = p->nbufs, nslots = 0;
+    if (plan_memory(&L, p, &nslots) < 0) return -1;
+    for (int i = 0; i < L.N; i++)
+        if ((L.kind[i] == K_ALIAS || L.kind[i] == K_VIEW) && L.off[i].n) {
+            PlanBuf *b = &p->bufs[L.buf[i]];
+            b->offset = p->bufs[L.buf[L.root[i]]].offset;
+            if (!poly_addp(&b->offset, &L.off[i])) return diag_set(d, none, "plan: offset has too many terms");
+        }
+
+    /* Steps. */
+    for (int i = 0; i < L.N; i++) {
+        if (L.kind[i] != K_STEP) continue;
+        Node *n = g->nodes[i];
+        int in_bufs[PLAN_MAX_ARGS + 1];
+        if (n->nin + 1 > PLAN_MAX_ARGS) return diag_set(d, n->loc, "plan: %s %%%d has too many inputs", op_info[n->op].name, i);
+        for (int j = 0; j < n->nin; j++) in_bufs[j] = L.buf[n->in[j]->id];
+        in_bufs[n->nin] = -1;
+        if (n->op == OP_ADD_NORM && (n->a.flags & ADDNORM_HAS_SUM)) {
+            if (L.sum_of[i] < 0) return diag_set(d, n->loc, "plan: add_norm %%%d keeps its sum but nothing reads it", i);
+            in_bufs[n->nin] = L.buf[L.sum_of[i]];
+        }
+        PlanStep st;
+        memset(&st, 0, sizeof st);
+        LtcDiag bd;
+        memset(&bd, 0, sizeof bd);
+        if (be->lower_node(be, p, n, in_bufs, L.buf[i], &st, &bd) < 0) {
+            char sb[256];
+            return diag_set(d, n->loc, "cannot lower %s %%%d %s: %s", op_info[n->op].name, i,
+                            shape_str(g, &n->shape, sb, sizeof sb), bd.msg[0] ? bd.msg : "refused by the backend");
+        }
+        int rc = L.cnst[i] ? add_step(&L, &p->prepack, &p->nprepack, &st) : add_step(&L, &p->steps, &p->nsteps, &st);
+        if (rc < 0) return -1;
+    }
+    if (info) {
+        info->alias_of = alias_of;
+        info->nbufs = nmine;
+        info->nslots = nslots;
+    }
+    *out = p;
+    return 0;
+}
+
+/* ---- --emit plan ------------------------------------------------------------------------ */
+static const char *kind_name(BufKind k) {
+    switch (k) {
+    case BUF_INPUT: return "input";
+    case BUF_OUTPUT: return "output";
+    case BUF_PARAM: return "param";
+    case BUF_PACKED: return "packed";
+    case BUF_ARENA: return "arena";
+    }
+    return "?";
+}
+
+void plan_print(const Plan *p, SymBind ex, StrBuf *out) {
+    const Graph *g = p->graph;
+    int64_t sv[LTC_MAX_SYMS] = {0};
+    for (int i = 0; i < LTC_MAX_SYMS && i < ex.n; i++) sv[i] = ex.vals[i];
+    for (int i = ex.n; g && i < g->nsyms; i++) sv[i] = g->syms[i].example;   /* unbound: the trace's example */
+    char sb[256];
+    sb_printf(out, "plan %s: %d kernels, %d steps, %d prepack steps, %d buffers\n", g && g->name ? g->name : "?",
+              p->nkernels, p->nsteps, p->nprepack, p->nbufs);
+    if (g && g->nsyms) {
+        sb_puts(out, "  example");
+        for (int i = 0; i < g->nsyms; i++) sb_printf(out, " %s=%lld", g->syms[i].name, (long long)sv[i]);
+        sb_putc(out, '\n');
+    }
+    for (int i = 0; i < p->ninputs; i++)
+        sb_printf(out, "  input %d %s: %s%s\n", i, p->inputs[i].name, dtype_name(p->inputs[i].dtype),
+                  shape_str(g, &p->inputs[i].shape, sb, sizeof sb));
+    for (int i = 0; i < p->noutputs; i++)
+        sb_printf(out, "  output %d %s: %s%s\n", i, p->outputs[i].name, dtype_name(p->outputs[i].dtype),
+                  shape_str(g, &p->outputs[i].shape, sb, sizeof sb));
+    for (int i = 0; i < p->nparams; i++)
+        sb_printf(out, "  param %d %s: %s%s\n", i, p->params[i].name, dtype_name(p->params[i].dtype),
+                  shape_str(g, &p->params[i].shape, sb, sizeof sb));
+    sb_puts(out, "buffers:\n");
+    for (int i = 0; i < p->nbufs; i++) {
+        const PlanBuf *b = &p->bufs[i];
+        sb_printf(out, "  b%-3d %-6s", i, kind_name(b->kind));
+        if (b->kind == BUF_ARENA) {
+            sb_puts(out, " @");
+            poly_str(g, &b->offset, out);
+            sb_printf(out, " (%lld)", (long long)poly_eval(&b->offset, sv));
+        } else {
+            sb_printf(out, " #%d", b->index);
+        }
+        sb_puts(out, " bytes ");
+        poly_str(g, &b->bytes, out);
+        sb_printf(out, " (%lld)  %s\n", (long long)poly_eval(&b->bytes, sv), b->what ? b->what : "");
+    }
+    sb_puts(out, "kernels:\n");
+    for (int i = 0; i < p->nkernels; i++) {
+        const PlanKernel *k = &p->kernels[i];
+        sb_printf(out, "  k%-3d %-28s %-16s", i, k->name, k->family ? k->family : "?");
+        if (k->node) sb_printf(out, " %%%d %s%s", k->node->id, op_info[k->node->op].name,
+                               shape_str(g, &k->node->shape, sb, sizeof sb));
+        sb_putc(out, '\n');
+    }
+    for (int pass = 0; pass < 2; pass++) {
+        const PlanStep *steps = pass ? p->steps : p->prepack;
+        int n = pass ? p->nsteps : p->nprepack;
+        sb_puts(out, pass ? "steps:\n" : "prepack:\n");
+        for (int i = 0; i < n; i++) {
+            const PlanStep *s = &steps[i];
+            sb_printf(out, "  s%-3d k%d bufs", i, s->kernel);
+            for (int j = 0; j < s->nbufs; j++) sb_printf(out, " b%d", s->bufs[j]);
+            sb_puts(out, " tiles ");
+            poly_str(g, &s->ntiles, out);
+            sb_printf(out, " (%lld)\n", (long long)poly_eval(&s->ntiles, sv));
+        }
+    }
+    sb_printf(out, "peak scratch: %lld bytes at the example sizes; formula ", (long long)poly_eval(&p->arena_bytes, sv));
+    poly_str(g, &p->arena_bytes, out);
+    sb_putc(out, '\n');
+}

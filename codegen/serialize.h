@@ -1,0 +1,34 @@
+/* serialize.h: Plans <-> bytes, the form in which plans travel inside a
+ * model.so (descriptor field `plans`).
+ *
+ * Format (all integers little-endian):
+ *   "LTCPLAN1"  u32 format version  u32 nplans  then per plan:
+ *   str entry   u32 nsyms {str name, i64 example}
+ *   tensors inputs, outputs, params: u32 n {str name, u32 dtype, u32 rank, rank x dim}
+ *   u32 nbufs {u32 kind, i32 index, poly offset, poly bytes, str what}
+ *   u32 nkernels {str name, str family}
+ *   steps prepack, steps: u32 n {i32 kernel, u32 nbufs, i32 x nbufs,
+ *                              u32 ndims, poly x ndims, f32 x 4, poly ntiles}
+ *   poly arena_bytes
+ *   u32 npacked {PlanBuf as above}
+ * dim = {i64 k, u32 sym}; poly = u32 n, n x dim; str = u32 len (0xffffffff
+ * for NULL) then len bytes.
+ *
+ * The writer lives in codegen/serialize.c (compiler side); the reader in
+ * runtime/plan_read.c, because the runtime library links no compiler code.
+ * The reader validates everything (bounds, counts, indices, symbol bits), so
+ * a corrupt blob gives an error, never a crash.  Deserialized plans have a
+ * minimal Graph (name + symbols) and PlanKernel.node == NULL. */
+#ifndef LTC_SERIALIZE_H
+#define LTC_SERIALIZE_H
+
+#include "codegen/plan.h"
+
+#define PLAN_BLOB_MAGIC "LTCPLAN1"
+#define PLAN_BLOB_VERSION 1
+
+int plan_serialize(Plan *const *plans, int nplans, StrBuf *out, LtcDiag *d);
+int plan_deserialize(Arena *a, const void *buf, size_t n, Plan ***plans, int *nplans,
+                     LtcDiag *d);
+
+#endif

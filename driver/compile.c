@@ -1,0 +1,209 @@
+/* compile.c: `lispetorchc [options] model.lsp`.
+ *
+ *   read -> evaluate (MODE_COMPILE: println silenced unless -v)
+ *        -> pick the entries (--entry, or the last top-level call of a
+ *           user function with tensor arguments)
+ *        -> trace each entry into a graph
+ *        -> --weights / --save-weights
+ *        -> emit (ir, dot, weights) or hand over to the backend
+ *           (driver_codegen: a library, llvm, asm, obj, fusion, plan). */
+#include "driver/driver.h"
+
+#include <string.h>
+
+/* ---- the code generation hook --------------------------------------------- */
+int driver_codegen(Driver *d, Interp *I, Graph **entries, int nentries,
+                   const char *kind, const char *path, StrBuf *text, LtcDiag *diag) {
+    SrcLoc none = {0};
+    /* The CPU backend (codegen/cpu, backend.h) plugs in here: run the
+     * passes, plan each entry, backend_cpu_new, generate, then
+     * emit_library(path) or emit_text(kind, text). */
+    if (strcmp(kind, "so") == 0) return diag_set(diag, none, "the CPU backend is not built yet");
+    return diag_set(diag, none, "--emit %s needs the CPU backend, which is not built yet", kind);
+}
+
+/* ---- entry selection ------------------------------------------------------- */
+/* Names of the functions the script called at top level with tensors. */
+static int called_names(Interp *I, const char **names, int max) {
+    int n = 0;
+    for (int i = 0; i < I->ncalls; i++) {
+        const char *s = I->calls[i].fn ? I->calls[i].fn->name : NULL;
+        if (!s) continue;
+        bool dup = false;
+        for (int k = 0; k < n && !dup; k++) dup = strcmp(names[k], s) == 0;
+        if (!dup && n < max) names[n++] = s;
+    }
+    return n;
+}
+
+/* The last top-level call of `name`, or NULL. */
+static EntryCall *last_call_of(Interp *I, const char *name) {
+    for (int i = I->ncalls - 1; i >= 0; i--)
+        if (I->calls[i].fn && I->calls[i].fn->name && strcmp(I->calls[i].fn->name, name) == 0)
+            return &I->calls[i];
+    return NULL;
+}
+
+static int report_unknown_entry(Driver *d, Interp *I, const char *name) {
+    const char *cands[64];
+    int n = called_names(I, cands, 64);
+    Value *g = interp_global(I, name);
+    if (g && g->kind == V_FUNC) {
+        drv_error(d, "--entry '%s': the script never calls '%s' at top level with tensor arguments", name, name);
+        drv_note(d, g->loc, "'%s' is defined here; add an example call such as (%s x) after it", name, name);
+        return EXIT_ERROR;
+    }
+    /* suggest among called entries and every global function */
+    const char *all[128];
+    int na = 0;
+    for (int i = 0; i < n && na < 128; i++) all[na++] = cands[i];
+    for (int i = 0; i < I->global.n && na < 128; i++)
+        if (I->global.vals[i] && I->global.vals[i]->kind == V_FUNC) all[na++] = I->global.names[i];
+    const char *hint = did_you_mean(name, all, na);
+    if (hint) drv_error(d, "--entry '%s': no such function; did you mean '%s'?", name, hint);
+    else drv_error(d, "--entry '%s': no such function in the script", name);
+    if (n) {
+        StrBuf b = {0};
+        for (int i = 0; i < n; i++) sb_printf(&b, "%s'%s'", i ? ", " : "", cands[i]);
+        drv_note(d, (SrcLoc){0}, "entry candidates: %s", b.s);
+        sb_free(&b);
+    }
+    return EXIT_ERROR;
+}
+
+static int pick_entries(Driver *d, Interp *I, EntryCall **calls, int *ncalls) {
+    *ncalls = 0;
+    if (d->o.nentries == 0) {
+        for (int i = I->ncalls - 1; i >= 0; i--)
+            if (I->calls[i].fn && I->calls[i].fn->name) { calls[(*ncalls)++] = &I->calls[i]; break; }
+        if (*ncalls == 0) {
+            drv_error(d, "no entry point: '%s' calls no user function with tensor arguments at top level",
+                      d->o.input);
+            drv_note(d, (SrcLoc){0},
+                     "end the script with an example call of the model, e.g. (transformer_forward x), "
+                     "or name the function with --entry NAME");
+            return EXIT_ERROR;
+        }
+        return 0;
+    }
+    for (int e = 0; e < d->o.nentries; e++) {
+        bool dup = false;
+        for (int k = 0; k < e && !dup; k++) dup = strcmp(d->o.entries[k], d->o.entries[e]) == 0;
+        if (dup) continue;
+        EntryCall *c = last_call_of(I, d->o.entries[e]);
+        if (!c) return report_unknown_entry(d, I, d->o.entries[e]);
+        calls[(*ncalls)++] = c;
+    }
+    return 0;
+}
+
+/* ---- output ----------------------------------------------------------------- */
+/* Text to -o FILE (atomically) or stdout. */
+static int write_text(Driver *d, const char *text, size_t len) {
+    const char *out = d->o.output;
+    if (!out || strcmp(out, "-") == 0) {
+        if (len && fwrite(text, 1, len, stdout) != len) {
+            drv_error(d, "cannot write to standard output");
+            return EXIT_ERROR;
+        }
+        return 0;
+    }
+    LtcDiag diag;
+    if (write_file_atomic(out, text, len, &diag) != 0) {
+        drv_diag(d, &diag);
+        return EXIT_ERROR;
+    }
+    return 0;
+}
+
+/* model.lsp -> model.so (in the current directory, like cc's a.out). */
+static const char *default_output(Driver *d, const char *ext) {
+    const char *base = strrchr(d->o.input, '/');
+    base = base ? base + 1 : d->o.input;
+    const char *dot = strrchr(base, '.');
+    size_t n = dot && dot != base ? (size_t)(dot - base) : strlen(base);
+    return arena_printf(&d->arena, "%.*s.%s", (int)n, base, ext);
+}
+
+int driver_compile(Driver *d) {
+    Interp I;
+    SrcFile src;
+    LtcDiag diag;
+    int rc = drv_load_script(d, &I, MODE_COMPILE, d->o.verbose ? stderr : NULL, &src);
+    if (rc != 0) return rc;
+
+    EntryCall *calls[DRV_MAX_ENTRIES];
+    int ncalls;
+    if ((rc = pick_entries(d, &I, calls, &ncalls)) != 0) return rc;
+
+    Graph *graphs[DRV_MAX_ENTRIES];
+    TraceOptions topts = {.static_shapes = d->o.static_shapes};
+    for (int i = 0; i < ncalls; i++) {
+        double t0 = now_ms();
+        const char *name = calls[i]->fn->name;
+        drv_verbose(d, "tracing entry '%s'...", name);
+        if (trace_entry(&I, calls[i], name, &topts, &graphs[i]) != 0) {
+            drv_diag(d, &I.diag);
+            return EXIT_ERROR;
+        }
+        drv_phase(d, "trace", t0);
+        drv_verbose(d, "entry '%s': %d nodes, %d inputs, %d parameters, %d outputs", name,
+                    graphs[i]->nnodes, graphs[i]->ninputs, graphs[i]->nparams, graphs[i]->noutputs);
+    }
+
+    if (d->o.weights) {
+        double t0 = now_ms();
+        drv_verbose(d, "loading weights from '%s'...", d->o.weights);
+        if (weights_load(d, graphs, ncalls, d->o.weights, &diag) != 0) { drv_diag(d, &diag); return EXIT_ERROR; }
+        drv_phase(d, "weights", t0);
+    }
+    if (d->o.save_weights) {
+        double t0 = now_ms();
+        if (weights_save(d, graphs, ncalls, d->o.save_weights, &diag) != 0) { drv_diag(d, &diag); return EXIT_ERROR; }
+        drv_phase(d, "save-weights", t0);
+        if (!d->o.emit && !d->o.output) return EXIT_OK;   /* only the weights were asked for */
+    }
+
+    const char *kind = d->o.emit;
+    double t0 = now_ms();
+    if (kind && (strcmp(kind, "ir") == 0 || strcmp(kind, "dot") == 0)) {
+        StrBuf b = {0};
+        for (int i = 0; i < ncalls; i++) {
+            if (strcmp(kind, "ir") == 0) ir_print(graphs[i], &b);
+            else ir_print_dot(graphs[i], &b);
+        }
+        rc = write_text(d, b.s ? b.s : "", b.len);
+        sb_free(&b);
+        drv_phase(d, "emit", t0);
+        return rc;
+    }
+    if (kind && strcmp(kind, "weights") == 0) {
+        if (weights_save(d, graphs, ncalls, d->o.output, &diag) != 0) { drv_diag(d, &diag); return EXIT_ERROR; }
+        drv_phase(d, "emit", t0);
+        return EXIT_OK;
+    }
+
+    /* Everything else is the backend's. */
+    bool binary = !kind || strcmp(kind, "obj") == 0;
+    const char *path = d->o.output;
+    if (binary) {
+        if (path && strcmp(path, "-") == 0) {
+            drv_error(d, "cannot write a binary %s to standard output; give a file with -o",
+                      kind ? "object" : "library");
+            return EXIT_USAGE;
+        }
+        if (!path) path = default_output(d, kind ? "o" : "so");
+    }
+    StrBuf text = {0};
+    drv_verbose(d, "generating %s...", kind ? kind : "a shared library");
+    rc = driver_codegen(d, &I, graphs, ncalls, kind ? kind : "so", path, &text, &diag);
+    drv_phase(d, "codegen", t0);
+    if (rc != 0) {
+        sb_free(&text);
+        drv_diag(d, &diag);
+        return EXIT_ERROR;
+    }
+    if (!binary) rc = write_text(d, text.s ? text.s : "", text.len);
+    sb_free(&text);
+    return rc;
+}

@@ -1,0 +1,98 @@
+/* driver.h: the `lispetorchc` command line (the files of driver/).
+ *
+ *   main.c      entry point: parse options, dispatch, exit status
+ *   options.c   option table, parsing, --help, --version, did-you-mean
+ *   compile.c   `lispetorchc model.lsp`: evaluate, pick entries, trace, emit
+ *   run.c       `lispetorchc run script.lsp`: evaluate with println
+ *   weights.c   --save-weights / --weights / --save-tensors (safetensors)
+ *
+ * Exit status: 0 ok, 1 error in the script or its files, 2 usage error. */
+#ifndef LTC_DRIVER_H
+#define LTC_DRIVER_H
+
+#include <stdio.h>
+
+#include "frontend/lisp.h"
+
+enum { EXIT_OK = 0, EXIT_ERROR = 1, EXIT_USAGE = 2 };
+
+#define DRV_MAX_ENTRIES 16
+
+typedef enum { CMD_COMPILE, CMD_RUN } Command;
+
+typedef struct Options {
+    Command cmd;
+    const char *input;              /* the script */
+    const char *output;             /* -o; NULL: default; "-": stdout */
+    const char *emit;               /* --emit KIND or NULL */
+    const char *entries[DRV_MAX_ENTRIES]; int nentries;  /* --entry */
+    const char *save_weights;       /* --save-weights F */
+    const char *weights;            /* --weights F */
+    const char *save_tensors;       /* run --save-tensors F */
+    uint64_t seed;                  /* --seed N (default 0) */
+    int  opt_level;                 /* -O0..-O3 (default 2) */
+    bool static_shapes;             /* --static */
+    bool training;                  /* --train */
+    bool interpret;                 /* run --interpret */
+    bool verbose;                   /* -v */
+    bool time_passes;               /* --time-passes */
+    bool color;                     /* resolved from --color and the tty */
+    bool help, version;
+} Options;
+
+/* A session of the driver: the options, the arena and the diagnostic
+ * stream.  Everything a run allocates hangs off it. */
+typedef struct Driver {
+    Options o;
+    Arena   arena;
+    FILE   *err;                    /* stderr */
+    /* --time-passes */
+    const char *phase_names[16]; double phase_ms[16]; int nphases;
+} Driver;
+
+/* ---- options.c ---------------------------------------------------------- */
+/* Parse argv into d->o.  Returns 0, or EXIT_USAGE after printing the
+ * error (with a did-you-mean for unknown options). */
+int  driver_parse_args(Driver *d, int argc, char **argv);
+void driver_print_help(FILE *f);
+void driver_print_version(FILE *f);
+/* The candidate closest to `s` by edit distance, or NULL if none is close. */
+const char *did_you_mean(const char *s, const char *const *cands, int n);
+
+/* ---- diagnostics helpers (main.c) -------------------------------------- */
+void drv_error(Driver *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void drv_warning(Driver *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void drv_note(Driver *d, SrcLoc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void drv_diag(Driver *d, const LtcDiag *diag);
+/* -v progress line on stderr. */
+void drv_verbose(Driver *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* --time-passes: record that `phase` took ms since `start`. */
+void drv_phase(Driver *d, const char *phase, double start);
+void drv_print_times(Driver *d);
+
+/* Read the script and evaluate it in `mode`.  0 or EXIT_ERROR (reported). */
+int  drv_load_script(Driver *d, Interp *I, InterpMode mode, FILE *out, SrcFile *src);
+
+/* ---- compile.c / run.c ----------------------------------------------------- */
+int  driver_compile(Driver *d);
+int  driver_run(Driver *d);
+
+/* Code generation hook: build a native artifact (kind "so", or an --emit
+ * kind handled by a backend: llvm, asm, obj, fusion, plan) for the traced
+ * entries.  Text kinds append to `text`; "so"/"obj" write `path`.
+ * 0, or -1 with diag filled. */
+int  driver_codegen(Driver *d, Interp *I, Graph **entries, int nentries,
+                    const char *kind, const char *path, StrBuf *text, LtcDiag *diag);
+
+/* ---- weights.c ---------------------------------------------------------- */
+/* Every distinct PARAM of the entries (by name) with its forced value,
+ * written as safetensors.  0 / -1 with diag. */
+int  weights_save(Driver *d, Graph **entries, int n, const char *path, LtcDiag *diag);
+/* Replace the values of the entries' PARAM origins with the tensors of a
+ * safetensors file (names, shapes and dtypes checked; extra tensors are a
+ * warning).  0 / -1 with diag. */
+int  weights_load(Driver *d, Graph **entries, int n, const char *path, LtcDiag *diag);
+/* run --save-tensors: every tensor reachable from the globals. */
+int  tensors_save(Driver *d, Interp *I, const char *path, LtcDiag *diag);
+
+#endif

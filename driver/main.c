@@ -1,0 +1,116 @@
+/* main.c: the lispetorchc executable.  Parses the command line, runs the
+ * command, and maps the outcome to the exit status (0 ok, 1 error in the
+ * script or its files, 2 usage error).  This is the only place where the
+ * process exits. */
+#include "driver/driver.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+static void vreport(Driver *d, DiagLevel level, SrcLoc loc, const char *fmt, va_list ap) {
+    LtcDiag diag;
+    diag_vset(&diag, loc, fmt, ap);
+    diag.level = level;
+    diag_print(&diag, d->err, d->o.color);
+}
+
+void drv_error(Driver *d, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vreport(d, DIAG_ERROR, (SrcLoc){0}, fmt, ap);
+    va_end(ap);
+}
+
+void drv_warning(Driver *d, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vreport(d, DIAG_WARNING, (SrcLoc){0}, fmt, ap);
+    va_end(ap);
+}
+
+void drv_note(Driver *d, SrcLoc loc, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vreport(d, DIAG_NOTE, loc, fmt, ap);
+    va_end(ap);
+}
+
+void drv_diag(Driver *d, const LtcDiag *diag) { diag_print(diag, d->err, d->o.color); }
+
+void drv_verbose(Driver *d, const char *fmt, ...) {
+    if (!d->o.verbose) return;
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("lispetorchc: ", d->err);
+    vfprintf(d->err, fmt, ap);
+    fputc('\n', d->err);
+    va_end(ap);
+}
+
+void drv_phase(Driver *d, const char *phase, double start) {
+    double ms = now_ms() - start;
+    for (int i = 0; i < d->nphases; i++)
+        if (strcmp(d->phase_names[i], phase) == 0) { d->phase_ms[i] += ms; return; }
+    if (d->nphases < 16) {
+        d->phase_names[d->nphases] = phase;
+        d->phase_ms[d->nphases++] = ms;
+    }
+}
+
+void drv_print_times(Driver *d) {
+    if (!d->o.time_passes) return;
+    double total = 0;
+    for (int i = 0; i < d->nphases; i++) total += d->phase_ms[i];
+    fprintf(d->err, "===-------------------------------------------===\n"
+                    "  lispetorchc time report\n"
+                    "===-------------------------------------------===\n");
+    for (int i = 0; i < d->nphases; i++)
+        fprintf(d->err, "  %10.3f ms  %5.1f%%  %s\n", d->phase_ms[i],
+                total > 0 ? 100.0 * d->phase_ms[i] / total : 0.0, d->phase_names[i]);
+    fprintf(d->err, "  %10.3f ms  100.0%%  total\n", total);
+}
+
+int drv_load_script(Driver *d, Interp *I, InterpMode mode, FILE *out, SrcFile *src) {
+    LtcDiag diag;
+    double t0 = now_ms();
+    if (read_file(&d->arena, d->o.input, src, &diag) != 0) {
+        drv_diag(d, &diag);
+        return EXIT_ERROR;
+    }
+    drv_phase(d, "read", t0);
+
+    t0 = now_ms();
+    interp_init(I, &d->arena, mode, d->o.seed);
+    torch_register(I);
+    I->out = out;
+    I->training = d->o.training;
+    drv_verbose(d, "evaluating '%s'...", d->o.input);
+    int rc = lisp_eval_file(I, src);
+    if (out) fflush(out);
+    drv_phase(d, "eval", t0);
+    if (rc != 0) {
+        drv_diag(d, &I->diag);
+        return EXIT_ERROR;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    Driver d;
+    memset(&d, 0, sizeof d);
+    d.err = stderr;
+    int rc = driver_parse_args(&d, argc, argv);
+    if (rc != 0) return rc;
+    if (d.o.help) { driver_print_help(stdout); return EXIT_OK; }
+    if (d.o.version) { driver_print_version(stdout); return EXIT_OK; }
+
+    arena_init(&d.arena);
+    rc = d.o.cmd == CMD_RUN ? driver_run(&d) : driver_compile(&d);
+    drv_print_times(&d);
+    arena_free(&d.arena);
+    if (fflush(stdout) != 0 && rc == 0) {
+        fprintf(stderr, "lispetorchc: error: cannot write to standard output\n");
+        rc = EXIT_ERROR;
+    }
+    return rc;
+}

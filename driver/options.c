@@ -1,0 +1,275 @@
+/* options.c: the command-line grammar (documented in docs/cli.md).
+ *
+ * Options may appear before or after the script.  Long options take their
+ * value as `--opt VALUE` or `--opt=VALUE`; `-o` also as `-oFILE`.  `--`
+ * ends the options.  `run` as the first argument selects the run command. */
+#include "driver/driver.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#if defined(__has_include)
+#if __has_include(<llvm-c/Core.h>)
+#include <llvm-c/Core.h>
+#define HAVE_LLVM_C 1
+#endif
+#endif
+
+/* Options with what they take and which command accepts them. */
+enum { ARG_NONE, ARG_VALUE };
+enum { FOR_COMPILE = 1, FOR_RUN = 2, FOR_BOTH = 3 };
+
+typedef struct OptSpec { const char *name; int arg; int cmds; } OptSpec;
+
+static const OptSpec specs[] = {
+    {"-o", ARG_VALUE, FOR_COMPILE},
+    {"--emit", ARG_VALUE, FOR_COMPILE},
+    {"--entry", ARG_VALUE, FOR_COMPILE},
+    {"--save-weights", ARG_VALUE, FOR_COMPILE},
+    {"--weights", ARG_VALUE, FOR_BOTH},
+    {"--save-tensors", ARG_VALUE, FOR_RUN},
+    {"--seed", ARG_VALUE, FOR_BOTH},
+    {"--static", ARG_NONE, FOR_COMPILE},
+    {"--train", ARG_NONE, FOR_BOTH},
+    {"--interpret", ARG_NONE, FOR_RUN},
+    {"-O0", ARG_NONE, FOR_COMPILE},
+    {"-O1", ARG_NONE, FOR_COMPILE},
+    {"-O2", ARG_NONE, FOR_COMPILE},
+    {"-O3", ARG_NONE, FOR_COMPILE},
+    {"-v", ARG_NONE, FOR_BOTH},
+    {"--verbose", ARG_NONE, FOR_BOTH},
+    {"--time-passes", ARG_NONE, FOR_BOTH},
+    {"--color", ARG_VALUE, FOR_BOTH},
+    {"--help", ARG_NONE, FOR_BOTH},
+    {"-h", ARG_NONE, FOR_BOTH},
+    {"--version", ARG_NONE, FOR_BOTH},
+};
+enum { NSPECS = sizeof specs / sizeof specs[0] };
+
+/* Emit kinds: those the driver handles itself, then the backend's. */
+static const char *const emit_kinds[] = {"ir", "dot", "weights", "llvm", "asm", "obj", "fusion", "plan"};
+enum { NEMIT = sizeof emit_kinds / sizeof emit_kinds[0] };
+
+void driver_print_help(FILE *f) {
+    fputs("OVERVIEW: lispetorchc " LTC_VERSION " - compile LispE/lispe_torch transformer models to native kernels\n"
+          "\n"
+          "USAGE: lispetorchc [options] model.lsp            compile a model\n"
+          "       lispetorchc run [options] script.lsp       run a script (println to stdout)\n"
+          "\n"
+          "COMPILE OPTIONS:\n"
+          "  -o FILE               output file ('-' = stdout; default: stdout for text,\n"
+          "                        MODEL.so for a library). Written atomically.\n"
+          "  --emit KIND           ir | dot | weights | llvm | asm | obj | fusion | plan\n"
+          "  --entry NAME          function to compile (repeatable; default: the last user\n"
+          "                        function called at top level with tensor arguments)\n"
+          "  --save-weights FILE   write the entries' parameters as safetensors\n"
+          "  --weights FILE        load parameter values from a safetensors file\n"
+          "  --static              trace with concrete shapes (no symbolic dimensions)\n"
+          "  -O0 .. -O3            optimisation level (default -O2)\n"
+          "\n"
+          "RUN OPTIONS:\n"
+          "  --save-tensors FILE   at the end, save every tensor reachable from the globals\n"
+          "  --interpret           run with the reference interpreter\n"
+          "\n"
+          "COMMON OPTIONS:\n"
+          "  --seed N              random seed (default 0)\n"
+          "  --train               training mode (dropout active)\n"
+          "  -v, --verbose         progress lines; println output shown while compiling\n"
+          "  --time-passes         per-phase times on stderr\n"
+          "  --color=WHEN          auto | always | never (default auto; NO_COLOR honoured)\n"
+          "  -h, --help            this text\n"
+          "  --version             version information\n"
+          "\n"
+          "Exit status: 0 success, 1 error in the script or its files, 2 usage error.\n"
+          "See docs/cli.md.\n",
+          f);
+}
+
+void driver_print_version(FILE *f) {
+    fprintf(f, "lispetorchc " LTC_VERSION "\n");
+#ifdef HAVE_LLVM_C
+    unsigned maj = 0, min = 0, pat = 0;
+    LLVMGetVersion(&maj, &min, &pat);
+    fprintf(f, "LLVM version %u.%u.%u\n", maj, min, pat);
+#else
+    fprintf(f, "LLVM version 16 (backend not linked in this build)\n");
+#endif
+}
+
+/* Edit distance with adjacent transpositions (optimal string alignment):
+ * "modle" is one step from "model".  Names here are short. */
+static int edit_distance(const char *a, const char *b) {
+    int la = (int)strlen(a), lb = (int)strlen(b);
+    if (la > 63 || lb > 63) return 1 << 20;
+    int m[64][64];
+    for (int i = 0; i <= la; i++) m[i][0] = i;
+    for (int j = 0; j <= lb; j++) m[0][j] = j;
+    for (int i = 1; i <= la; i++)
+        for (int j = 1; j <= lb; j++) {
+            int best = m[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            if (m[i - 1][j] + 1 < best) best = m[i - 1][j] + 1;
+            if (m[i][j - 1] + 1 < best) best = m[i][j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && m[i - 2][j - 2] + 1 < best)
+                best = m[i - 2][j - 2] + 1;
+            m[i][j] = best;
+        }
+    return m[la][lb];
+}
+
+const char *did_you_mean(const char *s, const char *const *cands, int n) {
+    const char *best = NULL;
+    int bd = 1 << 20;
+    for (int i = 0; i < n; i++) {
+        if (!cands[i]) continue;
+        int dd = edit_distance(s, cands[i]);
+        if (dd < bd) { bd = dd; best = cands[i]; }
+    }
+    /* close enough: 1 edit for short words, up to a third of longer ones (at most 3) */
+    int len = (int)strlen(s);
+    int limit = len <= 3 ? 1 : len / 3 < 2 ? 2 : len / 3 > 3 ? 3 : len / 3;
+    return bd <= limit ? best : NULL;
+}
+
+static const OptSpec *find_spec(const char *name) {
+    for (int i = 0; i < NSPECS; i++)
+        if (strcmp(specs[i].name, name) == 0) return &specs[i];
+    return NULL;
+}
+
+static int usage(Driver *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int usage(Driver *d, const char *fmt, ...) {
+    bool c = d->o.color;
+    fprintf(d->err, "%slispetorchc: %serror:%s ", c ? "\033[1m" : "", c ? "\033[1;31m" : "", c ? "\033[0m" : "");
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(d->err, fmt, ap);
+    va_end(ap);
+    fputs("\n", d->err);
+    return EXIT_USAGE;
+}
+
+static int unknown_option(Driver *d, const char *opt) {
+    if (strncmp(opt, "-O", 2) == 0)
+        return usage(d, "invalid optimisation level '%s' (expected -O0, -O1, -O2 or -O3)", opt);
+    const char *names[NSPECS];
+    for (int i = 0; i < NSPECS; i++) names[i] = specs[i].name;
+    char base[128];
+    snprintf(base, sizeof base, "%s", opt);
+    char *eq = strchr(base, '=');
+    if (eq) *eq = 0;
+    const char *hint = did_you_mean(base, names, NSPECS);
+    if (hint) return usage(d, "unknown option '%s'; did you mean '%s'?", opt, hint);
+    return usage(d, "unknown option '%s' (see --help)", opt);
+}
+
+static int parse_u64(const char *s, uint64_t *out) {
+    if (!*s || *s == '-') return -1;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 0);
+    if (*end || errno) return -1;
+    *out = v;
+    return 0;
+}
+
+int driver_parse_args(Driver *d, int argc, char **argv) {
+    Options *o = &d->o;
+    o->opt_level = 2;
+    const char *color = "auto";
+    int i = 1;
+    if (argc > 1 && strcmp(argv[1], "run") == 0) { o->cmd = CMD_RUN; i = 2; }
+
+    /* Resolve --color first so that usage errors are coloured as asked. */
+    for (int k = i; k < argc; k++) {
+        if (strcmp(argv[k], "--") == 0) break;
+        if (strncmp(argv[k], "--color=", 8) == 0) color = argv[k] + 8;
+        else if (strcmp(argv[k], "--color") == 0 && k + 1 < argc) color = argv[k + 1];
+    }
+    if (strcmp(color, "always") == 0) o->color = true;
+    else if (strcmp(color, "never") == 0) o->color = false;
+    else {
+        const char *term = getenv("TERM"), *nc = getenv("NO_COLOR");
+        o->color = isatty(fileno(d->err)) && !(nc && *nc) && !(term && strcmp(term, "dumb") == 0);
+        if (strcmp(color, "auto") != 0)
+            return usage(d, "invalid value '%s' for --color (expected auto, always or never)", color);
+    }
+
+    bool only_files = false;
+    for (; i < argc; i++) {
+        const char *a = argv[i];
+        if (only_files || a[0] != '-' || strcmp(a, "-") == 0) {
+            if (o->input) return usage(d, "more than one input file ('%s' and '%s')", o->input, a);
+            o->input = a;
+            continue;
+        }
+        if (strcmp(a, "--") == 0) { only_files = true; continue; }
+
+        /* split --opt=value and -oFILE */
+        char name[64];
+        const char *val = NULL;
+        const char *eq = strncmp(a, "--", 2) == 0 ? strchr(a, '=') : NULL;
+        if (eq) {
+            size_t n = (size_t)(eq - a);
+            if (n >= sizeof name) return unknown_option(d, a);
+            memcpy(name, a, n);
+            name[n] = 0;
+            val = eq + 1;
+        } else if (strncmp(a, "-o", 2) == 0 && a[2]) {
+            strcpy(name, "-o");
+            val = a + 2;
+        } else {
+            snprintf(name, sizeof name, "%s", a);
+        }
+        const OptSpec *sp = find_spec(name);
+        if (!sp || strlen(a) >= 4096) return unknown_option(d, a);
+        if (sp->arg == ARG_NONE && val) return usage(d, "option '%s' takes no value", name);
+        if (sp->arg == ARG_VALUE && !val) {
+            if (i + 1 >= argc) return usage(d, "option '%s' needs a value", name);
+            val = argv[++i];
+        }
+        if (!(sp->cmds & (o->cmd == CMD_RUN ? FOR_RUN : FOR_COMPILE)))
+            return usage(d, "option '%s' %s", name,
+                         o->cmd == CMD_RUN ? "is not valid with 'run'" : "is only valid with 'run'");
+
+        if (strcmp(name, "-o") == 0) o->output = val;
+        else if (strcmp(name, "--emit") == 0) {
+            int k = 0;
+            while (k < NEMIT && strcmp(val, emit_kinds[k]) != 0) k++;
+            if (k == NEMIT) {
+                const char *hint = did_you_mean(val, emit_kinds, NEMIT);
+                if (hint) return usage(d, "unknown --emit kind '%s'; did you mean '%s'?", val, hint);
+                return usage(d, "unknown --emit kind '%s' (expected ir, dot, weights, llvm, asm, obj, fusion or plan)",
+                             val);
+            }
+            o->emit = val;
+        } else if (strcmp(name, "--entry") == 0) {
+            if (o->nentries == DRV_MAX_ENTRIES) return usage(d, "too many --entry options (at most 16)");
+            if (!*val) return usage(d, "--entry needs a function name");
+            o->entries[o->nentries++] = val;
+        } else if (strcmp(name, "--save-weights") == 0) o->save_weights = val;
+        else if (strcmp(name, "--weights") == 0) o->weights = val;
+        else if (strcmp(name, "--save-tensors") == 0) o->save_tensors = val;
+        else if (strcmp(name, "--seed") == 0) {
+            if (parse_u64(val, &o->seed) != 0)
+                return usage(d, "invalid value '%s' for --seed (expected a non-negative integer)", val);
+        } else if (strcmp(name, "--static") == 0) o->static_shapes = true;
+        else if (strcmp(name, "--train") == 0) o->training = true;
+        else if (strcmp(name, "--interpret") == 0) o->interpret = true;
+        else if (name[0] == '-' && name[1] == 'O') o->opt_level = name[2] - '0';
+        else if (strcmp(name, "-v") == 0 || strcmp(name, "--verbose") == 0) o->verbose = true;
+        else if (strcmp(name, "--time-passes") == 0) o->time_passes = true;
+        else if (strcmp(name, "--color") == 0) { /* resolved above */ }
+        else if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) o->help = true;
+        else if (strcmp(name, "--version") == 0) o->version = true;
+    }
+    if (o->help || o->version) return 0;
+    if (!o->input)
+        return usage(d, "no input file (usage: %s)",
+                     o->cmd == CMD_RUN ? "lispetorchc run script.lsp" : "lispetorchc [options] model.lsp");
+    if (o->emit && strcmp(o->emit, "weights") == 0 && (!o->output || strcmp(o->output, "-") == 0))
+        return usage(d, "--emit weights writes a binary file: give it with -o FILE");
+    return 0;
+}

@@ -1,0 +1,34 @@
+/* core.h: private interface between the files of the LispE language core
+ * (reader.c, value.c, eval.c, builtins_core.c, core_tensor.c).  Other parts
+ * of the compiler use lisp.h only. */
+#ifndef LTC_CORE_H
+#define LTC_CORE_H
+
+#include "frontend/lisp.h"
+
+/* builtins_core.c: the core library (lists, arithmetic, printing...). */
+void   core_register_builtins(Interp *I);
+/* Binary arithmetic as `+ - * / % ^` do it (op is one of "+-*%/^"):
+ * numbers, element-wise on lists, strings for '+', tensors through the
+ * registered tensor_* builtins.  Used by += and friends. */
+Value *core_arith(Interp *I, Value *call, char op, Value *a, Value *b);
+
+/* eval.c */
+Value *core_eval(Interp *I, Value *x);
+/* Call a function value (V_FUNC or V_BUILTIN) on evaluated arguments. */
+Value *core_apply(Interp *I, Value *fn, Value **args, int nargs, Value *call);
+/* Name of the function a call form invokes ("?" when it has none). */
+const char *core_call_name(const Value *call);
+
+/* value.c */
+Value *v_copy_list(Interp *I, const Value *l);     /* shallow copy */
+Value *v_new(Interp *I, VKind k);                  /* zeroed value of kind k */
+bool   v_equal(const Value *a, const Value *b);    /* deep equality (`=`) */
+const char *v_article(const char *noun);           /* "a" or "an" */
+
+/* core_tensor.c */
+void   core_print_tensor(Interp *I, Node *t, StrBuf *out);
+/* Element `idx` (flat, negative from the end) of a tensor as a LispE scalar. */
+Value *core_tensor_at(Interp *I, Value *call, Node *t, int64_t idx);
+
+#endif

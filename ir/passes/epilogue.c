@@ -1,0 +1,143 @@
+/* epilogue.c: fold what follows a LINEAR into its GEMM.
+ *
+ *   linear(x, W[, b]) [+ b'] [act] [+ r]  ->  fused_linear(x, W, [b], [r])
+ *   y = act(x.W^T + b) + r
+ *
+ * b' is a rank-1 tensor of the output width (a bias the script added by
+ * hand); act is any OPF_ACTIVATION op; r has exactly y's shape (a
+ * residual).  Each folded intermediate must have the next step as its
+ * only user: a value somebody else reads has to be stored anyway. */
+#include "ir/passes/passes.h"
+#include "ir/ir_internal.h"
+
+#include <stdio.h>
+
+#define P "epilogue"
+
+enum { FL_BIAS = 1, FL_RES = 2 };
+
+/* ---- the fused op: shape rule and interpreter kernel -------------------------- */
+int shape_fused_linear(Node *n, LtcDiag *d) {
+    Node *x = n->in[0], *w = n->in[1];
+    int want = 2 + !!(n->a.flags & FL_BIAS) + !!(n->a.flags & FL_RES);
+    if (n->nin != want)
+        return diag_set(d, n->loc, "fused_linear: %d inputs but flags say %d", n->nin, want);
+    if (x->shape.rank < 1 || w->shape.rank != 2 || !dim_eq(x->shape.d[x->shape.rank - 1], w->shape.d[1]))
+        return diag_set(d, n->loc, "fused_linear: x and W do not match");
+    n->dtype = x->dtype;
+    n->shape = x->shape;
+    n->shape.d[n->shape.rank - 1] = w->shape.d[0];
+    int i = 2;
+    if (n->a.flags & FL_BIAS) {
+        const Shape *b = &n->in[i++]->shape;
+        if (b->rank != 1 || !dim_eq(b->d[0], w->shape.d[0]))
+            return diag_set(d, n->loc, "fused_linear: bias is not [out_features]");
+    }
+    if ((n->a.flags & FL_RES) && !shape_eq(&n->in[i]->shape, &n->shape))
+        return diag_set(d, n->loc, "fused_linear: residual shape differs from the output");
+    if (n->a.act && !(n->a.act > 0 && n->a.act < OP_COUNT && (op_info[n->a.act].flags & OPF_ACTIVATION)))
+        return diag_set(d, n->loc, "fused_linear: act %d is not an activation", n->a.act);
+    return 0;
+}
+
+int interp_fused_linear(const KCtx *k, LtcDiag *d) {
+    const Node *n = k->n;
+    int r = n->in[0]->shape.rank;
+    int64_t K = k->ish[0][r - 1], N = k->ish[1][0];
+    int64_t M = K > 0 ? (int64_t)(numel_of(k->ish[0], r) / (size_t)K) : (int64_t)(k->numel / (size_t)(N ? N : 1));
+    float *y = k->out;
+    int i = 2;
+    const float *b = (n->a.flags & FL_BIAS) ? k->in[i++] : NULL;
+    const float *res = (n->a.flags & FL_RES) ? k->in[i] : NULL;
+    ref_linear(k->in[0], k->in[1], b, y, M, K, N);
+    /* Same rounding points as the unfused ops: after the GEMM(+bias), after
+     * the activation; the caller rounds the final sum. */
+    Attr none;
+    memset(&none, 0, sizeof none);
+    for (size_t e = 0; e < k->numel; e++) {
+        float v = round_to_dtype(n->dtype, y[e]);
+        if (n->a.act) v = round_to_dtype(n->dtype, (float)ref_unary((Op)n->a.act, &none, v));
+        if (res) v = v + res[e];
+        y[e] = v;
+    }
+    (void)d;
+    return 0;
+}
+
+/* ---- the pass ------------------------------------------------------------------- */
+static bool is_epilogue_op(const Node *u) {
+    return u->op == OP_ADD || (op_info[u->op].flags & OPF_ACTIVATION);
+}
+
+/* Report why nothing after `cur` can be folded when it has several users. */
+static void why_not(PassCtx *c, const Node *lin, const Node *cur, const char *what) {
+    if (cur->nusers < 2) return;
+    for (int i = 0; i < c->g->nnodes; i++) {
+        Node *u = c->g->nodes[i];
+        if (!pass_is_live(c, u) || !is_epilogue_op(u)) continue;
+        for (int j = 0; j < u->nin; j++)
+            if (u->in[j] == cur) {
+                pass_missed(c, P, "linear %%%d: %s not fused: %%%d has %d users", lin->id, what, cur->id, cur->nusers);
+                return;
+            }
+    }
+}
+
+/* The operand of binary u that is not v. */
+static Node *other(Node *u, Node *v) { return u->in[0] == v ? u->in[1] : u->in[0]; }
+
+static int try_epilogue(PassCtx *c, Node *lin) {
+    Node *cur = lin, *bias = lin->nin == 3 ? lin->in[2] : NULL, *res = NULL, *u;
+    Dim N = lin->shape.d[lin->shape.rank - 1];
+    int act = 0;
+    char what[256];
+    int len = snprintf(what, sizeof what, "linear %%%d", lin->id);
+
+    if (!bias && (u = pass_sole_user(c, cur)) && u->op == OP_ADD && u->dtype == cur->dtype
+        && shape_eq(&u->shape, &cur->shape)) {
+        Node *o = other(u, cur);
+        if (o->shape.rank == 1 && dim_eq(o->shape.d[0], N) && o->dtype == cur->dtype && o != cur) {
+            bias = o; cur = u;
+            len += snprintf(what + len, sizeof what - (size_t)len, " + bias add %%%d", u->id);
+        }
+    }
+    if (cur == lin && !bias) why_not(c, lin, cur, "bias add");
+    if ((u = pass_sole_user(c, cur)) && (op_info[u->op].flags & OPF_ACTIVATION) && u->dtype == cur->dtype) {
+        act = u->op; cur = u;
+        len += snprintf(what + len, sizeof what - (size_t)len, " + %s %%%d", op_info[u->op].name, u->id);
+    } else why_not(c, lin, cur, "activation");
+    if ((u = pass_sole_user(c, cur)) && u->op == OP_ADD && u->dtype == cur->dtype) {
+        Node *o = other(u, cur);
+        if (o != cur && shape_eq(&o->shape, &cur->shape) && o->dtype == cur->dtype) {
+            res = o; cur = u;
+            len += snprintf(what + len, sizeof what - (size_t)len, " + residual add %%%d", u->id);
+        }
+    } else why_not(c, lin, cur, "residual add");
+    (void)len;
+    if (cur == lin) return 0;
+
+    Attr a;
+    memset(&a, 0, sizeof a);
+    a.act = act;
+    Node *ins[4]; int nin = 0;
+    ins[nin++] = lin->in[0]; ins[nin++] = lin->in[1];
+    if (bias) { ins[nin++] = bias; a.flags |= FL_BIAS; }
+    if (res)  { ins[nin++] = res;  a.flags |= FL_RES; }
+    Node *f = pass_emit(c, OP_FUSED_LINEAR, ins, nin, &a, lin->loc);
+    if (!f) return -1;
+    pass_fused(c, P, "%s -> fused_linear", what);
+    pass_replace(c, cur, f);
+    return 1;
+}
+
+int pass_epilogue(Graph *g, PassCtx *c) {
+    int n0 = g->nnodes;
+    for (int i = 0; i < n0; i++) {
+        Node *n = g->nodes[i];
+        if (n->op != OP_LINEAR || !pass_is_live(c, n)) continue;
+        int rc = try_epilogue(c, n);
+        if (rc < 0) return -1;
+        if (rc > 0 && pass_refresh(c) < 0) return -1;
+    }
+    return 0;
+}

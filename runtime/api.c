@@ -1,0 +1,597 @@
+/* api.c: the public runtime API (lispetorchc/runtime.h) over the executor.
+ *
+ * A model is a dlopen'ed model.so, its descriptor, the plans decoded from
+ * it (in the model's arena), one RtProgram per entry, a thread pool and a
+ * scratch buffer.  Every check happens before any kernel runs. */
+#include "lispetorchc/runtime.h"
+#include "runtime/rt_api.h"
+#include "runtime/rt_internal.h"
+#include "codegen/serialize.h"
+#include "support/safetensors.h"
+
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct Entry {
+    RtProgram prog;
+    const char *(*in_dn)[LTC_MAX_RANK];     /* dim names for metadata */
+    const char *(*out_dn)[LTC_MAX_RANK];
+} Entry;
+
+typedef struct UParam {                     /* a parameter, shared by name across entries */
+    const PlanTensor *t;
+    const Plan *plan;
+    const char *dn[LTC_MAX_RANK];
+} UParam;
+
+struct ltc_model {
+    void *dl;
+    const LtcModelDescriptor *desc;
+    Arena arena;
+    Plan **plans; int nplans;
+    Entry *entries;
+    UParam *params; int nparams;
+    RtPool *pool; int nthreads;
+    RtScratch scratch;
+    pthread_mutex_t mu;
+    ltc_error err;
+    /* current weights binding */
+    StFile wf; bool wf_open;
+    void **copies; int ncopies;             /* tensors copied for alignment */
+    bool bound;
+};
+
+static int set_err(ltc_error *e, ltc_status code, const char *fmt, ...) {
+    if (!e) return -1;
+    va_list ap;
+    va_start(ap, fmt);
+    e->code = code;
+    vsnprintf(e->message, sizeof e->message, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+const char *ltc_runtime_version(void) { return LTC_VERSION; }
+
+static bool shape_eq_plain(const Shape *a, const Shape *b) {
+    if (a->rank != b->rank) return false;
+    for (int i = 0; i < a->rank; i++)
+        if (a->d[i].k != b->d[i].k || a->d[i].sym != b->d[i].sym) return false;
+    return true;
+}
+
+/* ---- metadata strings ------------------------------------------------------- */
+static const char *(*dim_names(ltc_model *m, const Plan *p, const PlanTensor *t, int n))[LTC_MAX_RANK] {
+    const char *(*dn)[LTC_MAX_RANK] = arena_alloc(&m->arena, sizeof *dn * (size_t)(n ? n : 1));
+    if (!dn) return NULL;
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < t[i].shape.rank; j++)
+            if (t[i].shape.d[j].sym) {
+                char buf[128];
+                dn[i][j] = arena_strdup(&m->arena, rt_dim_str(p, t[i].shape.d[j], buf, sizeof buf));
+            }
+    return dn;
+}
+
+static int collect_params(ltc_model *m, ltc_error *err) {
+    int total = 0;
+    for (int i = 0; i < m->nplans; i++) total += m->plans[i]->nparams;
+    m->params = arena_alloc(&m->arena, sizeof *m->params * (size_t)(total ? total : 1));
+    if (!m->params) return set_err(err, LTC_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < m->nplans; i++) {
+        const Plan *p = m->plans[i];
+        for (int k = 0; k < p->nparams; k++) {
+            const PlanTensor *t = &p->params[k];
+            int j = 0;
+            while (j < m->nparams && strcmp(m->params[j].t->name, t->name) != 0) j++;
+            if (j < m->nparams) {
+                if (m->params[j].t->dtype != t->dtype || !shape_eq_plain(&m->params[j].t->shape, &t->shape))
+                    return set_err(err, LTC_ERR_FORMAT, "parameter '%s' has different shapes in two entries", t->name);
+                continue;
+            }
+            UParam *u = &m->params[m->nparams++];
+            u->t = t;
+            u->plan = p;
+            for (int d = 0; d < t->shape.rank; d++)
+                if (t->shape.d[d].sym) {
+                    char buf[128];
+                    u->dn[d] = arena_strdup(&m->arena, rt_dim_str(p, t->shape.d[d], buf, sizeof buf));
+                }
+        }
+    }
+    return 0;
+}
+
+/* ---- open / close ------------------------------------------------------------- */
+static int check_descriptor(ltc_model *m, const char *path, ltc_error *err) {
+    const LtcModelDescriptor *d = m->desc;
+    if (d->magic != LTC_MODEL_MAGIC)
+        return set_err(err, LTC_ERR_FORMAT, "'%s': not a lispetorchc model (bad descriptor magic)", path);
+    if (d->abi_version != LTC_MODEL_ABI)
+        return set_err(err, LTC_ERR_ABI, "'%s': model ABI version %u, this runtime reads version %d (recompile the model)",
+                       path, d->abi_version, LTC_MODEL_ABI);
+    if (!d->compiler_version || strcmp(d->compiler_version, LTC_VERSION) != 0)
+        return set_err(err, LTC_ERR_VERSION, "'%s': compiled by lispetorchc %s, this runtime is %s (recompile the model)",
+                       path, d->compiler_version ? d->compiler_version : "(unknown)", LTC_VERSION);
+    char why[400];
+    if (rt_check_target(d->triple, d->features, why, sizeof why) != 0)
+        return set_err(err, LTC_ERR_CPU, "'%s': %s", path, why);
+    if (!d->plans || d->plans_len == 0)
+        return set_err(err, LTC_ERR_FORMAT, "'%s': descriptor has no plans", path);
+    LtcDiag diag = {0};
+    if (plan_deserialize(&m->arena, d->plans, (size_t)d->plans_len, &m->plans, &m->nplans, &diag) != 0)
+        return set_err(err, LTC_ERR_FORMAT, "'%s': %s", path, diag.msg);
+    if (m->nplans == 0) return set_err(err, LTC_ERR_FORMAT, "'%s': model has no entries", path);
+    uint32_t total = 0;
+    for (int i = 0; i < m->nplans; i++) total += (uint32_t)m->plans[i]->nkernels;
+    if (total != d->nkernels || (total && !d->kernels))
+        return set_err(err, LTC_ERR_FORMAT, "'%s': descriptor lists %u kernels, plans need %u", path, d->nkernels, total);
+    m->entries = arena_alloc(&m->arena, sizeof *m->entries * (size_t)m->nplans);
+    if (!m->entries) return set_err(err, LTC_ERR_NOMEM, "out of memory");
+    uint32_t base = 0;
+    for (int i = 0; i < m->nplans; i++) {
+        Plan *p = m->plans[i];
+        Entry *e = &m->entries[i];
+        e->prog.plan = p;
+        e->prog.fns = arena_alloc(&m->arena, sizeof *e->prog.fns * (size_t)(p->nkernels + 1));
+        e->prog.params = arena_alloc(&m->arena, sizeof *e->prog.params * (size_t)(p->nparams + 1));
+        e->in_dn = dim_names(m, p, p->inputs, p->ninputs);
+        e->out_dn = dim_names(m, p, p->outputs, p->noutputs);
+        if (!e->prog.fns || !e->prog.params || !e->in_dn || !e->out_dn)
+            return set_err(err, LTC_ERR_NOMEM, "out of memory");
+        for (int k = 0; k < p->nkernels; k++, base++) {
+            e->prog.fns[k] = d->kernels[base];
+            if (!e->prog.fns[k])
+                return set_err(err, LTC_ERR_FORMAT, "'%s': kernel '%s' has no code", path, p->kernels[k].name);
+            if (d->kernel_names && d->kernel_names[base] && strcmp(d->kernel_names[base], p->kernels[k].name) != 0)
+                return set_err(err, LTC_ERR_FORMAT, "'%s': kernel table out of order ('%s' where '%s' is expected)",
+                               path, d->kernel_names[base], p->kernels[k].name);
+        }
+    }
+    return collect_params(m, err);
+}
+
+ltc_model *ltc_model_open(const char *path, ltc_error *err) {
+    ltc_error scratch_err;
+    if (!err) err = &scratch_err;
+    err->code = LTC_OK;
+    err->message[0] = 0;
+    if (!path) { set_err(err, LTC_ERR_ARG, "ltc_model_open: path is NULL"); return NULL; }
+    ltc_model *m = calloc(1, sizeof *m);
+    if (!m) { set_err(err, LTC_ERR_NOMEM, "out of memory"); return NULL; }
+    arena_init(&m->arena);
+    if (pthread_mutex_init(&m->mu, NULL) != 0) {
+        free(m);
+        set_err(err, LTC_ERR_NOMEM, "cannot create a mutex");
+        return NULL;
+    }
+    /* dlopen searches the library path for a bare name: make it a path. */
+    char *full = arena_printf(&m->arena, "%s%s", strchr(path, '/') ? "" : "./", path);
+    m->dl = full ? dlopen(full, RTLD_NOW | RTLD_LOCAL) : NULL;
+    if (!m->dl) {
+        const char *why = dlerror();
+        set_err(err, LTC_ERR_IO, "cannot load '%s': %s", path, why ? why : "out of memory");
+        ltc_model_close(m);
+        return NULL;
+    }
+    m->desc = dlsym(m->dl, LTC_DESCRIPTOR_SYMBOL);
+    if (!m->desc) {
+        set_err(err, LTC_ERR_FORMAT, "'%s' is not a lispetorchc model (no symbol '%s')", path, LTC_DESCRIPTOR_SYMBOL);
+        ltc_model_close(m);
+        return NULL;
+    }
+    if (check_descriptor(m, path, err) != 0) { ltc_model_close(m); return NULL; }
+    m->nthreads = rt_online_cores();
+    m->pool = rt_pool_new(m->nthreads);
+    if (!m->pool) { set_err(err, LTC_ERR_NOMEM, "cannot start %d threads", m->nthreads); ltc_model_close(m); return NULL; }
+    if (m->desc->weights && m->desc->weights_len) {
+        if (ltc_model_bind_weights_memory(m, m->desc->weights, (size_t)m->desc->weights_len) != 0) {
+            *err = m->err;
+            ltc_model_close(m);
+            return NULL;
+        }
+    }
+    m->err.code = LTC_OK;
+    m->err.message[0] = 0;
+    return m;
+}
+
+static void unbind(ltc_model *m) {
+    for (int i = 0; i < m->nplans; i++) {
+        rt_program_free_packed(&m->entries[i].prog);
+        for (int k = 0; k < m->plans[i]->nparams; k++) m->entries[i].prog.params[k] = NULL;
+    }
+    for (int i = 0; i < m->ncopies; i++) free(m->copies[i]);
+    free(m->copies);
+    m->copies = NULL;
+    m->ncopies = 0;
+    if (m->wf_open) st_close(&m->wf);
+    m->wf_open = false;
+    m->bound = false;
+}
+
+void ltc_model_close(ltc_model *m) {
+    if (!m) return;
+    if (m->entries) unbind(m);
+    rt_pool_free(m->pool);
+    rt_scratch_free(&m->scratch);
+    if (m->dl) dlclose(m->dl);
+    arena_free(&m->arena);
+    pthread_mutex_destroy(&m->mu);
+    free(m);
+}
+
+const ltc_error *ltc_last_error(const ltc_model *m) {
+    static const ltc_error null_model = {LTC_ERR_ARG, "model is NULL"};
+    return m ? &m->err : &null_model;
+}
+
+int ltc_set_num_threads(ltc_model *m, int n) {
+    if (!m) return -1;
+    if (n <= 0) n = rt_online_cores();
+    pthread_mutex_lock(&m->mu);
+    RtPool *p = rt_pool_new(n);
+    int rc = -1;
+    if (p) {
+        rt_pool_free(m->pool);
+        m->pool = p;
+        m->nthreads = n;
+        rc = 0;
+    } else {
+        set_err(&m->err, LTC_ERR_NOMEM, "cannot start %d threads", n);
+    }
+    pthread_mutex_unlock(&m->mu);
+    return rc;
+}
+
+int ltc_get_num_threads(const ltc_model *m) { return m ? m->nthreads : -1; }
+
+/* ---- metadata ------------------------------------------------------------------- */
+const char *ltc_model_compiler_version(const ltc_model *m) { return m ? m->desc->compiler_version : NULL; }
+int ltc_model_abi_version(const ltc_model *m) { return m ? (int)m->desc->abi_version : -1; }
+const char *ltc_model_target_triple(const ltc_model *m) { return m ? m->desc->triple : NULL; }
+const char *ltc_model_target_cpu(const ltc_model *m) { return m ? m->desc->cpu : NULL; }
+const char *ltc_model_target_features(const ltc_model *m) { return m ? m->desc->features : NULL; }
+int ltc_model_has_embedded_weights(const ltc_model *m) { return m && m->desc->weights && m->desc->weights_len; }
+int ltc_model_num_entries(const ltc_model *m) { return m ? m->nplans : -1; }
+
+const char *ltc_model_entry_name(const ltc_model *m, int i) {
+    return m && i >= 0 && i < m->nplans ? m->plans[i]->graph->name : NULL;
+}
+
+static int find_entry(const ltc_model *m, const char *entry) {
+    if (!m) return -1;
+    if (!entry) return 0;
+    for (int i = 0; i < m->nplans; i++)
+        if (strcmp(m->plans[i]->graph->name, entry) == 0) return i;
+    return -1;
+}
+
+int ltc_model_num_symbols(const ltc_model *m, const char *entry) {
+    int e = find_entry(m, entry);
+    return e < 0 ? -1 : m->plans[e]->graph->nsyms;
+}
+
+const char *ltc_model_symbol_name(const ltc_model *m, const char *entry, int i) {
+    int e = find_entry(m, entry);
+    if (e < 0 || i < 0 || i >= m->plans[e]->graph->nsyms) return NULL;
+    return m->plans[e]->graph->syms[i].name;
+}
+
+int ltc_model_num_inputs(const ltc_model *m, const char *entry) {
+    int e = find_entry(m, entry);
+    return e < 0 ? -1 : m->plans[e]->ninputs;
+}
+
+int ltc_model_num_outputs(const ltc_model *m, const char *entry) {
+    int e = find_entry(m, entry);
+    return e < 0 ? -1 : m->plans[e]->noutputs;
+}
+
+static void fill_info(const PlanTensor *t, const char *const *dn, ltc_tensor_info *out) {
+    memset(out, 0, sizeof *out);
+    out->name = t->name;
+    out->dtype = (ltc_dtype)t->dtype;
+    out->ndim = t->shape.rank;
+    for (int i = 0; i < t->shape.rank; i++) {
+        out->dims[i] = t->shape.d[i].sym ? -1 : t->shape.d[i].k;
+        out->dim_names[i] = t->shape.d[i].sym ? dn[i] : NULL;
+    }
+}
+
+int ltc_model_input_info(const ltc_model *m, const char *entry, int i, ltc_tensor_info *out) {
+    int e = find_entry(m, entry);
+    if (e < 0 || !out || i < 0 || i >= m->plans[e]->ninputs) return -1;
+    fill_info(&m->plans[e]->inputs[i], m->entries[e].in_dn[i], out);
+    return 0;
+}
+
+int ltc_model_output_info(const ltc_model *m, const char *entry, int i, ltc_tensor_info *out) {
+    int e = find_entry(m, entry);
+    if (e < 0 || !out || i < 0 || i >= m->plans[e]->noutputs) return -1;
+    fill_info(&m->plans[e]->outputs[i], m->entries[e].out_dn[i], out);
+    return 0;
+}
+
+int ltc_model_num_params(const ltc_model *m) { return m ? m->nparams : -1; }
+
+int ltc_model_param_info(const ltc_model *m, int i, ltc_tensor_info *out) {
+    if (!m || !out || i < 0 || i >= m->nparams) return -1;
+    fill_info(m->params[i].t, m->params[i].dn, out);
+    return 0;
+}
+
+/* ---- weights ------------------------------------------------------------------------ */
+/* Bind from an opened safetensors file f (taken over on success). */
+static int bind_from(ltc_model *m, StFile *f, const char *what) {
+    void **ptr = calloc((size_t)m->nparams + 1, sizeof *ptr);
+    void **copies = calloc((size_t)m->nparams + 1, sizeof *copies);
+    int ncopies = 0;
+    if (!ptr || !copies) { free(ptr); free(copies); st_close(f); return set_err(&m->err, LTC_ERR_NOMEM, "out of memory"); }
+    int rc = 0;
+    for (int i = 0; i < m->nparams && rc == 0; i++) {
+        const PlanTensor *t = m->params[i].t;
+        const StTensor *s = st_find(f, t->name);
+        char want[256], got[256];
+        int64_t dims[LTC_MAX_RANK] = {0};
+        int64_t zero[LTC_MAX_SYMS] = {0};
+        if (!s) { rc = set_err(&m->err, LTC_ERR_WEIGHTS, "%s: missing tensor '%s'", what, t->name); break; }
+        if ((int)s->dtype != (int)t->dtype) {
+            rc = set_err(&m->err, LTC_ERR_WEIGHTS, "%s: tensor '%s' has dtype %s, the model expects %s", what,
+                         t->name, st_dtype_name(s->dtype), st_dtype_name((StDType)t->dtype));
+            break;
+        }
+        bool same = rt_eval_shape(t, zero, dims) == 0 && s->rank == t->shape.rank;
+        for (int d = 0; same && d < s->rank; d++) same = s->shape[d] == dims[d] && !t->shape.d[d].sym;
+        if (!same) {
+            rc = set_err(&m->err, LTC_ERR_WEIGHTS, "%s: tensor '%s' has shape %s, the model expects %s", what,
+                         t->name, rt_dims_str(s->shape, s->rank > LTC_MAX_RANK ? LTC_MAX_RANK : s->rank, got, sizeof got),
+                         rt_shape_str(m->params[i].plan, &t->shape, want, sizeof want));
+            break;
+        }
+        size_t es = st_dtype_size(s->dtype);
+        if (((uintptr_t)s->data % es) == 0) {
+            ptr[i] = (void *)s->data;                      /* in place: the mapping is read-only */
+        } else {
+            size_t sz = (s->nbytes + 63) & ~(size_t)63;
+            void *c = aligned_alloc(64, sz ? sz : 64);
+            if (!c) { rc = set_err(&m->err, LTC_ERR_NOMEM, "out of memory copying '%s'", t->name); break; }
+            memcpy(c, s->data, s->nbytes);
+            ptr[i] = copies[ncopies++] = c;
+        }
+    }
+    if (rc != 0) {
+        for (int i = 0; i < ncopies; i++) free(copies[i]);
+        free(copies); free(ptr);
+        st_close(f);
+        return rc;
+    }
+    unbind(m);
+    m->wf = *f;
+    m->wf_open = true;
+    m->copies = copies;
+    m->ncopies = ncopies;
+    for (int e = 0; e < m->nplans; e++) {
+        const Plan *p = m->plans[e];
+        for (int k = 0; k < p->nparams; k++)
+            for (int i = 0; i < m->nparams; i++)
+                if (strcmp(m->params[i].t->name, p->params[k].name) == 0) m->entries[e].prog.params[k] = ptr[i];
+    }
+    free(ptr);
+    m->bound = true;
+    /* Pre-packing runs once, here. */
+    for (int e = 0; e < m->nplans; e++) {
+        char why[400];
+        if (rt_prepack(&m->entries[e].prog, m->pool, why, sizeof why) != 0) {
+            unbind(m);
+            return set_err(&m->err, LTC_ERR_WEIGHTS, "%s: pre-packing entry '%s': %s", what,
+                           m->plans[e]->graph->name, why);
+        }
+    }
+    return 0;
+}
+
+int ltc_model_bind_weights_file(ltc_model *m, const char *path) {
+    if (!m) return -1;
+    if (!path) return set_err(&m->err, LTC_ERR_ARG, "ltc_model_bind_weights_file: path is NULL");
+    StFile f;
+    char why[400];
+    memset(&f, 0, sizeof f);
+    pthread_mutex_lock(&m->mu);
+    int rc;
+    if (st_open(path, &f, why, sizeof why) != 0)
+        rc = set_err(&m->err, LTC_ERR_WEIGHTS, "weights file '%s': %s", path, why);
+    else {
+        char what[600];
+        snprintf(what, sizeof what, "weights file '%s'", path);
+        rc = bind_from(m, &f, what);
+    }
+    pthread_mutex_unlock(&m->mu);
+    return rc;
+}
+
+int ltc_model_bind_weights_memory(ltc_model *m, const void *data, size_t len) {
+    if (!m) return -1;
+    if (!data) return set_err(&m->err, LTC_ERR_ARG, "ltc_model_bind_weights_memory: data is NULL");
+    StFile f;
+    char why[400];
+    memset(&f, 0, sizeof f);
+    pthread_mutex_lock(&m->mu);
+    int rc;
+    if (st_open_memory(data, len, &f, why, sizeof why) != 0)
+        rc = set_err(&m->err, LTC_ERR_WEIGHTS, "weights in memory: %s", why);
+    else
+        rc = bind_from(m, &f, "weights in memory");
+    pthread_mutex_unlock(&m->mu);
+    return rc;
+}
+
+/* ---- running ------------------------------------------------------------------------- */
+typedef struct Call {
+    int entry;
+    int64_t symvals[LTC_MAX_SYMS];
+    void *in[64];
+    void *owned[64];                        /* contiguous copies of strided inputs */
+    int nowned;
+} Call;
+
+static void call_free(Call *c) {
+    for (int i = 0; i < c->nowned; i++) free(c->owned[i]);
+    c->nowned = 0;
+}
+
+static int check_dl(ltc_model *m, const char *kind, const PlanTensor *t, const DLTensor *x) {
+    if (!x) return set_err(&m->err, LTC_ERR_ARG, "%s '%s': tensor is NULL", kind, t->name);
+    if (x->device.device_type != kDLCPU)
+        return set_err(&m->err, LTC_ERR_DEVICE, "%s '%s': tensor is on device type %d, expected CPU memory",
+                       kind, t->name, (int)x->device.device_type);
+    DLDataType want = ltc_dtype_to_dl((ltc_dtype)t->dtype);
+    if (!rt_dl_dtype_eq(x->dtype, want)) {
+        char a[32], b[32];
+        return set_err(&m->err, LTC_ERR_DTYPE, "%s '%s': expected dtype %s, got %s", kind, t->name,
+                       rt_dl_dtype_str(want, a, sizeof a), rt_dl_dtype_str(x->dtype, b, sizeof b));
+    }
+    if (x->ndim < 0 || x->ndim > LTC_MAX_RANK || (x->ndim > 0 && !x->shape))
+        return set_err(&m->err, LTC_ERR_SHAPE, "%s '%s': bad rank %d or NULL shape", kind, t->name, (int)x->ndim);
+    int64_t n;
+    if (!rt_numel(x->shape, x->ndim, &n))
+        return set_err(&m->err, LTC_ERR_SHAPE, "%s '%s': negative or overflowing sizes", kind, t->name);
+    if (n > 0 && !x->data) return set_err(&m->err, LTC_ERR_ARG, "%s '%s': data is NULL", kind, t->name);
+    return 0;
+}
+
+static int prepare(ltc_model *m, const char *entry, const DLTensor *inputs, int nin, Call *c) {
+    c->nowned = 0;
+    c->entry = find_entry(m, entry);
+    if (c->entry < 0) return set_err(&m->err, LTC_ERR_ARG, "no entry named '%s'", entry);
+    const Plan *p = m->plans[c->entry];
+    if (nin != p->ninputs)
+        return set_err(&m->err, LTC_ERR_ARG, "entry '%s' takes %d input%s, got %d", p->graph->name,
+                       p->ninputs, p->ninputs == 1 ? "" : "s", nin);
+    if (nin > 64) return set_err(&m->err, LTC_ERR_ARG, "entry '%s': too many inputs", p->graph->name);
+    if (nin > 0 && !inputs) return set_err(&m->err, LTC_ERR_ARG, "entry '%s': inputs is NULL", p->graph->name);
+    int ranks[64];
+    const int64_t *shapes[64];
+    for (int i = 0; i < nin; i++) {
+        if (check_dl(m, "input", &p->inputs[i], &inputs[i])) return -1;
+        ranks[i] = inputs[i].ndim;
+        shapes[i] = inputs[i].shape;
+    }
+    char why[480];
+    if (rt_bind_symbols(p, ranks, shapes, c->symvals, why, sizeof why) != 0)
+        return set_err(&m->err, LTC_ERR_SHAPE, "%s", why);
+    for (int i = 0; i < nin; i++) {
+        const DLTensor *x = &inputs[i];
+        size_t es = rt_dtype_size(p->inputs[i].dtype);
+        char *data = (char *)x->data + x->byte_offset;
+        if (rt_is_contiguous(x) && (uintptr_t)data % es == 0) {
+            c->in[i] = data;
+            continue;
+        }
+        int64_t n;
+        rt_numel(x->shape, x->ndim, &n);
+        void *copy = malloc((size_t)n * es + 64);
+        if (!copy) { call_free(c); return set_err(&m->err, LTC_ERR_NOMEM, "out of memory copying input '%s'", p->inputs[i].name); }
+        DLTensor y = *x;
+        if (!y.strides) {                      /* contiguous but misaligned */
+            memcpy(copy, data, (size_t)n * es);
+        } else {
+            rt_copy_strided(&y, es, copy);
+        }
+        c->in[i] = c->owned[c->nowned++] = copy;
+    }
+    return 0;
+}
+
+static int execute(ltc_model *m, Call *c, void *const *outs) {
+    Entry *e = &m->entries[c->entry];
+    const Plan *p = e->prog.plan;
+    if (p->nparams && !m->bound)
+        return set_err(&m->err, LTC_ERR_WEIGHTS, "entry '%s': weights are not bound (parameter '%s'); call ltc_model_bind_weights_file",
+                       p->graph->name, p->params[0].name);
+    char why[480];
+    if (rt_run(&e->prog, m->pool, &m->scratch, c->symvals, c->in, outs, why, sizeof why) != 0)
+        return set_err(&m->err, LTC_ERR_ARG, "entry '%s': %s", p->graph->name, why);
+    return 0;
+}
+
+int ltc_model_run(ltc_model *m, const char *entry, const DLTensor *inputs, int nin,
+                  DLTensor *outputs, int nout) {
+    if (!m) return -1;
+    pthread_mutex_lock(&m->mu);
+    m->err.code = LTC_OK;
+    m->err.message[0] = 0;
+    Call c;
+    int rc = prepare(m, entry, inputs, nin, &c);
+    if (rc == 0) {
+        const Plan *p = m->plans[c.entry];
+        void *outs[64];
+        if (nout != p->noutputs || nout > 64)
+            rc = set_err(&m->err, LTC_ERR_ARG, "entry '%s' has %d output%s, got %d", p->graph->name,
+                         p->noutputs, p->noutputs == 1 ? "" : "s", nout);
+        else if (nout > 0 && !outputs)
+            rc = set_err(&m->err, LTC_ERR_ARG, "entry '%s': outputs is NULL", p->graph->name);
+        for (int i = 0; rc == 0 && i < nout; i++) {
+            const PlanTensor *t = &p->outputs[i];
+            DLTensor *y = &outputs[i];
+            if ((rc = check_dl(m, "output", t, y))) break;
+            int64_t want[LTC_MAX_RANK];
+            char a[256], b[256];
+            bool ok = rt_eval_shape(t, c.symvals, want) == 0 && y->ndim == t->shape.rank;
+            for (int d = 0; ok && d < y->ndim; d++) ok = y->shape[d] == want[d];
+            if (!ok) {
+                rc = set_err(&m->err, LTC_ERR_SHAPE, "output '%s': expected shape %s, got %s", t->name,
+                             rt_dims_str(want, t->shape.rank, a, sizeof a), rt_dims_str(y->shape, y->ndim, b, sizeof b));
+                break;
+            }
+            char *data = (char *)y->data + y->byte_offset;
+            if (!rt_is_contiguous(y) || (uintptr_t)data % rt_dtype_size(t->dtype) != 0) {
+                rc = set_err(&m->err, LTC_ERR_LAYOUT, "output '%s': memory must be C-contiguous and aligned", t->name);
+                break;
+            }
+            outs[i] = data;
+        }
+        if (rc == 0) rc = execute(m, &c, outs);
+        call_free(&c);
+    }
+    pthread_mutex_unlock(&m->mu);
+    return rc;
+}
+
+int ltc_model_run_alloc(ltc_model *m, const char *entry, const DLTensor *inputs, int nin,
+                        DLTensor **outputs, int nout) {
+    if (!m) return -1;
+    if (outputs)
+        for (int i = 0; i < nout; i++) outputs[i] = NULL;
+    pthread_mutex_lock(&m->mu);
+    m->err.code = LTC_OK;
+    m->err.message[0] = 0;
+    Call c;
+    int rc = prepare(m, entry, inputs, nin, &c);
+    if (rc == 0) {
+        const Plan *p = m->plans[c.entry];
+        void *outs[64];
+        if (nout != p->noutputs || nout > 64)
+            rc = set_err(&m->err, LTC_ERR_ARG, "entry '%s' has %d output%s, got %d", p->graph->name,
+                         p->noutputs, p->noutputs == 1 ? "" : "s", nout);
+        else if (nout > 0 && !outputs)
+            rc = set_err(&m->err, LTC_ERR_ARG, "entry '%s': outputs is NULL", p->graph->name);
+        for (int i = 0; rc == 0 && i < nout; i++) {
+            int64_t shape[LTC_MAX_RANK];
+            if (rt_eval_shape(&p->outputs[i], c.symvals, shape) != 0 ||
+                !(outputs[i] = ltc_tensor_alloc((ltc_dtype)p->outputs[i].dtype, p->outputs[i].shape.rank, shape)))
+                rc = set_err(&m->err, LTC_ERR_NOMEM, "cannot allocate output '%s'", p->outputs[i].name);
+            else
+                outs[i] = outputs[i]->data;
+        }
+        if (rc == 0) rc = execute(m, &c, outs);
+        call_free(&c);
+        if (rc != 0 && outputs)
+            for (int i = 0; i < nout; i++) { ltc_tensor_free(outputs[i]); outputs[i] = NULL; }
+    }
+    pthread_mutex_unlock(&m->mu);
+    return rc;
+}

@@ -1,0 +1,339 @@
+/* exec.c: the executor.  Runs a Plan (plan.h) with kernel pointers, on the
+ * host, for model.so files (through api.c) and for the compiler's JIT.
+ *
+ * One call:
+ *   1. bind the symbols (B, S...) from the input shapes and check them;
+ *   2. evaluate the scratch size (a polynomial) and grow the scratch buffer;
+ *   3. for each step: base address of each buffer, dims evaluated, and the
+ *      tile range [0, ntiles) split across the thread pool.
+ * Prepack steps run once, after the weights are bound (rt_prepack). */
+#include "runtime/rt_internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int fail(char *err, size_t n, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    if (err && n) vsnprintf(err, n, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+size_t rt_dtype_size(DType t) {
+    switch (t) {
+    case DT_F32: return 4;
+    case DT_F16: case DT_BF16: return 2;
+    case DT_I64: return 8;
+    case DT_BOOL: return 1;
+    default: return 0;
+    }
+}
+
+/* k * prod(symbols), checked: sizes come from caller-provided shapes. */
+bool rt_dim_eval(Dim d, const int64_t *symvals, int64_t *out) {
+    int64_t v = d.k;
+    if (v < 0) return false;
+    for (int i = 0; i < 32; i++)
+        if (d.sym & (1u << i)) {
+            if (i >= LTC_MAX_SYMS || symvals[i] < 0) return false;
+            if (__builtin_mul_overflow(v, symvals[i], &v)) return false;
+        }
+    *out = v;
+    return true;
+}
+
+bool rt_poly_eval(const Poly *p, const int64_t *symvals, int64_t *out) {
+    int64_t s = 0;
+    for (int i = 0; i < p->n; i++) {
+        int64_t t;
+        if (!rt_dim_eval(p->t[i], symvals, &t) || __builtin_add_overflow(s, t, &s)) return false;
+    }
+    *out = s;
+    return true;
+}
+
+const char *rt_dim_str(const Plan *p, Dim d, char *buf, size_t n) {
+    size_t len = 0;
+    buf[0] = 0;
+    if (d.k != 1 || d.sym == 0) len += (size_t)snprintf(buf, n, "%lld", (long long)d.k);
+    for (int i = 0; i < 32 && len < n; i++)
+        if (d.sym & (1u << i)) {
+            const char *name = p && p->graph && i < p->graph->nsyms ? p->graph->syms[i].name : "?";
+            len += (size_t)snprintf(buf + len, n - len, "%s%s", len ? "*" : "", name);
+        }
+    return buf;
+}
+
+const char *rt_shape_str(const Plan *p, const Shape *s, char *buf, size_t n) {
+    size_t len = (size_t)snprintf(buf, n, "[");
+    for (int i = 0; i < s->rank && len < n; i++) {
+        char d[64];
+        len += (size_t)snprintf(buf + len, n - len, "%s%s", i ? "," : "", rt_dim_str(p, s->d[i], d, sizeof d));
+    }
+    if (len < n) snprintf(buf + len, n - len, "]");
+    return buf;
+}
+
+const char *rt_dims_str(const int64_t *dims, int rank, char *buf, size_t n) {
+    size_t len = (size_t)snprintf(buf, n, "[");
+    for (int i = 0; i < rank && len < n; i++)
+        len += (size_t)snprintf(buf + len, n - len, "%s%lld", i ? "," : "", (long long)dims[i]);
+    if (len < n) snprintf(buf + len, n - len, "]");
+    return buf;
+}
+
+int rt_eval_shape(const PlanTensor *t, const int64_t *symvals, int64_t out[LTC_MAX_RANK]) {
+    for (int i = 0; i < t->shape.rank; i++)
+        if (!rt_dim_eval(t->shape.d[i], symvals, &out[i])) return -1;
+    return 0;
+}
+
+/* Symbols are solved from dimensions that hold exactly one unknown symbol:
+ * value = k * prod(known) * s  =>  s = value / (k * prod(known)), which
+ * must divide exactly.  Repeat until nothing changes, then check every
+ * dimension of every input against its concrete size. */
+int rt_bind_symbols(const Plan *p, const int *ranks, const int64_t *const *shapes,
+                    int64_t symvals[LTC_MAX_SYMS], char *err, size_t errlen) {
+    int nsyms = p->graph ? p->graph->nsyms : 0;
+    uint32_t known = 0;
+    for (int i = 0; i < LTC_MAX_SYMS; i++) symvals[i] = 0;
+    char want[256], got[256];
+    for (int i = 0; i < p->ninputs; i++) {
+        const PlanTensor *t = &p->inputs[i];
+        if (ranks[i] != t->shape.rank)
+            return fail(err, errlen, "input '%s': expected rank %d %s, got rank %d %s", t->name,
+                        t->shape.rank, rt_shape_str(p, &t->shape, want, sizeof want), ranks[i],
+                        rt_dims_str(shapes[i], ranks[i] < 0 ? 0 : ranks[i] > LTC_MAX_RANK ? LTC_MAX_RANK : ranks[i],
+                                    got, sizeof got));
+        for (int j = 0; j < ranks[i]; j++)
+            if (shapes[i][j] < 0)
+                return fail(err, errlen, "input '%s': negative size %lld in dimension %d", t->name,
+                            (long long)shapes[i][j], j);
+    }
+    for (bool progress = true; progress;) {
+        progress = false;
+        for (int i = 0; i < p->ninputs; i++)
+            for (int j = 0; j < p->inputs[i].shape.rank; j++) {
+                Dim d = p->inputs[i].shape.d[j];
+                uint32_t unknown = d.sym & ~known;
+                if (!unknown || (unknown & (unknown - 1))) continue;   /* none, or several */
+                int s = __builtin_ctz(unknown);
+                if (s >= nsyms || s >= LTC_MAX_SYMS) continue;
+                int64_t coef;
+                Dim kd = {d.k, d.sym & known};
+                if (!rt_dim_eval(kd, symvals, &coef)) continue;
+                int64_t v = shapes[i][j];
+                if (coef == 0 || v % coef != 0) continue;    /* reported by the check below */
+                symvals[s] = v / coef;
+                known |= 1u << s;
+                progress = true;
+            }
+    }
+    for (int i = 0; i < p->ninputs; i++) {
+        const PlanTensor *t = &p->inputs[i];
+        for (int j = 0; j < t->shape.rank; j++) {
+            int64_t v;
+            bool ok = (t->shape.d[j].sym & ~known) == 0 && rt_dim_eval(t->shape.d[j], symvals, &v) &&
+                      v == shapes[i][j];
+            if (!ok)
+                return fail(err, errlen, "input '%s': expected rank %d %s, got %s", t->name,
+                            t->shape.rank, rt_shape_str(p, &t->shape, want, sizeof want),
+                            rt_dims_str(shapes[i], ranks[i], got, sizeof got));
+        }
+    }
+    /* Symbols that appear in no input cannot be bound. */
+    for (int s = 0; s < nsyms && s < LTC_MAX_SYMS; s++) {
+        bool used = false;
+        for (int i = 0; i < p->noutputs; i++)
+            for (int j = 0; j < p->outputs[i].shape.rank; j++)
+                if (p->outputs[i].shape.d[j].sym & (1u << s)) used = true;
+        if (used && !(known & (1u << s)))
+            return fail(err, errlen, "symbol '%s' is not determined by the inputs' shapes",
+                        p->graph->syms[s].name);
+    }
+    return 0;
+}
+
+void rt_scratch_free(RtScratch *s) {
+    free(s->mem);
+    s->mem = NULL;
+    s->cap = 0;
+}
+
+/* The range function for one step. */
+typedef struct StepCall {
+    LtcKernelFn fn;
+    void *const *ptrs;
+    const int64_t *dims;
+    const float *f;
+} StepCall;
+
+static void step_range(void *arg, int64_t b, int64_t e) {
+    StepCall *c = arg;
+    c->fn(c->ptrs, c->dims, c->f, b, e);
+}
+
+/* Run steps[0..n) with buffer base addresses from bases. */
+static int run_steps(RtProgram *pr, RtPool *pool, const PlanStep *steps, int n, void **bases,
+                     const int64_t *symvals, char *err, size_t errlen) {
+    const Plan *p = pr->plan;
+    for (int i = 0; i < n; i++) {
+        const PlanStep *s = &steps[i];
+        if (s->kernel < 0 || s->kernel >= p->nkernels || !pr->fns[s->kernel])
+            return fail(err, errlen, "step %d: kernel %d has no code", i, s->kernel);
+        void *ptrs[PLAN_MAX_ARGS];
+        int64_t dims[PLAN_MAX_DIMS];
+        int64_t ntiles;
+        for (int j = 0; j < s->nbufs; j++) ptrs[j] = bases[s->bufs[j]];
+        for (int j = 0; j < s->ndims; j++)
+            if (!rt_poly_eval(&s->dims[j], symvals, &dims[j]))
+                return fail(err, errlen, "step %d (%s): size overflow", i, p->kernels[s->kernel].name);
+        if (!rt_poly_eval(&s->ntiles, symvals, &ntiles))
+            return fail(err, errlen, "step %d (%s): tile count overflow", i, p->kernels[s->kernel].name);
+        StepCall c = {pr->fns[s->kernel], ptrs, dims, s->f};
+        rt_pool_for(pool, ntiles, step_range, &c);
+    }
+    return 0;
+}
+
+/* Base address of every plan buffer for this call. */
+static int buffer_bases(RtProgram *pr, char *scratch, const int64_t *symvals, void *const *inputs,
+                        void *const *outputs, void **bases, char *err, size_t errlen) {
+    const Plan *p = pr->plan;
+    for (int i = 0; i < p->nbufs; i++) {
+        const PlanBuf *b = &p->bufs[i];
+        switch (b->kind) {
+        case BUF_INPUT:  bases[i] = inputs ? inputs[b->index] : NULL; break;
+        case BUF_OUTPUT: bases[i] = outputs ? outputs[b->index] : NULL; break;
+        case BUF_PARAM:
+            bases[i] = pr->params ? pr->params[b->index] : NULL;
+            if (!bases[i] && p->nparams)
+                return fail(err, errlen, "entry '%s': parameter '%s' is not bound (bind a weights file first)",
+                            p->graph ? p->graph->name : "?", p->params[b->index].name);
+            break;
+        case BUF_PACKED: bases[i] = pr->packed ? pr->packed[b->index] : NULL; break;
+        case BUF_ARENA: {
+            int64_t off;
+            if (!rt_poly_eval(&b->offset, symvals, &off))
+                return fail(err, errlen, "buffer %d: offset overflow", i);
+            bases[i] = scratch ? scratch + off : NULL;
+            break;
+        }
+        }
+        /* A view into a caller's buffer at a byte offset (the lowering
+         * only makes those in the arena today; cheap to allow). */
+        if (b->kind != BUF_ARENA && b->offset.n && bases[i]) {
+            int64_t off;
+            if (!rt_poly_eval(&b->offset, symvals, &off))
+                return fail(err, errlen, "buffer %d: offset overflow", i);
+            bases[i] = (char *)bases[i] + off;
+        }
+    }
+    return 0;
+}
+
+int rt_prepack(RtProgram *pr, RtPool *pool, char *err, size_t errlen) {
+    const Plan *p = pr->plan;
+    rt_program_free_packed(pr);
+    if (p->npacked) {
+        pr->packed = calloc((size_t)p->npacked, sizeof *pr->packed);
+        if (!pr->packed) return fail(err, errlen, "out of memory");
+        for (int i = 0; i < p->npacked; i++) {
+            int64_t n;
+            int64_t zero[LTC_MAX_SYMS] = {0};
+            if (!rt_poly_eval(&p->packed[i].bytes, zero, &n))
+                return fail(err, errlen, "packed buffer %d: bad size", i);
+            size_t sz = ((size_t)n + 63) & ~(size_t)63;
+            pr->packed[i] = aligned_alloc(64, sz ? sz : 64);
+            if (!pr->packed[i]) return fail(err, errlen, "out of memory (%lld bytes packed)", (long long)n);
+            memset(pr->packed[i], 0, sz ? sz : 64);
+        }
+    }
+    if (p->nprepack) {
+        int64_t zero[LTC_MAX_SYMS] = {0};
+        void **bases = calloc((size_t)p->nbufs + 1, sizeof *bases);
+        if (!bases) return fail(err, errlen, "out of memory");
+        /* Prepack steps read params and write packed buffers only. */
+        int rc = buffer_bases(pr, NULL, zero, NULL, NULL, bases, err, errlen);
+        if (rc == 0) rc = run_steps(pr, pool, p->prepack, p->nprepack, bases, zero, err, errlen);
+        free(bases);
+        if (rc) return rc;
+    }
+    pr->prepacked = true;
+    return 0;
+}
+
+void rt_program_free_packed(RtProgram *pr) {
+    if (pr->packed)
+        for (int i = 0; i < pr->plan->npacked; i++) free(pr->packed[i]);
+    free(pr->packed);
+    pr->packed = NULL;
+    pr->prepacked = false;
+}
+
+int rt_run(RtProgram *pr, RtPool *pool, RtScratch *scratch, const int64_t *symvals,
+           void *const *inputs, void *const *outputs, char *err, size_t errlen) {
+    const Plan *p = pr->plan;
+    if ((p->nprepack || p->npacked) && !pr->prepacked)
+        return fail(err, errlen, "entry '%s': weights are not bound (pre-packing has not run)",
+                    p->graph ? p->graph->name : "?");
+    int64_t need;
+    if (!rt_poly_eval(&p->arena_bytes, symvals, &need))
+        return fail(err, errlen, "scratch size overflows");
+    /* Every arena buffer must fit in the scratch size: a check on the plan. */
+    for (int i = 0; i < p->nbufs; i++)
+        if (p->bufs[i].kind == BUF_ARENA) {
+            int64_t off, len, end;
+            if (!rt_poly_eval(&p->bufs[i].offset, symvals, &off) || !rt_poly_eval(&p->bufs[i].bytes, symvals, &len) ||
+                __builtin_add_overflow(off, len, &end) || end > need)
+                return fail(err, errlen, "plan: buffer %d lies outside the scratch arena", i);
+        }
+    if ((uint64_t)need > scratch->cap) {
+        size_t sz = ((size_t)need + 63) & ~(size_t)63;
+        void *mem = aligned_alloc(64, sz);
+        if (!mem) return fail(err, errlen, "out of memory (scratch of %lld bytes)", (long long)need);
+        free(scratch->mem);
+        scratch->mem = mem;
+        scratch->cap = sz;
+    }
+    void *stackb[64];
+    void **bases = p->nbufs <= 64 ? stackb : calloc((size_t)p->nbufs, sizeof *bases);
+    if (!bases) return fail(err, errlen, "out of memory");
+    int rc = buffer_bases(pr, scratch->mem, symvals, inputs, outputs, bases, err, errlen);
+    if (rc == 0) rc = run_steps(pr, pool, p->steps, p->nsteps, bases, symvals, err, errlen);
+    if (bases != stackb) free(bases);
+    return rc;
+}
+
+int rt_program_init(RtProgram *pr, const Plan *p, RtLookupFn lookup, void *ctx,
+                    char *err, size_t errlen) {
+    memset(pr, 0, sizeof *pr);
+    pr->plan = p;
+    pr->fns = calloc((size_t)p->nkernels + 1, sizeof *pr->fns);
+    pr->params = calloc((size_t)p->nparams + 1, sizeof *pr->params);
+    if (!pr->fns || !pr->params) {
+        rt_program_free(pr);
+        return fail(err, errlen, "out of memory");
+    }
+    for (int i = 0; i < p->nkernels; i++) {
+        void *fn = NULL;
+        if (lookup(ctx, p->kernels[i].name, &fn) != 0 || !fn) {
+            int rc = fail(err, errlen, "kernel '%s' not found", p->kernels[i].name);
+            rt_program_free(pr);
+            return rc;
+        }
+        /* Kernel addresses come from dlsym/JIT lookups as data pointers. */
+        memcpy(&pr->fns[i], &fn, sizeof fn);
+    }
+    return 0;
+}
+
+void rt_program_free(RtProgram *pr) {
+    if (pr->plan) rt_program_free_packed(pr);
+    free(pr->fns);
+    free(pr->params);
+    memset(pr, 0, sizeof *pr);
+}

@@ -1,0 +1,118 @@
+/* rt_internal.h: the runtime's private interfaces, shared by the runtime files,
+ * the AOT emitter (codegen/cpu/aot.c, descriptor.c) and the compiler's JIT
+ * path.  Not installed: hosts see only lispetorchc/runtime.h.
+ *
+ *  - LtcModelDescriptor: the one symbol a model.so exports;
+ *  - the thread pool (pool.c);
+ *  - the executor (exec.c): runs a Plan's steps with kernel pointers;
+ *  - the CPU feature check (cpu_features.c). */
+#ifndef LTC_RT_INTERNAL_H
+#define LTC_RT_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "codegen/plan.h"
+
+/* ---- model.so descriptor ---------------------------------------------------- */
+#define LTC_MODEL_MAGIC 0x314C444F4D43544CULL   /* "LTCMODL1" little-endian */
+#define LTC_MODEL_ABI 1                        /* == LTC_RUNTIME_ABI */
+#define LTC_DESCRIPTOR_SYMBOL "ltc_model_descriptor"
+
+/* The kernel ABI of plan.h. */
+typedef void (*LtcKernelFn)(void *const *ptrs, const int64_t *dims, const float *f,
+                            int64_t tile_begin, int64_t tile_end);
+
+/* Exported as `ltc_model_descriptor` (const data) by every model.so.  Plain
+ * C layout (x86-64 SysV: natural alignment, no padding between these
+ * fields except none needed); the LLVM emitter builds the same struct
+ * type { i64, i32, i32, ptr x4, ptr, i64, ptr, ptr, ptr, i64 }.
+ * kernels[] lists the kernels of plan 0, then plan 1...: plan p's kernel k
+ * is kernels[sum(nkernels of plans < p) + k]. */
+typedef struct LtcModelDescriptor {
+    uint64_t magic;                 /* LTC_MODEL_MAGIC */
+    uint32_t abi_version;           /* LTC_MODEL_ABI */
+    uint32_t nkernels;
+    const char *compiler_version;   /* LTC_VERSION of the compiler */
+    const char *triple;             /* "x86_64-pc-linux-gnu" */
+    const char *cpu;                /* "x86-64-v3", "sapphirerapids"... */
+    const char *features;           /* "+avx2,+fma,-avx512f,..." */
+    const uint8_t *plans;           /* codegen/serialize.c blob */
+    uint64_t plans_len;
+    const LtcKernelFn *kernels;
+    const char *const *kernel_names;
+    const uint8_t *weights;         /* embedded safetensors image or NULL */
+    uint64_t weights_len;
+} LtcModelDescriptor;
+
+/* ---- thread pool -------------------------------------------------------------- */
+typedef struct RtPool RtPool;
+typedef void (*RtRangeFn)(void *arg, int64_t begin, int64_t end);
+
+RtPool *rt_pool_new(int nthreads);          /* <= 0: online cores; NULL on failure */
+void    rt_pool_free(RtPool *p);
+int     rt_pool_size(const RtPool *p);
+/* fn(arg, b, e) over disjoint ranges covering [0, n) exactly once, on up
+ * to size threads (the caller is one of them); returns when all are done. */
+void    rt_pool_for(RtPool *p, int64_t n, RtRangeFn fn, void *arg);
+int     rt_online_cores(void);
+
+/* ---- executor -------------------------------------------------------------------- */
+/* A Plan bound to its kernels and weights. */
+typedef struct RtProgram {
+    const Plan  *plan;
+    LtcKernelFn *fns;               /* per plan->kernels[i] */
+    void       **params;            /* plan->nparams data pointers (NULL = unbound) */
+    void       **packed;            /* plan->npacked buffers, made by rt_prepack */
+    bool         prepacked;
+} RtProgram;
+
+/* Value of a symbolic size; false on overflow or a negative result. */
+bool    rt_dim_eval(Dim d, const int64_t *symvals, int64_t *out);
+bool    rt_poly_eval(const Poly *p, const int64_t *symvals, int64_t *out);
+/* "[B,S,256]" with the plan's symbol names; a concrete shape if vals. */
+const char *rt_shape_str(const Plan *p, const Shape *s, char *buf, size_t n);
+const char *rt_dims_str(const int64_t *dims, int rank, char *buf, size_t n);
+const char *rt_dim_str(const Plan *p, Dim d, char *buf, size_t n);
+
+/* Bind the plan's symbols from the inputs' concrete shapes; checks every
+ * input dimension.  Errors name the input ("input 'x': expected rank 3
+ * [B,S,256], got [2,128,255]"). */
+int rt_bind_symbols(const Plan *p, const int *ranks, const int64_t *const *shapes,
+                    int64_t symvals[LTC_MAX_SYMS], char *err, size_t errlen);
+/* Concrete shape of t; -1 on overflow. */
+int rt_eval_shape(const PlanTensor *t, const int64_t *symvals, int64_t out[LTC_MAX_RANK]);
+size_t rt_dtype_size(DType t);
+
+/* Scratch memory kept between runs (grown to the peak). */
+typedef struct RtScratch { void *mem; size_t cap; } RtScratch;
+void rt_scratch_free(RtScratch *s);
+
+/* Set up pr for plan p, resolving each kernel by name through lookup
+ * (for the compiler's JIT: a wrapper around Backend.jit_lookup; for
+ * model.so: the descriptor's table).  fns and params are malloc'ed;
+ * params start unbound (NULL): the caller stores the data pointers of
+ * p->params in pr->params, then calls rt_prepack.  0 or -1 + err. */
+typedef int (*RtLookupFn)(void *ctx, const char *name, void **fn);
+int  rt_program_init(RtProgram *pr, const Plan *p, RtLookupFn lookup, void *ctx,
+                     char *err, size_t errlen);
+void rt_program_free(RtProgram *pr);      /* fns, params, packed buffers */
+
+/* Run the prepack steps once (weights must be bound): allocates packed. */
+int rt_prepack(RtProgram *pr, RtPool *pool, char *err, size_t errlen);
+void rt_program_free_packed(RtProgram *pr);
+/* One call: inputs/outputs are data pointers in plan order. */
+int rt_run(RtProgram *pr, RtPool *pool, RtScratch *scratch, const int64_t *symvals,
+           void *const *inputs, void *const *outputs, char *err, size_t errlen);
+
+/* ---- CPU features ---------------------------------------------------------------- */
+/* Does this CPU (and OS, for AVX/AVX-512/AMX state) support the LLVM
+ * feature `name` ("avx512f", "amx-tile"...)?  1 yes, 0 no, -1 unknown name. */
+int rt_cpu_has(const char *name);
+/* Check a "+a,+b,-c" feature string and a target triple against this host:
+ * 0, or -1 with the missing features listed in err. */
+int rt_check_target(const char *triple, const char *features, char *err, size_t errlen);
+/* Name of a known feature this CPU lacks (for tests), or NULL. */
+const char *rt_cpu_missing_feature(void);
+
+#endif

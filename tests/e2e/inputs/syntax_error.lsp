@@ -1,0 +1,3 @@
+; a stray closing parenthesis on line 3
+(setq x 1)
+(setq y 2))

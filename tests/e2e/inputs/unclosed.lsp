@@ -1,0 +1,3 @@
+; a list that is never closed
+(defun f (x)
+   (+ x 1)

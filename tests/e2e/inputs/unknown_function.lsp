@@ -1,0 +1,3 @@
+; a misspelt function name
+(defun double (x) (* 2 x))
+(println (doubel 3))
