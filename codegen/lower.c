@@ -290,6 +290,8 @@ static int plan_memory(Lower *L, Plan *p, int *nslots_out) {
     if (!slots) return diag_set(L->d, (SrcLoc){0}, "out of memory");
     int ns = 0;
     Poly total = poly_dim(dim_const(0));
+    int64_t ex[LTC_MAX_SYMS] = {0};
+    for (int k = 0; k < g->nsyms && k < LTC_MAX_SYMS; k++) ex[k] = g->syms[k].example > 0 ? g->syms[k].example : 1;
     /* Buffers in order of their first step (the SUM companions start at
      * their ADD_NORM, which is before them: visit by `first`). */
     for (int t = 0; t < L->N; t++)
@@ -298,9 +300,15 @@ static int plan_memory(Lower *L, Plan *p, int *nslots_out) {
             PlanBuf *b = &p->bufs[L->buf[i]];
             if (b->kind != BUF_ARENA) continue;
             Poly size = poly_round64(b->bytes);
+            /* best fit: of the free slots that are large enough for every
+             * symbol value, the smallest at the trace's example sizes */
             int s = -1;
-            for (int k = 0; k < ns && s < 0; k++)
-                if (slots[k].busy_until < L->first[i] && poly_dominates(&slots[k].size, &size)) s = k;
+            int64_t best = 0;
+            for (int k = 0; k < ns; k++)
+                if (slots[k].busy_until < L->first[i] && poly_dominates(&slots[k].size, &size)) {
+                    int64_t v = poly_eval(&slots[k].size, ex);
+                    if (s < 0 || v < best) { s = k; best = v; }
+                }
             if (s < 0) {
                 s = ns++;
                 slots[s].off = total;

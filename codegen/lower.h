@@ -28,8 +28,8 @@
  *    steps to the plan while lowering; plan_build holds no pointer into
  *    p->bufs across lower_node calls.
  *
- * Memory plan: arena buffers are placed by a greedy first-fit over
- * liveness in step order.  Sizes are polynomials in the symbols, so a
+ * Memory plan: arena buffers are placed greedily over liveness in step
+ * order (best fit at the trace's example sizes).  Sizes are polynomials in the symbols, so a
  * freed slot is reused only when its size dominates the new buffer's size
  * term by term (valid for every symbol value); slot offsets are sums of
  * the sizes of the slots before (each term's coefficient rounded up to a

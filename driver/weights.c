@@ -99,7 +99,7 @@ static int write_named(Driver *d, NamedList *l, const char *path, const char *wh
         t->data = to_file_layout(&d->arena, n->dtype, n->data, numel, &t->nbytes);
         if (!t->data && t->nbytes) return diag_set(diag, none, "out of memory");
     }
-    const char *meta[] = {"format", "pt", "producer", "lispetorchc " LTC_VERSION};
+    const char *meta[] = {"format", "pt", "producer", ("lispetorchc " LTC_VERSION)};
     char err[512];
     if (st_write(path, ts, l->n, meta, 2, err, sizeof err) != 0) return diag_set(diag, none, "%s", err);
     return 0;

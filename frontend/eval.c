@@ -42,6 +42,8 @@ const char *core_call_name(const Value *call) {
 
 static uint64_t name_hash(const char *s) { return hash_bytes(s, strlen(s), 0x9e3779b97f4a7c15ull); }
 
+/* Tables are static and live as long as the Interp.  Counting the used
+ * slots on each insert is cheap: there are a few hundred builtins. */
 static void bt_insert(Interp *I, const char *name, const Builtin *b) {
     int used = 0;
     for (int k = 0; k < I->bt_cap; k++) used += I->bt_keys[k] != NULL;
@@ -632,13 +634,15 @@ Value *core_apply(Interp *I, Value *fn, Value **args, int n, Value *call) {
         const Builtin *b = fn->bi;
         if (n < b->min_args || (b->max_args >= 0 && n > b->max_args)) {
             SrcLoc loc = call ? call->loc : (SrcLoc){0};
+            /* name it as the script wrote it (torch_add, not tensor_add) */
+            const char *name = interp_builtin(I, core_call_name(call)) == b ? core_call_name(call) : b->name;
             if (b->min_args == b->max_args)
-                lisp_fail(I, loc, "'%s' expects %d argument%s, got %d", b->name, b->min_args,
+                lisp_fail(I, loc, "'%s' expects %d argument%s, got %d", name, b->min_args,
                           b->min_args == 1 ? "" : "s", n);
             if (b->max_args < 0)
-                lisp_fail(I, loc, "'%s' expects at least %d argument%s, got %d", b->name, b->min_args,
+                lisp_fail(I, loc, "'%s' expects at least %d argument%s, got %d", name, b->min_args,
                           b->min_args == 1 ? "" : "s", n);
-            lisp_fail(I, loc, "'%s' expects %d to %d arguments, got %d", b->name, b->min_args, b->max_args, n);
+            lisp_fail(I, loc, "'%s' expects %d to %d arguments, got %d", name, b->min_args, b->max_args, n);
         }
         return b->fn(I, args, n, call);
     }
@@ -666,44 +670,38 @@ static void record_entry(Interp *I, Value *fnv, Value **args, int n, Value *call
     e->loc = call->loc;
 }
 
+/* The function a head symbol names: a variable holding a function (or a
+ * quoted function name, as in (defun app (f x) (f x)) (app 'car l)), else
+ * a builtin.  A data variable does not hide a builtin: (setq list ...) then
+ * (list 1 2) still works. */
+static Value *resolve_head(Interp *I, Value *head) {
+    const char *name = head->s;
+    Value **slot = lookup_slot(I, name);
+    for (int hops = 0; slot && (*slot)->kind == V_SYM && hops < 8; hops++) {
+        name = (*slot)->s;
+        slot = lookup_slot(I, name);
+    }
+    if (slot && ((*slot)->kind == V_FUNC || (*slot)->kind == V_BUILTIN)) return *slot;
+    const Builtin *b = interp_builtin(I, name);
+    if (b) {
+        Value *fnv = v_new(I, V_BUILTIN);
+        fnv->bi = b;
+        return fnv;
+    }
+    if (slot)
+        lisp_fail(I, head->loc, "'%s' is not a function (it is %s %s)", head->s, v_article(v_kind_name(*slot)),
+                  v_kind_name(*slot));
+    const char *hint = did_you_mean(I, name, true);
+    if (hint) lisp_fail(I, head->loc, "unknown function '%s'; did you mean '%s'?", name, hint);
+    lisp_fail(I, head->loc, "unknown function '%s'", name);
+}
+
 static Value *eval_call(Interp *I, Value *x) {
-    Value *head = x->items[0], *fnv = NULL;
+    Value *head = x->items[0], *fnv;
     if (head->kind == V_SYM) {
         SpecialForm sf = special_of(head);
         if (sf != SF_NONE) return eval_special(I, sf, x);
-        Value **slot = lookup_slot(I, head->s);
-        /* a variable holding a quoted function name: (defun app (f x) (f x)) (app 'car l) */
-        for (int hops = 0; slot && (*slot)->kind == V_SYM && hops < 8; hops++) {
-            const char *name = (*slot)->s;
-            Value **s2 = lookup_slot(I, name);
-            if (s2) {
-                slot = s2;
-                continue;
-            }
-            const Builtin *b = interp_builtin(I, name);
-            if (!b) break;
-            fnv = v_new(I, V_BUILTIN);
-            fnv->bi = b;
-            break;
-        }
-        if (fnv) {
-            /* resolved through a symbol */
-        } else if (slot && ((*slot)->kind == V_FUNC || (*slot)->kind == V_BUILTIN)) {
-            fnv = *slot;
-        } else {
-            const Builtin *b = interp_builtin(I, head->s);
-            if (b) {
-                fnv = v_new(I, V_BUILTIN);
-                fnv->bi = b;
-            } else if (slot) {
-                lisp_fail(I, head->loc, "'%s' is not a function (it is %s %s)", head->s,
-                          v_article(v_kind_name(*slot)), v_kind_name(*slot));
-            } else {
-                const char *hint = did_you_mean(I, head->s, true);
-                if (hint) lisp_fail(I, head->loc, "unknown function '%s'; did you mean '%s'?", head->s, hint);
-                lisp_fail(I, head->loc, "unknown function '%s'", head->s);
-            }
-        }
+        fnv = resolve_head(I, head);
     } else {
         fnv = core_eval(I, head);
         if (I->unwinding) return fnv;

@@ -404,6 +404,7 @@ Value *lisp_read(Arena *a, const SrcFile *f, LtcDiag *d) {
     r.line = 1;
     r.line_start = f->text;
     r.d = d;
+    if (f->len >= 3 && !memcmp(f->text, "\xEF\xBB\xBF", 3)) r.p = r.line_start = f->text + 3;   /* UTF-8 BOM */
     SrcLoc top = {f, 1, 1};
     Value *forms = newval(&r, V_LIST, top);
     if (!forms) return oom(&r), NULL;

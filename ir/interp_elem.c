@@ -9,27 +9,25 @@ int interp_full(const KCtx *k, LtcDiag *d) {
     return 0;
 }
 
-/* U(lo, hi); lo = hi = 0 means U(0, 1). */
+/* U(lo, hi): lo + (hi - lo) * u, u = philox_uniform(seed, i). */
 int interp_rand(const KCtx *k, LtcDiag *d) {
     double lo = k->n->a.lo, hi = k->n->a.hi;
-    if (lo == 0 && hi == 0) hi = 1;
     float *o = k->out;
     for (size_t i = 0; i < k->numel; i++) o[i] = (float)(lo + (hi - lo) * philox_uniform(k->n->a.seed, i));
     return 0;
 }
 
-/* N(mean = lo, std = hi); lo = hi = 0 means N(0, 1). */
+/* N(mean = lo, std = hi): lo + hi * z, z = philox_normal(seed, i). */
 int interp_randn(const KCtx *k, LtcDiag *d) {
     double mean = k->n->a.lo, sd = k->n->a.hi;
-    if (mean == 0 && sd == 0) sd = 1;
     float *o = k->out;
     for (size_t i = 0; i < k->numel; i++) o[i] = (float)(mean + sd * philox_normal(k->n->a.seed, i));
     return 0;
 }
 
-/* start + i * step (lo, hi); step 0 means 1. */
+/* start + i * step (lo, hi). */
 int interp_arange(const KCtx *k, LtcDiag *d) {
-    double step = k->n->a.hi ? k->n->a.hi : 1;
+    double step = k->n->a.hi;
     for (size_t i = 0; i < k->numel; i++) st(k->n->dtype, k->out, i, k->n->a.lo + (double)i * step);
     return 0;
 }

@@ -272,27 +272,47 @@ int shape_embedding(Node *n, LtcDiag *d) {
 }
 
 /* ---- layout ------------------------------------------------------------------------- */
+/* An element count as k * prod s_i^e_i: products of shapes may repeat a
+ * symbol ([B,S,S]) even though a single Dim cannot. */
+typedef struct Mono { int64_t k; int e[LTC_MAX_SYMS]; } Mono;
+
+static bool mono_mul(Mono *m, Dim x) {
+    if (x.k < 0 || (x.k && m->k > LTC_MAX_NUMEL / x.k)) return false;
+    m->k *= x.k;
+    for (int i = 0; i < LTC_MAX_SYMS; i++) m->e[i] += (x.sym >> i) & 1;
+    return true;
+}
+
 int shape_reshape(Node *n, LtcDiag *d) {
     const Shape *s = &IN(0)->shape;
     Shape o = n->a.shape;
     SBuf x, y;
     int hole = -1;
-    Dim known = dim_const(1);
+    Mono have = {1, {0}}, want = {1, {0}};
     bool ok = o.rank >= 0 && o.rank <= LTC_MAX_RANK;
+    for (int i = 0; ok && i < s->rank; i++) ok = mono_mul(&have, s->d[i]);
     for (int i = 0; ok && i < o.rank; i++) {
         if (o.d[i].k == -1 && o.d[i].sym == 0) {
             if (hole >= 0) return diag_set(d, n->loc, "reshape: more than one -1 in %s", SS(&o, x));
             hole = i;
-        } else if (o.d[i].k < 0 || !dim_mul(known, o.d[i], &known)) {
-            ok = false;
+        } else {
+            ok = mono_mul(&want, o.d[i]);
         }
     }
-    Dim total = shape_numel(s);
-    if (ok && total.k >= 0) {
-        if (hole >= 0) ok = known.k > 0 && dim_div(total, known, &o.d[hole]);
-        else ok = dim_eq(total, known);
-    } else {
-        ok = false;
+    if (ok && hole >= 0) {
+        /* the hole is have / want, which must be k * (distinct symbols) */
+        Dim h = {0, 0};
+        ok = want.k > 0 && have.k % want.k == 0;
+        h.k = ok ? have.k / want.k : 0;
+        for (int i = 0; ok && i < LTC_MAX_SYMS; i++) {
+            int e = have.e[i] - want.e[i];
+            if (e < 0 || e > 1) ok = false;
+            else if (e) h.sym |= 1u << i;
+        }
+        if (ok && h.k == 0) h.sym = 0;
+        o.d[hole] = h;
+    } else if (ok) {
+        ok = have.k == want.k && (have.k == 0 || memcmp(have.e, want.e, sizeof have.e) == 0);
     }
     if (!ok) return diag_set(d, n->loc, "cannot reshape %s into %s", SS(s, x), SS(&n->a.shape, y));
     n->a.shape = o;             /* the -1 resolved, so printing and backends see sizes */

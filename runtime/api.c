@@ -10,6 +10,7 @@
 #include "support/safetensors.h"
 
 #include <dlfcn.h>
+#include <link.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -183,6 +184,17 @@ ltc_model *ltc_model_open(const char *path, ltc_error *err) {
         ltc_model_close(m);
         return NULL;
     }
+    /* The symbol must be at least a whole descriptor before any field is
+     * read (a foreign library could export a small object of that name). */
+    Dl_info info;
+    const ElfW(Sym) *sym = NULL;
+    if (dladdr1(m->desc, &info, (void **)&sym, RTLD_DL_SYMENT) != 0 && sym &&
+        sym->st_size < sizeof(LtcModelDescriptor)) {
+        set_err(err, LTC_ERR_FORMAT, "'%s': symbol '%s' is too small to be a model descriptor (%zu bytes)",
+                path, LTC_DESCRIPTOR_SYMBOL, (size_t)sym->st_size);
+        ltc_model_close(m);
+        return NULL;
+    }
     if (check_descriptor(m, path, err) != 0) { ltc_model_close(m); return NULL; }
     m->nthreads = rt_online_cores();
     m->pool = rt_pool_new(m->nthreads);
@@ -202,7 +214,8 @@ ltc_model *ltc_model_open(const char *path, ltc_error *err) {
 static void unbind(ltc_model *m) {
     for (int i = 0; i < m->nplans; i++) {
         rt_program_free_packed(&m->entries[i].prog);
-        for (int k = 0; k < m->plans[i]->nparams; k++) m->entries[i].prog.params[k] = NULL;
+        if (m->entries[i].prog.params)          /* NULL when open failed half-way */
+            for (int k = 0; k < m->plans[i]->nparams; k++) m->entries[i].prog.params[k] = NULL;
     }
     for (int i = 0; i < m->ncopies; i++) free(m->copies[i]);
     free(m->copies);
@@ -449,7 +462,8 @@ static int check_dl(ltc_model *m, const char *kind, const PlanTensor *t, const D
         return set_err(&m->err, LTC_ERR_DEVICE, "%s '%s': tensor is on device type %d, expected CPU memory",
                        kind, t->name, (int)x->device.device_type);
     DLDataType want = ltc_dtype_to_dl((ltc_dtype)t->dtype);
-    if (!rt_dl_dtype_eq(x->dtype, want)) {
+    DLDataType u8 = {kDLUInt, 8, 1};         /* older DLPack producers spell bool as uint8 */
+    if (!rt_dl_dtype_eq(x->dtype, want) && !(t->dtype == DT_BOOL && rt_dl_dtype_eq(x->dtype, u8))) {
         char a[32], b[32];
         return set_err(&m->err, LTC_ERR_DTYPE, "%s '%s': expected dtype %s, got %s", kind, t->name,
                        rt_dl_dtype_str(want, a, sizeof a), rt_dl_dtype_str(x->dtype, b, sizeof b));
@@ -473,8 +487,8 @@ static int prepare(ltc_model *m, const char *entry, const DLTensor *inputs, int 
                        p->ninputs, p->ninputs == 1 ? "" : "s", nin);
     if (nin > 64) return set_err(&m->err, LTC_ERR_ARG, "entry '%s': too many inputs", p->graph->name);
     if (nin > 0 && !inputs) return set_err(&m->err, LTC_ERR_ARG, "entry '%s': inputs is NULL", p->graph->name);
-    int ranks[64];
-    const int64_t *shapes[64];
+    int ranks[64] = {0};
+    const int64_t *shapes[64] = {0};
     for (int i = 0; i < nin; i++) {
         if (check_dl(m, "input", &p->inputs[i], &inputs[i])) return -1;
         ranks[i] = inputs[i].ndim;

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+enum { RT_SMALL_STEP_BYTES = 16 << 10 };
+
 static int fail(char *err, size_t n, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
@@ -194,7 +196,15 @@ static int run_steps(RtProgram *pr, RtPool *pool, const PlanStep *steps, int n, 
         if (!rt_poly_eval(&s->ntiles, symvals, &ntiles))
             return fail(err, errlen, "step %d (%s): tile count overflow", i, p->kernels[s->kernel].name);
         StepCall c = {pr->fns[s->kernel], ptrs, dims, s->f};
-        rt_pool_for(pool, ntiles, step_range, &c);
+        /* A step that touches only a few KB is done before another thread
+         * could be woken: run it here. */
+        int64_t bytes = 0;
+        for (int j = 0; j < s->nbufs; j++) {
+            int64_t b;
+            if (rt_poly_eval(&p->bufs[s->bufs[j]].bytes, symvals, &b)) bytes += b;
+            else bytes = INT64_MAX / 2;
+        }
+        rt_pool_for(bytes < RT_SMALL_STEP_BYTES ? NULL : pool, ntiles, step_range, &c);
     }
     return 0;
 }

@@ -1,17 +1,20 @@
 /* host.c: a minimal host for a lispetorchc model.so.
  *
- *   host model.so [-w weights.safetensors] [-t threads] [-s NAME=VALUE]... LEN1 [LEN2...]
+ *   host model.so [-w weights.safetensors] [-t threads] [-r repeats] [-s NAME=VALUE]... LEN1 [LEN2...]
  *
  * Opens the model, prints its metadata, binds the weights (unless they are
  * embedded), then runs the first entry once per LEN: the entry's last
  * symbol (the sequence length, by convention) takes LEN, the others 2 or
  * their -s value.  Inputs are deterministic pseudo-random; each output's
- * shape and checksum (sum of its values) are printed.  Uses only the
+ * shape and checksum (sum of its values) are printed; with -r N the run is
+ * repeated N more times and the mean time per run is printed.  Uses only the
  * public header lispetorchc/runtime.h.  Build:
  *   cc -Iruntime/include host.c libltc_runtime.a libltc_support.a -ldl -lpthread -lm */
+#define _POSIX_C_SOURCE 200809L   /* clock_gettime */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "lispetorchc/runtime.h"
 
@@ -80,12 +83,13 @@ static double checksum(const DLTensor *t) {
 
 int main(int argc, char **argv) {
     const char *path = NULL, *weights = NULL;
-    int threads = 0, nlens = 0;
+    int threads = 0, nlens = 0, repeats = 0;
     long long lens[32];
     Syms set = {{0}, {0}, 0};
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-w") == 0 && i + 1 < argc) weights = argv[++i];
         else if (strcmp(argv[i], "-t") == 0 && i + 1 < argc) threads = atoi(argv[++i]);
+        else if (strcmp(argv[i], "-r") == 0 && i + 1 < argc) repeats = atoi(argv[++i]);
         else if (strcmp(argv[i], "-s") == 0 && i + 1 < argc && set.n < MAXSYM) {
             char *eq = strchr(argv[++i], '=');
             if (!eq) { fprintf(stderr, "host: -s wants NAME=VALUE\n"); return 2; }
@@ -96,7 +100,7 @@ int main(int argc, char **argv) {
         else if (nlens < 32) lens[nlens++] = atoll(argv[i]);
     }
     if (!path || nlens == 0) {
-        fprintf(stderr, "usage: host model.so [-w weights.safetensors] [-t threads] [-s NAME=V]... LEN1 [LEN2...]\n");
+        fprintf(stderr, "usage: host model.so [-w weights.safetensors] [-t threads] [-r repeats] [-s NAME=V]... LEN1 [LEN2...]\n");
         return 2;
     }
     ltc_error err;
@@ -151,6 +155,22 @@ int main(int argc, char **argv) {
         if (rc == 0 && ltc_model_run_alloc(m, entry, inputs, nin, out, nout) != 0) {
             fprintf(stderr, "host: %s\n", ltc_last_error(m)->message);
             rc = 1;
+        }
+        if (rc == 0 && repeats > 0) {
+            DLTensor outs[MAXIO];              /* the first run's outputs, as caller memory */
+            for (int i = 0; i < nout; i++) outs[i] = *out[i];
+            struct timespec t0, t1;
+            clock_gettime(CLOCK_MONOTONIC, &t0);
+            for (int r = 0; r < repeats && rc == 0; r++) {
+                if (ltc_model_run(m, entry, inputs, nin, outs, nout) != 0) {
+                    fprintf(stderr, "host: %s\n", ltc_last_error(m)->message);
+                    rc = 1;
+                }
+            }
+            clock_gettime(CLOCK_MONOTONIC, &t1);
+            double ms = ((double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6) / repeats;
+            if (rc == 0) printf("%s=%lld: %.3f ms per run (%d runs, %d threads)\n", nsym ? s.name[nsym - 1] : "len",
+                                lens[l], ms, repeats, ltc_get_num_threads(m));
         }
         for (int i = 0; rc == 0 && i < nout; i++) {
             ltc_tensor_info o;

@@ -110,14 +110,14 @@ static int try_addnorm(PassCtx *c, Node *add) {
     bool keep_sum = add->nusers > 1;
     if (keep_sum) a.flags |= ADDNORM_HAS_SUM;
     Node *an = pass_emit(c, OP_ADD_NORM, ins, nin, &a, nm->loc);
-    if (!an) return -1;
+    if (!an) return 0;
     pass_replace(c, nm, an);
     if (keep_sum) {
         Attr z;
         memset(&z, 0, sizeof z);
         Node *sin[3] = { an, x, r };
         Node *sum = pass_emit(c, OP_ADD_NORM_SUM, sin, 3, &z, add->loc);
-        if (!sum) return -1;
+        if (!sum) return 1;         /* the add stays for its other users */
         pass_replace(c, add, sum);
         pass_fused(c, P, "add %%%d + %s %%%d -> add_norm (sum kept: %d other users)", add->id,
                    op_info[nm->op].name, nm->id, add->nusers - 1);

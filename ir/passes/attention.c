@@ -191,7 +191,7 @@ static int try_attention(PassCtx *c, Node *n) {
     Node *k = kbase;
     if (!ident) {
         k = pass_emit(c, OP_PERMUTE, &kbase, 1, &pa, kt->loc);
-        if (!k) return -1;
+        if (!k) return 0;
     }
     if (!same_batch(&q->shape, &k->shape) || !same_batch(&q->shape, &v->shape)) {
         pass_missed(c, P, "matmul %%%d: q, k, v batch dims differ (broadcasting matmul)", n->id);
@@ -205,11 +205,11 @@ static int try_attention(PassCtx *c, Node *n) {
         memset(&fa, 0, sizeof fa);
         fa.shape = mask->shape; fa.dtype = q->dtype; fa.f = 0.0;
         Node *zero = pass_emit(c, OP_FULL, NULL, 0, &fa, s->loc);
-        if (!zero) return -1;
+        if (!zero) return 0;
         Node *ins[2] = { zero, mask };
         Attr ma = s->a;
         mask = pass_emit(c, OP_MASKED_FILL, ins, 2, &ma, s->loc);
-        if (!mask) return -1;
+        if (!mask) return 0;
     }
     Attr sa;
     memset(&sa, 0, sizeof sa);
@@ -218,7 +218,7 @@ static int try_attention(PassCtx *c, Node *n) {
     if (drop) { sa.p = drop->a.p; sa.seed = drop->a.seed; sa.training = drop->a.training; }
     Node *ins[4] = { q, k, v, mask };
     Node *at = pass_emit(c, OP_SDPA, ins, mask ? 4 : 3, &sa, n->loc);
-    if (!at) return -1;
+    if (!at) return 0;
     pass_fused(c, P, "matmul %%%d, softmax %%%d, matmul %%%d -> sdpa (scale %g%s%s)", qk->id, sm->id, n->id,
                scale, causal ? ", causal" : mask ? (have_fill ? ", masked_fill as additive mask" : ", additive mask") : "",
                drop ? ", dropout" : "");

@@ -90,6 +90,9 @@ static int try_epilogue(PassCtx *c, Node *lin) {
     Node *cur = lin, *bias = lin->nin == 3 ? lin->in[2] : NULL, *res = NULL, *u;
     Dim N = lin->shape.d[lin->shape.rank - 1];
     int act = 0;
+    /* mixed dtypes keep their promotions in the unfused ops */
+    for (int i = 0; i < lin->nin; i++)
+        if (lin->in[i]->dtype != lin->dtype) return 0;
     char what[256];
     int len = snprintf(what, sizeof what, "linear %%%d", lin->id);
 
@@ -124,7 +127,7 @@ static int try_epilogue(PassCtx *c, Node *lin) {
     if (bias) { ins[nin++] = bias; a.flags |= FL_BIAS; }
     if (res)  { ins[nin++] = res;  a.flags |= FL_RES; }
     Node *f = pass_emit(c, OP_FUSED_LINEAR, ins, nin, &a, lin->loc);
-    if (!f) return -1;
+    if (!f) return 0;
     pass_fused(c, P, "%s -> fused_linear", what);
     pass_replace(c, cur, f);
     return 1;

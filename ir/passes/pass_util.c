@@ -81,7 +81,13 @@ void pass_replace(PassCtx *c, Node *old, Node *nw) {
 
 Node *pass_emit(PassCtx *c, Op op, Node **in, int nin, const Attr *a, SrcLoc loc) {
     Node *n = ir_emit(c->g, op, in, nin, a, loc, c->d);
-    if (n && live_reserve(c) == 0) c->live[n->id] = true;
+    if (!n) {
+        /* A rewrite that cannot be built is skipped, not fatal: the graph
+         * stays valid (nothing was redirected yet, or only complete parts). */
+        pass_missed(c, "internal", "cannot make %s: %s", op_info[op].name, c->d->msg);
+        return NULL;
+    }
+    if (live_reserve(c) == 0) c->live[n->id] = true;
     return n;
 }
 

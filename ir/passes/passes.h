@@ -33,6 +33,10 @@ typedef struct FusionReport {
  * filled (an unknown pass name in o, or an internal rewrite error). */
 int passes_run(Graph *g, const PassOptions *o, FusionReport *r, StrBuf *dump, LtcDiag *d);
 
+/* --emit fusion / -v: "; fusion report for ENTRY: N fused, M not fused"
+ * then the report lines ("nothing to fuse" when there are none). */
+void fusion_report_print(const FusionReport *r, const char *entry, StrBuf *out);
+
 /* The pass names in pipeline order, NULL-terminated (for --help / checks). */
 const char *const *passes_names(void);
 
@@ -57,7 +61,8 @@ bool  pass_is_live(const PassCtx *c, const Node *n);
 Node *pass_sole_user(PassCtx *c, const Node *n);
 /* Redirect every use of `old` (node inputs and graph outputs) to `nw`. */
 void  pass_replace(PassCtx *c, Node *old, Node *nw);
-/* ir_emit in c->g; NULL on error with c->d filled. */
+/* ir_emit in c->g; on error NULL, with an "internal: cannot make OP: why"
+ * report line: the caller skips that rewrite. */
 Node *pass_emit(PassCtx *c, Op op, Node **in, int nin, const Attr *a, SrcLoc loc);
 /* Dead-code elimination and stable topological re-order; renumbers ids and
  * drops dead PARAMs from g->params.  INPUT nodes always stay. */

@@ -77,3 +77,10 @@ int passes_run(Graph *g, const PassOptions *o, FusionReport *r, StrBuf *dump, Lt
     }
     return 0;
 }
+
+void fusion_report_print(const FusionReport *r, const char *entry, StrBuf *out) {
+    sb_printf(out, "; fusion report for %s: %d fused, %d not fused\n", entry ? entry : "?", r ? r->nfused : 0,
+              r ? r->nmissed : 0);
+    if (r && r->text.s && r->text.len) sb_puts(out, r->text.s);
+    else sb_puts(out, "; nothing to fuse\n");
+}

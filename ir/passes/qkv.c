@@ -122,6 +122,8 @@ static int emit_head_split(PassCtx *c, Node *x, Node *W, Node *b, Node **perms, 
 static int try_wide(PassCtx *c, Node *lin) {
     int R = lin->shape.rank;
     if (lin->nusers < 2 || lin->nusers > 8) return 0;
+    for (int i = 0; i < lin->nin; i++)
+        if (lin->in[i]->dtype != lin->dtype) return 0;     /* keep dtype promotions as they are */
     Node *parts[8] = {0}, *perms[8];
     int P = lin->nusers, found = 0;
     Dim N = lin->shape.d[R - 1];
@@ -153,7 +155,7 @@ static int try_wide(PassCtx *c, Node *lin) {
         H = h; Dh = dh;
     }
     if (emit_head_split(c, lin->in[0], lin->in[1], lin->nin == 3 ? lin->in[2] : NULL, perms, P, H, Dh, lin->loc) < 0)
-        return -1;
+        return 1;                   /* parts made so far are valid rewrites */
     pass_fused(c, P_, "linear %%%d sliced in %d -> qkv_linear, head-split [%d,..,H,S,Dh]", lin->id, P, P);
     return 1;
 }
@@ -172,19 +174,22 @@ static void list_ids(char *buf, size_t cap, Node **v, int n) {
         len += (size_t)snprintf(buf + len, cap - len, "%s%%%d", i ? " " : "", v[i]->id);
 }
 
-#define MAXG 8
+#define MAXG 7          /* cat(W..) + its output must fit a plan step (PLAN_MAX_ARGS) */
 
 /* Cases 1 and 3: linears reading the same x. */
-static int try_group(PassCtx *c, Node *first, bool *done) {
+static int try_group(PassCtx *c, Node *first, bool *done, int ndone) {
     Node *grp[MAXG];
     int n = 0;
-    for (int i = first->id; i < c->g->nnodes && n < MAXG; i++) {
+    for (int i = first->id; i < ndone && n < MAXG; i++) {      /* nodes of the pass's start */
         Node *l = c->g->nodes[i];
         if (l->op != OP_LINEAR || done[i] || !pass_is_live(c, l) || l->in[0] != first->in[0]) continue;
-        if (l->dtype != first->dtype || l->in[1]->dtype != first->in[1]->dtype) continue;
+        bool same = l->dtype == l->in[0]->dtype;
+        for (int j = 1; j < l->nin; j++) same = same && l->in[j]->dtype == l->dtype;
+        if (!same || l->dtype != first->dtype) continue;
         grp[n++] = l;
     }
     if (n < 2) return 0;
+    first = grp[0];
     for (int i = 0; i < n; i++) done[grp[i]->id] = true;
     char ids[128];
     list_ids(ids, sizeof ids, grp, n);
@@ -216,9 +221,9 @@ static int try_group(PassCtx *c, Node *first, bool *done) {
     }
     Node *wc = cat_of(c, W, n, loc);
     Node *bc = B[0] ? cat_of(c, B, n, loc) : NULL;
-    if (!wc || (B[0] && !bc)) return -1;
+    if (!wc || (B[0] && !bc)) return 0;
     if (split) {
-        if (emit_head_split(c, x, wc, bc, perms, n, H, Dh, loc) < 0) return -1;
+        if (emit_head_split(c, x, wc, bc, perms, n, H, Dh, loc) < 0) return 1;
         pass_fused(c, P_, "linears %s read %%%d -> qkv_linear on concatenated weights, head-split [%d,..,H,S,Dh]",
                    ids, x->id, n);
         return 1;
@@ -228,17 +233,17 @@ static int try_group(PassCtx *c, Node *first, bool *done) {
     Attr la;
     memset(&la, 0, sizeof la);
     Node *big = pass_emit(c, OP_LINEAR, ins, bc ? 3 : 2, &la, loc);
-    if (!big) return -1;
+    if (!big) return 0;
     int R = big->shape.rank;
     Dim off = dim_const(0);
     for (int i = 0; i < n; i++) {
         Dim w = W[i]->shape.d[0];
-        if (w.sym != 0) return diag_set(c->d, loc, "qkv: symbolic weight size");
+        if (w.sym != 0) return 1;   /* PARAM shapes are concrete: cannot happen */
         Attr sa;
         memset(&sa, 0, sizeof sa);
         sa.axis = R - 1; sa.start = off; sa.end = dim_const(off.k + w.k); sa.step = 1;
         Node *sl = pass_emit(c, OP_SLICE, &big, 1, &sa, loc);
-        if (!sl) return -1;
+        if (!sl) return 1;
         pass_replace(c, grp[i], sl);
         off.k += w.k;
     }
@@ -272,7 +277,7 @@ int pass_qkv(Graph *g, PassCtx *c) {
         Node *l = g->nodes[i];
         if (l->op != OP_LINEAR || done[i] || !pass_is_live(c, l)) continue;
         int rc = try_wide(c, l);
-        if (rc == 0) rc = try_group(c, l, done);
+        if (rc == 0) rc = try_group(c, l, done, n0);
         if (rc < 0) return -1;
         if (rc > 0 && pass_refresh(c) < 0) return -1;
     }

@@ -70,7 +70,7 @@ int pass_simplify(Graph *g, PassCtx *c) {
         if (!pass_is_live(c, n)) continue;
         bool err = false;
         Node *m = simplify_node(c, n, &err);
-        if (err) return -1;
+        if (err) continue;          /* reported by pass_emit */
         if (m && m != n) pass_replace(c, n, m);
     }
     return 0;

@@ -92,9 +92,13 @@ struct Ctx {
         auto it = opt.find(k);
         return it == opt.end() ? dflt : it->second;
     }
+    // An integer option; without key=value on the command line, a saved
+    // one-element tensor cfg_<key> (sizes a script drew at random).
     int64_t I(const std::string &k, int64_t dflt) const {
         auto it = opt.find(k);
-        return it == opt.end() ? dflt : std::atoll(it->second.c_str());
+        if (it != opt.end()) return std::atoll(it->second.c_str());
+        if (has("cfg_" + k)) return T("cfg_" + k).flatten()[0].item<int64_t>();
+        return dflt;
     }
     double D(const std::string &k, double dflt) const {
         auto it = opt.find(k);

@@ -10,14 +10,21 @@ foreach(v LTC CHECK SCRIPT CASE OUT)
 endforeach()
 string(REPLACE "," ";" args "${ARGS}")
 string(REPLACE "," ";" runflags "${RUNFLAGS}")
+# seed=N among the checker's arguments also sets the run's seed (default 1).
+set(seed 1)
+foreach(a ${args})
+  if(a MATCHES "^seed=([0-9]+)$")
+    set(seed ${CMAKE_MATCH_1})
+  endif()
+endforeach()
 
 # A stale file from an earlier run must never be checked.
 file(REMOVE ${OUT})
 
 execute_process(
-  COMMAND ${LTC} run ${SCRIPT} --save-tensors ${OUT} --seed 1 ${runflags}
+  COMMAND ${LTC} run ${SCRIPT} --save-tensors ${OUT} --seed ${seed} ${runflags}
   RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-message("$ lispetorchc run ${SCRIPT} --save-tensors ${OUT} --seed 1 ${runflags}\n${out}${err}")
+message("$ lispetorchc run ${SCRIPT} --save-tensors ${OUT} --seed ${seed} ${runflags}\n${out}${err}")
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "lispetorchc run failed (exit ${rc})")
 endif()
@@ -34,9 +41,9 @@ if(DEFINED SO AND NOT "${SO}" STREQUAL "")
   set(W ${SO}.weights.safetensors)
   file(REMOVE ${SO} ${W})
   execute_process(
-    COMMAND ${LTC} ${SCRIPT} -o ${SO} --save-weights ${W} --seed 1
+    COMMAND ${LTC} ${SCRIPT} -o ${SO} --save-weights ${W} --seed ${seed}
     RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  message("$ lispetorchc ${SCRIPT} -o ${SO} --save-weights ${W} --seed 1\n${out}${err}")
+  message("$ lispetorchc ${SCRIPT} -o ${SO} --save-weights ${W} --seed ${seed}\n${out}${err}")
   if(NOT rc EQUAL 0)
     message(FATAL_ERROR "lispetorchc compile failed (exit ${rc})")
   endif()

@@ -180,6 +180,8 @@ Test(eval, optional_parameters_and_arity) {
     EXPECT_ERR("(defun f (a) a)\n(f 1 2)", "2:1 function 'f' expects 1 argument, got 2");
     EXPECT_ERR("(defun f ((a 1) b) a)", "mandatory parameter 'b' follows an optional one");
     EXPECT_ERR("(car 1 2)", "'car' expects 1 argument, got 2");
+    EXPECT_ERR("(get '(1))", "'get' expects at least 2 arguments, got 1");   /* named as written */
+    EXPECT_ERR("(range 1)", "'range' expects 2 to 3 arguments, got 1");
     EXPECT_ERR("(if 1)", "'if' expects 2 or 3 arguments");
 }
 

@@ -53,7 +53,7 @@ static char *show(RT *t, const char *src) {
     do {                                                            \
         RT *t_ = rt_new();                                          \
         char *got_ = show(t_, src);                                 \
-        cr_expect_str_eq(got_, expect, "reading %s", src);          \
+        cr_expect_str_eq(got_, expect, "reading %s: got %s", src, got_);        \
         rt_free(t_);                                                \
     } while (0)
 
@@ -138,7 +138,7 @@ Test(reader, composition) {
     SHOWS("[f . g x]", "(f (g x))");
     SHOWS("(tensor_div loss . torch_to_mps . tensor_create . floats accum_steps)",
           "(tensor_div loss (torch_to_mps (tensor_create (floats accum_steps))))");
-    SHOWS("(f 1.)", "ERROR 1:6 nothing follows the composition '.'");
+    SHOWS("(f 1.)", "ERROR 1:5 nothing follows the composition '.'");
 }
 
 Test(reader, locations) {
@@ -190,6 +190,7 @@ Test(reader, deep_nesting_is_an_error_not_a_crash) {
 Test(reader, empty_and_blank) {
     SHOWS("", "");
     SHOWS("   \n\t ; only a comment", "");
+    SHOWS("\xEF\xBB\xBF(a)\r\n(b)", "(a) | (b)");      /* BOM, CRLF */
 }
 
 /* Random bytes, and random mixes of the syntax's own characters: the

@@ -308,6 +308,7 @@ Test(ir_interp, random_and_dropout) {
     a.shape = S(2, 64, 64);
     a.dtype = DT_F32;
     a.seed = 1234;
+    a.hi = 1;                                     /* N(0, 1) */
     float *r1 = evalf(E, OP_RANDN, NULL, 0, &a);
     float *r2 = evalf(E, OP_RANDN, NULL, 0, &a);
     cr_assert_eq(memcmp(r1, r2, 64 * 64 * 4), 0);
@@ -347,4 +348,33 @@ Test(ir_interp, big_matmul_speed) {
     for (int k = 0; k < 512; k++) s += (double)A_[100 * 512 + k] * B_[k * 384 + 77];
     cr_assert_float_eq(r[100 * 384 + 77], s, 1e-4);
     cr_assert(ms < 5000, "matmul took %.0f ms", ms);
+}
+
+Test(ir_interp, long_chain_and_users) {
+    Node *x = F(S(1, 4), (float[]){1, 2, 3, 4});
+    Attr a = {.f = 1};
+    Node *y = x;
+    for (int i = 0; i < 20000; i++) y = emit(E, OP_ADD_SCALAR, &y, 1, &a);   /* no deep recursion */
+    LtcDiag d;
+    cr_assert_eq(ir_force(y, &d), 0, "%s", d.msg);
+    cr_assert_eq(((float *)y->data)[3], 20004);
+    Node *p[2] = {x, x};
+    Node *s = emit(E, OP_MUL, p, 2, NULL);
+    ir_add_output(E, s);
+    ir_count_users(E);
+    cr_assert_eq(x->nusers, 3);                   /* first add_scalar, mul twice */
+    cr_assert_eq(s->nusers, 1);                   /* the graph output */
+    cr_assert_eq(y->nusers, 0);
+}
+
+Test(ir_interp, cat_promotes) {
+    int64_t iv[2] = {7, -3};
+    Node *p[2] = {konst(E, DT_I64, S(1, 2), iv), F(S(1, 1), (float[]){0.5f})};
+    Attr a = {.axis = 0};
+    Node *c = emit(E, OP_CAT, p, 2, &a);
+    cr_assert_eq(c->dtype, DT_F32);
+    LtcDiag d;
+    cr_assert_eq(ir_force(c, &d), 0);
+    float *r = c->data;
+    cr_assert_eq(r[0], 7); cr_assert_eq(r[1], -3); cr_assert_eq(r[2], 0.5f);
 }

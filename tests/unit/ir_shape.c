@@ -133,6 +133,14 @@ Test(ir_shape, reshape_symbolic) {
     cr_assert_str_eq(emit_err(G, OP_RESHAPE, &x, 1, &a, &d), "reshape: more than one -1 in [-1,-1]");
     a.shape = (Shape){2, {{-1, 0}, {3, 0}}};
     cr_assert_str_eq(emit_err(G, OP_RESHAPE, &x, 1, &a, &d), "cannot reshape [B,S,256] into [-1,3]");
+    Shape sq = {4, {B_, dim_const(8), S_, S_}};           /* scores: S appears twice */
+    Node *sc = ir_input(G, "sc", DT_F32, &sq, NOLOC);
+    a.shape = (Shape){3, {{-1, 0}, S_, S_}};
+    cr_assert_str_eq(str(emit(G, OP_RESHAPE, &sc, 1, &a)), "[8*B,S,S]");
+    a.shape = (Shape){2, {{-1, 0}, dim_const(8)}};
+    cr_assert_str_eq(emit_err(G, OP_RESHAPE, &sc, 1, &a, &d), "cannot reshape [B,8,S,S] into [-1,8]");
+    a.shape = (Shape){4, {dim_const(8), B_, S_, S_}};
+    cr_assert_str_eq(str(emit(G, OP_RESHAPE, &sc, 1, &a)), "[8,B,S,S]");
     Node *c = in("c", DT_F32, S(2, 6, 4));
     a.shape = (Shape){3, {{2, 0}, {-1, 0}, {4, 0}}};
     cr_assert_str_eq(str(emit(G, OP_RESHAPE, &c, 1, &a)), "[2,3,4]");

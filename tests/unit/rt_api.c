@@ -3,6 +3,7 @@
  * two shapes, metadata, weights, and every kind of bad input. */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stddef.h>
 #include <pthread.h>
 
 #include "lispetorchc/runtime.h"
@@ -85,6 +86,7 @@ Test(api, run_at_two_sequence_lengths) {
     cr_assert_eq(ltc_set_num_threads(m, 3), 0);
     cr_assert_eq(ltc_get_num_threads(m), 3);
     check_run(m, 4, 33, 4, false);
+    check_run(m, 3, 1500, 6, false);     /* large enough to use the pool */
     cr_assert_eq(ltc_set_num_threads(m, 1), 0);
     check_run(m, 2, 7, 5, true);
     ltc_model_close(m);
@@ -341,6 +343,9 @@ Test(api, bad_model_files_are_refused_before_running) {
     o = rt_so_defaults();
     o.no_descriptor = true;
     refused(o, LTC_ERR_FORMAT, "no symbol 'ltc_model_descriptor'");
+    o = rt_so_defaults();
+    o.tiny_descriptor = true;
+    refused(o, LTC_ERR_FORMAT, "too small to be a model descriptor");
 
     /* a feature this CPU lacks (the descriptor is faked; avx512er is
      * Xeon Phi only, so the fallback is safe on current machines) */
@@ -367,6 +372,34 @@ Test(api, bad_model_files_are_refused_before_running) {
     cr_assert_eq(err.code, LTC_ERR_IO);
     cr_assert_null(ltc_model_open(path, NULL));
     ltc_model_close(NULL);
+}
+
+Test(api, kernel_table_must_match_the_plans) {
+    Arena a; arena_init(&a);
+    Plan *p[2] = {rt_toy_plan(&a), rt_toy_plan(&a)};
+    ((Graph *)p[1]->graph)->name = "second";
+    RtSoOpts o = rt_so_defaults();
+    o.swap_names = true;
+    cr_assert_eq(rt_build_so(so, p, 2, &o), 0);
+    ltc_error err;
+    cr_assert_null(ltc_model_open(so, &err));
+    cr_assert_eq(err.code, LTC_ERR_FORMAT);
+    cr_assert(strstr(err.message, "kernel table out of order ('k1_relu' where 'k0_pack' is expected)"), "%s", err.message);
+    /* the same two entries in order: both run */
+    o.swap_names = false;
+    cr_assert_eq(rt_build_so(so, p, 2, &o), 0);
+    ltc_model *m = ltc_model_open(so, &err);
+    cr_assert_not_null(m, "%s", err.message);
+    cr_assert_eq(rt_write_weights(wfile, "layer.w", 4, ST_F32), 0);
+    cr_assert_eq(ltc_model_bind_weights_file(m, wfile), 0, "%s", ltc_last_error(m)->message);
+    cr_assert_eq(ltc_model_num_params(m), 2, "params are shared by name across entries");
+    float x[8] = {1, -2, 3, -4, 5, -6, 7, -8}, y[8], s[2];
+    int64_t xs[3] = {1, 2, 4}, ss[2] = {1, 2};
+    DLTensor in = f32_tensor(x, 3, xs);
+    DLTensor out[2] = {f32_tensor(y, 3, xs), f32_tensor(s, 2, ss)};
+    cr_assert_eq(ltc_model_run(m, "second", &in, 1, out, 2), 0, "%s", ltc_last_error(m)->message);
+    ltc_model_close(m);
+    arena_free(&a);
 }
 
 Test(api, corrupt_plan_in_descriptor) {
@@ -438,4 +471,38 @@ Test(api, threads_share_a_model_and_files_open_twice) {
     ltc_model_close(m);
     check_run(m2, 2, 5, 77, false);     /* the other one is unaffected */
     ltc_model_close(m2);
+}
+
+/* The DLPack structs must have the upstream v0.8 layout (x86-64). */
+Test(dlpack, abi_layout) {
+    cr_assert_eq(sizeof(DLDevice), 8);
+    cr_assert_eq(sizeof(DLDataType), 4);
+    cr_assert_eq(sizeof(DLTensor), 48);
+    cr_assert_eq(offsetof(DLTensor, device), 8);
+    cr_assert_eq(offsetof(DLTensor, ndim), 16);
+    cr_assert_eq(offsetof(DLTensor, dtype), 20);
+    cr_assert_eq(offsetof(DLTensor, shape), 24);
+    cr_assert_eq(offsetof(DLTensor, strides), 32);
+    cr_assert_eq(offsetof(DLTensor, byte_offset), 40);
+    cr_assert_eq(offsetof(DLManagedTensor, manager_ctx), 48);
+    cr_assert_eq(kDLCPU, 1);
+    cr_assert_eq(kDLCUDA, 2);
+    cr_assert_eq(kDLBfloat, 4);
+    cr_assert_eq(kDLBool, 6);
+    DLDataType t = ltc_dtype_to_dl(LTC_BF16);
+    cr_assert(t.code == kDLBfloat && t.bits == 16 && t.lanes == 1);
+    t = ltc_dtype_to_dl(LTC_I64);
+    cr_assert(t.code == kDLInt && t.bits == 64);
+    int64_t shape[2] = {3, 5};
+    DLTensor *x = ltc_tensor_alloc(LTC_F32, 2, shape);
+    cr_assert_not_null(x);
+    cr_assert_eq((uintptr_t)x->data % 64, 0);
+    cr_assert_eq(x->shape[1], 5);
+    cr_assert_null(x->strides);
+    ltc_tensor_free(x);
+    int64_t neg[1] = {-1};
+    cr_assert_null(ltc_tensor_alloc(LTC_F32, 1, neg));
+    cr_assert_null(ltc_tensor_alloc(LTC_F32, 9, shape));
+    cr_assert_null(ltc_tensor_alloc((ltc_dtype)42, 1, shape));
+    ltc_tensor_free(NULL);
 }

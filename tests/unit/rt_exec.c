@@ -1,6 +1,7 @@
 /* rt_exec.c: the executor (runtime/exec.c) and the thread pool, with the
  * hand-made toy plan of rt_testlib.h and kernels compiled into this test. */
 #include <criterion/criterion.h>
+#include <pthread.h>
 #include <stdatomic.h>
 
 #include "tests/unit/rt_testlib.h"
@@ -137,11 +138,13 @@ static void run_toy(int nthreads, int64_t B, int64_t S, unsigned seed) {
 }
 
 Test(exec, toy_plan_matches_reference) {
-    int64_t shapes[][2] = {{1, 1}, {2, 8}, {3, 17}, {1, 129}, {5, 3}};
+    /* small steps run on the calling thread; [4,1000] and [3,2049] are big
+     * enough (> 16 KB per step) to be split across the pool */
+    int64_t shapes[][2] = {{1, 1}, {2, 8}, {3, 17}, {1, 129}, {5, 3}, {4, 1000}, {3, 2049}};
     int threads[] = {1, 2, 3};
     unsigned seed = 7;
     for (size_t t = 0; t < 3; t++)
-        for (size_t i = 0; i < 5; i++) run_toy(threads[t], shapes[i][0], shapes[i][1], seed++);
+        for (size_t i = 0; i < 7; i++) run_toy(threads[t], shapes[i][0], shapes[i][1], seed++);
 }
 
 Test(exec, empty_batch_runs_nothing) { run_toy(2, 0, 5, 1); }
@@ -200,4 +203,44 @@ Test(exec, program_init_with_lookup) {
     cr_assert_eq(rt_program_init(&pr, p, toy_lookup, p, err, sizeof err), -1);
     cr_assert_str_eq(err, "kernel 'k2_unknown' not found");
     arena_free(&a);
+}
+
+/* Big steps are split across the pool, small ones stay on the caller. */
+static pthread_t seen_threads[64];
+static _Atomic int nseen;
+
+static void k1_recording(void *const *p, const int64_t *d, const float *f, int64_t t0, int64_t t1) {
+    int i = atomic_fetch_add(&nseen, 1);
+    if (i < 64) seen_threads[i] = pthread_self();
+    k1_relu(p, d, f, t0, t1);
+}
+
+static int distinct_callers(int64_t B, int64_t S) {
+    Arena a; arena_init(&a);
+    Plan *p = rt_toy_plan(&a);
+    RtPool *pool = rt_pool_new(2);
+    LtcKernelFn fns[4] = {k0_pack, k1_recording, k2_affine, k3_rowsum};
+    void *params[2] = {(void *)rt_w, (void *)rt_b};
+    RtProgram pr = {p, fns, params, NULL, false};
+    char err[256];
+    cr_assert_eq(rt_prepack(&pr, pool, err, sizeof err), 0, "%s", err);
+    int64_t rows = B * S, sv[LTC_MAX_SYMS] = {B, S};
+    float *x = calloc((size_t)rows * 4, 4), *y = calloc((size_t)rows * 4, 4), *s = calloc((size_t)rows, 4);
+    void *ins[1] = {x}, *outs[2] = {y, s};
+    RtScratch scr = {0};
+    atomic_store(&nseen, 0);
+    cr_assert_eq(rt_run(&pr, pool, &scr, sv, ins, outs, err, sizeof err), 0, "%s", err);
+    int n = atomic_load(&nseen), distinct = n > 0;
+    for (int i = 1; i < n && i < 64; i++) distinct += !pthread_equal(seen_threads[i], seen_threads[0]);
+    rt_scratch_free(&scr);
+    rt_program_free_packed(&pr);
+    rt_pool_free(pool);
+    free(x); free(y); free(s);
+    arena_free(&a);
+    return distinct;
+}
+
+Test(exec, big_steps_use_the_pool) {
+    cr_assert_eq(distinct_callers(1, 8), 1, "a 128-byte step must run on the caller only");
+    cr_assert_eq(distinct_callers(4, 1000), 2, "a 64 KB step must be split over 2 threads");
 }

@@ -172,10 +172,12 @@ typedef struct RtSoOpts {
     const char *version, *triple, *features;
     const void *weights; size_t wlen;
     bool no_descriptor;
+    bool tiny_descriptor;       /* an int named ltc_model_descriptor */
+    bool swap_names;            /* last plan's first two kernel names swapped in the table */
 } RtSoOpts;
 
 static inline RtSoOpts rt_so_defaults(void) {
-    RtSoOpts o = {LTC_MODEL_MAGIC, LTC_MODEL_ABI, LTC_VERSION, "x86_64-pc-linux-gnu", "+sse2", NULL, 0, false};
+    RtSoOpts o = {LTC_MODEL_MAGIC, LTC_MODEL_ABI, LTC_VERSION, "x86_64-pc-linux-gnu", "+sse2", NULL, 0, false, false, false};
     return o;
 }
 
@@ -209,9 +211,14 @@ static inline int rt_build_so(const char *path, Plan **plans, int nplans, const 
         for (int k = 0; k < plans[i]->nkernels; k++, nk++) fprintf(f, "%s,", plans[i]->kernels[k].name);
     fprintf(f, "};\nstatic const char *const kn[] = {");
     for (int i = 0; i < nplans; i++)
-        for (int k = 0; k < plans[i]->nkernels; k++) fprintf(f, "\"%s\",", plans[i]->kernels[k].name);
+        for (int k = 0; k < plans[i]->nkernels; k++) {
+            int kk = o->swap_names && i == nplans - 1 && k < 2 ? 1 - k : k;
+            fprintf(f, "\"%s\",", plans[i]->kernels[kk].name);
+        }
     fprintf(f, "};\n");
-    if (!o->no_descriptor)
+    if (o->tiny_descriptor)
+        fprintf(f, "const int ltc_model_descriptor = 5;\nconst void *ltc_k = kt;\nconst void *ltc_n = kn;\n");
+    else if (!o->no_descriptor)
         fprintf(f, "const struct D ltc_model_descriptor = {%lluULL, %u, %d, \"%s\", \"%s\", \"test\", \"%s\",\n"
                    "  plans, %zu, kt, kn, %s, %zu};\n",
                 (unsigned long long)o->magic, o->abi, nk, o->version, o->triple, o->features, blob.len,
