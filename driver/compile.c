@@ -11,17 +11,6 @@
 
 #include <string.h>
 
-/* ---- the code generation hook --------------------------------------------- */
-int driver_codegen(Driver *d, Interp *I, Graph **entries, int nentries,
-                   const char *kind, const char *path, StrBuf *text, LtcDiag *diag) {
-    SrcLoc none = {0};
-    /* The CPU backend (codegen/cpu, backend.h) plugs in here: run the
-     * passes, plan each entry, backend_cpu_new, generate, then
-     * emit_library(path) or emit_text(kind, text). */
-    if (strcmp(kind, "so") == 0) return diag_set(diag, none, "the CPU backend is not built yet");
-    return diag_set(diag, none, "--emit %s needs the CPU backend, which is not built yet", kind);
-}
-
 /* ---- entry selection ------------------------------------------------------- */
 /* Names of the functions the script called at top level with tensors. */
 static int called_names(Interp *I, const char **names, int max) {

@@ -38,6 +38,12 @@ typedef struct Options {
     bool time_passes;               /* --time-passes */
     bool color;                     /* resolved from --color and the tty */
     bool help, version;
+    /* code generation (backend.h, passes.h) */
+    const char *no_fuse[DRV_MAX_ENTRIES]; int nno_fuse;   /* --no-fuse=PASS */
+    const char *dump_after;         /* --dump-after=PASS */
+    const char *cpu, *features;     /* --cpu, --features */
+    bool embed_weights;             /* --embed-weights */
+    int  threads;                   /* --threads (0 = all cores) */
 } Options;
 
 /* A session of the driver: the options, the arena and the diagnostic
@@ -83,6 +89,11 @@ int  driver_run(Driver *d);
  * 0, or -1 with diag filled. */
 int  driver_codegen(Driver *d, Interp *I, Graph **entries, int nentries,
                     const char *kind, const char *path, StrBuf *text, LtcDiag *diag);
+
+/* ---- codegen.c ------------------------------------------------------------ */
+struct BackendOptions;
+void driver_backend_options(const Driver *d, struct BackendOptions *bo);
+int  driver_run_passes(Driver *d, Graph **entries, int n, StrBuf *report, LtcDiag *diag);
 
 /* ---- weights.c ---------------------------------------------------------- */
 /* Every distinct PARAM of the entries (by name) with its forced value,

@@ -46,6 +46,12 @@ static const OptSpec specs[] = {
     {"--help", ARG_NONE, FOR_BOTH},
     {"-h", ARG_NONE, FOR_BOTH},
     {"--version", ARG_NONE, FOR_BOTH},
+    {"--no-fuse", ARG_VALUE, FOR_COMPILE},
+    {"--dump-after", ARG_VALUE, FOR_COMPILE},
+    {"--cpu", ARG_VALUE, FOR_BOTH},
+    {"--features", ARG_VALUE, FOR_BOTH},
+    {"--embed-weights", ARG_NONE, FOR_COMPILE},
+    {"--threads", ARG_VALUE, FOR_BOTH},
 };
 enum { NSPECS = sizeof specs / sizeof specs[0] };
 
@@ -69,13 +75,22 @@ void driver_print_help(FILE *f) {
           "  --weights FILE        load parameter values from a safetensors file\n"
           "  --static              trace with concrete shapes (no symbolic dimensions)\n"
           "  -O0 .. -O3            optimisation level (default -O2)\n"
+          "  --embed-weights       bake the weights into the library (default: they are\n"
+          "                        written to MODEL.safetensors beside MODEL.so)\n"
+          "  --no-fuse=PASS        switch one fusion pass off (qkv, attention, epilogue,\n"
+          "                        addnorm, simplify); repeatable\n"
+          "  --dump-after=PASS     print the IR after PASS ('all': after every pass)\n"
           "\n"
           "RUN OPTIONS:\n"
           "  --save-tensors FILE   at the end, save every tensor reachable from the globals\n"
-          "  --interpret           run with the reference interpreter\n"
+          "  --interpret           run every value with the reference interpreter instead\n"
+          "                        of JIT-compiled kernels\n"
           "\n"
           "COMMON OPTIONS:\n"
           "  --seed N              random seed (default 0)\n"
+          "  --cpu NAME            target CPU: native (default), x86-64-v3, x86-64-v4, ...\n"
+          "  --features LIST       target features, e.g. +avx2,+fma,-avx512f\n"
+          "  --threads N           threads for compiled kernels (default: all cores)\n"
           "  --train               training mode (dropout active)\n"
           "  -v, --verbose         progress lines; println output shown while compiling\n"
           "  --time-passes         per-phase times on stderr\n"
@@ -264,6 +279,19 @@ int driver_parse_args(Driver *d, int argc, char **argv) {
         else if (strcmp(name, "--color") == 0) { /* resolved above */ }
         else if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) o->help = true;
         else if (strcmp(name, "--version") == 0) o->version = true;
+        else if (strcmp(name, "--no-fuse") == 0) {
+            if (o->nno_fuse == DRV_MAX_ENTRIES) return usage(d, "too many --no-fuse options");
+            o->no_fuse[o->nno_fuse++] = val;
+        } else if (strcmp(name, "--dump-after") == 0) o->dump_after = val;
+        else if (strcmp(name, "--cpu") == 0) o->cpu = val;
+        else if (strcmp(name, "--features") == 0) o->features = val;
+        else if (strcmp(name, "--embed-weights") == 0) o->embed_weights = true;
+        else if (strcmp(name, "--threads") == 0) {
+            uint64_t n;
+            if (parse_u64(val, &n) != 0 || n > 1024)
+                return usage(d, "invalid value '%s' for --threads (expected 0..1024; 0 = all cores)", val);
+            o->threads = (int)n;
+        }
     }
     if (o->help || o->version) return 0;
     if (!o->input)

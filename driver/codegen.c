@@ -1,0 +1,137 @@
+/* codegen.c: from traced entries to native code, for the driver.
+ *
+ *   passes (ir/passes)  ->  plan (codegen/lower.c)  ->  backend (codegen/cpu)
+ *
+ * driver_codegen() serves `-o model.so` and the --emit kinds llvm, asm,
+ * fusion and plan.  The weights of a library go next to it as
+ * MODEL.safetensors, or inside it with --embed-weights. */
+#include "driver/driver.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "codegen/backend.h"
+#include "codegen/lower.h"
+#include "ir/passes/passes.h"
+#include "support/safetensors.h"
+
+static void pass_options(const Driver *d, PassOptions *po) {
+    memset(po, 0, sizeof *po);
+    for (int i = 0; i < d->o.nno_fuse && i < PASS_MAX_DISABLED; i++) po->no_fuse[po->nno_fuse++] = d->o.no_fuse[i];
+    po->dump_after = d->o.dump_after;
+    po->verbose = d->o.verbose;
+}
+
+void driver_backend_options(const Driver *d, BackendOptions *bo) {
+    memset(bo, 0, sizeof *bo);
+    bo->cpu = d->o.cpu;
+    bo->features = d->o.features;
+    bo->opt_level = d->o.opt_level;
+    bo->threads = d->o.threads;
+    bo->verbose = d->o.verbose;
+    bo->time_passes = d->o.time_passes;
+}
+
+/* Run the pass pipeline on every entry; the fusion report goes to
+ * `report` (for --emit fusion) and, with -v, to stderr. */
+int driver_run_passes(Driver *d, Graph **entries, int n, StrBuf *report, LtcDiag *diag) {
+    PassOptions po;
+    pass_options(d, &po);
+    for (int i = 0; i < n; i++) {
+        FusionReport r = {0};
+        StrBuf dump = {0};
+        double t0 = now_ms();
+        int rc = passes_run(entries[i], &po, &r, &dump, diag);
+        drv_phase(d, "passes", t0);
+        if (dump.len) fputs(dump.s, d->err);
+        sb_free(&dump);
+        if (rc == 0) {
+            StrBuf text = {0};
+            fusion_report_print(&r, entries[i]->name, &text);
+            /* with -v the pipeline already put the report in the dump */
+            if (report) sb_puts(report, text.s ? text.s : "");
+            sb_free(&text);
+        }
+        sb_free(&r.text);
+        if (rc != 0) return -1;
+    }
+    return 0;
+}
+
+/* The weights of the plans' parameters as a safetensors image in memory
+ * (written through a temporary file: st_write is the one writer). */
+static void *weights_image(Driver *d, Graph **entries, int n, size_t *len, LtcDiag *diag) {
+    char tmp[] = "/tmp/lispetorchc-weights-XXXXXX";
+    int fd = mkstemp(tmp);
+    if (fd < 0) { diag_set(diag, (SrcLoc){0}, "cannot create a temporary file for the weights"); return NULL; }
+    close(fd);
+    void *buf = NULL;
+    if (weights_save(d, entries, n, tmp, diag) == 0) {
+        SrcFile f;
+        if (read_file(&d->arena, tmp, &f, diag) == 0) { buf = (void *)f.text; *len = f.len; }
+    }
+    unlink(tmp);
+    return buf;
+}
+
+static const char *sibling_path(Driver *d, const char *path, const char *ext) {
+    const char *slash = strrchr(path, '/');
+    const char *dot = strrchr(path, '.');
+    size_t n = dot && (!slash || dot > slash) ? (size_t)(dot - path) : strlen(path);
+    return arena_printf(&d->arena, "%.*s.%s", (int)n, path, ext);
+}
+
+int driver_codegen(Driver *d, Interp *I, Graph **entries, int n, const char *kind, const char *path,
+                   StrBuf *text, LtcDiag *diag) {
+    (void)I;
+    SrcLoc none = {0};
+    if (strcmp(kind, "obj") == 0)
+        return diag_set(diag, none, "--emit obj is not supported; use -o MODEL.so (or --emit asm)");
+    bool want_fusion = strcmp(kind, "fusion") == 0;
+    if (driver_run_passes(d, entries, n, want_fusion ? text : NULL, diag) != 0) return -1;
+    if (want_fusion) return 0;
+
+    BackendOptions bo;
+    driver_backend_options(d, &bo);
+    double t0 = now_ms();
+    Backend *b = backend_cpu_new(&d->arena, &bo, diag);
+    if (!b) return -1;
+    int rc = -1;
+    Plan **plans = arena_alloc(&d->arena, sizeof(Plan *) * (size_t)n);
+    for (int i = 0; i < n; i++) {
+        drv_verbose(d, "planning entry '%s'...", entries[i]->name);
+        if (plan_build(entries[i], b, &d->arena, &plans[i], diag) != 0) goto out;
+    }
+    drv_phase(d, "plan", t0);
+    if (strcmp(kind, "plan") == 0) {
+        for (int i = 0; i < n; i++) plan_print(plans[i], (SymBind){0}, text);
+        rc = 0;
+        goto out;
+    }
+    t0 = now_ms();
+    drv_verbose(d, "generating kernels...");
+    if (b->generate(b, plans, n, &bo, diag) != 0) goto out;
+    drv_phase(d, "generate", t0);
+    if (strcmp(kind, "llvm") == 0 || strcmp(kind, "asm") == 0) {
+        rc = b->emit_text(b, kind, text, diag);
+        goto out;
+    }
+    /* a shared library */
+    t0 = now_ms();
+    void *blob = NULL;
+    size_t bloblen = 0;
+    if (d->o.embed_weights) {
+        if (!(blob = weights_image(d, entries, n, &bloblen, diag))) goto out;
+    } else if (!d->o.save_weights) {
+        const char *wpath = sibling_path(d, path, "safetensors");
+        drv_verbose(d, "writing the weights to '%s'", wpath);
+        if (weights_save(d, entries, n, wpath, diag) != 0) goto out;
+    }
+    drv_verbose(d, "linking '%s'...", path);
+    rc = b->emit_library(b, plans, n, path, blob, bloblen, diag);
+    drv_phase(d, "link", t0);
+out:
+    b->destroy(b);
+    return rc;
+}
