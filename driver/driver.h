@@ -35,7 +35,8 @@ typedef struct Options {
     bool training;                  /* --train */
     bool interpret;                 /* run --interpret */
     bool verbose;                   /* -v */
-    bool time_passes;               /* --time-passes */
+    bool time_passes;               struct Jit *jit;                /* run: compiled kernels (jit.c) */
+    /* --time-passes */
     bool color;                     /* resolved from --color and the tty */
     bool help, version;
     /* code generation (backend.h, passes.h) */
@@ -52,6 +53,7 @@ typedef struct Driver {
     Options o;
     Arena   arena;
     FILE   *err;                    /* stderr */
+    struct Jit *jit;                /* run: compiled kernels (jit.c) */
     /* --time-passes */
     const char *phase_names[16]; double phase_ms[16]; int nphases;
 } Driver;
@@ -94,6 +96,12 @@ int  driver_codegen(Driver *d, Interp *I, Graph **entries, int nentries,
 struct BackendOptions;
 void driver_backend_options(const Driver *d, struct BackendOptions *bo);
 int  driver_run_passes(Driver *d, Graph **entries, int n, StrBuf *report, LtcDiag *diag);
+
+/* ---- jit.c ---------------------------------------------------------------- */
+/* `run` without --interpret: values of the eager pool are computed by
+ * JIT-compiled kernels (falling back to the interpreter). */
+struct Jit *jit_attach(Driver *d, Graph *eager);
+void        jit_detach(struct Jit *j, Graph *eager);
 
 /* ---- weights.c ---------------------------------------------------------- */
 /* Every distinct PARAM of the entries (by name) with its forced value,

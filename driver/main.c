@@ -84,6 +84,10 @@ int drv_load_script(Driver *d, Interp *I, InterpMode mode, FILE *out, SrcFile *s
     torch_register(I);
     I->out = out;
     I->training = d->o.training;
+    if (mode == MODE_RUN && !d->o.interpret && !(d->jit = jit_attach(d, I->eager))) {
+        drv_error(d, "cannot start the JIT (out of memory or threads)");
+        return EXIT_ERROR;
+    }
     drv_verbose(d, "evaluating '%s'...", d->o.input);
     int rc = lisp_eval_file(I, src);
     if (out) fflush(out);

@@ -1,6 +1,7 @@
 /* run.c: `lispetorchc run script.lsp` - evaluate a script as LispE would,
- * println to stdout; tensor values are computed by the reference
- * interpreter (ir_force) when printed or saved. */
+ * println to stdout; tensor values are computed when printed or saved, by
+ * JIT-compiled kernels (jit.c), or by the reference interpreter with
+ * --interpret. */
 #include "driver/driver.h"
 
 int driver_run(Driver *d) {
@@ -13,15 +14,15 @@ int driver_run(Driver *d) {
     Interp I;
     SrcFile src;
     int rc = drv_load_script(d, &I, MODE_RUN, stdout, &src);
-    if (rc != 0) return rc;
-    if (d->o.save_tensors) {
+    if (rc == 0 && d->o.save_tensors) {
         LtcDiag diag;
         double t0 = now_ms();
         if (tensors_save(d, &I, d->o.save_tensors, &diag) != 0) {
             drv_diag(d, &diag);
-            return EXIT_ERROR;
+            rc = EXIT_ERROR;
         }
         drv_phase(d, "save-tensors", t0);
     }
-    return EXIT_OK;
+    jit_detach(d->jit, I.eager);
+    return rc;
 }

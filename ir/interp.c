@@ -113,6 +113,12 @@ int ir_force(Node *n, LtcDiag *d) {
         return 0;
     }
     Graph *g = n->graph;
+    if (g->force_hook && !g->in_force_hook) {
+        g->in_force_hook = true;
+        int r = g->force_hook(g->force_ctx, n, d);
+        g->in_force_hook = false;
+        if (r <= 0) return r;
+    }
     /* Mark what n needs with an explicit stack (chains may be long), then
      * evaluate the marked nodes in id order, which is topological. */
     uint8_t *need = calloc((size_t)g->nnodes, 1);

@@ -132,6 +132,12 @@ struct Graph {
     bool     eager;             /* the session's eager pool */
     uint64_t seed;              /* session seed for random ops */
     uint64_t next_seed;         /* counter handed to each random node */
+    /* Eager pool only: asked first when ir_force needs a value (the JIT of
+     * `lispetorchc run`).  Returns 0 when it computed n->data, 1 to leave
+     * n to the interpreter, -1 on error.  Not re-entered while it runs. */
+    int    (*force_hook)(void *ctx, Node *n, LtcDiag *d);
+    void    *force_ctx;
+    bool     in_force_hook;
 };
 
 Graph *graph_new(Arena *a, const char *name, bool eager);

@@ -1,0 +1,256 @@
+/* jit.c: `lispetorchc run` computes tensors with compiled kernels.
+ *
+ * Values of the eager pool are lazy (ir.h).  When the script needs one
+ * (println, tensor_sum, --save-tensors...), ir_force asks this hook first.
+ * The hook takes the region of not-yet-computed nodes that the value
+ * depends on, copies it into a graph of its own (every computed value it
+ * reads becomes a PARAM of that graph, named p0, p1... in the order the
+ * region reads them), and sends it through the same pipeline as
+ * `-o model.so`: passes, plan, CPU backend, but with LLJIT instead of a
+ * library, run by the runtime's executor in this process.
+ *
+ * Compiled regions are cached by structure (ops, attributes, shapes; not
+ * values), so a loop that rebuilds the same computation compiles it once.
+ * Regions without a GEMM or attention are left to the interpreter (cheaper
+ * than compiling), and so is a region the backend cannot lower: the
+ * interpreter is the fallback, and `run --interpret` uses it for all. */
+#include "driver/driver.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "codegen/backend.h"
+#include "codegen/lower.h"
+#include "ir/passes/passes.h"
+#include "runtime/rt_internal.h"
+
+typedef struct JitEntry {
+    uint64_t   key;
+    Backend   *backend;
+    Plan      *plan;
+    RtProgram  prog;
+    struct JitEntry *next;
+} JitEntry;
+
+typedef struct Jit {
+    Driver    *d;
+    JitEntry  *cache;
+    RtPool    *pool;
+    RtScratch  scratch;
+    int        ncompiled, nhits, nfallbacks;
+} Jit;
+
+/* ---- the region ------------------------------------------------------------- */
+static uint64_t mix(uint64_t h, uint64_t v) { return (h ^ v) * 0x100000001b3ull + (h >> 29); }
+
+static uint64_t hash_attr(uint64_t h, const Attr *a) {
+    double ds[] = {a->f, a->f2, a->lo, a->hi, a->eps, a->scale, a->p};
+    h = hash_bytes(ds, sizeof ds, h);
+    int64_t is[] = {a->i, a->axis, a->keepdim, a->causal, a->training, a->flags, a->act, a->step,
+                    (int64_t)a->seed, a->dtype, a->start.k, a->start.sym, a->end.k, a->end.sym};
+    h = hash_bytes(is, sizeof is, h);
+    h = hash_bytes(a->perm, sizeof a->perm, h);
+    h = mix(h, (uint64_t)a->shape.rank);
+    for (int i = 0; i < a->shape.rank; i++) h = mix(mix(h, (uint64_t)a->shape.d[i].k), a->shape.d[i].sym);
+    return h;
+}
+
+static uint64_t hash_graph(const Graph *g) {
+    uint64_t h = 0x9e3779b97f4a7c15ull;
+    for (int i = 0; i < g->nnodes; i++) {
+        const Node *n = g->nodes[i];
+        h = mix(mix(h, (uint64_t)n->op), (uint64_t)n->dtype);
+        h = mix(h, (uint64_t)n->shape.rank);
+        for (int k = 0; k < n->shape.rank; k++) h = mix(h, (uint64_t)n->shape.d[k].k);
+        for (int k = 0; k < n->nin; k++) h = mix(h, (uint64_t)n->in[k]->id);
+        if (n->op != OP_PARAM) h = hash_attr(h, &n->a);
+    }
+    return h;
+}
+
+/* Nodes of the eager pool that `target` needs and that have no value yet,
+ * in id (= topological) order.  Sources among them (random init, fills) are
+ * computed here by the interpreter, so the region only holds arithmetic. */
+static int collect_region(Node *target, Node ***out, int *nout, bool *worth, LtcDiag *d) {
+    Graph *g = target->graph;
+    uint8_t *need = calloc((size_t)g->nnodes, 1);
+    Node **stack = malloc(((size_t)g->nnodes + 1) * sizeof *stack);
+    Node **list = malloc(((size_t)g->nnodes + 1) * sizeof *list);
+    if (!need || !stack || !list) { free(need); free(stack); free(list); return diag_set(d, target->loc, "out of memory"); }
+    int sp = 0, n = 0, rc = 0;
+    stack[sp++] = target;
+    need[target->id] = 1;
+    while (sp) {
+        Node *x = stack[--sp];
+        for (int i = 0; i < x->nin; i++) {
+            Node *y = x->in[i];
+            if (y->data || need[y->id]) continue;
+            need[y->id] = 1;
+            stack[sp++] = y;
+        }
+    }
+    *worth = false;
+    for (int i = 0; i <= target->id && rc == 0; i++) {
+        Node *x = g->nodes[i];
+        if (!need[i] || x->data) continue;
+        if (op_info[x->op].flags & OPF_SOURCE || x->op == OP_PARAM) { rc = ir_force(x, d); continue; }
+        if (op_info[x->op].flags & (OPF_GEMM | OPF_ATTENTION)) *worth = true;
+        list[n++] = x;
+    }
+    free(need);
+    free(stack);
+    if (rc) { free(list); return -1; }
+    *out = list;
+    *nout = n;
+    return 0;
+}
+
+static bool jit_dtype_ok(DType t) { return t == DT_F32 || t == DT_I64 || t == DT_BOOL; }
+
+/* Copy the region into a graph of its own; values it reads from outside
+ * become PARAMs p0, p1... (ir_emit maps them). */
+static Graph *region_graph(Arena *a, Node **list, int n, Node *target, LtcDiag *d) {
+    Graph *rg = graph_new(a, "jit_region", false);
+    Node **map = calloc((size_t)target->graph->nnodes, sizeof *map);
+    if (!rg || !map) { free(map); diag_set(d, target->loc, "out of memory"); return NULL; }
+    int nparams = 0;
+    for (int i = 0; i < n; i++) {
+        Node *x = list[i];
+        Node *in[64];
+        if (x->nin > 64 || !jit_dtype_ok(x->dtype)) goto decline;
+        for (int k = 0; k < x->nin; k++) {
+            in[k] = map[x->in[k]->id] ? map[x->in[k]->id] : x->in[k];
+            if (!jit_dtype_ok(x->in[k]->dtype)) goto decline;
+        }
+        Node *y = ir_emit(rg, x->op, in, x->nin, &x->a, x->loc, d);
+        if (!y) { free(map); return NULL; }
+        map[x->id] = y;
+        for (; nparams < rg->nparams; nparams++) rg->params[nparams]->name = arena_printf(a, "p%d", nparams);
+    }
+    ir_add_output(rg, map[target->id]);
+    free(map);
+    return rg;
+decline:
+    free(map);
+    return (Graph *)1;      /* not an error: leave it to the interpreter */
+}
+
+static int jit_lookup_fn(void *ctx, const char *name, void **fn) {
+    Backend *b = ctx;
+    LtcDiag d;
+    return b->jit_lookup(b, name, fn, &d);
+}
+
+/* Compile a region graph: passes, plan, LLVM, LLJIT, executor program. */
+static JitEntry *compile_region(Jit *j, Graph *rg, uint64_t key, LtcDiag *d) {
+    Driver *drv = j->d;
+    JitEntry *e = arena_alloc(&drv->arena, sizeof *e);
+    if (!e) { diag_set(d, (SrcLoc){0}, "out of memory"); return NULL; }
+    e->key = key;
+    PassOptions po = {0};
+    if (passes_run(rg, &po, NULL, NULL, d) != 0) return NULL;
+    BackendOptions bo;
+    driver_backend_options(drv, &bo);
+    bo.verbose = false;
+    if (!(e->backend = backend_cpu_new(&drv->arena, &bo, d))) return NULL;
+    char err[512] = "";
+    if (plan_build(rg, e->backend, &drv->arena, &e->plan, d) != 0 ||
+        e->backend->generate(e->backend, &e->plan, 1, &bo, d) != 0 ||
+        rt_program_init(&e->prog, e->plan, jit_lookup_fn, e->backend, err, sizeof err) != 0) {
+        if (err[0]) diag_set(d, (SrcLoc){0}, "jit: %s", err);
+        e->backend->destroy(e->backend);
+        return NULL;
+    }
+    return e;
+}
+
+/* Bind the region's parameters (by their p<k> names) and run. */
+static int run_region(Jit *j, JitEntry *e, Graph *rg, Node *target, LtcDiag *d) {
+    const Plan *p = e->plan;
+    char err[512];
+    for (int i = 0; i < p->nparams; i++) {
+        int k = atoi(p->params[i].name + 1);
+        if (k < 0 || k >= rg->nparams) return diag_set(d, target->loc, "jit: bad parameter '%s'", p->params[i].name);
+        Node *origin = rg->params[k]->origin;
+        if (ir_force(origin, d) != 0) return -1;
+        e->prog.params[i] = origin->data;
+    }
+    rt_program_free_packed(&e->prog);           /* the weights may differ from the last call's */
+    if (rt_prepack(&e->prog, j->pool, err, sizeof err) != 0) return diag_set(d, target->loc, "jit: %s", err);
+    int64_t out[LTC_MAX_RANK];
+    SymBind none = {0};
+    shape_eval(&target->shape, &none, out);
+    size_t bytes = shape_numel_eval(&target->shape, &none) * dtype_storage_size(target->dtype);
+    void *buf = arena_alloc_big(target->graph->arena, bytes ? bytes : 1);
+    if (!buf) return diag_set(d, target->loc, "out of memory");
+    int64_t symvals[LTC_MAX_SYMS] = {0};
+    void *outs[1] = {buf};
+    if (rt_run(&e->prog, j->pool, &j->scratch, symvals, NULL, outs, err, sizeof err) != 0)
+        return diag_set(d, target->loc, "jit: %s", err);
+    target->data = buf;
+    return 0;
+}
+
+static int jit_force(void *ctx, Node *target, LtcDiag *d) {
+    Jit *j = ctx;
+    if (op_info[target->op].flags & OPF_SOURCE || !jit_dtype_ok(target->dtype)) return 1;
+    Node **list = NULL;
+    int n = 0;
+    bool worth = false;
+    if (collect_region(target, &list, &n, &worth, d) != 0) return -1;
+    if (!worth || n == 0) { free(list); return 1; }
+    Graph *rg = region_graph(&j->d->arena, list, n, target, d);
+    free(list);
+    if (!rg) return -1;
+    if (rg == (Graph *)1) return 1;
+
+    uint64_t key = hash_graph(rg);
+    JitEntry *e = j->cache;
+    while (e && e->key != key) e = e->next;
+    if (e) j->nhits++;
+    else {
+        LtcDiag why;
+        double t0 = now_ms();
+        if (!(e = compile_region(j, rg, key, &why))) {
+            j->nfallbacks++;
+            drv_verbose(j->d, "jit: interpreting a region of %d nodes: %s", rg->nnodes, why.msg);
+            return 1;
+        }
+        drv_phase(j->d, "jit-compile", t0);
+        drv_verbose(j->d, "jit: compiled a region of %d nodes into %d kernels (%.0f ms)", rg->nnodes,
+                    e->plan->nkernels, now_ms() - t0);
+        e->next = j->cache;
+        j->cache = e;
+        j->ncompiled++;
+    }
+    /* The cached plan was made from a graph of the same structure; its
+     * parameters are bound from this region's p<k>. */
+    double t0 = now_ms();
+    int rc = run_region(j, e, rg, target, d);
+    drv_phase(j->d, "jit-run", t0);
+    return rc;
+}
+
+Jit *jit_attach(Driver *d, Graph *eager) {
+    Jit *j = arena_alloc(&d->arena, sizeof *j);
+    if (!j) return NULL;
+    j->d = d;
+    if (!(j->pool = rt_pool_new(d->o.threads))) return NULL;
+    eager->force_hook = jit_force;
+    eager->force_ctx = j;
+    return j;
+}
+
+void jit_detach(Jit *j, Graph *eager) {
+    if (!j) return;
+    eager->force_hook = NULL;
+    eager->force_ctx = NULL;
+    drv_verbose(j->d, "jit: %d regions compiled, %d cache hits, %d left to the interpreter", j->ncompiled,
+                j->nhits, j->nfallbacks);
+    for (JitEntry *e = j->cache; e; e = e->next) {
+        rt_program_free(&e->prog);
+        e->backend->destroy(e->backend);
+    }
+    rt_scratch_free(&j->scratch);
+    rt_pool_free(j->pool);
+}
