@@ -12,8 +12,9 @@
  *   softmax         softmax / log_softmax over the last axis
  *   eltwise         every OPF_ELEMENTWISE op, with broadcasting
  *   reduce          sum/mean/max/argmax over one axis
- *   copy            strided copies: reshape, permute, expand, slice, cat
- *   misc            embedding, triu/tril
+ *   copy            strided copies: reshape, permute, expand, slice, eval dropout
+ *   cat             concatenation
+ *   misc            embedding, triu/tril, cast
  * The bufs/dims/tiles convention of each family is in docs/cpu_backend.md. */
 #ifndef LTC_CPU_H
 #define LTC_CPU_H
@@ -30,7 +31,7 @@ typedef struct CpuTarget {
     char *triple, *cpu, *features;   /* LLVM-owned strings (LLVMDisposeMessage) */
     bool avx512;                     /* 16-float vectors and 32 vector registers */
     int  vw;                         /* floats per vector: 16 (AVX-512) or 8 */
-    int  mr, nr;                     /* GEMM micro-tile: rows x columns (nr = 2 vw) */
+    int  mr, nr;                     /* GEMM micro-tile: rows x columns (8x48 / 6x16) */
 } CpuTarget;
 
 /* ---- the backend object ---------------------------------------------------- */
@@ -154,6 +155,7 @@ int  cpu_add_packed(Plan *p, int64_t bytes, const char *what, LtcDiag *d); /* bu
 int  cpu_add_prepack(Plan *p, const PlanStep *s, LtcDiag *d);
 Poly cpu_poly(Dim d);
 Poly cpu_polyk(int64_t k);
+bool cpu_poly_add(Poly *p, Dim d);                    /* false if too many terms */
 /* product of dims [from, to) of s as one monomial; false if not one */
 bool cpu_dims_prod(const Shape *s, int from, int to, Dim *out);
 int  cpu_set_dim(PlanStep *s, Dim d);                 /* appends, returns index */
@@ -185,7 +187,10 @@ int cpu_gen_softmax(Cg *c, const PlanKernel *k, LtcDiag *d);
 int cpu_lower_eltwise(CpuBackend *be, Plan *p, Node *n, const int *in_bufs, int out_buf,
                       PlanStep *s, LtcDiag *d);
 int cpu_gen_eltwise(Cg *c, const PlanKernel *k, LtcDiag *d);
+int cpu_lower_misc(CpuBackend *be, Plan *p, Node *n, const int *in_bufs, int out_buf,
+                   PlanStep *s, LtcDiag *d);
 int cpu_gen_reduce(Cg *c, const PlanKernel *k, LtcDiag *d);
+int cpu_gen_cat(Cg *c, const PlanKernel *k, LtcDiag *d);
 int cpu_gen_copy(Cg *c, const PlanKernel *k, LtcDiag *d);
 int cpu_gen_misc(Cg *c, const PlanKernel *k, LtcDiag *d);
 
@@ -194,6 +199,7 @@ typedef struct GemmCfg {
     int  kind;          /* 0 linear (B = W^T), 1 matmul (B = [..,K,N]) */
     bool packed;        /* W is a PARAM: prepacked panels (BUF_PACKED) */
     bool has_bias, has_res;
+    bool qkv;           /* qkv_linear: output written head-split [P, L.., H, S, Dh] */
     int  act;
     int  mr, nr, vw;
     int  nb;            /* columns per tile (multiple of nr) */

@@ -9,7 +9,9 @@
  * and out = O / l at the end, so memory is O(Br D), never S x S.
  * Masked scores are -inf (p = 0); a fully masked row ends with l = 0 and
  * out = 0/0 = NaN, as torch and the interpreter.  Causal (j <= i) stops the
- * key loop after the block's last row.
+ * key loop after the block's last row.  Dropout (training) draws
+ * philox_u32(seed, flat index of the [batch.., Sq, Sk] weight), the same
+ * stream as the interpreter.
  *
  * Tiles are query rows of the flattened [batch.., Sq] (so the tile count is
  * a polynomial); a tile range is cut into blocks of up to Br rows of one
@@ -58,8 +60,6 @@ int cpu_lower_attn(CpuBackend *be, Plan *p, Node *n, const int *in_bufs, int out
         return cpu_unsupported(n, d, "attention on a non-f32 dtype");
     if (mk && mk->dtype != DT_F32 && mk->dtype != DT_BOOL)
         return cpu_unsupported(n, d, "attention mask dtype");
-    if (n->a.training && n->a.p > 0)
-        return cpu_unsupported(n, d, "attention dropout in training");
     int R = n->shape.rank, OB = R - 2;
     if (R < 2 || OB > 2) return cpu_unsupported(n, d, "attention with more than 2 batch dims");
     Dim D = q->shape.d[q->shape.rank - 1], Dv = v->shape.d[v->shape.rank - 1];
@@ -115,12 +115,45 @@ int cpu_lower_attn(CpuBackend *be, Plan *p, Node *n, const int *in_bufs, int out
     return 0;
 }
 
+/* philox_u32(seed, idx) of ir/philox.c on a vector of indices: word idx % 4
+ * of Philox-4x32-10 block (idx / 4) in counter space 0, key = seed. */
+static LLVMValueRef gen_philox(Cg *c, uint64_t seed, LLVMValueRef idx) {
+    LLVMBuilderRef b = c->b;
+    LLVMTypeRef v64 = LLVMTypeOf(idx);
+    LLVMValueRef s32 = cg_splat(c, LLVMConstInt(c->i64, 32, 0));
+    LLVMValueRef blk = LLVMBuildLShr(b, idx, cg_splat(c, LLVMConstInt(c->i64, 2, 0)), "");
+    LLVMValueRef w[4] = {LLVMBuildTrunc(b, blk, c->vi32, ""),
+                         LLVMBuildTrunc(b, LLVMBuildLShr(b, blk, s32, ""), c->vi32, ""),
+                         LLVMConstNull(c->vi32), LLVMConstNull(c->vi32)};
+    uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);
+    LLVMValueRef m0 = cg_splat(c, LLVMConstInt(c->i64, 0xD2511F53u, 0));
+    LLVMValueRef m1 = cg_splat(c, LLVMConstInt(c->i64, 0xCD9E8D57u, 0));
+    for (int r = 0; r < 10; r++) {
+        LLVMValueRef p0 = LLVMBuildMul(b, LLVMBuildZExt(b, w[0], v64, ""), m0, "");
+        LLVMValueRef p1 = LLVMBuildMul(b, LLVMBuildZExt(b, w[2], v64, ""), m1, "");
+        LLVMValueRef hi0 = LLVMBuildTrunc(b, LLVMBuildLShr(b, p0, s32, ""), c->vi32, "");
+        LLVMValueRef lo0 = LLVMBuildTrunc(b, p0, c->vi32, "");
+        LLVMValueRef hi1 = LLVMBuildTrunc(b, LLVMBuildLShr(b, p1, s32, ""), c->vi32, "");
+        LLVMValueRef lo1 = LLVMBuildTrunc(b, p1, c->vi32, "");
+        LLVMValueRef n0 = LLVMBuildXor(b, LLVMBuildXor(b, hi1, w[1], ""), cg_splat(c, LLVMConstInt(c->i32, k0, 0)), "");
+        LLVMValueRef n2 = LLVMBuildXor(b, LLVMBuildXor(b, hi0, w[3], ""), cg_splat(c, LLVMConstInt(c->i32, k1, 0)), "");
+        w[0] = n0; w[1] = lo1; w[2] = n2; w[3] = lo0;
+        k0 += 0x9E3779B9u; k1 += 0xBB67AE85u;
+    }
+    LLVMValueRef sel = LLVMBuildTrunc(b, LLVMBuildAnd(b, idx, cg_splat(c, LLVMConstInt(c->i64, 3, 0)), ""), c->vi32, "");
+    LLVMValueRef r = w[3];
+    for (int k = 2; k >= 0; k--)
+        r = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntEQ, sel, cg_splat(c, cg_i32c(c, k)), ""), w[k], r, "");
+    return r;
+}
+
 int cpu_gen_attn(Cg *c, const PlanKernel *pk, LtcDiag *d) {
     Node *n = pk->node;
     Node *q = n->in[0], *v = n->in[2];
     int D = (int)q->shape.d[q->shape.rank - 1].k, Dv = (int)v->shape.d[v->shape.rank - 1].k;
     bool has_mask = n->nin > 3, mask_bool = has_mask && n->in[3]->dtype == DT_BOOL;
     bool causal = n->a.causal;
+    bool drop = n->a.training && n->a.p > 0;
     double scale = n->a.scale > 0 ? n->a.scale : 1.0 / sqrt((double)D);
     int vw = c->vw, BC = vw, ndv = Dv / vw;
 
@@ -227,6 +260,20 @@ int cpu_gen_attn(Cg *c, const PlanKernel *pk, LtcDiag *d) {
     LLVMValueRef alpha = LLVMBuildExtractElement(b, cg_vexp(c, cg_splat(c, LLVMBuildFSub(b, mold, muse, ""))), cg_i32c(c, 0), "");
     cg_store(c, cg_fma(c, cg_load(c, c->f32, lptr, 4), alpha, cg_hsum(c, pv)), lptr, 4);
     cg_store(c, mnew, mptr, 4);
+    if (drop) {
+        /* dropout on the normalised weights: O takes p * keep / (1 - p), l
+         * keeps the undropped sum, so O / l = dropout(softmax) . V */
+        LLVMValueRef row = LLVMBuildAdd(b, LLVMBuildMul(b, bh, Sq, ""), i, "");
+        LLVMValueRef base = LLVMBuildAdd(b, LLVMBuildMul(b, row, Sk, ""), j0, "");
+        LLVMTypeRef v64 = LLVMVectorType(c->i64, (unsigned)vw);
+        LLVMValueRef idx = LLVMBuildAdd(b, cg_splat(c, base), LLVMBuildZExt(b, cg_iota(c), v64, ""), "");
+        LLVMValueRef u = gen_philox(c, n->a.seed, idx);
+        LLVMValueRef uf = LLVMBuildFMul(b, LLVMBuildUIToFP(b, LLVMBuildLShr(b, u, cg_splat(c, cg_i32c(c, 8)), ""), c->vf, ""),
+                                        cg_vf32c(c, 0x1p-24), "");
+        LLVMValueRef keep = LLVMBuildFCmp(b, LLVMRealOGE, uf, cg_vf32c(c, (float)n->a.p), "");
+        double ks = n->a.p >= 1 ? 0 : 1.0 / (1.0 - n->a.p);
+        pv = LLVMBuildSelect(b, keep, LLVMBuildFMul(b, pv, cg_vf32c(c, ks), ""), cg_vf32c(c, 0), "");
+    }
     cg_store(c, pv, P, 64);
     LLVMValueRef valpha = cg_splat(c, alpha);
     LLVMValueRef orow = cg_gep(c, c->f32, O, LLVMBuildMul(b, r, cg_i64c(c, Dv), ""));

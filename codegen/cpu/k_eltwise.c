@@ -8,16 +8,16 @@
  * and a compile-time last-dim stride of 1 (vector load) or 0 (broadcast
  * scalar).  One row per tile.
  *
- * Not generated yet (an error names the op, so the caller keeps a
- * fallback): reductions, cumsum, layout copies, embedding, triu/tril,
- * cast, dtypes other than f32 (bool only as a masked_fill mask). */
+ * Other ops go to k_misc.c (reductions, copies, cat, embedding, triu/tril,
+ * cast); what neither generates gets an error naming the op, so the caller
+ * keeps a fallback.  Dtypes here: f32 (bool only as a masked_fill mask). */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "codegen/cpu/cpu.h"
 
-#define EW_MAXLEAD 4
+#define EW_MAXLEAD 4   /* 2 + 3 * 4 = 14 dims <= PLAN_MAX_DIMS */
 enum { ED_COLS, ED_NLEAD, ED_SIZES };   /* then sizes[nlead], strides[nin][nlead] */
 
 static bool is_one(Dim d) { return d.k == 1 && d.sym == 0; }
@@ -97,7 +97,7 @@ static bool ew_layout(Node *n, EwLayout *L) {
 int cpu_lower_eltwise(CpuBackend *be, Plan *p, Node *n, const int *in_bufs, int out_buf,
                       PlanStep *s, LtcDiag *d) {
     (void)be;
-    if (!op_supported(n->op)) return cpu_unsupported(n, d, NULL);
+    if (!op_supported(n->op)) return cpu_lower_misc(be, p, n, in_bufs, out_buf, s, d);
     if (n->dtype != DT_F32 || n->in[0]->dtype != DT_F32 ||
         (n->nin > 1 && n->in[1]->dtype != DT_F32 && !(n->op == OP_MASKED_FILL && n->in[1]->dtype == DT_BOOL)))
         return cpu_unsupported(n, d, "dtype other than f32");
@@ -227,7 +227,3 @@ int cpu_gen_eltwise(Cg *c, const PlanKernel *pk, LtcDiag *d) {
     cg_kernel_end(c);
     return 0;
 }
-
-int cpu_gen_reduce(Cg *c, const PlanKernel *k, LtcDiag *d) { (void)c; return cpu_unsupported(k->node, d, NULL); }
-int cpu_gen_copy(Cg *c, const PlanKernel *k, LtcDiag *d) { (void)c; return cpu_unsupported(k->node, d, NULL); }
-int cpu_gen_misc(Cg *c, const PlanKernel *k, LtcDiag *d) { (void)c; return cpu_unsupported(k->node, d, NULL); }

@@ -3,10 +3,10 @@
  *   C[M,N] = act(A[M,K] . B[K,N] + bias) + residual
  *
  * with B = W^T for linear (W [N,K]) and B as given for matmul.  The
- * micro-kernel keeps an mr x nr block of C in registers (14 x 32 floats =
- * 28 zmm on AVX-512, 6 x 16 = 12 ymm on AVX2) for kc rank-1 updates:
- * per k it loads two vectors of a packed B panel, broadcasts mr values of A
- * (read in place, a row per register stream) and issues 2 mr FMAs.
+ * micro-kernel keeps an mr x nr block of C in registers (8 x 48 floats =
+ * 24 zmm on AVX-512, 6 x 16 = 12 ymm on AVX2) for kc rank-1 updates:
+ * per k it loads nr/vw vectors of a packed B panel, broadcasts mr values
+ * of A (read in place, one row pointer each) and issues mr nr/vw FMAs.
  *
  * B is packed into nr-wide panels, [panel][k][nr], zero padded past N, so
  * the inner loop needs no masks.  A linear's weight (a PARAM) is packed
@@ -31,6 +31,8 @@ enum { FL_BIAS = 1, FL_RES = 2 };
 
 /* dims of a linear step */
 enum { LD_M, LD_N, LD_K, LD_LDA, LD_LDC, LD_LDR, LD_COUNT };
+/* qkv_linear appends: S, Dh, E, part stride L*H*S*Dh, l stride H*S*Dh, h stride S*Dh */
+enum { QD_S = LD_COUNT, QD_DH, QD_E, QD_PS, QD_LS, QD_HS };
 /* dims of a matmul step */
 enum { MD_M, MD_N, MD_K, MD_LDA, MD_LDB, MD_LDC, MD_NB0, MD_NB1, MD_SA0, MD_SA1, MD_SB0, MD_SB1,
        MD_NCB, MD_COUNT };
@@ -66,6 +68,15 @@ int gemm_config(CpuBackend *be, Node *n, GemmCfg *g, LtcDiag *d) {
             return diag_set(d, n->loc, "cpu backend: fused_linear has %d inputs for flags %d",
                             n->nin, n->a.flags);
         break;
+    case OP_QKV_LINEAR: {
+        g->kind = 0;
+        g->qkv = true;
+        g->has_bias = n->nin == 3;
+        Dim dh = n->shape.d[n->shape.rank - 1];
+        if (dh.sym || dh.k % g->vw)
+            return cpu_unsupported(n, d, "qkv_linear head dim not a multiple of the vector width");
+        break;
+    }
     case OP_MATMUL:
         g->kind = 1;
         if (n->in[0]->shape.rank < 2 || n->in[1]->shape.rank < 2)
@@ -101,6 +112,16 @@ static int lower_linear(CpuBackend *be, Plan *p, Node *n, const GemmCfg *g, cons
     if (r < 1 || !cpu_dims_prod(&x->shape, 0, r - 1, &M))
         return cpu_unsupported(n, d, "linear input whose rows are not one monomial");
     int64_t N = w->shape.d[0].k, K = w->shape.d[1].k;
+    /* qkv_linear: y [P, L.., H, S, Dh] */
+    Dim S = {0, 0}, H = {0, 0}, Dh = {0, 0}, E = {0, 0}, L = dim_const(1), ls = {0, 0}, hs = {0, 0}, ps = {0, 0};
+    if (g->qkv) {
+        const Shape *o = &n->shape;
+        int R = o->rank;
+        S = o->d[R - 2]; H = o->d[R - 3]; Dh = o->d[R - 1];
+        if (!cpu_dims_prod(o, 1, R - 3, &L) || !dim_mul(H, Dh, &E) || !dim_mul(S, Dh, &hs) ||
+            !dim_mul(H, hs, &ls) || !dim_mul(L, ls, &ps))
+            return cpu_unsupported(n, d, "qkv_linear strides are not monomials");
+    }
     int kid = cpu_add_kernel(p, n, "gemm", d);
     if (kid < 0) return -1;
     s->kernel = kid;
@@ -117,6 +138,10 @@ static int lower_linear(CpuBackend *be, Plan *p, Node *n, const GemmCfg *g, cons
     cpu_set_dimk(s, K);      /* lda */
     cpu_set_dimk(s, N);      /* ldc */
     cpu_set_dimk(s, N);      /* ldr */
+    if (g->qkv) {
+        cpu_set_dim(s, S); cpu_set_dim(s, Dh); cpu_set_dim(s, E);
+        cpu_set_dim(s, ps); cpu_set_dim(s, ls); cpu_set_dim(s, hs);
+    }
     s->ntiles = cpu_polyk((N + g->nb - 1) / g->nb);
     if (g->packed) {
         int64_t np = (N + g->nr - 1) / g->nr;
@@ -239,15 +264,18 @@ int cpu_lower_gemm(CpuBackend *be, Plan *p, Node *n, const int *in_bufs, int out
 }
 
 /* ---- micro-kernel ------------------------------------------------------------------- */
-/* void ukr(a, lda, mval, bp, kcl, c, ldc, nval, flags, bias, res, ldr)
+/* void ukr(a, lda, mval, bp, kcl, c, offs, nval, flags, bias, res, ldr)
+ * C element (r, v-th vector) lives at c + offs[r] + offs[mr + v]: row and
+ * column offsets are separable, which covers plain row-major C and the
+ * head-split output of qkv_linear alike.
  * flags bit 0: first k block (start from 0, not from C); bit 1: last (epilogue). */
 static LLVMValueRef gen_ukr(Cg *c, const GemmCfg *g, const char *name) {
     LLVMTypeRef ps[12] = {c->ptr, c->i64, c->i64, c->ptr, c->i64, c->ptr,
-                          c->i64, c->i64, c->i32, c->ptr, c->ptr, c->i64};
+                          c->ptr, c->i64, c->i32, c->ptr, c->ptr, c->i64};
     LLVMValueRef fn = cg_func_begin(c, name, ps, 12);
     LLVMValueRef a = LLVMGetParam(fn, 0), lda = LLVMGetParam(fn, 1), mval = LLVMGetParam(fn, 2);
     LLVMValueRef bp = LLVMGetParam(fn, 3), kcl = LLVMGetParam(fn, 4), cp = LLVMGetParam(fn, 5);
-    LLVMValueRef ldc = LLVMGetParam(fn, 6), nval = LLVMGetParam(fn, 7), flags = LLVMGetParam(fn, 8);
+    LLVMValueRef offs = LLVMGetParam(fn, 6), nval = LLVMGetParam(fn, 7), flags = LLVMGetParam(fn, 8);
     LLVMValueRef bias = LLVMGetParam(fn, 9), res = LLVMGetParam(fn, 10), ldr = LLVMGetParam(fn, 11);
     LLVMBuilderRef b = c->b;
     int mr = g->mr, nv = g->nr / g->vw;
@@ -256,6 +284,13 @@ static LLVMValueRef gen_ukr(Cg *c, const GemmCfg *g, const char *name) {
     for (int v = 0; v < nv; v++)
         cm[v] = cg_mask_lt(c, LLVMBuildSub(b, nval, cg_i64c(c, v * g->vw), ""));
     LLVMValueRef nomask = LLVMConstNull(c->vmask);
+    LLVMValueRef caddr[32][4];
+    for (int r = 0; r < mr; r++)
+        for (int v = 0; v < nv; v++) {
+            LLVMValueRef ro = cg_load(c, c->i64, cg_gep(c, c->i64, offs, cg_i64c(c, r)), 8);
+            LLVMValueRef co = cg_load(c, c->i64, cg_gep(c, c->i64, offs, cg_i64c(c, mr + v)), 8);
+            caddr[r][v] = cg_gep(c, c->f32, cp, LLVMBuildAdd(b, ro, co, ""));
+        }
     for (int r = 0; r < mr; r++) {
         /* rows past M read row M-1: valid memory, never stored */
         LLVMValueRef rr = cg_min64(c, cg_i64c(c, r), last_row);
@@ -270,12 +305,9 @@ static LLVMValueRef gen_ukr(Cg *c, const GemmCfg *g, const char *name) {
                                        cg_i32c(c, 0), "");
     CgIf f;
     cg_if(c, &f, LLVMBuildNot(b, first, ""), false);
-    for (int r = 0; r < mr; r++) {
-        LLVMValueRef crow = cg_gep(c, c->f32, cp, LLVMBuildMul(b, cg_i64c(c, r), ldc, ""));
+    for (int r = 0; r < mr; r++)
         for (int v = 0; v < nv; v++)
-            cg_set(c, acc[r][v], cg_mload(c, cg_gep(c, c->f32, crow, cg_i64c(c, v * g->vw)),
-                                          m[r][v], NULL));
-    }
+            cg_set(c, acc[r][v], cg_mload(c, caddr[r][v], m[r][v], NULL));
     cg_endif(c, &f);
 
     CgLoop k;
@@ -313,12 +345,9 @@ static LLVMValueRef gen_ukr(Cg *c, const GemmCfg *g, const char *name) {
         }
         cg_endif(c, &f);
     }
-    for (int r = 0; r < mr; r++) {
-        LLVMValueRef crow = cg_gep(c, c->f32, cp, LLVMBuildMul(b, cg_i64c(c, r), ldc, ""));
+    for (int r = 0; r < mr; r++)
         for (int v = 0; v < nv; v++)
-            cg_mstore(c, cg_get(c, c->vf, acc[r][v]), cg_gep(c, c->f32, crow, cg_i64c(c, v * g->vw)),
-                      m[r][v]);
-    }
+            cg_mstore(c, cg_get(c, c->vf, acc[r][v]), caddr[r][v], m[r][v]);
     LLVMBuildRetVoid(b);
     return fn;
 }
@@ -350,16 +379,18 @@ static void gen_pack_block(Cg *c, const GemmCfg *g, LLVMValueRef bp, LLVMValueRe
             cg_store(c, x, cg_gep(c, c->f32, dst, cg_i64c(c, v * g->vw)), 64);
         }
     } else {
-        /* linear: B(k, col) = W[col][k], a gather with stride K */
-        for (int cc = 0; cc < g->nr; cc++) {
-            LLVMValueRef col = LLVMBuildAdd(b, col0, cg_i64c(c, cc), "");
-            LLVMValueRef ok = LLVMBuildICmp(b, LLVMIntSLT, col, N, "");
-            LLVMValueRef safe = LLVMBuildSelect(b, ok, col, cg_i64c(c, 0), "");
-            LLVMValueRef x = cg_load(c, c->f32, cg_gep(c, c->f32, B,
-                                     LLVMBuildAdd(b, LLVMBuildMul(b, safe, K, ""), kg, "")), 4);
-            x = LLVMBuildSelect(b, ok, x, cg_f32c(c, 0.0), "");
-            cg_store(c, x, cg_gep(c, c->f32, dst, cg_i64c(c, cc)), 4);
-        }
+        /* linear: B(k, col) = W[col][k], a gather with stride K (a loop,
+         * not unrolled: 48 unrolled gathers cost O3 more than they save) */
+        CgLoop lc;
+        LLVMValueRef cc = cg_for(c, &lc, cg_i64c(c, 0), cg_i64c(c, g->nr), cg_i64c(c, 1));
+        LLVMValueRef col = LLVMBuildAdd(b, col0, cc, "");
+        LLVMValueRef ok = LLVMBuildICmp(b, LLVMIntSLT, col, N, "");
+        LLVMValueRef safe = LLVMBuildSelect(b, ok, col, cg_i64c(c, 0), "");
+        LLVMValueRef x = cg_load(c, c->f32, cg_gep(c, c->f32, B,
+                                 LLVMBuildAdd(b, LLVMBuildMul(b, safe, K, ""), kg, "")), 4);
+        x = LLVMBuildSelect(b, ok, x, cg_f32c(c, 0.0), "");
+        cg_store(c, x, cg_gep(c, c->f32, dst, cc), 4);
+        cg_endfor(c, &lc);
     }
     cg_endfor(c, &lk);
     cg_endfor(c, &lj);
@@ -384,6 +415,12 @@ int cpu_gen_gemm(Cg *c, const PlanKernel *pk, LtcDiag *d) {
     if (g.kind == 0) { ldb = K; ldc = cg_dim(c, LD_LDC); ldr = cg_dim(c, LD_LDR); }
     else { ldb = cg_dim(c, MD_LDB); ldc = cg_dim(c, MD_LDC); ldr = ldc; }
     LLVMValueRef bpack = g.packed ? NULL : cg_array(c, c->f32, (int64_t)g.nb * g.kc, 64);
+    LLVMValueRef offs = cg_array(c, c->i64, g.mr + g.nr / g.vw, 8);
+    LLVMValueRef qS = NULL, qDh = NULL, qE = NULL, qPs = NULL, qLs = NULL, qHs = NULL;
+    if (g.qkv) {
+        qS = cg_dim(c, QD_S); qDh = cg_dim(c, QD_DH); qE = cg_dim(c, QD_E);
+        qPs = cg_dim(c, QD_PS); qLs = cg_dim(c, QD_LS); qHs = cg_dim(c, QD_HS);
+    }
 
     CgLoop lt, lcb, lkc, lic, ljp, lir;
     LLVMValueRef t = cg_for(c, &lt, c->t0, c->t1, cg_i64c(c, 1));
@@ -437,11 +474,32 @@ int cpu_gen_gemm(Cg *c, const PlanKernel *pk, LtcDiag *d) {
     LLVMValueRef ir = cg_for(c, &lir, cg_i64c(c, 0), mcl, cg_i64c(c, g.mr));
     LLVMValueRef row = LLVMBuildAdd(b, ic, ir, "");
     LLVMValueRef mval = cg_min64(c, cg_i64c(c, g.mr), LLVMBuildSub(b, M, row, ""));
+    /* C offsets: rows (clamped to M-1: never stored past M), then columns */
+    for (int r = 0; r < g.mr; r++) {
+        LLVMValueRef rr = cg_min64(c, LLVMBuildAdd(b, row, cg_i64c(c, r), ""), LLVMBuildSub(b, M, cg_i64c(c, 1), ""));
+        LLVMValueRef ro;
+        if (g.qkv) {   /* row = l*S + s -> l*(H S Dh) + s*Dh */
+            ro = LLVMBuildAdd(b, LLVMBuildMul(b, LLVMBuildSDiv(b, rr, qS, ""), qLs, ""),
+                              LLVMBuildMul(b, LLVMBuildSRem(b, rr, qS, ""), qDh, ""), "");
+        } else {
+            ro = LLVMBuildMul(b, rr, ldc, "");
+        }
+        cg_store(c, ro, cg_gep(c, c->i64, offs, cg_i64c(c, r)), 8);
+    }
+    for (int v = 0; v < g.nr / g.vw; v++) {
+        LLVMValueRef cv = LLVMBuildAdd(b, col, cg_i64c(c, v * g.vw), "");
+        LLVMValueRef co = cv;
+        if (g.qkv) {   /* col = p*E + h*Dh + dd -> p*(L H S Dh) + h*(S Dh) + dd */
+            LLVMValueRef e = LLVMBuildSRem(b, cv, qE, "");
+            co = LLVMBuildAdd(b, LLVMBuildMul(b, LLVMBuildSDiv(b, cv, qE, ""), qPs, ""),
+                              LLVMBuildAdd(b, LLVMBuildMul(b, LLVMBuildSDiv(b, e, qDh, ""), qHs, ""),
+                                           LLVMBuildSRem(b, e, qDh, ""), ""), "");
+        }
+        cg_store(c, co, cg_gep(c, c->i64, offs, cg_i64c(c, g.mr + v)), 8);
+    }
     LLVMValueRef args[12] = {
         cg_gep(c, c->f32, A, LLVMBuildAdd(b, LLVMBuildMul(b, row, lda, ""), kc0, "")),
-        lda, mval, bpan, kcl,
-        cg_gep(c, c->f32, C, LLVMBuildAdd(b, LLVMBuildMul(b, row, ldc, ""), col, "")),
-        ldc, nval, flags,
+        lda, mval, bpan, kcl, C, offs, nval, flags,
         cg_gep(c, c->f32, bias, col),
         cg_gep(c, c->f32, R0, LLVMBuildAdd(b, LLVMBuildMul(b, row, ldr, ""), col, "")),
         ldr,
@@ -469,16 +527,18 @@ int cpu_gen_gemm_pack(Cg *c, const PlanKernel *pk, LtcDiag *d) {
     LLVMValueRef t = cg_for(c, &lt, c->t0, c->t1, cg_i64c(c, 1));
     LLVMValueRef pan = cg_gep(c, c->f32, P, LLVMBuildMul(b, LLVMBuildMul(b, t, K, ""), cg_i64c(c, g.nr), ""));
     LLVMValueRef col0 = LLVMBuildMul(b, t, cg_i64c(c, g.nr), "");
+    /* column-major walk: W row `col` is read contiguously */
+    CgLoop lc;
+    LLVMValueRef cc = cg_for(c, &lc, cg_i64c(c, 0), cg_i64c(c, g.nr), cg_i64c(c, 1));
+    LLVMValueRef col = LLVMBuildAdd(b, col0, cc, "");
+    LLVMValueRef ok = LLVMBuildICmp(b, LLVMIntSLT, col, N, "");
+    LLVMValueRef wrow = cg_gep(c, c->f32, W, LLVMBuildMul(b, LLVMBuildSelect(b, ok, col, cg_i64c(c, 0), ""), K, ""));
     LLVMValueRef k = cg_for(c, &lk, cg_i64c(c, 0), K, cg_i64c(c, 1));
-    LLVMValueRef dst = cg_gep(c, c->f32, pan, LLVMBuildMul(b, k, cg_i64c(c, g.nr), ""));
-    for (int cc = 0; cc < g.nr; cc++) {
-        LLVMValueRef col = LLVMBuildAdd(b, col0, cg_i64c(c, cc), "");
-        LLVMValueRef ok = LLVMBuildICmp(b, LLVMIntSLT, col, N, "");
-        LLVMValueRef safe = LLVMBuildSelect(b, ok, col, cg_i64c(c, 0), "");
-        LLVMValueRef x = cg_load(c, c->f32, cg_gep(c, c->f32, W, LLVMBuildAdd(b, LLVMBuildMul(b, safe, K, ""), k, "")), 4);
-        cg_store(c, LLVMBuildSelect(b, ok, x, cg_f32c(c, 0.0), ""), cg_gep(c, c->f32, dst, cg_i64c(c, cc)), 4);
-    }
+    LLVMValueRef x = cg_load(c, c->f32, cg_gep(c, c->f32, wrow, k), 4);
+    cg_store(c, LLVMBuildSelect(b, ok, x, cg_f32c(c, 0.0), ""),
+             cg_gep(c, c->f32, pan, LLVMBuildAdd(b, LLVMBuildMul(b, k, cg_i64c(c, g.nr), ""), cc, "")), 4);
     cg_endfor(c, &lk);
+    cg_endfor(c, &lc);
     cg_endfor(c, &lt);
     cg_kernel_end(c);
     return 0;

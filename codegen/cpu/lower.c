@@ -73,6 +73,14 @@ Poly cpu_poly(Dim d) {
 }
 Poly cpu_polyk(int64_t k) { return cpu_poly(dim_const(k)); }
 
+bool cpu_poly_add(Poly *p, Dim d) {
+    for (int i = 0; i < p->n; i++)
+        if (p->t[i].sym == d.sym) { p->t[i].k += d.k; return true; }
+    if (p->n >= PLAN_MAX_TERMS) return false;
+    p->t[p->n++] = d;
+    return true;
+}
+
 bool cpu_dims_prod(const Shape *s, int from, int to, Dim *out) {
     Dim r = dim_const(1);
     for (int i = from; i < to; i++) {

@@ -298,7 +298,8 @@ void case_gpt(Ctx &c) {
     if (L == 0) throw std::runtime_error("no " + p + ".blocks.0.ln1.weight in the file");
     std::printf("  (%d blocks, heads %lld)\n", L, (long long)H);
     Tensor h = layer_norm(c, p + ".ln_f", x);
-    c.check("hidden", c.T("hidden"), h);
+    if (!c.replaced.count("ids") || c.replaced.count("hidden"))   // vary=1: hidden is stale
+        c.check("hidden", c.T("hidden"), h);
     c.check("logits", c.T("logits"), lin(c, p + ".lm_head", h));
 }
 
@@ -441,6 +442,13 @@ void run_compiled(Ctx &c, const std::string &so, const std::string &weights, con
     struct Freer { std::vector<DLTensor *> &v; ~Freer() { for (auto *t : v) ltc_tensor_free(t); } };
     Freer f1{ins}, f2{res};
     std::string names;
+    // vary=1: feed inputs of other sizes than the traced example: every
+    // symbolic dimension (a plain symbol such as "B" or "S") n -> n-1 (n > 2)
+    // or n+1, the same for every input that shares the symbol.  The inputs
+    // are fresh random values, used by the reference too.
+    bool vary = c.I("vary", 0) != 0;
+    std::map<std::string, int64_t> symval;
+    torch::manual_seed(20261122);
     for (int i = 0; i < nin; i++) {
         ltc_tensor_info info;
         if (ltc_model_input_info(m, en, i, &info) != 0) throw std::runtime_error(ltc_last_error(m)->message);
@@ -449,10 +457,32 @@ void run_compiled(Ctx &c, const std::string &so, const std::string &weights, con
             throw std::runtime_error(std::string("entry input '") + info.name + "' is not a saved tensor");
         ltc_dtype dt;
         if (!st_to_ltc(it->second.dtype, &dt)) throw std::runtime_error("unsupported input dtype");
-        ins[(size_t)i] = ltc_tensor_alloc(dt, (int)it->second.shape.size(), it->second.shape.data());
+        Tensor x = c.T(info.name);
+        if (vary) {
+            std::vector<int64_t> shape = it->second.shape;
+            for (int d = 0; d < info.ndim && d < (int)shape.size(); d++) {
+                if (info.dims[d] != -1) continue;
+                std::string sym = info.dim_names[d] ? info.dim_names[d] : "";
+                if (sym.empty() || sym.find_first_of("*+ ") != std::string::npos)
+                    throw std::runtime_error("vary: dimension '" + sym + "' is not a plain symbol");
+                if (!symval.count(sym)) symval[sym] = shape[(size_t)d] > 2 ? shape[(size_t)d] - 1 : shape[(size_t)d] + 1;
+                shape[(size_t)d] = symval[sym];
+            }
+            if (x.scalar_type() == torch::kLong)
+                x = torch::randint(0, x.max().item<int64_t>() + 1, shape, torch::kLong);
+            else if (x.is_floating_point())
+                x = torch::rand(shape, torch::kFloat).to(torch::kDouble);
+            else
+                throw std::runtime_error("vary: unsupported input dtype");
+            c.replaced[info.name] = x;
+        }
+        Tensor feed = x.is_floating_point() ? x.to(torch::kFloat).contiguous() : x.contiguous();
+        if (feed.is_floating_point() && dt != LTC_F32) throw std::runtime_error("vary/feed: input is not f32");
+        std::vector<int64_t> shape(feed.sizes().begin(), feed.sizes().end());
+        ins[(size_t)i] = ltc_tensor_alloc(dt, (int)shape.size(), shape.data());
         if (!ins[(size_t)i]) throw std::runtime_error("out of memory");
-        std::memcpy(ins[(size_t)i]->data, it->second.data, it->second.nbytes);   // aligned copy
-        names += std::string(i ? ", " : "") + info.name;
+        std::memcpy(ins[(size_t)i]->data, feed.data_ptr(), feed.numel() * feed.element_size());
+        names += std::string(i ? ", " : "") + info.name + Ctx::shape_str(feed);
     }
     std::vector<DLTensor> in_vals;
     for (auto *t : ins) in_vals.push_back(*t);

@@ -67,3 +67,49 @@ Test(cpu_attn, symbolic_sequence) {
     Node *v = h_input(4, (int64_t[]){2, 2, -1, 32}, DT_F32);
     h_check(h_emit(OP_SDPA, (Node *[]){q, k, v}, 3, &(Attr){.causal = true}), 1e-4);
 }
+
+/* dropout: the same Philox stream as the interpreter, so values match */
+Test(cpu_attn, dropout_training) {
+    double ps[] = {0.1, 0.5};
+    for (int i = 0; i < 2; i++) {
+        h_fresh();
+        Node *q = h_input(4, (int64_t[]){2, 3, 19, 32}, DT_F32);
+        Node *k = h_input(4, (int64_t[]){2, 3, 37, 32}, DT_F32);
+        Node *v = h_input(4, (int64_t[]){2, 3, 37, 32}, DT_F32);
+        Attr a = {.training = true, .p = ps[i], .seed = 0x123456789abcull, .causal = i == 1};
+        h_check(h_emit(OP_SDPA, (Node *[]){q, k, v}, 3, &a), 1e-4);
+    }
+}
+
+/* Not an assertion: single-thread GFLOP/s of B1 H8 S1024 D64 (4 B S^2 H D). */
+Test(cpu_attn, gflops) {
+    int64_t H = 8, S = 1024, D = 64;
+    const char *env = getenv("LTC_ATTN_S");
+    if (env) S = atol(env);
+    h_fresh();
+    Node *q = h_input(4, (int64_t[]){1, H, S, D}, DT_F32);
+    Node *k = h_input(4, (int64_t[]){1, H, S, D}, DT_F32);
+    Node *v = h_input(4, (int64_t[]){1, H, S, D}, DT_F32);
+    Node *y = h_emit(OP_SDPA, (Node *[]){q, k, v}, 3, NULL);
+    Plan *p = arena_alloc(&h.a, sizeof *p);
+    p->graph = h.g;
+    PlanStep s;
+    cr_assert(h.be->lower_node(h.be, p, y, (int[]){q->id, k->id, v->id}, y->id, &s, &h.d) == 0, "%s", h.d.msg);
+    cr_assert(h.be->generate(h.be, &p, 1, NULL, &h.d) == 0, "%s", h.d.msg);
+    void *bufp[8] = {0};
+    bufp[q->id] = h_in_data[0]; bufp[k->id] = h_in_data[1]; bufp[v->id] = h_in_data[2];
+    bufp[y->id] = arena_alloc_big(&h.a, (size_t)(H * S * D * 4));
+    void *fn;
+    cr_assert(h.be->jit_lookup(h.be, p->kernels[s.kernel].name, &fn, &h.d) == 0);
+    for (int causal = 0; causal < 1; causal++) {
+        double best = 1e30;
+        for (int it = 0; it < 3; it++) {
+            double t0 = now_ms();
+            h_run_step((KernelFn)fn, &s, bufp, 1);
+            double t = now_ms() - t0;
+            if (t < best) best = t;
+        }
+        printf("cpu_attn: B1 H%ld S%ld D%ld single thread: %.2f ms, %.1f GFLOP/s\n", (long)H, (long)S,
+               (long)D, best, 4.0 * S * S * H * D / best * 1e-6);
+    }
+}

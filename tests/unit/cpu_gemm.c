@@ -68,6 +68,8 @@ Test(cpu_gemm, matmul) {
 /* Not an assertion: single-thread GFLOP/s of a 512x1024x1024 linear. */
 Test(cpu_gemm, gflops) {
     int64_t M = 512, N = 1024, K = 1024;
+    const char *env = getenv("LTC_GEMM_MNK");      /* e.g. "512,4096,1024" */
+    if (env) sscanf(env, "%ld,%ld,%ld", &M, &N, &K);
     h_fresh();
     Node *x = h_input(2, (int64_t[]){M, K}, DT_F32);
     Node *w = h_param(2, (int64_t[]){N, K});
@@ -78,7 +80,12 @@ Test(cpu_gemm, gflops) {
     p->nbufs = 3;
     PlanStep s;
     cr_assert(h.be->lower_node(h.be, p, y, (int[]){x->id, w->id}, y->id, &s, &h.d) == 0, "%s", h.d.msg);
+    double tg = now_ms();
     cr_assert(h.be->generate(h.be, &p, 1, NULL, &h.d) == 0, "%s", h.d.msg);
+    double tj = now_ms();
+    void *f0;
+    cr_assert(h.be->jit_lookup(h.be, p->kernels[s.kernel].name, &f0, &h.d) == 0, "%s", h.d.msg);
+    printf("cpu_gemm: generate + O3 %.1f ms, JIT codegen %.1f ms\n", tj - tg, now_ms() - tj);
     if (getenv("LTC_DUMP_ASM")) {          /* inspect the micro-kernel */
         StrBuf sb = {0};
         cr_assert(h.be->emit_text(h.be, "asm", &sb, &h.d) == 0, "%s", h.d.msg);
@@ -115,9 +122,28 @@ Test(cpu_gemm, symbolic_rows) {
     Node *w = h_param(2, (int64_t[]){50, 40});
     Node *b = h_param(1, (int64_t[]){50});
     h_check(h_emit(OP_LINEAR, (Node *[]){x, w, b}, 3, NULL), 1e-5);
+}
+
+Test(cpu_gemm, symbolic_matmul) {
     h_fresh();
     graph_add_symbol(h.g, "S", 13);
     Node *q = h_input(3, (int64_t[]){2, -1, 24}, DT_F32);
     Node *k = h_input(3, (int64_t[]){2, 24, -1}, DT_F32);
     h_check(h_emit(OP_MATMUL, (Node *[]){q, k}, 2, NULL), 1e-5);
+}
+
+/* qkv_linear: the GEMM writes [P, B, H, S, Dh] directly */
+static void qkv_case(int64_t P, int64_t B, int64_t S, int64_t H, int64_t Dh, int64_t K, bool bias) {
+    h_fresh();
+    Node *x = h_input(3, (int64_t[]){B, S, K}, DT_F32);
+    Node *w = h_param(2, (int64_t[]){P * H * Dh, K});
+    Node *in[3] = {x, w, bias ? h_param(1, (int64_t[]){P * H * Dh}) : NULL};
+    Attr a = {.shape = h_shape(5, (int64_t[]){P, B, H, S, Dh})};
+    h_check(h_emit(OP_QKV_LINEAR, in, bias ? 3 : 2, &a), 1e-5);
+}
+
+Test(cpu_gemm, qkv_linear) {
+    qkv_case(3, 2, 7, 4, 32, 128, true);
+    qkv_case(3, 1, 33, 2, 64, 100, false);
+    qkv_case(2, 3, 1, 2, 16 * 2, 50, true);
 }

@@ -19,7 +19,9 @@
  * the IR; strong references pull them into this test. */
 int shape_fused_linear(Node *n, LtcDiag *d);
 int shape_add_norm(Node *n, LtcDiag *d);
-void *const cpu_test_keep_rules[] = {(void *)shape_fused_linear, (void *)shape_add_norm};
+int shape_qkv_linear(Node *n, LtcDiag *d);
+void *const cpu_test_keep_rules[] = {(void *)shape_fused_linear, (void *)shape_add_norm,
+                                     (void *)shape_qkv_linear};
 
 typedef void (*KernelFn)(void *const *, const int64_t *, const float *, int64_t, int64_t);
 
@@ -42,7 +44,7 @@ static void h_setup(void) {
     h.eager = graph_new(&h.a, "<eager>", true);
     h.eager->seed = 1234;
     h.g = graph_new(&h.a, "t", false);
-    BackendOptions o = {.cpu = "native", .opt_level = 3};
+    BackendOptions o = {.cpu = "native", .opt_level = 3, .time_passes = getenv("LTC_TIME_PASSES") != NULL};
     h.be = backend_cpu_new(&h.a, &o, &h.d);
     cr_assert(h.be, "%s", h.d.msg);
     h.rng = 88172645463325252ull;
@@ -176,8 +178,9 @@ __attribute__((unused)) static double h_check_out(Node *n, double tol, float **o
     void **bufp = arena_alloc(&h.a, (size_t)(g->nnodes + 16) * sizeof *bufp);
     for (int i = 0; i < g->ninputs; i++) bufp[g->inputs[i]->id] = h_in_data[i];
     for (int i = 0; i < g->nparams; i++) bufp[g->params[i]->id] = g->params[i]->origin->data;
-    Dim numel = shape_numel(&n->shape);
-    size_t bytes = (size_t)h_poly(&(Poly){1, {numel}}) * dtype_storage_size(n->dtype);
+    size_t numel = 1;      /* dim by dim: S*S is no monomial */
+    for (int i = 0; i < n->shape.rank; i++) numel *= (size_t)h_poly(&(Poly){1, {n->shape.d[i]}});
+    size_t bytes = numel * dtype_storage_size(n->dtype);
     float *out = arena_alloc_big(&h.a, bytes + 64);
     for (size_t i = 0; i < bytes / 4; i++) out[i] = NAN;   /* catch unwritten elements */
     bufp[n->id] = out;

@@ -54,3 +54,32 @@ Test(cpu_norm, softmax) {
             h_check(h_emit(lg ? OP_LOG_SOFTMAX : OP_SOFTMAX, &x, 1, &a), 1e-5);
         }
 }
+
+/* ADDNORM_HAS_SUM: the kernel also stores x + r into bufs[5] */
+Test(cpu_norm, add_norm_stores_sum) {
+    h_fresh();
+    int64_t R = 5, N = 77;
+    Node *x = h_input(2, (int64_t[]){R, N}, DT_F32), *r = h_input(2, (int64_t[]){R, N}, DT_F32);
+    Node *w = h_param(1, (int64_t[]){N});
+    Attr a = {.eps = 1e-5, .flags = 1 | 4, .i = OP_RMS_NORM};
+    Node *y = h_emit(OP_ADD_NORM, (Node *[]){x, r, w}, 3, &a);
+    Plan *p = arena_alloc(&h.a, sizeof *p);
+    p->graph = h.g;
+    PlanStep s;
+    cr_assert(h.be->lower_node(h.be, p, y, (int[]){x->id, r->id, w->id}, y->id, &s, &h.d) == 0, "%s", h.d.msg);
+    cr_assert_eq(s.nbufs, 6);
+    s.bufs[5] = 7;                        /* the plan builder's sum buffer */
+    cr_assert(h.be->generate(h.be, &p, 1, NULL, &h.d) == 0, "%s", h.d.msg);
+    float *sum = arena_alloc_big(&h.a, (size_t)(R * N) * 4), *out = arena_alloc_big(&h.a, (size_t)(R * N) * 4);
+    void *bufp[8] = {0};
+    bufp[x->id] = h_in_data[0];
+    bufp[r->id] = h_in_data[1];
+    bufp[w->id] = w->origin->data;
+    bufp[y->id] = out;
+    bufp[7] = sum;
+    void *fn;
+    cr_assert(h.be->jit_lookup(h.be, p->kernels[s.kernel].name, &fn, &h.d) == 0);
+    h_run_step((KernelFn)fn, &s, bufp, 2);
+    const float *xd = h_in_data[0], *rd = h_in_data[1];
+    for (int64_t i = 0; i < R * N; i++) cr_assert_eq(sum[i], xd[i] + rd[i]);
+}
