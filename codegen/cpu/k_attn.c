@@ -1,7 +1,7 @@
 /* k_attn.c: scaled dot-product attention as a flash kernel.
  *
- * For one (batch, head) and a block of Br query rows, keys are visited in
- * blocks of Bc = vw.  The key block is transposed on the stack (KT[d][c])
+ * For one (batch, head) and a block of Br = 64 query rows, keys are visited
+ * in blocks of Bc = vw.  The key block is transposed on the stack (KT[d][c])
  * so a row of scores is D broadcast-FMAs: s = sum_d q[i,d] KT[d][:].
  * Online softmax per row (Dao et al.):
  *   m' = max(m, max_c s_c)        p_c = exp(s_c - m')
@@ -15,8 +15,10 @@
  *
  * Tiles are query rows of the flattened [batch.., Sq] (so the tile count is
  * a polynomial); a tile range is cut into blocks of up to Br rows of one
- * batch entry.  Q, K, V, mask are read through strides (dims), so
- * broadcast and head-split views need no copies. */
+ * batch entry.  Transposing the key block is D x Bc scalar moves, so Br
+ * must be large to amortise it (16 rows ran at a third of 64's speed).
+ * Q, K, V, mask are read through strides (dims), so broadcast and
+ * head-split views need no copies. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -26,7 +28,8 @@
 enum { AD_SQ, AD_SK, AD_NB1, AD_QS0, AD_QS1, AD_KS0, AD_KS1, AD_VS0, AD_VS1,
        AD_MS0, AD_MS1, AD_MSI, AD_MSJ, AD_QSS, AD_KSS, AD_VSS, AD_COUNT };
 enum { AB_Q, AB_K, AB_V, AB_MASK, AB_OUT };
-#define ATT_BR 16
+#define ATT_BR 64   /* query rows per block */
+#define ATT_RG 4    /* rows sharing each K/V vector load (divides ATT_BR) */
 
 static bool contig_strides(const Shape *sh, Dim *st) {
     Dim acc = dim_const(1);
@@ -167,7 +170,7 @@ int cpu_gen_attn(Cg *c, const PlanKernel *pk, LtcDiag *d) {
     LLVMValueRef O = cg_array(c, c->f32, (int64_t)ATT_BR * Dv, 64);
     LLVMValueRef Mr = cg_array(c, c->f32, ATT_BR, 64), Lr = cg_array(c, c->f32, ATT_BR, 64);
     LLVMValueRef KT = cg_array(c, c->f32, (int64_t)D * BC, 64);
-    LLVMValueRef P = cg_array(c, c->f32, BC, 64);
+    LLVMValueRef P = cg_array(c, c->f32, (int64_t)ATT_RG * BC, 64);
     LLVMValueRef ninf = cg_f32c(c, -INFINITY), vninf = cg_splat(c, ninf);
     LLVMValueRef zero = cg_i64c(c, 0), one = cg_i64c(c, 1);
 
@@ -193,8 +196,8 @@ int cpu_gen_attn(Cg *c, const PlanKernel *pk, LtcDiag *d) {
     LLVMValueRef mb = cg_gep(c, mask_bool ? c->i8 : c->f32, MK, BOFF(AD_MS0, AD_MS1));
 #undef BOFF
     CgLoop lr, ld, lc, lj, ldv, lp;
-    /* init */
-    LLVMValueRef r = cg_for(c, &lr, zero, nrows, one);
+    /* init every slot (rows past the block use spare ones) */
+    LLVMValueRef r = cg_for(c, &lr, zero, cg_i64c(c, ATT_BR), one);
     cg_store(c, ninf, cg_gep(c, c->f32, Mr, r), 4);
     cg_store(c, cg_f32c(c, 0), cg_gep(c, c->f32, Lr, r), 4);
     for (int e = 0; e < ndv; e++)
@@ -215,78 +218,98 @@ int cpu_gen_attn(Cg *c, const PlanKernel *pk, LtcDiag *d) {
     cg_endfor(c, &lc);
     cg_endfor(c, &ld);
 
-    r = cg_for(c, &lr, zero, nrows, one);
-    LLVMValueRef i = LLVMBuildAdd(b, i0, r, "");
-    LLVMValueRef qrow = cg_gep(c, c->f32, qb, LLVMBuildMul(b, i, qss, ""));
-    LLVMValueRef sv = cg_var(c, c->vf, cg_vf32c(c, 0));
-    cg_set(c, sv, cg_vf32c(c, 0));
+    /* Rows in groups of ATT_RG: each KT and V vector load feeds ATT_RG FMAs
+     * (one row at a time is load-bound: two loads per FMA). */
+    LLVMValueRef rg = cg_for(c, &lr, zero, nrows, cg_i64c(c, ATT_RG));
+    LLVMValueRef lastr = LLVMBuildSub(b, nrows, one, "");
+    LLVMValueRef slot[ATT_RG], iu[ATT_RG], qrow[ATT_RG], sv[ATT_RG], alpha[ATT_RG];
+    for (int u = 0; u < ATT_RG; u++) {
+        slot[u] = LLVMBuildAdd(b, rg, cg_i64c(c, u), "");   /* its O/m/l slot, < ATT_BR */
+        /* rows past the block recompute the last row into slots never read */
+        iu[u] = LLVMBuildAdd(b, i0, cg_min64(c, slot[u], lastr), "");
+        qrow[u] = cg_gep(c, c->f32, qb, LLVMBuildMul(b, iu[u], qss, ""));
+        sv[u] = cg_var(c, c->vf, NULL);
+        cg_set(c, sv[u], cg_vf32c(c, 0));
+    }
     dd = cg_for(c, &ld, zero, cg_i64c(c, D), one);
-    LLVMValueRef qx = cg_splat(c, cg_load(c, c->f32, cg_gep(c, c->f32, qrow, dd), 4));
     LLVMValueRef ktv = cg_load(c, c->vf, cg_gep(c, c->f32, KT, LLVMBuildMul(b, dd, cg_i64c(c, BC), "")), (unsigned)vw * 4);
-    cg_set(c, sv, cg_fma(c, qx, ktv, cg_get(c, c->vf, sv)));
+    for (int u = 0; u < ATT_RG; u++) {
+        LLVMValueRef qx = cg_splat(c, cg_load(c, c->f32, cg_gep(c, c->f32, qrow[u], dd), 4));
+        cg_set(c, sv[u], cg_fma(c, qx, ktv, cg_get(c, c->vf, sv[u])));
+    }
     cg_endfor(c, &ld);
-    LLVMValueRef s = LLVMBuildFMul(b, cg_get(c, c->vf, sv), cg_vf32c(c, scale), "");
-    LLVMValueRef valid = cg_mask_lt(c, nk);
-    if (has_mask) {
-        LLVMValueRef mrow = cg_gep(c, mask_bool ? c->i8 : c->f32, mb, LLVMBuildMul(b, i, msi, ""));
-        LLVMValueRef mv = LLVMGetUndef(c->vf);
-        LLVMValueRef keep = LLVMConstNull(c->vmask);
-        for (int l = 0; l < vw; l++) {
-            LLVMValueRef lc_ = cg_min64(c, cg_i64c(c, l), LLVMBuildSub(b, nk, one, ""));
-            LLVMValueRef addr = LLVMBuildMul(b, LLVMBuildAdd(b, j0, lc_, ""), msj, "");
-            if (mask_bool) {
-                LLVMValueRef x = cg_load(c, c->i8, cg_gep(c, c->i8, mrow, addr), 1);
-                keep = LLVMBuildInsertElement(b, keep, LLVMBuildICmp(b, LLVMIntNE, x, LLVMConstInt(c->i8, 0, 0), ""), cg_i32c(c, l), "");
-            } else {
-                mv = LLVMBuildInsertElement(b, mv, cg_load(c, c->f32, cg_gep(c, c->f32, mrow, addr), 4), cg_i32c(c, l), "");
+    for (int u = 0; u < ATT_RG; u++) {
+        LLVMValueRef i = iu[u], r = slot[u];
+        LLVMValueRef s = LLVMBuildFMul(b, cg_get(c, c->vf, sv[u]), cg_vf32c(c, scale), "");
+        LLVMValueRef valid = cg_mask_lt(c, nk);
+        if (has_mask) {
+            LLVMValueRef mrow = cg_gep(c, mask_bool ? c->i8 : c->f32, mb, LLVMBuildMul(b, i, msi, ""));
+            LLVMValueRef mv = LLVMGetUndef(c->vf);
+            LLVMValueRef keep = LLVMConstNull(c->vmask);
+            for (int l = 0; l < vw; l++) {
+                LLVMValueRef lc_ = cg_min64(c, cg_i64c(c, l), LLVMBuildSub(b, nk, one, ""));
+                LLVMValueRef addr = LLVMBuildMul(b, LLVMBuildAdd(b, j0, lc_, ""), msj, "");
+                if (mask_bool) {
+                    LLVMValueRef x = cg_load(c, c->i8, cg_gep(c, c->i8, mrow, addr), 1);
+                    keep = LLVMBuildInsertElement(b, keep, LLVMBuildICmp(b, LLVMIntNE, x, LLVMConstInt(c->i8, 0, 0), ""), cg_i32c(c, l), "");
+                } else {
+                    mv = LLVMBuildInsertElement(b, mv, cg_load(c, c->f32, cg_gep(c, c->f32, mrow, addr), 4), cg_i32c(c, l), "");
+                }
             }
+            if (mask_bool) valid = LLVMBuildAnd(b, valid, keep, "");
+            else s = LLVMBuildFAdd(b, s, mv, "");
         }
-        if (mask_bool) valid = LLVMBuildAnd(b, valid, keep, "");
-        else s = LLVMBuildFAdd(b, s, mv, "");
+        if (causal) {
+            /* j0 + lane <= i */
+            LLVMValueRef lim = LLVMBuildTrunc(b, LLVMBuildSub(b, i, j0, ""), c->i32, "");
+            valid = LLVMBuildAnd(b, valid, LLVMBuildICmp(b, LLVMIntSLE, cg_iota(c), cg_splat(c, lim), ""), "");
+        }
+        s = LLVMBuildSelect(b, valid, s, vninf, "");
+        LLVMValueRef mptr = cg_gep(c, c->f32, Mr, r), lptr = cg_gep(c, c->f32, Lr, r);
+        LLVMValueRef mold = cg_load(c, c->f32, mptr, 4);
+        LLVMValueRef mnew = cg_vmax(c, mold, cg_hmax(c, s));
+        /* all masked so far: subtract 0 instead of -inf so exp gives 0, not NaN */
+        LLVMValueRef isinf = LLVMBuildFCmp(b, LLVMRealOEQ, mnew, ninf, "");
+        LLVMValueRef muse = LLVMBuildSelect(b, isinf, cg_f32c(c, 0), mnew, "");
+        LLVMValueRef pv = cg_vexp(c, LLVMBuildFSub(b, s, cg_splat(c, muse), ""));
+        LLVMValueRef alpha_u = LLVMBuildExtractElement(b, cg_vexp(c, cg_splat(c, LLVMBuildFSub(b, mold, muse, ""))), cg_i32c(c, 0), "");
+        cg_store(c, cg_fma(c, cg_load(c, c->f32, lptr, 4), alpha_u, cg_hsum(c, pv)), lptr, 4);
+        cg_store(c, mnew, mptr, 4);
+        if (drop) {
+            /* dropout on the normalised weights: O takes p * keep / (1 - p), l
+             * keeps the undropped sum, so O / l = dropout(softmax) . V */
+            LLVMValueRef row = LLVMBuildAdd(b, LLVMBuildMul(b, bh, Sq, ""), i, "");
+            LLVMValueRef base = LLVMBuildAdd(b, LLVMBuildMul(b, row, Sk, ""), j0, "");
+            LLVMTypeRef v64 = LLVMVectorType(c->i64, (unsigned)vw);
+            LLVMValueRef idx = LLVMBuildAdd(b, cg_splat(c, base), LLVMBuildZExt(b, cg_iota(c), v64, ""), "");
+            LLVMValueRef u = gen_philox(c, n->a.seed, idx);
+            LLVMValueRef uf = LLVMBuildFMul(b, LLVMBuildUIToFP(b, LLVMBuildLShr(b, u, cg_splat(c, cg_i32c(c, 8)), ""), c->vf, ""),
+                                            cg_vf32c(c, 0x1p-24), "");
+            LLVMValueRef keep = LLVMBuildFCmp(b, LLVMRealOGE, uf, cg_vf32c(c, (float)n->a.p), "");
+            double ks = n->a.p >= 1 ? 0 : 1.0 / (1.0 - n->a.p);
+            pv = LLVMBuildSelect(b, keep, LLVMBuildFMul(b, pv, cg_vf32c(c, ks), ""), cg_vf32c(c, 0), "");
+        }
+        cg_store(c, pv, cg_gep(c, c->f32, P, cg_i64c(c, u * BC)), (unsigned)vw * 4);
+        alpha[u] = alpha_u;
     }
-    if (causal) {
-        /* j0 + lane <= i */
-        LLVMValueRef lim = LLVMBuildTrunc(b, LLVMBuildSub(b, i, j0, ""), c->i32, "");
-        valid = LLVMBuildAnd(b, valid, LLVMBuildICmp(b, LLVMIntSLE, cg_iota(c), cg_splat(c, lim), ""), "");
-    }
-    s = LLVMBuildSelect(b, valid, s, vninf, "");
-    LLVMValueRef mptr = cg_gep(c, c->f32, Mr, r), lptr = cg_gep(c, c->f32, Lr, r);
-    LLVMValueRef mold = cg_load(c, c->f32, mptr, 4);
-    LLVMValueRef mnew = cg_vmax(c, mold, cg_hmax(c, s));
-    /* all masked so far: subtract 0 instead of -inf so exp gives 0, not NaN */
-    LLVMValueRef isinf = LLVMBuildFCmp(b, LLVMRealOEQ, mnew, ninf, "");
-    LLVMValueRef muse = LLVMBuildSelect(b, isinf, cg_f32c(c, 0), mnew, "");
-    LLVMValueRef pv = cg_vexp(c, LLVMBuildFSub(b, s, cg_splat(c, muse), ""));
-    LLVMValueRef alpha = LLVMBuildExtractElement(b, cg_vexp(c, cg_splat(c, LLVMBuildFSub(b, mold, muse, ""))), cg_i32c(c, 0), "");
-    cg_store(c, cg_fma(c, cg_load(c, c->f32, lptr, 4), alpha, cg_hsum(c, pv)), lptr, 4);
-    cg_store(c, mnew, mptr, 4);
-    if (drop) {
-        /* dropout on the normalised weights: O takes p * keep / (1 - p), l
-         * keeps the undropped sum, so O / l = dropout(softmax) . V */
-        LLVMValueRef row = LLVMBuildAdd(b, LLVMBuildMul(b, bh, Sq, ""), i, "");
-        LLVMValueRef base = LLVMBuildAdd(b, LLVMBuildMul(b, row, Sk, ""), j0, "");
-        LLVMTypeRef v64 = LLVMVectorType(c->i64, (unsigned)vw);
-        LLVMValueRef idx = LLVMBuildAdd(b, cg_splat(c, base), LLVMBuildZExt(b, cg_iota(c), v64, ""), "");
-        LLVMValueRef u = gen_philox(c, n->a.seed, idx);
-        LLVMValueRef uf = LLVMBuildFMul(b, LLVMBuildUIToFP(b, LLVMBuildLShr(b, u, cg_splat(c, cg_i32c(c, 8)), ""), c->vf, ""),
-                                        cg_vf32c(c, 0x1p-24), "");
-        LLVMValueRef keep = LLVMBuildFCmp(b, LLVMRealOGE, uf, cg_vf32c(c, (float)n->a.p), "");
-        double ks = n->a.p >= 1 ? 0 : 1.0 / (1.0 - n->a.p);
-        pv = LLVMBuildSelect(b, keep, LLVMBuildFMul(b, pv, cg_vf32c(c, ks), ""), cg_vf32c(c, 0), "");
-    }
-    cg_store(c, pv, P, 64);
-    LLVMValueRef valpha = cg_splat(c, alpha);
-    LLVMValueRef orow = cg_gep(c, c->f32, O, LLVMBuildMul(b, r, cg_i64c(c, Dv), ""));
+    /* O[slot] = O[slot] * alpha + sum_c p[c] V[j0 + c] */
     LLVMValueRef dv = cg_for(c, &ldv, zero, cg_i64c(c, Dv), cg_i64c(c, vw));
-    LLVMValueRef optr = cg_gep(c, c->f32, orow, dv);
-    LLVMValueRef ov = cg_var(c, c->vf, NULL);
-    cg_set(c, ov, LLVMBuildFMul(b, cg_load(c, c->vf, optr, (unsigned)vw * 4), valpha, ""));
+    LLVMValueRef optr[ATT_RG], ov[ATT_RG];
+    for (int u = 0; u < ATT_RG; u++) {
+        optr[u] = cg_gep(c, c->f32, O, LLVMBuildAdd(b, LLVMBuildMul(b, slot[u], cg_i64c(c, Dv), ""), dv, ""));
+        ov[u] = cg_var(c, c->vf, NULL);
+        cg_set(c, ov[u], LLVMBuildFMul(b, cg_load(c, c->vf, optr[u], (unsigned)vw * 4), cg_splat(c, alpha[u]), ""));
+    }
     LLVMValueRef pc = cg_for(c, &lp, zero, nk, one);
-    LLVMValueRef pcv = cg_splat(c, cg_load(c, c->f32, cg_gep(c, c->f32, P, pc), 4));
     LLVMValueRef vrow = cg_gep(c, c->f32, vb, LLVMBuildAdd(b, LLVMBuildMul(b, LLVMBuildAdd(b, j0, pc, ""), vss, ""), dv, ""));
-    cg_set(c, ov, cg_fma(c, pcv, cg_vload(c, vrow), cg_get(c, c->vf, ov)));
+    LLVMValueRef vv = cg_vload(c, vrow);
+    for (int u = 0; u < ATT_RG; u++) {
+        LLVMValueRef pcv = cg_splat(c, cg_load(c, c->f32, cg_gep(c, c->f32, P, LLVMBuildAdd(b, pc, cg_i64c(c, u * BC), "")), 4));
+        cg_set(c, ov[u], cg_fma(c, pcv, vv, cg_get(c, c->vf, ov[u])));
+    }
     cg_endfor(c, &lp);
-    cg_store(c, cg_get(c, c->vf, ov), optr, (unsigned)vw * 4);
+    for (int u = 0; u < ATT_RG; u++)
+        cg_store(c, cg_get(c, c->vf, ov[u]), optr[u], (unsigned)vw * 4);
     cg_endfor(c, &ldv);
     cg_endfor(c, &lr);
     cg_endfor(c, &lj);

@@ -382,6 +382,18 @@ void case_flash(Ctx &c) {
             attend(q, k, v, Tensor(), false, 1.0 / std::sqrt((double)q.size(-1))));
 }
 
+// examples_enhanced.lsp's pipeline: ln(h + flash(h)), h = embedding(ids).
+// The flash module is saved under its own global (attn_prefix, first path
+// wins), the rest under prefix.
+void case_encoder(Ctx &c) {
+    std::string p = c.S("prefix", "encoder");
+    int64_t H = c.I("heads", 4);
+    Tensor h = torch::embedding(c.T(p + ".embedding.weight"), c.T(c.S("input", "ids")));
+    Tensor a = flash_attention(c, c.S("attn_prefix", p + ".attention"), h, h, h, H);
+    std::string out = c.S("output", "encoded");
+    c.check(out, c.T(out), layer_norm(c, p + ".norm", h + a));
+}
+
 // Sinusoidal positional encoding (sequence-first) and an embedding lookup.
 void case_posenc(Ctx &c) {
     Tensor x = c.T("x");
@@ -503,7 +515,7 @@ void run_compiled(Ctx &c, const std::string &so, const std::string &weights, con
 int usage() {
     std::fprintf(stderr,
                  "usage: oracle_check CASE FILE.safetensors [key=value ...]\n"
-                 "cases: transformer sdpa gpt llama mha block flash posenc\n"
+                 "cases: transformer sdpa gpt llama mha block flash posenc encoder\n"
                  "keys:  tol heads prefix input output scale ffn_eps\n"
                  "       so=MODEL.so entry_out=NAME[:NAME] [entry=NAME] [weights=W.safetensors]\n");
     return 2;
@@ -516,7 +528,7 @@ int main(int argc, char **argv) {
     std::map<std::string, std::function<void(Ctx &)>> cases = {
         {"transformer", case_transformer}, {"sdpa", case_sdpa}, {"gpt", case_gpt},
         {"llama", case_llama},             {"mha", case_mha},   {"block", case_block},
-        {"flash", case_flash},             {"posenc", case_posenc},
+        {"flash", case_flash},             {"posenc", case_posenc},   {"encoder", case_encoder},
     };
     std::string name = argv[1];
     auto it = cases.find(name);

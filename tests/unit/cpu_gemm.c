@@ -147,3 +147,32 @@ Test(cpu_gemm, qkv_linear) {
     qkv_case(3, 1, 33, 2, 64, 100, false);
     qkv_case(2, 3, 1, 2, 16 * 2, 50, true);
 }
+
+/* --emit llvm / asm: the text names the kernel; FMAs are explicit */
+Test(cpu_gemm, emit_text) {
+    h_fresh();
+    Node *x = h_input(2, (int64_t[]){4, 32}, DT_F32);
+    Node *w = h_param(2, (int64_t[]){16, 32});
+    Node *y = h_emit(OP_LINEAR, (Node *[]){x, w}, 2, NULL);
+    Plan *p = arena_alloc(&h.a, sizeof *p);
+    p->graph = h.g;
+    PlanStep s;
+    cr_assert(h.be->lower_node(h.be, p, y, (int[]){x->id, w->id}, y->id, &s, &h.d) == 0, "%s", h.d.msg);
+    StrBuf t = {0};
+    cr_assert(h.be->emit_text(h.be, "llvm", &t, &h.d) != 0, "nothing generated yet must be an error");
+    cr_assert(h.be->generate(h.be, &p, 1, NULL, &h.d) == 0, "%s", h.d.msg);
+    cr_assert(h.be->emit_text(h.be, "llvm", &t, &h.d) == 0, "%s", h.d.msg);
+    cr_assert(strstr(t.s, p->kernels[s.kernel].name) && strstr(t.s, "fmuladd"));
+    sb_free(&t);
+    memset(&t, 0, sizeof t);
+    cr_assert(h.be->emit_text(h.be, "asm", &t, &h.d) == 0, "%s", h.d.msg);
+    cr_assert(strstr(t.s, "vfmadd"));
+    sb_free(&t);
+    memset(&t, 0, sizeof t);
+    cr_assert(h.be->emit_text(h.be, "bogus", &t, &h.d) != 0);
+    void *fn;
+    cr_assert(h.be->jit_lookup(h.be, "no_such_kernel", &fn, &h.d) != 0);
+    /* text still available after the JIT took its clone */
+    cr_assert(h.be->emit_text(h.be, "llvm", &t, &h.d) == 0, "%s", h.d.msg);
+    sb_free(&t);
+}
