@@ -24,12 +24,14 @@
 #include <string.h>
 
 #include "codegen/cpu/cpu.h"
+#include "codegen/lower.h"
 
 enum { AD_SQ, AD_SK, AD_NB1, AD_QS0, AD_QS1, AD_KS0, AD_KS1, AD_VS0, AD_VS1,
        AD_MS0, AD_MS1, AD_MSI, AD_MSJ, AD_QSS, AD_KSS, AD_VSS, AD_COUNT };
 enum { AB_Q, AB_K, AB_V, AB_MASK, AB_OUT };
 #define ATT_BR 64   /* query rows per block */
 #define ATT_RG 4    /* rows sharing each K/V vector load (divides ATT_BR) */
+#define ATT_BCV 2   /* vectors of keys per key block: Bc = ATT_BCV vw */
 
 static bool contig_strides(const Shape *sh, Dim *st) {
     Dim acc = dim_const(1);
@@ -74,24 +76,24 @@ int cpu_lower_attn(CpuBackend *be, Plan *p, Node *n, const int *in_bufs, int out
     for (int i = 0; i < OB; i++) full.d[2 - OB + i] = n->shape.d[i];
     full.d[2] = q->shape.d[q->shape.rank - 2];
     full.d[3] = k->shape.d[k->shape.rank - 2];
-    Shape qb = q->shape, kb = k->shape, vb = v->shape;   /* drop the last two dims */
-    qb.rank -= 2; kb.rank -= 2; vb.rank -= 2;
-    Dim qs[4], ks[4], vs[4], ms[4] = {{0, 0}, {0, 0}, {0, 0}, {0, 0}};
-    Dim qst[LTC_MAX_RANK], kst[LTC_MAX_RANK], vst[LTC_MAX_RANK];
-    if (!bstrides(&qb, &full, 2, qs) || !bstrides(&kb, &full, 2, ks) || !bstrides(&vb, &full, 2, vs) ||
-        (mk && !bstrides(&mk->shape, &full, 4, ms)) ||
-        !contig_strides(&q->shape, qst) || !contig_strides(&k->shape, kst) || !contig_strides(&v->shape, vst))
-        return cpu_unsupported(n, d, "attention operand shapes");
-    /* element strides of a batch step = batch stride (in batch elements) x S x D */
-    Dim qmat, kmat, vmat;
-    if (!dim_mul(q->shape.d[q->shape.rank - 2], D, &qmat) || !dim_mul(k->shape.d[k->shape.rank - 2], D, &kmat) ||
-        !dim_mul(v->shape.d[v->shape.rank - 2], Dv, &vmat))
-        return cpu_unsupported(n, d, "attention operand shapes");
-    for (int i = 0; i < 2; i++) {
-        if (qs[i].k && !dim_mul(qs[i], qmat, &qs[i])) return cpu_unsupported(n, d, "attention strides");
-        if (ks[i].k && !dim_mul(ks[i], kmat, &ks[i])) return cpu_unsupported(n, d, "attention strides");
-        if (vs[i].k && !dim_mul(vs[i], vmat, &vs[i])) return cpu_unsupported(n, d, "attention strides");
+    /* Q, K, V element strides as the plan lays them out (codegen/lower.h:
+     * a head-split permute feeding SDPA is a view of its input, read through
+     * strides, no copy); padded to the two batch dims, 0 where broadcast. */
+    Dim qs[2], ks[2], vs[2], rs[3], ms[4] = {{0, 0}, {0, 0}, {0, 0}, {0, 0}};
+    Dim *bs[3] = {qs, ks, vs};
+    for (int x = 0; x < 3; x++) {
+        Dim st[LTC_MAX_RANK];
+        const Shape *sh = &n->in[x]->shape;
+        int r = lower_input_strides(n, x, st);
+        if (r != sh->rank || r < 2 || !is_one(st[r - 1]))
+            return cpu_unsupported(n, d, "attention operand strides (the head dim must be contiguous)");
+        rs[x] = st[r - 2];
+        for (int i = 0; i < 2; i++) {
+            int j = i - (2 - (r - 2));
+            bs[x][i] = (j < 0 || (is_one(sh->d[j]) && !is_one(full.d[i]))) ? dim_const(0) : st[j];
+        }
     }
+    if (mk && !bstrides(&mk->shape, &full, 4, ms)) return cpu_unsupported(n, d, "attention mask shape");
     Dim batch;
     if (!dim_mul(full.d[0], full.d[1], &batch) || !dim_mul(batch, full.d[2], &batch))
         return cpu_unsupported(n, d, "attention batch is not one monomial");
@@ -111,9 +113,9 @@ int cpu_lower_attn(CpuBackend *be, Plan *p, Node *n, const int *in_bufs, int out
     cpu_set_dim(s, ks[0]); cpu_set_dim(s, ks[1]);
     cpu_set_dim(s, vs[0]); cpu_set_dim(s, vs[1]);
     for (int i = 0; i < 4; i++) cpu_set_dim(s, ms[i]);
-    cpu_set_dim(s, D);
-    cpu_set_dim(s, D);
-    cpu_set_dim(s, Dv);
+    cpu_set_dim(s, rs[0]);   /* row strides of Q, K, V */
+    cpu_set_dim(s, rs[1]);
+    cpu_set_dim(s, rs[2]);
     s->ntiles = cpu_poly(batch);      /* rows of [b0, b1, Sq] */
     return 0;
 }
@@ -158,7 +160,7 @@ int cpu_gen_attn(Cg *c, const PlanKernel *pk, LtcDiag *d) {
     bool causal = n->a.causal;
     bool drop = n->a.training && n->a.p > 0;
     double scale = n->a.scale > 0 ? n->a.scale : 1.0 / sqrt((double)D);
-    int vw = c->vw, BC = vw, ndv = Dv / vw;
+    int vw = c->vw, BC = ATT_BCV * vw, ndv = Dv / vw;
 
     cg_kernel_begin(c, pk->name);
     LLVMBuilderRef b = c->b;
@@ -171,6 +173,7 @@ int cpu_gen_attn(Cg *c, const PlanKernel *pk, LtcDiag *d) {
     LLVMValueRef Mr = cg_array(c, c->f32, ATT_BR, 64), Lr = cg_array(c, c->f32, ATT_BR, 64);
     LLVMValueRef KT = cg_array(c, c->f32, (int64_t)D * BC, 64);
     LLVMValueRef P = cg_array(c, c->f32, (int64_t)ATT_RG * BC, 64);
+    LLVMValueRef SD = cg_array(c, c->f32, BC, 64);   /* one row's scores (dot path) */
     LLVMValueRef ninf = cg_f32c(c, -INFINITY), vninf = cg_splat(c, ninf);
     LLVMValueRef zero = cg_i64c(c, 0), one = cg_i64c(c, 1);
 
@@ -204,115 +207,169 @@ int cpu_gen_attn(Cg *c, const PlanKernel *pk, LtcDiag *d) {
         cg_vstore(c, cg_vf32c(c, 0), cg_gep(c, c->f32, O, LLVMBuildAdd(b, LLVMBuildMul(b, r, cg_i64c(c, Dv), ""), cg_i64c(c, e * vw), "")));
     cg_endfor(c, &lr);
 
-    LLVMValueRef kend = causal ? cg_min64(c, Sk, iend) : Sk;
-    LLVMValueRef j0 = cg_for(c, &lj, zero, kend, cg_i64c(c, BC));
-    LLVMValueRef nk = cg_min64(c, cg_i64c(c, BC), LLVMBuildSub(b, kend, j0, ""));
-    /* KT[d][c] = K[j0 + c][d], zero past nk */
-    LLVMValueRef dd = cg_for(c, &ld, zero, cg_i64c(c, D), one);
-    LLVMValueRef cc = cg_for(c, &lc, zero, cg_i64c(c, BC), one);
-    LLVMValueRef okc = LLVMBuildICmp(b, LLVMIntSLT, cc, nk, "");
-    LLVMValueRef jj = LLVMBuildAdd(b, j0, LLVMBuildSelect(b, okc, cc, zero, ""), "");
-    LLVMValueRef kx = cg_load(c, c->f32, cg_gep(c, c->f32, kb, LLVMBuildAdd(b, LLVMBuildMul(b, jj, kss, ""), dd, "")), 4);
-    cg_store(c, LLVMBuildSelect(b, okc, kx, cg_f32c(c, 0), ""),
-             cg_gep(c, c->f32, KT, LLVMBuildAdd(b, LLVMBuildMul(b, dd, cg_i64c(c, BC), ""), cc, "")), 4);
-    cg_endfor(c, &lc);
-    cg_endfor(c, &ld);
+    /* Two ways through the keys: blocks of >= ATT_RG rows transpose each key
+     * block once and share every load among ATT_RG rows; smaller blocks (a
+     * decode step, a ragged tail) take dot products on K in place, since a
+     * transpose for one row costs more than it saves. */
+    CgIf pathif;
+    cg_if(c, &pathif, LLVMBuildICmp(b, LLVMIntSGE, nrows, cg_i64c(c, ATT_RG), ""), true);
+    for (int path = 0; path < 2; path++) {
+        const int G = path == 0 ? ATT_RG : 1;   /* rows per group */
+        if (path == 1) cg_else(c, &pathif);
+        LLVMValueRef kend = causal ? cg_min64(c, Sk, iend) : Sk;
+        LLVMValueRef j0 = cg_for(c, &lj, zero, kend, cg_i64c(c, BC));
+        LLVMValueRef nk = cg_min64(c, cg_i64c(c, BC), LLVMBuildSub(b, kend, j0, ""));
+        LLVMValueRef dd;
+        if (path == 0) {
+            /* KT[d][c] = K[j0 + c][d], zero past nk */
+            dd = cg_for(c, &ld, zero, cg_i64c(c, D), one);
+            LLVMValueRef cc = cg_for(c, &lc, zero, cg_i64c(c, BC), one);
+            LLVMValueRef okc = LLVMBuildICmp(b, LLVMIntSLT, cc, nk, "");
+            LLVMValueRef jj = LLVMBuildAdd(b, j0, LLVMBuildSelect(b, okc, cc, zero, ""), "");
+            LLVMValueRef kx = cg_load(c, c->f32, cg_gep(c, c->f32, kb, LLVMBuildAdd(b, LLVMBuildMul(b, jj, kss, ""), dd, "")), 4);
+            cg_store(c, LLVMBuildSelect(b, okc, kx, cg_f32c(c, 0), ""),
+                     cg_gep(c, c->f32, KT, LLVMBuildAdd(b, LLVMBuildMul(b, dd, cg_i64c(c, BC), ""), cc, "")), 4);
+            cg_endfor(c, &lc);
+            cg_endfor(c, &ld);
+        }
 
-    /* Rows in groups of ATT_RG: each KT and V vector load feeds ATT_RG FMAs
-     * (one row at a time is load-bound: two loads per FMA). */
-    LLVMValueRef rg = cg_for(c, &lr, zero, nrows, cg_i64c(c, ATT_RG));
-    LLVMValueRef lastr = LLVMBuildSub(b, nrows, one, "");
-    LLVMValueRef slot[ATT_RG], iu[ATT_RG], qrow[ATT_RG], sv[ATT_RG], alpha[ATT_RG];
-    for (int u = 0; u < ATT_RG; u++) {
-        slot[u] = LLVMBuildAdd(b, rg, cg_i64c(c, u), "");   /* its O/m/l slot, < ATT_BR */
-        /* rows past the block recompute the last row into slots never read */
-        iu[u] = LLVMBuildAdd(b, i0, cg_min64(c, slot[u], lastr), "");
-        qrow[u] = cg_gep(c, c->f32, qb, LLVMBuildMul(b, iu[u], qss, ""));
-        sv[u] = cg_var(c, c->vf, NULL);
-        cg_set(c, sv[u], cg_vf32c(c, 0));
-    }
-    dd = cg_for(c, &ld, zero, cg_i64c(c, D), one);
-    LLVMValueRef ktv = cg_load(c, c->vf, cg_gep(c, c->f32, KT, LLVMBuildMul(b, dd, cg_i64c(c, BC), "")), (unsigned)vw * 4);
-    for (int u = 0; u < ATT_RG; u++) {
-        LLVMValueRef qx = cg_splat(c, cg_load(c, c->f32, cg_gep(c, c->f32, qrow[u], dd), 4));
-        cg_set(c, sv[u], cg_fma(c, qx, ktv, cg_get(c, c->vf, sv[u])));
-    }
-    cg_endfor(c, &ld);
-    for (int u = 0; u < ATT_RG; u++) {
-        LLVMValueRef i = iu[u], r = slot[u];
-        LLVMValueRef s = LLVMBuildFMul(b, cg_get(c, c->vf, sv[u]), cg_vf32c(c, scale), "");
-        LLVMValueRef valid = cg_mask_lt(c, nk);
-        if (has_mask) {
-            LLVMValueRef mrow = cg_gep(c, mask_bool ? c->i8 : c->f32, mb, LLVMBuildMul(b, i, msi, ""));
-            LLVMValueRef mv = LLVMGetUndef(c->vf);
-            LLVMValueRef keep = LLVMConstNull(c->vmask);
-            for (int l = 0; l < vw; l++) {
-                LLVMValueRef lc_ = cg_min64(c, cg_i64c(c, l), LLVMBuildSub(b, nk, one, ""));
-                LLVMValueRef addr = LLVMBuildMul(b, LLVMBuildAdd(b, j0, lc_, ""), msj, "");
-                if (mask_bool) {
-                    LLVMValueRef x = cg_load(c, c->i8, cg_gep(c, c->i8, mrow, addr), 1);
-                    keep = LLVMBuildInsertElement(b, keep, LLVMBuildICmp(b, LLVMIntNE, x, LLVMConstInt(c->i8, 0, 0), ""), cg_i32c(c, l), "");
-                } else {
-                    mv = LLVMBuildInsertElement(b, mv, cg_load(c, c->f32, cg_gep(c, c->f32, mrow, addr), 4), cg_i32c(c, l), "");
-                }
+        /* Rows in groups of G: on path 0 each KT and V vector load feeds
+         * ATT_RG FMAs (one row at a time is load-bound: two loads per FMA). */
+        LLVMValueRef rg = cg_for(c, &lr, zero, nrows, cg_i64c(c, G));
+        LLVMValueRef lastr = LLVMBuildSub(b, nrows, one, "");
+        LLVMValueRef slot[ATT_RG], iu[ATT_RG], qrow[ATT_RG], sv[ATT_RG][ATT_BCV], alpha[ATT_RG];
+        for (int u = 0; u < G; u++) {
+            slot[u] = LLVMBuildAdd(b, rg, cg_i64c(c, u), "");   /* its O/m/l slot, < ATT_BR */
+            /* rows past the block recompute the last row into slots never read */
+            iu[u] = LLVMBuildAdd(b, i0, cg_min64(c, slot[u], lastr), "");
+            qrow[u] = cg_gep(c, c->f32, qb, LLVMBuildMul(b, iu[u], qss, ""));
+            for (int cv = 0; cv < ATT_BCV; cv++) {
+                sv[u][cv] = cg_var(c, c->vf, NULL);
+                cg_set(c, sv[u][cv], cg_vf32c(c, 0));
             }
-            if (mask_bool) valid = LLVMBuildAnd(b, valid, keep, "");
-            else s = LLVMBuildFAdd(b, s, mv, "");
         }
-        if (causal) {
-            /* j0 + lane <= i */
-            LLVMValueRef lim = LLVMBuildTrunc(b, LLVMBuildSub(b, i, j0, ""), c->i32, "");
-            valid = LLVMBuildAnd(b, valid, LLVMBuildICmp(b, LLVMIntSLE, cg_iota(c), cg_splat(c, lim), ""), "");
+        if (path == 0) {
+            /* s[u] = sum_d q[u][d] KT[d][:] */
+            dd = cg_for(c, &ld, zero, cg_i64c(c, D), one);
+            LLVMValueRef ktrow = cg_gep(c, c->f32, KT, LLVMBuildMul(b, dd, cg_i64c(c, BC), ""));
+            LLVMValueRef ktv[ATT_BCV];
+            for (int cv = 0; cv < ATT_BCV; cv++)
+                ktv[cv] = cg_load(c, c->vf, cg_gep(c, c->f32, ktrow, cg_i64c(c, cv * vw)), (unsigned)vw * 4);
+            for (int u = 0; u < G; u++) {
+                LLVMValueRef qx = cg_splat(c, cg_load(c, c->f32, cg_gep(c, c->f32, qrow[u], dd), 4));
+                for (int cv = 0; cv < ATT_BCV; cv++)
+                    cg_set(c, sv[u][cv], cg_fma(c, qx, ktv[cv], cg_get(c, c->vf, sv[u][cv])));
+            }
+            cg_endfor(c, &ld);
+        } else {
+            /* one row: s[c] = q . K[j0 + c], vectorised over d, no transpose */
+            LLVMValueRef kc = cg_for(c, &lc, zero, nk, one);
+            LLVMValueRef krow = cg_gep(c, c->f32, kb, LLVMBuildMul(b, LLVMBuildAdd(b, j0, kc, ""), kss, ""));
+            LLVMValueRef acc = NULL;
+            for (int e = 0; e < D; e += vw) {
+                LLVMValueRef m = D - e >= vw ? NULL : cg_mask_lt(c, cg_i64c(c, D - e));
+                LLVMValueRef qx = m ? cg_mload(c, cg_gep(c, c->f32, qrow[0], cg_i64c(c, e)), m, NULL)
+                                    : cg_vload(c, cg_gep(c, c->f32, qrow[0], cg_i64c(c, e)));
+                LLVMValueRef kx = m ? cg_mload(c, cg_gep(c, c->f32, krow, cg_i64c(c, e)), m, NULL)
+                                    : cg_vload(c, cg_gep(c, c->f32, krow, cg_i64c(c, e)));
+                acc = acc ? cg_fma(c, qx, kx, acc) : LLVMBuildFMul(b, qx, kx, "");
+            }
+            cg_store(c, cg_hsum(c, acc), cg_gep(c, c->f32, SD, kc), 4);
+            cg_endfor(c, &lc);
+            for (int cv = 0; cv < ATT_BCV; cv++)   /* lanes past nk are masked below */
+                cg_set(c, sv[0][cv], cg_load(c, c->vf, cg_gep(c, c->f32, SD, cg_i64c(c, cv * vw)), (unsigned)vw * 4));
         }
-        s = LLVMBuildSelect(b, valid, s, vninf, "");
-        LLVMValueRef mptr = cg_gep(c, c->f32, Mr, r), lptr = cg_gep(c, c->f32, Lr, r);
-        LLVMValueRef mold = cg_load(c, c->f32, mptr, 4);
-        LLVMValueRef mnew = cg_vmax(c, mold, cg_hmax(c, s));
-        /* all masked so far: subtract 0 instead of -inf so exp gives 0, not NaN */
-        LLVMValueRef isinf = LLVMBuildFCmp(b, LLVMRealOEQ, mnew, ninf, "");
-        LLVMValueRef muse = LLVMBuildSelect(b, isinf, cg_f32c(c, 0), mnew, "");
-        LLVMValueRef pv = cg_vexp(c, LLVMBuildFSub(b, s, cg_splat(c, muse), ""));
-        LLVMValueRef alpha_u = LLVMBuildExtractElement(b, cg_vexp(c, cg_splat(c, LLVMBuildFSub(b, mold, muse, ""))), cg_i32c(c, 0), "");
-        cg_store(c, cg_fma(c, cg_load(c, c->f32, lptr, 4), alpha_u, cg_hsum(c, pv)), lptr, 4);
-        cg_store(c, mnew, mptr, 4);
-        if (drop) {
-            /* dropout on the normalised weights: O takes p * keep / (1 - p), l
-             * keeps the undropped sum, so O / l = dropout(softmax) . V */
-            LLVMValueRef row = LLVMBuildAdd(b, LLVMBuildMul(b, bh, Sq, ""), i, "");
-            LLVMValueRef base = LLVMBuildAdd(b, LLVMBuildMul(b, row, Sk, ""), j0, "");
-            LLVMTypeRef v64 = LLVMVectorType(c->i64, (unsigned)vw);
-            LLVMValueRef idx = LLVMBuildAdd(b, cg_splat(c, base), LLVMBuildZExt(b, cg_iota(c), v64, ""), "");
-            LLVMValueRef u = gen_philox(c, n->a.seed, idx);
-            LLVMValueRef uf = LLVMBuildFMul(b, LLVMBuildUIToFP(b, LLVMBuildLShr(b, u, cg_splat(c, cg_i32c(c, 8)), ""), c->vf, ""),
-                                            cg_vf32c(c, 0x1p-24), "");
-            LLVMValueRef keep = LLVMBuildFCmp(b, LLVMRealOGE, uf, cg_vf32c(c, (float)n->a.p), "");
-            double ks = n->a.p >= 1 ? 0 : 1.0 / (1.0 - n->a.p);
-            pv = LLVMBuildSelect(b, keep, LLVMBuildFMul(b, pv, cg_vf32c(c, ks), ""), cg_vf32c(c, 0), "");
+        for (int u = 0; u < G; u++) {
+            LLVMValueRef i = iu[u], r = slot[u];
+            LLVMValueRef sc[ATT_BCV], pv[ATT_BCV], bmax = NULL;
+            for (int cv = 0; cv < ATT_BCV; cv++) {
+                LLVMValueRef s = LLVMBuildFMul(b, cg_get(c, c->vf, sv[u][cv]), cg_vf32c(c, scale), "");
+                LLVMValueRef jc = LLVMBuildAdd(b, j0, cg_i64c(c, cv * vw), "");   /* first key of this vector */
+                LLVMValueRef valid = cg_mask_lt(c, LLVMBuildSub(b, nk, cg_i64c(c, cv * vw), ""));
+                if (has_mask) {
+                    LLVMValueRef mrow = cg_gep(c, mask_bool ? c->i8 : c->f32, mb, LLVMBuildMul(b, i, msi, ""));
+                    LLVMValueRef mv = LLVMGetUndef(c->vf);
+                    LLVMValueRef keep = LLVMConstNull(c->vmask);
+                    for (int l = 0; l < vw; l++) {
+                        /* lanes past nk re-read the last key (valid memory), then masked */
+                        LLVMValueRef lc_ = cg_min64(c, cg_i64c(c, cv * vw + l), LLVMBuildSub(b, nk, one, ""));
+                        LLVMValueRef addr = LLVMBuildMul(b, LLVMBuildAdd(b, j0, lc_, ""), msj, "");
+                        if (mask_bool) {
+                            LLVMValueRef x = cg_load(c, c->i8, cg_gep(c, c->i8, mrow, addr), 1);
+                            keep = LLVMBuildInsertElement(b, keep, LLVMBuildICmp(b, LLVMIntNE, x, LLVMConstInt(c->i8, 0, 0), ""), cg_i32c(c, l), "");
+                        } else {
+                            mv = LLVMBuildInsertElement(b, mv, cg_load(c, c->f32, cg_gep(c, c->f32, mrow, addr), 4), cg_i32c(c, l), "");
+                        }
+                    }
+                    if (mask_bool) valid = LLVMBuildAnd(b, valid, keep, "");
+                    else s = LLVMBuildFAdd(b, s, mv, "");
+                }
+                if (causal) {
+                    /* jc + lane <= i; clamp so the i32 compare cannot wrap */
+                    LLVMValueRef gap = cg_max64(c, cg_min64(c, LLVMBuildSub(b, i, jc, ""), cg_i64c(c, vw)), cg_i64c(c, -1));
+                    LLVMValueRef lim = LLVMBuildTrunc(b, gap, c->i32, "");
+                    valid = LLVMBuildAnd(b, valid, LLVMBuildICmp(b, LLVMIntSLE, cg_iota(c), cg_splat(c, lim), ""), "");
+                }
+                sc[cv] = LLVMBuildSelect(b, valid, s, vninf, "");
+                bmax = bmax ? cg_vmax(c, bmax, sc[cv]) : sc[cv];
+            }
+            LLVMValueRef mptr = cg_gep(c, c->f32, Mr, r), lptr = cg_gep(c, c->f32, Lr, r);
+            LLVMValueRef mold = cg_load(c, c->f32, mptr, 4);
+            LLVMValueRef mnew = cg_vmax(c, mold, cg_hmax(c, bmax));
+            /* all masked so far: subtract 0 instead of -inf so exp gives 0, not NaN */
+            LLVMValueRef isinf = LLVMBuildFCmp(b, LLVMRealOEQ, mnew, ninf, "");
+            LLVMValueRef muse = cg_splat(c, LLVMBuildSelect(b, isinf, cg_f32c(c, 0), mnew, ""));
+            LLVMValueRef psum = NULL;
+            for (int cv = 0; cv < ATT_BCV; cv++) {
+                pv[cv] = cg_vexp(c, LLVMBuildFSub(b, sc[cv], muse, ""));
+                psum = psum ? LLVMBuildFAdd(b, psum, pv[cv], "") : pv[cv];
+            }
+            LLVMValueRef alpha_u = LLVMBuildExtractElement(b, cg_vexp(c, LLVMBuildFSub(b, cg_splat(c, mold), muse, "")), cg_i32c(c, 0), "");
+            cg_store(c, cg_fma(c, cg_load(c, c->f32, lptr, 4), alpha_u, cg_hsum(c, psum)), lptr, 4);
+            cg_store(c, mnew, mptr, 4);
+            for (int cv = 0; cv < ATT_BCV; cv++) {
+                if (drop) {
+                    /* dropout on the normalised weights: O takes p * keep / (1 - p),
+                     * l keeps the undropped sum, so O / l = dropout(softmax) . V */
+                    LLVMValueRef row = LLVMBuildAdd(b, LLVMBuildMul(b, bh, Sq, ""), i, "");
+                    LLVMValueRef base = LLVMBuildAdd(b, LLVMBuildMul(b, row, Sk, ""),
+                                                     LLVMBuildAdd(b, j0, cg_i64c(c, cv * vw), ""), "");
+                    LLVMTypeRef v64 = LLVMVectorType(c->i64, (unsigned)vw);
+                    LLVMValueRef idx = LLVMBuildAdd(b, cg_splat(c, base), LLVMBuildZExt(b, cg_iota(c), v64, ""), "");
+                    LLVMValueRef bits = gen_philox(c, n->a.seed, idx);
+                    LLVMValueRef uf = LLVMBuildFMul(b, LLVMBuildUIToFP(b, LLVMBuildLShr(b, bits, cg_splat(c, cg_i32c(c, 8)), ""), c->vf, ""),
+                                                    cg_vf32c(c, 0x1p-24), "");
+                    LLVMValueRef keep = LLVMBuildFCmp(b, LLVMRealOGE, uf, cg_vf32c(c, (float)n->a.p), "");
+                    double ks = n->a.p >= 1 ? 0 : 1.0 / (1.0 - n->a.p);
+                    pv[cv] = LLVMBuildSelect(b, keep, LLVMBuildFMul(b, pv[cv], cg_vf32c(c, ks), ""), cg_vf32c(c, 0), "");
+                }
+                cg_store(c, pv[cv], cg_gep(c, c->f32, P, cg_i64c(c, u * BC + cv * vw)), (unsigned)vw * 4);
+            }
+            alpha[u] = alpha_u;
         }
-        cg_store(c, pv, cg_gep(c, c->f32, P, cg_i64c(c, u * BC)), (unsigned)vw * 4);
-        alpha[u] = alpha_u;
+        /* O[slot] = O[slot] * alpha + sum_c p[c] V[j0 + c] */
+        LLVMValueRef dv = cg_for(c, &ldv, zero, cg_i64c(c, Dv), cg_i64c(c, vw));
+        LLVMValueRef optr[ATT_RG], ov[ATT_RG];
+        for (int u = 0; u < G; u++) {
+            optr[u] = cg_gep(c, c->f32, O, LLVMBuildAdd(b, LLVMBuildMul(b, slot[u], cg_i64c(c, Dv), ""), dv, ""));
+            ov[u] = cg_var(c, c->vf, NULL);
+            cg_set(c, ov[u], LLVMBuildFMul(b, cg_load(c, c->vf, optr[u], (unsigned)vw * 4), cg_splat(c, alpha[u]), ""));
+        }
+        LLVMValueRef pc = cg_for(c, &lp, zero, nk, one);
+        LLVMValueRef vrow = cg_gep(c, c->f32, vb, LLVMBuildAdd(b, LLVMBuildMul(b, LLVMBuildAdd(b, j0, pc, ""), vss, ""), dv, ""));
+        LLVMValueRef vv = cg_vload(c, vrow);
+        for (int u = 0; u < G; u++) {
+            LLVMValueRef pcv = cg_splat(c, cg_load(c, c->f32, cg_gep(c, c->f32, P, LLVMBuildAdd(b, pc, cg_i64c(c, u * BC), "")), 4));
+            cg_set(c, ov[u], cg_fma(c, pcv, vv, cg_get(c, c->vf, ov[u])));
+        }
+        cg_endfor(c, &lp);
+        for (int u = 0; u < G; u++)
+            cg_store(c, cg_get(c, c->vf, ov[u]), optr[u], (unsigned)vw * 4);
+        cg_endfor(c, &ldv);
+        cg_endfor(c, &lr);
+        cg_endfor(c, &lj);
     }
-    /* O[slot] = O[slot] * alpha + sum_c p[c] V[j0 + c] */
-    LLVMValueRef dv = cg_for(c, &ldv, zero, cg_i64c(c, Dv), cg_i64c(c, vw));
-    LLVMValueRef optr[ATT_RG], ov[ATT_RG];
-    for (int u = 0; u < ATT_RG; u++) {
-        optr[u] = cg_gep(c, c->f32, O, LLVMBuildAdd(b, LLVMBuildMul(b, slot[u], cg_i64c(c, Dv), ""), dv, ""));
-        ov[u] = cg_var(c, c->vf, NULL);
-        cg_set(c, ov[u], LLVMBuildFMul(b, cg_load(c, c->vf, optr[u], (unsigned)vw * 4), cg_splat(c, alpha[u]), ""));
-    }
-    LLVMValueRef pc = cg_for(c, &lp, zero, nk, one);
-    LLVMValueRef vrow = cg_gep(c, c->f32, vb, LLVMBuildAdd(b, LLVMBuildMul(b, LLVMBuildAdd(b, j0, pc, ""), vss, ""), dv, ""));
-    LLVMValueRef vv = cg_vload(c, vrow);
-    for (int u = 0; u < ATT_RG; u++) {
-        LLVMValueRef pcv = cg_splat(c, cg_load(c, c->f32, cg_gep(c, c->f32, P, LLVMBuildAdd(b, pc, cg_i64c(c, u * BC), "")), 4));
-        cg_set(c, ov[u], cg_fma(c, pcv, vv, cg_get(c, c->vf, ov[u])));
-    }
-    cg_endfor(c, &lp);
-    for (int u = 0; u < ATT_RG; u++)
-        cg_store(c, cg_get(c, c->vf, ov[u]), optr[u], (unsigned)vw * 4);
-    cg_endfor(c, &ldv);
-    cg_endfor(c, &lr);
-    cg_endfor(c, &lj);
+    cg_endif(c, &pathif);
 
     /* out = O / l */
     r = cg_for(c, &lr, zero, nrows, one);

@@ -9,8 +9,9 @@
  * of A (read in place, one row pointer each) and issues mr nr/vw FMAs.
  *
  * B is packed into nr-wide panels, [panel][k][nr], zero padded past N, so
- * the inner loop needs no masks.  A linear's weight (a PARAM) is packed
- * once at bind time by the gemm_pack prepack step; matmul's B and a
+ * the inner loop needs no masks.  A linear's weight that depends on
+ * parameters only (a PARAM, or qkv's cat of PARAMs) is packed once at bind
+ * time by the gemm_pack prepack step; matmul's B and a
  * non-parameter weight are packed per (column block, k block) on the stack.
  * Ragged edges: rows past M read row M-1 (valid memory) and are not
  * stored; columns past N are zero in B and masked on store.
@@ -45,6 +46,20 @@ static bool all_f32(Node *n) {
         if (n->in[i]->dtype != DT_F32) return false;
     return true;
 }
+
+/* Does n depend on parameters (and constants) only?  Then its value is
+ * fixed at bind time: the plan builder computes it in plan->prepack, in
+ * graph order, so a pack step appended now runs after it.  (qkv_linear's
+ * weight is cat(W_q, W_k, W_v).)  `budget` bounds the walk. */
+static bool param_only_walk(const Node *n, int *budget) {
+    if (--*budget < 0) return false;
+    if (n->op == OP_PARAM || n->op == OP_CONST || n->op == OP_FULL || n->op == OP_ARANGE) return true;
+    if (n->op == OP_INPUT || (op_info[n->op].flags & OPF_RANDOM) || n->nin == 0) return false;
+    for (int i = 0; i < n->nin; i++)
+        if (!param_only_walk(n->in[i], budget)) return false;
+    return true;
+}
+static bool param_only(const Node *n, int budget) { return param_only_walk(n, &budget); }
 
 int gemm_config(CpuBackend *be, Node *n, GemmCfg *g, LtcDiag *d) {
     memset(g, 0, sizeof *g);
@@ -89,15 +104,20 @@ int gemm_config(CpuBackend *be, Node *n, GemmCfg *g, LtcDiag *d) {
     if (g->kind == 0) {
         if (w->shape.rank != 2 || w->shape.d[0].sym || w->shape.d[1].sym)
             return cpu_unsupported(n, d, "linear weight with a symbolic or non-2D shape");
-        g->packed = w->op == OP_PARAM;
+        g->packed = param_only(w, 64);
     }
-    /* Columns per tile: 4 panels when that still leaves 2 tiles per thread
-     * pair, else fewer, so 2 threads get balanced halves. */
+    /* Panels per tile: the most (up to 4: more reuse of each packed A row
+     * block) that gives an even tile count or at least 8 tiles, so the
+     * pool's two threads get balanced halves (N=256: 6 panels -> 2 tiles of
+     * 3, not 3 tiles of 2). */
     Dim N = g->kind == 0 ? w->shape.d[0] : w->shape.d[w->shape.rank - 1];
     int ppt = 4;
     if (N.sym == 0) {
         int64_t np = (N.k + g->nr - 1) / g->nr;
-        ppt = np >= 8 ? 4 : np >= 4 ? 2 : 1;
+        for (ppt = 4; ppt > 1; ppt--) {
+            int64_t nt = (np + ppt - 1) / ppt;
+            if (nt % 2 == 0 || nt >= 8) break;
+        }
     }
     g->nb = ppt * g->nr;
     return 0;

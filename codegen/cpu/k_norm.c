@@ -40,6 +40,12 @@ int cpu_lower_norm(CpuBackend *be, Plan *p, Node *n, const int *in_bufs, int out
     bool has_b = n->op != OP_RMS_NORM && (n->a.flags & 2);
     if (!soft && has_w) s->bufs[NB_W] = in_bufs[next++];
     if (!soft && has_b) s->bufs[NB_B] = in_bufs[next++];
+    /* codegen/lower.c passes the ADD_NORM_SUM companion's buffer after the
+     * inputs (in_bufs[nin], -1 when there is none) */
+    if (n->op == OP_ADD_NORM && (n->a.flags & ADDNORM_SUM_FLAG)) {
+        if (in_bufs[n->nin] < 0) return cpu_unsupported(n, d, "add_norm keeps its sum but has no sum buffer");
+        s->bufs[NB_SUM] = in_bufs[n->nin];
+    }
     cpu_set_dim(s, rows);
     cpu_set_dim(s, n->shape.d[R - 1]);
     s->f[0] = (float)n->a.eps;

@@ -2,7 +2,8 @@
  *
  *   host model.so [-w weights.safetensors] [-t threads] [-r repeats] [-s NAME=VALUE]... LEN1 [LEN2...]
  *
- * Opens the model, prints its metadata, binds the weights (unless they are
+ * Opens the model, prints its metadata, binds the weights (-w, else
+ * MODEL.safetensors next to MODEL.so if it exists, unless they are
  * embedded), then runs the first entry once per LEN: the entry's last
  * symbol (the sequence length, by convention) takes LEN, the others 2 or
  * their -s value.  Inputs are deterministic pseudo-random; each output's
@@ -112,6 +113,16 @@ int main(int argc, char **argv) {
         fprintf(stderr, "host: %s\n", ltc_last_error(m)->message);
         ltc_model_close(m);
         return 1;
+    }
+    /* lispetorchc writes the weights of model.so next to it as
+     * model.safetensors (unless --embed-weights): use them by default. */
+    char guess[4096];
+    size_t plen = strlen(path);
+    if (!weights && !ltc_model_has_embedded_weights(m) && ltc_model_num_params(m) > 0 && plen > 3 &&
+        strcmp(path + plen - 3, ".so") == 0 && plen + 9 < sizeof guess) {
+        snprintf(guess, sizeof guess, "%.*s.safetensors", (int)(plen - 3), path);
+        FILE *f = fopen(guess, "rb");
+        if (f) { fclose(f); weights = guess; printf("weights: %s\n", guess); }
     }
     if (weights && ltc_model_bind_weights_file(m, weights) != 0) {
         fprintf(stderr, "host: %s\n", ltc_last_error(m)->message);

@@ -55,7 +55,7 @@ struct Ctx {
     double tol = 1e-5;
     int failures = 0, checked = 0;
 
-    std::map<std::string, Tensor> replaced;     // compiled-model outputs
+    std::map<std::string, Tensor> replaced;     // compiled outputs (and vary=1 inputs)
 
     bool has(const std::string &n) const { return st.tensors.count(n) != 0 || replaced.count(n) != 0; }
 

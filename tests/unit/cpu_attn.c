@@ -83,11 +83,13 @@ Test(cpu_attn, dropout_training) {
 
 /* Not an assertion: single-thread GFLOP/s of B1 H8 S1024 D64 (4 B S^2 H D). */
 Test(cpu_attn, gflops) {
-    int64_t H = 8, S = 1024, D = 64;
+    int64_t H = 8, S = 1024, D = 64, Sq;
     const char *env = getenv("LTC_ATTN_S");
     if (env) S = atol(env);
+    env = getenv("LTC_ATTN_SQ");          /* e.g. 1: one decode step */
+    Sq = env ? atol(env) : S;
     h_fresh();
-    Node *q = h_input(4, (int64_t[]){1, H, S, D}, DT_F32);
+    Node *q = h_input(4, (int64_t[]){1, H, Sq, D}, DT_F32);
     Node *k = h_input(4, (int64_t[]){1, H, S, D}, DT_F32);
     Node *v = h_input(4, (int64_t[]){1, H, S, D}, DT_F32);
     Node *y = h_emit(OP_SDPA, (Node *[]){q, k, v}, 3, NULL);
@@ -98,7 +100,7 @@ Test(cpu_attn, gflops) {
     cr_assert(h.be->generate(h.be, &p, 1, NULL, &h.d) == 0, "%s", h.d.msg);
     void *bufp[8] = {0};
     bufp[q->id] = h_in_data[0]; bufp[k->id] = h_in_data[1]; bufp[v->id] = h_in_data[2];
-    bufp[y->id] = arena_alloc_big(&h.a, (size_t)(H * S * D * 4));
+    bufp[y->id] = arena_alloc_big(&h.a, (size_t)(H * Sq * D * 4));
     void *fn;
     cr_assert(h.be->jit_lookup(h.be, p->kernels[s.kernel].name, &fn, &h.d) == 0);
     for (int causal = 0; causal < 1; causal++) {
@@ -109,7 +111,37 @@ Test(cpu_attn, gflops) {
             double t = now_ms() - t0;
             if (t < best) best = t;
         }
-        printf("cpu_attn: B1 H%ld S%ld D%ld single thread: %.2f ms, %.1f GFLOP/s\n", (long)H, (long)S,
-               (long)D, best, 4.0 * S * S * H * D / best * 1e-6);
+        printf("cpu_attn: B1 H%ld Sq%ld Sk%ld D%ld single thread: %.3f ms, %.1f GFLOP/s\n", (long)H,
+               (long)Sq, (long)S, (long)D, best, 4.0 * Sq * S * H * D / best * 1e-6);
+    }
+}
+
+/* blocks of fewer than 4 rows take the dot-product path: decode steps,
+ * ragged tails, masks, dropout, a head dim that is not a vector multiple */
+Test(cpu_attn, small_blocks_dot_path) {
+    attn_case(2, 2, 2, 50, 64, false, 1);
+    attn_case(1, 3, 3, 70, 32, true, 2);
+    attn_case(2, 1, 1, 100, 128, false, 3);
+    for (int sq = 1; sq <= 40; sq += 39) {
+        h_fresh();
+        Node *q = h_input(4, (int64_t[]){2, 2, sq, 20}, DT_F32);
+        Node *k = h_input(4, (int64_t[]){2, 2, 45, 20}, DT_F32);
+        Node *v = h_input(4, (int64_t[]){2, 2, 45, 32}, DT_F32);
+        Attr a = {.training = true, .p = 0.25, .seed = 77, .causal = sq > 1};
+        h_check(h_emit(OP_SDPA, (Node *[]){q, k, v}, 3, &a), 1e-4);
+    }
+}
+
+/* head-split views: q, k, v = permute([B,S,H,D]) are read in place through
+ * the strides codegen/lower.c reports, without a copy */
+Test(cpu_attn, permuted_views) {
+    for (int sq = 3; sq <= 37; sq += 34) {
+        h_fresh();
+        Node *x[3];
+        for (int i = 0; i < 3; i++) {
+            Node *in = h_input(4, (int64_t[]){2, i ? 29 : sq, 4, i == 2 ? 32 : 16}, DT_F32);
+            x[i] = h_emit(OP_PERMUTE, &in, 1, &(Attr){.perm = {0, 2, 1, 3}});
+        }
+        h_check(h_emit(OP_SDPA, x, 3, &(Attr){.causal = sq > 3}), 1e-4);
     }
 }

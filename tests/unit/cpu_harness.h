@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "codegen/backend.h"
+#include "codegen/lower.h"
 
 /* The fused ops' shape rules live in ir/passes and are referenced weakly by
  * the IR; strong references pull them into this test. */
@@ -44,7 +45,9 @@ static void h_setup(void) {
     h.eager = graph_new(&h.a, "<eager>", true);
     h.eager->seed = 1234;
     h.g = graph_new(&h.a, "t", false);
-    BackendOptions o = {.cpu = "native", .opt_level = 3, .time_passes = getenv("LTC_TIME_PASSES") != NULL};
+    const char *cpu = getenv("LTC_TEST_CPU");   /* e.g. x86-64-v3 */
+    BackendOptions o = {.cpu = cpu ? cpu : "native", .opt_level = 3,
+                        .time_passes = getenv("LTC_TIME_PASSES") != NULL};
     h.be = backend_cpu_new(&h.a, &o, &h.d);
     cr_assert(h.be, "%s", h.d.msg);
     h.rng = 88172645463325252ull;
@@ -157,6 +160,29 @@ __attribute__((unused)) static void h_run_step(KernelFn fn, const PlanStep *s, v
     }
 }
 
+/* Run a step on `nth` threads, each a contiguous share of the tiles. */
+#include <pthread.h>
+typedef struct HThr { KernelFn fn; void **ptrs; int64_t *dims; const float *f; int64_t t0, t1; } HThr;
+static void *h_thr_main(void *arg) {
+    HThr *t = arg;
+    if (t->t1 > t->t0) t->fn(t->ptrs, t->dims, t->f, t->t0, t->t1);
+    return NULL;
+}
+__attribute__((unused)) static void h_run_threads(KernelFn fn, const PlanStep *s, void **bufp, int nth) {
+    void *ptrs[PLAN_MAX_ARGS];
+    int64_t dims[PLAN_MAX_DIMS];
+    for (int i = 0; i < s->nbufs; i++) ptrs[i] = bufp[s->bufs[i]];
+    for (int i = 0; i < s->ndims; i++) dims[i] = h_poly(&s->dims[i]);
+    int64_t nt = h_poly(&s->ntiles);
+    pthread_t th[16];
+    HThr a[16];
+    for (int k = 0; k < nth && k < 16; k++) {
+        a[k] = (HThr){fn, ptrs, dims, s->f, nt * k / nth, nt * (k + 1) / nth};
+        cr_assert(pthread_create(&th[k], NULL, h_thr_main, &a[k]) == 0);
+    }
+    for (int k = 0; k < nth && k < 16; k++) pthread_join(th[k], NULL);
+}
+
 /* Lower n alone, run it, compare with the interpreter.  Returns rel err. */
 __attribute__((unused)) static double h_check_out(Node *n, double tol, float **out_backend) {
     Graph *g = h.g;
@@ -184,8 +210,10 @@ __attribute__((unused)) static double h_check_out(Node *n, double tol, float **o
     float *out = arena_alloc_big(&h.a, bytes + 64);
     for (size_t i = 0; i < bytes / 4; i++) out[i] = NAN;   /* catch unwritten elements */
     bufp[n->id] = out;
-    int in_bufs[8];
-    for (int i = 0; i < n->nin; i++) in_bufs[i] = n->in[i]->id;
+    int in_bufs[PLAN_MAX_ARGS + 1];
+    for (int i = 0; i < n->nin; i++)   /* a view reads its input's buffer (codegen/lower.h) */
+        in_bufs[i] = lower_is_view(n->in[i]) ? n->in[i]->in[0]->id : n->in[i]->id;
+    in_bufs[n->nin] = -1;                       /* as codegen/lower.c: no extra buffer */
     PlanStep step;
     cr_assert(h.be->lower_node(h.be, p, n, in_bufs, n->id, &step, &h.d) == 0, "lower: %s", h.d.msg);
     for (int i = g->nnodes; i < p->nbufs; i++) {          /* packed buffers */
