@@ -19,9 +19,14 @@ while [ $# -gt 0 ]; do
   shift
 done
 scripts/setup.sh >/dev/null
+# libtorch's OpenMP threads spin while OpenBLAS's threads wait for a core:
+# on 2 vCPUs that made 2-thread libtorch ~40x slower than 1-thread.  Give
+# libtorch its best setting (measured), so the comparison is fair.
+export OMP_WAIT_POLICY=PASSIVE
 B=build; W=$B/bench; mkdir -p $W
 LTC=$B/lispetorchc
 ninja -C $B lispetorchc ltc_bench >/dev/null
+echo "bench: building the models and timing; this takes a few minutes" >&2
 
 fill() { # template out key=value...
   local in=$1 out=$2; shift 2; cp "$in" "$out"

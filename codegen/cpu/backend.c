@@ -138,6 +138,9 @@ int cpu_build_module(Backend *b, Plan **plans, int nplans, LtcDiag *d) {
                 rc = f->gen(&c, k, d);
         }
     }
+    if (rc == 0 && c.bad_intrinsic)
+        rc = diag_set(d, (SrcLoc){0}, "cpu backend: unknown LLVM intrinsic '%s' (a generator bug)",
+                      c.bad_intrinsic);
     cg_dispose(&c);
     if (rc) return rc;
 

@@ -228,9 +228,12 @@ void cg_endif(Cg *c, CgIf *f) {
 LLVMValueRef cg_intr(Cg *c, const char *name, LLVMTypeRef *types, int ntypes,
                      LLVMValueRef *args, int nargs) {
     unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
-    /* An unknown name is a bug in a generator; LLVMVerifyModule reports the
-     * resulting bad call, so emit a harmless undef instead of crashing. */
-    if (id == 0) return LLVMGetUndef(ntypes ? types[0] : c->f32);
+    /* An unknown name is a bug in a generator: remember it (the module
+     * build reports it) and emit an undef so generation can go on. */
+    if (id == 0) {
+        if (!c->bad_intrinsic) c->bad_intrinsic = name;
+        return LLVMGetUndef(ntypes ? types[0] : c->f32);
+    }
     LLVMValueRef fn = LLVMGetIntrinsicDeclaration(c->mod, id, types, (size_t)ntypes);
     LLVMTypeRef ft = LLVMIntrinsicGetType(c->ctx, id, types, (size_t)ntypes);
     return LLVMBuildCall2(c->b, ft, fn, args, (unsigned)nargs, "");

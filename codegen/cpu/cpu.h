@@ -72,6 +72,7 @@ typedef struct Cg {
     LLVMTypeRef vf, vi32, vmask;     /* <vw x float>, <vw x i32>, <vw x i1> */
     int vw;
     LLVMValueRef ptrs, dims, fargs, t0, t1;   /* kernel arguments */
+    const char *bad_intrinsic;       /* a generator asked for an unknown intrinsic */
 } Cg;
 
 void cg_init(Cg *c, CpuBackend *be);

@@ -68,8 +68,8 @@ int cpu_lower_attn(CpuBackend *be, Plan *p, Node *n, const int *in_bufs, int out
     int R = n->shape.rank, OB = R - 2;
     if (R < 2 || OB > 2) return cpu_unsupported(n, d, "attention with more than 2 batch dims");
     Dim D = q->shape.d[q->shape.rank - 1], Dv = v->shape.d[v->shape.rank - 1];
-    if (D.sym || Dv.sym || D.k < 1 || D.k > 512 || Dv.k % be->t.vw || Dv.k > 512)
-        return cpu_unsupported(n, d, "attention head dims (value head dim must be a multiple of the vector width)");
+    if (D.sym || Dv.sym || D.k < 1 || D.k > 512 || Dv.k < 1 || Dv.k > 512)
+        return cpu_unsupported(n, d, "attention head dims (symbolic, or above 512)");
     /* batch dims padded to two: full = [b0, b1, Sq, Sk] */
     Shape full = {.rank = 4};
     full.d[0] = full.d[1] = dim_const(1);
@@ -160,7 +160,9 @@ int cpu_gen_attn(Cg *c, const PlanKernel *pk, LtcDiag *d) {
     bool causal = n->a.causal;
     bool drop = n->a.training && n->a.p > 0;
     double scale = n->a.scale > 0 ? n->a.scale : 1.0 / sqrt((double)D);
-    int vw = c->vw, BC = ATT_BCV * vw, ndv = Dv / vw;
+    /* O rows are padded to Dvp (a vector multiple); V loads and output
+     * stores of the last vector are masked when Dv is not a multiple */
+    int vw = c->vw, BC = ATT_BCV * vw, ndv = (Dv + vw - 1) / vw, Dvp = ndv * vw;
 
     cg_kernel_begin(c, pk->name);
     LLVMBuilderRef b = c->b;
@@ -169,7 +171,7 @@ int cpu_gen_attn(Cg *c, const PlanKernel *pk, LtcDiag *d) {
     LLVMValueRef Sq = cg_dim(c, AD_SQ), Sk = cg_dim(c, AD_SK), nb1 = cg_dim(c, AD_NB1);
     LLVMValueRef qss = cg_dim(c, AD_QSS), kss = cg_dim(c, AD_KSS), vss = cg_dim(c, AD_VSS);
     LLVMValueRef msi = cg_dim(c, AD_MSI), msj = cg_dim(c, AD_MSJ);
-    LLVMValueRef O = cg_array(c, c->f32, (int64_t)ATT_BR * Dv, 64);
+    LLVMValueRef O = cg_array(c, c->f32, (int64_t)ATT_BR * Dvp, 64);
     LLVMValueRef Mr = cg_array(c, c->f32, ATT_BR, 64), Lr = cg_array(c, c->f32, ATT_BR, 64);
     LLVMValueRef KT = cg_array(c, c->f32, (int64_t)D * BC, 64);
     LLVMValueRef P = cg_array(c, c->f32, (int64_t)ATT_RG * BC, 64);
@@ -204,7 +206,7 @@ int cpu_gen_attn(Cg *c, const PlanKernel *pk, LtcDiag *d) {
     cg_store(c, ninf, cg_gep(c, c->f32, Mr, r), 4);
     cg_store(c, cg_f32c(c, 0), cg_gep(c, c->f32, Lr, r), 4);
     for (int e = 0; e < ndv; e++)
-        cg_vstore(c, cg_vf32c(c, 0), cg_gep(c, c->f32, O, LLVMBuildAdd(b, LLVMBuildMul(b, r, cg_i64c(c, Dv), ""), cg_i64c(c, e * vw), "")));
+        cg_vstore(c, cg_vf32c(c, 0), cg_gep(c, c->f32, O, LLVMBuildAdd(b, LLVMBuildMul(b, r, cg_i64c(c, Dvp), ""), cg_i64c(c, e * vw), "")));
     cg_endfor(c, &lr);
 
     /* Two ways through the keys: blocks of >= ATT_RG rows transpose each key
@@ -348,16 +350,17 @@ int cpu_gen_attn(Cg *c, const PlanKernel *pk, LtcDiag *d) {
             alpha[u] = alpha_u;
         }
         /* O[slot] = O[slot] * alpha + sum_c p[c] V[j0 + c] */
-        LLVMValueRef dv = cg_for(c, &ldv, zero, cg_i64c(c, Dv), cg_i64c(c, vw));
+        LLVMValueRef dv = cg_for(c, &ldv, zero, cg_i64c(c, Dvp), cg_i64c(c, vw));
+        LLVMValueRef vmask = Dv % vw ? cg_mask_lt(c, LLVMBuildSub(b, cg_i64c(c, Dv), dv, "")) : NULL;
         LLVMValueRef optr[ATT_RG], ov[ATT_RG];
         for (int u = 0; u < G; u++) {
-            optr[u] = cg_gep(c, c->f32, O, LLVMBuildAdd(b, LLVMBuildMul(b, slot[u], cg_i64c(c, Dv), ""), dv, ""));
+            optr[u] = cg_gep(c, c->f32, O, LLVMBuildAdd(b, LLVMBuildMul(b, slot[u], cg_i64c(c, Dvp), ""), dv, ""));
             ov[u] = cg_var(c, c->vf, NULL);
             cg_set(c, ov[u], LLVMBuildFMul(b, cg_load(c, c->vf, optr[u], (unsigned)vw * 4), cg_splat(c, alpha[u]), ""));
         }
         LLVMValueRef pc = cg_for(c, &lp, zero, nk, one);
         LLVMValueRef vrow = cg_gep(c, c->f32, vb, LLVMBuildAdd(b, LLVMBuildMul(b, LLVMBuildAdd(b, j0, pc, ""), vss, ""), dv, ""));
-        LLVMValueRef vv = cg_vload(c, vrow);
+        LLVMValueRef vv = vmask ? cg_mload(c, vrow, vmask, NULL) : cg_vload(c, vrow);
         for (int u = 0; u < G; u++) {
             LLVMValueRef pcv = cg_splat(c, cg_load(c, c->f32, cg_gep(c, c->f32, P, LLVMBuildAdd(b, pc, cg_i64c(c, u * BC), "")), 4));
             cg_set(c, ov[u], cg_fma(c, pcv, vv, cg_get(c, c->vf, ov[u])));
@@ -374,11 +377,14 @@ int cpu_gen_attn(Cg *c, const PlanKernel *pk, LtcDiag *d) {
     /* out = O / l */
     r = cg_for(c, &lr, zero, nrows, one);
     LLVMValueRef inv = cg_splat(c, cg_load(c, c->f32, cg_gep(c, c->f32, Lr, r), 4));
-    LLVMValueRef orow2 = cg_gep(c, c->f32, O, LLVMBuildMul(b, r, cg_i64c(c, Dv), ""));
+    LLVMValueRef orow2 = cg_gep(c, c->f32, O, LLVMBuildMul(b, r, cg_i64c(c, Dvp), ""));
     LLVMValueRef dst = cg_gep(c, c->f32, OUT, LLVMBuildMul(b, LLVMBuildAdd(b, t, r, ""), cg_i64c(c, Dv), ""));
     for (int e = 0; e < ndv; e++) {
         LLVMValueRef x = cg_load(c, c->vf, cg_gep(c, c->f32, orow2, cg_i64c(c, e * vw)), (unsigned)vw * 4);
-        cg_vstore(c, LLVMBuildFDiv(b, x, inv, ""), cg_gep(c, c->f32, dst, cg_i64c(c, e * vw)));
+        x = LLVMBuildFDiv(b, x, inv, "");
+        LLVMValueRef at = cg_gep(c, c->f32, dst, cg_i64c(c, e * vw));
+        if (Dv - e * vw < vw) cg_mstore(c, x, at, cg_mask_lt(c, cg_i64c(c, Dv - e * vw)));
+        else cg_vstore(c, x, at);
     }
     cg_endfor(c, &lr);
 

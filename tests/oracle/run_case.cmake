@@ -11,10 +11,14 @@ endforeach()
 string(REPLACE "," ";" args "${ARGS}")
 string(REPLACE "," ";" runflags "${RUNFLAGS}")
 # seed=N among the checker's arguments also sets the run's seed (default 1).
+# static=1 compiles with --static (concrete shapes).
 set(seed 1)
+set(cflags "")
 foreach(a ${args})
   if(a MATCHES "^seed=([0-9]+)$")
     set(seed ${CMAKE_MATCH_1})
+  elseif(a STREQUAL "static=1")
+    set(cflags --static)
   endif()
 endforeach()
 
@@ -41,9 +45,9 @@ if(DEFINED SO AND NOT "${SO}" STREQUAL "")
   set(W ${SO}.weights.safetensors)
   file(REMOVE ${SO} ${W})
   execute_process(
-    COMMAND ${LTC} ${SCRIPT} -o ${SO} --save-weights ${W} --seed ${seed}
+    COMMAND ${LTC} ${SCRIPT} -o ${SO} --save-weights ${W} --seed ${seed} ${cflags}
     RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  message("$ lispetorchc ${SCRIPT} -o ${SO} --save-weights ${W} --seed ${seed}\n${out}${err}")
+  message("$ lispetorchc ${SCRIPT} -o ${SO} --save-weights ${W} --seed ${seed} ${cflags}\n${out}${err}")
   if(NOT rc EQUAL 0)
     message(FATAL_ERROR "lispetorchc compile failed (exit ${rc})")
   endif()

@@ -145,3 +145,10 @@ Test(cpu_attn, permuted_views) {
         h_check(h_emit(OP_SDPA, x, 3, &(Attr){.causal = sq > 3}), 1e-4);
     }
 }
+
+/* head dims that are not a vector multiple: masked V loads / output stores */
+Test(cpu_attn, odd_head_dims) {
+    attn_case(2, 2, 21, 30, 8, true, 0);
+    attn_case(1, 3, 2, 40, 24, false, 1);
+    attn_case(1, 2, 70, 33, 40, false, 2);
+}
