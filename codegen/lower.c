@@ -266,6 +266,88 @@ static PlanTensor *tensors(Arena *a, Node **v, int n, const char *prefix) {
     return t;
 }
 
+/* ---- run-time limits (PlanLimit) --------------------------------------------------------- */
+static bool poly_same(const Poly *a, const Poly *b) {
+    if (a->n != b->n) return false;
+    for (int i = 0; i < a->n; i++) {
+        bool found = false;
+        for (int j = 0; j < b->n && !found; j++) found = dim_eq(a->t[i], b->t[j]);
+        if (!found) return false;
+    }
+    return true;
+}
+
+static int64_t floor_div(int64_t a, int64_t b) {       /* b > 0 */
+    int64_t q = a / b;
+    return (a % b != 0 && a < 0) ? q - 1 : q;
+}
+
+/* "slice of the [512,1,64] buffer 'pe.pe' at x.lsp:12": what a user needs
+ * to find the bound in the script. */
+static const char *slice_what(Arena *a, const Node *n) {
+    const Node *x = n->in[0];
+    char sb[256];
+    const char *shape = shape_str(n->graph, &x->shape, sb, sizeof sb);
+    const char *of = x->op == OP_PARAM && x->name ? arena_printf(a, "the %s buffer '%s'", shape, x->name)
+                                                   : arena_printf(a, "a %s tensor", shape);
+    if (!of) return NULL;
+    if (!n->loc.file || !n->loc.file->name) return arena_printf(a, "slice of %s", of);
+    return arena_printf(a, "slice of %s at %s:%d", of, n->loc.file->name, n->loc.line);
+}
+
+/* Record `v <= max` for node n, unless it holds for every symbol value
+ * (sizes are >= 0, so a sum of non-positive terms never exceeds max >= 0).
+ * Constant terms move into max; a single term k*m becomes m (or -m) with
+ * max divided, so the rule reads "S <= 256" rather than "2*S <= 512". */
+static int add_limit(Lower *L, Plan *p, const Node *n, Poly v, int64_t max) {
+    Poly w = poly_dim(dim_const(0));
+    for (int i = 0; i < v.n; i++) {
+        if (v.t[i].k == INT64_MIN || (v.t[i].sym == 0 && __builtin_sub_overflow(max, v.t[i].k, &max)))
+            return diag_set(L->d, n->loc, "plan: bound of %s %%%d overflows", op_info[n->op].name, n->id);
+        if (v.t[i].sym && !poly_add(&w, v.t[i]))
+            return diag_set(L->d, n->loc, "plan: bound of %s %%%d has too many terms", op_info[n->op].name, n->id);
+    }
+    bool some_pos = false;
+    for (int i = 0; i < w.n; i++) some_pos |= w.t[i].k > 0;
+    if (!some_pos && max >= 0) return 0;
+    if (w.n == 0)
+        return diag_set(L->d, n->loc, "%s %%%d is out of range for every input size", op_info[n->op].name, n->id);
+    if (w.n == 1 && (w.t[0].k > 1 || w.t[0].k < -1)) {
+        int64_t k = w.t[0].k;
+        max = floor_div(max, k < 0 ? -k : k);
+        w.t[0].k = k < 0 ? -1 : 1;
+    }
+    for (int i = 0; i < p->nlimits; i++)
+        if (p->limits[i].max == max && poly_same(&p->limits[i].value, &w)) return 0;
+    PlanLimit *nl = grow(L->a, p->limits, p->nlimits, sizeof *nl);
+    if (!nl) return diag_set(L->d, (SrcLoc){0}, "out of memory");
+    nl[p->nlimits].value = w;
+    nl[p->nlimits].max = max;
+    nl[p->nlimits].what = slice_what(L->a, n);
+    p->limits = nl;
+    p->nlimits++;
+    return 0;
+}
+
+/* A SLICE reads indices start, start+step, ... < start + len*step of a
+ * dimension of size D; its shape rule made len exact, (end-start)/step.
+ * With symbolic bounds or a symbolic D nothing at compile time says that
+ * those indices exist (the interpreter checks at run time), and both an
+ * alias into the input and a copy step read them unchecked:
+ *   last index read = end - step <= D - 1   <=>   end - D <= step - 1,
+ *   start <= end (len >= 0; true by construction, kept as a guard). */
+static int slice_limits(Lower *L, Plan *p, const Node *n) {
+    const Attr *a = &n->a;
+    Dim D = n->in[0]->shape.d[a->axis];
+    if (!D.sym && !a->start.sym && !a->end.sym) return 0;     /* clamped at trace time */
+    if (n->shape.d[a->axis].k == 0) return 0;                 /* reads nothing */
+    Poly v = poly_dim(a->end);
+    if (!poly_add(&v, (Dim){-D.k, D.sym}) || add_limit(L, p, n, v, a->step - 1) < 0) return -1;
+    v = poly_dim(a->start);
+    if (!poly_add(&v, (Dim){-a->end.k, a->end.sym}) || add_limit(L, p, n, v, 0) < 0) return -1;
+    return 0;
+}
+
 /* ---- the memory plan ------------------------------------------------------------------ */
 typedef struct Slot { Poly off, size; int busy_until; } Slot;
 
@@ -403,6 +485,8 @@ int plan_build_ex(Graph *g, Backend *be, Arena *a, Plan **out, LowerInfo *info, 
     p->params = tensors(a, g->params, g->nparams, "param");
     if (!p->inputs || !p->outputs || !p->params) return diag_set(d, none, "out of memory");
     p->ninputs = g->ninputs; p->noutputs = g->noutputs; p->nparams = g->nparams;
+    for (int i = 0; i < L.N; i++)
+        if (g->nodes[i]->op == OP_SLICE && slice_limits(&L, p, g->nodes[i]) < 0) return -1;
     int *alias_of = arena_alloc(a, N1 * 2 * sizeof(int));
     if (!alias_of) return diag_set(d, none, "out of memory");
     for (int i = 0; i < L.N; i++) {
@@ -528,6 +612,12 @@ void plan_print(const Plan *p, SymBind ex, StrBuf *out) {
     for (int i = 0; i < p->nparams; i++)
         sb_printf(out, "  param %d %s: %s%s\n", i, p->params[i].name, dtype_name(p->params[i].dtype),
                   shape_str(g, &p->params[i].shape, sb, sizeof sb));
+    if (p->nlimits) sb_puts(out, "limits (checked at run time):\n");
+    for (int i = 0; i < p->nlimits; i++) {
+        char rule[256];
+        sb_printf(out, "  %s  %s\n", plan_limit_rule(p, &p->limits[i], rule, sizeof rule),
+                  p->limits[i].what ? p->limits[i].what : "");
+    }
     sb_puts(out, "buffers:\n");
     for (int i = 0; i < p->nbufs; i++) {
         const PlanBuf *b = &p->bufs[i];

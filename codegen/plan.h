@@ -72,6 +72,19 @@ typedef struct PlanTensor {          /* an entry input, output or parameter */
     Shape shape;                    /* symbolic */
 } PlanTensor;
 
+/* A run-time check on the symbols: value(symbols) <= max.  Lowering
+ * relies on bounds that the traced shapes do not guarantee for every
+ * symbol value, e.g. a slice pe[:S] of a constant [512,1,64] buffer (an
+ * alias into it, or a copy reading rows 0..S-1) needs S <= 512.  value
+ * holds symbolic terms only (constants are folded into max) and may have
+ * negative coefficients ("T - S <= 0" for x[:T] of a [S,..] tensor). */
+typedef struct PlanLimit {
+    Poly        value;
+    int64_t     max;
+    const char *what;   /* where the bound comes from, for a user:
+                         * "slice of the [512,1,64] buffer 'pe.pe' at x.lsp:12" */
+} PlanLimit;
+
 typedef struct Plan {
     Graph      *graph;
     PlanTensor *inputs;  int ninputs;
@@ -83,6 +96,16 @@ typedef struct Plan {
     PlanStep   *steps;   int nsteps;    /* run per call */
     Poly        arena_bytes;             /* peak scratch */
     PlanBuf    *packed;  int npacked;    /* BUF_PACKED sizes (constant) */
+    PlanLimit  *limits;  int nlimits;    /* checked once the symbols are bound */
 } Plan;
+
+/* Limits, implemented in runtime/limits.c (the runtime library, which the
+ * compiler links too).  plan_limit_rule writes the bound as a user reads it:
+ * "S <= 512", "S >= 4", "T <= S + 1".  plan_check_limits returns 0 when
+ * every limit holds for symvals, else -1 with a message naming the bound
+ * and the actual values: "input sizes give S=600, but the model was built
+ * for S <= 512 (slice of the [512,1,64] buffer 'pe.pe' at x.lsp:12)". */
+const char *plan_limit_rule(const Plan *p, const PlanLimit *l, char *buf, size_t n);
+int         plan_check_limits(const Plan *p, const int64_t *symvals, char *err, size_t n);
 
 #endif

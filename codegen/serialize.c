@@ -66,6 +66,16 @@ static void put_steps(StrBuf *b, const PlanStep *s, int n) {
     }
 }
 
+/* Limit values may have negative coefficients (poly with i64 k as is). */
+static void put_limits(StrBuf *b, const PlanLimit *l, int n) {
+    put_u32(b, (uint32_t)n);
+    for (int i = 0; i < n; i++) {
+        put_poly(b, &l[i].value);
+        put_i64(b, l[i].max);
+        put_str(b, l[i].what);
+    }
+}
+
 /* Check the counts the reader will enforce, so a blob we write always
  * reads back. */
 static int check_plan(const Plan *p, int pi, LtcDiag *d) {
@@ -80,6 +90,12 @@ static int check_plan(const Plan *p, int pi, LtcDiag *d) {
                 return diag_set(d, nl, "plan %d: step %d is malformed (kernel %d, %d buffers, %d dims)",
                                 pi, i, s->kernel, s->nbufs, s->ndims);
         }
+    for (int i = 0; i < p->nlimits; i++) {
+        const Poly *v = &p->limits[i].value;
+        bool ok = v->n >= 0 && v->n <= PLAN_MAX_TERMS && p->limits[i].max != INT64_MIN;
+        for (int j = 0; ok && j < v->n; j++) ok = v->t[j].k != INT64_MIN && v->t[j].sym;
+        if (!ok) return diag_set(d, nl, "plan %d: limit %d is malformed", pi, i);
+    }
     return 0;
 }
 
@@ -115,6 +131,7 @@ int plan_serialize(Plan *const *plans, int nplans, StrBuf *out, LtcDiag *d) {
         put_steps(out, p->steps, p->nsteps);
         put_poly(out, &p->arena_bytes);
         put_bufs(out, p->packed, p->npacked);
+        put_limits(out, p->limits, p->nlimits);
     }
     return 0;
 }

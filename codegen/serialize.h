@@ -11,8 +11,10 @@
  *                              u32 ndims, poly x ndims, f32 x 4, poly ntiles}
  *   poly arena_bytes
  *   u32 npacked {PlanBuf as above}
+ *   u32 nlimits {poly value, i64 max, str what}     (version 2)
  * dim = {i64 k, u32 sym}; poly = u32 n, n x dim; str = u32 len (0xffffffff
- * for NULL) then len bytes.
+ * for NULL) then len bytes.  A dim's k is >= 0 everywhere but in a limit's
+ * value, whose terms may be negative and are all symbolic (sym != 0).
  *
  * The writer lives in codegen/serialize.c (compiler side); the reader in
  * runtime/plan_read.c, because the runtime library links no compiler code.
@@ -25,7 +27,7 @@
 #include "codegen/plan.h"
 
 #define PLAN_BLOB_MAGIC "LTCPLAN1"
-#define PLAN_BLOB_VERSION 1
+#define PLAN_BLOB_VERSION 2     /* 2: PlanLimit list */
 
 int plan_serialize(Plan *const *plans, int nplans, StrBuf *out, LtcDiag *d);
 int plan_deserialize(Arena *a, const void *buf, size_t n, Plan ***plans, int *nplans,

@@ -125,46 +125,14 @@ Node *t_permute(Interp *I, Value *call, Node *x, const int *perm) {
     return t_emit(I, call, OP_PERMUTE, &x, 1, &a);
 }
 
-/* x[start:end] along a constant-size axis with symbolic bounds (pe[:S] of a
- * [max_len,..] buffer), which SLICE's shape rule does not accept:
- * a gather of rows start..end-1 through EMBEDDING (ids = arange), after
- * moving `axis` to the front and flattening the rest.  The interpreter
- * checks the ids against the size at run time. */
-static Node *slice_gather(Interp *I, Value *call, Node *x, int axis, Dim start, Dim end) {
-    SrcLoc loc = loc_of(call);
-    int r = x->shape.rank;
-    Dim len;
-    if (start.sym || start.k < 0) len = dim_const(-1);
-    else if (start.k == 0) len = end;
-    else if (end.sym && end.k > 0 && end.sym == start.sym && end.k >= start.k) len = (Dim){end.k - start.k, end.sym};
-    else len = dim_const(-1);
-    if (len.k < 0 || !len.sym)
-        lisp_fail(I, loc, "%s: slice bounds of constant dimension %d have no symbolic length", t_fname(call), axis);
-    int perm[LTC_MAX_RANK], inv[LTC_MAX_RANK];
-    perm[0] = axis;
-    for (int i = 0, j = 1; i < r; i++) if (i != axis) perm[j++] = i;
-    for (int i = 0; i < r; i++) inv[perm[i]] = i;
-    Node *y = axis ? t_permute(I, call, x, perm) : x;
-    Shape moved = y->shape, tab;
-    memset(&tab, 0, sizeof tab);
-    tab.rank = 2; tab.d[0] = moved.d[0]; tab.d[1] = dim_const(1);
-    for (int i = 1; i < r; i++)
-        if (!dim_mul(tab.d[1], moved.d[i], &tab.d[1]))
-            lisp_fail(I, loc, "%s: cannot flatten the dimensions of the sliced tensor", t_fname(call));
-    Attr a;
-    memset(&a, 0, sizeof a);
-    a.shape.rank = 1; a.shape.d[0] = len; a.lo = (double)start.k; a.hi = 1; a.dtype = DT_I64;
-    Node *ids = t_emit(I, call, OP_ARANGE, NULL, 0, &a);
-    Node *g = t_bin(I, call, OP_EMBEDDING, ids, t_reshape(I, call, y, &tab));
-    moved.d[0] = len;
-    g = t_reshape(I, call, g, &moved);
-    return axis ? t_permute(I, call, g, inv) : g;
-}
-
 /* Python slicing bounds as torch clamps them: negative counts from the end,
  * then clamp to [0, size] and end >= start.  On a symbolic dimension only
  * bounds that are exact for every size are accepted: a start >= 0, an end
- * that is a size expression, or an end past the example size (= to the end). */
+ * that is a size expression, or an end past the example size (= to the end).
+ * A symbolic bound on a constant dimension (pe[:S] of a [max_len,..]
+ * buffer) stays a SLICE: the interpreter checks it at run time, and the
+ * plan carries it as a limit (codegen/plan.h PlanLimit) that the executor
+ * checks once the symbols are bound. */
 Node *t_slice(Interp *I, Value *call, Node *x, int axis, Dim start, Dim end) {
     Dim D = x->shape.d[axis];
     SrcLoc loc = loc_of(call);
@@ -193,7 +161,6 @@ Node *t_slice(Interp *I, Value *call, Node *x, int axis, Dim start, Dim end) {
     Attr a;
     memset(&a, 0, sizeof a);
     a.axis = axis; a.start = start; a.end = end; a.step = 1;
-    if (!D.sym && (start.sym || end.sym)) return slice_gather(I, call, x, axis, start, end);
     return t_emit(I, call, OP_SLICE, &x, 1, &a);
 }
 

@@ -497,6 +497,8 @@ static int prepare(ltc_model *m, const char *entry, const DLTensor *inputs, int 
     char why[480];
     if (rt_bind_symbols(p, ranks, shapes, c->symvals, why, sizeof why) != 0)
         return set_err(&m->err, LTC_ERR_SHAPE, "%s", why);
+    if (plan_check_limits(p, c->symvals, why, sizeof why) != 0)
+        return set_err(&m->err, LTC_ERR_SHAPE, "entry '%s': %s", p->graph->name, why);
     for (int i = 0; i < nin; i++) {
         const DLTensor *x = &inputs[i];
         size_t es = rt_dtype_size(p->inputs[i].dtype);

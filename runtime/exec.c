@@ -2,7 +2,8 @@
  * host, for model.so files (through api.c) and for the compiler's JIT.
  *
  * One call:
- *   1. bind the symbols (B, S...) from the input shapes and check them;
+ *   1. bind the symbols (B, S...) from the input shapes and check them,
+ *      and the plan's limits (runtime/limits.c);
  *   2. evaluate the scratch size (a polynomial) and grow the scratch buffer;
  *   3. for each step: base address of each buffer, dims evaluated, and the
  *      tile range [0, ntiles) split across the thread pool.
@@ -290,6 +291,10 @@ int rt_run(RtProgram *pr, RtPool *pool, RtScratch *scratch, const int64_t *symva
     if ((p->nprepack || p->npacked) && !pr->prepacked)
         return fail(err, errlen, "entry '%s': weights are not bound (pre-packing has not run)",
                     p->graph ? p->graph->name : "?");
+    /* Bounds lowering relies on (pe[:S] of a [512,..] buffer needs S <= 512):
+     * checked before any kernel reads memory.  api.c checks them too, right
+     * after binding, for the error code; this check covers every caller. */
+    if (plan_check_limits(p, symvals, err, errlen) != 0) return -1;
     int64_t need;
     if (!rt_poly_eval(&p->arena_bytes, symvals, &need))
         return fail(err, errlen, "scratch size overflows");

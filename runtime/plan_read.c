@@ -81,6 +81,19 @@ static Poly poly(Rd *r, int nsyms) {
     return p;
 }
 
+/* A limit's value: signed coefficients, symbolic terms only. */
+static Poly limit_poly(Rd *r, int nsyms) {
+    Poly p = {0};
+    p.n = count(r, 12, PLAN_MAX_TERMS);
+    for (int i = 0; i < p.n; i++) {
+        p.t[i].k = i64(r);
+        p.t[i].sym = u32(r);
+        if (p.t[i].sym == 0 || (nsyms < 32 && (p.t[i].sym >> nsyms) != 0) || p.t[i].k == INT64_MIN)
+            fail(r, "bad term in a limit");
+    }
+    return p;
+}
+
 static void *alloc_n(Rd *r, int n, size_t size) {
     if (r->bad || n == 0) return NULL;
     void *p = arena_alloc(r->a, (size_t)n * size);
@@ -139,6 +152,18 @@ static PlanStep *steps(Rd *r, int *n, int nsyms, int nkernels, int nbufs) {
     return s;
 }
 
+static PlanLimit *limits(Rd *r, int *n, int nsyms) {
+    *n = count(r, 16, 1 << 20);
+    PlanLimit *l = alloc_n(r, *n, sizeof *l);
+    for (int i = 0; i < *n && !r->bad; i++) {
+        l[i].value = limit_poly(r, nsyms);
+        l[i].max = i64(r);
+        if (l[i].max == INT64_MIN) fail(r, "bad limit");
+        l[i].what = str(r);
+    }
+    return l;
+}
+
 /* Buffer indices must name an existing input/output/param/packed slot. */
 static void check_buf_indices(Rd *r, const Plan *p) {
     for (int i = 0; i < p->nbufs && !r->bad; i++) {
@@ -182,6 +207,7 @@ static Plan *plan(Rd *r) {
     p->steps = steps(r, &p->nsteps, ns, p->nkernels, p->nbufs);
     p->arena_bytes = poly(r, ns);
     p->packed = bufs(r, &p->npacked, ns);
+    p->limits = limits(r, &p->nlimits, ns);
     check_buf_indices(r, p);
     for (int i = 0; i < p->ninputs + p->noutputs + p->nparams && !r->bad; i++) {
         const PlanTensor *t = i < p->ninputs ? &p->inputs[i]

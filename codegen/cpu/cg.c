@@ -167,6 +167,17 @@ void cg_mstore(Cg *c, LLVMValueRef v, LLVMValueRef p, LLVMValueRef mask) {
     cg_intr(c, "llvm.masked.store", ts, 2, args, 4);
 }
 
+LLVMValueRef cg_mgather(Cg *c, LLVMValueRef ptrs, LLVMValueRef mask) {
+    LLVMTypeRef ts[2] = {c->vf, LLVMTypeOf(ptrs)};
+    LLVMValueRef args[4] = {ptrs, cg_i32c(c, 4), mask, LLVMConstNull(c->vf)};
+    return cg_intr(c, "llvm.masked.gather", ts, 2, args, 4);
+}
+void cg_mscatter(Cg *c, LLVMValueRef v, LLVMValueRef ptrs, LLVMValueRef mask) {
+    LLVMTypeRef ts[2] = {LLVMTypeOf(v), LLVMTypeOf(ptrs)};
+    LLVMValueRef args[4] = {v, ptrs, cg_i32c(c, 4), mask};
+    cg_intr(c, "llvm.masked.scatter", ts, 2, args, 4);
+}
+
 LLVMValueRef cg_var(Cg *c, LLVMTypeRef t, LLVMValueRef init) {
     LLVMValueRef a = LLVMBuildAlloca(c->ab, t, "var");
     if (init) LLVMBuildStore(c->b, init, a);

@@ -107,6 +107,8 @@ LLVMValueRef cg_vload(Cg *c, LLVMValueRef p);                      /* unaligned 
 void         cg_vstore(Cg *c, LLVMValueRef v, LLVMValueRef p);
 LLVMValueRef cg_mload(Cg *c, LLVMValueRef p, LLVMValueRef mask, LLVMValueRef passthru);
 void         cg_mstore(Cg *c, LLVMValueRef v, LLVMValueRef p, LLVMValueRef mask);
+LLVMValueRef cg_mgather(Cg *c, LLVMValueRef ptrs, LLVMValueRef mask);    /* <vw x ptr> */
+void         cg_mscatter(Cg *c, LLVMValueRef v, LLVMValueRef ptrs, LLVMValueRef mask);
 
 /* Stack memory in the entry block (promoted to registers by SROA/mem2reg). */
 LLVMValueRef cg_var(Cg *c, LLVMTypeRef t, LLVMValueRef init);
@@ -201,6 +203,7 @@ typedef struct GemmCfg {
     bool packed;        /* W is a PARAM: prepacked panels (BUF_PACKED) */
     bool has_bias, has_res;
     bool qkv;           /* qkv_linear: output written head-split [P, L.., H, S, Dh] */
+    bool scatter;       /* qkv with Dh % vw != 0: per-lane C addresses */
     int  act;
     int  mr, nr, vw;
     int  nb;            /* columns per tile (multiple of nr) */

@@ -88,8 +88,9 @@ int gemm_config(CpuBackend *be, Node *n, GemmCfg *g, LtcDiag *d) {
         g->qkv = true;
         g->has_bias = n->nin == 3;
         Dim dh = n->shape.d[n->shape.rank - 1];
-        if (dh.sym || dh.k % g->vw)
-            return cpu_unsupported(n, d, "qkv_linear head dim not a multiple of the vector width");
+        if (dh.sym) return cpu_unsupported(n, d, "qkv_linear with a symbolic head dim");
+        /* a vector of C columns may straddle two heads: per-lane offsets */
+        g->scatter = dh.k % g->vw != 0;
         break;
     }
     case OP_MATMUL:
@@ -287,7 +288,8 @@ int cpu_lower_gemm(CpuBackend *be, Plan *p, Node *n, const int *in_bufs, int out
 /* void ukr(a, lda, mval, bp, kcl, c, offs, nval, flags, bias, res, ldr)
  * C element (r, v-th vector) lives at c + offs[r] + offs[mr + v]: row and
  * column offsets are separable, which covers plain row-major C and the
- * head-split output of qkv_linear alike.
+ * head-split output of qkv_linear alike (with g->scatter, offs[mr + j] per
+ * column j: a head dim that is not a vector multiple).
  * flags bit 0: first k block (start from 0, not from C); bit 1: last (epilogue). */
 static LLVMValueRef gen_ukr(Cg *c, const GemmCfg *g, const char *name) {
     LLVMTypeRef ps[12] = {c->ptr, c->i64, c->i64, c->ptr, c->i64, c->ptr,
@@ -304,12 +306,20 @@ static LLVMValueRef gen_ukr(Cg *c, const GemmCfg *g, const char *name) {
     for (int v = 0; v < nv; v++)
         cm[v] = cg_mask_lt(c, LLVMBuildSub(b, nval, cg_i64c(c, v * g->vw), ""));
     LLVMValueRef nomask = LLVMConstNull(c->vmask);
+    /* C addresses: a pointer per (row, vector), or with g->scatter a
+     * vector of lane pointers (gather / scatter) */
     LLVMValueRef caddr[32][4];
+    LLVMTypeRef v64 = LLVMVectorType(c->i64, (unsigned)g->vw);
     for (int r = 0; r < mr; r++)
         for (int v = 0; v < nv; v++) {
             LLVMValueRef ro = cg_load(c, c->i64, cg_gep(c, c->i64, offs, cg_i64c(c, r)), 8);
-            LLVMValueRef co = cg_load(c, c->i64, cg_gep(c, c->i64, offs, cg_i64c(c, mr + v)), 8);
-            caddr[r][v] = cg_gep(c, c->f32, cp, LLVMBuildAdd(b, ro, co, ""));
+            if (g->scatter) {
+                LLVMValueRef co = cg_load(c, v64, cg_gep(c, c->i64, offs, cg_i64c(c, mr + v * g->vw)), 8);
+                caddr[r][v] = cg_gep(c, c->f32, cp, LLVMBuildAdd(b, cg_splat(c, ro), co, ""));
+            } else {
+                LLVMValueRef co = cg_load(c, c->i64, cg_gep(c, c->i64, offs, cg_i64c(c, mr + v)), 8);
+                caddr[r][v] = cg_gep(c, c->f32, cp, LLVMBuildAdd(b, ro, co, ""));
+            }
         }
     for (int r = 0; r < mr; r++) {
         /* rows past M read row M-1: valid memory, never stored */
@@ -327,7 +337,8 @@ static LLVMValueRef gen_ukr(Cg *c, const GemmCfg *g, const char *name) {
     cg_if(c, &f, LLVMBuildNot(b, first, ""), false);
     for (int r = 0; r < mr; r++)
         for (int v = 0; v < nv; v++)
-            cg_set(c, acc[r][v], cg_mload(c, caddr[r][v], m[r][v], NULL));
+            cg_set(c, acc[r][v], g->scatter ? cg_mgather(c, caddr[r][v], m[r][v])
+                                            : cg_mload(c, caddr[r][v], m[r][v], NULL));
     cg_endif(c, &f);
 
     CgLoop k;
@@ -367,7 +378,8 @@ static LLVMValueRef gen_ukr(Cg *c, const GemmCfg *g, const char *name) {
     }
     for (int r = 0; r < mr; r++)
         for (int v = 0; v < nv; v++)
-            cg_mstore(c, cg_get(c, c->vf, acc[r][v]), caddr[r][v], m[r][v]);
+            if (g->scatter) cg_mscatter(c, cg_get(c, c->vf, acc[r][v]), caddr[r][v], m[r][v]);
+            else cg_mstore(c, cg_get(c, c->vf, acc[r][v]), caddr[r][v], m[r][v]);
     LLVMBuildRetVoid(b);
     return fn;
 }
@@ -435,7 +447,7 @@ int cpu_gen_gemm(Cg *c, const PlanKernel *pk, LtcDiag *d) {
     if (g.kind == 0) { ldb = K; ldc = cg_dim(c, LD_LDC); ldr = cg_dim(c, LD_LDR); }
     else { ldb = cg_dim(c, MD_LDB); ldc = cg_dim(c, MD_LDC); ldr = ldc; }
     LLVMValueRef bpack = g.packed ? NULL : cg_array(c, c->f32, (int64_t)g.nb * g.kc, 64);
-    LLVMValueRef offs = cg_array(c, c->i64, g.mr + g.nr / g.vw, 8);
+    LLVMValueRef offs = cg_array(c, c->i64, g.mr + g.nr, 8);
     LLVMValueRef qS = NULL, qDh = NULL, qE = NULL, qPs = NULL, qLs = NULL, qHs = NULL;
     if (g.qkv) {
         qS = cg_dim(c, QD_S); qDh = cg_dim(c, QD_DH); qE = cg_dim(c, QD_E);
@@ -470,7 +482,8 @@ int cpu_gen_gemm(Cg *c, const PlanKernel *pk, LtcDiag *d) {
     LLVMValueRef nbw = cg_min64(c, cg_i64c(c, g.nb), LLVMBuildSub(b, N, j0, ""));
     LLVMValueRef np = ceil_div(c, nbw, g.nr);
 
-    LLVMValueRef kc0 = cg_for(c, &lkc, cg_i64c(c, 0), K, cg_i64c(c, g.kc));
+    /* at least one k block, so K = 0 still writes act(bias) + residual */
+    LLVMValueRef kc0 = cg_for(c, &lkc, cg_i64c(c, 0), cg_max64(c, K, cg_i64c(c, 1)), cg_i64c(c, g.kc));
     LLVMValueRef kcl = cg_min64(c, cg_i64c(c, g.kc), LLVMBuildSub(b, K, kc0, ""));
     LLVMValueRef is_first = LLVMBuildZExt(b, LLVMBuildICmp(b, LLVMIntEQ, kc0, cg_i64c(c, 0), ""), c->i32, "");
     LLVMValueRef is_last = LLVMBuildZExt(b, LLVMBuildICmp(b, LLVMIntSGE, LLVMBuildAdd(b, kc0, kcl, ""), K, ""), c->i32, "");
@@ -482,6 +495,20 @@ int cpu_gen_gemm(Cg *c, const PlanKernel *pk, LtcDiag *d) {
     LLVMValueRef jp = cg_for(c, &ljp, cg_i64c(c, 0), np, cg_i64c(c, 1));
     LLVMValueRef col = LLVMBuildAdd(b, j0, LLVMBuildMul(b, jp, cg_i64c(c, g.nr), ""), "");
     LLVMValueRef nval = cg_min64(c, cg_i64c(c, g.nr), LLVMBuildSub(b, N, col, ""));
+    /* C column offsets of this panel: one per vector, or one per lane when
+     * a vector may straddle two heads (scatter) */
+    int step = g.scatter ? 1 : g.vw;
+    for (int v = 0; v < g.nr; v += step) {
+        LLVMValueRef cv = LLVMBuildAdd(b, col, cg_i64c(c, v), "");
+        LLVMValueRef co = cv;
+        if (g.qkv) {   /* col = p*E + h*Dh + dd -> p*(L H S Dh) + h*(S Dh) + dd */
+            LLVMValueRef e = LLVMBuildSRem(b, cv, qE, "");
+            co = LLVMBuildAdd(b, LLVMBuildMul(b, LLVMBuildSDiv(b, cv, qE, ""), qPs, ""),
+                              LLVMBuildAdd(b, LLVMBuildMul(b, LLVMBuildSDiv(b, e, qDh, ""), qHs, ""),
+                                           LLVMBuildSRem(b, e, qDh, ""), ""), "");
+        }
+        cg_store(c, co, cg_gep(c, c->i64, offs, cg_i64c(c, g.mr + v / step)), 8);
+    }
     LLVMValueRef bpan;
     if (g.packed) {
         /* prepacked: [panel][K][nr] */
@@ -494,7 +521,7 @@ int cpu_gen_gemm(Cg *c, const PlanKernel *pk, LtcDiag *d) {
     LLVMValueRef ir = cg_for(c, &lir, cg_i64c(c, 0), mcl, cg_i64c(c, g.mr));
     LLVMValueRef row = LLVMBuildAdd(b, ic, ir, "");
     LLVMValueRef mval = cg_min64(c, cg_i64c(c, g.mr), LLVMBuildSub(b, M, row, ""));
-    /* C offsets: rows (clamped to M-1: never stored past M), then columns */
+    /* C row offsets (rows clamped to M-1: never stored past M) */
     for (int r = 0; r < g.mr; r++) {
         LLVMValueRef rr = cg_min64(c, LLVMBuildAdd(b, row, cg_i64c(c, r), ""), LLVMBuildSub(b, M, cg_i64c(c, 1), ""));
         LLVMValueRef ro;
@@ -505,17 +532,6 @@ int cpu_gen_gemm(Cg *c, const PlanKernel *pk, LtcDiag *d) {
             ro = LLVMBuildMul(b, rr, ldc, "");
         }
         cg_store(c, ro, cg_gep(c, c->i64, offs, cg_i64c(c, r)), 8);
-    }
-    for (int v = 0; v < g.nr / g.vw; v++) {
-        LLVMValueRef cv = LLVMBuildAdd(b, col, cg_i64c(c, v * g.vw), "");
-        LLVMValueRef co = cv;
-        if (g.qkv) {   /* col = p*E + h*Dh + dd -> p*(L H S Dh) + h*(S Dh) + dd */
-            LLVMValueRef e = LLVMBuildSRem(b, cv, qE, "");
-            co = LLVMBuildAdd(b, LLVMBuildMul(b, LLVMBuildSDiv(b, cv, qE, ""), qPs, ""),
-                              LLVMBuildAdd(b, LLVMBuildMul(b, LLVMBuildSDiv(b, e, qDh, ""), qHs, ""),
-                                           LLVMBuildSRem(b, e, qDh, ""), ""), "");
-        }
-        cg_store(c, co, cg_gep(c, c->i64, offs, cg_i64c(c, g.mr + v)), 8);
     }
     LLVMValueRef args[12] = {
         cg_gep(c, c->f32, A, LLVMBuildAdd(b, LLVMBuildMul(b, row, lda, ""), kc0, "")),

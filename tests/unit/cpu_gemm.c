@@ -24,6 +24,11 @@ Test(cpu_gemm, linear_ragged) {
             linear_case(sizes[i], sizes[j], sizes[(i + j) % 5], true, 0, 0, 0);
 }
 
+Test(cpu_gemm, empty_k) {
+    linear_case(5, 7, 0, true, 1, 1, OP_RELU);   /* y = relu(bias) + residual */
+    linear_case(5, 7, 0, false, 0, 0, 0);
+}
+
 Test(cpu_gemm, linear_unpacked_weight) {
     linear_case(33, 100, 257, false, 1, 0, 0);
     linear_case(7, 33, 1, false, 0, 0, 0);
@@ -156,6 +161,8 @@ Test(cpu_gemm, qkv_linear) {
     qkv_case(3, 2, 7, 4, 32, 128, true);
     qkv_case(3, 1, 33, 2, 64, 100, false);
     qkv_case(2, 3, 1, 2, 16 * 2, 50, true);
+    qkv_case(3, 2, 9, 3, 8, 40, true);      /* Dh = 8: vectors straddle heads */
+    qkv_case(3, 1, 5, 5, 20, 33, false);
 }
 
 /* --emit llvm / asm: the text names the kernel; FMAs are explicit */

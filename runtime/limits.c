@@ -1,0 +1,121 @@
+/* limits.c: the run-time bounds of a Plan (PlanLimit in codegen/plan.h).
+ *
+ * A limit reads value(symbols) <= max, value being a sum of monomials
+ * whose coefficients may be negative.  Symbols are >= 0 (they are sizes),
+ * so each term is evaluated with overflow checks; an overflow means the
+ * sizes are far beyond any bound, i.e. the limit is violated. */
+#include "runtime/rt_internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+/* A bounded appender: writes as much as fits, always NUL-terminated. */
+typedef struct Out { char *buf; size_t n, len; } Out;
+
+static void put(Out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(Out *o, const char *fmt, ...) {
+    if (o->len >= o->n) return;
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(o->buf + o->len, o->n - o->len, fmt, ap);
+    va_end(ap);
+    if (k > 0) o->len = o->len + (size_t)k < o->n ? o->len + (size_t)k : o->n - 1;
+}
+
+static const char *sym_name(const Plan *p, int i) {
+    return p && p->graph && i < p->graph->nsyms && p->graph->syms[i].name ? p->graph->syms[i].name : "?";
+}
+
+/* k * s1 * s2 ... with |k| printed, "*" between factors, 1 left out. */
+static void put_monomial(Out *o, const Plan *p, int64_t k, uint32_t sym) {
+    bool first = true;
+    if (k != 1 || sym == 0) { put(o, "%lld", (long long)k); first = false; }
+    for (int b = 0; b < 32; b++)
+        if (sym >> b & 1) {
+            put(o, "%s%s", first ? "" : "*", sym_name(p, b));
+            first = false;
+        }
+}
+
+/* The terms of v with the given sign (as positive monomials), then the
+ * constant c when nonzero (or when nothing else was written). */
+static void put_side(Out *o, const Plan *p, const Poly *v, int sign, int64_t c) {
+    bool any = false;
+    for (int i = 0; i < v->n; i++) {
+        int64_t k = v->t[i].k;
+        if ((sign > 0) != (k > 0) || k == 0) continue;
+        if (any) put(o, " + ");
+        put_monomial(o, p, k > 0 ? k : -k, v->t[i].sym);
+        any = true;
+    }
+    if (!any) put(o, "%lld", (long long)c);
+    else if (c > 0) put(o, " + %lld", (long long)c);
+    else if (c < 0) put(o, " - %llu", 0ull - (unsigned long long)c);
+}
+
+const char *plan_limit_rule(const Plan *p, const PlanLimit *l, char *buf, size_t n) {
+    Out o = {buf, n, 0};
+    if (!n) return buf;
+    buf[0] = 0;
+    bool pos = false, neg = false;
+    for (int i = 0; i < l->value.n; i++) {
+        pos |= l->value.t[i].k > 0;
+        neg |= l->value.t[i].k < 0;
+    }
+    if (!pos && neg) {
+        /* -(terms) <= max  reads better as  terms >= -max */
+        put_side(&o, p, &l->value, -1, 0);
+        if (l->max <= 0) put(&o, " >= %llu", 0ull - (unsigned long long)l->max);
+        else put(&o, " >= -%lld", (long long)l->max);
+    } else {
+        put_side(&o, p, &l->value, +1, 0);
+        put(&o, " <= ");
+        put_side(&o, p, &l->value, -1, l->max);
+    }
+    return buf;
+}
+
+/* value of v at symvals; false on overflow. */
+static bool eval_signed(const Poly *v, const int64_t *symvals, int64_t *out) {
+    int64_t s = 0;
+    for (int i = 0; i < v->n; i++) {
+        int64_t k = v->t[i].k, t;
+        if (k == INT64_MIN) return false;
+        Dim mag = {k < 0 ? -k : k, v->t[i].sym};
+        if (!rt_dim_eval(mag, symvals, &t)) return false;
+        if (k < 0 ? __builtin_sub_overflow(s, t, &s) : __builtin_add_overflow(s, t, &s)) return false;
+    }
+    *out = s;
+    return true;
+}
+
+int plan_check_limits(const Plan *p, const int64_t *symvals, char *err, size_t n) {
+    for (int i = 0; i < p->nlimits; i++) {
+        const PlanLimit *l = &p->limits[i];
+        int64_t v;
+        if (eval_signed(&l->value, symvals, &v) && v <= l->max) continue;
+        if (!err || !n) return -1;
+        Out o = {err, n, 0};
+        err[0] = 0;
+        /* the symbols the bound involves, with their values */
+        uint32_t used = 0;
+        for (int j = 0; j < l->value.n; j++) used |= l->value.t[j].sym;
+        char rule[256];
+        plan_limit_rule(p, l, rule, sizeof rule);
+        if (!used) {                        /* a constant bound: lowering makes none */
+            put(&o, "the model breaks its own bound %s", rule);
+        } else {
+            put(&o, "input sizes give ");
+            for (int b = 0, first = 1; b < LTC_MAX_SYMS; b++)
+                if (used >> b & 1) {
+                    put(&o, "%s%s=%lld", first ? "" : ", ", sym_name(p, b), (long long)symvals[b]);
+                    first = 0;
+                }
+            put(&o, ", but the model was built for %s", rule);
+        }
+        if (l->what) put(&o, " (%s)", l->what);
+        return -1;
+    }
+    return 0;
+}
