@@ -204,7 +204,7 @@ Test(trace, llama_block) {
          "(setq y2 (llama blk x2))\n");
     Graph *g = trace("llama", false);
     param(g, "blk.gate.weight");
-    param(g, "rope.cos_cached");            /* sliced [:S] by a gather */
+    param(g, "rope.cos_cached");            /* sliced [:S]: a SLICE with a symbolic end */
     param(g, "rope.sin_cached");
     cr_assert_eq(g->nparams, 11);
     const char *ins[] = {"x"}, *ins2[] = {"x2"};
@@ -262,9 +262,32 @@ Test(trace, symbolic_slices_of_constant_dims) {
          "(setq y2 (f x2))\n");
     Graph *g = trace("f", false);
     param(g, "tab");
+    /* one SLICE of the constant axis ending at S, no gather (arange +
+     * embedding, which backends do not lower) */
+    int nslice = 0;
+    for (int i = 0; i < g->nnodes; i++) {
+        Node *n = g->nodes[i];
+        cr_assert(n->op != OP_ARANGE && n->op != OP_EMBEDDING, "%s", op_info[n->op].name);
+        if (n->op != OP_SLICE) continue;
+        nslice++;
+        cr_assert_eq(n->a.axis, 1);
+        cr_assert_eq(n->a.start.k, 0);
+        cr_assert(n->a.end.sym && n->a.end.k == 1);
+        cr_assert(dim_eq(n->shape.d[1], n->a.end));
+    }
+    cr_assert_eq(nslice, 1);
     const char *ins[] = {"x"}, *ins2[] = {"x2"};
     cr_assert_eq(memcmp(run(g, ins, 1, NULL), fdata("y"), 3 * 6 * 4 * sizeof(float)), 0);
     cr_assert_eq(memcmp(run(g, ins2, 1, NULL), fdata("y2"), 3 * 13 * 4 * sizeof(float)), 0);
+    /* past the table: the interpreter's run-time check, not a crash */
+    EVAL("(setq big (tensor_randn (integers 1 21 4)))");
+    void *in[1] = {(void *)force(gtensor("big"))}, *out[1];
+    int64_t in_shapes[1][LTC_MAX_RANK] = {{1, 21, 4}}, out_shapes[1][LTC_MAX_RANK];
+    RunArgs ra = {in, in_shapes, NULL, out, out_shapes};
+    LtcDiag d;
+    memset(&d, 0, sizeof d);
+    cr_assert_neq(ir_run(g, &ra, &A, &d), 0);
+    cr_assert(strstr(d.msg, "slice") && strstr(d.msg, "out of range for size 20"), "%s", d.msg);
 }
 
 Test(trace, walk_tensors) {
