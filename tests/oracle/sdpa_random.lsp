@@ -23,3 +23,15 @@
 (setq out_neg (torch_scaled_dot_product_attention q k v mask_neg 0.0 false nil))
 (setq out_causal (torch_scaled_dot_product_attention q k v nil 0.0 true nil))
 (setq out_scale (torch_scaled_dot_product_attention q k v nil 0.0 false 0.3))
+
+; A compile entry (the last top-level call): masked and causal attention.
+; Its outputs are checked like the others (tags "fn" and "causal_fn").
+; (The argument names are the globals' names: the compiled entry's inputs
+; are looked up by them in the saved file.)
+(defun attention_pair (q k v mask_fn)
+    (list (torch_scaled_dot_product_attention q k v mask_fn 0.0 false nil)
+          (torch_scaled_dot_product_attention q k v nil 0.0 true nil)))
+(setq mask_fn (torch_randn (integers Sq Sk)))
+(setq pair (attention_pair q k v mask_fn))
+(setq out_fn (car pair))
+(setq out_causal_fn (cadr pair))
