@@ -138,11 +138,14 @@ static int name_params(Interp *I, EntryCall *call, Graph *g) {
     Walk w;
     memset(&w, 0, sizeof w);
     w.a = w.seen.a = I->arena;
-    for (int k = 0; k < call->nargs; k++) {          /* roots: non-tensor arguments... */
+    /* Roots: the globals first, so a parameter has the same name here as in
+     * `run --save-tensors` (weights files move between the two), then the
+     * entry's non-tensor arguments for what no global reaches. */
+    enqueue_globals(I, &w);
+    for (int k = 0; k < call->nargs; k++) {
         const char *pn = param_name_of(call->fn, k);
         if (pn && call->args[k]->kind != V_TENSOR) enqueue(&w, call->args[k], pn, false);
     }
-    enqueue_globals(I, &w);                            /* ...then the globals */
     walk_run(&w, name_param, &nm);
     for (int i = 0, c = 0; i < g->nparams; i++)
         if (!nm.named[i]) g->params[i]->name = arena_printf(I->arena, "const.%d", c++);
@@ -150,22 +153,38 @@ static int name_params(Interp *I, EntryCall *call, Graph *g) {
 }
 
 /* ---- symbolic input shapes -------------------------------------------------------------- */
-typedef struct SymNames { int nb, ns; } SymNames;
+/* Symbols are matched by example size, and by role when sizes collide:
+ * each symbol remembers whether it was made for a batch (dim 0) or a
+ * sequence position, and two dims of one input never share a symbol of
+ * the other role, so x [3,3,56] traces as [B,S,56], not [B,B,56]. */
+typedef struct SymNames {
+    int nb, ns;
+    bool batch[LTC_MAX_SYMS];       /* role of each symbol */
+    uint32_t in_input;              /* symbols used by the current input */
+} SymNames;
 
 static Dim sym_for(Graph *g, int64_t example, bool batch, SymNames *sn) {
-    for (int i = 0; i < g->nsyms; i++)
-        if (g->syms[i].example == example) return (Dim){1, 1u << i};
+    int other = -1;
+    for (int i = 0; i < g->nsyms; i++) {
+        if (g->syms[i].example != example) continue;
+        if (sn->batch[i] == batch) { sn->in_input |= 1u << i; return (Dim){1, 1u << i}; }
+        if (!(sn->in_input & (1u << i)) && other < 0) other = i;
+    }
+    if (other >= 0) { sn->in_input |= 1u << other; return (Dim){1, 1u << other}; }
     int *c = batch ? &sn->nb : &sn->ns;
     const char *base = batch ? "B" : "S";
     const char *name = *c == 0 ? base : arena_printf(g->arena, "%s%d", base, *c + 1);
     int idx = graph_add_symbol(g, name, example);
     if (idx < 0) return dim_const(example);           /* out of symbols: stays static */
     (*c)++;
+    sn->batch[idx] = batch;
+    sn->in_input |= 1u << idx;
     return (Dim){1, 1u << idx};
 }
 
 static Shape symbolic_shape(Graph *g, const Shape *ex, SymNames *sn) {
     Shape s = *ex;
+    sn->in_input = 0;
     int r = s.rank;
     int sym[2] = {0, r >= 4 ? 2 : 1};
     for (int j = 0; j < 2; j++) {
@@ -200,7 +219,8 @@ int trace_entry(Interp *I, EntryCall *call, const char *name, const TraceOptions
     if (!g || !args || !fv) return diag_set(&I->diag, call->loc, "out of memory");
     g->seed = I->seed;
 
-    SymNames sn = {0, 0};
+    SymNames sn;
+    memset(&sn, 0, sizeof sn);
     for (int k = 0; k < call->nargs; k++) {
         Value *a = call->args[k];
         args[k] = a;

@@ -147,8 +147,8 @@ Test(trace, decoder_stack_loop_and_masks) {
     cr_assert_eq(g->ninputs, 2);
     check_sym_shape(g, &g->inputs[1]->shape, "[S,S]");
     cr_assert_eq(g->noutputs, 2);
-    param(g, "m.layers.0.weight");
-    param(g, "m.layers.2.bias");
+    param(g, "model.layers.0.weight");
+    param(g, "model.layers.2.bias");
     cr_assert_eq(g->nparams, 6);
 }
 
@@ -392,3 +392,15 @@ Test(trace, example_gpt_decoder) { check_example("gpt_decoder.lsp"); }
 Test(trace, example_llama_block) { check_example("llama_block.lsp"); }
 Test(trace, example_flash_transformer) { check_example("flash_transformer_example.lsp"); }
 Test(trace, example_flash_demo) { check_example("flash_attention_demo.lsp"); }
+
+/* Batch and sequence with the same example size stay two symbols: a
+ * compiled model must accept B != S later. */
+Test(trace, equal_batch_and_sequence_sizes) {
+    EVAL("(setq lin (torch_linear 8 8))\n"
+         "(defun f (lin x) (torch_linear_forward lin x))\n"
+         "(setq x (tensor_randn (integers 3 3 8)))\n"
+         "(setq y (f lin x))\n");
+    Graph *g = trace("f", false);
+    check_sym_shape(g, &g->inputs[0]->shape, "[B,S,8]");
+    cr_assert_eq(g->nsyms, 2);
+}
