@@ -165,6 +165,30 @@ static const struct { const char *name; SpecialForm sf; } special_forms[] = {
 };
 #define NSPECIAL ((int)(sizeof special_forms / sizeof special_forms[0]))
 
+/* Compute every eager tensor made since node `first` that no later node
+ * reads (the others are computed on the way).  For `elapse`. */
+static void force_new_tensors(Interp *I, Value *form, int first) {
+    Graph *g = I->eager;
+    int n = g->nnodes - first;
+    if (n <= 0) return;
+    bool *used = calloc((size_t)n, sizeof *used);
+    if (!used) lisp_fail(I, form->loc, "out of memory");
+    for (int i = first; i < g->nnodes; i++)
+        for (int k = 0; k < g->nodes[i]->nin; k++) {
+            int id = g->nodes[i]->in[k]->id;
+            if (g->nodes[i]->in[k]->graph == g && id >= first) used[id - first] = true;
+        }
+    LtcDiag d;
+    for (int i = g->nnodes - 1; i >= first; i--) {
+        if (used[i - first] || g->nodes[i]->data) continue;
+        if (ir_force(g->nodes[i], &d) != 0) {
+            free(used);
+            lisp_fail(I, d.loc.file ? d.loc : form->loc, "%s", d.msg);
+        }
+    }
+    free(used);
+}
+
 /* The form a head symbol names.  The answer is cached in the symbol's
  * unused `i` field (0 unknown, -1 none, else 1 + form). */
 static SpecialForm special_of(Value *sym) {
@@ -562,8 +586,12 @@ static Value *eval_special(Interp *I, SpecialForm sf, Value *x) {
         return v_bool(sf == SF_AND);
     case SF_ELAPSE: {
         double t0 = now_ms();
+        int first = I->eager->nnodes;
         r = eval_body(I, x, 1);
         if (I->unwinding) return r;
+        /* Tensor values are lazy: time what the body computed, not only the
+         * building of its graph, by computing the tensors it made. */
+        if (I->mode == MODE_RUN && !I->trace) force_new_tensors(I, x, first);
         return v_num(I, now_ms() - t0);
     }
     case SF_USE: return v_true();    /* lispe_torch is built in */
