@@ -365,6 +365,19 @@ UNARY(bi_ceil, OP_CEIL)    UNARY(bi_round, OP_ROUND)    UNARY(bi_recip, OP_RECIP
 UNARY(bi_relu, OP_RELU)    UNARY(bi_gelu, OP_GELU)      UNARY(bi_silu, OP_SILU)
 UNARY(bi_sigmoid, OP_SIGMOID) UNARY(bi_tanh, OP_TANH)
 
+/* Element type conversions (extensions: lispe_torch has none).  To bool:
+ * non-zero is true, so a 0/1 float mask becomes a keep-mask for SDPA. */
+static Value *cast_to(Interp *I, Value *call, Value **args, DType t) {
+    Attr a;
+    memset(&a, 0, sizeof a);
+    a.dtype = t;
+    Node *x = T(0);
+    RET(t_emit(I, call, OP_CAST, &x, 1, &a));
+}
+BI(bi_to_bool) { (void)nargs; return cast_to(I, call, args, DT_BOOL); }
+BI(bi_to_float) { (void)nargs; return cast_to(I, call, args, DT_F32); }
+BI(bi_to_long) { (void)nargs; return cast_to(I, call, args, DT_I64); }
+
 /* dropout(t p (training)): identity unless training (the --train flag or an
  * explicit true). */
 BI(bi_dropout) {
@@ -559,6 +572,9 @@ const Builtin torch_tensor_builtins[] = {
     {"tensor_masked_fill", 3, 3, bi_masked_fill, "torch_masked_fill"},
     {"tensor_masked_fill_", 3, 3, bi_masked_fill_, "torch_masked_fill_"},
     {"tensor_relu", 1, 1, bi_relu, "torch_relu"},
+    {"tensor_to_bool", 1, 1, bi_to_bool, "torch_to_bool"},
+    {"tensor_to_float", 1, 1, bi_to_float, "torch_to_float"},
+    {"tensor_to_long", 1, 1, bi_to_long, "torch_to_long"},
     {"tensor_gelu", 1, 1, bi_gelu, "torch_gelu"},
     {"tensor_silu", 1, 1, bi_silu, "torch_silu"},
     {"tensor_sigmoid", 1, 1, bi_sigmoid, "torch_sigmoid"},

@@ -24,6 +24,12 @@
 (setq mask_neg (tensor_mul_scalar (tensor_triu (tensor_ones (integers 7 11)) 1) -1e9))
 (setq out_neg (torch_scaled_dot_product_attention q k v mask_neg 0.0 false nil))
 
+; bool keep-mask [Sq,Sk] (true = attend): the lower triangle with the
+; diagonal, plus the first 4 keys of every row; tensor_to_bool makes it
+(setq mask_bool (tensor_to_bool (tensor_add (tensor_tril (tensor_ones (integers 7 11)) 0)
+                                            (tensor_cat (list (tensor_ones (integers 7 4)) (tensor_zeros (integers 7 7))) 1))))
+(setq out_bool (torch_scaled_dot_product_attention q k v mask_bool 0.0 false nil))
+
 ; is_causal
 (setq out_causal (torch_scaled_dot_product_attention q k v nil 0.0 true nil))
 
