@@ -182,7 +182,7 @@ static Dim sym_for(Graph *g, int64_t example, bool batch, SymNames *sn) {
     return (Dim){1, 1u << idx};
 }
 
-static Shape symbolic_shape(Graph *g, const Shape *ex, SymNames *sn) {
+static Shape symbolic_shape(Graph *g, const Shape *ex, DType dtype, SymNames *sn) {
     Shape s = *ex;
     sn->in_input = 0;
     int r = s.rank;
@@ -192,7 +192,11 @@ static Shape symbolic_shape(Graph *g, const Shape *ex, SymNames *sn) {
         if (d >= r || (j == 1 && d == sym[0])) continue;
         s.d[d] = sym_for(g, ex->d[d].k, d == 0, sn);
     }
-    if (r >= 2 && s.d[r - 2].sym && !s.d[r - 1].sym && ex->d[r - 1].k == ex->d[r - 2].k)
+    /* Square masks: [S,S], [B,1,S,S] or any bool mask tie their last dim
+     * to the symbolic one before it.  Activations ([B,S,E], [B,H,S,D])
+     * never do, even when E or D happens to equal S. */
+    bool mask_like = r == 2 || (r == 4 && ex->d[1].k == 1) || dtype == DT_BOOL;
+    if (mask_like && r >= 2 && s.d[r - 2].sym && !s.d[r - 1].sym && ex->d[r - 1].k == ex->d[r - 2].k)
         s.d[r - 1] = s.d[r - 2];
     return s;
 }
@@ -230,7 +234,7 @@ int trace_entry(Interp *I, EntryCall *call, const char *name, const TraceOptions
         for (int d = 0; d < s.rank; d++)
             if (s.d[d].sym)
                 return diag_set(&I->diag, call->loc, "entry '%s': argument %d has a symbolic shape", gname, k + 1);
-        if (!o || !o->static_shapes) s = symbolic_shape(g, &a->t->shape, &sn);
+        if (!o || !o->static_shapes) s = symbolic_shape(g, &a->t->shape, a->t->dtype, &sn);
         Node *in = ir_input(g, pn ? pn : arena_printf(I->arena, "arg%d", k), a->t->dtype, &s, call->loc);
         if (!in) return diag_set(&I->diag, call->loc, "out of memory");
         args[k] = v_tensor(I, in);

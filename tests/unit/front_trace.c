@@ -153,12 +153,12 @@ Test(trace, decoder_stack_loop_and_masks) {
 }
 
 Test(trace, square_mask_rank4) {
-    EVAL("(defun f (x mask) (tensor_add x mask))\n"
-         "(setq x (tensor_randn (integers 2 4 6 6)))\n"
+    EVAL("(defun f (x mask) (tensor_add (tensor_matmul x (tensor_transpose x -1 -2)) mask))\n"
+         "(setq x (tensor_randn (integers 2 4 6 5)))\n"
          "(setq mask (tensor_zeros (integers 2 1 6 6)))\n"
          "(setq y (f x mask))\n");
     Graph *g = trace("f", false);
-    check_sym_shape(g, &g->inputs[0]->shape, "[B,4,S,S]");
+    check_sym_shape(g, &g->inputs[0]->shape, "[B,4,S,5]");
     check_sym_shape(g, &g->inputs[1]->shape, "[B,1,S,S]");
 }
 
@@ -403,4 +403,14 @@ Test(trace, equal_batch_and_sequence_sizes) {
     Graph *g = trace("f", false);
     check_sym_shape(g, &g->inputs[0]->shape, "[B,S,8]");
     cr_assert_eq(g->nsyms, 2);
+}
+
+/* An embedding size equal to the sequence length stays a constant. */
+Test(trace, feature_size_equal_to_sequence) {
+    EVAL("(setq lin (torch_linear 8 8))\n"
+         "(defun f (lin x) (torch_linear_forward lin x))\n"
+         "(setq x (tensor_randn (integers 2 8 8)))\n"
+         "(setq y (f lin x))\n");
+    Graph *g = trace("f", false);
+    check_sym_shape(g, &g->inputs[0]->shape, "[B,S,8]");
 }
