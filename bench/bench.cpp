@@ -9,11 +9,13 @@
 //
 // Each prints one line of `key=value` pairs that bench/run.sh turns into
 // the table of docs/performance.md.  Times are medians of repeated runs
-// after warm-up; both sides use the same thread count.
+// after warm-up, the two sides timed in alternating rounds; both use the
+// same thread count.
 #include <torch/torch.h>
 
 #include <cblas.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -45,6 +47,28 @@ static double time_ms(const std::function<void()> &fn, double min_ms = 1500) {
     }
     std::sort(t.begin(), t.end());
     return t[t.size() / 2];
+}
+
+// Two implementations timed in alternating rounds, with a pause between
+// them so that neither runs while the other's idle threads still spin
+// (OpenBLAS workers busy-wait a while after each call): medians of each.
+static void time_pair(const std::function<void()> &a, const std::function<void()> &b, double *ta, double *tb,
+                      int rounds = 6, int per_round = 3) {
+    a(); b();
+    std::vector<double> va, vb;
+    for (int r = 0; r < rounds; r++) {
+        for (int k = 0; k < 2; k++) {
+            const std::function<void()> &f = (r + k) % 2 ? b : a;
+            std::vector<double> &v = (r + k) % 2 ? vb : va;
+            usleep(100000);
+            f();                                  // re-warm after the pause
+            for (int i = 0; i < per_round; i++) { double t0 = now_ms(); f(); v.push_back(now_ms() - t0); }
+        }
+    }
+    std::sort(va.begin(), va.end());
+    std::sort(vb.begin(), vb.end());
+    *ta = va[va.size() / 2];
+    *tb = vb[vb.size() / 2];
 }
 
 static long peak_rss_kb() {
@@ -142,8 +166,8 @@ static int bench_layer(char **a) {
     Tensor x = torch::rand({B, S, E});
     Tensor y = torch::empty({B, S, E});
     Tensor ref;
-    double t_torch = time_ms([&] { ref = torch_layer(w, x, H); });
-    double t_ltc = time_ms([&] { run_model(m, {x}, y); });
+    double t_torch, t_ltc;
+    time_pair([&] { ref = torch_layer(w, x, H); }, [&] { run_model(m, {x}, y); }, &t_torch, &t_ltc);
     double err = rel_err(y, ref);
     double flops = 2.0 * B * S * (4.0 * E * E + 2.0 * E * F) + 4.0 * B * S * S * E;
     printf("kind=layer shape=B%ld_S%ld_E%ld_H%ld_F%ld threads=%d torch_ms=%.3f ltc_ms=%.3f speedup=%.2f "
@@ -164,12 +188,12 @@ static int bench_gemm(char **a) {
     ltc_model *m = open_model(so, wpath, threads);
     Tensor x = torch::rand({1, M, K});
     Tensor y = torch::empty({1, M, N}), ref = torch::empty({M, N});
-    double t_blas = time_ms([&] {
+    double t_blas, t_ltc;
+    time_pair([&] {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)M, (int)N, (int)K, 1.0f,
                     x.data_ptr<float>(), (int)K, W.data_ptr<float>(), (int)K, 0.0f,
                     ref.data_ptr<float>(), (int)N);
-    }, 800);
-    double t_ltc = time_ms([&] { run_model(m, {x}, y); }, 800);
+    }, [&] { run_model(m, {x}, y); }, &t_blas, &t_ltc, 6, 5);
     double flops = 2.0 * M * N * K;
     double err = rel_err(y.view({M, N}), ref);
     printf("kind=gemm shape=M%ld_K%ld_N%ld threads=%d blas_gflops=%.1f ltc_gflops=%.1f ratio=%.2f rel_err=%.2e\n",
