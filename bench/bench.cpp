@@ -54,15 +54,27 @@ static double time_ms(const std::function<void()> &fn, double min_ms = 1500) {
 // (OpenBLAS workers busy-wait a while after each call): medians of each.
 static void time_pair(const std::function<void()> &a, const std::function<void()> &b, double *ta, double *tb,
                       int rounds = 6, int per_round = 3) {
-    a(); b();
+    // Warm up, and size the rounds so that each lasts >= ~60 ms: small
+    // calls need many back-to-back repetitions to be measured as a serving
+    // loop sees them.
+    double t0 = now_ms();
+    a(); a();
+    double est_a = (now_ms() - t0) / 2;
+    t0 = now_ms();
+    b(); b();
+    double est_b = (now_ms() - t0) / 2;
+    int reps = std::max(per_round, (int)(60.0 / std::max(1e-3, std::min(est_a, est_b))));
+    reps = std::min(reps, 2000);
     std::vector<double> va, vb;
     for (int r = 0; r < rounds; r++) {
         for (int k = 0; k < 2; k++) {
             const std::function<void()> &f = (r + k) % 2 ? b : a;
             std::vector<double> &v = (r + k) % 2 ? vb : va;
             usleep(100000);
-            f();                                  // re-warm after the pause
-            for (int i = 0; i < per_round; i++) { double t0 = now_ms(); f(); v.push_back(now_ms() - t0); }
+            f(); f();                             // re-warm after the pause
+            double s0 = now_ms();
+            for (int i = 0; i < reps; i++) f();
+            v.push_back((now_ms() - s0) / reps);  // mean of a round; median over rounds
         }
     }
     std::sort(va.begin(), va.end());
