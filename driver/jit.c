@@ -73,22 +73,11 @@ static uint64_t hash_graph(const Graph *g) {
  * computed here by the interpreter, so the region only holds arithmetic. */
 static int collect_region(Node *target, Node ***out, int *nout, bool *worth, LtcDiag *d) {
     Graph *g = target->graph;
-    uint8_t *need = calloc((size_t)g->nnodes, 1);
-    Node **stack = malloc(((size_t)g->nnodes + 1) * sizeof *stack);
+    uint8_t *need = ir_needed(target, d);
+    if (!need) return -1;
     Node **list = malloc(((size_t)g->nnodes + 1) * sizeof *list);
-    if (!need || !stack || !list) { free(need); free(stack); free(list); return diag_set(d, target->loc, "out of memory"); }
-    int sp = 0, n = 0, rc = 0;
-    stack[sp++] = target;
-    need[target->id] = 1;
-    while (sp) {
-        Node *x = stack[--sp];
-        for (int i = 0; i < x->nin; i++) {
-            Node *y = x->in[i];
-            if (y->data || need[y->id]) continue;
-            need[y->id] = 1;
-            stack[sp++] = y;
-        }
-    }
+    if (!list) { free(need); return diag_set(d, target->loc, "out of memory"); }
+    int n = 0, rc = 0;
     *worth = false;
     for (int i = 0; i <= target->id && rc == 0; i++) {
         Node *x = g->nodes[i];
@@ -98,7 +87,6 @@ static int collect_region(Node *target, Node ***out, int *nout, bool *worth, Ltc
         list[n++] = x;
     }
     free(need);
-    free(stack);
     if (rc) { free(list); return -1; }
     *out = list;
     *nout = n;

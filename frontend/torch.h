@@ -9,6 +9,20 @@
 
 #include "frontend/lisp.h"
 
+/* Shorthands for the builtins of the torch_*.c files (defined only there,
+ * where LTC_TORCH_BUILTINS is set before including this header). */
+#ifdef LTC_TORCH_BUILTINS
+#define BI(fn) static Value *fn(Interp *I, Value **args, int nargs, Value *call)
+#define T(k) t_arg_tensor(I, call, args, (k))
+#define RET(n) return v_tensor(I, (n))
+#endif
+
+/* Location of a call form (none for calls made by the compiler itself). */
+static inline SrcLoc loc_of(Value *call) {
+    SrcLoc none = {0};
+    return call ? call->loc : none;
+}
+
 /* ---- hooks used by other parts of the front end --------------------------- */
 /* LispE `+ - * /` with at least one tensor operand (op is '+','-','*','/').
  * The other operand may be a tensor, a number or a numeric list. */

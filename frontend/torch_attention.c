@@ -1,19 +1,12 @@
 /* torch_attention.c: the Flash Attention module and the functional
  * attention entry points, decomposed into LINEAR / RESHAPE / PERMUTE / SDPA
  * so the compiler's passes see (and fuse) the attention core. */
+#define LTC_TORCH_BUILTINS
 #include "frontend/torch.h"
 
 #include <math.h>
 #include <string.h>
 
-#define BI(fn) static Value *fn(Interp *I, Value **args, int nargs, Value *call)
-#define T(k) t_arg_tensor(I, call, args, (k))
-#define RET(n) return v_tensor(I, (n))
-
-static SrcLoc loc_of(Value *call) {
-    SrcLoc none = {0};
-    return call ? call->loc : none;
-}
 
 static int64_t arg_pos(Interp *I, Value *call, Value **args, int k, const char *what) {
     Value *v = args[k];

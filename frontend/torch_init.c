@@ -7,10 +7,6 @@
 
 #define BI(fn) static Value *fn(Interp *I, Value **args, int nargs, Value *call)
 
-static SrcLoc loc_of(Value *call) {
-    SrcLoc none = {0};
-    return call ? call->loc : none;
-}
 
 /* "cpu", "cuda", "cuda:N", "mps" as lispe_torch's lookup_device accepts. */
 static bool known_device(const char *s) {

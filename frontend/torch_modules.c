@@ -6,19 +6,12 @@
  * Parameters are eager-pool nodes (RAND/RANDN/FULL/CONST): their values are
  * computed only when needed, from a Philox stream seeded by the session, so
  * they are deterministic for a given --seed. */
+#define LTC_TORCH_BUILTINS
 #include "frontend/torch.h"
 
 #include <math.h>
 #include <string.h>
 
-#define BI(fn) static Value *fn(Interp *I, Value **args, int nargs, Value *call)
-#define T(k) t_arg_tensor(I, call, args, (k))
-#define RET(n) return v_tensor(I, (n))
-
-static SrcLoc loc_of(Value *call) {
-    SrcLoc none = {0};
-    return call ? call->loc : none;
-}
 
 /* A positive integer argument with its parameter name in errors. */
 static int64_t arg_pos(Interp *I, Value *call, Value **args, int k, const char *what) {

@@ -4,19 +4,12 @@
  * Each builtin is registered under lispe_torch's real name (tensor_*) and
  * the documentation's spelling (torch_*) as an alias.  Tensors are nodes of
  * the current graph: the eager pool, or the entry being traced. */
+#define LTC_TORCH_BUILTINS
 #include "frontend/torch.h"
 
 #include <math.h>
 #include <string.h>
 
-#define BI(fn) static Value *fn(Interp *I, Value **args, int nargs, Value *call)
-#define T(k) t_arg_tensor(I, call, args, (k))
-#define RET(n) return v_tensor(I, (n))
-
-static SrcLoc loc_of(Value *call) {
-    SrcLoc none = {0};
-    return call ? call->loc : none;
-}
 
 /* A plain scalar argument.  Symbolic sizes are refused: baking their example
  * value into the graph would be wrong at any other size. */

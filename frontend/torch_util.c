@@ -6,10 +6,6 @@
 #include <math.h>
 #include <string.h>
 
-static SrcLoc loc_of(Value *call) {
-    SrcLoc none = {0};
-    return call ? call->loc : none;
-}
 
 const char *t_fname(Value *call) {
     if (call && call->kind == V_LIST && call->nitems > 0 && call->items[0] &&

@@ -104,6 +104,32 @@ done:
 }
 
 /* ---- eager pool ------------------------------------------------------------ */
+uint8_t *ir_needed(Node *n, LtcDiag *d) {
+    Graph *g = n->graph;
+    uint8_t *need = calloc((size_t)g->nnodes, 1);
+    Node **stack = malloc(((size_t)g->nnodes + 1) * sizeof *stack);   /* chains may be long */
+    if (!need || !stack) {
+        free(need);
+        free(stack);
+        diag_set(d, n->loc, "out of memory");
+        return NULL;
+    }
+    int sp = 0;
+    stack[sp++] = n;
+    need[n->id] = 1;
+    while (sp) {
+        Node *x = stack[--sp];
+        for (int i = 0; i < x->nin; i++) {
+            Node *y = x->in[i];
+            if (y->data || y->graph != g || need[y->id]) continue;
+            need[y->id] = 1;
+            stack[sp++] = y;
+        }
+    }
+    free(stack);
+    return need;
+}
+
 int ir_force(Node *n, LtcDiag *d) {
     if (n->data) return 0;
     if (n->op == OP_PARAM) {
@@ -119,23 +145,10 @@ int ir_force(Node *n, LtcDiag *d) {
         g->in_force_hook = false;
         if (r <= 0) return r;
     }
-    /* Mark what n needs with an explicit stack (chains may be long), then
-     * evaluate the marked nodes in id order, which is topological. */
-    uint8_t *need = calloc((size_t)g->nnodes, 1);
-    Node **stack = malloc(((size_t)g->nnodes + 1) * sizeof *stack);
-    if (!need || !stack) { free(need); free(stack); return diag_set(d, n->loc, "out of memory"); }
-    int sp = 0, rc = 0;
-    stack[sp++] = n;
-    need[n->id] = 1;
-    while (sp) {
-        Node *x = stack[--sp];
-        for (int i = 0; i < x->nin; i++) {
-            Node *y = x->in[i];
-            if (y->data || need[y->id]) continue;
-            need[y->id] = 1;
-            stack[sp++] = y;
-        }
-    }
+    /* Evaluate what n needs in id order, which is topological. */
+    uint8_t *need = ir_needed(n, d);
+    if (!need) return -1;
+    int rc = 0;
     Eval e = {.b = NULL, .arena = g->arena, .vals = NULL};
     for (int i = 0; i <= n->id && rc == 0; i++) {
         Node *x = g->nodes[i];
@@ -146,7 +159,6 @@ int ir_force(Node *n, LtcDiag *d) {
         else rc = run_kernel(&e, x, &x->data, d);
     }
     free(need);
-    free(stack);
     return rc;
 }
 

@@ -167,6 +167,9 @@ void    shape_eval(const Shape *s, const SymBind *b, int64_t out[LTC_MAX_RANK]);
 
 /* Compute n->data for an eager node and everything it needs (memoised). */
 int   ir_force(Node *n, LtcDiag *d);
+/* need[id] = 1 for n and every node of n's graph that n depends on and
+ * that has no value yet (malloc'ed, caller frees); NULL + d on OOM. */
+uint8_t *ir_needed(Node *n, LtcDiag *d);
 
 /* Run a traced graph: inputs[i] is the data of g->inputs[i] (storage
  * layout), params come from their origins (forced on demand) unless

@@ -494,7 +494,7 @@ Test(limits, gpt_model_so_checks_max_positions, .init = e2e_setup, .fini = e2e_t
     const ltc_error *e = ltc_last_error(m);
     cr_assert_eq(e->code, LTC_ERR_SHAPE);
     cr_assert_str_eq(e->message, "entry 'gpt_forward': input sizes give S=13, but the model was built for S <= 12 "
-                                 "(slice of the [12,40] buffer 'model.pos_emb' at tests/oracle/gpt.lsp:63)");
+                                 "(slice of the [12,40] buffer 'gpt.pos_emb' at tests/oracle/gpt.lsp:63)");
     /* still usable afterwards */
     cr_assert_eq(run_gpt(m, ids, 1, 5, &sum), 0, "%s", ltc_last_error(m)->message);
     ltc_model_close(m);
