@@ -348,6 +348,36 @@ static int slice_limits(Lower *L, Plan *p, const Node *n) {
     return 0;
 }
 
+/* ---- run-time id checks (PlanIdCheck) --------------------------------------------------- */
+/* An embedding reads row ids[i] of its [num,dim] table; the kernel writes a
+ * zero row for an id outside [0, num) since it cannot report an error.
+ * When the ids are an i64 entry input (possibly through reshapes and
+ * permutes, which keep every value), the executor checks them before any
+ * kernel runs.  Only a constant num is checked (tables are parameters). */
+static int embedding_idcheck(Lower *L, Plan *p, const Node *n) {
+    const Node *x = n->in[0], *tab = n->in[1];
+    while (x->op == OP_RESHAPE || x->op == OP_PERMUTE) x = x->in[0];
+    if (x->op != OP_INPUT || x->dtype != DT_I64 || tab->shape.rank < 1 || tab->shape.d[0].sym) return 0;
+    int input = -1;
+    for (int j = 0; j < L->g->ninputs; j++)
+        if (L->g->inputs[j] == x) input = j;
+    if (input < 0) return 0;
+    int64_t num = tab->shape.d[0].k;
+    for (int i = 0; i < p->nidchecks; i++)
+        if (p->idchecks[i].input == input && p->idchecks[i].num == num) return 0;
+    char sb[256];
+    const char *shape = shape_str(n->graph, &tab->shape, sb, sizeof sb);
+    const char *what = tab->op == OP_PARAM && tab->name
+                     ? arena_printf(L->a, "the embedding table '%s' %s", tab->name, shape)
+                     : arena_printf(L->a, "an embedding table %s", shape);
+    PlanIdCheck *nc = grow(L->a, p->idchecks, p->nidchecks, sizeof *nc);
+    if (!nc || !what) return diag_set(L->d, (SrcLoc){0}, "out of memory");
+    nc[p->nidchecks] = (PlanIdCheck){input, num, what};
+    p->idchecks = nc;
+    p->nidchecks++;
+    return 0;
+}
+
 /* ---- the memory plan ------------------------------------------------------------------ */
 typedef struct Slot { Poly off, size; int busy_until; } Slot;
 
@@ -487,6 +517,8 @@ int plan_build_ex(Graph *g, Backend *be, Arena *a, Plan **out, LowerInfo *info, 
     p->ninputs = g->ninputs; p->noutputs = g->noutputs; p->nparams = g->nparams;
     for (int i = 0; i < L.N; i++)
         if (g->nodes[i]->op == OP_SLICE && slice_limits(&L, p, g->nodes[i]) < 0) return -1;
+    for (int i = 0; i < L.N; i++)
+        if (g->nodes[i]->op == OP_EMBEDDING && embedding_idcheck(&L, p, g->nodes[i]) < 0) return -1;
     int *alias_of = arena_alloc(a, N1 * 2 * sizeof(int));
     if (!alias_of) return diag_set(d, none, "out of memory");
     for (int i = 0; i < L.N; i++) {
@@ -617,6 +649,12 @@ void plan_print(const Plan *p, SymBind ex, StrBuf *out) {
         char rule[256];
         sb_printf(out, "  %s  %s\n", plan_limit_rule(p, &p->limits[i], rule, sizeof rule),
                   p->limits[i].what ? p->limits[i].what : "");
+    }
+    if (p->nidchecks) sb_puts(out, "id checks (checked at run time):\n");
+    for (int i = 0; i < p->nidchecks; i++) {
+        const PlanIdCheck *c = &p->idchecks[i];
+        const char *in = c->input >= 0 && c->input < p->ninputs ? p->inputs[c->input].name : "?";
+        sb_printf(out, "  input %d %s in [0, %lld)  %s\n", c->input, in, (long long)c->num, c->what ? c->what : "");
     }
     sb_puts(out, "buffers:\n");
     for (int i = 0; i < p->nbufs; i++) {

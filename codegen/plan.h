@@ -85,6 +85,18 @@ typedef struct PlanLimit {
                          * "slice of the [512,1,64] buffer 'pe.pe' at x.lsp:12" */
 } PlanLimit;
 
+/* A run-time check on the values of an i64 entry input that feeds an
+ * embedding's ids (directly or through reshapes/permutes): every value
+ * must lie in [0, num).  The CPU embedding kernel cannot report an error
+ * and writes a zero row for an id out of range; the interpreter refuses
+ * it.  Ids computed inside the graph are not checked (the kernel writes
+ * zeros for them). */
+typedef struct PlanIdCheck {
+    int         input;  /* entry input number (dtype i64) */
+    int64_t     num;    /* rows of the table */
+    const char *what;   /* "the embedding table 'gpt.tok_emb' [50000,64]" */
+} PlanIdCheck;
+
 typedef struct Plan {
     Graph      *graph;
     PlanTensor *inputs;  int ninputs;
@@ -97,6 +109,7 @@ typedef struct Plan {
     Poly        arena_bytes;             /* peak scratch */
     PlanBuf    *packed;  int npacked;    /* BUF_PACKED sizes (constant) */
     PlanLimit  *limits;  int nlimits;    /* checked once the symbols are bound */
+    PlanIdCheck *idchecks; int nidchecks; /* checked before any kernel runs */
 } Plan;
 
 /* Limits, implemented in runtime/limits.c (the runtime library, which the
@@ -107,5 +120,12 @@ typedef struct Plan {
  * for S <= 512 (slice of the [512,1,64] buffer 'pe.pe' at x.lsp:12)". */
 const char *plan_limit_rule(const Plan *p, const PlanLimit *l, char *buf, size_t n);
 int         plan_check_limits(const Plan *p, const int64_t *symvals, char *err, size_t n);
+
+/* Id checks, implemented in runtime/limits.c.  inputs[i] is the contiguous
+ * data of entry input i at the shape its PlanTensor gives at symvals.
+ * Returns 0 when every checked value is in range, else -1 with a message:
+ * "input 'ids': value 50257 at [0,3] is out of range for the embedding
+ * table 'gpt.tok_emb' [50000,64] (ids must be in [0, 50000))". */
+int         plan_check_ids(const Plan *p, const int64_t *symvals, void *const *inputs, char *err, size_t n);
 
 #endif

@@ -76,6 +76,15 @@ static void put_limits(StrBuf *b, const PlanLimit *l, int n) {
     }
 }
 
+static void put_idchecks(StrBuf *b, const PlanIdCheck *c, int n) {
+    put_u32(b, (uint32_t)n);
+    for (int i = 0; i < n; i++) {
+        put_u32(b, (uint32_t)c[i].input);
+        put_i64(b, c[i].num);
+        put_str(b, c[i].what);
+    }
+}
+
 /* Check the counts the reader will enforce, so a blob we write always
  * reads back. */
 static int check_plan(const Plan *p, int pi, LtcDiag *d) {
@@ -95,6 +104,11 @@ static int check_plan(const Plan *p, int pi, LtcDiag *d) {
         bool ok = v->n >= 0 && v->n <= PLAN_MAX_TERMS && p->limits[i].max != INT64_MIN;
         for (int j = 0; ok && j < v->n; j++) ok = v->t[j].k != INT64_MIN && v->t[j].sym;
         if (!ok) return diag_set(d, nl, "plan %d: limit %d is malformed", pi, i);
+    }
+    for (int i = 0; i < p->nidchecks; i++) {
+        const PlanIdCheck *c = &p->idchecks[i];
+        if (c->input < 0 || c->input >= p->ninputs || p->inputs[c->input].dtype != DT_I64 || c->num < 0)
+            return diag_set(d, nl, "plan %d: id check %d is malformed", pi, i);
     }
     return 0;
 }
@@ -132,6 +146,7 @@ int plan_serialize(Plan *const *plans, int nplans, StrBuf *out, LtcDiag *d) {
         put_poly(out, &p->arena_bytes);
         put_bufs(out, p->packed, p->npacked);
         put_limits(out, p->limits, p->nlimits);
+        put_idchecks(out, p->idchecks, p->nidchecks);
     }
     return 0;
 }

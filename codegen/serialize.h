@@ -12,6 +12,7 @@
  *   poly arena_bytes
  *   u32 npacked {PlanBuf as above}
  *   u32 nlimits {poly value, i64 max, str what}     (version 2)
+ *   u32 nidchecks {u32 input, i64 num, str what}    (version 3)
  * dim = {i64 k, u32 sym}; poly = u32 n, n x dim; str = u32 len (0xffffffff
  * for NULL) then len bytes.  A dim's k is >= 0 everywhere but in a limit's
  * value, whose terms may be negative and are all symbolic (sym != 0).
@@ -27,7 +28,7 @@
 #include "codegen/plan.h"
 
 #define PLAN_BLOB_MAGIC "LTCPLAN1"
-#define PLAN_BLOB_VERSION 2     /* 2: PlanLimit list */
+#define PLAN_BLOB_VERSION 3     /* 2: PlanLimit list; 3: PlanIdCheck list */
 
 int plan_serialize(Plan *const *plans, int nplans, StrBuf *out, LtcDiag *d);
 int plan_deserialize(Arena *a, const void *buf, size_t n, Plan ***plans, int *nplans,

@@ -295,6 +295,9 @@ int rt_run(RtProgram *pr, RtPool *pool, RtScratch *scratch, const int64_t *symva
      * checked before any kernel reads memory.  api.c checks them too, right
      * after binding, for the error code; this check covers every caller. */
     if (plan_check_limits(p, symvals, err, errlen) != 0) return -1;
+    /* Embedding ids that are entry inputs must index the table: the kernel
+     * cannot report a bad one (it writes zeros), so they are scanned here. */
+    if (plan_check_ids(p, symvals, inputs, err, errlen) != 0) return -1;
     int64_t need;
     if (!rt_poly_eval(&p->arena_bytes, symvals, &need))
         return fail(err, errlen, "scratch size overflows");

@@ -119,3 +119,48 @@ int plan_check_limits(const Plan *p, const int64_t *symvals, char *err, size_t n
     }
     return 0;
 }
+
+/* ---- id checks (PlanIdCheck) ------------------------------------------------------------- */
+/* Every value of the checked input must be in [0, num): one pass over the
+ * input before any kernel runs (the embedding kernel would write a zero
+ * row for a bad id).  The first bad value is reported with its
+ * multi-index, computed from the input's shape at symvals. */
+int plan_check_ids(const Plan *p, const int64_t *symvals, void *const *inputs, char *err, size_t n) {
+    for (int c = 0; c < p->nidchecks; c++) {
+        const PlanIdCheck *ic = &p->idchecks[c];
+        if (ic->input < 0 || ic->input >= p->ninputs || p->inputs[ic->input].dtype != DT_I64) {
+            if (err && n) snprintf(err, n, "plan: id check %d names a bad input", c);
+            return -1;
+        }
+        const PlanTensor *t = &p->inputs[ic->input];
+        int64_t shape[LTC_MAX_RANK], numel = 1;
+        bool ok = rt_eval_shape(t, symvals, shape) == 0;
+        for (int d = 0; ok && d < t->shape.rank; d++) ok = !__builtin_mul_overflow(numel, shape[d], &numel);
+        if (!ok) {
+            if (err && n) snprintf(err, n, "input '%s': size overflow", t->name);
+            return -1;
+        }
+        const int64_t *ids = inputs ? inputs[ic->input] : NULL;
+        if (numel > 0 && !ids) {
+            if (err && n) snprintf(err, n, "input '%s': no data", t->name);
+            return -1;
+        }
+        for (int64_t i = 0; i < numel; i++) {
+            if (ids[i] >= 0 && ids[i] < ic->num) continue;
+            if (!err || !n) return -1;
+            Out o = {err, n, 0};
+            err[0] = 0;
+            int64_t idx[LTC_MAX_RANK], r = i;
+            for (int d = t->shape.rank - 1; d >= 0; d--) {
+                idx[d] = shape[d] ? r % shape[d] : 0;
+                r = shape[d] ? r / shape[d] : 0;
+            }
+            put(&o, "input '%s': value %lld at [", t->name, (long long)ids[i]);
+            for (int d = 0; d < t->shape.rank; d++) put(&o, "%s%lld", d ? "," : "", (long long)idx[d]);
+            put(&o, "] is out of range for %s (ids must be in [0, %lld))",
+                ic->what ? ic->what : "an embedding table", (long long)ic->num);
+            return -1;
+        }
+    }
+    return 0;
+}

@@ -164,6 +164,19 @@ static PlanLimit *limits(Rd *r, int *n, int nsyms) {
     return l;
 }
 
+/* An id check names an i64 entry input (checked once inputs are read). */
+static PlanIdCheck *idchecks(Rd *r, int *n) {
+    *n = count(r, 16, 1 << 20);
+    PlanIdCheck *c = alloc_n(r, *n, sizeof *c);
+    for (int i = 0; i < *n && !r->bad; i++) {
+        c[i].input = (int)u32(r);
+        c[i].num = i64(r);
+        if (c[i].input < 0 || c[i].num < 0) fail(r, "bad id check");
+        c[i].what = str(r);
+    }
+    return c;
+}
+
 /* Buffer indices must name an existing input/output/param/packed slot. */
 static void check_buf_indices(Rd *r, const Plan *p) {
     for (int i = 0; i < p->nbufs && !r->bad; i++) {
@@ -208,7 +221,11 @@ static Plan *plan(Rd *r) {
     p->arena_bytes = poly(r, ns);
     p->packed = bufs(r, &p->npacked, ns);
     p->limits = limits(r, &p->nlimits, ns);
+    p->idchecks = idchecks(r, &p->nidchecks);
     check_buf_indices(r, p);
+    for (int i = 0; i < p->nidchecks && !r->bad; i++)
+        if (p->idchecks[i].input >= p->ninputs || p->inputs[p->idchecks[i].input].dtype != DT_I64)
+            fail(r, "id check names a missing or non-i64 input");
     for (int i = 0; i < p->ninputs + p->noutputs + p->nparams && !r->bad; i++) {
         const PlanTensor *t = i < p->ninputs ? &p->inputs[i]
                             : i < p->ninputs + p->noutputs ? &p->outputs[i - p->ninputs]

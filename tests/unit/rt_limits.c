@@ -416,9 +416,10 @@ Test(limits, serialized_plans_keep_their_limits) {
     /* ... nor accepted by the reader: forge it after a valid write */
     l[1].value.t[1].sym = SS;
     cr_assert_eq(plan_serialize(&p, 1, &blob, &d), 0, "%s", d.msg);
-    /* the last limit is: poly(n=2: {1,B}, {-3,S}) i64 max, str NULL; its
-     * second term's sym is 4 + 8 + 4 bytes before the end */
-    size_t at = blob.len - 4 - 8 - 4;
+    /* the last limit is: poly(n=2: {1,B}, {-3,S}) i64 max, str NULL, then
+     * the id checks' count (u32 0); its second term's sym is
+     * 4 + 8 + 4 + 4 bytes before the end */
+    size_t at = blob.len - 4 - 4 - 8 - 4;
     uint32_t sym;
     memcpy(&sym, blob.s + at, 4);
     cr_assert_eq(sym, (uint32_t)SS);
