@@ -534,6 +534,15 @@ static int execute(ltc_model *m, Call *c, void *const *outs) {
     return 0;
 }
 
+/* The number of outputs a run was given, and that they were given. */
+static int check_outputs_arg(ltc_model *m, const Plan *p, bool given, int nout) {
+    if (nout != p->noutputs || nout > 64)
+        return set_err(&m->err, LTC_ERR_ARG, "entry '%s' has %d output%s, got %d", p->graph->name,
+                       p->noutputs, p->noutputs == 1 ? "" : "s", nout);
+    if (nout > 0 && !given) return set_err(&m->err, LTC_ERR_ARG, "entry '%s': outputs is NULL", p->graph->name);
+    return 0;
+}
+
 int ltc_model_run(ltc_model *m, const char *entry, const DLTensor *inputs, int nin,
                   DLTensor *outputs, int nout) {
     if (!m) return -1;
@@ -545,11 +554,7 @@ int ltc_model_run(ltc_model *m, const char *entry, const DLTensor *inputs, int n
     if (rc == 0) {
         const Plan *p = m->plans[c.entry];
         void *outs[64];
-        if (nout != p->noutputs || nout > 64)
-            rc = set_err(&m->err, LTC_ERR_ARG, "entry '%s' has %d output%s, got %d", p->graph->name,
-                         p->noutputs, p->noutputs == 1 ? "" : "s", nout);
-        else if (nout > 0 && !outputs)
-            rc = set_err(&m->err, LTC_ERR_ARG, "entry '%s': outputs is NULL", p->graph->name);
+        rc = check_outputs_arg(m, p, outputs != NULL, nout);
         for (int i = 0; rc == 0 && i < nout; i++) {
             const PlanTensor *t = &p->outputs[i];
             DLTensor *y = &outputs[i];
@@ -590,11 +595,7 @@ int ltc_model_run_alloc(ltc_model *m, const char *entry, const DLTensor *inputs,
     if (rc == 0) {
         const Plan *p = m->plans[c.entry];
         void *outs[64];
-        if (nout != p->noutputs || nout > 64)
-            rc = set_err(&m->err, LTC_ERR_ARG, "entry '%s' has %d output%s, got %d", p->graph->name,
-                         p->noutputs, p->noutputs == 1 ? "" : "s", nout);
-        else if (nout > 0 && !outputs)
-            rc = set_err(&m->err, LTC_ERR_ARG, "entry '%s': outputs is NULL", p->graph->name);
+        rc = check_outputs_arg(m, p, outputs != NULL, nout);
         for (int i = 0; rc == 0 && i < nout; i++) {
             int64_t shape[LTC_MAX_RANK];
             if (rt_eval_shape(&p->outputs[i], c.symvals, shape) != 0 ||
