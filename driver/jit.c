@@ -95,12 +95,13 @@ static int collect_region(Node *target, Node ***out, int *nout, bool *worth, Ltc
 
 static bool jit_dtype_ok(DType t) { return t == DT_F32 || t == DT_I64 || t == DT_BOOL; }
 
-/* Copy the region into a graph of its own; values it reads from outside
- * become PARAMs p0, p1... (ir_emit maps them). */
-static Graph *region_graph(Arena *a, Node **list, int n, Node *target, LtcDiag *d) {
+/* Copy the region into a graph of its own (*out); values it reads from
+ * outside become PARAMs p0, p1... (ir_emit maps them).  0, 1 when the
+ * region has a dtype the JIT leaves to the interpreter, -1 on error. */
+static int region_graph(Arena *a, Node **list, int n, Node *target, Graph **out, LtcDiag *d) {
     Graph *rg = graph_new(a, "jit_region", false);
     Node **map = calloc((size_t)target->graph->nnodes, sizeof *map);
-    if (!rg || !map) { free(map); diag_set(d, target->loc, "out of memory"); return NULL; }
+    if (!rg || !map) { free(map); return diag_set(d, target->loc, "out of memory"); }
     int nparams = 0;
     for (int i = 0; i < n; i++) {
         Node *x = list[i];
@@ -111,16 +112,17 @@ static Graph *region_graph(Arena *a, Node **list, int n, Node *target, LtcDiag *
             if (!jit_dtype_ok(x->in[k]->dtype)) goto decline;
         }
         Node *y = ir_emit(rg, x->op, in, x->nin, &x->a, x->loc, d);
-        if (!y) { free(map); return NULL; }
+        if (!y) { free(map); return -1; }
         map[x->id] = y;
         for (; nparams < rg->nparams; nparams++) rg->params[nparams]->name = arena_printf(a, "p%d", nparams);
     }
     ir_add_output(rg, map[target->id]);
     free(map);
-    return rg;
+    *out = rg;
+    return 0;
 decline:
     free(map);
-    return (Graph *)1;      /* not an error: leave it to the interpreter */
+    return 1;
 }
 
 static int jit_lookup_fn(void *ctx, const char *name, void **fn) {
@@ -163,7 +165,11 @@ static int run_region(Jit *j, JitEntry *e, Graph *rg, Node *target, LtcDiag *d) 
         if (ir_force(origin, d) != 0) return -1;
         e->prog.params[i] = origin->data;
     }
-    rt_program_free_packed(&e->prog);           /* the weights may differ from the last call's */
+    /* Every value the region reads is a PARAM, activations included, and
+     * the plan may compute what depends on PARAMs alone in its prepack
+     * steps: so they run on every call (skipping them when the pointers
+     * repeat would memoise the call, and `elapse` would time nothing). */
+    rt_program_free_packed(&e->prog);
     if (rt_prepack(&e->prog, j->pool, err, sizeof err) != 0) return diag_set(d, target->loc, "jit: %s", err);
     int64_t out[LTC_MAX_RANK];
     SymBind none = {0};
@@ -187,10 +193,10 @@ static int jit_force(void *ctx, Node *target, LtcDiag *d) {
     bool worth = false;
     if (collect_region(target, &list, &n, &worth, d) != 0) return -1;
     if (!worth || n == 0) { free(list); return 1; }
-    Graph *rg = region_graph(&j->d->arena, list, n, target, d);
+    Graph *rg = NULL;
+    int r = region_graph(&j->d->arena, list, n, target, &rg, d);
     free(list);
-    if (!rg) return -1;
-    if (rg == (Graph *)1) return 1;
+    if (r != 0) return r;
 
     uint64_t key = hash_graph(rg);
     JitEntry *e = j->cache;
