@@ -114,6 +114,23 @@ static const char *default_output(Driver *d, const char *ext) {
     return arena_printf(&d->arena, "%.*s.%s", (int)n, base, ext);
 }
 
+/* Every size the trace specialised (a guard, ir.h) is a warning at the
+ * line that did it: the model is refused at other sizes. */
+static void report_guards(Driver *d, const Graph *g) {
+    for (int i = 0; i < g->nguards; i++) {
+        const SymGuard *gd = &g->guards[i];
+        char rule[900];
+        guard_str(g, gd, rule, sizeof rule);
+        char *paren = strstr(rule, " (");
+        if (paren) *paren = 0;
+        LtcDiag w;
+        diag_set(&w, gd->loc, "entry '%s' is specialised to %s: %s; other sizes are refused at run time", g->name,
+                 rule, gd->why ? gd->why : "a size was used as a number");
+        w.level = DIAG_WARNING;
+        drv_diag(d, &w);
+    }
+}
+
 int driver_compile(Driver *d) {
     Interp I;
     SrcFile src;
@@ -136,6 +153,7 @@ int driver_compile(Driver *d) {
             return EXIT_ERROR;
         }
         drv_phase(d, "trace", t0);
+        report_guards(d, graphs[i]);
         drv_verbose(d, "entry '%s': %d nodes, %d inputs, %d parameters, %d outputs", name,
                     graphs[i]->nnodes, graphs[i]->ninputs, graphs[i]->nparams, graphs[i]->noutputs);
     }

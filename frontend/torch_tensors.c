@@ -222,11 +222,25 @@ BI(bi_select) {
     Node *x = T(0);
     int r = x->shape.rank;
     int d = t_axis(I, call, 1, arg_int(I, call, args, 1), r);
-    int64_t i = arg_int(I, call, args, 2);
     Dim D = x->shape.d[d];
-    if (D.sym) {
-        if (i < 0) lisp_fail(I, loc_of(call), "%s: a negative index cannot select in symbolic dimension %d", t_fname(call), d);
-    } else {
+    Dim di = t_arg_dim(I, call, args, 2);
+    if (di.sym || D.sym) {
+        /* a symbolic index (S-1) or a negative one on a symbolic size (-1
+         * is S-1) stays symbolic: the slice [i, i+1) */
+        Dim st = di, en;
+        if (di.sym == 0 && di.k < 0 && !dim_add(I->trace, D, di, loc_of(call), &st))
+            lisp_fail(I, loc_of(call), "%s: index %lld is not a size expression in symbolic dimension %d",
+                      t_fname(call), (long long)di.k, d);
+        if (!dim_add(I->trace, st, dim_const(1), loc_of(call), &en))
+            lisp_fail(I, loc_of(call), "%s: the index is not a size expression", t_fname(call));
+        Node *y = t_slice(I, call, x, d, st, en);
+        Shape s;
+        memset(&s, 0, sizeof s);
+        for (int j = 0; j < r; j++) if (j != d) s.d[s.rank++] = x->shape.d[j];
+        RET(t_reshape(I, call, y, &s));
+    }
+    int64_t i = di.k;
+    {
         if (i < 0) i += D.k;
         if (i < 0 || i >= D.k)
             lisp_fail(I, loc_of(call), "%s: argument 3 (index) %lld is out of range for size %lld",

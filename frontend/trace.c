@@ -187,9 +187,11 @@ static Shape symbolic_shape(Graph *g, const Shape *ex, DType dtype, SymNames *sn
     sn->in_input = 0;
     int r = s.rank;
     int sym[2] = {0, r >= 4 ? 2 : 1};
+    bool mask4 = r == 4 && (ex->d[1].k == 1 || dtype == DT_BOOL);
     for (int j = 0; j < 2; j++) {
         int d = sym[j];
         if (d >= r || (j == 1 && d == sym[0])) continue;
+        if (mask4 && d == 2 && ex->d[d].k == 1) continue;     /* [B,1,1,S]: broadcast dim */
         s.d[d] = sym_for(g, ex->d[d].k, d == 0, sn);
     }
     /* Square masks: [S,S], [B,1,S,S] or any bool mask tie their last dim
@@ -198,6 +200,20 @@ static Shape symbolic_shape(Graph *g, const Shape *ex, DType dtype, SymNames *sn
     bool mask_like = r == 2 || (r == 4 && ex->d[1].k == 1) || dtype == DT_BOOL;
     if (mask_like && r >= 2 && s.d[r - 2].sym && !s.d[r - 1].sym && ex->d[r - 1].k == ex->d[r - 2].k)
         s.d[r - 1] = s.d[r - 2];
+    /* Masks of rank 4 ([B,1,1,S] padding, [B,1,S,S], [B,H,S,S]): the last
+     * two dims are positions.  A size-1 dim broadcasts and stays 1; a dim
+     * equal to an earlier input's sequence symbol shares it. */
+    if (r == 4 && mask_like) {
+        for (int j = 2; j < 4; j++) {
+            if (ex->d[j].k == 1) { s.d[j] = dim_const(1); continue; }
+            if (s.d[j].sym && !sn->batch[__builtin_ctz(s.d[j].sym)]) continue;
+            for (int i = 0; i < g->nsyms; i++)
+                if (!sn->batch[i] && g->syms[i].def.kind == SYM_FREE && g->syms[i].example == ex->d[j].k) {
+                    s.d[j] = (Dim){1, 1u << i};
+                    break;
+                }
+        }
+    }
     return s;
 }
 

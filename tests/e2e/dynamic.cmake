@@ -1,0 +1,30 @@
+# Dynamic sizes: a model.so compiled from a script is run through the
+# runtime at sizes other than the traced ones and compared with the
+# reference interpreter on the traced graph at the same sizes
+# (so_check.c).  Scripts in inputs/dyn_*.lsp.
+add_executable(ltc_so_check ${CMAKE_CURRENT_SOURCE_DIR}/so_check.c)
+target_link_libraries(ltc_so_check PRIVATE ltc_frontend ltc_runtime)
+target_include_directories(ltc_so_check PRIVATE ${CMAKE_SOURCE_DIR}/runtime/include)
+
+# ltc_so_test(NAME SCRIPT SIZES...): each SIZES item is "S=5,B=3" (symbol
+# values; "traced" keeps the traced ones) or "refuse:S=7:TEXT", sizes the
+# model must refuse with a message containing TEXT.
+function(ltc_so_test name script)
+  set(w ${LTC_E2E_WORK}/so_${name})
+  set(cmd "mkdir -p ${w} && cd ${w} && rm -f model.so && ${LTC} ${LTC_E2E_IN}/${script} -o model.so 2>compile.err")
+  foreach(sz ${ARGN})
+    if(sz MATCHES "^refuse:([^:]*):(.*)$")
+      string(REPLACE "," " " syms "${CMAKE_MATCH_1}")
+      set(cmd "${cmd} && $<TARGET_FILE:ltc_so_check> ${LTC_E2E_IN}/${script} model.so ${syms} --refuse '${CMAKE_MATCH_2}'")
+    elseif(sz STREQUAL "traced")
+      set(cmd "${cmd} && $<TARGET_FILE:ltc_so_check> ${LTC_E2E_IN}/${script} model.so")
+    else()
+      string(REPLACE "," " " syms "${sz}")
+      set(cmd "${cmd} && $<TARGET_FILE:ltc_so_check> ${LTC_E2E_IN}/${script} model.so ${syms}")
+    endif()
+  endforeach()
+  add_test(NAME e2e_so_${name} COMMAND bash -c "${cmd} || { cat ${w}/compile.err; exit 1; }")
+  set_tests_properties(e2e_so_${name} PROPERTIES TIMEOUT 300)
+endfunction()
+
+ltc_so_test(sym_arith dyn_sym_arith.lsp traced S=6 S=22,B=3 S=2,B=1 "refuse:S=7:not a whole number")
