@@ -3,6 +3,7 @@
 #include "codegen/lower.h"
 #include "ir/passes/passes.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -363,7 +364,13 @@ static int guard_limits(Lower *L, Plan *p, const Graph *g) {
     for (int i = 0; i < g->nguards; i++) {
         const SymGuard *gd = &g->guards[i];
         char buf[900];
-        const char *what = arena_strdup(L->a, guard_str(g, gd, buf, sizeof buf));
+        guard_str(g, gd, buf, sizeof buf);
+        char *paren = strstr(buf, " (");
+        if (paren) *paren = 0;
+        const char *what = gd->loc.file
+            ? arena_printf(L->a, "specialised to %s at %s:%d:%d: %s", buf, gd->loc.file->name, gd->loc.line,
+                           gd->loc.col, gd->why ? gd->why : "")
+            : arena_printf(L->a, "specialised to %s: %s", buf, gd->why ? gd->why : "");
         Node at = {0};
         at.op = OP_INPUT;
         at.loc = gd->loc;
@@ -385,8 +392,23 @@ static int guard_limits(Lower *L, Plan *p, const Graph *g) {
  * kernel runs.  Only a constant num is checked (tables are parameters). */
 static int embedding_idcheck(Lower *L, Plan *p, const Node *n) {
     const Node *x = n->in[0], *tab = n->in[1];
-    while (x->op == OP_RESHAPE || x->op == OP_PERMUTE) x = x->in[0];
-    if (x->op != OP_INPUT || x->dtype != DT_I64 || tab->shape.rank < 1 || tab->shape.d[0].sym) return 0;
+    while (x->op == OP_RESHAPE || x->op == OP_PERMUTE || (x->op == OP_CAST && x->dtype == DT_I64)) x = x->in[0];
+    if (tab->shape.rank < 1 || tab->shape.d[0].sym) return 0;
+    if (x->op == OP_ARANGE && x->a.hi >= 0 && x->a.lo >= 0 && x->a.lo == floor(x->a.lo) && x->a.hi == floor(x->a.hi) &&
+        x->a.lo < 0x1p60 && x->a.hi < 0x1p40 && x->shape.d[0].sym) {
+        /* position ids (tensor_arange S): the largest, lo + hi*(len-1),
+         * must be a row of the table:  hi*len <= num - 1 - lo + hi */
+        int64_t lo = (int64_t)x->a.lo, hi = (int64_t)x->a.hi, num = tab->shape.d[0].k;
+        Dim len = x->shape.d[0];
+        if (hi == 0 || __builtin_mul_overflow(len.k, hi, &len.k)) return 0;
+        char sb[256];
+        const char *what = arena_printf(L->a, "position ids of '%s' %s at %s:%d", tab->name ? tab->name : "table",
+                                        shape_str(n->graph, &tab->shape, sb, sizeof sb),
+                                        n->loc.file ? n->loc.file->name : "?", n->loc.line);
+        if (!what) return diag_set(L->d, n->loc, "out of memory");
+        return add_limit_what(L, p, n, poly_dim(len), num - 1 - lo + hi, what);
+    }
+    if (x->op != OP_INPUT || x->dtype != DT_I64) return 0;
     int input = -1;
     for (int j = 0; j < L->g->ninputs; j++)
         if (L->g->inputs[j] == x) input = j;

@@ -124,7 +124,7 @@ static void report_guards(Driver *d, const Graph *g) {
         char *paren = strstr(rule, " (");
         if (paren) *paren = 0;
         LtcDiag w;
-        diag_set(&w, gd->loc, "entry '%s' is specialised to %s: %s; other sizes are refused at run time", g->name,
+        diag_set(&w, gd->loc, "entry '%s' is specialised to %s: %s; the model refuses other sizes", g->name,
                  rule, gd->why ? gd->why : "a size was used as a number");
         w.level = DIAG_WARNING;
         drv_diag(d, &w);

@@ -71,7 +71,11 @@ static const char *op_how(char op) {
 static bool sym_arith(Interp *I, Value *call, char op, const Value *a, const Value *b, Dim *out) {
     Graph *g = I->trace;
     SrcLoc loc = cloc(call);
-    if (!g) return false;
+    if (!g) {   /* no graph to hold derived symbols: monomials only */
+        if (op == '*') return dim_mul(int_dim(a), int_dim(b), out);
+        if (op == '/') return dim_div(int_dim(a), int_dim(b), out);
+        return false;
+    }
     switch (op) {
     case '+': return dim_add(g, int_dim(a), int_dim(b), loc, out);
     case '-': return dim_sub(g, int_dim(a), int_dim(b), loc, out) && dim_example(g, *out) >= 0;
@@ -90,7 +94,7 @@ static Value *int_arith(Interp *I, Value *call, char op, Value *a, Value *b) {
     Value *r;
     if (symbolic && (op == '+' || op == '-' || op == '*' || (op == '/' && y != 0 && x % y == 0))) {
         if (sym_arith(I, call, op, a, b, &d)) {
-            int64_t ex = I->trace ? dim_example(I->trace, d) : 0;
+            int64_t ex = I->trace ? dim_example(I->trace, d) : op == '*' ? x * y : x / y;
             r = v_int(I, d.sym ? ex : d.k);
             if (d.sym) r->sym = d;
             return r;
@@ -254,9 +258,38 @@ static int compare(Interp *I, Value *call, Value *a, Value *b) {
               v_kind_name(a), v_article(v_kind_name(b)), v_kind_name(b));
 }
 
+/* a OP b keeps its outcome `ok` at every accepted size: the range of the
+ * symbolic side (OP: 2 <, 3 <=, 4 >, 5 >=; a constant on one side). */
+static bool guard_relation(Interp *I, Value *call, const Value *a, const Value *b, int which, bool ok) {
+    bool sa = a->kind == V_INT && a->sym.sym, sb = b->kind == V_INT && b->sym.sym;
+    if (sa == sb || a->kind != V_INT || b->kind != V_INT) return false;
+    if (sb) {   /* c OP S  is  S OP' c */
+        static const int flip[6] = {0, 1, 4, 5, 2, 3};
+        return guard_relation(I, call, b, a, flip[which], ok);
+    }
+    int64_t c = b->i, lo = INT64_MIN, hi = INT64_MAX;
+    bool less = which == 2 || which == 3;               /* the outcome as "S <= t" or "S >= t" */
+    if (!ok) less = !less;
+    int64_t t = which == 2 ? (ok ? c - 1 : c) : which == 3 ? (ok ? c : c + 1)
+              : which == 4 ? (ok ? c + 1 : c) : (ok ? c : c - 1);
+    if (less) hi = t; else lo = t;
+    char how[96];
+    snprintf(how, sizeof how, "the comparison '%s'", fname(call));
+    core_guard(I, a, lo, hi, call, how);
+    return true;
+}
+
 static Value *chain(Interp *I, Value **args, int n, Value *call, int which) {
     for (int k = 0; k + 1 < n; k++) {
         bool ok;
+        if (which >= 2 && args[k]->kind == V_INT && args[k + 1]->kind == V_INT &&
+            (args[k]->sym.sym || args[k + 1]->sym.sym)) {
+            int c = (args[k]->i > args[k + 1]->i) - (args[k]->i < args[k + 1]->i);
+            ok = which == 2 ? c < 0 : which == 3 ? c <= 0 : which == 4 ? c > 0 : c >= 0;
+            if (!guard_relation(I, call, args[k], args[k + 1], which, ok)) guard_compare(I, call, args[k], args[k + 1], c);
+            if (!ok) return v_nil();
+            continue;
+        }
         if (which <= 1 && is_num(args[k]) && is_num(args[k + 1])) {
             char how[96];
             snprintf(how, sizeof how, "the comparison '%s'", fname(call));

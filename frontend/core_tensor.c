@@ -15,8 +15,7 @@ _Noreturn static void bad_arg(Interp *I, Value *call, int k, const char *want, V
 void core_guard(Interp *I, const Value *v, int64_t lo, int64_t hi, Value *call, const char *how) {
     if (!v || v->kind != V_INT || !v->sym.sym || !I->trace) return;
     char why[256];
-    snprintf(why, sizeof why, "%s needs the value of a symbolic size; compute it from tensor sizes with + - * / "
-             "to keep it dynamic", how);
+    snprintf(why, sizeof why, "%s uses the value of a symbolic size", how);
     if (graph_add_guard(I->trace, v->sym, lo, hi, call ? call->loc : (SrcLoc){0}, why))
         lisp_fail(I, call ? call->loc : (SrcLoc){0}, "out of memory");
 }

@@ -105,9 +105,34 @@ BI(bi_full_like) {
 }
 
 /* arange(end) or arange(start end (step)): ceil((end-start)/step) values. */
+/* (tensor_arange S) or (tensor_arange a S step) with a symbolic end S and
+ * integer a, step > 0: the length (S - a) / step stays a size expression
+ * (exact division, checked at run time). */
+static Node *arange_symbolic(Interp *I, Value *call, Value **args, int nargs) {
+    Value *ve = args[nargs == 1 ? 0 : 1];
+    if (!ve || ve->kind != V_INT || !ve->sym.sym || !I->trace) return NULL;
+    int64_t start = 0, step = 1;
+    for (int k = 0; k < nargs; k++)
+        if (k != (nargs == 1 ? 0 : 1) && (!args[k] || args[k]->kind != V_INT || args[k]->sym.sym)) return NULL;
+    if (nargs > 1) start = args[0]->i;
+    if (nargs > 2) step = args[2]->i;
+    Dim len;
+    if (step <= 0 || !dim_sub(I->trace, ve->sym, dim_const(start), loc_of(call), &len) ||
+        dim_example(I->trace, len) < 0 || !dim_divq(I->trace, len, step, loc_of(call), &len))
+        return NULL;
+    Attr a;
+    memset(&a, 0, sizeof a);
+    a.shape.rank = 1;
+    a.shape.d[0] = len;
+    a.lo = (double)start; a.hi = (double)step; a.dtype = DT_I64;
+    return t_emit(I, call, OP_ARANGE, NULL, 0, &a);
+}
+
 BI(bi_arange) {
     double start = 0, end, step = 1;
     bool isint = true;
+    Node *sym = arange_symbolic(I, call, args, nargs);
+    if (sym) RET(sym);
     for (int k = 0; k < nargs; k++) if (args[k] && args[k]->kind == V_NUM) isint = false;
     if (nargs == 1) end = arg_scalar(I, call, args, 0);
     else {

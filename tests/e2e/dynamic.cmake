@@ -28,3 +28,13 @@ function(ltc_so_test name script)
 endfunction()
 
 ltc_so_test(sym_arith dyn_sym_arith.lsp traced S=6 S=22,B=3 S=2,B=1 "refuse:S=7:not a whole number")
+ltc_so_test(masks dyn_masks.lsp traced S=5 S=33,B=3 S=1 S=40 "refuse:S=41:S <= 40")
+ltc_so_test(guard dyn_guard.lsp traced S=40 S=1 S=64 "refuse:S=70:S <= 64" "refuse:S=101:S <= 100")
+ltc_so_test(equal dyn_equal.lsp traced "refuse:S=13:specialised to S = 12")
+
+# The driver reports every specialisation as a warning at its line.
+ltc_cli_test(guard_warning --stderr "dyn_guard.lsp:8:9: warning: entry 'f' is specialised to S <= 100"
+             --stderr "dyn_guard.lsp:10:13: warning: entry 'f' is specialised to S <= 64"
+             -- ${LTC} ${LTC_E2E_IN}/dyn_guard.lsp --emit ir)
+ltc_cli_test(sym_arith_ir --stdout "symbols B=2 S=16 (S-1)=15 S/2=8" --stdout "slice %0 {axis=1, start=(S-1), end=S, step=1}"
+             -- ${LTC} ${LTC_E2E_IN}/dyn_sym_arith.lsp --emit ir)
