@@ -81,19 +81,6 @@ void poly_str(const Graph *g, const Poly *p, StrBuf *out) {
 }
 
 /* ---- views and strides --------------------------------------------------------- */
-static bool rowmajor(Graph *g, const Shape *s, Dim st[LTC_MAX_RANK]) {
-    Dim acc = dim_const(1);
-    for (int j = s->rank - 1; j >= 0; j--) {
-        st[j] = acc;
-        if (j > 0 && !dim_mul_sq(g, acc, s->d[j], &acc)) {
-            /* the outermost stride is never needed as a product beyond here */
-            for (int k = j - 1; k >= 0; k--) st[k] = dim_const(-1);
-            return false;
-        }
-    }
-    return true;
-}
-
 bool lower_is_view(const Node *x) {
     if (x->op != OP_PERMUTE) return false;
     const Graph *g = x->graph;
@@ -101,7 +88,7 @@ bool lower_is_view(const Node *x) {
         if (g->outputs[i] == x) return false;
     if (x->in[0]->op == OP_PERMUTE && lower_is_view(x->in[0])) return false;
     Dim st[LTC_MAX_RANK];
-    if (!rowmajor(x->graph, &x->in[0]->shape, st)) return false;
+    if (!shape_strides(x->graph, &x->in[0]->shape, st)) return false;
     int nusers = 0;
     for (int i = 0; i < g->nnodes; i++) {
         const Node *u = g->nodes[i];
@@ -118,11 +105,11 @@ int lower_input_strides(const Node *n, int i, Dim strides[LTC_MAX_RANK]) {
     const Node *x = n->in[i];
     if (lower_is_view(x)) {
         Dim bs[LTC_MAX_RANK];
-        if (!rowmajor(x->graph, &x->in[0]->shape, bs)) return -1;
+        if (!shape_strides(x->graph, &x->in[0]->shape, bs)) return -1;
         for (int j = 0; j < x->shape.rank; j++) strides[j] = bs[x->a.perm[j]];
         return x->shape.rank;
     }
-    return rowmajor(x->graph, &x->shape, strides) ? x->shape.rank : -1;
+    return shape_strides(x->graph, &x->shape, strides) ? x->shape.rank : -1;
 }
 
 /* ---- classification --------------------------------------------------------------- */

@@ -170,6 +170,10 @@ bool    dim_add(Graph *g, Dim a, Dim b, SrcLoc loc, Dim *out);
 bool    dim_sub(Graph *g, Dim a, Dim b, SrcLoc loc, Dim *out);
 bool    dim_divq(Graph *g, Dim a, int64_t q, SrcLoc loc, Dim *out);
 bool    dim_mul_sq(Graph *g, Dim a, Dim b, Dim *out);     /* repeated symbols become squares */
+/* Row-major (contiguous) strides of s in elements; repeated symbols become
+ * squares of g ([B,H,S,S]: the stride of H is S^2).  false if not
+ * representable.  The product past the outermost dim is not formed. */
+bool    shape_strides(Graph *g, const Shape *s, Dim st[LTC_MAX_RANK]);
 /* The value of d at the traced (example) sizes. */
 int64_t dim_example(const Graph *g, Dim d);
 /* vals[i] for every derived symbol of g from the free ones already in vals;

@@ -244,6 +244,15 @@ bool dim_mul_sq(Graph *g, Dim a, Dim b, Dim *out) {
     return true;
 }
 
+bool shape_strides(Graph *g, const Shape *s, Dim st[LTC_MAX_RANK]) {
+    Dim acc = dim_const(1);
+    for (int i = s->rank - 1; i >= 0; i--) {
+        st[i] = acc;
+        if (i > 0 && !dim_mul_sq(g, acc, s->d[i], &acc)) return false;
+    }
+    return true;
+}
+
 int64_t dim_example(const Graph *g, Dim d) {
     int64_t v = d.k;
     for (int i = 0; i < 32; i++)

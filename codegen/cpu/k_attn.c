@@ -33,24 +33,13 @@ enum { AB_Q, AB_K, AB_V, AB_MASK, AB_OUT };
 #define ATT_RG 4    /* rows sharing each K/V vector load (divides ATT_BR) */
 #define ATT_BCV 2   /* vectors of keys per key block: Bc = ATT_BCV vw */
 
-/* Row-major strides; a repeated symbol ([B,H,S,S]: S*S) becomes a square
- * symbol of g.  The product past the outermost dim is never needed. */
-static bool contig_strides(Graph *g, const Shape *sh, Dim *st) {
-    Dim acc = dim_const(1);
-    for (int i = sh->rank - 1; i >= 0; i--) {
-        st[i] = acc;
-        if (i > 0 && !dim_mul_sq(g, acc, sh->d[i], &acc)) return false;
-    }
-    return true;
-}
-
 static bool is_one(Dim d) { return d.k == 1 && d.sym == 0; }
 
 /* Strides of x for the output dims [ob.., extra] aligned right; 0 where
  * x broadcasts.  out has `n` entries. */
 static bool bstrides(Graph *g, const Shape *x, const Shape *full, int n, Dim *out) {
     Dim st[LTC_MAX_RANK];
-    if (!contig_strides(g, x, st)) return false;
+    if (!shape_strides(g, x, st)) return false;
     for (int i = 0; i < n; i++) {
         int j = i - (n - x->rank);
         out[i] = (j < 0 || (is_one(x->d[j]) && !is_one(full->d[i]))) ? dim_const(0) : st[j];

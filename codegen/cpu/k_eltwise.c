@@ -57,12 +57,8 @@ static bool ew_layout(Node *n, EwLayout *L) {
     for (int i = 0; i < R - 1; i++) L->size[i] = os->d[i];
     for (int k = 0; k < n->nin && k < 2; k++) {
         const Shape *is = &n->in[k]->shape;
-        Dim acc = dim_const(1);
         Dim st[LTC_MAX_RANK];
-        for (int i = is->rank - 1; i >= 0; i--) {
-            st[i] = acc;       /* S*S ([S,S] masks) through a square symbol */
-            if (i > 0 && !dim_mul_sq(n->graph, acc, is->d[i], &acc)) return false;
-        }
+        if (!shape_strides(n->graph, is, st)) return false;
         for (int i = 0; i < R; i++) {
             int j = i - (R - is->rank);
             bool bc = j < 0 || (is_one(is->d[j]) && !is_one(os->d[i]));

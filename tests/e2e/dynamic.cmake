@@ -38,3 +38,11 @@ ltc_cli_test(guard_warning --stderr "dyn_guard.lsp:8:9: warning: entry 'f' is sp
              -- ${LTC} ${LTC_E2E_IN}/dyn_guard.lsp --emit ir)
 ltc_cli_test(sym_arith_ir --stdout "symbols B=2 S=16 (S-1)=15 S/2=8" --stdout "slice %0 {axis=1, start=(S-1), end=S, step=1}"
              -- ${LTC} ${LTC_E2E_IN}/dyn_sym_arith.lsp --emit ir)
+# Attention probabilities [B,H,S,S] as an output (materialised, S^2 sizes);
+# a float [B,H,S,S] mask input traces with a constant last dim and is
+# specialised to the traced S with a warning (see docs/torch_api.md).
+ltc_so_test(probs dyn_probs.lsp traced "refuse:S=3:specialised to S = 10")
+# Causal masks built in the forward become the kernel's causal flag.
+ltc_cli_test(causal_mask_fused --stdout "causal: sdpa %21: mask %20 is causal"
+             --stdout "causal: sdpa %26: mask %25 is causal"
+             -- ${LTC} ${LTC_E2E_IN}/dyn_masks.lsp --emit fusion)
