@@ -143,7 +143,8 @@ int driver_compile(Driver *d) {
     if ((rc = pick_entries(d, &I, calls, &ncalls)) != 0) return rc;
 
     Graph *graphs[DRV_MAX_ENTRIES];
-    TraceOptions topts = {.static_shapes = d->o.static_shapes};
+    TraceOptions topts = {.static_shapes = d->o.static_shapes, .ndyn = d->o.ndyn};
+    for (int i = 0; i < d->o.ndyn; i++) { topts.dyn_name[i] = d->o.dyn_name[i]; topts.dyn_axis[i] = d->o.dyn_axis[i]; }
     for (int i = 0; i < ncalls; i++) {
         double t0 = now_ms();
         const char *name = calls[i]->fn->name;

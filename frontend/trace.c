@@ -251,6 +251,14 @@ int trace_entry(Interp *I, EntryCall *call, const char *name, const TraceOptions
             if (s.d[d].sym)
                 return diag_set(&I->diag, call->loc, "entry '%s': argument %d has a symbolic shape", gname, k + 1);
         if (!o || !o->static_shapes) s = symbolic_shape(g, &a->t->shape, a->t->dtype, &sn);
+        for (int j = 0; o && pn && j < o->ndyn; j++) {
+            if (strcmp(o->dyn_name[j], pn) != 0) continue;
+            int ax = o->dyn_axis[j] < 0 ? o->dyn_axis[j] + s.rank : o->dyn_axis[j];
+            if (ax < 0 || ax >= s.rank)
+                return diag_set(&I->diag, call->loc, "--dynamic %s:%d: input '%s' of '%s' has rank %d", pn,
+                                o->dyn_axis[j], pn, gname, s.rank);
+            if (!s.d[ax].sym) s.d[ax] = sym_for(g, a->t->shape.d[ax].k, ax == 0, &sn);
+        }
         Node *in = ir_input(g, pn ? pn : arena_printf(I->arena, "arg%d", k), a->t->dtype, &s, call->loc);
         if (!in) return diag_set(&I->diag, call->loc, "out of memory");
         args[k] = v_tensor(I, in);
@@ -273,6 +281,11 @@ int trace_entry(Interp *I, EntryCall *call, const char *name, const TraceOptions
             if (res->items[i]->kind == V_TENSOR && add_output(I, call, g, res->items[i]->t)) return -1;
     }
     if (g->noutputs == 0) return diag_set(&I->diag, call->loc, "entry '%s' returns no tensor", gname);
+    for (int j = 0; o && j < o->ndyn; j++) {
+        bool found = false;
+        for (int k = 0; k < g->ninputs; k++) found |= g->inputs[k]->name && strcmp(g->inputs[k]->name, o->dyn_name[j]) == 0;
+        if (!found) return diag_set(&I->diag, call->loc, "--dynamic: entry '%s' has no tensor input '%s'", gname, o->dyn_name[j]);
+    }
     if (name_params(I, call, g)) return -1;
     *out = g;
     return 0;

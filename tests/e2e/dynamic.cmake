@@ -9,18 +9,28 @@ target_include_directories(ltc_so_check PRIVATE ${CMAKE_SOURCE_DIR}/runtime/incl
 # ltc_so_test(NAME SCRIPT SIZES...): each SIZES item is "S=5,B=3" (symbol
 # values; "traced" keeps the traced ones) or "refuse:S=7:TEXT", sizes the
 # model must refuse with a message containing TEXT.
+# An item "opts:TEXT" adds TEXT to the compile and check command lines.
 function(ltc_so_test name script)
   set(w ${LTC_E2E_WORK}/so_${name})
-  set(cmd "mkdir -p ${w} && cd ${w} && rm -f model.so && ${LTC} ${LTC_E2E_IN}/${script} -o model.so 2>compile.err")
+  set(opts "")
   foreach(sz ${ARGN})
+    if(sz MATCHES "^opts:(.*)$")
+      set(opts "${CMAKE_MATCH_1}")
+    endif()
+  endforeach()
+  set(cmd "mkdir -p ${w} && cd ${w} && rm -f model.so && ${LTC} ${LTC_E2E_IN}/${script} ${opts} -o model.so 2>compile.err")
+  foreach(sz ${ARGN})
+    if(sz MATCHES "^opts:")
+      continue()
+    endif()
     if(sz MATCHES "^refuse:([^:]*):(.*)$")
       string(REPLACE "," " " syms "${CMAKE_MATCH_1}")
-      set(cmd "${cmd} && $<TARGET_FILE:ltc_so_check> ${LTC_E2E_IN}/${script} model.so ${syms} --refuse '${CMAKE_MATCH_2}'")
+      set(cmd "${cmd} && $<TARGET_FILE:ltc_so_check> ${LTC_E2E_IN}/${script} model.so ${syms} ${opts} --refuse '${CMAKE_MATCH_2}'")
     elseif(sz STREQUAL "traced")
-      set(cmd "${cmd} && $<TARGET_FILE:ltc_so_check> ${LTC_E2E_IN}/${script} model.so")
+      set(cmd "${cmd} && $<TARGET_FILE:ltc_so_check> ${LTC_E2E_IN}/${script} model.so ${opts}")
     else()
       string(REPLACE "," " " syms "${sz}")
-      set(cmd "${cmd} && $<TARGET_FILE:ltc_so_check> ${LTC_E2E_IN}/${script} model.so ${syms}")
+      set(cmd "${cmd} && $<TARGET_FILE:ltc_so_check> ${LTC_E2E_IN}/${script} model.so ${syms} ${opts}")
     endif()
   endforeach()
   add_test(NAME e2e_so_${name} COMMAND bash -c "${cmd} || { cat ${w}/compile.err; exit 1; }")
@@ -42,6 +52,10 @@ ltc_cli_test(sym_arith_ir --stdout "symbols B=2 S=16 (S-1)=15 S/2=8" --stdout "s
 # a float [B,H,S,S] mask input traces with a constant last dim and is
 # specialised to the traced S with a warning (see docs/torch_api.md).
 ltc_so_test(probs dyn_probs.lsp traced "refuse:S=3:specialised to S = 10")
+ltc_so_test(probs_dynamic dyn_probs.lsp "opts:--dynamic m2:3" traced S=3 S=17,B=1)
+ltc_cli_test(dynamic_bad --exit 2 --stderr "invalid value 'm2' for --dynamic" -- ${LTC} ${LTC_E2E_IN}/dyn_probs.lsp --dynamic m2 --emit ir)
+ltc_cli_test(dynamic_unknown --exit 1 --stderr "--dynamic: entry 'attn' has no tensor input 'm3'"
+             -- ${LTC} ${LTC_E2E_IN}/dyn_probs.lsp --dynamic m3:3 --emit ir)
 # Causal masks built in the forward become the kernel's causal flag.
 ltc_cli_test(causal_mask_fused --stdout "causal: sdpa %21: mask %20 is causal"
              --stdout "causal: sdpa %26: mask %25 is causal"

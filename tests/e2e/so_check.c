@@ -1,7 +1,7 @@
 /* so_check.c: a compiled model.so against the reference interpreter at
  * sizes of the test's choosing (not only the traced ones).
  *
- *   ltc_so_check SCRIPT.lsp MODEL.so [NAME=VALUE]... [--refuse TEXT]
+ *   ltc_so_check SCRIPT.lsp MODEL.so [NAME=VALUE]... [--refuse TEXT] [--dynamic NAME:AXIS]...
  *
  * Evaluates SCRIPT in compile mode, traces its entry (the last top-level
  * call of a user function with tensor arguments, as the compiler does),
@@ -9,7 +9,8 @@
  * makes deterministic inputs (f32 normal, i64 in [0, 4), bool mostly
  * true), runs the traced graph with ir_run and MODEL.so (weights from
  * MODEL.safetensors beside it) through the public runtime, and compares
- * every output (|err| <= 1e-4 * max(1, max |ref|)).
+ * every output (|err| <= 1e-4 * max(1, max |ref|)).  --dynamic is traced as
+ * the compiler's option of that name.
  * With --refuse TEXT both the interpreter and the runtime must refuse the
  * sizes, the runtime's message containing TEXT.  Prints one line; exit 0
  * on success. */
@@ -59,13 +60,23 @@ int main(int argc, char **argv) {
         if (I.calls[i].fn && I.calls[i].fn->name) call = &I.calls[i];
     if (!call) return fail("no entry in %s%s", script, "");
     Graph *g;
-    TraceOptions to = {0};
+    TraceOptions to;
+    memset(&to, 0, sizeof to);
+    for (int k = 3; k + 1 < argc; k++)
+        if (strcmp(argv[k], "--dynamic") == 0 && to.ndyn < TRACE_MAX_DYNAMIC) {
+            char *c = strrchr(argv[k + 1], ':');
+            if (!c) return fail("--dynamic %s: expected NAME:AXIS%s", argv[k + 1], "");
+            *c = 0;
+            to.dyn_name[to.ndyn] = argv[k + 1];
+            to.dyn_axis[to.ndyn++] = atoi(c + 1);
+        }
     if (trace_entry(&I, call, call->fn->name, &to, &g)) return fail("trace: %s%s", I.diag.msg, "");
 
     int64_t vals[LTC_MAX_SYMS];
     for (int i = 0; i < g->nsyms; i++) vals[i] = g->syms[i].example;
     for (int k = 3; k < argc; k++) {
         if (strcmp(argv[k], "--refuse") == 0 && k + 1 < argc) { refuse = argv[++k]; continue; }
+        if (strcmp(argv[k], "--dynamic") == 0 && k + 1 < argc) { k++; continue; }
         char *eq = strchr(argv[k], '=');
         int s = -1;
         for (int i = 0; eq && i < g->nsyms; i++)
