@@ -60,3 +60,6 @@ ltc_cli_test(dynamic_unknown --exit 1 --stderr "--dynamic: entry 'attn' has no t
 ltc_cli_test(causal_mask_fused --stdout "causal: sdpa %21: mask %20 is causal"
              --stdout "causal: sdpa %26: mask %25 is causal"
              -- ${LTC} ${LTC_E2E_IN}/dyn_masks.lsp --emit fusion)
+# A BERT-style encoder with globals in its reshapes, position ids, a
+# padding mask, [CLS] by select and next-token logits from 0..S-2.
+ltc_so_test(encoder dyn_encoder.lsp traced S=5 S=33,B=3 S=1 S=64 "refuse:S=65:S <= 64")
