@@ -456,6 +456,7 @@ int plan_build(Graph *g, Backend *b, Arena *a, Plan **out, LtcDiag *d) {
 int plan_build_ex(Graph *g, Backend *be, Arena *a, Plan **out, LowerInfo *info, LtcDiag *d) {
     SrcLoc none = {0};
     *out = NULL;
+    if (info) memset(info, 0, sizeof *info);
     if (!be || !be->lower_node) return diag_set(d, none, "plan: the backend cannot lower nodes");
     /* An output that is a source, or the same node as an earlier output,
      * gets a copy of its own: every output buffer is written by a step. */
@@ -607,6 +608,10 @@ int plan_build_ex(Graph *g, Backend *be, Arena *a, Plan **out, LowerInfo *info, 
         memset(&bd, 0, sizeof bd);
         if (be->lower_node(be, p, n, in_bufs, L.buf[i], &st, &bd) < 0) {
             char sb[256];
+            if (info) {
+                info->refused = n;
+                info->refused_why = arena_printf(a, "%s", bd.msg[0] ? bd.msg : "refused by the backend");
+            }
             return diag_set(d, n->loc, "cannot lower %s %%%d %s: %s", op_info[n->op].name, i,
                             shape_str(g, &n->shape, sb, sizeof sb), bd.msg[0] ? bd.msg : "refused by the backend");
         }
