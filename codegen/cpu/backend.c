@@ -111,6 +111,25 @@ static void drop_module(CpuBackend *be) {
     be->ir_text = NULL;
 }
 
+/* A model of N identical layers generates N copies of each layer's
+ * kernels (same shapes, same code).  mergefunc keeps one body and turns the
+ * copies into tail-call thunks under their own names (the plan and a
+ * model.so's descriptor look kernels up by name), so default<On> and code
+ * generation cost one layer, not N.  The kept bodies are then marked
+ * noinline: otherwise the inliner copies them back into every thunk and
+ * the saving is lost.  Only functions a thunk calls have uses among the
+ * external ones (kernels are called by the executor, not by each other). */
+static LLVMErrorRef merge_identical_kernels(CpuBackend *be, LLVMPassBuilderOptionsRef po) {
+    LLVMErrorRef e = LLVMRunPasses(be->mod, "mergefunc", be->tm, po);
+    if (e) return e;
+    unsigned kind = LLVMGetEnumAttributeKindForName("noinline", 8);
+    LLVMAttributeRef noinline = LLVMCreateEnumAttribute(be->ctx, kind, 0);
+    for (LLVMValueRef fn = LLVMGetFirstFunction(be->mod); fn; fn = LLVMGetNextFunction(fn))
+        if (!LLVMIsDeclaration(fn) && LLVMGetFirstUse(fn) && LLVMGetLinkage(fn) == LLVMExternalLinkage)
+            LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, noinline);
+    return NULL;
+}
+
 int cpu_build_module(Backend *b, Plan **plans, int nplans, LtcDiag *d) {
     CpuBackend *be = self(b);
     double t0 = now_ms();
@@ -160,9 +179,11 @@ int cpu_build_module(Backend *b, Plan **plans, int nplans, LtcDiag *d) {
     int lvl = be->opts.opt_level < 0 ? 0 : be->opts.opt_level > 3 ? 3 : be->opts.opt_level;
     snprintf(passes, sizeof passes, "default<O%d>", lvl);
     LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();
+    if (!po) return diag_set(d, (SrcLoc){0}, "cpu backend: cannot create pass options");
     LLVMPassBuilderOptionsSetLoopVectorization(po, 1);
     LLVMPassBuilderOptionsSetSLPVectorization(po, 1);
-    LLVMErrorRef e = LLVMRunPasses(be->mod, passes, be->tm, po);
+    LLVMErrorRef e = merge_identical_kernels(be, po);
+    if (!e) e = LLVMRunPasses(be->mod, passes, be->tm, po);
     LLVMDisposePassBuilderOptions(po);
     if (e) return llvm_err(d, "optimisation failed", e);
     if (be->opts.time_passes)
