@@ -155,15 +155,27 @@ static bool slice_is_alias(const Node *n, Poly *delta) {
     return true;
 }
 
-static bool source_const(const Node *n) {
-    if (n->op == OP_PARAM) return true;
-    if (op_info[n->op].flags & OPF_RANDOM) return false;
+/* Whether n is computable at bind time (from parameters alone).  Decided
+ * in node order, reading the inputs' answers from cnst[] instead of
+ * recursing: a recursion walks every path of the DAG, and a residual stack
+ * has 2^depth of them (an 8-layer model spent seconds here, 10 layers
+ * minutes).  The graph is compacted, so every input has a smaller id; an
+ * input that does not is a broken graph, reported rather than guessed. */
+static int source_const(const Lower *L, const Node *n, bool *out) {
+    *out = false;
+    if (n->op == OP_PARAM) { *out = true; return 0; }
+    if (op_info[n->op].flags & OPF_RANDOM) return 0;
     for (int i = 0; i < n->shape.rank; i++)
-        if (n->shape.d[i].sym) return false;
-    if (n->op == OP_INPUT || n->op == OP_CONST) return false;
-    for (int i = 0; i < n->nin; i++)
-        if (!source_const(n->in[i])) return false;    /* inputs come first: already decided */
-    return true;
+        if (n->shape.d[i].sym) return 0;
+    if (n->op == OP_INPUT || n->op == OP_CONST) return 0;
+    for (int i = 0; i < n->nin; i++) {
+        if (n->in[i]->id >= n->id)
+            return diag_set(L->d, n->loc, "plan: %s %%%d reads %%%d, which comes after it", op_info[n->op].name,
+                            n->id, n->in[i]->id);
+        if (!L->cnst[n->in[i]->id]) return 0;
+    }
+    *out = true;
+    return 0;
 }
 
 static void compute_roots(Lower *L) {
@@ -482,6 +494,7 @@ int plan_build(Graph *g, Backend *b, Arena *a, Plan **out, LtcDiag *d) {
 int plan_build_ex(Graph *g, Backend *be, Arena *a, Plan **out, LowerInfo *info, LtcDiag *d) {
     SrcLoc none = {0};
     *out = NULL;
+    if (info) memset(info, 0, sizeof *info);
     if (!be || !be->lower_node) return diag_set(d, none, "plan: the backend cannot lower nodes");
     /* An output that is a source, or the same node as an earlier output,
      * gets a copy of its own: every output buffer is written by a step. */
@@ -520,7 +533,7 @@ int plan_build_ex(Graph *g, Backend *be, Arena *a, Plan **out, LowerInfo *info, 
     for (int i = 0; i < L.N; i++) {
         Node *n = g->nodes[i];
         L.sum_of[i] = -1;
-        L.cnst[i] = source_const(n);
+        if (source_const(&L, n, &L.cnst[i]) < 0) return -1;
         if (n->op == OP_CONST)
             return diag_set(d, n->loc, "plan: constant tensors (%%%d) are not supported by the plan yet", n->id);
         int in0 = n->nin ? n->in[0]->id : -1;
@@ -634,6 +647,10 @@ int plan_build_ex(Graph *g, Backend *be, Arena *a, Plan **out, LowerInfo *info, 
         memset(&bd, 0, sizeof bd);
         if (be->lower_node(be, p, n, in_bufs, L.buf[i], &st, &bd) < 0) {
             char sb[256];
+            if (info) {
+                info->refused = n;
+                info->refused_why = arena_printf(a, "%s", bd.msg[0] ? bd.msg : "refused by the backend");
+            }
             return diag_set(d, n->loc, "cannot lower %s %%%d %s: %s", op_info[n->op].name, i,
                             shape_str(g, &n->shape, sb, sizeof sb), bd.msg[0] ? bd.msg : "refused by the backend");
         }

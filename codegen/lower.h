@@ -45,6 +45,11 @@ typedef struct LowerInfo {
     int *alias_of;          /* per plan buffer made by plan_build: root buffer it lies in, or -1 */
     int  nbufs;             /* buffers plan_build made (the backend's come after) */
     int  nslots;            /* arena slots */
+    /* On failure: the node the backend refused to lower, or NULL when the
+     * failure is not a refusal (then only the diagnostic says why), and
+     * the backend's reason.  `run` names the op in its fallback note. */
+    const Node *refused;
+    const char *refused_why;
 } LowerInfo;
 
 int plan_build(Graph *g, Backend *b, Arena *a, Plan **out, LtcDiag *d);

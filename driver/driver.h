@@ -36,6 +36,7 @@ typedef struct Options {
     char dyn_buf[16][64];
     bool training;                  /* --train */
     bool interpret;                 /* run --interpret */
+    bool strict;                    /* run --strict: a JIT fallback is an error */
     bool verbose;                   /* -v */
     bool time_passes;               struct Jit *jit;                /* run: compiled kernels (jit.c) */
     /* --time-passes */
@@ -73,6 +74,8 @@ const char *did_you_mean(const char *s, const char *const *cands, int n);
 void drv_error(Driver *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void drv_warning(Driver *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void drv_note(Driver *d, SrcLoc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The note's first line only (no source line and caret). */
+void drv_note_line(Driver *d, SrcLoc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void drv_diag(Driver *d, const LtcDiag *diag);
 /* -v progress line on stderr. */
 void drv_verbose(Driver *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -11,11 +11,18 @@
  *
  * Compiled regions are cached by structure (ops, attributes, shapes; not
  * values), so a loop that rebuilds the same computation compiles it once.
- * Regions without a GEMM or attention are left to the interpreter (cheaper
- * than compiling), and so is a region the backend cannot lower: the
- * interpreter is the fallback, and `run --interpret` uses it for all. */
+ * Regions without a GEMM or attention are left to the interpreter by
+ * choice (compiling costs more than it saves): they are still planned, so
+ * an op the backend cannot generate is found there too.  A region the JIT
+ * cannot compile (an op or dtype the backend does not generate, or a
+ * failure while compiling) is a *fallback*: the interpreter computes it,
+ * and a note names the op, its place in the script and the reason, once
+ * per place and reason (like torch.compile's graph breaks); `--strict`
+ * makes it an error.  The decision is cached with the region, so a loop
+ * pays for it once.  `run --interpret` uses the interpreter for all. */
 #include "driver/driver.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,20 +31,46 @@
 #include "ir/passes/passes.h"
 #include "runtime/rt_internal.h"
 
+/* Why a region runs in the interpreter: the op (NULL when no single op is
+ * to blame), its place in the script and the reason. */
+typedef struct Fallback {
+    const char *op;
+    SrcLoc      loc;
+    const char *why;
+} Fallback;
+
+typedef enum {
+    JE_COMPILED,        /* backend, plan and prog are set */
+    JE_SMALL,           /* compilable, interpreted by choice (no GEMM/attention) */
+    JE_REFUSED          /* not compilable: fb says why */
+} JitState;
+
 typedef struct JitEntry {
     uint64_t   key;
+    JitState   state;
     Backend   *backend;
     Plan      *plan;
     RtProgram  prog;
+    Fallback   fb;
     struct JitEntry *next;
 } JitEntry;
+
+/* A (place, reason) already noted: a loop gets one line, not one a turn. */
+typedef struct Noted {
+    SrcLoc loc;
+    const char *why;
+    struct Noted *next;
+} Noted;
 
 typedef struct Jit {
     Driver    *d;
     JitEntry  *cache;
+    Noted     *noted;
     RtPool    *pool;
     RtScratch  scratch;
-    int        ncompiled, nhits, nfallbacks;
+    /* -v: regions compiled (cache misses), runs of a cached compiled
+     * region, regions interpreted by choice, fallbacks */
+    int        ncompiled, nhits, nsmall, nfallbacks;
 } Jit;
 
 /* ---- the region ------------------------------------------------------------- */
@@ -97,8 +130,9 @@ static bool jit_dtype_ok(DType t) { return t == DT_F32 || t == DT_I64 || t == DT
 
 /* Copy the region into a graph of its own (*out); values it reads from
  * outside become PARAMs p0, p1... (ir_emit maps them).  0, 1 when the
- * region has a dtype the JIT leaves to the interpreter, -1 on error. */
-static int region_graph(Arena *a, Node **list, int n, Node *target, Graph **out, LtcDiag *d) {
+ * region has a dtype the JIT leaves to the interpreter (*fb says which
+ * op), -1 on error. */
+static int region_graph(Arena *a, Node **list, int n, Node *target, Graph **out, Fallback *fb, LtcDiag *d) {
     Graph *rg = graph_new(a, "jit_region", false);
     Node **map = calloc((size_t)target->graph->nnodes, sizeof *map);
     if (!rg || !map) { free(map); return diag_set(d, target->loc, "out of memory"); }
@@ -106,10 +140,18 @@ static int region_graph(Arena *a, Node **list, int n, Node *target, Graph **out,
     for (int i = 0; i < n; i++) {
         Node *x = list[i];
         Node *in[64];
-        if (x->nin > 64 || !jit_dtype_ok(x->dtype)) goto decline;
+        fb->op = op_info[x->op].name;
+        fb->loc = x->loc;
+        if (x->nin > 64) { fb->why = "the JIT takes at most 64 inputs per op"; goto decline; }
+        const Node *bad = jit_dtype_ok(x->dtype) ? NULL : x;
         for (int k = 0; k < x->nin; k++) {
             in[k] = map[x->in[k]->id] ? map[x->in[k]->id] : x->in[k];
-            if (!jit_dtype_ok(x->in[k]->dtype)) goto decline;
+            if (!bad && !jit_dtype_ok(x->in[k]->dtype)) bad = x->in[k];
+        }
+        if (bad) {
+            fb->why = arena_printf(a, "the JIT compiles f32, i64 and bool tensors, not %s", dtype_name(bad->dtype));
+            if (!fb->why) { free(map); return diag_set(d, target->loc, "out of memory"); }
+            goto decline;
         }
         Node *y = ir_emit(rg, x->op, in, x->nin, &x->a, x->loc, d);
         if (!y) { free(map); return -1; }
@@ -131,27 +173,86 @@ static int jit_lookup_fn(void *ctx, const char *name, void **fn) {
     return b->jit_lookup(b, name, fn, &d);
 }
 
-/* Compile a region graph: passes, plan, LLVM, LLJIT, executor program. */
-static JitEntry *compile_region(Jit *j, Graph *rg, uint64_t key, LtcDiag *d) {
+/* A failed compile becomes the fallback's reason: the refused op when
+ * the backend refused one, else the diagnostic (its place, or the
+ * region's target when it has none). */
+static void failed(JitEntry *e, const LowerInfo *li, const LtcDiag *why, const Node *target, Arena *a) {
+    e->state = JE_REFUSED;
+    if (li->refused) {
+        e->fb.op = op_info[li->refused->op].name;
+        e->fb.loc = li->refused->loc;
+        e->fb.why = li->refused_why;
+    } else {
+        e->fb.op = NULL;
+        e->fb.loc = why->loc.file ? why->loc : target->loc;
+        e->fb.why = arena_printf(a, "%s", why->msg);
+    }
+    if (!e->fb.why) e->fb.why = "out of memory";
+}
+
+/* Passes, plan and, for a region worth it, LLVM, LLJIT and the executor
+ * program.  A small region stops after the plan: JE_SMALL says it would
+ * compile.  NULL only when out of memory; a region that does not compile
+ * is a JE_REFUSED entry. */
+static JitEntry *compile_region(Jit *j, Graph *rg, uint64_t key, bool worth, const Node *target, LtcDiag *d) {
     Driver *drv = j->d;
     JitEntry *e = arena_alloc(&drv->arena, sizeof *e);
-    if (!e) { diag_set(d, (SrcLoc){0}, "out of memory"); return NULL; }
+    if (!e) { diag_set(d, target->loc, "out of memory"); return NULL; }
+    memset(e, 0, sizeof *e);
     e->key = key;
+    LowerInfo li;
+    memset(&li, 0, sizeof li);
+    LtcDiag why;
+    memset(&why, 0, sizeof why);
     PassOptions po = {0};
-    if (passes_run(rg, &po, NULL, NULL, d) != 0) return NULL;
+    if (passes_run(rg, &po, NULL, NULL, &why) != 0) { failed(e, &li, &why, target, &drv->arena); return e; }
     BackendOptions bo;
     driver_backend_options(drv, &bo);
     bo.verbose = false;
-    if (!(e->backend = backend_cpu_new(&drv->arena, &bo, d))) return NULL;
+    if (!(e->backend = backend_cpu_new(&drv->arena, &bo, &why))) { failed(e, &li, &why, target, &drv->arena); return e; }
     char err[512] = "";
-    if (plan_build(rg, e->backend, &drv->arena, &e->plan, d) != 0 ||
-        e->backend->generate(e->backend, &e->plan, 1, &bo, d) != 0 ||
-        rt_program_init(&e->prog, e->plan, jit_lookup_fn, e->backend, err, sizeof err) != 0) {
-        if (err[0]) diag_set(d, (SrcLoc){0}, "jit: %s", err);
+    if (plan_build_ex(rg, e->backend, &drv->arena, &e->plan, &li, &why) != 0 ||
+        (worth && (e->backend->generate(e->backend, &e->plan, 1, &bo, &why) != 0 ||
+                   rt_program_init(&e->prog, e->plan, jit_lookup_fn, e->backend, err, sizeof err) != 0))) {
+        if (err[0]) diag_set(&why, (SrcLoc){0}, "jit: %s", err);
         e->backend->destroy(e->backend);
-        return NULL;
+        e->backend = NULL;
+        failed(e, &li, &why, target, &drv->arena);
+        return e;
     }
+    if (!worth) {
+        e->backend->destroy(e->backend);
+        e->backend = NULL;
+        e->state = JE_SMALL;
+        return e;
+    }
+    e->state = JE_COMPILED;
     return e;
+}
+
+/* A region the JIT cannot compile: an error with --strict, else a note
+ * (once per place and reason) and the interpreter computes it. */
+static int fall_back(Jit *j, const Fallback *fb, int nnodes, LtcDiag *d) {
+    j->nfallbacks++;
+    char what[64];
+    if (fb->op) snprintf(what, sizeof what, "'%s'", fb->op);
+    else snprintf(what, sizeof what, "a region of %d ops", nnodes);
+    /* The evaluator reports an error at the builtin that forced the value,
+     * so the message carries the op's own place too. */
+    if (j->d->o.strict && fb->loc.file)
+        return diag_set(d, fb->loc, "%s at %s:%d:%d cannot be compiled (--strict): %s", what, fb->loc.file->name,
+                        fb->loc.line, fb->loc.col, fb->why);
+    if (j->d->o.strict) return diag_set(d, fb->loc, "%s cannot be compiled (--strict): %s", what, fb->why);
+    for (Noted *n = j->noted; n; n = n->next)
+        if (n->loc.file == fb->loc.file && n->loc.line == fb->loc.line && n->loc.col == fb->loc.col &&
+            strcmp(n->why, fb->why) == 0)
+            return 1;
+    Noted *n = arena_alloc(&j->d->arena, sizeof *n);
+    if (!n) return diag_set(d, fb->loc, "out of memory");
+    *n = (Noted){fb->loc, fb->why, j->noted};
+    j->noted = n;
+    drv_note_line(j->d, fb->loc, "running %s in the interpreter: %s", what, fb->why);
+    return 1;
 }
 
 /* Bind the region's parameters (by their p<k> names) and run. */
@@ -187,36 +288,42 @@ static int run_region(Jit *j, JitEntry *e, Graph *rg, Node *target, LtcDiag *d) 
 
 static int jit_force(void *ctx, Node *target, LtcDiag *d) {
     Jit *j = ctx;
-    if (op_info[target->op].flags & OPF_SOURCE || !jit_dtype_ok(target->dtype)) return 1;
+    /* Sources (random init, fills) are the interpreter's by design: their
+     * values must not depend on which path computes them. */
+    if (op_info[target->op].flags & OPF_SOURCE) return 1;
     Node **list = NULL;
     int n = 0;
     bool worth = false;
     if (collect_region(target, &list, &n, &worth, d) != 0) return -1;
-    if (!worth || n == 0) { free(list); return 1; }
+    if (n == 0) { free(list); return 1; }      /* nothing pending but sources and parameters */
     Graph *rg = NULL;
-    int r = region_graph(&j->d->arena, list, n, target, &rg, d);
+    Fallback fb = {0};
+    int r = region_graph(&j->d->arena, list, n, target, &rg, &fb, d);
     free(list);
-    if (r != 0) return r;
+    if (r < 0) return -1;
+    if (r > 0) return fall_back(j, &fb, n, d);
 
     uint64_t key = hash_graph(rg);
     JitEntry *e = j->cache;
     while (e && e->key != key) e = e->next;
-    if (e) j->nhits++;
-    else {
-        LtcDiag why;
+    if (!e) {
         double t0 = now_ms();
-        if (!(e = compile_region(j, rg, key, &why))) {
-            j->nfallbacks++;
-            drv_verbose(j->d, "jit: interpreting a region of %d nodes: %s", rg->nnodes, why.msg);
-            return 1;
-        }
-        drv_phase(j->d, "jit-compile", t0);
-        drv_verbose(j->d, "jit: compiled a region of %d nodes into %d kernels (%.0f ms)", rg->nnodes,
-                    e->plan->nkernels, now_ms() - t0);
+        if (!(e = compile_region(j, rg, key, worth, target, d))) return -1;
         e->next = j->cache;
         j->cache = e;
-        j->ncompiled++;
+        if (e->state == JE_COMPILED) {
+            drv_phase(j->d, "jit-compile", t0);
+            drv_verbose(j->d, "jit: compiled a region of %d nodes into %d kernels (%.0f ms)", rg->nnodes,
+                        e->plan->nkernels, now_ms() - t0);
+            j->ncompiled++;
+        } else {
+            drv_phase(j->d, "jit-plan", t0);
+        }
+    } else if (e->state == JE_COMPILED) {
+        j->nhits++;
     }
+    if (e->state == JE_SMALL) { j->nsmall++; return 1; }
+    if (e->state == JE_REFUSED) return fall_back(j, &e->fb, rg->nnodes, d);
     /* The cached plan was made from a graph of the same structure; its
      * parameters are bound from this region's p<k>. */
     double t0 = now_ms();
@@ -239,9 +346,10 @@ void jit_detach(Jit *j, Graph *eager) {
     if (!j) return;
     eager->force_hook = NULL;
     eager->force_ctx = NULL;
-    drv_verbose(j->d, "jit: %d regions compiled, %d cache hits, %d left to the interpreter", j->ncompiled,
-                j->nhits, j->nfallbacks);
+    drv_verbose(j->d, "jit: %d regions compiled, %d cache hits, %d regions interpreted (%d small, %d not compilable)",
+                j->ncompiled, j->nhits, j->nsmall + j->nfallbacks, j->nsmall, j->nfallbacks);
     for (JitEntry *e = j->cache; e; e = e->next) {
+        if (e->state != JE_COMPILED) continue;
         rt_program_free(&e->prog);
         e->backend->destroy(e->backend);
     }

@@ -35,6 +35,16 @@ void drv_note(Driver *d, SrcLoc loc, const char *fmt, ...) {
     va_end(ap);
 }
 
+void drv_note_line(Driver *d, SrcLoc loc, const char *fmt, ...) {
+    LtcDiag diag;
+    va_list ap;
+    va_start(ap, fmt);
+    diag_vset(&diag, loc, fmt, ap);
+    va_end(ap);
+    diag.level = DIAG_NOTE;
+    diag_print_line(&diag, d->err, d->o.color);
+}
+
 void drv_diag(Driver *d, const LtcDiag *diag) { diag_print(diag, d->err, d->o.color); }
 
 void drv_verbose(Driver *d, const char *fmt, ...) {

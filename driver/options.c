@@ -36,6 +36,7 @@ static const OptSpec specs[] = {
     {"--dynamic", ARG_VALUE, FOR_COMPILE},
     {"--train", ARG_NONE, FOR_BOTH},
     {"--interpret", ARG_NONE, FOR_RUN},
+    {"--strict", ARG_NONE, FOR_RUN},
     {"-O0", ARG_NONE, FOR_COMPILE},
     {"-O1", ARG_NONE, FOR_COMPILE},
     {"-O2", ARG_NONE, FOR_COMPILE},
@@ -87,6 +88,8 @@ void driver_print_help(FILE *f) {
           "  --save-tensors FILE   at the end, save every tensor reachable from the globals\n"
           "  --interpret           run every value with the reference interpreter instead\n"
           "                        of JIT-compiled kernels\n"
+          "  --strict              a region the JIT cannot compile is an error (without it:\n"
+          "                        a note naming the op, and the interpreter computes it)\n"
           "\n"
           "COMMON OPTIONS:\n"
           "  --seed N              random seed (default 0)\n"
@@ -289,6 +292,7 @@ int driver_parse_args(Driver *d, int argc, char **argv) {
         }
         else if (strcmp(name, "--train") == 0) o->training = true;
         else if (strcmp(name, "--interpret") == 0) o->interpret = true;
+        else if (strcmp(name, "--strict") == 0) o->strict = true;
         else if (name[0] == '-' && name[1] == 'O') o->opt_level = name[2] - '0';
         else if (strcmp(name, "-v") == 0 || strcmp(name, "--verbose") == 0) o->verbose = true;
         else if (strcmp(name, "--time-passes") == 0) o->time_passes = true;
@@ -313,6 +317,9 @@ int driver_parse_args(Driver *d, int argc, char **argv) {
     if (!o->input)
         return usage(d, "no input file (usage: %s)",
                      o->cmd == CMD_RUN ? "lispetorchc run script.lsp" : "lispetorchc [options] model.lsp");
+    /* --interpret computes everything in the interpreter by request:
+     * nothing would be left for --strict to refuse, which would hide it */
+    if (o->strict && o->interpret) return usage(d, "--strict and --interpret contradict each other");
     if (o->emit && strcmp(o->emit, "weights") == 0 && (!o->output || strcmp(o->output, "-") == 0))
         return usage(d, "--emit weights writes a binary file: give it with -o FILE");
     return 0;

@@ -19,7 +19,7 @@ int diag_set(LtcDiag *d, SrcLoc loc, const char *fmt, ...) {
     return -1;
 }
 
-void diag_print(const LtcDiag *d, void *stream, bool color) {
+void diag_print_line(const LtcDiag *d, void *stream, bool color) {
     FILE *f = stream;
     static const char *names[] = {"error", "warning", "note"};
     static const char *colors[] = {"\033[1;31m", "\033[1;35m", "\033[1;36m"};
@@ -31,6 +31,13 @@ void diag_print(const LtcDiag *d, void *stream, bool color) {
     }
     fprintf(f, "%s%s:%d:%d: %s%s:%s %s%s%s\n", bold, d->loc.file->name, d->loc.line, d->loc.col,
             lc, names[d->level], reset, bold, d->msg, reset);
+}
+
+void diag_print(const LtcDiag *d, void *stream, bool color) {
+    FILE *f = stream;
+    const char *reset = color ? "\033[0m" : "";
+    diag_print_line(d, stream, color);
+    if (!d->loc.file) return;
     /* find the line */
     const char *p = d->loc.file->text;
     for (int ln = 1; ln < d->loc.line && *p; p++)

@@ -68,6 +68,9 @@ int diag_vset(LtcDiag *d, SrcLoc loc, const char *fmt, va_list ap);
 /* Print clang-style: `file:line:col: error: msg`, then the source line and a
  * caret under col.  Without a location only `lispetorchc: error: msg`. */
 void diag_print(const LtcDiag *d, void *stream /* FILE* */, bool color);
+/* Only the first line (`file:line:col: note: msg`): for notes that must
+ * not flood, such as `run`'s fallback notes. */
+void diag_print_line(const LtcDiag *d, void *stream /* FILE* */, bool color);
 
 /* ---- files -------------------------------------------------------------- */
 /* Read a whole file into arena memory (NUL-terminated). */

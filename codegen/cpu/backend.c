@@ -43,7 +43,7 @@ static bool cpu_has_avx512(const char *cpu) {
     return false;
 }
 
-static int make_tm(CpuBackend *be, LLVMTargetMachineRef *out, LtcDiag *d) {
+static int make_tm(CpuBackend *be, LLVMRelocMode reloc, LLVMCodeModel cm, LLVMTargetMachineRef *out, LtcDiag *d) {
     LLVMTargetRef target;
     char *err = NULL;
     if (LLVMGetTargetFromTriple(be->t.triple, &target, &err)) {
@@ -57,7 +57,7 @@ static int make_tm(CpuBackend *be, LLVMTargetMachineRef *out, LtcDiag *d) {
                             : be->opts.opt_level == 2 ? LLVMCodeGenLevelDefault
                                                       : LLVMCodeGenLevelAggressive;
     *out = LLVMCreateTargetMachine(target, be->t.triple, be->t.cpu, be->t.features, lvl,
-                                   LLVMRelocPIC, LLVMCodeModelDefault);
+                                   reloc, cm);
     if (!*out) return diag_set(d, (SrcLoc){0}, "cpu backend: cannot create a target machine for cpu '%s'", be->t.cpu);
     return 0;
 }
@@ -91,7 +91,9 @@ static int target_init(CpuBackend *be, LtcDiag *d) {
      * general registers, and 97 for OpenBLAS. */
     t->mr = t->avx512 ? 8 : 6;
     t->nr = t->avx512 ? 3 * t->vw : 2 * t->vw;
-    return make_tm(be, &be->tm, d);
+    /* model.so: position-independent, small code model (the static linker
+     * lays out .text and .rodata of one library next to each other) */
+    return make_tm(be, LLVMRelocPIC, LLVMCodeModelDefault, &be->tm, d);
 }
 
 /* ---- module -------------------------------------------------------------------- */
@@ -107,6 +109,25 @@ static void drop_module(CpuBackend *be) {
     be->mod = NULL;
     if (be->ir_text) LLVMDisposeMessage(be->ir_text);
     be->ir_text = NULL;
+}
+
+/* A model of N identical layers generates N copies of each layer's
+ * kernels (same shapes, same code).  mergefunc keeps one body and turns the
+ * copies into tail-call thunks under their own names (the plan and a
+ * model.so's descriptor look kernels up by name), so default<On> and code
+ * generation cost one layer, not N.  The kept bodies are then marked
+ * noinline: otherwise the inliner copies them back into every thunk and
+ * the saving is lost.  Only functions a thunk calls have uses among the
+ * external ones (kernels are called by the executor, not by each other). */
+static LLVMErrorRef merge_identical_kernels(CpuBackend *be, LLVMPassBuilderOptionsRef po) {
+    LLVMErrorRef e = LLVMRunPasses(be->mod, "mergefunc", be->tm, po);
+    if (e) return e;
+    unsigned kind = LLVMGetEnumAttributeKindForName("noinline", 8);
+    LLVMAttributeRef noinline = LLVMCreateEnumAttribute(be->ctx, kind, 0);
+    for (LLVMValueRef fn = LLVMGetFirstFunction(be->mod); fn; fn = LLVMGetNextFunction(fn))
+        if (!LLVMIsDeclaration(fn) && LLVMGetFirstUse(fn) && LLVMGetLinkage(fn) == LLVMExternalLinkage)
+            LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, noinline);
+    return NULL;
 }
 
 int cpu_build_module(Backend *b, Plan **plans, int nplans, LtcDiag *d) {
@@ -158,9 +179,11 @@ int cpu_build_module(Backend *b, Plan **plans, int nplans, LtcDiag *d) {
     int lvl = be->opts.opt_level < 0 ? 0 : be->opts.opt_level > 3 ? 3 : be->opts.opt_level;
     snprintf(passes, sizeof passes, "default<O%d>", lvl);
     LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();
+    if (!po) return diag_set(d, (SrcLoc){0}, "cpu backend: cannot create pass options");
     LLVMPassBuilderOptionsSetLoopVectorization(po, 1);
     LLVMPassBuilderOptionsSetSLPVectorization(po, 1);
-    LLVMErrorRef e = LLVMRunPasses(be->mod, passes, be->tm, po);
+    LLVMErrorRef e = merge_identical_kernels(be, po);
+    if (!e) e = LLVMRunPasses(be->mod, passes, be->tm, po);
     LLVMDisposePassBuilderOptions(po);
     if (e) return llvm_err(d, "optimisation failed", e);
     if (be->opts.time_passes)
@@ -213,8 +236,22 @@ static int cpu_emit_text(Backend *b, const char *kind, StrBuf *out, LtcDiag *d) 
 
 /* ---- JIT ---------------------------------------------------------------------------- */
 static int jit_start(CpuBackend *be, LtcDiag *d) {
+    /* The large code model: constant-pool loads and calls use 64-bit
+     * absolute addresses, so the kernels work wherever the JIT's linker
+     * places them.  With the small model they are rip-relative 32-bit
+     * displacements, and RuntimeDyld (LLVM 16's LLJIT linker on x86-64
+     * ELF) maps code and read-only data separately: in a process with GBs
+     * of other mappings the two can land more than 2 GiB apart, and a
+     * release LLVM writes the truncated displacement without a word (the
+     * kernel then reads a wild address; tests/unit/cpu_far.c makes that
+     * happen).  A memory manager that keeps the sections together would
+     * need custom allocation callbacks and still be one reservation away
+     * from the limit; the large model has no such limit.  Its cost is a
+     * movabs per constant-pool base, which the loops hoist (measured within
+     * noise: docs/cpu_backend.md).  Static relocation: nothing is shared,
+     * and RuntimeDyld resolves R_X86_64_64 directly, with no GOT. */
     LLVMTargetMachineRef tm2;
-    if (make_tm(be, &tm2, d)) return -1;
+    if (make_tm(be, LLVMRelocStatic, LLVMCodeModelLarge, &tm2, d)) return -1;
     LLVMOrcLLJITBuilderRef jb = LLVMOrcCreateLLJITBuilder();
     /* takes ownership of tm2 */
     LLVMOrcLLJITBuilderSetJITTargetMachineBuilder(

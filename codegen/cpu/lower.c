@@ -101,6 +101,6 @@ int cpu_set_dim(PlanStep *s, Dim d) {
 int cpu_set_dimk(PlanStep *s, int64_t k) { return cpu_set_dim(s, dim_const(k)); }
 
 int cpu_unsupported(Node *n, LtcDiag *d, const char *why) {
-    return diag_set(d, n->loc, "cpu backend: op '%s' is not supported yet%s%s",
+    return diag_set(d, n->loc, "the CPU backend does not generate %s%s%s",
                     op_info[n->op].name, why ? ": " : "", why ? why : "");
 }

@@ -342,6 +342,44 @@ Test(lower, refused_op_is_named, .init = setup, .fini = teardown) {
     fake.refuse = 0;
 }
 
+/* plan_build_ex names the refused node and keeps the backend's reason
+ * (`run` puts both in its fallback note) */
+Test(lower, refused_op_is_reported, .init = setup, .fini = teardown) {
+    Graph *g = newg();
+    Node *x = ir_input(g, "x", DT_F32, &(Shape){3, {B, S, dim_const(6)}}, (SrcLoc){0});
+    Attr ca = A0(); ca.axis = 2;
+    ir_add_output(g, e1(g, OP_RELU, emit(g, OP_CUMSUM, &x, 1, ca)));
+    fake.refuse = OP_CUMSUM;
+    Plan *p;
+    LowerInfo info;
+    cr_expect_eq(plan_build_ex(g, &fake_be, &A, &p, &info, &dg), -1);
+    cr_assert(info.refused, "no refused node");
+    cr_expect_eq(info.refused->op, OP_CUMSUM);
+    cr_expect_str_eq(info.refused_why, "op 'cumsum' is not supported");
+    fake.refuse = 0;
+    cr_expect_eq(plan_build_ex(g, &fake_be, &A, &p, &info, &dg), 0, "%s", dg.msg);
+    cr_expect_null(info.refused);
+}
+
+/* 300 residual steps h = h + relu(h) from a parameter: 2^300 paths from the
+ * parameter to the output.  Deciding what is a bind-time constant must not
+ * walk them (it did: exponential in depth); every step but the output,
+ * which is computed on each call, is prepacked. */
+Test(lower, deep_residual_stack_is_linear, .init = setup, .fini = teardown, .timeout = 20) {
+    Graph *g = graph_new(&A, "f", false);
+    Node *h = ir_param_for(g, param(4, 6));
+    cr_assert(h);
+    for (int i = 0; i < 300; i++) {
+        Node *in[2] = {h, e1(g, OP_RELU, h)};
+        h = emit(g, OP_ADD, in, 2, A0());
+    }
+    ir_add_output(g, h);
+    Plan *p;
+    cr_assert_eq(plan_build(g, &fake_be, &A, &p, &dg), 0, "%s", dg.msg);
+    cr_expect_eq(p->nprepack + p->nsteps, 600);
+    cr_expect_eq(p->nsteps, 1, "%d steps (only the output's is per call)", p->nsteps);
+}
+
 /* ---- the example scripts: traced, rewritten, run, planned ----------------------------- */
 #include <dirent.h>
 #include <math.h>
