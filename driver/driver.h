@@ -54,6 +54,8 @@ typedef struct Driver {
     Arena   arena;
     FILE   *err;                    /* stderr */
     struct Jit *jit;                /* run: compiled kernels (jit.c) */
+    uint8_t *bound; int nbound;     /* bound[id]: eager node id's value came from --weights */
+    bool wrote_random;              /* the last weights written hold random initial values */
     /* --time-passes */
     const char *phase_names[16]; double phase_ms[16]; int nphases;
 } Driver;
@@ -111,6 +113,9 @@ int  weights_save(Driver *d, Graph **entries, int n, const char *path, LtcDiag *
  * safetensors file (names, shapes and dtypes checked; extra tensors are a
  * warning).  0 / -1 with diag. */
 int  weights_load(Driver *d, Graph **entries, int n, const char *path, LtcDiag *diag);
+/* Eager nodes whose value a weights file set (not random, whatever made them). */
+bool weights_is_bound(const Driver *d, const Node *n);
+int  weights_mark_bound(Driver *d, const Node *n);     /* 0, or -1 out of memory */
 /* run --save-tensors: every tensor reachable from the globals. */
 int  tensors_save(Driver *d, Interp *I, const char *path, LtcDiag *diag);
 

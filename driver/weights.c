@@ -7,6 +7,7 @@
 #include "frontend/torch.h"
 #include "support/safetensors.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* One named tensor to write or read. */
@@ -81,7 +82,65 @@ static void *from_file_layout(Arena *a, DType t, const void *bytes, size_t numel
     return out;
 }
 
-/* Force each node and write them all as one safetensors file. */
+/* Whether a value comes from a random initialiser: some node it is computed
+ * from is RAND or RANDN.  A node whose value is already set and is not
+ * itself random (a CONST from a loaded file, a value bound by --weights)
+ * ends the search: what it was computed from no longer matters.  Iterative
+ * (an explicit stack), each eager node visited once. */
+bool weights_is_bound(const Driver *d, const Node *n) {
+    return n->graph && n->graph->eager && n->id < d->nbound && d->bound[n->id];
+}
+
+int weights_mark_bound(Driver *d, const Node *n) {
+    if (n->id >= d->nbound) {
+        /* grow to cover the pool as it is now (ids only grow) */
+        int cap = n->graph->nnodes > n->id ? n->graph->nnodes : n->id + 1;
+        if (cap > INT32_MAX / 2) return -1;
+        cap *= 2;
+        uint8_t *b = arena_alloc(&d->arena, (size_t)cap);
+        if (!b) return -1;
+        memset(b, 0, (size_t)cap);
+        if (d->nbound) memcpy(b, d->bound, (size_t)d->nbound);
+        d->bound = b;
+        d->nbound = cap;
+    }
+    d->bound[n->id] = 1;
+    return 0;
+}
+
+static bool value_is_random(const Driver *d, Node *n) {
+    Graph *g = n->graph;
+    if (!g || !g->eager) return false;
+    size_t nn = (size_t)g->nnodes;
+    bool *seen = calloc(nn ? nn : 1, sizeof *seen);
+    Node **stack = malloc((nn ? nn : 1) * sizeof *stack);
+    bool random = false;
+    if (!seen || !stack) {
+        /* Cannot tell: say random rather than claim trained weights. */
+        free(seen); free(stack);
+        return true;
+    }
+    size_t top = 0;
+    stack[top++] = n;
+    seen[n->id] = true;
+    while (top && !random) {
+        Node *x = stack[--top];
+        if (weights_is_bound(d, x) || x->op == OP_CONST) continue;
+        if (x->op == OP_RAND || x->op == OP_RANDN) { random = true; break; }
+        for (int k = 0; k < x->nin; k++) {
+            Node *y = x->in[k];
+            if (y->graph != g || seen[y->id]) continue;
+            seen[y->id] = true;
+            stack[top++] = y;
+        }
+    }
+    free(seen);
+    free(stack);
+    return random;
+}
+
+/* Force each node and write them all as one safetensors file; the file's
+ * metadata says whether a value came from a random initialiser. */
 static int write_named(Driver *d, NamedList *l, const char *path, const char *what, LtcDiag *diag) {
     SrcLoc none = {0};
     StTensor *ts = arena_alloc(&d->arena, (size_t)(l->n ? l->n : 1) * sizeof *ts);
@@ -99,9 +158,13 @@ static int write_named(Driver *d, NamedList *l, const char *path, const char *wh
         t->data = to_file_layout(&d->arena, n->dtype, n->data, numel, &t->nbytes);
         if (!t->data && t->nbytes) return diag_set(diag, none, "out of memory");
     }
-    const char *meta[] = {"format", "pt", "producer", ("lispetorchc " LTC_VERSION)};
+    bool random = false;
+    for (int i = 0; i < l->n && !random; i++) random = value_is_random(d, l->v[i].node);
+    d->wrote_random = random;
+    const char *meta[] = {"format", "pt", "producer", ("lispetorchc " LTC_VERSION),
+                          ST_META_INIT, ST_META_INIT_RANDOM};
     char err[512];
-    if (st_write(path, ts, l->n, meta, 2, err, sizeof err) != 0) return diag_set(diag, none, "%s", err);
+    if (st_write(path, ts, l->n, meta, random ? 3 : 2, err, sizeof err) != 0) return diag_set(diag, none, "%s", err);
     return 0;
 }
 
@@ -180,6 +243,7 @@ int weights_load(Driver *d, Graph **entries, int n, const char *path, LtcDiag *d
         void *data = from_file_layout(&d->arena, node->dtype, t->data, numel_of(dims, t->rank));
         if (!data) { rc = diag_set(diag, none, "out of memory loading '%s'", path); break; }
         node->data = data;      /* the origin's value is now the file's */
+        if (weights_mark_bound(d, node) != 0) { rc = diag_set(diag, none, "out of memory"); break; }
     }
     if (rc == 0) {
         int extra = 0;
