@@ -58,6 +58,7 @@ typedef enum {
 typedef struct Module {
     ModKind kind;
     Dict   *fields;             /* "weight", "bias", "q_proj" (V_MODULE)... */
+    Dict   *renamed;            /* torch_set_param_names: own field name -> its key now (V_STR), or NULL */
     int64_t ints[8];            /* kind-specific config: embed_dim, heads... */
     double  nums[4];            /* eps, dropout... */
 } Module;
