@@ -54,6 +54,7 @@ typedef struct Driver {
     Arena   arena;
     FILE   *err;                    /* stderr */
     struct Jit *jit;                /* run: compiled kernels (jit.c) */
+    struct RunWeights *run_weights; /* run --weights (run_weights.c) */
     uint8_t *bound; int nbound;     /* bound[id]: eager node id's value came from --weights */
     bool wrote_random;              /* the last weights written hold random initial values */
     /* --time-passes */
@@ -104,6 +105,15 @@ int  driver_run_passes(Driver *d, Graph **entries, int n, StrBuf *report, LtcDia
  * JIT-compiled kernels (falling back to the interpreter). */
 struct Jit *jit_attach(Driver *d, Graph *eager);
 void        jit_detach(struct Jit *j, Graph *eager);
+
+/* ---- run_weights.c ------------------------------------------------------ */
+/* run --weights: bind the file's tensors into the eager pool as the script
+ * makes them reachable from globals, before any value is computed.
+ * attach: before evaluating (after jit_attach).  finish: after it; with
+ * script_ok, checks what is left unbound and warns about unused tensors.
+ * Both 0 or EXIT_ERROR (reported). */
+int  run_weights_attach(Driver *d, Interp *I);
+int  run_weights_finish(Driver *d, Interp *I, bool script_ok);
 
 /* ---- weights.c ---------------------------------------------------------- */
 /* Every distinct PARAM of the entries (by name) with its forced value,
