@@ -20,6 +20,27 @@ Value *core_apply(Interp *I, Value *fn, Value **args, int nargs, Value *call);
 /* Name of the function a call form invokes ("?" when it has none). */
 const char *core_call_name(const Value *call);
 
+/* A function from a parameter list and the body forms x[body_from..]
+ * (defun, lambda, class@ methods). */
+Func  *core_make_func(Interp *I, Value *x, const char *name, Value *params, int body_from);
+/* Call a method with `self` as the current instance. */
+Value *core_apply_method(Interp *I, Func *fn, Value *self, Value **args, int n, Value *call);
+bool   core_is_special_form(const char *name);
+void   core_add_file(Interp *I, const SrcFile *f);     /* for diagnostics */
+
+/* class.c: class@ / defclass, instances, setqi (docs/language.md). */
+struct ClassDef;
+Value *class_define(Interp *I, Value *x);                          /* (class@ Name (fields) methods...) */
+Value *class_setqi(Interp *I, Value *x);                           /* (setqi field value) */
+const struct ClassDef *class_find(Interp *I, const char *name);    /* NULL if no such class */
+Func  *class_method(const struct ClassDef *c, const char *name);   /* NULL if no such method */
+Value *class_construct(Interp *I, const struct ClassDef *c, Value *x);  /* (Name args...) */
+Value *class_send(Interp *I, Value *inst, Value *x);              /* (obj (method args)...) */
+
+/* load.c */
+Value *load_current_dir(Interp *I, Value *sym);    /* _current: the directory of sym's file, with '/' */
+void   load_register(Interp *I);                   /* the load builtin */
+
 /* value.c */
 Value *v_copy_list(Interp *I, const Value *l);     /* shallow copy */
 Value *v_new(Interp *I, VKind k);                  /* zeroed value of kind k */
