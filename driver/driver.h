@@ -57,6 +57,7 @@ typedef struct Driver {
     struct RunWeights *run_weights; /* run --weights (run_weights.c) */
     uint8_t *bound; int nbound;     /* bound[id]: eager node id's value came from --weights */
     bool wrote_random;              /* the last weights written hold random initial values */
+    bool bound_random;              /* --weights named a file marked random */
     /* --time-passes */
     const char *phase_names[16]; double phase_ms[16]; int nphases;
 } Driver;
@@ -125,6 +126,10 @@ int  weights_save(Driver *d, Graph **entries, int n, const char *path, LtcDiag *
 int  weights_load(Driver *d, Graph **entries, int n, const char *path, LtcDiag *diag);
 /* Eager nodes whose value a weights file set (not random, whatever made them). */
 bool weights_is_bound(const Driver *d, const Node *n);
+/* A --weights file marked random (lispetorchc.init): say so, and mark what
+ * is written from it the same way. */
+struct StFile;
+void weights_note_random(Driver *d, const struct StFile *f, const char *path);
 int  weights_mark_bound(Driver *d, const Node *n);     /* 0, or -1 out of memory */
 /* run --save-tensors: every tensor reachable from the globals. */
 int  tensors_save(Driver *d, Interp *I, const char *path, LtcDiag *diag);

@@ -145,6 +145,7 @@ int run_weights_attach(Driver *d, Interp *I) {
         drv_error(d, "weights file '%s': %s", d->o.weights, err);
         return EXIT_ERROR;
     }
+    weights_note_random(d, &w->f, d->o.weights);
     w->used = arena_alloc(&d->arena, sizeof *w->used * (size_t)(w->f.n + 1));
     if (!w->used) { st_close(&w->f); drv_error(d, "out of memory"); return EXIT_ERROR; }
     memset(w->used, 0, sizeof *w->used * (size_t)(w->f.n + 1));

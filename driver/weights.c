@@ -87,6 +87,13 @@ static void *from_file_layout(Arena *a, DType t, const void *bytes, size_t numel
  * itself random (a CONST from a loaded file, a value bound by --weights)
  * ends the search: what it was computed from no longer matters.  Iterative
  * (an explicit stack), each eager node visited once. */
+void weights_note_random(Driver *d, const StFile *f, const char *path) {
+    const char *init = st_meta(f, ST_META_INIT);
+    if (!init || strcmp(init, ST_META_INIT_RANDOM) != 0) return;
+    d->bound_random = true;
+    drv_note(d, (SrcLoc){0}, "weights file '%s' holds random initial weights (written without --weights)", path);
+}
+
 bool weights_is_bound(const Driver *d, const Node *n) {
     return n->graph && n->graph->eager && n->id < d->nbound && d->bound[n->id];
 }
@@ -158,7 +165,8 @@ static int write_named(Driver *d, NamedList *l, const char *path, const char *wh
         t->data = to_file_layout(&d->arena, n->dtype, n->data, numel, &t->nbytes);
         if (!t->data && t->nbytes) return diag_set(diag, none, "out of memory");
     }
-    bool random = false;
+    /* values bound from a file marked random are random still */
+    bool random = d->bound_random;
     for (int i = 0; i < l->n && !random; i++) random = value_is_random(d, l->v[i].node);
     d->wrote_random = random;
     const char *meta[] = {"format", "pt", "producer", ("lispetorchc " LTC_VERSION),
@@ -212,6 +220,7 @@ int weights_load(Driver *d, Graph **entries, int n, const char *path, LtcDiag *d
     if (st_open(path, &f, err, sizeof err) != 0)
         return diag_set(diag, none, "weights file '%s': %s", path, err);
     int rc = 0;
+    weights_note_random(d, &f, path);
     for (int i = 0; i < l.n && rc == 0; i++) {
         Node *node = l.v[i].node;
         const char *name = l.v[i].name;
