@@ -401,7 +401,7 @@ static int bind_from(ltc_model *m, StFile *f, const char *what) {
     const char *init = st_meta(&m->wf, ST_META_INIT);
     if (init && strcmp(init, ST_META_INIT_RANDOM) == 0)
         snprintf(m->weights_warning, sizeof m->weights_warning,
-                 "%s holds random initial weights (compiled without --weights): outputs are not a trained model's",
+                 "%s: random initial weights (compiled without --weights): outputs are not a trained model's",
                  what);
     else
         m->weights_warning[0] = 0;
