@@ -5,6 +5,7 @@
  *   compile.c   `lispetorchc model.lsp`: evaluate, pick entries, trace, emit
  *   run.c       `lispetorchc run script.lsp`: evaluate with println
  *   weights.c   --save-weights / --weights / --save-tensors (safetensors)
+ *   run_weights.c  run --weights: bind a file as the script's values are computed
  *
  * Exit status: 0 ok, 1 error in the script or its files, 2 usage error. */
 #ifndef LTC_DRIVER_H
