@@ -17,6 +17,7 @@
 #include "frontend/torch.h"
 #include "support/safetensors.h"
 
+#include <setjmp.h>
 #include <string.h>
 
 /* ---- the tensors of a tree ------------------------------------------------------ */
@@ -183,6 +184,21 @@ static void open_file(Interp *I, Value *call, const char *path, StFile *f) {
     if (st_open(path, f, err, sizeof err) != 0) lisp_fail(I, loc_of(call), "%s: weights file '%s': %s", t_fname(call), path, err);
 }
 
+/* Run body(ctx) with the file open; an error inside closes it before it
+ * unwinds further (the mapping would outlive a long-lived session). */
+static void with_file(Interp *I, StFile *f, void (*body)(void *), void *ctx) {
+    jmp_buf jb, *prev = I->on_error;
+    I->on_error = &jb;
+    if (setjmp(jb)) {
+        I->on_error = prev;
+        st_close(f);
+        longjmp(*prev, 1);         /* I->diag is filled: pass the error on */
+    }
+    body(ctx);
+    I->on_error = prev;
+    st_close(f);
+}
+
 typedef struct FileCtx { Interp *I; Value *call; StFile *f; const char *path; } FileCtx;
 
 static Node *from_file(void *ctx, const char *name) {
@@ -278,36 +294,74 @@ BI(bi_save_model) {
     return v_true();
 }
 
+/* The work of each file-reading builtin, run by with_file. */
+typedef struct FileJob {
+    FileCtx c;
+    Slots *slots;               /* load_model: the tree */
+    const char *name;           /* get_weight: the tensor */
+    Value *result;
+} FileJob;
+
+static void job_load_model(void *ctx) {
+    FileJob *j = ctx;
+    Interp *I = j->c.I;
+    Value *call = j->c.call;
+    StFile *f = j->c.f;
+    const char **names = arena_alloc(I->arena, sizeof *names * (size_t)(f->n + 1));
+    if (!names) lisp_fail(I, loc_of(call), "out of memory");
+    for (int i = 0; i < f->n; i++) names[i] = f->t[i].name;
+    const char *from = arena_printf(I->arena, "weights file '%s'", j->c.path);
+    bind_tree(I, call, j->slots, from_file, &j->c, from ? from : j->c.path, names, f->n);
+    j->result = v_true();
+}
+
+static void job_list_weights(void *ctx) {
+    FileJob *j = ctx;
+    Value *l = v_list(j->c.I, L_STRINGS);
+    for (int i = 0; i < j->c.f->n; i++) v_push(j->c.I, l, v_str(j->c.I, arena_strdup(j->c.I->arena, j->c.f->t[i].name)));
+    j->result = l;
+}
+
+static void job_get_weight(void *ctx) {
+    FileJob *j = ctx;
+    const StTensor *t = st_find(j->c.f, j->name);
+    if (!t)
+        lisp_fail(j->c.I, loc_of(j->c.call), "%s: weights file '%s' has no tensor '%s'", t_fname(j->c.call), j->c.path,
+                  j->name);
+    j->result = v_tensor(j->c.I, node_from_file(j->c.I, j->c.call, t, j->c.path));
+}
+
+static void job_load_all(void *ctx) {
+    FileJob *j = ctx;
+    Value *d = v_dict(j->c.I);
+    for (int i = 0; i < j->c.f->n; i++) {
+        Node *n = node_from_file(j->c.I, j->c.call, &j->c.f->t[i], j->c.path);
+        dict_set(j->c.I, d->dict, n->name, v_tensor(j->c.I, n));
+    }
+    j->result = d;
+}
+
+static Value *run_file_job(Interp *I, Value *call, const char *path, void (*body)(void *), FileJob *j) {
+    StFile f;
+    open_file(I, call, path, &f);
+    j->c = (FileCtx){I, call, &f, path};
+    with_file(I, &f, body, j);
+    return j->result;
+}
+
 /* (torch_load_model tree path) */
 BI(bi_load_model) {
     (void)nargs;
     Slots s = tree_slots(I, call, args, 0);
-    const char *path = arg_path(I, call, args, 1);
-    StFile f;
-    open_file(I, call, path, &f);
-    const char **names = arena_alloc(I->arena, sizeof *names * (size_t)(f.n + 1));
-    if (!names) { st_close(&f); lisp_fail(I, loc_of(call), "out of memory"); }
-    for (int i = 0; i < f.n; i++) names[i] = f.t[i].name;
-    FileCtx c = {I, call, &f, path};
-    const char *from = arena_printf(I->arena, "weights file '%s'", path);
-    /* the file stays mapped until the values are copied (errors leave it
-     * mapped: the session ends on an error anyway, and st_close after a
-     * longjmp would need a handler here for no gain) */
-    bind_tree(I, call, &s, from_file, &c, from ? from : path, names, f.n);
-    st_close(&f);
-    return v_true();
+    FileJob j = {.slots = &s};
+    return run_file_job(I, call, arg_path(I, call, args, 1), job_load_model, &j);
 }
 
 /* (torch_hf_list_weights path): the tensor names, in file order. */
 BI(bi_list_weights) {
     (void)nargs;
-    const char *path = arg_path(I, call, args, 0);
-    StFile f;
-    open_file(I, call, path, &f);
-    Value *l = v_list(I, L_STRINGS);
-    for (int i = 0; i < f.n; i++) v_push(I, l, v_str(I, arena_strdup(I->arena, f.t[i].name)));
-    st_close(&f);
-    return l;
+    FileJob j = {0};
+    return run_file_job(I, call, arg_path(I, call, args, 0), job_list_weights, &j);
 }
 
 /* (torch_hf_get_weight path name): one tensor; a missing name is an error. */
@@ -316,28 +370,15 @@ BI(bi_get_weight) {
     const char *path = arg_path(I, call, args, 0);
     if (args[1]->kind != V_STR)
         lisp_fail(I, loc_of(call), "%s: argument 2 (name) must be a string, got %s", t_fname(call), t_kind(I, args[1]));
-    StFile f;
-    open_file(I, call, path, &f);
-    const StTensor *t = st_find(&f, args[1]->s);
-    if (!t) { st_close(&f); lisp_fail(I, loc_of(call), "%s: weights file '%s' has no tensor '%s'", t_fname(call), path, args[1]->s); }
-    Node *n = node_from_file(I, call, t, path);
-    st_close(&f);
-    RET(n);
+    FileJob j = {.name = args[1]->s};
+    return run_file_job(I, call, path, job_get_weight, &j);
 }
 
 /* (torch_load_safetensors path): every tensor, as a dictionary. */
 BI(bi_load_safetensors) {
     (void)nargs;
-    const char *path = arg_path(I, call, args, 0);
-    StFile f;
-    open_file(I, call, path, &f);
-    Value *d = v_dict(I);
-    for (int i = 0; i < f.n; i++) {
-        Node *n = node_from_file(I, call, &f.t[i], path);
-        dict_set(I, d->dict, n->name, v_tensor(I, n));
-    }
-    st_close(&f);
-    return d;
+    FileJob j = {0};
+    return run_file_job(I, call, arg_path(I, call, args, 0), job_load_all, &j);
 }
 
 /* (torch_save_safetensors tree path): a dictionary name -> tensor, or any
