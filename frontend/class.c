@@ -185,3 +185,36 @@ Value *class_send(Interp *I, Value *inst, Value *x) {
     }
     return r;
 }
+
+/* A top-level method call with tensor arguments is an entry candidate, like
+ * a top-level call of a defun.  Entries are functions, so the call becomes
+ * one: a function named after the method, with the arguments' parameter
+ * names, whose body is (INSTANCE (method p1 ... pn)) with the instance
+ * itself in head position (it evaluates to itself). */
+Value *class_entry_function(Interp *I, Func *m, Value *self, int n, Value *call) {
+    const char *mname = call->items[0]->s;
+    Value *params = v_list(I, L_LIST), *send = v_list(I, L_LIST), *inner = v_list(I, L_LIST);
+    v_push(I, inner, call->items[0]);
+    for (int k = 0; k < n && k < m->nparams; k++) {
+        Value *p = m->params->items[k];
+        Value *sym = p->kind == V_SYM ? p : p->items[0];
+        v_push(I, params, sym);
+        v_push(I, inner, sym);
+    }
+    inner->loc = send->loc = call->loc;
+    v_push(I, send, self);
+    v_push(I, send, inner);
+    Func *fn = arena_alloc(I->arena, sizeof *fn);
+    Value *body = v_list(I, L_LIST);
+    if (!fn) lisp_fail(I, call->loc, "out of memory");
+    memset(fn, 0, sizeof *fn);
+    v_push(I, body, send);
+    fn->name = mname;
+    fn->params = params;
+    fn->body = body;
+    fn->nreq = fn->nparams = params->nitems;
+    Value *v = v_new(I, V_FUNC);
+    v->loc = call->loc;
+    v->fn = fn;
+    return v;
+}

@@ -36,6 +36,8 @@ const struct ClassDef *class_find(Interp *I, const char *name);    /* NULL if no
 Func  *class_method(const struct ClassDef *c, const char *name);   /* NULL if no such method */
 Value *class_construct(Interp *I, const struct ClassDef *c, Value *x);  /* (Name args...) */
 Value *class_send(Interp *I, Value *inst, Value *x);              /* (obj (method args)...) */
+/* A function standing for a top-level method call (an entry candidate). */
+Value *class_entry_function(Interp *I, Func *m, Value *self, int n, Value *call);
 
 /* load.c */
 Value *load_current_dir(Interp *I, Value *sym);    /* _current: the directory of sym's file, with '/' */

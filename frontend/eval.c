@@ -787,7 +787,15 @@ static Value *eval_call(Interp *I, Value *x) {
         args[k] = core_eval(I, x->items[k + 1]);
         if (I->unwinding) return args[k];
     }
-    if (method) return core_apply_method(I, method, I->self, args, n, x);
+    if (method) {
+        /* (obj (forward x)) at top level: an entry candidate (class.c) */
+        if (I->depth == 0 && !I->trace) {
+            bool tensors = false;
+            for (int k = 0; k < n; k++) tensors |= args[k]->kind == V_TENSOR;
+            if (tensors) record_entry(I, class_entry_function(I, method, I->self, n, x), args, n, x);
+        }
+        return core_apply_method(I, method, I->self, args, n, x);
+    }
     if (fnv->kind == V_FUNC && I->depth == 0 && !I->trace) record_entry(I, fnv, args, n, x);
     return core_apply(I, fnv, args, n, x);
 }
