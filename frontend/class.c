@@ -156,6 +156,10 @@ Value *class_construct(Interp *I, const ClassDef *c, Value *x) {
     return inst;
 }
 
+bool class_sends_method(const Value *inst, const Value *x) {
+    return x->nitems > 1 && is_method_call(inst->cls, x->items[1]);
+}
+
 /* (obj e...): each e evaluated with obj as the current instance, so
  * (obj (method args)) calls a method and (obj field) reads a field. */
 Value *class_send(Interp *I, Value *inst, Value *x) {
@@ -169,12 +173,12 @@ Value *class_send(Interp *I, Value *inst, Value *x) {
             Value *g = interp_global(I, m);
             bool callable = core_is_special_form(m) || interp_builtin(I, m) || (g && g->kind == V_FUNC);
             if (!callable) {
-                /* the nearest method name, if any is close */
+                /* the nearest method name, within a third of the name's length */
                 const char *best = NULL;
-                size_t lm = strlen(m);
-                for (int i = 0; i < c->nmethods && !best; i++) {
-                    size_t l = strlen(c->mnames[i]);
-                    if ((l + 1 == lm || l == lm + 1 || l == lm) && !strncmp(c->mnames[i], m, l < lm ? l : lm)) best = c->mnames[i];
+                int bestd = (int)strlen(m) / 3 > 1 ? (int)strlen(m) / 3 : 1;
+                for (int i = 0; i < c->nmethods; i++) {
+                    int d = core_edit_distance(m, c->mnames[i]);
+                    if (d <= bestd && (!best || d < bestd)) best = c->mnames[i], bestd = d;
                 }
                 if (best) lisp_fail(I, e->items[0]->loc, "class '%s' has no method '%s'; did you mean '%s'?", c->name, m, best);
                 lisp_fail(I, e->items[0]->loc, "class '%s' has no method '%s'", c->name, m);

@@ -26,6 +26,7 @@ Func  *core_make_func(Interp *I, Value *x, const char *name, Value *params, int 
 /* Call a method with `self` as the current instance. */
 Value *core_apply_method(Interp *I, Func *fn, Value *self, Value **args, int n, Value *call);
 bool   core_is_special_form(const char *name);
+int    core_edit_distance(const char *a, const char *b);  /* for did-you-mean (1000 for very long names) */
 void   core_add_file(Interp *I, const SrcFile *f);     /* for diagnostics */
 
 /* class.c: class@ / defclass, instances, setqi (docs/language.md). */
@@ -36,6 +37,7 @@ const struct ClassDef *class_find(Interp *I, const char *name);    /* NULL if no
 Func  *class_method(const struct ClassDef *c, const char *name);   /* NULL if no such method */
 Value *class_construct(Interp *I, const struct ClassDef *c, Value *x);  /* (Name args...) */
 Value *class_send(Interp *I, Value *inst, Value *x);              /* (obj (method args)...) */
+bool   class_sends_method(const Value *inst, const Value *x);     /* x's first argument calls a method of inst */
 /* A function standing for a top-level method call (an entry candidate). */
 Value *class_entry_function(Interp *I, Func *m, Value *self, int n, Value *call);
 

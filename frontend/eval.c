@@ -221,7 +221,7 @@ static const char *constants[] = {"nil", "true", "false", "_"};
 
 /* ---- did you mean ------------------------------------------------------------ */
 
-static int edit_distance(const char *a, const char *b) {
+int core_edit_distance(const char *a, const char *b) {
     size_t n = strlen(a), m = strlen(b);
     if (n > 64 || m > 64) return 1000;
     int row[65];
@@ -245,7 +245,7 @@ typedef struct { const char *best; int dist; } Suggest;
 
 static void consider(Suggest *s, const char *name, const char *cand) {
     if (!cand || !strcmp(name, cand)) return;
-    int d = edit_distance(name, cand);
+    int d = core_edit_distance(name, cand);
     if (d < s->dist) s->dist = d, s->best = cand;
 }
 
@@ -767,7 +767,12 @@ static Value *eval_call(Interp *I, Value *x) {
             fnv = NULL;
         } else {
             Value **slot = lookup_slot(I, head->s);
-            if (slot && (*slot)->kind == V_DICT && (*slot)->cls) return class_send(I, *slot, x);
+            /* as a data variable does not hide a builtin (resolve_head), an
+             * instance in a variable named like one is called only with one
+             * of its methods: (list (m)) is a method call, (list 1 2) a list */
+            if (slot && (*slot)->kind == V_DICT && (*slot)->cls &&
+                (!interp_builtin(I, head->s) || class_sends_method(*slot, x)))
+                return class_send(I, *slot, x);
             const struct ClassDef *c = (!slot || ((*slot)->kind != V_FUNC && (*slot)->kind != V_BUILTIN))
                                            ? class_find(I, head->s) : NULL;
             if (c) return class_construct(I, c, x);

@@ -106,6 +106,8 @@ Test(cls, scopes) {
     EXPECT_OUT("(class@ C (x) (defun m (x) x)) (println ((C 1) (m 2)))", "2\n");
     /* methods call each other without the instance */
     EXPECT_OUT("(class@ C (n) (defun twice () (* 2 (once))) (defun once () n)) (println ((C 3) (twice)))", "6\n");
+    /* an instance in a variable named like a builtin: its methods, else the builtin */
+    EXPECT_OUT("(class@ C (n) (defun get () n)) (setq list (C 5)) (println (list (get)) (list 1 2))", "5 (1 2)\n");
     /* an instance held in a field is called the same way */
     EXPECT_OUT("(class@ In (v) (defun get () v)) (class@ Out (inner) (defun get () (inner (get))))"
                "(println ((Out (In 7)) (get)))", "7\n");
