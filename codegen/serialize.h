@@ -28,7 +28,7 @@
 #include "codegen/plan.h"
 
 #define PLAN_BLOB_MAGIC "LTCPLAN1"
-#define PLAN_BLOB_VERSION 3     /* 2: PlanLimit list; 3: PlanIdCheck list */
+#define PLAN_BLOB_VERSION 4     /* 2: PlanLimit list; 3: PlanIdCheck list; 4: derived symbols */
 
 int plan_serialize(Plan *const *plans, int nplans, StrBuf *out, LtcDiag *d);
 int plan_deserialize(Arena *a, const void *buf, size_t n, Plan ***plans, int *nplans,
