@@ -9,7 +9,9 @@
  *
  * Checked as for compiling: names, shapes and dtypes; every tensor of a
  * module reachable from the globals must be in the file (error naming it);
- * file tensors the script never reaches are a warning at the end.  A tensor
+ * other global tensors are bound when the file has them and the script does
+ * not compute them (inputs, not results); file tensors left unbound are a
+ * warning at the end.  A tensor
  * whose value was already used when it became reachable (a module built
  * and run inside a function before being stored in a global) cannot be
  * bound any more: that is an error, never a silently random result. */
@@ -38,11 +40,12 @@ static bool fail_at(RunWeights *w, SrcLoc loc, const char *fmt, const char *name
     return false;
 }
 
-/* Some computed node of the pool reads t: t's old value is already used. */
-static bool value_used(const Graph *g, const Node *t) {
+/* Some computed node of the pool reads t: t's old value is already used.
+ * A node whose value the file set did not read t. */
+static bool value_used(const Driver *d, const Graph *g, const Node *t) {
     for (int i = t->id + 1; i < g->nnodes; i++) {
         const Node *x = g->nodes[i];
-        if (!x->data) continue;
+        if (!x->data || weights_is_bound(d, x)) continue;
         for (int k = 0; k < x->nin; k++)
             if (x->in[k] == t) return true;
     }
@@ -59,6 +62,10 @@ static void dims_text(const int64_t *dims, int rank, char *buf, size_t len) {
 static void bind_one(void *ctx, const char *path, Node *t, bool in_module) {
     RunWeights *w = ctx;
     if (w->failed || weights_is_bound(w->d, t)) return;
+    /* Outside modules only what the script does not compute is bound
+     * (inputs, buffers): a saved result (`y` of --save-tensors) stays the
+     * script's computation, and is reported unused at the end. */
+    if (!in_module && !(op_info[t->op].flags & OPF_SOURCE)) return;
     const StTensor *s = st_find(&w->f, path);
     if (!s) {
         /* module tensors are the model's parameters; other globals are data */
@@ -88,7 +95,7 @@ static void bind_one(void *ctx, const char *path, Node *t, bool in_module) {
     }
     /* A CONST's value is its own (a literal); any other value already
      * computed came from the script's initialisation. */
-    if ((t->data && t->op != OP_CONST) || value_used(t->graph, t)) {
+    if ((t->data && t->op != OP_CONST) || value_used(w->d, t->graph, t)) {
         fail_at(w, t->loc,
                 "weights file '%s': tensor '%s' was used before --weights could bind it (it became reachable "
                 "from a global variable only after it was used); store the module in a global before running it",

@@ -91,7 +91,8 @@ void weights_note_random(Driver *d, const StFile *f, const char *path) {
     const char *init = st_meta(f, ST_META_INIT);
     if (!init || strcmp(init, ST_META_INIT_RANDOM) != 0) return;
     d->bound_random = true;
-    drv_note(d, (SrcLoc){0}, "weights file '%s' holds random initial weights (written without --weights)", path);
+    drv_note(d, (SrcLoc){0}, "weights file '%s' holds random initial weights (its metadata says %s: %s)", path,
+             ST_META_INIT, ST_META_INIT_RANDOM);
 }
 
 bool weights_is_bound(const Driver *d, const Node *n) {
@@ -147,8 +148,10 @@ static bool value_is_random(const Driver *d, Node *n) {
 }
 
 /* Force each node and write them all as one safetensors file; the file's
- * metadata says whether a value came from a random initialiser. */
-static int write_named(Driver *d, NamedList *l, const char *path, const char *what, LtcDiag *diag) {
+ * metadata says whether a parameter's value came from a random initialiser
+ * (params[i]: entry i is a parameter; NULL: all are). */
+static int write_named(Driver *d, NamedList *l, const char *path, const char *what, const bool *params,
+                       LtcDiag *diag) {
     SrcLoc none = {0};
     StTensor *ts = arena_alloc(&d->arena, (size_t)(l->n ? l->n : 1) * sizeof *ts);
     if (!ts) return diag_set(diag, none, "out of memory");
@@ -167,7 +170,7 @@ static int write_named(Driver *d, NamedList *l, const char *path, const char *wh
     }
     /* values bound from a file marked random are random still */
     bool random = d->bound_random;
-    for (int i = 0; i < l->n && !random; i++) random = value_is_random(d, l->v[i].node);
+    for (int i = 0; i < l->n && !random; i++) random = (!params || params[i]) && value_is_random(d, l->v[i].node);
     d->wrote_random = random;
     const char *meta[] = {"format", "pt", "producer", ("lispetorchc " LTC_VERSION),
                           ST_META_INIT, ST_META_INIT_RANDOM};
@@ -208,7 +211,7 @@ int weights_save(Driver *d, Graph **entries, int n, const char *path, LtcDiag *d
     NamedList l = {0};
     if (collect_params(d, entries, n, &l, diag) != 0) return -1;
     drv_verbose(d, "saving %d parameters to '%s'...", l.n, path);
-    return write_named(d, &l, path, "parameter", diag);
+    return write_named(d, &l, path, "parameter", NULL, diag);
 }
 
 int weights_load(Driver *d, Graph **entries, int n, const char *path, LtcDiag *diag) {
@@ -270,20 +273,31 @@ int weights_load(Driver *d, Graph **entries, int n, const char *path, LtcDiag *d
     return rc;
 }
 
-typedef struct WalkCtx { NamedList *l; int oom; } WalkCtx;
+typedef struct WalkCtx { NamedList *l; int oom; bool *in_module; int cap; } WalkCtx;
 
-/* The walker's path may live in a temporary buffer: copy it. */
+/* The walker's path may live in a temporary buffer: copy it.  Module
+ * tensors are the parameters (for the random mark); inputs drawn with
+ * tensor_randn are data. */
 static void walk_fn(void *ctx, const char *path, Node *t, bool in_module) {
     WalkCtx *w = ctx;
     const char *name = arena_strdup(w->l->arena, path);
-    if (!name || push_named(w->l, name, t) != 0) w->oom = 1;
+    if (!name || push_named(w->l, name, t) != 0) { w->oom = 1; return; }
+    if (w->l->n > w->cap) {
+        int cap = w->cap ? 2 * w->cap : 64;
+        bool *m = arena_alloc(w->l->arena, sizeof *m * (size_t)cap);
+        if (!m) { w->oom = 1; return; }
+        if (w->cap) memcpy(m, w->in_module, sizeof *m * (size_t)w->cap);
+        w->in_module = m;
+        w->cap = cap;
+    }
+    w->in_module[w->l->n - 1] = in_module;
 }
 
 int tensors_save(Driver *d, Interp *I, const char *path, LtcDiag *diag) {
     NamedList l = {.arena = &d->arena};
-    WalkCtx w = {&l, 0};
+    WalkCtx w = {&l, 0, NULL, 0};
     interp_walk_tensors(I, walk_fn, &w);
     if (w.oom) return diag_set(diag, (SrcLoc){0}, "out of memory");
     drv_verbose(d, "saving %d tensors to '%s'...", l.n, path);
-    return write_named(d, &l, path, "tensor", diag);
+    return write_named(d, &l, path, "tensor", w.in_module, diag);
 }
