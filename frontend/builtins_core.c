@@ -58,6 +58,11 @@ static Value *tensor_op(Interp *I, Value *call, const char *name, Value **args, 
     return core_apply(I, fn, a, n, c);
 }
 
+_Noreturn static void int_overflow(Interp *I, Value *call, char op, int64_t x, int64_t y) {
+    lisp_fail(I, cloc(call), "%s: integer overflow: %lld %c %lld does not fit in 64 bits", fname(call),
+              (long long)x, op, (long long)y);
+}
+
 /* The quoted operator, for messages: "'-'". */
 static const char *op_how(char op) {
     static const char *h[] = {"'+'", "'-'", "'*'", "'/'", "'%'", "'^'"};
@@ -94,7 +99,11 @@ static Value *int_arith(Interp *I, Value *call, char op, Value *a, Value *b) {
     Value *r;
     if (symbolic && (op == '+' || op == '-' || op == '*' || (op == '/' && y != 0 && x % y == 0))) {
         if (sym_arith(I, call, op, a, b, &d)) {
-            int64_t ex = I->trace ? dim_example(I->trace, d) : op == '*' ? x * y : x / y;
+            int64_t ex = d.k;
+            if (I->trace) ex = dim_example(I->trace, d);
+            else if (op == '*' ? __builtin_mul_overflow(x, y, &ex) : (y == 0 || (x == INT64_MIN && y == -1)))
+                int_overflow(I, call, op, x, y);
+            else if (op == '/') ex = x / y;
             r = v_int(I, d.sym ? ex : d.k);
             if (d.sym) r->sym = d;
             return r;
@@ -104,28 +113,34 @@ static Value *int_arith(Interp *I, Value *call, char op, Value *a, Value *b) {
         core_specialise(I, a, call, op_how(op));
         core_specialise(I, b, call, op_how(op));
     }
+    /* 64-bit integers: an overflow is an error, never a wrapped value */
+    int64_t r64;
     switch (op) {
-    case '+': return v_int(I, (int64_t)((uint64_t)x + (uint64_t)y));
-    case '-': return v_int(I, (int64_t)((uint64_t)x - (uint64_t)y));
+    case '+':
+        if (__builtin_add_overflow(x, y, &r64)) int_overflow(I, call, op, x, y);
+        return v_int(I, r64);
+    case '-':
+        if (__builtin_sub_overflow(x, y, &r64)) int_overflow(I, call, op, x, y);
+        return v_int(I, r64);
     case '*':
-        return v_int(I, (int64_t)((uint64_t)x * (uint64_t)y));
+        if (__builtin_mul_overflow(x, y, &r64)) int_overflow(I, call, op, x, y);
+        return v_int(I, r64);
     case '/':
         if (y == 0) lisp_fail(I, cloc(call), "%s: division by zero", fname(call));
-        if (x % y != 0 || (x == INT64_MIN && y == -1)) return v_num(I, (double)x / (double)y);
+        if (x == INT64_MIN && y == -1) int_overflow(I, call, op, x, y);
+        if (x % y != 0) return v_num(I, (double)x / (double)y);
         return v_int(I, x / y);
     case '%':
         if (y == 0) lisp_fail(I, cloc(call), "%s: division by zero", fname(call));
         return v_int(I, y == -1 ? 0 : x % y);
     case '^': {
+        /* exact while it fits; a negative exponent gives a number, as LispE */
         if (y < 0) return v_num(I, pow((double)x, (double)y));
+        if (x == 0 || x == 1) return v_int(I, y == 0 ? 1 : x);
+        if (x == -1) return v_int(I, (y % 2) ? -1 : 1);
         int64_t p = 1;
-        for (int64_t k = 0; k < y; k++) {
-            if (p != 0 && (p > INT64_MAX / (x < 0 ? -x : x ? x : 1))) return v_num(I, pow((double)x, (double)y));
-            p *= x;
-            if (p == 0 || p == 1) break;
-        }
-        if (x == 1 || x == 0) p = y == 0 ? 1 : x;
-        if (x == -1) p = (y % 2) ? -1 : 1;
+        for (int64_t k = 0; k < y; k++)
+            if (__builtin_mul_overflow(p, x, &p)) int_overflow(I, call, op, x, y);
         return v_int(I, p);
     }
     }

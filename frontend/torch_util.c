@@ -2,6 +2,7 @@
  * builtins (see torch.h).  Every helper raises a located error through
  * lisp_fail when the op is rejected, so callers never check for NULL. */
 #include "frontend/torch.h"
+#include "frontend/core.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -271,6 +272,7 @@ static void flatten(Interp *I, Value *call, int k, Value *v, int depth, Flat *f)
         else if (depth != f->shape.rank)
             lisp_fail(I, loc, "%s: argument %d is a ragged nested list", t_fname(call), k + 1);
         if (v->kind == V_NUM) f->isfloat = true;
+        core_specialise(I, v, call, "tensor data");
         flat_push(I, f, v->kind == V_INT ? (double)v->i : v->kind == V_TRUE ? 1.0 : v->n);
         return;
     }
