@@ -19,7 +19,11 @@
  * the last '/'). */
 static const char *dir_of(Interp *I, const char *path) {
     const char *slash = strrchr(path, '/');
-    return slash ? arena_printf(I->arena, "%.*s", (int)(slash - path + 1), path) : "";
+    if (!slash) return "";
+    if (slash - path >= INT_MAX) lisp_fail(I, (SrcLoc){0}, "load: path too long");
+    const char *d = arena_printf(I->arena, "%.*s", (int)(slash - path + 1), path);
+    if (!d) lisp_fail(I, (SrcLoc){0}, "out of memory");
+    return d;
 }
 
 /* realpath into the arena; NULL with errno when it fails. */
