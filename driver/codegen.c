@@ -123,10 +123,16 @@ int driver_codegen(Driver *d, Interp *I, Graph **entries, int n, const char *kin
     size_t bloblen = 0;
     if (d->o.embed_weights) {
         if (!(blob = weights_image(d, entries, n, &bloblen, diag))) goto out;
+        if (d->wrote_random)
+            drv_note(d, (SrcLoc){0}, "no --weights: embedded the script's random initial weights in '%s'", path);
     } else if (!d->o.save_weights) {
         const char *wpath = sibling_path(d, path, "safetensors");
         drv_verbose(d, "writing the weights to '%s'", wpath);
         if (weights_save(d, entries, n, wpath, diag) != 0) goto out;
+        /* Random initial values beside a library look like a trained model;
+         * say so (the file's metadata says it too, and the runtime warns). */
+        if (d->wrote_random)
+            drv_note(d, (SrcLoc){0}, "no --weights: wrote the script's random initial weights to '%s'", wpath);
     }
     drv_verbose(d, "linking '%s'...", path);
     rc = b->emit_library(b, plans, n, path, blob, bloblen, diag);

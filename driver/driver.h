@@ -5,6 +5,7 @@
  *   compile.c   `lispetorchc model.lsp`: evaluate, pick entries, trace, emit
  *   run.c       `lispetorchc run script.lsp`: evaluate with println
  *   weights.c   --save-weights / --weights / --save-tensors (safetensors)
+ *   run_weights.c  run --weights: bind a file as the script's values are computed
  *
  * Exit status: 0 ok, 1 error in the script or its files, 2 usage error. */
 #ifndef LTC_DRIVER_H
@@ -57,6 +58,10 @@ typedef struct Driver {
     Arena   arena;
     FILE   *err;                    /* stderr */
     struct Jit *jit;                /* run: compiled kernels (jit.c) */
+    struct RunWeights *run_weights; /* run --weights (run_weights.c) */
+    uint8_t *bound; int nbound;     /* bound[id]: eager node id's value came from --weights */
+    bool wrote_random;              /* the last weights written hold random initial values */
+    bool bound_random;              /* --weights named a file marked random */
     /* --time-passes */
     const char *phase_names[16]; double phase_ms[16]; int nphases;
 } Driver;
@@ -108,6 +113,15 @@ int  driver_run_passes(Driver *d, Graph **entries, int n, StrBuf *report, LtcDia
 struct Jit *jit_attach(Driver *d, Graph *eager);
 void        jit_detach(struct Jit *j, Graph *eager);
 
+/* ---- run_weights.c ------------------------------------------------------ */
+/* run --weights: bind the file's tensors into the eager pool as the script
+ * makes them reachable from globals, before any value is computed.
+ * attach: before evaluating (after jit_attach).  finish: after it; with
+ * script_ok, checks what is left unbound and warns about unused tensors.
+ * Both 0 or EXIT_ERROR (reported). */
+int  run_weights_attach(Driver *d, Interp *I);
+int  run_weights_finish(Driver *d, Interp *I, bool script_ok);
+
 /* ---- weights.c ---------------------------------------------------------- */
 /* Every distinct PARAM of the entries (by name) with its forced value,
  * written as safetensors.  0 / -1 with diag. */
@@ -116,6 +130,13 @@ int  weights_save(Driver *d, Graph **entries, int n, const char *path, LtcDiag *
  * safetensors file (names, shapes and dtypes checked; extra tensors are a
  * warning).  0 / -1 with diag. */
 int  weights_load(Driver *d, Graph **entries, int n, const char *path, LtcDiag *diag);
+/* Eager nodes whose value a weights file set (not random, whatever made them). */
+bool weights_is_bound(const Driver *d, const Node *n);
+/* A --weights file marked random (lispetorchc.init): say so, and mark what
+ * is written from it the same way. */
+struct StFile;
+void weights_note_random(Driver *d, const struct StFile *f, const char *path);
+int  weights_mark_bound(Driver *d, const Node *n);     /* 0, or -1 out of memory */
 /* run --save-tensors: every tensor reachable from the globals. */
 int  tensors_save(Driver *d, Interp *I, const char *path, LtcDiag *diag);
 

@@ -98,6 +98,7 @@ int drv_load_script(Driver *d, Interp *I, InterpMode mode, FILE *out, SrcFile *s
         drv_error(d, "cannot start the JIT (out of memory or threads)");
         return EXIT_ERROR;
     }
+    if (mode == MODE_RUN && d->o.weights && run_weights_attach(d, I) != 0) return EXIT_ERROR;
     drv_verbose(d, "evaluating '%s'...", d->o.input);
     int rc = lisp_eval_file(I, src);
     if (out) fflush(out);

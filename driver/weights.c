@@ -7,6 +7,7 @@
 #include "frontend/torch.h"
 #include "support/safetensors.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* One named tensor to write or read. */
@@ -81,8 +82,76 @@ static void *from_file_layout(Arena *a, DType t, const void *bytes, size_t numel
     return out;
 }
 
-/* Force each node and write them all as one safetensors file. */
-static int write_named(Driver *d, NamedList *l, const char *path, const char *what, LtcDiag *diag) {
+/* Whether a value comes from a random initialiser: some node it is computed
+ * from is RAND or RANDN.  A node whose value is already set and is not
+ * itself random (a CONST from a loaded file, a value bound by --weights)
+ * ends the search: what it was computed from no longer matters.  Iterative
+ * (an explicit stack), each eager node visited once. */
+void weights_note_random(Driver *d, const StFile *f, const char *path) {
+    const char *init = st_meta(f, ST_META_INIT);
+    if (!init || strcmp(init, ST_META_INIT_RANDOM) != 0) return;
+    d->bound_random = true;
+    drv_note(d, (SrcLoc){0}, "weights file '%s' holds random initial weights (its metadata says %s: %s)", path,
+             ST_META_INIT, ST_META_INIT_RANDOM);
+}
+
+bool weights_is_bound(const Driver *d, const Node *n) {
+    return n->graph && n->graph->eager && n->id < d->nbound && d->bound[n->id];
+}
+
+int weights_mark_bound(Driver *d, const Node *n) {
+    if (n->id >= d->nbound) {
+        /* grow to cover the pool as it is now (ids only grow) */
+        int cap = n->graph->nnodes > n->id ? n->graph->nnodes : n->id + 1;
+        if (cap > INT32_MAX / 2) return -1;
+        cap *= 2;
+        uint8_t *b = arena_alloc(&d->arena, (size_t)cap);
+        if (!b) return -1;
+        memset(b, 0, (size_t)cap);
+        if (d->nbound) memcpy(b, d->bound, (size_t)d->nbound);
+        d->bound = b;
+        d->nbound = cap;
+    }
+    d->bound[n->id] = 1;
+    return 0;
+}
+
+static bool value_is_random(const Driver *d, Node *n) {
+    Graph *g = n->graph;
+    if (!g || !g->eager) return false;
+    size_t nn = (size_t)g->nnodes;
+    bool *seen = calloc(nn ? nn : 1, sizeof *seen);
+    Node **stack = malloc((nn ? nn : 1) * sizeof *stack);
+    bool random = false;
+    if (!seen || !stack) {
+        /* Cannot tell: say random rather than claim trained weights. */
+        free(seen); free(stack);
+        return true;
+    }
+    size_t top = 0;
+    stack[top++] = n;
+    seen[n->id] = true;
+    while (top && !random) {
+        Node *x = stack[--top];
+        if (weights_is_bound(d, x) || x->op == OP_CONST) continue;
+        if (x->op == OP_RAND || x->op == OP_RANDN) { random = true; break; }
+        for (int k = 0; k < x->nin; k++) {
+            Node *y = x->in[k];
+            if (y->graph != g || seen[y->id]) continue;
+            seen[y->id] = true;
+            stack[top++] = y;
+        }
+    }
+    free(seen);
+    free(stack);
+    return random;
+}
+
+/* Force each node and write them all as one safetensors file; the file's
+ * metadata says whether a parameter's value came from a random initialiser
+ * (params[i]: entry i is a parameter; NULL: all are). */
+static int write_named(Driver *d, NamedList *l, const char *path, const char *what, const bool *params,
+                       LtcDiag *diag) {
     SrcLoc none = {0};
     StTensor *ts = arena_alloc(&d->arena, (size_t)(l->n ? l->n : 1) * sizeof *ts);
     if (!ts) return diag_set(diag, none, "out of memory");
@@ -99,9 +168,14 @@ static int write_named(Driver *d, NamedList *l, const char *path, const char *wh
         t->data = to_file_layout(&d->arena, n->dtype, n->data, numel, &t->nbytes);
         if (!t->data && t->nbytes) return diag_set(diag, none, "out of memory");
     }
-    const char *meta[] = {"format", "pt", "producer", ("lispetorchc " LTC_VERSION)};
+    /* values bound from a file marked random are random still */
+    bool random = d->bound_random;
+    for (int i = 0; i < l->n && !random; i++) random = (!params || params[i]) && value_is_random(d, l->v[i].node);
+    d->wrote_random = random;
+    const char *meta[] = {"format", "pt", "producer", ("lispetorchc " LTC_VERSION),
+                          ST_META_INIT, ST_META_INIT_RANDOM};
     char err[512];
-    if (st_write(path, ts, l->n, meta, 2, err, sizeof err) != 0) return diag_set(diag, none, "%s", err);
+    if (st_write(path, ts, l->n, meta, random ? 3 : 2, err, sizeof err) != 0) return diag_set(diag, none, "%s", err);
     return 0;
 }
 
@@ -137,7 +211,7 @@ int weights_save(Driver *d, Graph **entries, int n, const char *path, LtcDiag *d
     NamedList l = {0};
     if (collect_params(d, entries, n, &l, diag) != 0) return -1;
     drv_verbose(d, "saving %d parameters to '%s'...", l.n, path);
-    return write_named(d, &l, path, "parameter", diag);
+    return write_named(d, &l, path, "parameter", NULL, diag);
 }
 
 int weights_load(Driver *d, Graph **entries, int n, const char *path, LtcDiag *diag) {
@@ -149,6 +223,7 @@ int weights_load(Driver *d, Graph **entries, int n, const char *path, LtcDiag *d
     if (st_open(path, &f, err, sizeof err) != 0)
         return diag_set(diag, none, "weights file '%s': %s", path, err);
     int rc = 0;
+    weights_note_random(d, &f, path);
     for (int i = 0; i < l.n && rc == 0; i++) {
         Node *node = l.v[i].node;
         const char *name = l.v[i].name;
@@ -180,6 +255,7 @@ int weights_load(Driver *d, Graph **entries, int n, const char *path, LtcDiag *d
         void *data = from_file_layout(&d->arena, node->dtype, t->data, numel_of(dims, t->rank));
         if (!data) { rc = diag_set(diag, none, "out of memory loading '%s'", path); break; }
         node->data = data;      /* the origin's value is now the file's */
+        if (weights_mark_bound(d, node) != 0) { rc = diag_set(diag, none, "out of memory"); break; }
     }
     if (rc == 0) {
         int extra = 0;
@@ -197,20 +273,31 @@ int weights_load(Driver *d, Graph **entries, int n, const char *path, LtcDiag *d
     return rc;
 }
 
-typedef struct WalkCtx { NamedList *l; int oom; } WalkCtx;
+typedef struct WalkCtx { NamedList *l; int oom; bool *in_module; int cap; } WalkCtx;
 
-/* The walker's path may live in a temporary buffer: copy it. */
+/* The walker's path may live in a temporary buffer: copy it.  Module
+ * tensors are the parameters (for the random mark); inputs drawn with
+ * tensor_randn are data. */
 static void walk_fn(void *ctx, const char *path, Node *t, bool in_module) {
     WalkCtx *w = ctx;
     const char *name = arena_strdup(w->l->arena, path);
-    if (!name || push_named(w->l, name, t) != 0) w->oom = 1;
+    if (!name || push_named(w->l, name, t) != 0) { w->oom = 1; return; }
+    if (w->l->n > w->cap) {
+        int cap = w->cap ? 2 * w->cap : 64;
+        bool *m = arena_alloc(w->l->arena, sizeof *m * (size_t)cap);
+        if (!m) { w->oom = 1; return; }
+        if (w->cap) memcpy(m, w->in_module, sizeof *m * (size_t)w->cap);
+        w->in_module = m;
+        w->cap = cap;
+    }
+    w->in_module[w->l->n - 1] = in_module;
 }
 
 int tensors_save(Driver *d, Interp *I, const char *path, LtcDiag *diag) {
     NamedList l = {.arena = &d->arena};
-    WalkCtx w = {&l, 0};
+    WalkCtx w = {&l, 0, NULL, 0};
     interp_walk_tensors(I, walk_fn, &w);
     if (w.oom) return diag_set(diag, (SrcLoc){0}, "out of memory");
     drv_verbose(d, "saving %d tensors to '%s'...", l.n, path);
-    return write_named(d, &l, path, "tensor", diag);
+    return write_named(d, &l, path, "tensor", w.in_module, diag);
 }

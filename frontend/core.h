@@ -20,6 +20,31 @@ Value *core_apply(Interp *I, Value *fn, Value **args, int nargs, Value *call);
 /* Name of the function a call form invokes ("?" when it has none). */
 const char *core_call_name(const Value *call);
 
+/* A function from a parameter list and the body forms x[body_from..]
+ * (defun, lambda, class@ methods). */
+Func  *core_make_func(Interp *I, Value *x, const char *name, Value *params, int body_from);
+/* Call a method with `self` as the current instance. */
+Value *core_apply_method(Interp *I, Func *fn, Value *self, Value **args, int n, Value *call);
+bool   core_is_special_form(const char *name);
+int    core_edit_distance(const char *a, const char *b);  /* for did-you-mean (1000 for very long names) */
+void   core_add_file(Interp *I, const SrcFile *f);     /* for diagnostics */
+
+/* class.c: class@ / defclass, instances, setqi (docs/language.md). */
+struct ClassDef;
+Value *class_define(Interp *I, Value *x);                          /* (class@ Name (fields) methods...) */
+Value *class_setqi(Interp *I, Value *x);                           /* (setqi field value) */
+const struct ClassDef *class_find(Interp *I, const char *name);    /* NULL if no such class */
+Func  *class_method(const struct ClassDef *c, const char *name);   /* NULL if no such method */
+Value *class_construct(Interp *I, const struct ClassDef *c, Value *x);  /* (Name args...) */
+Value *class_send(Interp *I, Value *inst, Value *x);              /* (obj (method args)...) */
+bool   class_sends_method(const Value *inst, const Value *x);     /* x's first argument calls a method of inst */
+/* A function standing for a top-level method call (an entry candidate). */
+Value *class_entry_function(Interp *I, Func *m, Value *self, int n, Value *call);
+
+/* load.c */
+Value *load_current_dir(Interp *I, Value *sym);    /* _current: the directory of sym's file, with '/' */
+void   load_register(Interp *I);                   /* the load builtin */
+
 /* A symbolic size (V_INT with sym) used where its value must be known (a
  * comparison, a loop bound, a scalar...): while tracing, the model is
  * specialised to lo <= v <= hi (lo == hi == v->i by core_specialise),

@@ -115,11 +115,17 @@ static void frame_set(Interp *I, Frame *f, const char *name, Value *v) {
     else frame_add(I, f, name, v);
 }
 
-/* Current frame, then global.  NULL when unbound. */
+/* Current frame, then (inside a method) the instance's fields, then
+ * global.  NULL when unbound. */
 static Value **lookup_slot(Interp *I, const char *name) {
     Frame *f = cur_frame(I);
     int k = frame_find(f, name);
     if (k >= 0) return &f->vals[k];
+    if (I->self) {
+        Dict *d = I->self->dict;
+        for (k = 0; k < d->n; k++)
+            if (!strcmp(d->keys[k], name)) return &d->vals[k];
+    }
     if (f != &I->global && (k = frame_find(&I->global, name)) >= 0) return &I->global.vals[k];
     return NULL;
 }
@@ -151,7 +157,7 @@ static Frame *push_frame(Interp *I) {
 typedef enum {
     SF_NONE, SF_QUOTE, SF_DEFUN, SF_LAMBDA, SF_SETQ, SF_SETQV, SF_SETG, SF_LET, SF_BLOCK,
     SF_IF, SF_IFE, SF_COND, SF_CHECK, SF_NCHECK, SF_LOOP, SF_LOOPCOUNT, SF_WHILE,
-    SF_BREAK, SF_RETURN, SF_AND, SF_OR, SF_ELAPSE, SF_USE, SF_ARITH_ASSIGN,
+    SF_BREAK, SF_RETURN, SF_AND, SF_OR, SF_ELAPSE, SF_USE, SF_ARITH_ASSIGN, SF_CLASS, SF_SETQI,
 } SpecialForm;
 
 static const struct { const char *name; SpecialForm sf; } special_forms[] = {
@@ -162,6 +168,7 @@ static const struct { const char *name; SpecialForm sf; } special_forms[] = {
     {"dotimes", SF_LOOPCOUNT}, {"while", SF_WHILE}, {"break", SF_BREAK}, {"return", SF_RETURN},
     {"and", SF_AND}, {"or", SF_OR}, {"elapse", SF_ELAPSE}, {"use", SF_USE},
     {"+=", SF_ARITH_ASSIGN}, {"-=", SF_ARITH_ASSIGN}, {"*=", SF_ARITH_ASSIGN}, {"/=", SF_ARITH_ASSIGN},
+    {"class@", SF_CLASS}, {"defclass", SF_CLASS}, {"setqi", SF_SETQI},
 };
 #define NSPECIAL ((int)(sizeof special_forms / sizeof special_forms[0]))
 
@@ -203,12 +210,18 @@ static SpecialForm special_of(Value *sym) {
     return SF_NONE;
 }
 
+bool core_is_special_form(const char *name) {
+    for (int k = 0; k < NSPECIAL; k++)
+        if (!strcmp(special_forms[k].name, name)) return true;
+    return false;
+}
+
 /* Names the did-you-mean search offers besides builtins and functions. */
 static const char *constants[] = {"nil", "true", "false", "_"};
 
 /* ---- did you mean ------------------------------------------------------------ */
 
-static int edit_distance(const char *a, const char *b) {
+int core_edit_distance(const char *a, const char *b) {
     size_t n = strlen(a), m = strlen(b);
     if (n > 64 || m > 64) return 1000;
     int row[65];
@@ -232,7 +245,7 @@ typedef struct { const char *best; int dist; } Suggest;
 
 static void consider(Suggest *s, const char *name, const char *cand) {
     if (!cand || !strcmp(name, cand)) return;
-    int d = edit_distance(name, cand);
+    int d = core_edit_distance(name, cand);
     if (d < s->dist) s->dist = d, s->best = cand;
 }
 
@@ -264,6 +277,7 @@ static Value *eval_symbol(Interp *I, Value *x) {
     const char *s = x->s;
     if (!strcmp(s, "nil") || !strcmp(s, "false") || !strcmp(s, "_")) return v_nil();
     if (!strcmp(s, "true")) return v_true();
+    if (!strcmp(s, "_current")) return load_current_dir(I, x);
     const Builtin *b = interp_builtin(I, s);
     if (b) {
         Value *v = v_new(I, V_BUILTIN);
@@ -306,7 +320,7 @@ static Value *deep_copy(Interp *I, Value *v) {
     return c;
 }
 
-static Func *make_func(Interp *I, Value *x, const char *name, Value *params, int body_from) {
+Func *core_make_func(Interp *I, Value *x, const char *name, Value *params, int body_from) {
     if (params->kind != V_LIST && params->kind != V_NIL)
         lisp_fail(I, params->loc, "'%s': the parameter list must be a list", core_call_name(x));
     Func *fn = arena_alloc(I->arena, sizeof *fn);
@@ -339,7 +353,7 @@ static Value *sf_defun(Interp *I, Value *x) {
     const char *name = want_symbol(I, x, x->items[1], "the function name");
     Value *v = v_new(I, V_FUNC);
     v->loc = x->loc;
-    v->fn = make_func(I, x, name, x->items[2], 3);
+    v->fn = core_make_func(I, x, name, x->items[2], 3);
     frame_set(I, &I->global, name, v);
     return v;
 }
@@ -348,7 +362,7 @@ static Value *sf_lambda(Interp *I, Value *x) {
     need_args(I, x, 1, -1, "a parameter list and a body");
     Value *v = v_new(I, V_FUNC);
     v->loc = x->loc;
-    v->fn = make_func(I, x, NULL, x->items[1], 2);
+    v->fn = core_make_func(I, x, NULL, x->items[1], 2);
     return v;
 }
 
@@ -597,6 +611,8 @@ static Value *eval_special(Interp *I, SpecialForm sf, Value *x) {
     }
     case SF_USE: return v_true();    /* lispe_torch is built in */
     case SF_ARITH_ASSIGN: return sf_arith_assign(I, x);
+    case SF_CLASS: return class_define(I, x);
+    case SF_SETQI: return class_setqi(I, x);
     case SF_NONE: break;
     }
     return v_nil();
@@ -629,14 +645,20 @@ static Value *apply_func(Interp *I, Func *fn, Value **args, int n, Value *call) 
     const char *name = fn->name ? fn->name : "lambda";
     SrcLoc loc = call ? call->loc : (SrcLoc){0};
     if (n < fn->nreq || n > fn->nparams) {
+        const char *what = fn->is_method ? "method" : "function";     /* methods are named Class.method */
         if (fn->nreq == fn->nparams)
-            lisp_fail(I, loc, "function '%s' expects %d argument%s, got %d", name, fn->nreq,
+            lisp_fail(I, loc, "%s '%s' expects %d argument%s, got %d", what, name, fn->nreq,
                       fn->nreq == 1 ? "" : "s", n);
-        lisp_fail(I, loc, "function '%s' expects %d to %d arguments, got %d", name, fn->nreq, fn->nparams, n);
+        lisp_fail(I, loc, "%s '%s' expects %d to %d arguments, got %d", what, name, fn->nreq, fn->nparams, n);
     }
     if (I->depth >= I->max_depth || stack_exhausted())
         lisp_fail(I, loc, "runaway recursion in '%s' (depth %d)", name, I->depth);
     Frame *f = push_frame(I);
+    /* A defun does not see the fields of the instance whose method called
+     * it (LispE checks the function's space); a lambda keeps them.  A
+     * method's caller sets I->self to its instance (core_apply_method). */
+    Value *self0 = I->self;
+    if (fn->name && !fn->is_method) I->self = NULL;
     for (int k = 0; k < fn->nparams; k++) {
         Value *p = fn->params->items[k];
         if (p->kind == V_SYM) {
@@ -654,6 +676,15 @@ static Value *apply_func(Interp *I, Func *fn, Value **args, int n, Value *call) 
     if (I->unwinding == UNWIND_RETURN) r = I->ret_value;
     I->unwinding = UNWIND_NONE;
     I->depth--;
+    I->self = self0;
+    return r;
+}
+
+Value *core_apply_method(Interp *I, Func *fn, Value *self, Value **args, int n, Value *call) {
+    Value *self0 = I->self;
+    I->self = self;
+    Value *r = apply_func(I, fn, args, n, call);
+    I->self = self0;
     return r;
 }
 
@@ -727,13 +758,31 @@ static Value *resolve_head(Interp *I, Value *head) {
 
 static Value *eval_call(Interp *I, Value *x) {
     Value *head = x->items[0], *fnv;
+    Func *method = NULL;
     if (head->kind == V_SYM) {
         SpecialForm sf = special_of(head);
         if (sf != SF_NONE) return eval_special(I, sf, x);
-        fnv = resolve_head(I, head);
+        /* class@: a method of the current instance, a variable holding an
+         * instance ((obj (method args))), a class name (a constructor) */
+        if (I->self && (method = class_method(I->self->cls, head->s))) {
+            fnv = NULL;
+        } else {
+            Value **slot = lookup_slot(I, head->s);
+            /* as a data variable does not hide a builtin (resolve_head), an
+             * instance in a variable named like one is called only with one
+             * of its methods: (list (m)) is a method call, (list 1 2) a list */
+            if (slot && (*slot)->kind == V_DICT && (*slot)->cls &&
+                (!interp_builtin(I, head->s) || class_sends_method(*slot, x)))
+                return class_send(I, *slot, x);
+            const struct ClassDef *c = (!slot || ((*slot)->kind != V_FUNC && (*slot)->kind != V_BUILTIN))
+                                           ? class_find(I, head->s) : NULL;
+            if (c) return class_construct(I, c, x);
+            fnv = resolve_head(I, head);
+        }
     } else {
         fnv = core_eval(I, head);
         if (I->unwinding) return fnv;
+        if (fnv->kind == V_DICT && fnv->cls) return class_send(I, fnv, x);
         if (fnv->kind != V_FUNC && fnv->kind != V_BUILTIN)
             lisp_fail(I, head->loc, "%s %s is not a function", v_article(v_kind_name(fnv)), v_kind_name(fnv));
     }
@@ -743,6 +792,15 @@ static Value *eval_call(Interp *I, Value *x) {
     for (int k = 0; k < n; k++) {
         args[k] = core_eval(I, x->items[k + 1]);
         if (I->unwinding) return args[k];
+    }
+    if (method) {
+        /* (obj (forward x)) at top level: an entry candidate (class.c) */
+        if (I->depth == 0 && !I->trace) {
+            bool tensors = false;
+            for (int k = 0; k < n; k++) tensors |= args[k]->kind == V_TENSOR;
+            if (tensors) record_entry(I, class_entry_function(I, method, I->self, n, x), args, n, x);
+        }
+        return core_apply_method(I, method, I->self, args, n, x);
     }
     if (fnv->kind == V_FUNC && I->depth == 0 && !I->trace) record_entry(I, fnv, args, n, x);
     return core_apply(I, fnv, args, n, x);
@@ -776,11 +834,14 @@ void interp_init(Interp *I, Arena *a, InterpMode mode, uint64_t seed) {
     if (I->eager) I->eager->seed = seed;
     jmp_buf jb;
     I->on_error = &jb;
-    if (!setjmp(jb)) core_register_builtins(I);   /* fails only when out of memory */
+    if (!setjmp(jb)) {                /* fails only when out of memory */
+        core_register_builtins(I);
+        load_register(I);
+    }
     I->on_error = NULL;
 }
 
-static void add_file(Interp *I, const SrcFile *f) {
+void core_add_file(Interp *I, const SrcFile *f) {
     if (I->nfiles == I->capfiles) {
         int cap = I->capfiles ? I->capfiles * 2 : 4;
         SrcFile **fs = arena_alloc(I->arena, sizeof *fs * (size_t)cap);
@@ -795,14 +856,18 @@ int lisp_eval_file(Interp *I, const SrcFile *f) {
     if (!I->stack) return diag_set(&I->diag, (SrcLoc){0}, "out of memory");
     Value *forms = lisp_read(I->arena, f, &I->diag);
     if (!forms) return -1;
-    add_file(I, f);
+    core_add_file(I, f);
     jmp_buf jb, *prev = I->on_error;
     int depth0 = I->depth;
     I->on_error = &jb;
+    Value *self0 = I->self;
+    int nloading0 = I->nloading;
     if (setjmp(jb)) {
         I->on_error = prev;
         I->depth = depth0;
         I->unwinding = UNWIND_NONE;
+        I->self = self0;
+        I->nloading = nloading0;
         return -1;
     }
     for (int k = 0; k < forms->nitems; k++) {
@@ -818,10 +883,14 @@ int lisp_call(Interp *I, Value *fn, Value **args, int nargs, Value **result) {
     jmp_buf jb, *prev = I->on_error;
     int depth0 = I->depth, unwinding0 = I->unwinding;
     I->on_error = &jb;
+    Value *self0 = I->self;
+    int nloading0 = I->nloading;
     if (setjmp(jb)) {
         I->on_error = prev;
         I->depth = depth0;
         I->unwinding = unwinding0;
+        I->self = self0;
+        I->nloading = nloading0;
         return -1;
     }
     Value *call = NULL;

@@ -44,6 +44,7 @@ typedef struct Func {
     Value *params;              /* V_LIST: symbols or (sym default) lists */
     Value *body;                /* V_LIST of expressions */
     int nreq, nparams;          /* mandatory / total */
+    bool is_method;             /* a class@ method: runs with its instance's fields visible */
 } Func;
 
 typedef struct Builtin Builtin;
@@ -58,6 +59,7 @@ typedef enum {
 typedef struct Module {
     ModKind kind;
     Dict   *fields;             /* "weight", "bias", "q_proj" (V_MODULE)... */
+    Dict   *renamed;            /* torch_set_param_names: own field name -> its key now (V_STR), or NULL */
     int64_t ints[8];            /* kind-specific config: embed_dim, heads... */
     double  nums[4];            /* eps, dropout... */
 } Module;
@@ -76,6 +78,7 @@ struct Value {
     const Builtin *bi;
     Node    *t;
     Module  *mod;
+    const struct ClassDef *cls; /* V_DICT: an instance of this class@ (its fields), else NULL */
 };
 
 /* A built-in function.  args are evaluated; call is the calling form (for
@@ -125,6 +128,12 @@ struct Interp {
     int       unwinding;        /* 0, or UNWIND_BREAK / UNWIND_RETURN */
     Value    *ret_value;
     SrcFile **files; int nfiles, capfiles;
+    /* class@ (frontend/class.c): the classes, and the instance whose method
+     * runs (its fields are variables there; setqi sets them), or NULL */
+    struct ClassDef **classes; int nclasses, capclasses;
+    Value    *self;
+    /* load (frontend/load.c): real paths of the files being loaded, outermost first */
+    const char **loading; int nloading, caploading;
 };
 
 enum { UNWIND_NONE, UNWIND_BREAK, UNWIND_RETURN };

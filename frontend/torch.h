@@ -82,6 +82,8 @@ Node *t_sdpa(Interp *I, Value *call, Node *q, Node *k, Node *v, Node *mask,
 Value *t_linear_module(Interp *I, Value *call, int64_t in, int64_t out, bool bias,
                        double wbound, double bbound);
 Node  *t_linear_forward(Interp *I, Value *call, Module *m, Node *x);
+/* A module's field by its own name (also after torch_set_param_names renamed it); NULL if absent. */
+Value *t_module_field(Module *m, const char *field);
 Node  *t_module_tensor(Interp *I, Value *call, Module *m, const char *field);
 Module *t_submodule(Interp *I, Value *call, Module *m, const char *field);
 
@@ -90,5 +92,6 @@ extern const Builtin torch_tensor_builtins[];
 extern const Builtin torch_module_builtins[];
 extern const Builtin torch_attention_builtins[];
 extern const Builtin torch_device_builtins[];
+extern const Builtin torch_weights_builtins[];   /* torch_weights.c */
 
 #endif

@@ -51,15 +51,20 @@ static void set_field(Interp *I, Module *m, const char *name, Node *t) {
     dict_set(I, m->fields, name, v_tensor(I, t));
 }
 
+Value *t_module_field(Module *m, const char *field) {
+    Value *renamed = m->renamed ? dict_get(m->renamed, field) : NULL;
+    return dict_get(m->fields, renamed ? renamed->s : field);
+}
+
 Node *t_module_tensor(Interp *I, Value *call, Module *m, const char *field) {
-    Value *v = dict_get(m->fields, field);
+    Value *v = t_module_field(m, field);
     if (!v || v->kind != V_TENSOR)
         lisp_fail(I, loc_of(call), "%s: the module's field '%s' is not a tensor", t_fname(call), field);
     return v->t;
 }
 
 Module *t_submodule(Interp *I, Value *call, Module *m, const char *field) {
-    Value *v = dict_get(m->fields, field);
+    Value *v = t_module_field(m, field);
     if (!v || v->kind != V_MODULE)
         lisp_fail(I, loc_of(call), "%s: the module's field '%s' is not a module", t_fname(call), field);
     return v->mod;
@@ -82,7 +87,7 @@ Node *t_linear_forward(Interp *I, Value *call, Module *m, Node *x) {
     if (m->kind != MOD_LINEAR)
         lisp_fail(I, loc_of(call), "%s: expected a linear module", t_fname(call));
     Node *w = t_module_tensor(I, call, m, "weight");
-    Value *b = dict_get(m->fields, "bias");
+    Value *b = t_module_field(m, "bias");
     return t_linear(I, call, x, w, b && b->kind == V_TENSOR ? b->t : NULL);
 }
 

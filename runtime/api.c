@@ -43,6 +43,7 @@ struct ltc_model {
     StFile wf; bool wf_open;
     void **copies; int ncopies;             /* tensors copied for alignment */
     bool bound;
+    char weights_warning[600];      /* ltc_model_weights_warning; "" when none */
 };
 
 static int set_err(ltc_error *e, ltc_status code, const char *fmt, ...) {
@@ -395,6 +396,15 @@ static int bind_from(ltc_model *m, StFile *f, const char *what) {
     }
     free(ptr);
     m->bound = true;
+    /* A compile without --weights marks its file: warn, because outputs of
+     * random weights look like a model's (docs/runtime.md). */
+    const char *init = st_meta(&m->wf, ST_META_INIT);
+    if (init && strcmp(init, ST_META_INIT_RANDOM) == 0)
+        snprintf(m->weights_warning, sizeof m->weights_warning,
+                 "%s: random initial weights (compiled without --weights): outputs are not a trained model's",
+                 what);
+    else
+        m->weights_warning[0] = 0;
     /* Pre-packing runs once, here. */
     for (int e = 0; e < m->nplans; e++) {
         char why[400];
@@ -405,6 +415,10 @@ static int bind_from(ltc_model *m, StFile *f, const char *what) {
         }
     }
     return 0;
+}
+
+const char *ltc_model_weights_warning(const ltc_model *m) {
+    return m && m->bound && m->weights_warning[0] ? m->weights_warning : NULL;
 }
 
 int ltc_model_bind_weights_file(ltc_model *m, const char *path) {

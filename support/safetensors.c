@@ -231,6 +231,13 @@ static int parse_header(const char *h, size_t hlen, const unsigned char *data, s
                 if (!parse_string(&j, &store, &k)) JFAIL("expected a metadata key");
                 if (!expect(&j, ':')) JFAIL("expected ':'");
                 if (!parse_string(&j, &store, &v)) JFAIL("metadata values must be strings");
+                /* nmeta < hlen: each pair takes more than one header byte */
+                const char **kv = realloc(f->meta_kv, (size_t)(f->nmeta + 1) * 2 * sizeof *kv);
+                if (!kv) BAD("out of memory reading the header");
+                f->meta_kv = kv;
+                kv[2 * f->nmeta] = k;
+                kv[2 * f->nmeta + 1] = v;
+                f->nmeta++;
                 if (expect(&j, '}')) break;
                 if (!expect(&j, ',')) JFAIL("expected ',' or '}' in \"__metadata__\"");
             }
@@ -403,9 +410,16 @@ int st_open(const char *path, StFile *f, char *err, size_t errlen) {
 
 void st_close(StFile *f) {
     free(f->t);
+    free(f->meta_kv);
     free(f->names);
     if (f->map) munmap(f->map, f->maplen);
     memset(f, 0, sizeof *f);
+}
+
+const char *st_meta(const StFile *f, const char *key) {
+    for (int i = 0; i < f->nmeta; i++)
+        if (strcmp(f->meta_kv[2 * i], key) == 0) return f->meta_kv[2 * i + 1];
+    return NULL;
 }
 
 const StTensor *st_find(const StFile *f, const char *name) {

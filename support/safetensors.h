@@ -28,6 +28,8 @@ typedef struct StFile {
     char *names;                /* storage for names */
     void *map; size_t maplen;   /* mmap of the whole file */
     const char *meta_json;      /* the "__metadata__" object text or NULL */
+    const char **meta_kv;       /* its pairs: meta_kv[2i] key, meta_kv[2i+1] value */
+    int nmeta;
 } StFile;
 
 /* Write tensors (and optional metadata key/values) atomically.  Returns 0,
@@ -41,6 +43,14 @@ int  st_open(const char *path, StFile *f, char *err, size_t errlen);
 int  st_open_memory(const void *buf, size_t n, StFile *f, char *err, size_t errlen);
 void st_close(StFile *f);
 const StTensor *st_find(const StFile *f, const char *name);
+/* The value of metadata key `key`, or NULL when the file has none. */
+const char *st_meta(const StFile *f, const char *key);
+
+/* Metadata key and value marking a file whose tensors are the script's
+ * random initialisation (written by a compile without --weights); the
+ * runtime warns when it binds such a file (docs/runtime.md). */
+#define ST_META_INIT "lispetorchc.init"
+#define ST_META_INIT_RANDOM "random"
 size_t st_dtype_size(StDType t);
 const char *st_dtype_name(StDType t);
 

@@ -129,6 +129,8 @@ int main(int argc, char **argv) {
         ltc_model_close(m);
         return 1;
     }
+    /* embedded or from a file: the runtime reports random weights, the host shows it */
+    if (ltc_model_weights_warning(m)) fprintf(stderr, "host: warning: %s\n", ltc_model_weights_warning(m));
     const char *entry = ltc_model_entry_name(m, 0);
     int nin = ltc_model_num_inputs(m, entry), nout = ltc_model_num_outputs(m, entry);
     if (nin > MAXIO || nout > MAXIO) { fprintf(stderr, "host: too many inputs/outputs\n"); ltc_model_close(m); return 1; }

@@ -325,3 +325,32 @@ Test(safetensors, fuzz_never_crashes) {
     }
     free(orig);
 }
+
+/* Metadata pairs read back by key (the runtime's "random weights" mark). */
+Test(safetensors, metadata_by_key) {
+    float x[2] = {1, 2};
+    StTensor t = {"x", ST_F32, 1, {2}, x, sizeof x};
+    const char *meta[] = {"format", "pt", ST_META_INIT, ST_META_INIT_RANDOM};
+    char err[256];
+    cr_assert_eq(st_write(tpath("m.st"), &t, 1, meta, 2, err, sizeof err), 0, "%s", err);
+    StFile f;
+    cr_assert_eq(st_open(tpath("m.st"), &f, err, sizeof err), 0, "%s", err);
+    cr_expect_eq(f.nmeta, 2);
+    cr_expect_str_eq(st_meta(&f, "format"), "pt");
+    cr_expect_str_eq(st_meta(&f, "lispetorchc.init"), "random");
+    cr_expect_null(st_meta(&f, "producer"));
+    st_close(&f);
+    /* a hand-written header: escaped strings, no metadata at all */
+    const char hdr[] = "{\"__metadata__\":{\"a\\\"b\":\"c\\\\d\"},\"x\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]}}";
+    unsigned char buf[256];
+    size_t hl = sizeof hdr - 1;
+    for (int i = 0; i < 8; i++) buf[i] = (unsigned char)(hl >> (8 * i));
+    memcpy(buf + 8, hdr, hl);
+    cr_assert_eq(st_open_memory(buf, 8 + hl, &f, err, sizeof err), 0, "%s", err);
+    cr_expect_str_eq(st_meta(&f, "a\"b"), "c\\d");
+    st_close(&f);
+    cr_assert_eq(st_write(tpath("n.st"), &t, 1, NULL, 0, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(st_open(tpath("n.st"), &f, err, sizeof err), 0, "%s", err);
+    cr_expect_null(st_meta(&f, ST_META_INIT));
+    st_close(&f);
+}

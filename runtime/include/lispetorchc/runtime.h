@@ -128,6 +128,12 @@ int ltc_model_bind_weights_file(ltc_model *m, const char *path);
 /* Same from a safetensors image in memory; it must outlive the binding
  * (it is not copied where layout allows). */
 int ltc_model_bind_weights_memory(ltc_model *m, const void *data, size_t len);
+/* A warning about the weights bound now, or NULL: a file that a compile
+ * without --weights wrote holds the script's random initial values (its
+ * metadata has "lispetorchc.init": "random"), so outputs are not a trained
+ * model's.  The runtime never prints; a host shows this string.  Lives
+ * until the next binding or ltc_model_close. */
+const char *ltc_model_weights_warning(const ltc_model *m);
 
 /* ---- running ------------------------------------------------------------------ */
 /* Run `entry` (NULL = the first).  inputs[i] must match input i: CPU

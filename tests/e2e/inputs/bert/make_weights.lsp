@@ -1,0 +1,30 @@
+; make_weights.lsp: random weights saved under HuggingFace BertModel names,
+; written out name by name (independent of how bert.lsp builds its model).
+;   lispetorchc run make_weights.lsp   ->  hf.safetensors
+(setq V 50) (setq E 16) (setq F 32) (setq L 2) (setq P 32)
+(setq w (dictionary))
+(defun put (name shape scale offset)
+   (key@ w name (tensor_add_scalar (tensor_mul_scalar (tensor_randn shape) scale) offset)))
+(defun norm (prefix)
+   (put (+ prefix ".weight") (integers E) 0.1 1.0)
+   (put (+ prefix ".bias") (integers E) 0.1 0.0))
+(defun dense (prefix out in)
+   (put (+ prefix ".weight") (integers out in) 0.2 0.0)
+   (put (+ prefix ".bias") (integers out) 0.1 0.0))
+
+(put "embeddings.word_embeddings.weight" (integers V E) 1.0 0.0)
+(put "embeddings.position_embeddings.weight" (integers P E) 0.5 0.0)
+(put "embeddings.token_type_embeddings.weight" (integers 2 E) 0.5 0.0)
+(norm "embeddings.LayerNorm")
+(loopcount L l
+   (setq p (+ "encoder.layer." l "."))
+   (dense (+ p "attention.self.query") E E)
+   (dense (+ p "attention.self.key") E E)
+   (dense (+ p "attention.self.value") E E)
+   (dense (+ p "attention.output.dense") E E)
+   (norm (+ p "attention.output.LayerNorm"))
+   (dense (+ p "intermediate.dense") F E)
+   (dense (+ p "output.dense") E F)
+   (norm (+ p "output.LayerNorm")))
+(torch_save_safetensors w "hf.safetensors")
+(println (size w) "tensors")

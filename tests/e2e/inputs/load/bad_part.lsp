@@ -1,0 +1,2 @@
+(setq ok 1)
+(println (undefined_fn ok))

@@ -1,0 +1,2 @@
+(load "tokenizer.lsp")
+(setq tok (Tokenizer "p"))

@@ -1,0 +1,2 @@
+(println "a")
+(load "cycle_b.lsp")

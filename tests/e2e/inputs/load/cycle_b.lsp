@@ -1,0 +1,2 @@
+(println "b")
+(load "cycle_a.lsp")

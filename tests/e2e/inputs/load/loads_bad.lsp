@@ -1,0 +1,1 @@
+(load "bad_part.lsp")

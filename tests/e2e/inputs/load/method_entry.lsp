@@ -1,0 +1,10 @@
+; a top-level method call with a tensor argument is a compile entry
+(class@ Block (E H init)
+    (defun build ()
+        (setqi attention (torch_flash_attention_create E H))
+        (setqi norm (torch_layer_norm E)))
+    (defun forward (x)
+        (torch_layer_norm_forward norm (+ x (torch_flash_attention_forward attention x x x)))))
+(setq blk (Block 8 2 (build)))
+(setq y (blk (forward (tensor_randn (integers 2 3 8)))))
+(println (tensor_shape y))

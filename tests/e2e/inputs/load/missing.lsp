@@ -1,0 +1,2 @@
+(println "before")
+(load "no_such_part.lsp")
