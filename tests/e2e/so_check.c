@@ -29,6 +29,24 @@ static int fail(const char *fmt, const char *a, const char *b) {
     return 1;
 }
 
+/* Everything the run allocates, freed at exit on every path (the test
+ * runs under LeakSanitizer too). */
+static struct {
+    Arena a, scratch; bool a_init, scratch_init;
+    void **ins; int ni; int64_t (*ish)[LTC_MAX_RANK]; DLTensor *dl;
+    void **outs; int64_t (*osh)[LTC_MAX_RANK]; DLTensor **res; int no;
+    ltc_model *m;
+} R;
+
+static void cleanup(void) {
+    for (int i = 0; R.ins && i < R.ni; i++) free(R.ins[i]);
+    for (int i = 0; R.res && i < R.no; i++) ltc_tensor_free(R.res[i]);
+    free(R.ins); free(R.ish); free(R.dl); free(R.outs); free(R.osh); free(R.res);
+    ltc_model_close(R.m);
+    if (R.scratch_init) arena_free(&R.scratch);
+    if (R.a_init) arena_free(&R.a);
+}
+
 static uint64_t rng = 88172645463325252ull;
 static double next_u(void) {
     rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
@@ -45,13 +63,14 @@ static DLDataType dl_of(DType t) {
 int main(int argc, char **argv) {
     if (argc < 3) return fail("usage: %s%s SCRIPT.lsp MODEL.so [NAME=VALUE]... [--refuse TEXT]", argv[0], "");
     const char *script = argv[1], *so = argv[2], *refuse = NULL;
-    Arena a;
-    arena_init(&a);
+    atexit(cleanup);
+    arena_init(&R.a);
+    R.a_init = true;
     SrcFile src;
     LtcDiag d = {0};
-    if (read_file(&a, script, &src, &d)) return fail("%s%s", d.msg, "");
+    if (read_file(&R.a, script, &src, &d)) return fail("%s%s", d.msg, "");
     Interp I;
-    interp_init(&I, &a, MODE_COMPILE, 0);
+    interp_init(&I, &R.a, MODE_COMPILE, 0);
     torch_register(&I);
     I.out = NULL;
     if (lisp_eval_file(&I, &src)) return fail("eval: %s%s", I.diag.msg, "");
@@ -90,9 +109,11 @@ int main(int argc, char **argv) {
 
     /* inputs */
     int ni = g->ninputs, no = g->noutputs;
-    void **ins = calloc((size_t)ni + 1, sizeof *ins);
-    int64_t (*ish)[LTC_MAX_RANK] = calloc((size_t)ni + 1, sizeof *ish);
-    DLTensor *dl = calloc((size_t)ni + 1, sizeof *dl);
+    void **ins = R.ins = calloc((size_t)ni + 1, sizeof *ins);
+    int64_t (*ish)[LTC_MAX_RANK] = R.ish = calloc((size_t)ni + 1, sizeof *ish);
+    DLTensor *dl = R.dl = calloc((size_t)ni + 1, sizeof *dl);
+    R.ni = ni;
+    if (!ins || !ish || !dl) return fail("out of memory%s%s", "", "");
     for (int i = 0; i < ni; i++) {
         Node *x = g->inputs[i];
         shape_eval(&x->shape, &b, ish[i]);
@@ -105,22 +126,25 @@ int main(int argc, char **argv) {
         }
         dl[i] = (DLTensor){ins[i], {kDLCPU, 0}, x->shape.rank, dl_of(x->dtype), ish[i], NULL, 0};
     }
-    void **outs = calloc((size_t)no + 1, sizeof *outs);
-    int64_t (*osh)[LTC_MAX_RANK] = calloc((size_t)no + 1, sizeof *osh);
+    void **outs = R.outs = calloc((size_t)no + 1, sizeof *outs);
+    int64_t (*osh)[LTC_MAX_RANK] = R.osh = calloc((size_t)no + 1, sizeof *osh);
+    if (!outs || !osh) return fail("out of memory%s%s", "", "");
     RunArgs ra = {.inputs = ins, .in_shapes = ish, .outputs = outs, .out_shapes = osh};
-    Arena scratch;
-    arena_init(&scratch);
-    int irc = ir_run(g, &ra, &scratch, &d);
+    arena_init(&R.scratch);
+    R.scratch_init = true;
+    int irc = ir_run(g, &ra, &R.scratch, &d);
 
     ltc_error err;
-    ltc_model *m = ltc_model_open(so, &err);
+    ltc_model *m = R.m = ltc_model_open(so, &err);
     if (!m) return fail("open %s: %s", so, err.message);
     if (!ltc_model_has_embedded_weights(m)) {
         char w[4096];
         snprintf(w, sizeof w, "%.*s.safetensors", (int)(strlen(so) > 3 ? strlen(so) - 3 : strlen(so)), so);
         if (ltc_model_bind_weights_file(m, w)) return fail("weights %s: %s", w, ltc_last_error(m)->message);
     }
-    DLTensor **res = calloc((size_t)no + 1, sizeof *res);
+    DLTensor **res = R.res = calloc((size_t)no + 1, sizeof *res);
+    R.no = no;
+    if (!res) return fail("out of memory%s%s", "", "");
     int rrc = ltc_model_run_alloc(m, g->name, dl, ni, res, no);
     if (refuse) {
         if (irc == 0) return fail("the interpreter accepted sizes that should be refused%s%s", "", "");
@@ -159,12 +183,6 @@ int main(int argc, char **argv) {
         printf("so_check: output %d [", o);
         for (int j = 0; j < y->shape.rank; j++) printf("%s%lld", j ? "," : "", (long long)osh[o][j]);
         printf("] matches the interpreter (max |err| %.3g, max |ref| %.3g)\n", maxerr, maxref);
-        ltc_tensor_free(res[o]);
     }
-    ltc_model_close(m);
-    for (int i = 0; i < ni; i++) free(ins[i]);
-    free(ins); free(ish); free(dl); free(outs); free(osh); free(res);
-    arena_free(&scratch);
-    arena_free(&a);
     return 0;
 }
