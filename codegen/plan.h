@@ -64,6 +64,12 @@ typedef struct PlanStep {
     int   ndims;  Poly dims[PLAN_MAX_DIMS];
     float f[4];
     Poly  ntiles;                   /* parallel range */
+    /* Lowering only (not serialised): a node whose operands do not fit
+     * one step's PLAN_MAX_ARGS buffers / PLAN_MAX_DIMS dims (a cat of
+     * many tensors) is lowered as `nparts` consecutive steps writing
+     * disjoint parts of its output.  plan_build asks for part 0, then,
+     * when the backend sets nparts > 1, for parts 1..nparts-1. */
+    int   part, nparts;
 } PlanStep;
 
 typedef struct PlanTensor {          /* an entry input, output or parameter */

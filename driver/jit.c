@@ -105,8 +105,9 @@ static int region_graph(Arena *a, Node **list, int n, Node *target, Graph **out,
     int nparams = 0;
     for (int i = 0; i < n; i++) {
         Node *x = list[i];
-        Node *in[64];
-        if (x->nin > 64 || !jit_dtype_ok(x->dtype)) goto decline;
+        if (!jit_dtype_ok(x->dtype)) goto decline;
+        Node **in = x->nin ? arena_alloc(a, (size_t)x->nin * sizeof *in) : NULL;   /* any number of inputs */
+        if (x->nin && !in) { free(map); return diag_set(d, x->loc, "out of memory"); }
         for (int k = 0; k < x->nin; k++) {
             in[k] = map[x->in[k]->id] ? map[x->in[k]->id] : x->in[k];
             if (!jit_dtype_ok(x->in[k]->dtype)) goto decline;

@@ -158,6 +158,7 @@ int  cpu_add_packed(Plan *p, int64_t bytes, const char *what, LtcDiag *d); /* bu
 int  cpu_add_prepack(Plan *p, const PlanStep *s, LtcDiag *d);
 Poly cpu_poly(Dim d);
 Poly cpu_polyk(int64_t k);
+int  cpu_cat_group(const Node *n);                  /* inputs per cat step (k_misc.c) */
 bool cpu_poly_add(Poly *p, Dim d);                    /* false if too many terms */
 /* product of dims [from, to) of s as one monomial; false if not one */
 bool cpu_dims_prod(const Shape *s, int from, int to, Dim *out);

@@ -93,8 +93,10 @@ bool cpu_dims_prod(const Shape *s, int from, int to, Dim *out) {
     return true;
 }
 
+/* Past PLAN_MAX_DIMS the step is marked (ndims = PLAN_MAX_DIMS + 1) and
+ * cpu_lower_node reports it: a dropped dim would be a wrong kernel. */
 int cpu_set_dim(PlanStep *s, Dim d) {
-    if (s->ndims >= PLAN_MAX_DIMS) return -1;
+    if (s->ndims >= PLAN_MAX_DIMS) { s->ndims = PLAN_MAX_DIMS + 1; return -1; }
     s->dims[s->ndims] = cpu_poly(d);
     return s->ndims++;
 }
