@@ -14,7 +14,9 @@
  *   void kernel(void *const *ptrs, const int64_t *dims, const float *f,
  *               int64_t tile_begin, int64_t tile_end);
  * ptrs[i] = base address of buffer step->bufs[i]; dims[i] = value of
- * step->dims[i]; f = step->f.  A kernel processes tiles [tile_begin,
+ * step->dims[i] for i < ndims, and dims[ndims] = the call number (the
+ * runtime's per-call counter, 0 for the first call: random kernels such as
+ * training dropout draw philox_uniform_at(seed, call, i)); f = step->f.  A kernel processes tiles [tile_begin,
  * tile_end) of its step's `ntiles`; tiles are independent, so the
  * executor may split the range across threads. */
 #ifndef LTC_PLAN_H

@@ -218,7 +218,7 @@ int interp_sdpa(const KCtx *k, LtcDiag *d) {
                 double w = s[j] / sum;
                 if (drop) {
                     uint64_t idx = ((uint64_t)bi * (uint64_t)Sq + (uint64_t)i) * (uint64_t)Sk + (uint64_t)j;
-                    w = philox_uniform(n->a.seed, idx) >= n->a.p ? w * keep_scale : 0;
+                    w = philox_uniform_at(n->a.seed, k->call, idx) >= n->a.p ? w * keep_scale : 0;
                 }
                 for (int64_t e = 0; e < Dv; e++) acc[e] += w * v[j * Dv + e];
             }

@@ -43,6 +43,8 @@ struct ltc_model {
     StFile wf; bool wf_open;
     void **copies; int ncopies;             /* tensors copied for alignment */
     bool bound;
+    uint64_t calls;                         /* runs so far: the call number of the next run
+                                             * (dropout masks, docs/runtime.md) */
 };
 
 static int set_err(ltc_error *e, ltc_status code, const char *fmt, ...) {
@@ -529,6 +531,9 @@ static int execute(ltc_model *m, Call *c, void *const *outs) {
         return set_err(&m->err, LTC_ERR_WEIGHTS, "entry '%s': weights are not bound (parameter '%s'); call ltc_model_bind_weights_file",
                        p->graph->name, p->params[0].name);
     char why[480];
+    /* Every run advances the counter (as a torch generator advances on
+     * every draw), whichever entry it runs and whether or not it fails. */
+    e->prog.call = m->calls++;
     if (rt_run(&e->prog, m->pool, &m->scratch, c->symvals, c->in, outs, why, sizeof why) != 0)
         return set_err(&m->err, LTC_ERR_ARG, "entry '%s': %s", p->graph->name, why);
     return 0;
@@ -611,4 +616,14 @@ int ltc_model_run_alloc(ltc_model *m, const char *entry, const DLTensor *inputs,
     }
     pthread_mutex_unlock(&m->mu);
     return rc;
+}
+
+uint64_t ltc_model_call_count(const ltc_model *m) { return m ? m->calls : 0; }
+
+int ltc_model_set_call_count(ltc_model *m, uint64_t calls) {
+    if (!m) return -1;
+    pthread_mutex_lock(&m->mu);
+    m->calls = calls;
+    pthread_mutex_unlock(&m->mu);
+    return 0;
 }

@@ -290,6 +290,7 @@ static const CpuFamily families[] = {
     {"copy", NULL, cpu_gen_copy},
     {"cat", NULL, cpu_gen_cat},
     {"misc", NULL, cpu_gen_misc},
+    {"dropout", cpu_lower_dropout, cpu_gen_dropout},
 };
 
 static const CpuFamily *family_of(const char *name) {
@@ -307,6 +308,8 @@ static int cpu_lower_node(Backend *b, Plan *p, Node *n, const int *in_bufs, int 
     int fl = op_info[n->op].flags, rc;
     if (fl & OPF_GEMM) rc = cpu_lower_gemm(be, p, n, in_bufs, out_buf, step, d);
     else if (fl & OPF_ATTENTION) rc = cpu_lower_attn(be, p, n, in_bufs, out_buf, step, d);
+    else if (n->op == OP_DROPOUT && n->a.training && n->a.p > 0)
+        rc = cpu_lower_dropout(be, p, n, in_bufs, out_buf, step, d);
     else if (n->op == OP_LAYER_NORM || n->op == OP_RMS_NORM || n->op == OP_ADD_NORM ||
              n->op == OP_SOFTMAX || n->op == OP_LOG_SOFTMAX)
         rc = cpu_lower_norm(be, p, n, in_bufs, out_buf, step, d);

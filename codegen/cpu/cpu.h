@@ -149,6 +149,8 @@ LLVMValueRef cg_vgelu(Cg *c, LLVMValueRef x);      /* exact (erf) gelu */
 /* Activation op (OP_RELU, OP_GELU, ...) on a vector; 0 = identity. */
 LLVMValueRef cg_act(Cg *c, int op, LLVMValueRef x);
 bool         cg_act_supported(int op);
+/* philox_u32_at(seed, call, idx) on <vw x i64> indices, call an i64 scalar */
+LLVMValueRef cg_philox(Cg *c, uint64_t seed, LLVMValueRef call, LLVMValueRef idx);
 LLVMValueRef cg_hsum(Cg *c, LLVMValueRef v);       /* tree reduction */
 LLVMValueRef cg_hmax(Cg *c, LLVMValueRef v);
 
@@ -197,6 +199,9 @@ int cpu_gen_reduce(Cg *c, const PlanKernel *k, LtcDiag *d);
 int cpu_gen_cat(Cg *c, const PlanKernel *k, LtcDiag *d);
 int cpu_gen_copy(Cg *c, const PlanKernel *k, LtcDiag *d);
 int cpu_gen_misc(Cg *c, const PlanKernel *k, LtcDiag *d);
+int cpu_lower_dropout(CpuBackend *be, Plan *p, Node *n, const int *in_bufs, int out_buf,
+                      PlanStep *s, LtcDiag *d);
+int cpu_gen_dropout(Cg *c, const PlanKernel *k, LtcDiag *d);
 
 /* GEMM blocking, shared by lower and generate so both agree. */
 typedef struct GemmCfg {

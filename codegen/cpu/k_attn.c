@@ -120,38 +120,6 @@ int cpu_lower_attn(CpuBackend *be, Plan *p, Node *n, const int *in_bufs, int out
     return 0;
 }
 
-/* philox_u32(seed, idx) of ir/philox.c on a vector of indices: word idx % 4
- * of Philox-4x32-10 block (idx / 4) in counter space 0, key = seed. */
-static LLVMValueRef gen_philox(Cg *c, uint64_t seed, LLVMValueRef idx) {
-    LLVMBuilderRef b = c->b;
-    LLVMTypeRef v64 = LLVMTypeOf(idx);
-    LLVMValueRef s32 = cg_splat(c, LLVMConstInt(c->i64, 32, 0));
-    LLVMValueRef blk = LLVMBuildLShr(b, idx, cg_splat(c, LLVMConstInt(c->i64, 2, 0)), "");
-    LLVMValueRef w[4] = {LLVMBuildTrunc(b, blk, c->vi32, ""),
-                         LLVMBuildTrunc(b, LLVMBuildLShr(b, blk, s32, ""), c->vi32, ""),
-                         LLVMConstNull(c->vi32), LLVMConstNull(c->vi32)};
-    uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);
-    LLVMValueRef m0 = cg_splat(c, LLVMConstInt(c->i64, 0xD2511F53u, 0));
-    LLVMValueRef m1 = cg_splat(c, LLVMConstInt(c->i64, 0xCD9E8D57u, 0));
-    for (int r = 0; r < 10; r++) {
-        LLVMValueRef p0 = LLVMBuildMul(b, LLVMBuildZExt(b, w[0], v64, ""), m0, "");
-        LLVMValueRef p1 = LLVMBuildMul(b, LLVMBuildZExt(b, w[2], v64, ""), m1, "");
-        LLVMValueRef hi0 = LLVMBuildTrunc(b, LLVMBuildLShr(b, p0, s32, ""), c->vi32, "");
-        LLVMValueRef lo0 = LLVMBuildTrunc(b, p0, c->vi32, "");
-        LLVMValueRef hi1 = LLVMBuildTrunc(b, LLVMBuildLShr(b, p1, s32, ""), c->vi32, "");
-        LLVMValueRef lo1 = LLVMBuildTrunc(b, p1, c->vi32, "");
-        LLVMValueRef n0 = LLVMBuildXor(b, LLVMBuildXor(b, hi1, w[1], ""), cg_splat(c, LLVMConstInt(c->i32, k0, 0)), "");
-        LLVMValueRef n2 = LLVMBuildXor(b, LLVMBuildXor(b, hi0, w[3], ""), cg_splat(c, LLVMConstInt(c->i32, k1, 0)), "");
-        w[0] = n0; w[1] = lo1; w[2] = n2; w[3] = lo0;
-        k0 += 0x9E3779B9u; k1 += 0xBB67AE85u;
-    }
-    LLVMValueRef sel = LLVMBuildTrunc(b, LLVMBuildAnd(b, idx, cg_splat(c, LLVMConstInt(c->i64, 3, 0)), ""), c->vi32, "");
-    LLVMValueRef r = w[3];
-    for (int k = 2; k >= 0; k--)
-        r = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntEQ, sel, cg_splat(c, cg_i32c(c, k)), ""), w[k], r, "");
-    return r;
-}
-
 int cpu_gen_attn(Cg *c, const PlanKernel *pk, LtcDiag *d) {
     Node *n = pk->node;
     Node *q = n->in[0], *v = n->in[2];
@@ -171,6 +139,7 @@ int cpu_gen_attn(Cg *c, const PlanKernel *pk, LtcDiag *d) {
     LLVMValueRef Sq = cg_dim(c, AD_SQ), Sk = cg_dim(c, AD_SK), nb1 = cg_dim(c, AD_NB1);
     LLVMValueRef qss = cg_dim(c, AD_QSS), kss = cg_dim(c, AD_KSS), vss = cg_dim(c, AD_VSS);
     LLVMValueRef msi = cg_dim(c, AD_MSI), msj = cg_dim(c, AD_MSJ);
+    LLVMValueRef call = cg_dim(c, AD_COUNT);    /* the call number (plan.h: dims[ndims]) */
     LLVMValueRef O = cg_array(c, c->f32, (int64_t)ATT_BR * Dvp, 64);
     LLVMValueRef Mr = cg_array(c, c->f32, ATT_BR, 64), Lr = cg_array(c, c->f32, ATT_BR, 64);
     LLVMValueRef KT = cg_array(c, c->f32, (int64_t)D * BC, 64);
@@ -338,7 +307,7 @@ int cpu_gen_attn(Cg *c, const PlanKernel *pk, LtcDiag *d) {
                                                      LLVMBuildAdd(b, j0, cg_i64c(c, cv * vw), ""), "");
                     LLVMTypeRef v64 = LLVMVectorType(c->i64, (unsigned)vw);
                     LLVMValueRef idx = LLVMBuildAdd(b, cg_splat(c, base), LLVMBuildZExt(b, cg_iota(c), v64, ""), "");
-                    LLVMValueRef bits = gen_philox(c, n->a.seed, idx);
+                    LLVMValueRef bits = cg_philox(c, n->a.seed, call, idx);
                     LLVMValueRef uf = LLVMBuildFMul(b, LLVMBuildUIToFP(b, LLVMBuildLShr(b, bits, cg_splat(c, cg_i32c(c, 8)), ""), c->vf, ""),
                                                     cg_vf32c(c, 0x1p-24), "");
                     LLVMValueRef keep = LLVMBuildFCmp(b, LLVMRealOGE, uf, cg_vf32c(c, (float)n->a.p), "");

@@ -41,6 +41,7 @@ typedef struct Ph {
 } Ph;
 
 static Ph ph;
+static uint64_t ph_call;   /* call number of the next ph_compare_at (RtProgram.call, RunArgs.call) */
 
 static void ph_setup(void) {
     memset(&ph, 0, sizeof ph);
@@ -126,7 +127,7 @@ __attribute__((unused)) static char *ph_plan_text(void) {
 }
 
 /* Run both graphs at symbol values sv (in symbol order); compare output o. */
-__attribute__((unused)) static void ph_compare_at(const int64_t *sv, int nsv, double tol) {
+__attribute__((unused)) static void *ph_compare_at(const int64_t *sv, int nsv, double tol) {
     int64_t symvals[LTC_MAX_SYMS] = {0};
     for (int i = 0; i < nsv; i++) symvals[i] = sv[i];
     SymBind b = {.n = nsv};
@@ -149,7 +150,7 @@ __attribute__((unused)) static void ph_compare_at(const int64_t *sv, int nsv, do
     int nout = ph.ref->noutputs;
     void **ro = arena_alloc(&ph.a, (size_t)(nout + 1) * sizeof *ro);
     int64_t (*rsh)[LTC_MAX_RANK] = arena_alloc(&ph.a, (size_t)(nout + 1) * sizeof *rsh);
-    RunArgs ra = {.inputs = in, .in_shapes = ish, .outputs = ro, .out_shapes = rsh};
+    RunArgs ra = {.inputs = in, .in_shapes = ish, .outputs = ro, .out_shapes = rsh, .call = ph_call};
     cr_assert_eq(ir_run(ph.ref, &ra, &ph.a, &ph.d), 0, "ir_run: %s", ph.d.msg);
     void **co = arena_alloc(&ph.a, (size_t)(nout + 1) * sizeof *co);
     for (int o = 0; o < nout; o++) {
@@ -159,6 +160,7 @@ __attribute__((unused)) static void ph_compare_at(const int64_t *sv, int nsv, do
         memset(co[o], 0xff, bytes);   /* NaN for f32: unwritten elements show */
     }
     char err[512] = "";
+    ph.prog.call = ph_call;
     cr_assert_eq(rt_run(&ph.prog, ph.pool, &ph.scratch, symvals, in, co, err, sizeof err), 0, "rt_run: %s", err);
     for (int o = 0; o < nout; o++) {
         Node *on = ph.ref->outputs[o];
@@ -177,4 +179,5 @@ __attribute__((unused)) static void ph_compare_at(const int64_t *sv, int nsv, do
         cr_assert(maxerr <= tol * (maxref > 1 ? maxref : 1), "output %d at sizes %lld,%lld: max err %g (max ref %g)",
                   o, (long long)sv[0], (long long)(nsv > 1 ? sv[1] : 0), maxerr, maxref);
     }
+    return co[0];   /* the compiled output 0 */
 }

@@ -50,7 +50,9 @@ static Node *emit(Graph *g, Op op, Node **in, int nin, const Attr *a) {
     return n;
 }
 
-/* y = layer_norm(linear(relu(linear(x, W1, b1)), W2, b2) + x) */
+/* y = layer_norm(linear(relu(linear(x, W1, b1)), W2, b2) + x), with a
+ * training dropout after the relu when with_dropout */
+static bool with_dropout;
 static Graph *trace(Model *m) {
     Graph *g = graph_new(&m->a, "forward", false);
     int B = graph_add_symbol(g, "B", 2), S = graph_add_symbol(g, "S", 8);
@@ -61,6 +63,7 @@ static Graph *trace(Model *m) {
     Node *x = ir_input(g, "x", DT_F32, &xs, (SrcLoc){0});
     Node *h = emit(g, OP_LINEAR, (Node *[]){x, m->w1, m->b1}, 3, NULL);
     h = emit(g, OP_RELU, (Node *[]){h}, 1, NULL);
+    if (with_dropout) h = emit(g, OP_DROPOUT, (Node *[]){h}, 1, &(Attr){.p = 0.25, .training = true, .seed = 77});
     h = emit(g, OP_LINEAR, (Node *[]){h, m->w2, m->b2}, 3, NULL);
     h = emit(g, OP_ADD, (Node *[]){h, x}, 2, NULL);
     Attr ln;
@@ -243,7 +246,8 @@ static void compare_entry(Model *m, Graph *ref, ltc_model *lm, const char *entry
     int64_t ish[1][LTC_MAX_RANK] = {{B, S, W}};
     void *ins[1] = {x}, *outs[1];
     int64_t osh[1][LTC_MAX_RANK];
-    RunArgs ra = {.inputs = ins, .in_shapes = ish, .outputs = outs, .out_shapes = osh};
+    RunArgs ra = {.inputs = ins, .in_shapes = ish, .outputs = outs, .out_shapes = osh,
+                  .call = ltc_model_call_count(lm) - 1};     /* the run above was this call */
     LtcDiag d = {0};
     cr_assert_eq(ir_run(ref, &ra, &scratch, &d), 0, "ir_run: %s", d.msg);
     const float *y = out[0]->data, *r = outs[0];
@@ -350,4 +354,42 @@ Test(e2e, host_example_builds_and_runs) {
     st = pclose(f);
     cr_assert_neq(st, 0, "%s", out);
     cr_assert(strstr(out, "weights are not bound"), "%s", out);
+}
+
+/* Training dropout in a model.so: run k uses the masks of call k (the
+ * model's counter), as the interpreter computes them; the counter can be
+ * set back to replay a call. */
+Test(e2e, dropout_masks_follow_the_call_counter) {
+    Model m;
+    Graph *ref;
+    with_dropout = true;
+    build(&m, &ref);
+    with_dropout = false;
+    ltc_error err;
+    ltc_model *lm = ltc_model_open(so, &err);
+    cr_assert_not_null(lm, "%s", err.message);
+    cr_assert_eq(ltc_model_bind_weights_file(lm, wpath), 0, "%s", ltc_last_error(lm)->message);
+    cr_assert_eq(ltc_model_call_count(lm), 0);
+    compare(&m, ref, lm, 2, 8);       /* call 0 */
+    compare(&m, ref, lm, 2, 37);      /* call 1 */
+    compare(&m, ref, lm, 3, 5);       /* call 2 */
+    cr_assert_eq(ltc_model_call_count(lm), 3);
+    /* same input twice: different masks, then a replay of the first */
+    int64_t shape[3] = {2, 6, E}, n = 2 * 6 * E;
+    float *x = malloc(sizeof(float) * (size_t)n);
+    for (int64_t i = 0; i < n; i++) x[i] = rt_rand(&m.seed);
+    DLTensor in = {x, {kDLCPU, 0}, 3, {kDLFloat, 32, 1}, shape, NULL, 0};
+    DLTensor *o[3][1];
+    cr_assert_eq(ltc_model_set_call_count(lm, 10), 0);
+    for (int r = 0; r < 3; r++) {
+        if (r == 2) cr_assert_eq(ltc_model_set_call_count(lm, 10), 0);
+        cr_assert_eq(ltc_model_run_alloc(lm, "forward", &in, 1, o[r], 1), 0, "%s", ltc_last_error(lm)->message);
+    }
+    const float *y0 = o[0][0]->data, *y1 = o[1][0]->data, *y2 = o[2][0]->data;
+    cr_assert(memcmp(y0, y1, (size_t)n * 4) != 0, "calls 10 and 11 gave the same output");
+    cr_assert(memcmp(y0, y2, (size_t)n * 4) == 0, "a replay of call 10 differs");
+    for (int r = 0; r < 3; r++) ltc_tensor_free(o[r][0]);
+    free(x);
+    ltc_model_close(lm);
+    arena_free(&m.a);
 }
