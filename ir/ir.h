@@ -81,7 +81,8 @@ typedef struct Attr {
     double   eps;               /* norms */
     double   scale;             /* sdpa: 0 means 1/sqrt(D) */
     double   p;                 /* dropout probability */
-    int64_t  i;                 /* triu diagonal; ADD_NORM: which norm */
+    int64_t  i;                 /* triu diagonal; ADD_NORM: which norm; SDPA: query heads
+                                 * per key/value head (grouped-query attention; 0 or 1: none) */
     int      axis;              /* normalised to 0..rank-1 */
     bool     keepdim, causal, training;
     int      flags;             /* op-specific bits */

@@ -18,7 +18,9 @@
  * batch entry.  Transposing the key block is D x Bc scalar moves, so Br
  * must be large to amortise it (16 rows ran at a third of 64's speed).
  * Q, K, V, mask are read through strides (dims), so broadcast and
- * head-split views need no copies. */
+ * head-split views need no copies.  Grouped-query attention (a.i = G > 1)
+ * maps query head h to key/value head h / G: K and V keep their Hq / G
+ * heads, nothing is repeated. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -67,6 +69,7 @@ int cpu_lower_attn(CpuBackend *be, Plan *p, Node *n, const int *in_bufs, int out
         return cpu_unsupported(n, d, "attention mask dtype");
     int R = n->shape.rank, OB = R - 2;
     if (R < 2 || OB > 2) return cpu_unsupported(n, d, "attention with more than 2 batch dims");
+    if (n->a.i > 1 && OB < 1) return cpu_unsupported(n, d, "grouped-query attention without a head dim");
     Dim D = q->shape.d[q->shape.rank - 1], Dv = v->shape.d[v->shape.rank - 1];
     if (D.sym || Dv.sym || D.k < 1 || D.k > 512 || Dv.k < 1 || Dv.k > 512)
         return cpu_unsupported(n, d, "attention head dims (symbolic, or above 512)");
@@ -127,6 +130,7 @@ int cpu_gen_attn(Cg *c, const PlanKernel *pk, LtcDiag *d) {
     bool has_mask = n->nin > 3, mask_bool = has_mask && n->in[3]->dtype == DT_BOOL;
     bool causal = n->a.causal;
     bool drop = n->a.training && n->a.p > 0;
+    int64_t group = n->a.i > 1 ? n->a.i : 1;     /* query heads per key/value head */
     double scale = n->a.scale > 0 ? n->a.scale : 1.0 / sqrt((double)D);
     /* O rows are padded to Dvp (a vector multiple); V loads and output
      * stores of the last vector are masked when Dv is not a multiple */
@@ -163,11 +167,15 @@ int cpu_gen_attn(Cg *c, const PlanKernel *pk, LtcDiag *d) {
                                   LLVMBuildSub(b, c->t1, t, ""));
     LLVMValueRef iend = LLVMBuildAdd(b, i0, nrows, "");
     LLVMValueRef b0 = LLVMBuildSDiv(b, bh, nb1, ""), b1 = LLVMBuildSRem(b, bh, nb1, "");
-#define BOFF(s0, s1) LLVMBuildAdd(b, LLVMBuildMul(b, b0, cg_dim(c, s0), ""), LLVMBuildMul(b, b1, cg_dim(c, s1), ""), "")
-    LLVMValueRef qb = cg_gep(c, c->f32, Q, BOFF(AD_QS0, AD_QS1));
-    LLVMValueRef kb = cg_gep(c, c->f32, K, BOFF(AD_KS0, AD_KS1));
-    LLVMValueRef vb = cg_gep(c, c->f32, V, BOFF(AD_VS0, AD_VS1));
-    LLVMValueRef mb = cg_gep(c, mask_bool ? c->i8 : c->f32, MK, BOFF(AD_MS0, AD_MS1));
+    /* grouped-query attention: query head b1 reads key/value head b1 / G
+     * (b1 is the head axis, dim -3; K/V strides are those of their own
+     * Hq / G heads), so K and V are never copied */
+    LLVMValueRef b1kv = group > 1 ? LLVMBuildUDiv(b, b1, cg_i64c(c, group), "") : b1;
+#define BOFF(h, s0, s1) LLVMBuildAdd(b, LLVMBuildMul(b, b0, cg_dim(c, s0), ""), LLVMBuildMul(b, h, cg_dim(c, s1), ""), "")
+    LLVMValueRef qb = cg_gep(c, c->f32, Q, BOFF(b1, AD_QS0, AD_QS1));
+    LLVMValueRef kb = cg_gep(c, c->f32, K, BOFF(b1kv, AD_KS0, AD_KS1));
+    LLVMValueRef vb = cg_gep(c, c->f32, V, BOFF(b1kv, AD_VS0, AD_VS1));
+    LLVMValueRef mb = cg_gep(c, mask_bool ? c->i8 : c->f32, MK, BOFF(b1, AD_MS0, AD_MS1));
 #undef BOFF
     CgLoop lr, ld, lc, lj, ldv, lp;
     /* init every slot (rows past the block use spare ones) */
