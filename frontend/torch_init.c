@@ -61,4 +61,5 @@ void torch_register(Interp *I) {
     interp_register(I, torch_module_builtins);
     interp_register(I, torch_attention_builtins);
     interp_register(I, torch_device_builtins);
+    interp_register(I, torch_gqa_builtins);
 }
