@@ -26,7 +26,7 @@
 
 #define PLAN_MAX_TERMS 8
 #define PLAN_MAX_ARGS 8
-#define PLAN_MAX_DIMS 16
+#define PLAN_MAX_DIMS 20     /* flash attention uses 18 */
 
 /* sum of monomials; n == 0 is the constant 0 */
 typedef struct Poly { int n; Dim t[PLAN_MAX_TERMS]; } Poly;
@@ -72,6 +72,12 @@ typedef struct PlanStep {
      * disjoint parts of its output.  plan_build asks for part 0, then,
      * when the backend sets nparts > 1, for parts 1..nparts-1. */
     int   part, nparts;
+    /* In-process only (not serialised): a random kernel (training
+     * dropout) reads its Philox key from dims[seed_dim] (low 32 bits) and
+     * dims[seed_dim + 1] (high 32 bits); 0 = no key in dims.  The JIT
+     * rewrites those two constants to reuse a compiled region for a region
+     * of the same structure with other seeds. */
+    int   seed_dim;
 } PlanStep;
 
 typedef struct PlanTensor {          /* an entry input, output or parameter */

@@ -383,8 +383,9 @@ LLVMValueRef cg_hmax(Cg *c, LLVMValueRef v) { return hreduce(c, v, true); }
 /* philox_u32_at(seed, call, idx) of ir/philox.c on a vector of indices:
  * word idx % 4 of Philox-4x32-10 block (idx / 4) in counter space 0 at
  * call `call` (an i64 scalar): counter (blk lo, blk hi, call hi << 1,
- * call lo), key = seed. */
-LLVMValueRef cg_philox(Cg *c, uint64_t seed, LLVMValueRef call, LLVMValueRef idx) {
+ * call lo), key = (seed_lo, seed_hi), i64 scalars holding 32 bits each
+ * (the kernel's dims, so one kernel serves every seed). */
+LLVMValueRef cg_philox(Cg *c, LLVMValueRef seed_lo, LLVMValueRef seed_hi, LLVMValueRef call, LLVMValueRef idx) {
     LLVMBuilderRef b = c->b;
     LLVMTypeRef v64 = LLVMTypeOf(idx);
     LLVMValueRef s32 = cg_splat(c, LLVMConstInt(c->i64, 32, 0));
@@ -394,7 +395,7 @@ LLVMValueRef cg_philox(Cg *c, uint64_t seed, LLVMValueRef call, LLVMValueRef idx
                          cg_splat(c, LLVMBuildShl(b, LLVMBuildTrunc(b, LLVMBuildLShr(b, call, LLVMConstInt(c->i64, 32, 0), ""),
                                                                      c->i32, ""), cg_i32c(c, 1), "")),
                          cg_splat(c, LLVMBuildTrunc(b, call, c->i32, ""))};
-    uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);
+    LLVMValueRef k0 = LLVMBuildTrunc(b, seed_lo, c->i32, ""), k1 = LLVMBuildTrunc(b, seed_hi, c->i32, "");
     LLVMValueRef m0 = cg_splat(c, LLVMConstInt(c->i64, 0xD2511F53u, 0));
     LLVMValueRef m1 = cg_splat(c, LLVMConstInt(c->i64, 0xCD9E8D57u, 0));
     for (int r = 0; r < 10; r++) {
@@ -404,10 +405,11 @@ LLVMValueRef cg_philox(Cg *c, uint64_t seed, LLVMValueRef call, LLVMValueRef idx
         LLVMValueRef lo0 = LLVMBuildTrunc(b, p0, c->vi32, "");
         LLVMValueRef hi1 = LLVMBuildTrunc(b, LLVMBuildLShr(b, p1, s32, ""), c->vi32, "");
         LLVMValueRef lo1 = LLVMBuildTrunc(b, p1, c->vi32, "");
-        LLVMValueRef n0 = LLVMBuildXor(b, LLVMBuildXor(b, hi1, w[1], ""), cg_splat(c, LLVMConstInt(c->i32, k0, 0)), "");
-        LLVMValueRef n2 = LLVMBuildXor(b, LLVMBuildXor(b, hi0, w[3], ""), cg_splat(c, LLVMConstInt(c->i32, k1, 0)), "");
+        LLVMValueRef n0 = LLVMBuildXor(b, LLVMBuildXor(b, hi1, w[1], ""), cg_splat(c, k0), "");
+        LLVMValueRef n2 = LLVMBuildXor(b, LLVMBuildXor(b, hi0, w[3], ""), cg_splat(c, k1), "");
         w[0] = n0; w[1] = lo1; w[2] = n2; w[3] = lo0;
-        k0 += 0x9E3779B9u; k1 += 0xBB67AE85u;
+        k0 = LLVMBuildAdd(b, k0, LLVMConstInt(c->i32, 0x9E3779B9u, 0), "");   /* wraps mod 2^32 */
+        k1 = LLVMBuildAdd(b, k1, LLVMConstInt(c->i32, 0xBB67AE85u, 0), "");
     }
     LLVMValueRef sel = LLVMBuildTrunc(b, LLVMBuildAnd(b, idx, cg_splat(c, LLVMConstInt(c->i64, 3, 0)), ""), c->vi32, "");
     LLVMValueRef r = w[3];

@@ -149,8 +149,11 @@ LLVMValueRef cg_vgelu(Cg *c, LLVMValueRef x);      /* exact (erf) gelu */
 /* Activation op (OP_RELU, OP_GELU, ...) on a vector; 0 = identity. */
 LLVMValueRef cg_act(Cg *c, int op, LLVMValueRef x);
 bool         cg_act_supported(int op);
-/* philox_u32_at(seed, call, idx) on <vw x i64> indices, call an i64 scalar */
-LLVMValueRef cg_philox(Cg *c, uint64_t seed, LLVMValueRef call, LLVMValueRef idx);
+/* philox_u32_at(seed, call, idx) on <vw x i64> indices; seed halves and
+ * call are i64 scalars (dims) */
+LLVMValueRef cg_philox(Cg *c, LLVMValueRef seed_lo, LLVMValueRef seed_hi, LLVMValueRef call, LLVMValueRef idx);
+/* Append the seed's two 32-bit halves to s->dims and set s->seed_dim. */
+void cpu_set_seed_dims(PlanStep *s, uint64_t seed);
 LLVMValueRef cg_hsum(Cg *c, LLVMValueRef v);       /* tree reduction */
 LLVMValueRef cg_hmax(Cg *c, LLVMValueRef v);
 

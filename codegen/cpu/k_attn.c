@@ -29,7 +29,7 @@
 #include "codegen/lower.h"
 
 enum { AD_SQ, AD_SK, AD_NB1, AD_QS0, AD_QS1, AD_KS0, AD_KS1, AD_VS0, AD_VS1,
-       AD_MS0, AD_MS1, AD_MSI, AD_MSJ, AD_QSS, AD_KSS, AD_VSS, AD_COUNT };
+       AD_MS0, AD_MS1, AD_MSI, AD_MSJ, AD_QSS, AD_KSS, AD_VSS, AD_SEED_LO, AD_SEED_HI, AD_COUNT };
 enum { AB_Q, AB_K, AB_V, AB_MASK, AB_OUT };
 #define ATT_BR 64   /* query rows per block */
 #define ATT_RG 4    /* rows sharing each K/V vector load (divides ATT_BR) */
@@ -119,6 +119,8 @@ int cpu_lower_attn(CpuBackend *be, Plan *p, Node *n, const int *in_bufs, int out
     cpu_set_dim(s, rs[0]);   /* row strides of Q, K, V */
     cpu_set_dim(s, rs[1]);
     cpu_set_dim(s, rs[2]);
+    if (n->a.training && n->a.p > 0) cpu_set_seed_dims(s, n->a.seed);    /* dropout's Philox key */
+    else { cpu_set_dimk(s, 0); cpu_set_dimk(s, 0); }                     /* unused */
     s->ntiles = cpu_poly(batch);      /* rows of [b0, b1, Sq] */
     return 0;
 }
@@ -144,6 +146,7 @@ int cpu_gen_attn(Cg *c, const PlanKernel *pk, LtcDiag *d) {
     LLVMValueRef qss = cg_dim(c, AD_QSS), kss = cg_dim(c, AD_KSS), vss = cg_dim(c, AD_VSS);
     LLVMValueRef msi = cg_dim(c, AD_MSI), msj = cg_dim(c, AD_MSJ);
     LLVMValueRef call = cg_dim(c, AD_COUNT);    /* the call number (plan.h: dims[ndims]) */
+    LLVMValueRef seed_lo = cg_dim(c, AD_SEED_LO), seed_hi = cg_dim(c, AD_SEED_HI);
     LLVMValueRef O = cg_array(c, c->f32, (int64_t)ATT_BR * Dvp, 64);
     LLVMValueRef Mr = cg_array(c, c->f32, ATT_BR, 64), Lr = cg_array(c, c->f32, ATT_BR, 64);
     LLVMValueRef KT = cg_array(c, c->f32, (int64_t)D * BC, 64);
@@ -315,7 +318,7 @@ int cpu_gen_attn(Cg *c, const PlanKernel *pk, LtcDiag *d) {
                                                      LLVMBuildAdd(b, j0, cg_i64c(c, cv * vw), ""), "");
                     LLVMTypeRef v64 = LLVMVectorType(c->i64, (unsigned)vw);
                     LLVMValueRef idx = LLVMBuildAdd(b, cg_splat(c, base), LLVMBuildZExt(b, cg_iota(c), v64, ""), "");
-                    LLVMValueRef bits = cg_philox(c, n->a.seed, call, idx);
+                    LLVMValueRef bits = cg_philox(c, seed_lo, seed_hi, call, idx);
                     LLVMValueRef uf = LLVMBuildFMul(b, LLVMBuildUIToFP(b, LLVMBuildLShr(b, bits, cg_splat(c, cg_i32c(c, 8)), ""), c->vf, ""),
                                                     cg_vf32c(c, 0x1p-24), "");
                     LLVMValueRef keep = LLVMBuildFCmp(b, LLVMRealOGE, uf, cg_vf32c(c, (float)n->a.p), "");

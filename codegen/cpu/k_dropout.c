@@ -6,7 +6,9 @@
  * dims[ndims], plan.h) and scaled by 1/(1-p); p = 1 gives zeros.  This is
  * interp_dropout bit for bit: the same 24-bit uniform compared in float.
  *
- *   bufs [x, out], dims [numel], tiles: blocks of DROP_TILE elements. */
+ *   bufs [x, out], dims [numel, seed_lo, seed_hi] (the Philox key in dims,
+ *   so the JIT reuses the kernel for other seeds), call at dims[3];
+ *   tiles: blocks of DROP_TILE elements. */
 #include "codegen/cpu/cpu.h"
 
 enum { DROP_TILE = 4096 };
@@ -21,6 +23,7 @@ int cpu_lower_dropout(CpuBackend *be, Plan *p, Node *n, const int *in_bufs, int 
     s->bufs[0] = in_bufs[0];
     s->bufs[1] = out_buf;
     cpu_set_dim(s, ne);
+    cpu_set_seed_dims(s, n->a.seed);
     int kid = cpu_add_kernel(p, n, "dropout", d);
     if (kid < 0) return -1;
     s->kernel = kid;
@@ -38,7 +41,8 @@ int cpu_gen_dropout(Cg *c, const PlanKernel *pk, LtcDiag *d) {
     double p = n->a.p;
     cg_kernel_begin(c, pk->name);
     LLVMBuilderRef b = c->b;
-    LLVMValueRef X = cg_buf(c, 0), Y = cg_buf(c, 1), N = cg_dim(c, 0), call = cg_dim(c, 1);
+    LLVMValueRef X = cg_buf(c, 0), Y = cg_buf(c, 1), N = cg_dim(c, 0), call = cg_dim(c, 3);
+    LLVMValueRef seed_lo = cg_dim(c, 1), seed_hi = cg_dim(c, 2);
     int vw = c->vw;
     LLVMTypeRef v64 = LLVMVectorType(c->i64, (unsigned)vw);
     /* elements [t0*T, min(t1*T, N)) in vectors of vw, the tail masked */
@@ -49,7 +53,7 @@ int cpu_gen_dropout(Cg *c, const PlanKernel *pk, LtcDiag *d) {
     LLVMValueRef m = cg_mask_lt(c, LLVMBuildSub(b, hi, i, ""));
     LLVMValueRef x = cg_mload(c, cg_gep(c, c->f32, X, i), m, cg_vf32c(c, 0));
     LLVMValueRef idx = LLVMBuildAdd(b, cg_splat(c, i), LLVMBuildZExt(b, cg_iota(c), v64, ""), "");
-    LLVMValueRef bits = cg_philox(c, n->a.seed, call, idx);
+    LLVMValueRef bits = cg_philox(c, seed_lo, seed_hi, call, idx);
     LLVMValueRef u = LLVMBuildFMul(b, LLVMBuildUIToFP(b, LLVMBuildLShr(b, bits, cg_splat(c, cg_i32c(c, 8)), ""), c->vf, ""),
                                    cg_vf32c(c, 0x1p-24), "");
     LLVMValueRef keep = LLVMBuildFCmp(b, LLVMRealOGE, u, cg_vf32c(c, (float)p), "");

@@ -102,6 +102,12 @@ int cpu_set_dim(PlanStep *s, Dim d) {
 }
 int cpu_set_dimk(PlanStep *s, int64_t k) { return cpu_set_dim(s, dim_const(k)); }
 
+void cpu_set_seed_dims(PlanStep *s, uint64_t seed) {
+    int lo = cpu_set_dimk(s, (int64_t)(seed & 0xffffffffu));
+    cpu_set_dimk(s, (int64_t)(seed >> 32));
+    if (lo > 0) s->seed_dim = lo;
+}
+
 int cpu_unsupported(Node *n, LtcDiag *d, const char *why) {
     return diag_set(d, n->loc, "cpu backend: op '%s' is not supported yet%s%s",
                     op_info[n->op].name, why ? ": " : "", why ? why : "");
