@@ -3,6 +3,7 @@
 #include "codegen/lower.h"
 #include "ir/passes/passes.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -80,19 +81,6 @@ void poly_str(const Graph *g, const Poly *p, StrBuf *out) {
 }
 
 /* ---- views and strides --------------------------------------------------------- */
-static bool rowmajor(const Shape *s, Dim st[LTC_MAX_RANK]) {
-    Dim acc = dim_const(1);
-    for (int j = s->rank - 1; j >= 0; j--) {
-        st[j] = acc;
-        if (j > 0 && !dim_mul(acc, s->d[j], &acc)) {
-            /* the outermost stride is never needed as a product beyond here */
-            for (int k = j - 1; k >= 0; k--) st[k] = dim_const(-1);
-            return false;
-        }
-    }
-    return true;
-}
-
 bool lower_is_view(const Node *x) {
     if (x->op != OP_PERMUTE) return false;
     const Graph *g = x->graph;
@@ -100,7 +88,7 @@ bool lower_is_view(const Node *x) {
         if (g->outputs[i] == x) return false;
     if (x->in[0]->op == OP_PERMUTE && lower_is_view(x->in[0])) return false;
     Dim st[LTC_MAX_RANK];
-    if (!rowmajor(&x->in[0]->shape, st)) return false;
+    if (!shape_strides(x->graph, &x->in[0]->shape, st)) return false;
     int nusers = 0;
     for (int i = 0; i < g->nnodes; i++) {
         const Node *u = g->nodes[i];
@@ -117,11 +105,11 @@ int lower_input_strides(const Node *n, int i, Dim strides[LTC_MAX_RANK]) {
     const Node *x = n->in[i];
     if (lower_is_view(x)) {
         Dim bs[LTC_MAX_RANK];
-        if (!rowmajor(&x->in[0]->shape, bs)) return -1;
+        if (!shape_strides(x->graph, &x->in[0]->shape, bs)) return -1;
         for (int j = 0; j < x->shape.rank; j++) strides[j] = bs[x->a.perm[j]];
         return x->shape.rank;
     }
-    return rowmajor(&x->shape, strides) ? x->shape.rank : -1;
+    return shape_strides(x->graph, &x->shape, strides) ? x->shape.rank : -1;
 }
 
 /* ---- classification --------------------------------------------------------------- */
@@ -139,10 +127,13 @@ typedef struct Lower {
     bool  off_overflow; /* an alias offset needed more than PLAN_MAX_TERMS terms */
 } Lower;
 
+/* numel * element size; a repeated symbol ([B,H,S,S]) gives S^2, a
+ * derived symbol of the graph. */
 static Poly bytes_of(const Node *n, bool *ok) {
-    Dim ne = shape_numel(&n->shape);
-    Dim b;
-    if (ne.k < 0 || !dim_mul(ne, dim_const((int64_t)dtype_size(n->dtype)), &b)) {
+    Dim b = dim_const((int64_t)dtype_size(n->dtype));
+    bool good = true;
+    for (int i = 0; good && i < n->shape.rank; i++) good = dim_mul_sq(n->graph, b, n->shape.d[i], &b);
+    if (!good || b.k > LTC_MAX_NUMEL * 8) {
         *ok = false;
         return poly_dim(dim_const(0));
     }
@@ -300,7 +291,13 @@ static const char *slice_what(Arena *a, const Node *n) {
  * (sizes are >= 0, so a sum of non-positive terms never exceeds max >= 0).
  * Constant terms move into max; a single term k*m becomes m (or -m) with
  * max divided, so the rule reads "S <= 256" rather than "2*S <= 512". */
+static int add_limit_what(Lower *L, Plan *p, const Node *n, Poly v, int64_t max, const char *what);
+
 static int add_limit(Lower *L, Plan *p, const Node *n, Poly v, int64_t max) {
+    return add_limit_what(L, p, n, v, max, NULL);
+}
+
+static int add_limit_what(Lower *L, Plan *p, const Node *n, Poly v, int64_t max, const char *what) {
     Poly w = poly_dim(dim_const(0));
     for (int i = 0; i < v.n; i++) {
         if (v.t[i].k == INT64_MIN || (v.t[i].sym == 0 && __builtin_sub_overflow(max, v.t[i].k, &max)))
@@ -324,7 +321,7 @@ static int add_limit(Lower *L, Plan *p, const Node *n, Poly v, int64_t max) {
     if (!nl) return diag_set(L->d, (SrcLoc){0}, "out of memory");
     nl[p->nlimits].value = w;
     nl[p->nlimits].max = max;
-    nl[p->nlimits].what = slice_what(L->a, n);
+    nl[p->nlimits].what = what ? what : slice_what(L->a, n);
     p->limits = nl;
     p->nlimits++;
     return 0;
@@ -349,6 +346,32 @@ static int slice_limits(Lower *L, Plan *p, const Node *n) {
     return 0;
 }
 
+/* The graph's guards (ir.h SymGuard: the script specialised a symbolic
+ * size) as limits: d <= hi and -d <= -lo. */
+static int guard_limits(Lower *L, Plan *p, const Graph *g) {
+    for (int i = 0; i < g->nguards; i++) {
+        const SymGuard *gd = &g->guards[i];
+        char buf[900];
+        guard_str(g, gd, buf, sizeof buf);
+        char *paren = strstr(buf, " (");
+        if (paren) *paren = 0;
+        const char *what = gd->loc.file
+            ? arena_printf(L->a, "specialised to %s at %s:%d:%d: %s", buf, gd->loc.file->name, gd->loc.line,
+                           gd->loc.col, gd->why ? gd->why : "")
+            : arena_printf(L->a, "specialised to %s: %s", buf, gd->why ? gd->why : "");
+        Node at = {0};
+        at.op = OP_INPUT;
+        at.loc = gd->loc;
+        if (!what) return diag_set(L->d, gd->loc, "out of memory");
+        if (gd->d.sym == 0) continue;
+        if (gd->hi != INT64_MAX && add_limit_what(L, p, &at, poly_dim(gd->d), gd->hi, what) < 0) return -1;
+        if (gd->lo != INT64_MIN && gd->d.k != INT64_MIN &&
+            add_limit_what(L, p, &at, poly_dim((Dim){-gd->d.k, gd->d.sym}), -gd->lo, what) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 /* ---- run-time id checks (PlanIdCheck) --------------------------------------------------- */
 /* An embedding reads row ids[i] of its [num,dim] table; the kernel writes a
  * zero row for an id outside [0, num) since it cannot report an error.
@@ -357,8 +380,23 @@ static int slice_limits(Lower *L, Plan *p, const Node *n) {
  * kernel runs.  Only a constant num is checked (tables are parameters). */
 static int embedding_idcheck(Lower *L, Plan *p, const Node *n) {
     const Node *x = n->in[0], *tab = n->in[1];
-    while (x->op == OP_RESHAPE || x->op == OP_PERMUTE) x = x->in[0];
-    if (x->op != OP_INPUT || x->dtype != DT_I64 || tab->shape.rank < 1 || tab->shape.d[0].sym) return 0;
+    while (x->op == OP_RESHAPE || x->op == OP_PERMUTE || (x->op == OP_CAST && x->dtype == DT_I64)) x = x->in[0];
+    if (tab->shape.rank < 1 || tab->shape.d[0].sym) return 0;
+    if (x->op == OP_ARANGE && x->a.hi >= 0 && x->a.lo >= 0 && x->a.lo == floor(x->a.lo) && x->a.hi == floor(x->a.hi) &&
+        x->a.lo < 0x1p60 && x->a.hi < 0x1p40 && x->shape.d[0].sym) {
+        /* position ids (tensor_arange S): the largest, lo + hi*(len-1),
+         * must be a row of the table:  hi*len <= num - 1 - lo + hi */
+        int64_t lo = (int64_t)x->a.lo, hi = (int64_t)x->a.hi, num = tab->shape.d[0].k;
+        Dim len = x->shape.d[0];
+        if (hi == 0 || __builtin_mul_overflow(len.k, hi, &len.k)) return 0;
+        char sb[256];
+        const char *what = arena_printf(L->a, "position ids of '%s' %s at %s:%d", tab->name ? tab->name : "table",
+                                        shape_str(n->graph, &tab->shape, sb, sizeof sb),
+                                        n->loc.file ? n->loc.file->name : "?", n->loc.line);
+        if (!what) return diag_set(L->d, n->loc, "out of memory");
+        return add_limit_what(L, p, n, poly_dim(len), num - 1 - lo + hi, what);
+    }
+    if (x->op != OP_INPUT || x->dtype != DT_I64) return 0;
     int input = -1;
     for (int j = 0; j < L->g->ninputs; j++)
         if (L->g->inputs[j] == x) input = j;
@@ -520,6 +558,7 @@ int plan_build_ex(Graph *g, Backend *be, Arena *a, Plan **out, LowerInfo *info, 
     p->ninputs = g->ninputs; p->noutputs = g->noutputs; p->nparams = g->nparams;
     for (int i = 0; i < L.N; i++)
         if (g->nodes[i]->op == OP_SLICE && slice_limits(&L, p, g->nodes[i]) < 0) return -1;
+    if (guard_limits(&L, p, g) < 0) return -1;
     for (int i = 0; i < L.N; i++)
         if (g->nodes[i]->op == OP_EMBEDDING && embedding_idcheck(&L, p, g->nodes[i]) < 0) return -1;
     int *alias_of = arena_alloc(a, N1 * 2 * sizeof(int));

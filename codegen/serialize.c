@@ -129,8 +129,20 @@ int plan_serialize(Plan *const *plans, int nplans, StrBuf *out, LtcDiag *d) {
         int nsyms = g ? g->nsyms : 0;
         put_u32(out, (uint32_t)nsyms);
         for (int i = 0; i < nsyms; i++) {
-            put_str(out, g->syms[i].name);
-            put_i64(out, g->syms[i].example);
+            const Symbol *sy = &g->syms[i];
+            put_str(out, sy->name);
+            put_i64(out, sy->example);
+            /* derived symbols (ir/symdef.h): kind, terms, constant, divisor, squared symbol, where */
+            put_u32(out, (uint32_t)sy->def.kind);
+            put_u32(out, (uint32_t)sy->def.nterms);
+            for (int j = 0; j < sy->def.nterms; j++) {
+                put_i64(out, sy->def.tk[j]);
+                put_u32(out, sy->def.tsym[j]);
+            }
+            put_i64(out, sy->def.c);
+            put_i64(out, sy->def.kind == SYM_FREE ? 1 : sy->def.div);
+            put_u32(out, (uint32_t)sy->def.a);
+            put_str(out, sy->where);
         }
         put_tensors(out, p->inputs, p->ninputs);
         put_tensors(out, p->outputs, p->noutputs);

@@ -114,6 +114,23 @@ static const char *default_output(Driver *d, const char *ext) {
     return arena_printf(&d->arena, "%.*s.%s", (int)n, base, ext);
 }
 
+/* Every size the trace specialised (a guard, ir.h) is a warning at the
+ * line that did it: the model is refused at other sizes. */
+static void report_guards(Driver *d, const Graph *g) {
+    for (int i = 0; i < g->nguards; i++) {
+        const SymGuard *gd = &g->guards[i];
+        char rule[900];
+        guard_str(g, gd, rule, sizeof rule);
+        char *paren = strstr(rule, " (");
+        if (paren) *paren = 0;
+        LtcDiag w;
+        diag_set(&w, gd->loc, "entry '%s' is specialised to %s: %s; the model refuses other sizes", g->name,
+                 rule, gd->why ? gd->why : "a size was used as a number");
+        w.level = DIAG_WARNING;
+        drv_diag(d, &w);
+    }
+}
+
 int driver_compile(Driver *d) {
     Interp I;
     SrcFile src;
@@ -126,7 +143,8 @@ int driver_compile(Driver *d) {
     if ((rc = pick_entries(d, &I, calls, &ncalls)) != 0) return rc;
 
     Graph *graphs[DRV_MAX_ENTRIES];
-    TraceOptions topts = {.static_shapes = d->o.static_shapes};
+    TraceOptions topts = {.static_shapes = d->o.static_shapes, .ndyn = d->o.ndyn};
+    for (int i = 0; i < d->o.ndyn; i++) { topts.dyn_name[i] = d->o.dyn_name[i]; topts.dyn_axis[i] = d->o.dyn_axis[i]; }
     for (int i = 0; i < ncalls; i++) {
         double t0 = now_ms();
         const char *name = calls[i]->fn->name;
@@ -136,6 +154,7 @@ int driver_compile(Driver *d) {
             return EXIT_ERROR;
         }
         drv_phase(d, "trace", t0);
+        report_guards(d, graphs[i]);
         drv_verbose(d, "entry '%s': %d nodes, %d inputs, %d parameters, %d outputs", name,
                     graphs[i]->nnodes, graphs[i]->ninputs, graphs[i]->nparams, graphs[i]->noutputs);
     }

@@ -32,6 +32,8 @@ typedef struct Options {
     uint64_t seed;                  /* --seed N (default 0) */
     int  opt_level;                 /* -O0..-O3 (default 2) */
     bool static_shapes;             /* --static */
+    const char *dyn_name[16]; int dyn_axis[16]; int ndyn;   /* --dynamic NAME:AXIS */
+    char dyn_buf[16][64];
     bool training;                  /* --train */
     bool interpret;                 /* run --interpret */
     bool verbose;                   /* -v */

@@ -33,6 +33,7 @@ static const OptSpec specs[] = {
     {"--save-tensors", ARG_VALUE, FOR_RUN},
     {"--seed", ARG_VALUE, FOR_BOTH},
     {"--static", ARG_NONE, FOR_COMPILE},
+    {"--dynamic", ARG_VALUE, FOR_COMPILE},
     {"--train", ARG_NONE, FOR_BOTH},
     {"--interpret", ARG_NONE, FOR_RUN},
     {"-O0", ARG_NONE, FOR_COMPILE},
@@ -74,6 +75,7 @@ void driver_print_help(FILE *f) {
           "  --save-weights FILE   write the entries' parameters as safetensors\n"
           "  --weights FILE        load parameter values from a safetensors file\n"
           "  --static              trace with concrete shapes (no symbolic dimensions)\n"
+          "  --dynamic NAME:AXIS   make that dim of input NAME symbolic (repeatable)\n"
           "  -O0 .. -O3            optimisation level (default -O2)\n"
           "  --embed-weights       bake the weights into the library (default: they are\n"
           "                        written to MODEL.safetensors beside MODEL.so)\n"
@@ -271,6 +273,20 @@ int driver_parse_args(Driver *d, int argc, char **argv) {
             if (parse_u64(val, &o->seed) != 0)
                 return usage(d, "invalid value '%s' for --seed (expected a non-negative integer)", val);
         } else if (strcmp(name, "--static") == 0) o->static_shapes = true;
+        else if (strcmp(name, "--dynamic") == 0) {
+            const char *colon = strrchr(val, ':');
+            char *end = NULL;
+            long ax = colon ? strtol(colon + 1, &end, 10) : 0;
+            if (!colon || colon == val || !end || *end || end == colon + 1 || ax < -8 || ax > 7)
+                return usage(d, "invalid value '%s' for --dynamic (expected NAME:AXIS, e.g. mask:3)", val);
+            if (o->ndyn == 16) return usage(d, "too many --dynamic options (at most 16)");
+            size_t len = (size_t)(colon - val);
+            if (len >= sizeof o->dyn_buf[0]) return usage(d, "--dynamic: input name '%.*s' is too long", (int)len, val);
+            memcpy(o->dyn_buf[o->ndyn], val, len);
+            o->dyn_buf[o->ndyn][len] = 0;
+            o->dyn_name[o->ndyn] = o->dyn_buf[o->ndyn];
+            o->dyn_axis[o->ndyn++] = (int)ax;
+        }
         else if (strcmp(name, "--train") == 0) o->training = true;
         else if (strcmp(name, "--interpret") == 0) o->interpret = true;
         else if (name[0] == '-' && name[1] == 'O') o->opt_level = name[2] - '0';

@@ -58,37 +58,89 @@ static Value *tensor_op(Interp *I, Value *call, const char *name, Value **args, 
     return core_apply(I, fn, a, n, c);
 }
 
+_Noreturn static void int_overflow(Interp *I, Value *call, char op, int64_t x, int64_t y) {
+    lisp_fail(I, cloc(call), "%s: integer overflow: %lld %c %lld does not fit in 64 bits", fname(call),
+              (long long)x, op, (long long)y);
+}
+
+/* The quoted operator, for messages: "'-'". */
+static const char *op_how(char op) {
+    static const char *h[] = {"'+'", "'-'", "'*'", "'/'", "'%'", "'^'"};
+    const char *ops = "+-*/%^";
+    const char *p = strchr(ops, op);
+    return p && *p ? h[p - ops] : "arithmetic";
+}
+
+/* a op b on symbolic sizes, as a Dim of the traced graph; false where the
+ * result is no size expression (the caller then specialises). */
+static bool sym_arith(Interp *I, Value *call, char op, const Value *a, const Value *b, Dim *out) {
+    Graph *g = I->trace;
+    SrcLoc loc = cloc(call);
+    if (!g) {   /* no graph to hold derived symbols: monomials only */
+        if (op == '*') return dim_mul(int_dim(a), int_dim(b), out);
+        if (op == '/') return dim_div(int_dim(a), int_dim(b), out);
+        return false;
+    }
+    switch (op) {
+    case '+': return dim_add(g, int_dim(a), int_dim(b), loc, out);
+    case '-': return dim_sub(g, int_dim(a), int_dim(b), loc, out) && dim_example(g, *out) >= 0;
+    case '*': return dim_mul_sq(g, int_dim(a), int_dim(b), out);
+    case '/':
+        if (b->sym.sym) return dim_div(int_dim(a), int_dim(b), out);
+        return dim_divq(g, int_dim(a), b->i, loc, out);
+    }
+    return false;
+}
+
 static Value *int_arith(Interp *I, Value *call, char op, Value *a, Value *b) {
     int64_t x = a->i, y = b->i;
     bool symbolic = a->sym.sym || b->sym.sym;
     Dim d;
     Value *r;
+    if (symbolic && (op == '+' || op == '-' || op == '*' || (op == '/' && y != 0 && x % y == 0))) {
+        if (sym_arith(I, call, op, a, b, &d)) {
+            int64_t ex = d.k;
+            if (I->trace) ex = dim_example(I->trace, d);
+            else if (op == '*' ? __builtin_mul_overflow(x, y, &ex) : (y == 0 || (x == INT64_MIN && y == -1)))
+                int_overflow(I, call, op, x, y);
+            else if (op == '/') ex = x / y;
+            r = v_int(I, d.sym ? ex : d.k);
+            if (d.sym) r->sym = d;
+            return r;
+        }
+    }
+    if (symbolic) {
+        core_specialise(I, a, call, op_how(op));
+        core_specialise(I, b, call, op_how(op));
+    }
+    /* 64-bit integers: an overflow is an error, never a wrapped value */
+    int64_t r64;
     switch (op) {
-    case '+': return v_int(I, (int64_t)((uint64_t)x + (uint64_t)y));
-    case '-': return v_int(I, (int64_t)((uint64_t)x - (uint64_t)y));
+    case '+':
+        if (__builtin_add_overflow(x, y, &r64)) int_overflow(I, call, op, x, y);
+        return v_int(I, r64);
+    case '-':
+        if (__builtin_sub_overflow(x, y, &r64)) int_overflow(I, call, op, x, y);
+        return v_int(I, r64);
     case '*':
-        r = v_int(I, (int64_t)((uint64_t)x * (uint64_t)y));
-        if (symbolic && dim_mul(int_dim(a), int_dim(b), &d) && d.sym) r->sym = d;
-        return r;
+        if (__builtin_mul_overflow(x, y, &r64)) int_overflow(I, call, op, x, y);
+        return v_int(I, r64);
     case '/':
         if (y == 0) lisp_fail(I, cloc(call), "%s: division by zero", fname(call));
-        if (x % y != 0 || (x == INT64_MIN && y == -1)) return v_num(I, (double)x / (double)y);
-        r = v_int(I, x / y);
-        if (symbolic && dim_div(int_dim(a), int_dim(b), &d) && d.sym) r->sym = d;
-        return r;
+        if (x == INT64_MIN && y == -1) int_overflow(I, call, op, x, y);
+        if (x % y != 0) return v_num(I, (double)x / (double)y);
+        return v_int(I, x / y);
     case '%':
         if (y == 0) lisp_fail(I, cloc(call), "%s: division by zero", fname(call));
         return v_int(I, y == -1 ? 0 : x % y);
     case '^': {
+        /* exact while it fits; a negative exponent gives a number, as LispE */
         if (y < 0) return v_num(I, pow((double)x, (double)y));
+        if (x == 0 || x == 1) return v_int(I, y == 0 ? 1 : x);
+        if (x == -1) return v_int(I, (y % 2) ? -1 : 1);
         int64_t p = 1;
-        for (int64_t k = 0; k < y; k++) {
-            if (p != 0 && (p > INT64_MAX / (x < 0 ? -x : x ? x : 1))) return v_num(I, pow((double)x, (double)y));
-            p *= x;
-            if (p == 0 || p == 1) break;
-        }
-        if (x == 1 || x == 0) p = y == 0 ? 1 : x;
-        if (x == -1) p = (y % 2) ? -1 : 1;
+        for (int64_t k = 0; k < y; k++)
+            if (__builtin_mul_overflow(p, x, &p)) int_overflow(I, call, op, x, y);
         return v_int(I, p);
     }
     }
@@ -134,6 +186,8 @@ Value *core_arith(Interp *I, Value *call, char op, Value *a, Value *b) {
     if (!is_num(a)) bad_arg(I, call, 0, "a number", a);
     if (!is_num(b)) bad_arg(I, call, 1, "a number", b);
     if (a->kind == V_INT && b->kind == V_INT) return int_arith(I, call, op, a, b);
+    core_specialise(I, a, call, op_how(op));
+    core_specialise(I, b, call, op_how(op));
     double x = num_of(a), y = num_of(b), r;
     switch (op) {
     case '+': r = x + y; break;
@@ -176,8 +230,37 @@ BI(pow) { return fold(I, args, n, call, '^'); }
 /* ---- comparison and logic -------------------------------------------------- */
 
 /* -1, 0, 1 for ordered values; fails for values with no order. */
+/* The outcome of comparing a symbolic size with a constant must stay the
+ * same at every accepted size: a range guard (S <= 511 for (< S 512)).
+ * Two symbolic sizes are both specialised. */
+static void guard_compare(Interp *I, Value *call, const Value *a, const Value *b, int c) {
+    if (!(a->kind == V_INT && a->sym.sym) && !(b->kind == V_INT && b->sym.sym)) return;
+    char how[96];
+    snprintf(how, sizeof how, "the comparison '%s'", fname(call));
+    if (a->kind == V_INT && a->sym.sym && b->kind == V_INT && !b->sym.sym) {
+        int64_t y = b->i;
+        if (c < 0) core_guard(I, a, INT64_MIN, y - 1, call, how);
+        else if (c > 0) core_guard(I, a, y == INT64_MAX ? y : y + 1, INT64_MAX, call, how);
+        else core_specialise(I, a, call, how);
+    } else if (b->kind == V_INT && b->sym.sym && a->kind == V_INT && !a->sym.sym) {
+        guard_compare(I, call, b, a, -c);
+    } else {
+        core_specialise(I, a, call, how);
+        core_specialise(I, b, call, how);
+    }
+}
+
 static int compare(Interp *I, Value *call, Value *a, Value *b) {
+    if (a->kind == V_INT && b->kind == V_INT && (a->sym.sym || b->sym.sym)) {
+        int c = (a->i > b->i) - (a->i < b->i);
+        guard_compare(I, call, a, b, c);
+        return c;
+    }
     if (is_num(a) && is_num(b)) {
+        char how[96];
+        snprintf(how, sizeof how, "the comparison '%s'", fname(call));
+        core_specialise(I, a, call, how);
+        core_specialise(I, b, call, how);
         if (a->kind == V_INT && b->kind == V_INT) return (a->i > b->i) - (a->i < b->i);
         double x = num_of(a), y = num_of(b);
         return (x > y) - (x < y);
@@ -190,9 +273,44 @@ static int compare(Interp *I, Value *call, Value *a, Value *b) {
               v_kind_name(a), v_article(v_kind_name(b)), v_kind_name(b));
 }
 
+/* a OP b keeps its outcome `ok` at every accepted size: the range of the
+ * symbolic side (OP: 2 <, 3 <=, 4 >, 5 >=; a constant on one side). */
+static bool guard_relation(Interp *I, Value *call, const Value *a, const Value *b, int which, bool ok) {
+    bool sa = a->kind == V_INT && a->sym.sym, sb = b->kind == V_INT && b->sym.sym;
+    if (sa == sb || a->kind != V_INT || b->kind != V_INT) return false;
+    if (sb) {   /* c OP S  is  S OP' c */
+        static const int flip[6] = {0, 1, 4, 5, 2, 3};
+        return guard_relation(I, call, b, a, flip[which], ok);
+    }
+    int64_t c = b->i, lo = INT64_MIN, hi = INT64_MAX;
+    bool less = which == 2 || which == 3;               /* the outcome as "S <= t" or "S >= t" */
+    if (!ok) less = !less;
+    int64_t t = which == 2 ? (ok ? c - 1 : c) : which == 3 ? (ok ? c : c + 1)
+              : which == 4 ? (ok ? c + 1 : c) : (ok ? c : c - 1);
+    if (less) hi = t; else lo = t;
+    char how[96];
+    snprintf(how, sizeof how, "the comparison '%s'", fname(call));
+    core_guard(I, a, lo, hi, call, how);
+    return true;
+}
+
 static Value *chain(Interp *I, Value **args, int n, Value *call, int which) {
     for (int k = 0; k + 1 < n; k++) {
         bool ok;
+        if (which >= 2 && args[k]->kind == V_INT && args[k + 1]->kind == V_INT &&
+            (args[k]->sym.sym || args[k + 1]->sym.sym)) {
+            int c = (args[k]->i > args[k + 1]->i) - (args[k]->i < args[k + 1]->i);
+            ok = which == 2 ? c < 0 : which == 3 ? c <= 0 : which == 4 ? c > 0 : c >= 0;
+            if (!guard_relation(I, call, args[k], args[k + 1], which, ok)) guard_compare(I, call, args[k], args[k + 1], c);
+            if (!ok) return v_nil();
+            continue;
+        }
+        if (which <= 1 && is_num(args[k]) && is_num(args[k + 1])) {
+            char how[96];
+            snprintf(how, sizeof how, "the comparison '%s'", fname(call));
+            core_specialise(I, args[k], call, how);
+            core_specialise(I, args[k + 1], call, how);
+        }
         if (which == 0) ok = v_equal(args[k], args[k + 1]);
         else if (which == 1) ok = !v_equal(args[k], args[k + 1]);
         else {
@@ -229,6 +347,7 @@ BI(atomp) { return v_bool(args[0]->kind != V_LIST && args[0]->kind != V_DICT); }
 static Value *math1(Interp *I, Value **args, Value *call, double (*f)(double), const char *tensor_name) {
     if (args[0]->kind == V_TENSOR && tensor_name) return tensor_op(I, call, tensor_name, args, 1);
     if (!is_num(args[0])) bad_arg(I, call, 0, "a number", args[0]);
+    core_specialise(I, args[0], call, fname(call));
     double r = f(num_of(args[0]));
     return args[0]->is_float ? v_float(I, r) : v_num(I, r);
 }
@@ -404,6 +523,7 @@ BI(strings) { return make_typed(I, args, n, call, L_STRINGS); }
 static Value *iota(Interp *I, Value **args, Value *call, int base) {
     Value *v = args[0];
     if (!is_num(v)) bad_arg(I, call, 0, "a number", v);
+    core_specialise(I, v, call, "the list length of 'iota'");
     if (num_of(v) > MAX_GENERATED) lisp_fail(I, cloc(call), "%s: too many elements (%g)", fname(call), num_of(v));
     if (v->kind == V_INT) {
         Value *r = v_list(I, L_INTEGERS);
@@ -421,6 +541,7 @@ BI(iota0) { return iota(I, args, call, 0); }
 BI(range) {
     for (int k = 0; k < n; k++)
         if (!is_num(args[k])) bad_arg(I, call, k, "a number", args[k]);
+    for (int k = 0; k < n; k++) core_specialise(I, args[k], call, "a bound of 'range'");
     bool ints = true;
     for (int k = 0; k < n; k++) ints &= args[k]->kind == V_INT;
     double a = num_of(args[0]), b = num_of(args[1]), step = n > 2 ? num_of(args[2]) : (a <= b ? 1 : -1);
@@ -577,6 +698,7 @@ _Noreturn static void missing_key(Interp *I, Value *call, Dict *d, const char *k
 static int64_t index_of(Interp *I, Value *call, Value *idx, int pos, int64_t len) {
     if (!is_num(idx) || (idx->kind == V_NUM && (idx->n != floor(idx->n) || !(fabs(idx->n) < 9.2e18))))
         bad_arg(I, call, pos, "an integer index", idx);
+    core_specialise(I, idx, call, "an index");
     int64_t i = idx->kind == V_INT ? idx->i : (int64_t)idx->n;
     if (i < 0) i += len;
     if (i < 0 || i >= len)

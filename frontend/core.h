@@ -20,6 +20,15 @@ Value *core_apply(Interp *I, Value *fn, Value **args, int nargs, Value *call);
 /* Name of the function a call form invokes ("?" when it has none). */
 const char *core_call_name(const Value *call);
 
+/* A symbolic size (V_INT with sym) used where its value must be known (a
+ * comparison, a loop bound, a scalar...): while tracing, the model is
+ * specialised to lo <= v <= hi (lo == hi == v->i by core_specialise),
+ * recorded as a guard of the traced graph that the driver reports and the
+ * compiled model checks at run time.  `how` says what used it ("'<'").
+ * Returns v->i.  No-op for plain integers. */
+int64_t core_specialise(Interp *I, const Value *v, Value *call, const char *how);
+void    core_guard(Interp *I, const Value *v, int64_t lo, int64_t hi, Value *call, const char *how);
+
 /* value.c */
 Value *v_copy_list(Interp *I, const Value *l);     /* shallow copy */
 Value *v_new(Interp *I, VKind k);                  /* zeroed value of kind k */

@@ -4,6 +4,7 @@
 #include "frontend/core.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 _Noreturn static void bad_arg(Interp *I, Value *call, int k, const char *want, Value *got) {
@@ -11,16 +12,36 @@ _Noreturn static void bad_arg(Interp *I, Value *call, int k, const char *want, V
               k + 1, want, v_article(v_kind_name(got)), v_kind_name(got));
 }
 
+void core_guard(Interp *I, const Value *v, int64_t lo, int64_t hi, Value *call, const char *how) {
+    if (!v || v->kind != V_INT || !v->sym.sym || !I->trace) return;
+    char why[256];
+    snprintf(why, sizeof why, "%s uses the value of a symbolic size", how);
+    if (graph_add_guard(I->trace, v->sym, lo, hi, call ? call->loc : (SrcLoc){0}, why))
+        lisp_fail(I, call ? call->loc : (SrcLoc){0}, "out of memory");
+}
+
+int64_t core_specialise(Interp *I, const Value *v, Value *call, const char *how) {
+    core_guard(I, v, v->i, v->i, call, how);
+    return v->i;
+}
+
 int64_t arg_int(Interp *I, Value *call, Value **args, int k) {
     Value *v = args[k];
-    if (v->kind == V_INT) return v->i;
+    if (v->kind == V_INT) {
+        if (v->sym.sym) {
+            char how[160];
+            snprintf(how, sizeof how, "argument %d of '%s'", k + 1, core_call_name(call));
+            return core_specialise(I, v, call, how);
+        }
+        return v->i;
+    }
     if (v->kind == V_NUM && v->n == floor(v->n) && fabs(v->n) < 9.2e18) return (int64_t)v->n;
     bad_arg(I, call, k, "an integer", v);
 }
 
 double arg_num(Interp *I, Value *call, Value **args, int k) {
     Value *v = args[k];
-    if (v->kind == V_INT) return (double)v->i;
+    if (v->kind == V_INT) return (double)arg_int(I, call, args, k);
     if (v->kind == V_NUM) return v->n;
     bad_arg(I, call, k, "a number", v);
 }

@@ -487,6 +487,7 @@ static Value *sf_loopcount(Interp *I, Value *x) {
                   v_article(v_kind_name(nv)), v_kind_name(nv));
     if ((nv->kind == V_NUM && !(fabs(nv->n) < 9.2e18)) || (nv->kind == V_INT && nv->i == INT64_MIN))
         lisp_fail(I, count_expr->loc, "'%s': count out of range", core_call_name(x));
+    core_specialise(I, nv, x, "the loop count");
     int64_t n = nv->kind == V_INT ? nv->i : (int64_t)nv->n;
     int64_t total = n < 0 ? -n : n;
     Value *r = v_nil();

@@ -190,8 +190,13 @@ void   torch_register(Interp *I);
  * named `name`: tensor arguments become INPUTs with symbolic dims (see
  * TraceOptions), the result's tensors become outputs, and every PARAM gets
  * the path the script reaches it through.  0 / -1 with I->diag. */
+#define TRACE_MAX_DYNAMIC 16
 typedef struct TraceOptions {
     bool static_shapes;          /* --static: no symbolic dims */
+    /* --dynamic NAME:AXIS: that dim of input NAME is a sequence-like symbol
+     * (shared with the symbol of the same traced size), e.g. the last dim
+     * of a float [B,H,S,S] mask, which the default rule keeps constant. */
+    const char *dyn_name[TRACE_MAX_DYNAMIC]; int dyn_axis[TRACE_MAX_DYNAMIC]; int ndyn;
 } TraceOptions;
 int    trace_entry(Interp *I, EntryCall *call, const char *name, const TraceOptions *o, Graph **out);
 

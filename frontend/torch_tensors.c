@@ -105,9 +105,34 @@ BI(bi_full_like) {
 }
 
 /* arange(end) or arange(start end (step)): ceil((end-start)/step) values. */
+/* (tensor_arange S) or (tensor_arange a S step) with a symbolic end S and
+ * integer a, step > 0: the length (S - a) / step stays a size expression
+ * (exact division, checked at run time). */
+static Node *arange_symbolic(Interp *I, Value *call, Value **args, int nargs) {
+    Value *ve = args[nargs == 1 ? 0 : 1];
+    if (!ve || ve->kind != V_INT || !ve->sym.sym || !I->trace) return NULL;
+    int64_t start = 0, step = 1;
+    for (int k = 0; k < nargs; k++)
+        if (k != (nargs == 1 ? 0 : 1) && (!args[k] || args[k]->kind != V_INT || args[k]->sym.sym)) return NULL;
+    if (nargs > 1) start = args[0]->i;
+    if (nargs > 2) step = args[2]->i;
+    Dim len;
+    if (step <= 0 || !dim_sub(I->trace, ve->sym, dim_const(start), loc_of(call), &len) ||
+        dim_example(I->trace, len) < 0 || !dim_divq(I->trace, len, step, loc_of(call), &len))
+        return NULL;
+    Attr a;
+    memset(&a, 0, sizeof a);
+    a.shape.rank = 1;
+    a.shape.d[0] = len;
+    a.lo = (double)start; a.hi = (double)step; a.dtype = DT_I64;
+    return t_emit(I, call, OP_ARANGE, NULL, 0, &a);
+}
+
 BI(bi_arange) {
     double start = 0, end, step = 1;
     bool isint = true;
+    Node *sym = arange_symbolic(I, call, args, nargs);
+    if (sym) RET(sym);
     for (int k = 0; k < nargs; k++) if (args[k] && args[k]->kind == V_NUM) isint = false;
     if (nargs == 1) end = arg_scalar(I, call, args, 0);
     else {
@@ -222,11 +247,25 @@ BI(bi_select) {
     Node *x = T(0);
     int r = x->shape.rank;
     int d = t_axis(I, call, 1, arg_int(I, call, args, 1), r);
-    int64_t i = arg_int(I, call, args, 2);
     Dim D = x->shape.d[d];
-    if (D.sym) {
-        if (i < 0) lisp_fail(I, loc_of(call), "%s: a negative index cannot select in symbolic dimension %d", t_fname(call), d);
-    } else {
+    Dim di = t_arg_dim(I, call, args, 2);
+    if (di.sym || D.sym) {
+        /* a symbolic index (S-1) or a negative one on a symbolic size (-1
+         * is S-1) stays symbolic: the slice [i, i+1) */
+        Dim st = di, en;
+        if (di.sym == 0 && di.k < 0 && !dim_add(I->trace, D, di, loc_of(call), &st))
+            lisp_fail(I, loc_of(call), "%s: index %lld is not a size expression in symbolic dimension %d",
+                      t_fname(call), (long long)di.k, d);
+        if (!dim_add(I->trace, st, dim_const(1), loc_of(call), &en))
+            lisp_fail(I, loc_of(call), "%s: the index is not a size expression", t_fname(call));
+        Node *y = t_slice(I, call, x, d, st, en);
+        Shape s;
+        memset(&s, 0, sizeof s);
+        for (int j = 0; j < r; j++) if (j != d) s.d[s.rank++] = x->shape.d[j];
+        RET(t_reshape(I, call, y, &s));
+    }
+    int64_t i = di.k;
+    {
         if (i < 0) i += D.k;
         if (i < 0 || i >= D.k)
             lisp_fail(I, loc_of(call), "%s: argument 3 (index) %lld is out of range for size %lld",

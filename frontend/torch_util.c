@@ -2,8 +2,10 @@
  * builtins (see torch.h).  Every helper raises a located error through
  * lisp_fail when the op is rejected, so callers never check for NULL. */
 #include "frontend/torch.h"
+#include "frontend/core.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 
@@ -145,13 +147,26 @@ Node *t_slice(Interp *I, Value *call, Node *x, int axis, Dim start, Dim end) {
             end = dim_const(e);
         }
     } else {
+        /* Negative bounds count from the end: the shape rule makes -1 the
+         * size expression D-1.  A constant end at or past the traced size
+         * means "to the end" only while D <= end: a guard, so a bigger D is
+         * refused instead of silently cut (x[:, :512] on S = 600). */
         int64_t ex = t_dim_example(x->graph, D);
-        if (!start.sym && start.k < 0)
-            lisp_fail(I, loc, "%s: a negative start cannot index symbolic dimension %d", t_fname(call), axis);
-        if (!end.sym) {
-            if (end.k < 0)
-                lisp_fail(I, loc, "%s: a negative end cannot index symbolic dimension %d", t_fname(call), axis);
-            if (end.k >= ex) end = D;
+        if (!start.sym && start.k < 0 && start.k + ex < 0)
+            lisp_fail(I, loc, "%s: start %lld is before the beginning of dimension %d (size %lld here)",
+                      t_fname(call), (long long)start.k, axis, (long long)ex);
+        if (!end.sym && end.k < 0 && end.k + ex < 0)
+            lisp_fail(I, loc, "%s: end %lld is before the beginning of dimension %d (size %lld here)",
+                      t_fname(call), (long long)end.k, axis, (long long)ex);
+        if (!end.sym && end.k >= ex) {
+            if (end.k < INT64_MAX / 2 && I->trace) {
+                char why[200];
+                snprintf(why, sizeof why, "the slice end %lld of '%s' reads to the end only while the size is at "
+                         "most %lld", (long long)end.k, t_fname(call), (long long)end.k);
+                if (graph_add_guard(I->trace, D, INT64_MIN, end.k, loc, why))
+                    lisp_fail(I, loc, "out of memory");
+            }
+            end = D;
         }
     }
     Attr a;
@@ -257,6 +272,7 @@ static void flatten(Interp *I, Value *call, int k, Value *v, int depth, Flat *f)
         else if (depth != f->shape.rank)
             lisp_fail(I, loc, "%s: argument %d is a ragged nested list", t_fname(call), k + 1);
         if (v->kind == V_NUM) f->isfloat = true;
+        core_specialise(I, v, call, "tensor data");
         flat_push(I, f, v->kind == V_INT ? (double)v->i : v->kind == V_TRUE ? 1.0 : v->n);
         return;
     }

@@ -187,9 +187,11 @@ static Shape symbolic_shape(Graph *g, const Shape *ex, DType dtype, SymNames *sn
     sn->in_input = 0;
     int r = s.rank;
     int sym[2] = {0, r >= 4 ? 2 : 1};
+    bool mask4 = r == 4 && (ex->d[1].k == 1 || dtype == DT_BOOL);
     for (int j = 0; j < 2; j++) {
         int d = sym[j];
         if (d >= r || (j == 1 && d == sym[0])) continue;
+        if (mask4 && d == 2 && ex->d[d].k == 1) continue;     /* [B,1,1,S]: broadcast dim */
         s.d[d] = sym_for(g, ex->d[d].k, d == 0, sn);
     }
     /* Square masks: [S,S], [B,1,S,S] or any bool mask tie their last dim
@@ -198,6 +200,20 @@ static Shape symbolic_shape(Graph *g, const Shape *ex, DType dtype, SymNames *sn
     bool mask_like = r == 2 || (r == 4 && ex->d[1].k == 1) || dtype == DT_BOOL;
     if (mask_like && r >= 2 && s.d[r - 2].sym && !s.d[r - 1].sym && ex->d[r - 1].k == ex->d[r - 2].k)
         s.d[r - 1] = s.d[r - 2];
+    /* Masks of rank 4 ([B,1,1,S] padding, [B,1,S,S], [B,H,S,S]): the last
+     * two dims are positions.  A size-1 dim broadcasts and stays 1; a dim
+     * equal to an earlier input's sequence symbol shares it. */
+    if (r == 4 && mask_like) {
+        for (int j = 2; j < 4; j++) {
+            if (ex->d[j].k == 1) { s.d[j] = dim_const(1); continue; }
+            if (s.d[j].sym && !sn->batch[__builtin_ctz(s.d[j].sym)]) continue;
+            for (int i = 0; i < g->nsyms; i++)
+                if (!sn->batch[i] && g->syms[i].def.kind == SYM_FREE && g->syms[i].example == ex->d[j].k) {
+                    s.d[j] = (Dim){1, 1u << i};
+                    break;
+                }
+        }
+    }
     return s;
 }
 
@@ -235,6 +251,14 @@ int trace_entry(Interp *I, EntryCall *call, const char *name, const TraceOptions
             if (s.d[d].sym)
                 return diag_set(&I->diag, call->loc, "entry '%s': argument %d has a symbolic shape", gname, k + 1);
         if (!o || !o->static_shapes) s = symbolic_shape(g, &a->t->shape, a->t->dtype, &sn);
+        for (int j = 0; o && pn && j < o->ndyn; j++) {
+            if (strcmp(o->dyn_name[j], pn) != 0) continue;
+            int ax = o->dyn_axis[j] < 0 ? o->dyn_axis[j] + s.rank : o->dyn_axis[j];
+            if (ax < 0 || ax >= s.rank)
+                return diag_set(&I->diag, call->loc, "--dynamic %s:%d: input '%s' of '%s' has rank %d", pn,
+                                o->dyn_axis[j], pn, gname, s.rank);
+            if (!s.d[ax].sym) s.d[ax] = sym_for(g, a->t->shape.d[ax].k, ax == 0, &sn);
+        }
         Node *in = ir_input(g, pn ? pn : arena_printf(I->arena, "arg%d", k), a->t->dtype, &s, call->loc);
         if (!in) return diag_set(&I->diag, call->loc, "out of memory");
         args[k] = v_tensor(I, in);
@@ -257,6 +281,11 @@ int trace_entry(Interp *I, EntryCall *call, const char *name, const TraceOptions
             if (res->items[i]->kind == V_TENSOR && add_output(I, call, g, res->items[i]->t)) return -1;
     }
     if (g->noutputs == 0) return diag_set(&I->diag, call->loc, "entry '%s' returns no tensor", gname);
+    for (int j = 0; o && j < o->ndyn; j++) {
+        bool found = false;
+        for (int k = 0; k < g->ninputs; k++) found |= g->inputs[k]->name && strcmp(g->inputs[k]->name, o->dyn_name[j]) == 0;
+        if (!found) return diag_set(&I->diag, call->loc, "--dynamic: entry '%s' has no tensor input '%s'", gname, o->dyn_name[j]);
+    }
     if (name_params(I, call, g)) return -1;
     *out = g;
     return 0;

@@ -212,6 +212,9 @@ int ir_run(Graph *g, RunArgs *args, Arena *scratch, LtcDiag *d) {
     if ((g->ninputs && (!args->inputs || !args->in_shapes)) || (g->noutputs && (!args->outputs || !args->out_shapes)))
         return diag_set(d, none, "run of '%s': missing input or output arrays", g->name);
     if (bind_symbols(g, args, &b, d)) return -1;
+    char why[1024];
+    if (graph_derive_symbols(g, b.vals, why, sizeof why) || graph_check_guards(g, b.vals, why, sizeof why))
+        return diag_set(d, none, "run of '%s': %s", g->name, why);
     uint32_t unbound = 0;
     for (int i = 0; i < g->nsyms; i++)
         if (b.vals[i] < 0) unbound |= 1u << i;

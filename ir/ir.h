@@ -19,9 +19,10 @@
 #define LTC_IR_H
 
 #include "support/support.h"
+#include "ir/symdef.h"
 
 #define LTC_MAX_RANK 8
-#define LTC_MAX_SYMS 16
+#define LTC_MAX_SYMS 32             /* symbol masks are uint32_t */
 
 typedef enum { DT_F32, DT_F16, DT_BF16, DT_I64, DT_BOOL, DT_COUNT } DType;
 
@@ -50,8 +51,23 @@ Dim     shape_numel(const Shape *s);              /* may fail -> k = -1 */
 struct Graph;
 const char *shape_str(const struct Graph *g, const Shape *s, char *buf, size_t n);
 
-/* A symbol: a dimension that stays free until run time. */
-typedef struct Symbol { const char *name; int64_t example; } Symbol;
+/* A symbol: a dimension that stays free until run time, or a size derived
+ * from other symbols (ir/symdef.h: S-1, S/2, S*S...). */
+typedef struct Symbol {
+    const char *name;
+    int64_t     example;        /* value at the traced sizes */
+    SymDef      def;            /* kind SYM_FREE: bound from input shapes */
+    const char *where;          /* derived: "x.lsp:12:5", the expression that made it */
+} Symbol;
+
+/* A guard: the model was specialised on dim == value (a symbolic size used
+ * where it cannot stay symbolic: a comparison, a loop bound, a constant
+ * that met it).  Checked at run time; `what` names the line and reason. */
+typedef struct SymGuard {
+    Dim d; int64_t lo, hi;      /* lo <= d <= hi; lo == hi: specialised */
+    SrcLoc loc;                 /* where the script specialised it */
+    const char *why;            /* "a constant 128 meets S in 'add'" */
+} SymGuard;
 
 /* ---- ops ------------------------------------------------------------------ */
 typedef enum {
@@ -130,6 +146,7 @@ struct Graph {
     Node   **outputs; int noutputs, capoutputs;
     Node   **params; int nparams, capparams;
     Symbol   syms[LTC_MAX_SYMS]; int nsyms;
+    SymGuard *guards; int nguards, capguards;
     bool     eager;             /* the session's eager pool */
     uint64_t seed;              /* session seed for random ops */
     uint64_t next_seed;         /* counter handed to each random node */
@@ -143,6 +160,32 @@ struct Graph {
 
 Graph *graph_new(Arena *a, const char *name, bool eager);
 int    graph_add_symbol(Graph *g, const char *name, int64_t example);  /* returns index or -1 */
+
+/* ---- size arithmetic on symbols (ir/symbolic.c) ------------------------- */
+/* a + b, a - b, a / q (exact at every size: refused at run time otherwise),
+ * a * b: the result is a Dim, through a derived symbol of g where it is not
+ * a monomial of g's symbols (made once per distinct expression; `loc` says
+ * where, for run-time messages).  false when the expression cannot be
+ * represented (out of symbols or terms, a negative example value). */
+bool    dim_add(Graph *g, Dim a, Dim b, SrcLoc loc, Dim *out);
+bool    dim_sub(Graph *g, Dim a, Dim b, SrcLoc loc, Dim *out);
+bool    dim_divq(Graph *g, Dim a, int64_t q, SrcLoc loc, Dim *out);
+bool    dim_mul_sq(Graph *g, Dim a, Dim b, Dim *out);     /* repeated symbols become squares */
+/* Row-major (contiguous) strides of s in elements; repeated symbols become
+ * squares of g ([B,H,S,S]: the stride of H is S^2).  false if not
+ * representable.  The product past the outermost dim is not formed. */
+bool    shape_strides(Graph *g, const Shape *s, Dim st[LTC_MAX_RANK]);
+/* The value of d at the traced (example) sizes. */
+int64_t dim_example(const Graph *g, Dim d);
+/* vals[i] for every derived symbol of g from the free ones already in vals;
+ * -1 with a message naming the symbol and where it comes from. */
+int     graph_derive_symbols(const Graph *g, int64_t *vals, char *err, size_t n);
+/* Record the guard lo <= d <= hi (deduplicated); -1 on out of memory. */
+int     graph_add_guard(Graph *g, Dim d, int64_t lo, int64_t hi, SrcLoc loc, const char *why);
+/* "S = 128 (x.lsp:12:5: a constant 128 meets S in 'add')", "S <= 511 (...)" */
+const char *guard_str(const Graph *g, const SymGuard *gd, char *buf, size_t n);
+/* 0 when every guard holds at vals, else -1 with a message. */
+int     graph_check_guards(const Graph *g, const int64_t *vals, char *err, size_t n);
 
 /* Create a node: checks arity, maps inputs from another graph to PARAMs of
  * g (tracing), runs the shape rule, appends.  On error returns NULL and

@@ -91,6 +91,7 @@ void gather_strided(void *out, const void *in, size_t es, const int64_t *oshape,
                     const int64_t *st, int64_t base);
 
 /* Apply broadcasting of two symbolic shapes; -1 with a message on failure. */
+bool dim_unify_const(Graph *g, Dim sym, Dim c, SrcLoc loc, const char *opname);
 int  broadcast_shapes(const Graph *g, const Shape *a, const Shape *b, Shape *out, LtcDiag *d, SrcLoc loc);
 
 /* ---- reference row kernels, shared with fused ops ----------------------- */

@@ -125,6 +125,10 @@ void ir_print(const Graph *g, StrBuf *b) {
         for (int i = 0; i < g->nsyms; i++) sb_printf(b, " %s=%lld", g->syms[i].name, (long long)g->syms[i].example);
         sb_putc(b, '\n');
     }
+    for (int i = 0; i < g->nguards; i++) {   /* "  guard S <= 64 (x.lsp:10:13: ...)" */
+        char buf[900];
+        sb_printf(b, "  guard %s\n", guard_str(g, &g->guards[i], buf, sizeof buf));
+    }
     for (int i = 0; i < g->nnodes; i++) {
         const Node *n = g->nodes[i];
         sb_printf(b, "  %%%d = %s", i, op_info[n->op].name);

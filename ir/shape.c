@@ -31,7 +31,7 @@ static int check_shape(Node *n, const Shape *s, LtcDiag *d) {
         Dim x = s->d[i];
         if (x.k < 0 || (x.sym && x.k == 0))
             return diag_set(d, n->loc, "%s: invalid size in shape %s", NAME, SS(s, b));
-        if (x.sym >> n->graph->nsyms)
+        if (n->graph->nsyms < 32 && (x.sym >> n->graph->nsyms))
             return diag_set(d, n->loc, "%s: shape %s uses an undeclared symbol", NAME, SS(s, b));
         if (x.k && total > LTC_MAX_NUMEL / x.k)
             return diag_set(d, n->loc, "%s: shape %s has too many elements (more than 2^40)", NAME, SS(s, b));
@@ -67,7 +67,23 @@ int shape_source(Node *n, LtcDiag *d) {
 }
 
 /* ---- broadcasting ---------------------------------------------------------------- */
-int broadcast_shapes(const Graph *g, const Shape *a, const Shape *b, Shape *out, LtcDiag *d, SrcLoc loc) {
+/* A constant c meeting a symbolic size D whose traced value is c (a mask
+ * built from a global S, a reshape to global sizes): the model can only be
+ * right at D = c.  Record that as a guard (checked at run time, reported
+ * as a warning by the driver) and keep D. */
+bool dim_unify_const(Graph *g, Dim sym, Dim c, SrcLoc loc, const char *opname) {
+    if (!g || g->eager || !sym.sym || c.sym || c.k == 1 || dim_example(g, sym) != c.k) return false;
+    char why[300], ds[160];
+    Shape s1 = {1, {sym}};
+    shape_str(g, &s1, ds, sizeof ds);
+    ds[strlen(ds) - 1] = 0;
+    snprintf(why, sizeof why, "the constant size %lld meets the symbolic size %s in '%s'; compute the size "
+             "from a tensor, e.g. (tensor_size x 1), to keep it dynamic", (long long)c.k, ds + 1, opname);
+    return graph_add_guard(g, sym, c.k, c.k, loc, why) == 0;
+}
+
+int broadcast_shapes(const Graph *cg, const Shape *a, const Shape *b, Shape *out, LtcDiag *d, SrcLoc loc) {
+    Graph *g = (Graph *)cg;     /* guards may be added (dim_unify_const) */
     int R = a->rank > b->rank ? a->rank : b->rank;
     Shape o = {R, {{0, 0}}};
     for (int i = 0; i < R; i++) {
@@ -75,6 +91,8 @@ int broadcast_shapes(const Graph *g, const Shape *a, const Shape *b, Shape *out,
         Dim da = ia >= 0 ? a->d[ia] : dim_const(1), db = ib >= 0 ? b->d[ib] : dim_const(1);
         if (dim_eq(da, db) || (db.sym == 0 && db.k == 1)) o.d[i] = da;
         else if (da.sym == 0 && da.k == 1) o.d[i] = db;
+        else if (dim_unify_const(g, da, db, loc, "broadcast")) o.d[i] = da;
+        else if (dim_unify_const(g, db, da, loc, "broadcast")) o.d[i] = db;
         else {
             char x[200], y[200];
             return diag_set(d, loc, "shapes %s and %s do not broadcast",
@@ -283,24 +301,24 @@ static bool mono_mul(Mono *m, Dim x) {
     return true;
 }
 
-int shape_reshape(Node *n, LtcDiag *d) {
-    const Shape *s = &IN(0)->shape;
-    Shape o = n->a.shape;
-    SBuf x, y;
+/* Solve the target shape o of a reshape of s: the -1 (if any) becomes
+ * numel(s) / numel(rest), which must be k * (distinct symbols).  Returns
+ * 0 when o is complete and holds as many elements as s, 1 if not, -1 on
+ * two holes. */
+static int reshape_solve(const Shape *s, Shape *o) {
     int hole = -1;
     Mono have = {1, {0}}, want = {1, {0}};
-    bool ok = o.rank >= 0 && o.rank <= LTC_MAX_RANK;
+    bool ok = o->rank >= 0 && o->rank <= LTC_MAX_RANK;
     for (int i = 0; ok && i < s->rank; i++) ok = mono_mul(&have, s->d[i]);
-    for (int i = 0; ok && i < o.rank; i++) {
-        if (o.d[i].k == -1 && o.d[i].sym == 0) {
-            if (hole >= 0) return diag_set(d, n->loc, "reshape: more than one -1 in %s", SS(&o, x));
+    for (int i = 0; ok && i < o->rank; i++) {
+        if (o->d[i].k == -1 && o->d[i].sym == 0) {
+            if (hole >= 0) return -1;
             hole = i;
         } else {
-            ok = mono_mul(&want, o.d[i]);
+            ok = mono_mul(&want, o->d[i]);
         }
     }
     if (ok && hole >= 0) {
-        /* the hole is have / want, which must be k * (distinct symbols) */
         Dim h = {0, 0};
         ok = want.k > 0 && have.k % want.k == 0;
         h.k = ok ? have.k / want.k : 0;
@@ -310,11 +328,50 @@ int shape_reshape(Node *n, LtcDiag *d) {
             else if (e) h.sym |= 1u << i;
         }
         if (ok && h.k == 0) h.sym = 0;
-        o.d[hole] = h;
+        o->d[hole] = h;
     } else if (ok) {
         ok = have.k == want.k && (have.k == 0 || memcmp(have.e, want.e, sizeof have.e) == 0);
     }
-    if (!ok) return diag_set(d, n->loc, "cannot reshape %s into %s", SS(s, x), SS(&n->a.shape, y));
+    return ok ? 0 : 1;
+}
+
+/* A reshape to sizes written as numbers, e.g. (integers B S H D) from the
+ * globals the example input was made with: a constant target dim equal to
+ * the traced value of a symbol of the input that the target lacks stands
+ * for that symbol.  Symbols are matched in the order they appear in the
+ * input, left to right in the target (a reshape keeps the order of
+ * elements).  Only used when the sizes do not match otherwise. */
+static bool reshape_symbolise(const Graph *g, const Shape *s, Shape *o) {
+    bool changed = false;
+    int pos = 0;
+    for (int i = 0; i < s->rank; i++)
+        for (int b = 0; b < g->nsyms; b++) {
+            if (!(s->d[i].sym >> b & 1)) continue;
+            bool present = false;
+            for (int j = 0; j < o->rank; j++) present |= (o->d[j].sym >> b & 1) != 0;
+            if (present) continue;
+            for (int j = pos; j < o->rank; j++)
+                if (o->d[j].sym == 0 && o->d[j].k == g->syms[b].example && o->d[j].k != 1) {
+                    o->d[j] = (Dim){1, 1u << b};
+                    pos = j + 1;
+                    changed = true;
+                    break;
+                }
+        }
+    return changed;
+}
+
+int shape_reshape(Node *n, LtcDiag *d) {
+    const Shape *s = &IN(0)->shape;
+    Shape o = n->a.shape;
+    SBuf x, y;
+    int rc = reshape_solve(s, &o);
+    if (rc == -1) return diag_set(d, n->loc, "reshape: more than one -1 in %s", SS(&n->a.shape, x));
+    if (rc == 1 && !n->graph->eager) {
+        Shape t = n->a.shape;
+        if (reshape_symbolise(n->graph, s, &t) && reshape_solve(s, &t) == 0) { o = t; rc = 0; }
+    }
+    if (rc) return diag_set(d, n->loc, "cannot reshape %s into %s", SS(s, x), SS(&n->a.shape, y));
     n->a.shape = o;             /* the -1 resolved, so printing and backends see sizes */
     n->shape = o;
     n->dtype = IN(0)->dtype;
@@ -367,36 +424,44 @@ int shape_expand(Node *n, LtcDiag *d) {
     return check_shape(n, &o, d);
 }
 
+/* Python's slice bounds on a dimension of size D: a negative bound counts
+ * from the end (b + D), then clamps to [0, D].  On a symbolic D the clamp
+ * cannot be decided for every size, so a bound must be known to lie in
+ * range at the traced size; it then stays symbolic (S-1 for -1) and the
+ * lowering checks start <= end <= D at run time. */
+static bool slice_bound(Node *n, Dim D, Dim b, Dim *out) {
+    if (D.sym == 0 && b.sym == 0) {
+        int64_t v = b.k < 0 ? b.k + D.k : b.k;
+        *out = dim_const(v < 0 ? 0 : v > D.k ? D.k : v);
+        return true;
+    }
+    if (b.sym == 0 && b.k < 0) return dim_add(n->graph, D, b, n->loc, out) && dim_example(n->graph, *out) >= 0;
+    *out = b;
+    return dim_example(n->graph, b) <= dim_example(n->graph, D);
+}
+
 int shape_slice(Node *n, LtcDiag *d) {
     const Shape *s = &IN(0)->shape;
     SBuf x, p, q, r;
     if (norm_axis(n, s->rank, d)) return -1;
     Attr *a = &n->a;
     if (a->step < 1) return diag_set(d, n->loc, "slice: step %lld must be at least 1", (long long)a->step);
-    Dim D = s->d[a->axis], len;
+    Dim D = s->d[a->axis], len, st, en, diff;
     if (a->end.sym == 0 && a->end.k >= INT64_MAX / 2) a->end = D;   /* "to the end" */
-    if (D.sym == 0 && a->start.sym == 0 && a->end.sym == 0) {
-        int64_t st = a->start.k, en = a->end.k;
-        if (st < 0) st += D.k;
-        if (en < 0) en += D.k;
-        st = st < 0 ? 0 : st > D.k ? D.k : st;
-        en = en < 0 ? 0 : en > D.k ? D.k : en;
-        a->start = dim_const(st);
-        a->end = dim_const(en);
-        len = dim_const(en > st ? (en - st + a->step - 1) / a->step : 0);
-    } else {
-        /* Symbolic dimension or bounds: the length must be a monomial; the
-         * interpreter checks the bounds against the size at run time. */
-        Dim diff;
-        if (D.sym == 0 && a->start.sym == 0 && a->start.k < 0) a->start.k = a->start.k + D.k < 0 ? 0 : a->start.k + D.k;
-        if (a->start.k == 0) diff = a->end;
-        else if (a->start.sym == a->end.sym && a->end.k >= a->start.k) diff = (Dim){a->end.k - a->start.k, a->start.sym};
-        else diff = dim_const(-1);
-        if (a->start.k < 0 || diff.k < 0 || !dim_div(diff, dim_const(a->step), &len))
-            return diag_set(d, n->loc, "slice: [%s:%s:%lld] of symbolic dimension %s of %s has no symbolic length",
-                            dim_s(n->graph, a->start, p, sizeof p), dim_s(n->graph, a->end, q, sizeof q),
-                            (long long)a->step, dim_s(n->graph, D, r, sizeof r), SS(s, x));
+    bool ok = slice_bound(n, D, a->start, &st) && slice_bound(n, D, a->end, &en);
+    if (ok && st.sym == 0 && en.sym == 0) {
+        len = dim_const(en.k > st.k ? (en.k - st.k + a->step - 1) / a->step : 0);
+    } else if (ok) {
+        /* symbolic: the length (end - start) / step must divide exactly */
+        ok = dim_sub(n->graph, en, st, n->loc, &diff) && dim_example(n->graph, diff) >= 0 &&
+             dim_divq(n->graph, diff, a->step, n->loc, &len);
     }
+    if (!ok)
+        return diag_set(d, n->loc, "slice: [%s:%s:%lld] of symbolic dimension %s of %s has no symbolic length",
+                        dim_s(n->graph, a->start, p, sizeof p), dim_s(n->graph, a->end, q, sizeof q),
+                        (long long)a->step, dim_s(n->graph, D, r, sizeof r), SS(s, x));
+    a->start = st;
+    a->end = en;
     n->shape = *s;
     n->shape.d[a->axis] = len;
     n->dtype = IN(0)->dtype;
@@ -410,22 +475,25 @@ int shape_cat(Node *n, LtcDiag *d) {
     int ax = n->a.axis;
     Dim sum = s0->d[ax];
     DType t = IN(0)->dtype;
+    Shape o = *s0;
     for (int i = 1; i < n->nin; i++) {
         const Shape *s = &IN(i)->shape;
         bool ok = s->rank == s0->rank;
-        for (int j = 0; ok && j < s->rank; j++)
-            if (j != ax && !dim_eq(s->d[j], s0->d[j])) ok = false;
+        for (int j = 0; ok && j < s->rank; j++) {
+            if (j == ax || dim_eq(s->d[j], o.d[j]) || dim_unify_const(n->graph, o.d[j], s->d[j], n->loc, "cat"))
+                continue;
+            if (dim_unify_const(n->graph, s->d[j], o.d[j], n->loc, "cat")) o.d[j] = s->d[j];
+            else ok = false;
+        }
         if (!ok)
             return diag_set(d, n->loc, "cat: shapes %s and %s differ outside axis %d", SS(s0, x), SS(s, y), ax);
         Dim e = s->d[ax];
-        if (e.k == 0) continue;
-        if (sum.k == 0) sum = e;
-        else if (e.sym == sum.sym) sum.k += e.k;
-        else return diag_set(d, n->loc, "cat: sizes %s and %s along axis %d cannot be added symbolically",
+        if (!dim_add(n->graph, sum, e, n->loc, &sum))
+            return diag_set(d, n->loc, "cat: sizes %s and %s along axis %d cannot be added symbolically",
                              dim_s(n->graph, sum, x, sizeof x), dim_s(n->graph, e, y, sizeof y), ax);
         t = dtype_promote(t, IN(i)->dtype);
     }
-    n->shape = *s0;
+    n->shape = o;
     n->shape.d[ax] = sum;
     n->dtype = t;
     return check_shape(n, &n->shape, d);

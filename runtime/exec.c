@@ -147,6 +147,24 @@ int rt_bind_symbols(const Plan *p, const int *ranks, const int64_t *const *shape
                             rt_dims_str(shapes[i], ranks[i], got, sizeof got));
         }
     }
+    /* Derived symbols (S-1, S/2, S^2...) from the free ones, in index
+     * order; a size that comes out negative or inexact is refused. */
+    for (int s = 0; s < nsyms && s < LTC_MAX_SYMS; s++) {
+        const Symbol *sy = &p->graph->syms[s];
+        if (sy->def.kind == SYM_FREE) continue;
+        char why[128];
+        if (symdef_eval(&sy->def, s, symvals, &symvals[s], why, sizeof why) != 0) {
+            char ctx[256] = "";
+            size_t l = 0;
+            for (int j = 0; j < s && l + 1 < sizeof ctx; j++)
+                if (p->graph->syms[j].def.kind == SYM_FREE && (known >> j & 1))
+                    l += (size_t)snprintf(ctx + l, sizeof ctx - l, "%s%s=%lld", l ? ", " : "",
+                                          p->graph->syms[j].name, (long long)symvals[j]);
+            return fail(err, errlen, "input sizes give %s, but the size %s%s%s %s", ctx, sy->name,
+                        sy->where ? " computed at " : "", sy->where ? sy->where : "", why);
+        }
+        known |= 1u << s;
+    }
     /* Symbols that appear in no input cannot be bound. */
     for (int s = 0; s < nsyms && s < LTC_MAX_SYMS; s++) {
         bool used = false;

@@ -199,9 +199,31 @@ static Plan *plan(Rd *r) {
     if (!g->name) g->name = "entry";
     g->nsyms = count(r, 12, LTC_MAX_SYMS);
     for (int i = 0; i < g->nsyms && !r->bad; i++) {
-        g->syms[i].name = str(r);
-        g->syms[i].example = i64(r);
-        if (!r->bad && !g->syms[i].name) fail(r, "symbol without a name");
+        Symbol *sy = &g->syms[i];
+        sy->name = str(r);
+        sy->example = i64(r);
+        if (!r->bad && !sy->name) fail(r, "symbol without a name");
+        /* a derived symbol refers only to earlier symbols (one pass in
+         * index order computes them all, ir/symdef.h) */
+        uint32_t kind = u32(r), nt = u32(r);
+        if (!r->bad && (kind > SYM_SQUARE || nt > LTC_SYM_TERMS || (kind != SYM_AFFINE && nt != 0)))
+            fail(r, "invalid symbol definition");
+        sy->def.kind = (SymKind)kind;
+        sy->def.nterms = r->bad ? 0 : (int)nt;
+        uint32_t earlier = i >= 32 ? 0xffffffffu : (1u << i) - 1;
+        for (int j = 0; j < sy->def.nterms && !r->bad; j++) {
+            sy->def.tk[j] = i64(r);
+            sy->def.tsym[j] = u32(r);
+            if (!r->bad && (sy->def.tsym[j] == 0 || (sy->def.tsym[j] & ~earlier)))
+                fail(r, "symbol definition refers to a later symbol");
+        }
+        sy->def.c = i64(r);
+        sy->def.div = i64(r);
+        sy->def.a = (int)u32(r);
+        sy->where = str(r);
+        if (!r->bad && (sy->def.div < 1 || (kind == SYM_AFFINE && nt == 0) ||
+                        (kind == SYM_SQUARE && (sy->def.a < 0 || sy->def.a >= i))))
+            fail(r, "invalid symbol definition");
     }
     p->graph = g;
     int ns = g->nsyms;

@@ -35,24 +35,13 @@ enum { AB_Q, AB_K, AB_V, AB_MASK, AB_OUT };
 #define ATT_RG 4    /* rows sharing each K/V vector load (divides ATT_BR) */
 #define ATT_BCV 2   /* vectors of keys per key block: Bc = ATT_BCV vw */
 
-static bool contig_strides(const Shape *sh, Dim *st) {
-    Dim acc = dim_const(1);
-    for (int i = sh->rank - 1; i >= 0; i--) {
-        st[i] = acc;
-        if (acc.sym & sh->d[i].sym) return false;
-        acc.k *= sh->d[i].k;
-        acc.sym |= sh->d[i].sym;
-    }
-    return true;
-}
-
 static bool is_one(Dim d) { return d.k == 1 && d.sym == 0; }
 
 /* Strides of x for the output dims [ob.., extra] aligned right; 0 where
  * x broadcasts.  out has `n` entries. */
-static bool bstrides(const Shape *x, const Shape *full, int n, Dim *out) {
+static bool bstrides(Graph *g, const Shape *x, const Shape *full, int n, Dim *out) {
     Dim st[LTC_MAX_RANK];
-    if (!contig_strides(x, st)) return false;
+    if (!shape_strides(g, x, st)) return false;
     for (int i = 0; i < n; i++) {
         int j = i - (n - x->rank);
         out[i] = (j < 0 || (is_one(x->d[j]) && !is_one(full->d[i]))) ? dim_const(0) : st[j];
@@ -96,7 +85,7 @@ int cpu_lower_attn(CpuBackend *be, Plan *p, Node *n, const int *in_bufs, int out
             bs[x][i] = (j < 0 || (is_one(sh->d[j]) && !is_one(full.d[i]))) ? dim_const(0) : st[j];
         }
     }
-    if (mk && !bstrides(&mk->shape, &full, 4, ms)) return cpu_unsupported(n, d, "attention mask shape");
+    if (mk && !bstrides(n->graph, &mk->shape, &full, 4, ms)) return cpu_unsupported(n, d, "attention mask shape");
     Dim batch;
     if (!dim_mul(full.d[0], full.d[1], &batch) || !dim_mul(batch, full.d[2], &batch))
         return cpu_unsupported(n, d, "attention batch is not one monomial");

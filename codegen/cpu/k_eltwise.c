@@ -57,14 +57,8 @@ static bool ew_layout(Node *n, EwLayout *L) {
     for (int i = 0; i < R - 1; i++) L->size[i] = os->d[i];
     for (int k = 0; k < n->nin && k < 2; k++) {
         const Shape *is = &n->in[k]->shape;
-        Dim acc = dim_const(1);
         Dim st[LTC_MAX_RANK];
-        for (int i = is->rank - 1; i >= 0; i--) {
-            st[i] = acc;
-            if (acc.sym & is->d[i].sym) return false;
-            acc.k *= is->d[i].k;
-            acc.sym |= is->d[i].sym;
-        }
+        if (!shape_strides(n->graph, is, st)) return false;
         for (int i = 0; i < R; i++) {
             int j = i - (R - is->rank);
             bool bc = j < 0 || (is_one(is->d[j]) && !is_one(os->d[i]));
@@ -79,10 +73,10 @@ static bool ew_layout(Node *n, EwLayout *L) {
         for (int k = 0; k < n->nin && k < 2 && ok; k++) {
             Dim m;
             ok = (L->st[k][i].k == 0 && L->st[k][i + 1].k == 0) ||
-                 (dim_mul(L->st[k][i + 1], L->size[i + 1], &m) && dim_eq(m, L->st[k][i]));
+                 (dim_mul_sq(n->graph, L->st[k][i + 1], L->size[i + 1], &m) && dim_eq(m, L->st[k][i]));
         }
         Dim ms;
-        if (!ok || !dim_mul(L->size[i], L->size[i + 1], &ms)) continue;
+        if (!ok || !dim_mul_sq(n->graph, L->size[i], L->size[i + 1], &ms)) continue;
         L->size[i] = ms;
         for (int k = 0; k < 2; k++) L->st[k][i] = L->st[k][i + 1];
         for (int j = i + 1; j + 1 < L->nlead; j++) {
@@ -105,7 +99,7 @@ int cpu_lower_eltwise(CpuBackend *be, Plan *p, Node *n, const int *in_bufs, int 
     if (!ew_layout(n, &L)) return cpu_unsupported(n, d, "broadcast pattern with too many dims");
     Dim rows = dim_const(1);
     for (int i = 0; i < L.nlead; i++)
-        if (!dim_mul(rows, L.size[i], &rows)) return cpu_unsupported(n, d, "rows are not one monomial");
+        if (!dim_mul_sq(n->graph, rows, L.size[i], &rows)) return cpu_unsupported(n, d, "rows are not one monomial");
     int kid = cpu_add_kernel(p, n, "eltwise", d);
     if (kid < 0) return -1;
     s->kernel = kid;

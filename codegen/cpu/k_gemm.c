@@ -188,24 +188,11 @@ static int lower_linear(CpuBackend *be, Plan *p, Node *n, const GemmCfg *g, cons
     return 0;
 }
 
-/* Contiguous strides of a shape, as monomials. */
-static bool strides_of(const Shape *sh, Dim *st) {
-    Dim acc = dim_const(1);
-    for (int i = sh->rank - 1; i >= 0; i--) {
-        st[i] = acc;
-        Dim x = sh->d[i];
-        if (acc.sym & x.sym) return false;
-        acc.k *= x.k;
-        acc.sym |= x.sym;
-    }
-    return true;
-}
-
 static int lower_matmul(CpuBackend *be, Plan *p, Node *n, const GemmCfg *g, const int *in_bufs,
                         int out_buf, PlanStep *s, LtcDiag *d) {
     const Shape *as = &n->in[0]->shape, *bs = &n->in[1]->shape, *os = &n->shape;
     Dim ast[LTC_MAX_RANK], bst[LTC_MAX_RANK];
-    if (!strides_of(as, ast) || !strides_of(bs, bst))
+    if (!shape_strides(n->graph, as, ast) || !shape_strides(n->graph, bs, bst))
         return cpu_unsupported(n, d, "matmul with repeated symbols in a shape");
     /* batch dims of the output, each with A's and B's stride (0: broadcast) */
     int nb = os->rank - 2;

@@ -211,6 +211,19 @@ int cpu_lower_misc(CpuBackend *be, Plan *p, Node *n, const int *in_bufs, int out
         fam = "misc";
         break;
     }
+    case OP_FULL: case OP_ARANGE: {
+        /* sources with a symbolic shape (a constant one is folded at bind
+         * time): rows of the last dim; buffer 0 is the output */
+        int R = n->shape.rank;
+        if (!(n->dtype == DT_F32 || n->dtype == DT_I64 || n->dtype == DT_BOOL))
+            return cpu_unsupported(n, d, "source of this dtype");
+        if (R && !cpu_dims_prod(&n->shape, 0, R - 1, &rows)) return cpu_unsupported(n, d, "source shape");
+        s->nbufs = 1;
+        s->bufs[0] = out_buf;
+        cpu_set_dim(s, R ? n->shape.d[R - 1] : dim_const(1));
+        fam = "misc";
+        break;
+    }
     case OP_TRIU: case OP_TRIL: {
         int R = n->shape.rank;
         if (R < 2 || !cpu_dims_prod(&n->shape, 0, R - 1, &rows)) return cpu_unsupported(n, d, "triu/tril shape");
@@ -376,6 +389,29 @@ int cpu_gen_misc(Cg *c, const PlanKernel *pk, LtcDiag *d) {
         LLVMValueRef j = cg_for(c, &lj, cg_i64c(c, 0), dim, cg_i64c(c, 1));
         LLVMValueRef v = cg_load(c, et, cg_gep(c, et, src, j), al);
         cg_store(c, LLVMBuildSelect(b, ok, v, LLVMConstNull(et), ""), cg_gep(c, et, dst, j), al);
+        cg_endfor(c, &lj);
+        cg_endfor(c, &lt);
+    } else if (n->op == OP_FULL || n->op == OP_ARANGE) {
+        /* full: every element f; arange: element j of the one row is
+         * lo + j * hi, computed in double as the interpreter does */
+        LLVMTypeRef tt = val_type(c, n->dtype);
+        unsigned al = (unsigned)dtype_storage_size(n->dtype);
+        LLVMValueRef Y = cg_buf(c, 0), cols = cg_dim(c, 0);
+        LLVMValueRef t = cg_for(c, &lt, c->t0, c->t1, cg_i64c(c, 1));
+        LLVMValueRef off = LLVMBuildMul(b, t, cols, "");
+        LLVMValueRef j = cg_for(c, &lj, cg_i64c(c, 0), cols, cg_i64c(c, 1));
+        LLVMValueRef x;
+        if (n->op == OP_FULL) {
+            x = LLVMConstReal(c->f64, n->a.f);
+        } else {
+            x = LLVMBuildFMul(b, LLVMBuildSIToFP(b, j, c->f64, ""), LLVMConstReal(c->f64, n->a.hi), "");
+            x = LLVMBuildFAdd(b, x, LLVMConstReal(c->f64, n->a.lo), "");
+        }
+        LLVMValueRef v;
+        if (n->dtype == DT_F32) v = LLVMBuildFPTrunc(b, x, c->f32, "");
+        else if (n->dtype == DT_I64) v = LLVMBuildFPToSI(b, x, c->i64, "");
+        else v = LLVMBuildZExt(b, LLVMBuildFCmp(b, LLVMRealUNE, x, LLVMConstReal(c->f64, 0), ""), c->i8, "");
+        cg_store(c, v, cg_gep(c, tt, Y, LLVMBuildAdd(b, off, j, "")), al);
         cg_endfor(c, &lj);
         cg_endfor(c, &lt);
     } else if (n->op == OP_TRIU || n->op == OP_TRIL) {

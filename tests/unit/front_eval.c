@@ -644,3 +644,14 @@ Test(eval, seed_transformer_layer_runs) {
     cr_expect(strncmp(r, "ERROR 2:1 torch_add: ", 21) == 0, "%s", r);
     lisp_free(L);
 }
+
+Test(eval, integer_overflow_is_an_error) {
+    Lisp *L = lisp_new();
+    cr_expect(strstr(run(L, "(println (* 4611686018427387904 2))"), "integer overflow"));
+    cr_expect(strstr(run(L, "(setq m (- 0 9223372036854775807 1)) (println (/ m -1))"), "integer overflow"));
+    cr_expect(strstr(run(L, "(println (+ 9223372036854775807 1))"), "integer overflow"));
+    cr_expect(strstr(run(L, "(println (^^ 3 40))"), "integer overflow"));
+    cr_expect_str_eq(run(L, "(setq m (- 0 9223372036854775807 1)) (println (% m -1) (^^ 2 62) (^^ -1 7))"),
+                     "0 4611686018427387904 -1\n");
+    lisp_free(L);
+}

@@ -13,7 +13,7 @@ static EntryCall *find_call(const char *fname) {
 }
 
 static Graph *trace(const char *fname, bool static_shapes) {
-    TraceOptions o = {static_shapes};
+    TraceOptions o = {.static_shapes = static_shapes};
     Graph *g = NULL;
     cr_assert_eq(trace_entry(&I, find_call(fname), fname, &o, &g), 0, "trace: %s", I.diag.msg);
     cr_assert_not_null(g);

@@ -266,3 +266,90 @@ Test(ir_shape, params_from_eager) {
     Node *q[2] = {x, x};
     cr_assert_str_eq(emit_err(G2, OP_ADD, q, 2, NULL, &d), "add: input 0 belongs to graph 't', not 'other'");
 }
+
+/* ---- derived symbols (ir/symbolic.c) ---------------------------------------- */
+static const char *dstr(Dim d) {
+    static char buf[4][128];
+    static int k;
+    k = (k + 1) % 4;
+    Shape s = {1, {d}};
+    return shape_str(G, &s, buf[k], sizeof buf[k]);
+}
+
+Test(ir_shape, derived_symbols_are_canonical) {
+    Dim m1, back, h, two_h, sq, cube, t2;
+    cr_assert(dim_sub(G, S_, dim_const(1), NOLOC, &m1));
+    cr_assert_str_eq(dstr(m1), "[(S-1)]");
+    cr_assert_eq(dim_example(G, m1), 15);
+    cr_assert(dim_add(G, m1, dim_const(1), NOLOC, &back));
+    cr_assert(dim_eq(back, S_), "(S-1)+1 = %s", dstr(back));
+    Dim again;
+    cr_assert(dim_sub(G, S_, dim_const(1), NOLOC, &again));
+    cr_assert(dim_eq(again, m1), "one symbol per expression");
+    cr_assert(dim_divq(G, S_, 2, NOLOC, &h));
+    cr_assert_str_eq(dstr(h), "[S/2]");
+    cr_assert(dim_add(G, h, h, NOLOC, &two_h));
+    cr_assert(dim_eq(two_h, S_), "S/2 + S/2 = %s", dstr(two_h));
+    /* 2S - 2 = 2 * (S-1) */
+    Dim twoS = {2, S_.sym};
+    cr_assert(dim_sub(G, twoS, dim_const(2), NOLOC, &t2));
+    cr_assert_eq(t2.k, 2);
+    cr_assert_eq(t2.sym, m1.sym);
+    /* S*S is a square symbol; S*S*S its product with S */
+    cr_assert(dim_mul_sq(G, S_, S_, &sq));
+    cr_assert_str_eq(dstr(sq), "[S^2]");
+    cr_assert_eq(dim_example(G, sq), 256);
+    cr_assert(dim_mul_sq(G, sq, S_, &cube));
+    cr_assert_eq(dim_example(G, cube), 4096);
+    Dim st[LTC_MAX_RANK];
+    Shape bhss = {4, {B_, dim_const(4), S_, S_}};
+    cr_assert(shape_strides(G, &bhss, st));
+    cr_assert(dim_eq(st[1], sq) && dim_eq(st[2], S_) && dim_eq(st[3], dim_const(1)));
+    /* a negative size at the traced values is refused */
+    Dim neg;
+    cr_assert_not(dim_sub(G, dim_const(3), S_, NOLOC, &neg) && dim_example(G, neg) >= 0);
+}
+
+Test(ir_shape, derived_symbols_at_run_time) {
+    Dim m1, h;
+    cr_assert(dim_sub(G, S_, dim_const(1), NOLOC, &m1));
+    cr_assert(dim_divq(G, S_, 2, NOLOC, &h));
+    int64_t vals[LTC_MAX_SYMS] = {3, 10};
+    char err[512];
+    cr_assert_eq(graph_derive_symbols(G, vals, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(dim_eval(m1, &(SymBind){{3, 10, vals[2], vals[3]}, G->nsyms}), 9);
+    cr_assert_eq(vals[__builtin_ctz(h.sym)], 5);
+    int64_t odd[LTC_MAX_SYMS] = {3, 7};
+    cr_assert_eq(graph_derive_symbols(G, odd, err, sizeof err), -1);
+    cr_assert(strstr(err, "S/2") && strstr(err, "not a whole number"), "%s", err);
+    int64_t zero[LTC_MAX_SYMS] = {3, 0};
+    cr_assert_eq(graph_derive_symbols(G, zero, err, sizeof err), -1);
+    cr_assert(strstr(err, "(S-1)") && strstr(err, "negative"), "%s", err);
+}
+
+Test(ir_shape, guards) {
+    cr_assert_eq(graph_add_guard(G, S_, INT64_MIN, 64, NOLOC, "a slice end"), 0);
+    cr_assert_eq(graph_add_guard(G, S_, INT64_MIN, 64, NOLOC, "a slice end"), 0);
+    cr_assert_eq(G->nguards, 1);
+    int64_t ok[LTC_MAX_SYMS] = {2, 64}, bad[LTC_MAX_SYMS] = {2, 65};
+    char err[512];
+    cr_assert_eq(graph_check_guards(G, ok, err, sizeof err), 0);
+    cr_assert_eq(graph_check_guards(G, bad, err, sizeof err), -1);
+    cr_assert(strstr(err, "S = 65") && strstr(err, "S <= 64"), "%s", err);
+}
+
+Test(ir_shape, slice_and_cat_stay_symbolic) {
+    Node *x = in("x", DT_F32, (Shape){3, {B_, S_, dim_const(8)}});
+    Attr a = {0};
+    a.axis = 1; a.start = dim_const(-1); a.end = S_; a.step = 1;
+    Node *last = emit(G, OP_SLICE, &x, 1, &a);
+    cr_assert_str_eq(str(last), "[B,1,8]");
+    Attr b = {0};
+    b.axis = 1; b.start = dim_const(0); b.end = dim_const(-1); b.step = 1;
+    Node *head = emit(G, OP_SLICE, &x, 1, &b);
+    cr_assert_str_eq(str(head), "[B,(S-1),8]");
+    Node *parts[2] = {last, head};
+    Attr c = {0};
+    c.axis = 1;
+    cr_assert_str_eq(str(emit(G, OP_CAT, parts, 2, &c)), "[B,S,8]");
+}

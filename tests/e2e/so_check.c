@@ -1,0 +1,170 @@
+/* so_check.c: a compiled model.so against the reference interpreter at
+ * sizes of the test's choosing (not only the traced ones).
+ *
+ *   ltc_so_check SCRIPT.lsp MODEL.so [NAME=VALUE]... [--refuse TEXT] [--dynamic NAME:AXIS]...
+ *
+ * Evaluates SCRIPT in compile mode, traces its entry (the last top-level
+ * call of a user function with tensor arguments, as the compiler does),
+ * binds the symbols (NAME=VALUE; the others keep their traced values),
+ * makes deterministic inputs (f32 normal, i64 in [0, 4), bool mostly
+ * true), runs the traced graph with ir_run and MODEL.so (weights from
+ * MODEL.safetensors beside it) through the public runtime, and compares
+ * every output (|err| <= 1e-4 * max(1, max |ref|)).  --dynamic is traced as
+ * the compiler's option of that name.
+ * With --refuse TEXT both the interpreter and the runtime must refuse the
+ * sizes, the runtime's message containing TEXT.  Prints one line; exit 0
+ * on success. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "frontend/lisp.h"
+#include "lispetorchc/runtime.h"
+
+static int fail(const char *fmt, const char *a, const char *b) {
+    fprintf(stderr, "so_check: ");
+    fprintf(stderr, fmt, a, b);
+    fputc('\n', stderr);
+    return 1;
+}
+
+static uint64_t rng = 88172645463325252ull;
+static double next_u(void) {
+    rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
+    return (double)(rng >> 11) * 0x1p-53;
+}
+
+static DLDataType dl_of(DType t) {
+    DLDataType d = {kDLFloat, 32, 1};
+    if (t == DT_I64) { d.code = kDLInt; d.bits = 64; }
+    if (t == DT_BOOL) { d.code = kDLBool; d.bits = 8; }
+    return d;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 3) return fail("usage: %s%s SCRIPT.lsp MODEL.so [NAME=VALUE]... [--refuse TEXT]", argv[0], "");
+    const char *script = argv[1], *so = argv[2], *refuse = NULL;
+    Arena a;
+    arena_init(&a);
+    SrcFile src;
+    LtcDiag d = {0};
+    if (read_file(&a, script, &src, &d)) return fail("%s%s", d.msg, "");
+    Interp I;
+    interp_init(&I, &a, MODE_COMPILE, 0);
+    torch_register(&I);
+    I.out = NULL;
+    if (lisp_eval_file(&I, &src)) return fail("eval: %s%s", I.diag.msg, "");
+    EntryCall *call = NULL;
+    for (int i = I.ncalls - 1; i >= 0 && !call; i--)
+        if (I.calls[i].fn && I.calls[i].fn->name) call = &I.calls[i];
+    if (!call) return fail("no entry in %s%s", script, "");
+    Graph *g;
+    TraceOptions to;
+    memset(&to, 0, sizeof to);
+    for (int k = 3; k + 1 < argc; k++)
+        if (strcmp(argv[k], "--dynamic") == 0 && to.ndyn < TRACE_MAX_DYNAMIC) {
+            char *c = strrchr(argv[k + 1], ':');
+            if (!c) return fail("--dynamic %s: expected NAME:AXIS%s", argv[k + 1], "");
+            *c = 0;
+            to.dyn_name[to.ndyn] = argv[k + 1];
+            to.dyn_axis[to.ndyn++] = atoi(c + 1);
+        }
+    if (trace_entry(&I, call, call->fn->name, &to, &g)) return fail("trace: %s%s", I.diag.msg, "");
+
+    int64_t vals[LTC_MAX_SYMS];
+    for (int i = 0; i < g->nsyms; i++) vals[i] = g->syms[i].example;
+    for (int k = 3; k < argc; k++) {
+        if (strcmp(argv[k], "--refuse") == 0 && k + 1 < argc) { refuse = argv[++k]; continue; }
+        if (strcmp(argv[k], "--dynamic") == 0 && k + 1 < argc) { k++; continue; }
+        char *eq = strchr(argv[k], '=');
+        int s = -1;
+        for (int i = 0; eq && i < g->nsyms; i++)
+            if (strlen(g->syms[i].name) == (size_t)(eq - argv[k]) && !strncmp(g->syms[i].name, argv[k], (size_t)(eq - argv[k])))
+                s = i;
+        if (s < 0) return fail("unknown symbol in '%s'%s", argv[k], "");
+        vals[s] = atoll(eq + 1);
+    }
+    SymBind b = {{0}, g->nsyms};
+    memcpy(b.vals, vals, sizeof vals);
+
+    /* inputs */
+    int ni = g->ninputs, no = g->noutputs;
+    void **ins = calloc((size_t)ni + 1, sizeof *ins);
+    int64_t (*ish)[LTC_MAX_RANK] = calloc((size_t)ni + 1, sizeof *ish);
+    DLTensor *dl = calloc((size_t)ni + 1, sizeof *dl);
+    for (int i = 0; i < ni; i++) {
+        Node *x = g->inputs[i];
+        shape_eval(&x->shape, &b, ish[i]);
+        size_t n = shape_numel_eval(&x->shape, &b);
+        ins[i] = malloc((n ? n : 1) * dtype_storage_size(x->dtype));
+        for (size_t j = 0; j < n; j++) {
+            if (x->dtype == DT_I64) ((int64_t *)ins[i])[j] = (int64_t)(next_u() * 4);
+            else if (x->dtype == DT_BOOL) ((uint8_t *)ins[i])[j] = next_u() < 0.8 || j % 7 == 0;
+            else ((float *)ins[i])[j] = (float)(sqrt(-2 * log(next_u() + 1e-12)) * cos(6.283185307 * next_u()));
+        }
+        dl[i] = (DLTensor){ins[i], {kDLCPU, 0}, x->shape.rank, dl_of(x->dtype), ish[i], NULL, 0};
+    }
+    void **outs = calloc((size_t)no + 1, sizeof *outs);
+    int64_t (*osh)[LTC_MAX_RANK] = calloc((size_t)no + 1, sizeof *osh);
+    RunArgs ra = {.inputs = ins, .in_shapes = ish, .outputs = outs, .out_shapes = osh};
+    Arena scratch;
+    arena_init(&scratch);
+    int irc = ir_run(g, &ra, &scratch, &d);
+
+    ltc_error err;
+    ltc_model *m = ltc_model_open(so, &err);
+    if (!m) return fail("open %s: %s", so, err.message);
+    if (!ltc_model_has_embedded_weights(m)) {
+        char w[4096];
+        snprintf(w, sizeof w, "%.*s.safetensors", (int)(strlen(so) > 3 ? strlen(so) - 3 : strlen(so)), so);
+        if (ltc_model_bind_weights_file(m, w)) return fail("weights %s: %s", w, ltc_last_error(m)->message);
+    }
+    DLTensor **res = calloc((size_t)no + 1, sizeof *res);
+    int rrc = ltc_model_run_alloc(m, g->name, dl, ni, res, no);
+    if (refuse) {
+        if (irc == 0) return fail("the interpreter accepted sizes that should be refused%s%s", "", "");
+        if (rrc == 0) return fail("the runtime accepted sizes that should be refused%s%s", "", "");
+        const char *msg = ltc_last_error(m)->message;
+        if (!strstr(msg, refuse)) return fail("runtime message '%s' lacks '%s'", msg, refuse);
+        printf("so_check: refused as expected: %s\n", msg);
+        return 0;
+    }
+    if (irc) return fail("ir_run: %s%s", d.msg, "");
+    if (rrc) return fail("run: %s%s", ltc_last_error(m)->message, "");
+    for (int o = 0; o < no; o++) {
+        Node *y = g->outputs[o];
+        if (res[o]->ndim != y->shape.rank) return fail("output rank differs%s%s", "", "");
+        size_t n = 1;
+        for (int j = 0; j < y->shape.rank; j++) {
+            if (res[o]->shape[j] != osh[o][j]) return fail("output shape differs%s%s", "", "");
+            n *= (size_t)osh[o][j];
+        }
+        double maxerr = 0, maxref = 0;
+        for (size_t j = 0; j < n; j++) {
+            double r, v;
+            if (y->dtype == DT_I64) { r = (double)((int64_t *)outs[o])[j]; v = (double)((int64_t *)res[o]->data)[j]; }
+            else if (y->dtype == DT_BOOL) { r = ((uint8_t *)outs[o])[j]; v = ((uint8_t *)res[o]->data)[j]; }
+            else { r = ((float *)outs[o])[j]; v = ((float *)res[o]->data)[j]; }
+            if (isnan(r) != isnan(v)) { maxerr = INFINITY; break; }
+            if (isnan(r)) continue;
+            maxerr = fmax(maxerr, fabs(v - r));
+            maxref = fmax(maxref, fabs(r));
+        }
+        if (!(maxerr <= 1e-4 * (maxref > 1 ? maxref : 1))) {
+            char e[64];
+            snprintf(e, sizeof e, "%g", maxerr);
+            return fail("output %s: max |err| %s", y->name ? y->name : "?", e);
+        }
+        printf("so_check: output %d [", o);
+        for (int j = 0; j < y->shape.rank; j++) printf("%s%lld", j ? "," : "", (long long)osh[o][j]);
+        printf("] matches the interpreter (max |err| %.3g, max |ref| %.3g)\n", maxerr, maxref);
+        ltc_tensor_free(res[o]);
+    }
+    ltc_model_close(m);
+    for (int i = 0; i < ni; i++) free(ins[i]);
+    free(ins); free(ish); free(dl); free(outs); free(osh); free(res);
+    arena_free(&scratch);
+    arena_free(&a);
+    return 0;
+}
