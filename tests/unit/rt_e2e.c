@@ -393,3 +393,55 @@ Test(e2e, dropout_masks_follow_the_call_counter) {
     ltc_model_close(lm);
     arena_free(&m.a);
 }
+
+/* An entry with 70 inputs and 70 outputs (the runtime API had a fixed
+ * limit of 64): y_i = x_i * (i + 1), at two sequence lengths. */
+Test(e2e, seventy_inputs_and_outputs) {
+    enum { N = 70 };
+    Arena a;
+    arena_init(&a);
+    Graph *g = graph_new(&a, "many", false);
+    int S = graph_add_symbol(g, "S", 4);
+    Shape xs = {.rank = 2};
+    xs.d[0] = (Dim){1, 1u << S};
+    xs.d[1] = dim_const(3);
+    for (int i = 0; i < N; i++) {
+        char nm[16];
+        snprintf(nm, sizeof nm, "x%d", i);
+        Node *x = ir_input(g, arena_strdup(&a, nm), DT_F32, &xs, (SrcLoc){0});
+        cr_assert_not_null(x);
+        ir_add_output(g, emit(g, OP_MUL_SCALAR, &x, 1, &(Attr){.f = i + 1}));
+    }
+    LtcDiag d = {0};
+    BackendOptions bo = {.cpu = "native", .opt_level = 1};
+    Backend *be = backend_cpu_new(&a, &bo, &d);
+    cr_assert_not_null(be, "%s", d.msg);
+    Plan *p;
+    cr_assert_eq(passes_run(g, NULL, NULL, NULL, &d), 0, "%s", d.msg);
+    cr_assert_eq(plan_build(g, be, &a, &p, &d), 0, "plan: %s", d.msg);
+    cr_assert_eq(be->generate(be, &p, 1, &bo, &d), 0, "%s", d.msg);
+    cr_assert_eq(be->emit_library(be, &p, 1, so, NULL, 0, &d), 0, "%s", d.msg);
+    be->destroy(be);
+    ltc_error err;
+    ltc_model *lm = ltc_model_open(so, &err);
+    cr_assert_not_null(lm, "%s", err.message);
+    for (int64_t s = 2; s <= 9; s += 7) {
+        float *x = malloc(sizeof(float) * N * (size_t)s * 3);
+        int64_t shape[2] = {s, 3};
+        DLTensor in[N];
+        DLTensor *out[N];
+        for (int i = 0; i < N; i++) {
+            for (int e = 0; e < s * 3; e++) x[i * s * 3 + e] = (float)(e + 1);
+            in[i] = (DLTensor){x + i * s * 3, {kDLCPU, 0}, 2, {kDLFloat, 32, 1}, shape, NULL, 0};
+        }
+        cr_assert_eq(ltc_model_run_alloc(lm, NULL, in, N, out, N), 0, "%s", ltc_last_error(lm)->message);
+        for (int i = 0; i < N; i++) {
+            const float *y = out[i]->data;
+            for (int e = 0; e < s * 3; e++) cr_assert_eq(y[e], (float)(e + 1) * (i + 1), "output %d [%d]", i, e);
+            ltc_tensor_free(out[i]);
+        }
+        free(x);
+    }
+    ltc_model_close(lm);
+    arena_free(&a);
+}
