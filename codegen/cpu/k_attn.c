@@ -49,6 +49,90 @@ static bool bstrides(Graph *g, const Shape *x, const Shape *full, int n, Dim *ou
     return true;
 }
 
+/* Query heads per key/value head the kernel maps (b1 -> b1 / G):
+ *  - a.i = G > 1: the sdpa's head group (enable_gqa, the gqa pass);
+ *  - three batch dims [b0, h, g] with K and V broadcast over g (size 1
+ *    there: q [B, Hkv, G, S, D], k [B, Hkv, 1, S, D]): g is merged into
+ *    the head dim, G = size of g, so SDPA broadcasting over a group axis
+ *    runs as grouped-query attention.
+ * 1 otherwise; -1 when only one of K, V broadcasts over g. */
+static bool bcast_last_batch(const Node *x, const Node *n) {
+    int OB = n->shape.rank - 2, rb = x->shape.rank - 2, j = 2 - (3 - rb);
+    (void)OB;
+    return j < 0 || (is_one(x->shape.d[j]) && !is_one(n->shape.d[2]));
+}
+
+static int64_t attn_group(const Node *n) {
+    if (n->a.i > 1) return n->a.i;
+    if (n->shape.rank - 2 != 3) return 1;
+    bool bk = bcast_last_batch(n->in[1], n), bv = bcast_last_batch(n->in[2], n);
+    if (bk != bv) return -1;
+    if (!bk) return 1;
+    Dim g = n->shape.d[2];
+    return g.sym ? -1 : g.k;
+}
+
+/* Three batch dims [b0, b1, b2] -> two [b0, b1*b2]: the strides of x
+ * (given over the three) merged, or false.  grouped: x is K or V of a
+ * group-broadcast sdpa, b2 has stride 0 and b1 keeps its own stride (the
+ * kernel divides the merged index by G). */
+static bool merge_batch(const Dim st3[3], Dim b2, bool grouped, Dim out[2]) {
+    out[0] = st3[0];
+    if (grouped) {
+        if (st3[2].k != 0) return false;
+        out[1] = st3[1];
+        return true;
+    }
+    Dim t;
+    if (st3[1].k == 0 && st3[2].k == 0) { out[1] = dim_const(0); return true; }
+    if (!dim_mul(st3[2], b2, &t) || !dim_eq(t, st3[1])) return false;
+    out[1] = st3[2];
+    return true;
+}
+
+static int push_attn_dims(Plan *p, Node *n, const int *in_bufs, int out_buf, PlanStep *s, const Shape *full,
+                          Dim qs[2], Dim ks[2], Dim vs[2], const Dim ms[4], const Dim rs[3], LtcDiag *d);
+
+/* Three batch dims, merged to two (attn_group): [b0, b1*b2, Sq, Sk]. */
+static int lower_attn3(Plan *p, Node *n, const int *in_bufs, int out_buf, PlanStep *s, int64_t G, LtcDiag *d) {
+    Node *mk = n->nin > 3 ? n->in[3] : NULL;
+    Dim D = n->in[0]->shape.d[n->in[0]->shape.rank - 1], Dv = n->in[2]->shape.d[n->in[2]->shape.rank - 1];
+    if (D.sym || Dv.sym || D.k < 1 || D.k > 512 || Dv.k < 1 || Dv.k > 512)
+        return cpu_unsupported(n, d, "attention head dims (symbolic, or above 512)");
+    Dim b2 = n->shape.d[2];
+    Shape full5 = {.rank = 5}, full = {.rank = 4};
+    for (int i = 0; i < 3; i++) full5.d[i] = n->shape.d[i];
+    full5.d[3] = n->in[0]->shape.d[n->in[0]->shape.rank - 2];
+    full5.d[4] = n->in[1]->shape.d[n->in[1]->shape.rank - 2];
+    full.d[0] = n->shape.d[0];
+    if (!dim_mul(n->shape.d[1], b2, &full.d[1])) return cpu_unsupported(n, d, "attention batch is not a monomial");
+    full.d[2] = full5.d[3];
+    full.d[3] = full5.d[4];
+    Dim bs[3][2], rs[3], ms[4] = {{0, 0}, {0, 0}, {0, 0}, {0, 0}};
+    for (int x = 0; x < 3; x++) {
+        Dim st[LTC_MAX_RANK], st3[3];
+        const Shape *sh = &n->in[x]->shape;
+        int r = lower_input_strides(n, x, st);
+        if (r != sh->rank || r < 2 || !is_one(st[r - 1]))
+            return cpu_unsupported(n, d, "attention operand strides (the head dim must be contiguous)");
+        rs[x] = st[r - 2];
+        for (int i = 0; i < 3; i++) {
+            int j = i - (3 - (r - 2));
+            st3[i] = (j < 0 || (is_one(sh->d[j]) && !is_one(full5.d[i]))) ? dim_const(0) : st[j];
+        }
+        if (!merge_batch(st3, b2, x > 0 && G > 1, bs[x]))
+            return cpu_unsupported(n, d, "attention operand batch strides (3 batch dims that do not merge)");
+    }
+    if (mk) {
+        Dim m5[5];
+        if (!bstrides(n->graph, &mk->shape, &full5, 5, m5)) return cpu_unsupported(n, d, "attention mask shape");
+        Dim m3[3] = {m5[0], m5[1], m5[2]}, mm[2];
+        if (!merge_batch(m3, b2, false, mm)) return cpu_unsupported(n, d, "attention mask batch strides");
+        ms[0] = mm[0]; ms[1] = mm[1]; ms[2] = m5[3]; ms[3] = m5[4];
+    }
+    return push_attn_dims(p, n, in_bufs, out_buf, s, &full, bs[0], bs[1], bs[2], ms, rs, d);
+}
+
 int cpu_lower_attn(CpuBackend *be, Plan *p, Node *n, const int *in_bufs, int out_buf,
                    PlanStep *s, LtcDiag *d) {
     Node *q = n->in[0], *k = n->in[1], *v = n->in[2], *mk = n->nin > 3 ? n->in[3] : NULL;
@@ -57,8 +141,12 @@ int cpu_lower_attn(CpuBackend *be, Plan *p, Node *n, const int *in_bufs, int out
     if (mk && mk->dtype != DT_F32 && mk->dtype != DT_BOOL)
         return cpu_unsupported(n, d, "attention mask dtype");
     int R = n->shape.rank, OB = R - 2;
-    if (R < 2 || OB > 2) return cpu_unsupported(n, d, "attention with more than 2 batch dims");
+    int64_t G = attn_group(n);
+    if (R < 2 || OB > 3 || (OB == 3 && n->a.i > 1))
+        return cpu_unsupported(n, d, "attention with more than 2 batch dims (3 only when K and V broadcast over the last)");
+    if (G < 1) return cpu_unsupported(n, d, "attention where only one of key and value broadcasts over a batch dim");
     if (n->a.i > 1 && OB < 1) return cpu_unsupported(n, d, "grouped-query attention without a head dim");
+    if (OB == 3) return lower_attn3(p, n, in_bufs, out_buf, s, G, d);
     Dim D = q->shape.d[q->shape.rank - 1], Dv = v->shape.d[v->shape.rank - 1];
     if (D.sym || Dv.sym || D.k < 1 || D.k > 512 || Dv.k < 1 || Dv.k > 512)
         return cpu_unsupported(n, d, "attention head dims (symbolic, or above 512)");
@@ -86,8 +174,15 @@ int cpu_lower_attn(CpuBackend *be, Plan *p, Node *n, const int *in_bufs, int out
         }
     }
     if (mk && !bstrides(n->graph, &mk->shape, &full, 4, ms)) return cpu_unsupported(n, d, "attention mask shape");
+    return push_attn_dims(p, n, in_bufs, out_buf, s, &full, qs, ks, vs, ms, rs, d);
+}
+
+/* The step: bufs, dims in the AD_* order, tiles = rows of [b0, b1, Sq]. */
+static int push_attn_dims(Plan *p, Node *n, const int *in_bufs, int out_buf, PlanStep *s, const Shape *full,
+                          Dim qs[2], Dim ks[2], Dim vs[2], const Dim ms[4], const Dim rs[3], LtcDiag *d) {
+    Node *mk = n->nin > 3 ? n->in[3] : NULL;
     Dim batch;
-    if (!dim_mul(full.d[0], full.d[1], &batch) || !dim_mul(batch, full.d[2], &batch))
+    if (!dim_mul(full->d[0], full->d[1], &batch) || !dim_mul(batch, full->d[2], &batch))
         return cpu_unsupported(n, d, "attention batch is not one monomial");
     int kid = cpu_add_kernel(p, n, "flash_attention", d);
     if (kid < 0) return -1;
@@ -98,9 +193,9 @@ int cpu_lower_attn(CpuBackend *be, Plan *p, Node *n, const int *in_bufs, int out
     s->bufs[AB_V] = in_bufs[2];
     s->bufs[AB_MASK] = mk ? in_bufs[3] : out_buf;
     s->bufs[AB_OUT] = out_buf;
-    cpu_set_dim(s, full.d[2]);
-    cpu_set_dim(s, full.d[3]);
-    cpu_set_dim(s, full.d[1]);
+    cpu_set_dim(s, full->d[2]);
+    cpu_set_dim(s, full->d[3]);
+    cpu_set_dim(s, full->d[1]);
     cpu_set_dim(s, qs[0]); cpu_set_dim(s, qs[1]);
     cpu_set_dim(s, ks[0]); cpu_set_dim(s, ks[1]);
     cpu_set_dim(s, vs[0]); cpu_set_dim(s, vs[1]);
@@ -121,7 +216,8 @@ int cpu_gen_attn(Cg *c, const PlanKernel *pk, LtcDiag *d) {
     bool has_mask = n->nin > 3, mask_bool = has_mask && n->in[3]->dtype == DT_BOOL;
     bool causal = n->a.causal;
     bool drop = n->a.training && n->a.p > 0;
-    int64_t group = n->a.i > 1 ? n->a.i : 1;     /* query heads per key/value head */
+    int64_t group = attn_group(n);               /* query heads per key/value head */
+    if (group < 1) return diag_set(d, n->loc, "cpu backend: sdpa: key and value broadcast differently");
     double scale = n->a.scale > 0 ? n->a.scale : 1.0 / sqrt((double)D);
     /* O rows are padded to Dvp (a vector multiple); V loads and output
      * stores of the last vector are masked when Dv is not a multiple */

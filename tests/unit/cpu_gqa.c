@@ -37,3 +37,24 @@ Test(cpu_gqa, symbolic_sequence) {
     Node *v = h_input(4, (int64_t[]){2, 2, -1, 32}, DT_F32);
     h_check(h_emit(OP_SDPA, (Node *[]){q, k, v}, 3, &(Attr){.causal = true, .i = 3}), 1e-4);
 }
+
+/* SDPA broadcasting over a group axis: q [B, Hkv, G, S, D] with k, v
+ * [B, Hkv, 1, S, D] (no head group attribute: plain broadcasting) runs as
+ * grouped-query attention, the group axis merged into the heads. */
+static void bcast(int rk, const int64_t *qd, const int64_t *kd, Attr a, bool mask, const int64_t *md, int rm) {
+    h_fresh();
+    Node *q = h_input(5, qd, DT_F32), *k = h_input(rk, kd, DT_F32), *v = h_input(rk, kd, DT_F32);
+    Node *in[4] = {q, k, v, mask ? h_input(rm, md, DT_BOOL) : NULL};
+    h_check(h_emit(OP_SDPA, in, mask ? 4 : 3, &a), 1e-4);
+}
+
+Test(cpu_gqa, broadcast_over_group_axis) {
+    bcast(5, (int64_t[]){2, 2, 3, 19, 16}, (int64_t[]){2, 2, 1, 37, 16}, (Attr){0}, false, NULL, 0);
+    bcast(5, (int64_t[]){1, 4, 2, 33, 8}, (int64_t[]){1, 4, 1, 33, 8}, (Attr){.causal = true}, false, NULL, 0);
+    bcast(4, (int64_t[]){2, 3, 4, 7, 24}, (int64_t[]){3, 1, 9, 24}, (Attr){0}, false, NULL, 0);   /* k without B */
+    bcast(5, (int64_t[]){2, 2, 3, 5, 16}, (int64_t[]){2, 2, 1, 6, 16}, (Attr){0}, true,
+          (int64_t[]){2, 1, 1, 1, 6}, 5);                                                     /* padding mask */
+    h_call = 2;
+    bcast(5, (int64_t[]){2, 2, 2, 11, 16}, (int64_t[]){2, 2, 1, 11, 16},
+          (Attr){.training = true, .p = 0.2, .seed = 5}, false, NULL, 0);
+}
