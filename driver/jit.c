@@ -128,7 +128,7 @@ static int patch_seeds(JitEntry *e, const uint64_t *now, int n, LtcDiag *d) {
             s->dims[s->seed_dim] = const_poly(now[j] & 0xffffffffu);
             s->dims[s->seed_dim + 1] = const_poly(now[j] >> 32);
         }
-    memcpy(e->seeds, now, (size_t)n * sizeof *now);
+    if (n) memcpy(e->seeds, now, (size_t)n * sizeof *now);   /* n == 0: e->seeds is NULL */
     return 0;
 }
 
