@@ -124,6 +124,7 @@ typedef struct Lower {
     bool *cnst;
     Poly *off;          /* byte offset in the root's storage (aliases) */
     Poly *delta;        /* alias: byte offset from its input */
+    bool  off_overflow; /* an alias offset needed more than PLAN_MAX_TERMS terms */
 } Lower;
 
 /* numel * element size; a repeated symbol ([B,H,S,S]) gives S^2, a
@@ -185,7 +186,7 @@ static void compute_roots(Lower *L) {
             int r = n->in[0]->id;
             L->root[i] = L->root[r];
             L->off[i] = L->off[r];
-            if (L->kind[i] == K_ALIAS) poly_addp(&L->off[i], &L->delta[i]);
+            if (L->kind[i] == K_ALIAS && !poly_addp(&L->off[i], &L->delta[i])) L->off_overflow = true;
         } else {
             L->root[i] = i;
             L->off[i] = poly_dim(dim_const(0));
@@ -314,7 +315,7 @@ static int add_limit_what(Lower *L, Plan *p, const Node *n, Poly v, int64_t max,
         if (v.t[i].k == INT64_MIN || (v.t[i].sym == 0 && __builtin_sub_overflow(max, v.t[i].k, &max)))
             return diag_set(L->d, n->loc, "plan: bound of %s %%%d overflows", op_info[n->op].name, n->id);
         if (v.t[i].sym && !poly_add(&w, v.t[i]))
-            return diag_set(L->d, n->loc, "plan: bound of %s %%%d has too many terms", op_info[n->op].name, n->id);
+            return diag_set(L->d, n->loc, "plan: bound of %s %%%d has more than PLAN_MAX_TERMS (%d) terms", op_info[n->op].name, n->id, PLAN_MAX_TERMS);
     }
     bool some_pos = false;
     for (int i = 0; i < w.n; i++) some_pos |= w.t[i].k > 0;
@@ -476,7 +477,7 @@ static int plan_memory(Lower *L, Plan *p, int *nslots_out) {
                 slots[s].off = total;
                 slots[s].size = size;
                 if (!poly_addp(&total, &size))
-                    return diag_set(L->d, g->nodes[i]->loc, "plan: scratch size has too many terms");
+                    return diag_set(L->d, g->nodes[i]->loc, "plan: the scratch size has more than PLAN_MAX_TERMS (%d) terms", PLAN_MAX_TERMS);
             }
             slots[s].busy_until = L->last[i];
             b->offset = slots[s].off;
@@ -549,6 +550,8 @@ int plan_build_ex(Graph *g, Backend *be, Arena *a, Plan **out, LowerInfo *info, 
         if (L.kind[i] == K_SUM && !(g->nodes[i]->in[0]->a.flags & ADDNORM_HAS_SUM))
             return diag_set(d, g->nodes[i]->loc, "plan: add_norm_sum %%%d reads an add_norm without ADDNORM_HAS_SUM", i);
     settle(&L);
+    if (L.off_overflow)
+        return diag_set(d, none, "plan: an alias offset has more than PLAN_MAX_TERMS (%d) terms", PLAN_MAX_TERMS);
     /* A value that is an entry output is computed on every call, so what
      * reads it is not a bind-time constant either. */
     for (int i = 0; i < L.N; i++) {
@@ -626,36 +629,45 @@ int plan_build_ex(Graph *g, Backend *be, Arena *a, Plan **out, LowerInfo *info, 
         if ((L.kind[i] == K_ALIAS || L.kind[i] == K_VIEW) && L.off[i].n) {
             PlanBuf *b = &p->bufs[L.buf[i]];
             b->offset = p->bufs[L.buf[L.root[i]]].offset;
-            if (!poly_addp(&b->offset, &L.off[i])) return diag_set(d, none, "plan: offset has too many terms");
+            if (!poly_addp(&b->offset, &L.off[i])) return diag_set(d, none, "plan: an offset has more than PLAN_MAX_TERMS (%d) terms", PLAN_MAX_TERMS);
         }
 
     /* Steps. */
     for (int i = 0; i < L.N; i++) {
         if (L.kind[i] != K_STEP) continue;
         Node *n = g->nodes[i];
-        int in_bufs[PLAN_MAX_ARGS + 1];
-        if (n->nin + 1 > PLAN_MAX_ARGS) return diag_set(d, n->loc, "plan: %s %%%d has too many inputs", op_info[n->op].name, i);
+        int *in_bufs = arena_alloc(a, (size_t)(n->nin + 1) * sizeof *in_bufs);
+        if (!in_bufs) return diag_set(d, none, "out of memory");
         for (int j = 0; j < n->nin; j++) in_bufs[j] = L.buf[n->in[j]->id];
         in_bufs[n->nin] = -1;
         if (n->op == OP_ADD_NORM && (n->a.flags & ADDNORM_HAS_SUM)) {
             if (L.sum_of[i] < 0) return diag_set(d, n->loc, "plan: add_norm %%%d keeps its sum but nothing reads it", i);
             in_bufs[n->nin] = L.buf[L.sum_of[i]];
         }
-        PlanStep st;
-        memset(&st, 0, sizeof st);
-        LtcDiag bd;
-        memset(&bd, 0, sizeof bd);
-        if (be->lower_node(be, p, n, in_bufs, L.buf[i], &st, &bd) < 0) {
-            char sb[256];
-            if (info) {
-                info->refused = n;
-                info->refused_why = arena_printf(a, "%s", bd.msg[0] ? bd.msg : "refused by the backend");
+        /* Part 0, then the further parts the backend asks for (lower.h). */
+        for (int part = 0, nparts = 1; part < nparts; part++) {
+            PlanStep st;
+            memset(&st, 0, sizeof st);
+            st.part = part;
+            LtcDiag bd;
+            memset(&bd, 0, sizeof bd);
+            if (be->lower_node(be, p, n, in_bufs, L.buf[i], &st, &bd) < 0) {
+                char sb[256];
+                if (info) {
+                    info->refused = n;
+                    info->refused_why = arena_printf(a, "%s", bd.msg[0] ? bd.msg : "refused by the backend");
+                }
+                return diag_set(d, n->loc, "cannot lower %s %%%d %s: %s", op_info[n->op].name, i,
+                                shape_str(g, &n->shape, sb, sizeof sb), bd.msg[0] ? bd.msg : "refused by the backend");
             }
-            return diag_set(d, n->loc, "cannot lower %s %%%d %s: %s", op_info[n->op].name, i,
-                            shape_str(g, &n->shape, sb, sizeof sb), bd.msg[0] ? bd.msg : "refused by the backend");
+            if (part == 0 && st.nparts > 1) nparts = st.nparts;
+            if (st.nbufs < 0 || st.nbufs > PLAN_MAX_ARGS || st.ndims < 0 || st.ndims > PLAN_MAX_DIMS)
+                return diag_set(d, n->loc, "plan: %s %%%d: a step has %d buffers and %d dims (limits: PLAN_MAX_ARGS %d, "
+                                "PLAN_MAX_DIMS %d)", op_info[n->op].name, i, st.nbufs, st.ndims, PLAN_MAX_ARGS,
+                                PLAN_MAX_DIMS);
+            int rc = L.cnst[i] ? add_step(&L, &p->prepack, &p->nprepack, &st) : add_step(&L, &p->steps, &p->nsteps, &st);
+            if (rc < 0) return -1;
         }
-        int rc = L.cnst[i] ? add_step(&L, &p->prepack, &p->nprepack, &st) : add_step(&L, &p->steps, &p->nsteps, &st);
-        if (rc < 0) return -1;
     }
     if (info) {
         info->alias_of = alias_of;

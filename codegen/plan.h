@@ -14,7 +14,9 @@
  *   void kernel(void *const *ptrs, const int64_t *dims, const float *f,
  *               int64_t tile_begin, int64_t tile_end);
  * ptrs[i] = base address of buffer step->bufs[i]; dims[i] = value of
- * step->dims[i]; f = step->f.  A kernel processes tiles [tile_begin,
+ * step->dims[i] for i < ndims, and dims[ndims] = the call number (the
+ * runtime's per-call counter, 0 for the first call: random kernels such as
+ * training dropout draw philox_uniform_at(seed, call, i)); f = step->f.  A kernel processes tiles [tile_begin,
  * tile_end) of its step's `ntiles`; tiles are independent, so the
  * executor may split the range across threads. */
 #ifndef LTC_PLAN_H
@@ -24,7 +26,7 @@
 
 #define PLAN_MAX_TERMS 8
 #define PLAN_MAX_ARGS 8
-#define PLAN_MAX_DIMS 16
+#define PLAN_MAX_DIMS 20     /* flash attention uses 18 */
 
 /* sum of monomials; n == 0 is the constant 0 */
 typedef struct Poly { int n; Dim t[PLAN_MAX_TERMS]; } Poly;
@@ -64,6 +66,18 @@ typedef struct PlanStep {
     int   ndims;  Poly dims[PLAN_MAX_DIMS];
     float f[4];
     Poly  ntiles;                   /* parallel range */
+    /* Lowering only (not serialised): a node whose operands do not fit
+     * one step's PLAN_MAX_ARGS buffers / PLAN_MAX_DIMS dims (a cat of
+     * many tensors) is lowered as `nparts` consecutive steps writing
+     * disjoint parts of its output.  plan_build asks for part 0, then,
+     * when the backend sets nparts > 1, for parts 1..nparts-1. */
+    int   part, nparts;
+    /* In-process only (not serialised): a random kernel (training
+     * dropout) reads its Philox key from dims[seed_dim] (low 32 bits) and
+     * dims[seed_dim + 1] (high 32 bits); 0 = no key in dims.  The JIT
+     * rewrites those two constants to reuse a compiled region for a region
+     * of the same structure with other seeds. */
+    int   seed_dim;
 } PlanStep;
 
 typedef struct PlanTensor {          /* an entry input, output or parameter */

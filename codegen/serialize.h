@@ -28,7 +28,12 @@
 #include "codegen/plan.h"
 
 #define PLAN_BLOB_MAGIC "LTCPLAN1"
-#define PLAN_BLOB_VERSION 4     /* 2: PlanLimit list; 3: PlanIdCheck list; 4: derived symbols */
+/* 2: PlanLimit list; 3: PlanIdCheck list; 4: derived symbols; 5: same
+ * layout as 4, but kernels may read the call number at dims[ndims]
+ * (plan.h), which a version-4 runtime does not pass.  This runtime reads
+ * versions 4 and 5. */
+#define PLAN_BLOB_VERSION 5
+#define PLAN_BLOB_MIN_VERSION 4
 
 int plan_serialize(Plan *const *plans, int nplans, StrBuf *out, LtcDiag *d);
 int plan_deserialize(Arena *a, const void *buf, size_t n, Plan ***plans, int *nplans,

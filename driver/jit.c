@@ -52,6 +52,7 @@ typedef struct JitEntry {
     Plan      *plan;
     RtProgram  prog;
     Fallback   fb;
+    uint64_t  *seeds; int nseeds;   /* the random nodes' seeds the plan's dims hold now */
     struct JitEntry *next;
 } JitEntry;
 
@@ -88,7 +89,31 @@ static uint64_t hash_attr(uint64_t h, const Attr *a) {
     return h;
 }
 
-static uint64_t hash_graph(const Graph *g) {
+/* Random nodes (training dropout, sdpa with dropout): their kernels take
+ * the Philox key as dims (PlanStep.seed_dim), so a region that differs
+ * only in seeds (a training step called again: new nodes, new seeds)
+ * reuses the compiled plan with its seed dims rewritten (patch_seeds). */
+static bool is_random(const Node *n) {
+    return (n->op == OP_DROPOUT || n->op == OP_SDPA) && n->a.training && n->a.p > 0;
+}
+
+/* The seeds of g's random nodes in node order (malloc'ed; *n = count).
+ * *dup: two of them are equal (then seeds stay in the cache key: a step's
+ * seed would not say which node it belongs to). */
+static uint64_t *region_seeds(const Graph *g, int *n, bool *dup) {
+    uint64_t *s = malloc(((size_t)g->nnodes + 1) * sizeof *s);
+    *n = 0;
+    *dup = false;
+    if (!s) return NULL;
+    for (int i = 0; i < g->nnodes; i++)
+        if (is_random(g->nodes[i])) {
+            for (int j = 0; j < *n; j++) *dup |= s[j] == g->nodes[i]->a.seed;
+            s[(*n)++] = g->nodes[i]->a.seed;
+        }
+    return s;
+}
+
+static uint64_t hash_graph(const Graph *g, bool with_seeds) {
     uint64_t h = 0x9e3779b97f4a7c15ull;
     for (int i = 0; i < g->nnodes; i++) {
         const Node *n = g->nodes[i];
@@ -96,9 +121,48 @@ static uint64_t hash_graph(const Graph *g) {
         h = mix(h, (uint64_t)n->shape.rank);
         for (int k = 0; k < n->shape.rank; k++) h = mix(h, (uint64_t)n->shape.d[k].k);
         for (int k = 0; k < n->nin; k++) h = mix(h, (uint64_t)n->in[k]->id);
-        if (n->op != OP_PARAM) h = hash_attr(h, &n->a);
+        if (n->op == OP_PARAM) continue;
+        Attr a = n->a;
+        if (is_random(n) && !with_seeds) a.seed = 0;
+        h = hash_attr(h, &a);
     }
     return h;
+}
+
+static uint64_t seed_of(const PlanStep *s) {
+    const Poly *lo = &s->dims[s->seed_dim], *hi = &s->dims[s->seed_dim + 1];
+    uint64_t l = lo->n ? (uint64_t)lo->t[0].k : 0, h = hi->n ? (uint64_t)hi->t[0].k : 0;
+    return l | h << 32;
+}
+
+static Poly const_poly(uint64_t v) {
+    Poly p;
+    memset(&p, 0, sizeof p);
+    if (v) { p.n = 1; p.t[0] = dim_const((int64_t)v); }
+    return p;
+}
+
+/* Rewrite the seed dims of e's random steps from e->seeds to `now` (same
+ * count, same node order).  A step whose seed is not among e->seeds is an
+ * internal error, never a guess. */
+static int patch_seeds(JitEntry *e, const uint64_t *now, int n, LtcDiag *d) {
+    if (n != e->nseeds) return diag_set(d, (SrcLoc){0}, "jit: internal: %d random nodes, the cached plan has %d", n, e->nseeds);
+    PlanStep *lists[2] = {e->plan->steps, e->plan->prepack};
+    int counts[2] = {e->plan->nsteps, e->plan->nprepack};
+    for (int l = 0; l < 2; l++)
+        for (int i = 0; i < counts[l]; i++) {
+            PlanStep *s = &lists[l][i];
+            if (s->seed_dim <= 0) continue;
+            if (s->seed_dim + 1 >= s->ndims) return diag_set(d, (SrcLoc){0}, "jit: internal: bad seed dims");
+            uint64_t cur = seed_of(s);
+            int j = 0;
+            while (j < n && e->seeds[j] != cur) j++;
+            if (j == n) return diag_set(d, (SrcLoc){0}, "jit: internal: a random step's seed is not the region's");
+            s->dims[s->seed_dim] = const_poly(now[j] & 0xffffffffu);
+            s->dims[s->seed_dim + 1] = const_poly(now[j] >> 32);
+        }
+    if (n) memcpy(e->seeds, now, (size_t)n * sizeof *now);   /* n == 0: e->seeds is NULL */
+    return 0;
 }
 
 /* Nodes of the eager pool that `target` needs and that have no value yet,
@@ -139,11 +203,11 @@ static int region_graph(Arena *a, Node **list, int n, Node *target, Graph **out,
     int nparams = 0;
     for (int i = 0; i < n; i++) {
         Node *x = list[i];
-        Node *in[64];
         fb->op = op_info[x->op].name;
         fb->loc = x->loc;
-        if (x->nin > 64) { fb->why = "the JIT takes at most 64 inputs per op"; goto decline; }
         const Node *bad = jit_dtype_ok(x->dtype) ? NULL : x;
+        Node **in = x->nin ? arena_alloc(a, (size_t)x->nin * sizeof *in) : NULL;   /* any number of inputs */
+        if (x->nin && !in) { free(map); return diag_set(d, x->loc, "out of memory"); }
         for (int k = 0; k < x->nin; k++) {
             in[k] = map[x->in[k]->id] ? map[x->in[k]->id] : x->in[k];
             if (!bad && !jit_dtype_ok(x->in[k]->dtype)) bad = x->in[k];
@@ -303,12 +367,23 @@ static int jit_force(void *ctx, Node *target, LtcDiag *d) {
     if (r < 0) return -1;
     if (r > 0) return fall_back(j, &fb, n, d);
 
-    uint64_t key = hash_graph(rg);
+    int nseeds = 0;
+    bool dup = false;
+    uint64_t *seeds = region_seeds(rg, &nseeds, &dup);
+    if (!seeds) return diag_set(d, target->loc, "out of memory");
+    uint64_t key = hash_graph(rg, dup);
     JitEntry *e = j->cache;
     while (e && e->key != key) e = e->next;
     if (!e) {
         double t0 = now_ms();
-        if (!(e = compile_region(j, rg, key, worth, target, d))) return -1;
+        if (!(e = compile_region(j, rg, key, worth, target, d))) { free(seeds); return -1; }
+        if (nseeds) {
+            e->seeds = arena_alloc(&j->d->arena, (size_t)nseeds * sizeof *seeds);
+            if (!e->seeds) { free(seeds); return diag_set(d, target->loc, "out of memory"); }
+            memcpy(e->seeds, seeds, (size_t)nseeds * sizeof *seeds);
+            e->nseeds = nseeds;
+        }
+        free(seeds);
         e->next = j->cache;
         j->cache = e;
         if (e->state == JE_COMPILED) {
@@ -321,6 +396,12 @@ static int jit_force(void *ctx, Node *target, LtcDiag *d) {
         }
     } else if (e->state == JE_COMPILED) {
         j->nhits++;
+        /* same structure, other dropout seeds: the plan's dims take them */
+        int prc = patch_seeds(e, seeds, nseeds, d);
+        free(seeds);
+        if (prc != 0) return -1;
+    } else {
+        free(seeds);
     }
     if (e->state == JE_SMALL) { j->nsmall++; return 1; }
     if (e->state == JE_REFUSED) return fall_back(j, &e->fb, rg->nnodes, d);

@@ -93,5 +93,13 @@ extern const Builtin torch_module_builtins[];
 extern const Builtin torch_attention_builtins[];
 extern const Builtin torch_device_builtins[];
 extern const Builtin torch_weights_builtins[];   /* torch_weights.c */
+extern const Builtin torch_gqa_builtins[];       /* torch_gqa.c */
+
+/* ---- grouped-query attention (torch_gqa.c) ----------------------------------- */
+/* repeat_interleave(x, rep, dim) as reshape/expand/reshape (rep >= 1). */
+Node *t_repeat_interleave(Interp *I, Value *call, Node *x, int64_t rep, int dim);
+/* sdpa with enable_gqa: Hq (dim -3 of q) a multiple of Hkv; head group Hq/Hkv. */
+Node *t_sdpa_group(Interp *I, Value *call, Node *q, Node *k, Node *v, Node *mask, double scale, bool causal,
+                   double p, bool training);
 
 #endif

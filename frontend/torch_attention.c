@@ -111,7 +111,9 @@ BI(bi_flash_with_dropout) {
     RET(flash_forward(I, call, m, T(1), T(2), T(3), NULL, p, training));
 }
 
-/* (q k v (mask) (dropout_p) (is_causal) (scale)); nil means the default. */
+/* (q k v (mask) (dropout_p) (is_causal) (scale) (enable_gqa)); nil means
+ * the default.  enable_gqa true: K/V may have fewer heads (dim -3) than q
+ * (torch_gqa.c). */
 BI(bi_sdpa) {
     Node *q = T(0), *k = T(1), *v = T(2);
     Node *mask = t_given(args, nargs, 3) ? T(3) : NULL;
@@ -122,6 +124,7 @@ BI(bi_sdpa) {
         lisp_fail(I, loc_of(call), "%s: attn_mask and is_causal cannot both be set", t_fname(call));
     if (t_given(args, nargs, 6) && scale <= 0)
         lisp_fail(I, loc_of(call), "%s: argument 7 (scale) must be positive", t_fname(call));
+    if (t_arg_bool(args, nargs, 7, false)) RET(t_sdpa_group(I, call, q, k, v, mask, scale, causal, p, I->training));
     RET(t_sdpa(I, call, q, k, v, mask, scale, causal, p, I->training));
 }
 
@@ -140,7 +143,7 @@ const Builtin torch_attention_builtins[] = {
     {"torch_flash_attention_forward", 4, 4, bi_flash_forward, NULL},
     {"torch_flash_attention_with_mask", 5, 5, bi_flash_with_mask, NULL},
     {"torch_flash_attention_with_dropout", 5, 6, bi_flash_with_dropout, NULL},
-    {"torch_scaled_dot_product_attention", 3, 7, bi_sdpa, "tensor_scaled_dot_product_attention"},
+    {"torch_scaled_dot_product_attention", 3, 8, bi_sdpa, "tensor_scaled_dot_product_attention"},
     {"torch_flash_attention", 3, 4, bi_flash_simple, NULL},
     {NULL, 0, 0, NULL, NULL},
 };

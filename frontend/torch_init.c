@@ -62,4 +62,5 @@ void torch_register(Interp *I) {
     interp_register(I, torch_attention_builtins);
     interp_register(I, torch_device_builtins);
     interp_register(I, torch_weights_builtins);
+    interp_register(I, torch_gqa_builtins);
 }

@@ -44,6 +44,7 @@ typedef struct Eval {
     Arena *arena;               /* where values are allocated */
     void **vals;                /* NULL: use node->data */
     bool heap;                  /* values from malloc, freed after last use */
+    uint64_t call;              /* RunArgs.call; 0 for the eager pool */
 } Eval;
 
 /* A zeroed 64-byte aligned buffer of n bytes (n may be 0). */
@@ -71,7 +72,7 @@ static int run_kernel(const Eval *e, Node *n, void **out, LtcDiag *d) {
         if (!in || !ish) { free(in); free(ish); return diag_set(d, n->loc, "out of memory"); }
     }
     int rc = 0;
-    KCtx k = {.n = n, .in = in, .ish = ish, .b = e->b, .scratch = e->arena};
+    KCtx k = {.n = n, .in = in, .ish = ish, .b = e->b, .scratch = e->arena, .call = e->call};
     for (int i = 0; i < n->nin; i++) {
         in[i] = val_of(e, n->in[i]);
         shape_eval(&n->in[i]->shape, e->b, ish[i]);
@@ -248,7 +249,7 @@ int ir_run(Graph *g, RunArgs *args, Arena *scratch, LtcDiag *d) {
     for (int i = 0; i < g->nnodes; i++)
         for (int j = 0; j < g->nodes[i]->nin; j++) last[g->nodes[i]->in[j]->id] = i;
     for (int i = 0; i < g->noutputs; i++) last[g->outputs[i]->id] = g->nnodes;
-    Eval e = {.b = &b, .arena = scratch, .vals = vals, .heap = true};
+    Eval e = {.b = &b, .arena = scratch, .vals = vals, .heap = true, .call = args->call};
     int rc = 0;
     for (int i = 0; i < g->nnodes && rc == 0; i++) {
         Node *x = g->nodes[i];

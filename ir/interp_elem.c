@@ -152,8 +152,9 @@ int interp_triu(const KCtx *k, LtcDiag *d) {
     return 0;
 }
 
-/* Inverted dropout: keep with probability 1-p (philox uniform >= p), scale
- * kept values by 1/(1-p).  Identity outside training. */
+/* Inverted dropout: keep with probability 1-p (philox uniform of element i
+ * at call k->call >= p), scale kept values by 1/(1-p).  Identity outside
+ * training. */
 int interp_dropout(const KCtx *k, LtcDiag *d) {
     const Node *n = k->n;
     const float *x = k->in[0];
@@ -162,6 +163,6 @@ int interp_dropout(const KCtx *k, LtcDiag *d) {
     if (!n->a.training || p == 0) { memcpy(y, x, k->numel * sizeof *y); return 0; }
     double s = p >= 1 ? 0 : 1.0 / (1.0 - p);
     for (size_t i = 0; i < k->numel; i++)
-        y[i] = philox_uniform(n->a.seed, i) >= p ? (float)(x[i] * s) : 0.0f;
+        y[i] = philox_uniform_at(n->a.seed, k->call, i) >= p ? (float)(x[i] * s) : 0.0f;
     return 0;
 }

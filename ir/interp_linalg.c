@@ -174,6 +174,10 @@ int interp_sdpa(const KCtx *k, LtcDiag *d) {
     full[OB] = Sq;
     full[OB + 1] = Sk;
     bcast_strides(sq, rq - 2, obs, OB, stq);
+    /* grouped-query attention (a.i = G > 1): output head x (batch dim
+     * OB-1) reads key/value head x / G.  Strides (in batch entries) come
+     * from K/V's own shapes: 1 on their head dim, 0 when it is 1. */
+    int64_t G = n->a.i > 1 ? n->a.i : 1;
     bcast_strides(sk, rk - 2, obs, OB, stk);
     bcast_strides(sv, rv - 2, obs, OB, stv);
     bool has_mask = n->nin == 4;
@@ -193,7 +197,8 @@ int interp_sdpa(const KCtx *k, LtcDiag *d) {
         for (int i = OB - 1; i >= 0; i--) {
             int64_t x = (int64_t)(r % (size_t)obs[i]);
             r /= (size_t)obs[i];
-            oq += x * stq[i]; ok += x * stk[i]; ov += x * stv[i]; om += x * stm[i];
+            int64_t xk = i == OB - 1 ? x / G : x;       /* the kv head of query head x */
+            oq += x * stq[i]; ok += xk * stk[i]; ov += xk * stv[i]; om += x * stm[i];
         }
         const float *q = Q + oq * Sq * D, *kk = Kt + ok * Sk * D, *v = V + ov * Sk * Dv;
         for (int64_t i = 0; i < Sq; i++) {
@@ -218,7 +223,7 @@ int interp_sdpa(const KCtx *k, LtcDiag *d) {
                 double w = s[j] / sum;
                 if (drop) {
                     uint64_t idx = ((uint64_t)bi * (uint64_t)Sq + (uint64_t)i) * (uint64_t)Sk + (uint64_t)j;
-                    w = philox_uniform(n->a.seed, idx) >= n->a.p ? w * keep_scale : 0;
+                    w = philox_uniform_at(n->a.seed, k->call, idx) >= n->a.p ? w * keep_scale : 0;
                 }
                 for (int64_t e = 0; e < Dv; e++) acc[e] += w * v[j * Dv + e];
             }

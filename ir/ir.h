@@ -97,7 +97,8 @@ typedef struct Attr {
     double   eps;               /* norms */
     double   scale;             /* sdpa: 0 means 1/sqrt(D) */
     double   p;                 /* dropout probability */
-    int64_t  i;                 /* triu diagonal; ADD_NORM: which norm */
+    int64_t  i;                 /* triu diagonal; ADD_NORM: which norm; SDPA: query heads
+                                 * per key/value head (grouped-query attention; 0 or 1: none) */
     int      axis;              /* normalised to 0..rank-1 */
     bool     keepdim, causal, training;
     int      flags;             /* op-specific bits */
@@ -223,6 +224,7 @@ typedef struct RunArgs {
     void   **inputs;  int64_t (*in_shapes)[LTC_MAX_RANK];
     void   **param_data;                 /* may be NULL */
     void   **outputs; int64_t (*out_shapes)[LTC_MAX_RANK];
+    uint64_t call;                       /* call number: dropout masks of call k (0 = first) */
 } RunArgs;
 int   ir_run(Graph *g, RunArgs *args, Arena *scratch, LtcDiag *d);
 
@@ -236,6 +238,11 @@ void  ir_print_dot(const Graph *g, StrBuf *out);
 uint32_t philox_u32(uint64_t seed, uint64_t idx);
 float    philox_uniform(uint64_t seed, uint64_t idx);   /* [0,1) */
 float    philox_normal(uint64_t seed, uint64_t idx);    /* N(0,1), Box-Muller */
+/* The same stream at call number `call` of a compiled model (its per-call
+ * counter: dropout masks change from call to call; docs/ir.md has the
+ * counter layout).  call 0 is philox_u32 / philox_uniform. */
+uint32_t philox_u32_at(uint64_t seed, uint64_t call, uint64_t idx);
+float    philox_uniform_at(uint64_t seed, uint64_t call, uint64_t idx);
 
 /* ---- additions by the IR area ---------------------------------------------- */
 /* IEEE half and bfloat16 conversions, round-to-nearest-even (NaN stays NaN,

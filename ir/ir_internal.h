@@ -34,6 +34,7 @@ typedef struct KCtx {
     void *out;
     const SymBind *b;
     Arena *scratch;                   /* temporaries for this evaluation */
+    uint64_t call;                    /* RunArgs.call (0 in the eager pool): philox_*_at */
 } KCtx;
 
 typedef int (*ShapeFn)(Node *n, LtcDiag *d);

@@ -20,24 +20,36 @@ static void philox10(uint32_t c[4], uint32_t k0, uint32_t k1) {
     }
 }
 
-/* Block number blk of stream seed in counter space `space`. */
-static void block(uint64_t seed, uint64_t blk, uint32_t space, uint32_t out[4]) {
-    out[0] = (uint32_t)blk; out[1] = (uint32_t)(blk >> 32); out[2] = space; out[3] = 0;
+/* Block number blk of stream seed in counter space `space` at call `call`:
+ * counter = (blk lo, blk hi, space ^ (call hi << 1), call lo), key = seed.
+ * Call 0 is the plain stream, so a value outside a compiled model's call
+ * counter (the eager pool, parameter init) is unchanged. */
+static void block_at(uint64_t seed, uint64_t call, uint64_t blk, uint32_t space, uint32_t out[4]) {
+    out[0] = (uint32_t)blk; out[1] = (uint32_t)(blk >> 32);
+    out[2] = space ^ ((uint32_t)(call >> 32) << 1); out[3] = (uint32_t)call;
     philox10(out, (uint32_t)seed, (uint32_t)(seed >> 32));
+}
+
+static void block(uint64_t seed, uint64_t blk, uint32_t space, uint32_t out[4]) {
+    block_at(seed, 0, blk, space, out);
 }
 
 /* Four consecutive values share one block: value idx is word idx % 4 of
  * block idx / 4. */
-uint32_t philox_u32(uint64_t seed, uint64_t idx) {
+uint32_t philox_u32_at(uint64_t seed, uint64_t call, uint64_t idx) {
     uint32_t w[4];
-    block(seed, idx >> 2, 0, w);
+    block_at(seed, call, idx >> 2, 0, w);
     return w[idx & 3];
 }
 
+uint32_t philox_u32(uint64_t seed, uint64_t idx) { return philox_u32_at(seed, 0, idx); }
+
 /* 24 high bits -> a float in [0,1) that is exact and never rounds to 1. */
-float philox_uniform(uint64_t seed, uint64_t idx) {
-    return (float)(philox_u32(seed, idx) >> 8) * 0x1p-24f;
+float philox_uniform_at(uint64_t seed, uint64_t call, uint64_t idx) {
+    return (float)(philox_u32_at(seed, call, idx) >> 8) * 0x1p-24f;
 }
+
+float philox_uniform(uint64_t seed, uint64_t idx) { return philox_uniform_at(seed, 0, idx); }
 
 /* Box-Muller on two words of block idx of a separate counter space:
  * z = sqrt(-2 ln u1) cos(2 pi u2), u1 in (0,1]. */

@@ -92,6 +92,7 @@ static void put_attrs(StrBuf *b, const Graph *g, const Node *n) {
     if (a->i) {
         SEP();
         if (n->op == OP_ADD_NORM && a->i > 0 && a->i < OP_COUNT) sb_printf(b, "norm=%s", op_info[a->i].name);
+        else if (n->op == OP_SDPA) sb_printf(b, "group=%lld", (long long)a->i);
         else sb_printf(b, "i=%lld", (long long)a->i);
     }
     if (a->keepdim) { SEP(); sb_puts(b, "keepdim=true"); }

@@ -520,6 +520,24 @@ int shape_sdpa(Node *n, LtcDiag *d) {
     if (!dim_eq(k->d[k->rank - 2], v->d[v->rank - 2]))
         return diag_set(d, n->loc, "sdpa: key %s and value %s have different lengths", SS(k, x), SS(v, y));
     Shape bq = batch_of(q), bk = batch_of(k), bv = batch_of(v), b1, b;
+    /* Grouped-query attention (a.i = G > 1): dim -3 is the head axis; key
+     * and value have Hq / G heads and query head h reads key/value head
+     * h / G (torch's enable_gqa: K, V repeat_interleave'd G times along
+     * dim -3).  For broadcasting, K and V count as having Hq heads. */
+    if (n->a.i < 0) return diag_set(d, n->loc, "sdpa: head group %lld is negative", (long long)n->a.i);
+    if (n->a.i > 1) {
+        if (q->rank < 3 || k->rank < 3 || v->rank < 3)
+            return diag_set(d, n->loc, "sdpa: grouped-query attention needs a head dimension (-3): query %s, key %s, "
+                            "value %s", SS(q, x), SS(k, y), SS(v, z));
+        Dim hq = q->d[q->rank - 3], hk = k->d[k->rank - 3], hv = v->d[v->rank - 3], g;
+        if (!dim_mul(hk, dim_const(n->a.i), &g) || !dim_eq(g, hq) || !dim_eq(hk, hv))
+            return diag_set(d, n->loc, "sdpa: grouped-query attention with %lld query heads per key/value head: "
+                            "query %s has %lld heads, key %s and value %s must have %lld (dim -3)",
+                            (long long)n->a.i, SS(q, x), (long long)hq.k, SS(k, y), SS(v, z),
+                            hq.sym || hq.k % n->a.i ? -1LL : (long long)(hq.k / n->a.i));
+        bk.d[bk.rank - 1] = hq;
+        bv.d[bv.rank - 1] = hq;
+    }
     if (broadcast_shapes(n->graph, &bq, &bk, &b1, d, n->loc) || broadcast_shapes(n->graph, &b1, &bv, &b, d, n->loc))
         return diag_set(d, n->loc, "sdpa: batch dimensions of query %s, key %s and value %s do not broadcast",
                         SS(q, x), SS(k, y), SS(v, z));

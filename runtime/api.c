@@ -44,6 +44,8 @@ struct ltc_model {
     void **copies; int ncopies;             /* tensors copied for alignment */
     bool bound;
     char weights_warning[600];      /* ltc_model_weights_warning; "" when none */
+    uint64_t calls;                         /* runs so far: the call number of the next run
+                                             * (dropout masks, docs/runtime.md) */
 };
 
 static int set_err(ltc_error *e, ltc_status code, const char *fmt, ...) {
@@ -460,13 +462,16 @@ int ltc_model_bind_weights_memory(ltc_model *m, const void *data, size_t len) {
 typedef struct Call {
     int entry;
     int64_t symvals[LTC_MAX_SYMS];
-    void *in[64];
-    void *owned[64];                        /* contiguous copies of strided inputs */
+    void **in;                              /* ninputs data pointers (any number) */
+    void **owned;                           /* contiguous copies of strided inputs */
+    void **outs;                            /* noutputs data pointers */
     int nowned;
 } Call;
 
 static void call_free(Call *c) {
-    for (int i = 0; i < c->nowned; i++) free(c->owned[i]);
+    for (int i = 0; c->owned && i < c->nowned; i++) free(c->owned[i]);
+    free(c->in); free(c->owned); free(c->outs);
+    c->in = c->owned = c->outs = NULL;
     c->nowned = 0;
 }
 
@@ -492,27 +497,37 @@ static int check_dl(ltc_model *m, const char *kind, const PlanTensor *t, const D
 }
 
 static int prepare(ltc_model *m, const char *entry, const DLTensor *inputs, int nin, Call *c) {
-    c->nowned = 0;
+    memset(c, 0, sizeof *c);
     c->entry = find_entry(m, entry);
     if (c->entry < 0) return set_err(&m->err, LTC_ERR_ARG, "no entry named '%s'", entry);
     const Plan *p = m->plans[c->entry];
     if (nin != p->ninputs)
         return set_err(&m->err, LTC_ERR_ARG, "entry '%s' takes %d input%s, got %d", p->graph->name,
                        p->ninputs, p->ninputs == 1 ? "" : "s", nin);
-    if (nin > 64) return set_err(&m->err, LTC_ERR_ARG, "entry '%s': too many inputs", p->graph->name);
     if (nin > 0 && !inputs) return set_err(&m->err, LTC_ERR_ARG, "entry '%s': inputs is NULL", p->graph->name);
-    int ranks[64] = {0};
-    const int64_t *shapes[64] = {0};
-    for (int i = 0; i < nin; i++) {
-        if (check_dl(m, "input", &p->inputs[i], &inputs[i])) return -1;
-        ranks[i] = inputs[i].ndim;
-        shapes[i] = inputs[i].shape;
+    size_t nio = (size_t)(nin > p->noutputs ? nin : p->noutputs) + 1;   /* any number of inputs/outputs */
+    c->in = calloc(nio, sizeof *c->in);
+    c->owned = calloc(nio, sizeof *c->owned);
+    c->outs = calloc(nio, sizeof *c->outs);
+    int *ranks = calloc(nio, sizeof *ranks);
+    const int64_t **shapes = calloc(nio, sizeof *shapes);
+    if (!c->in || !c->owned || !c->outs || !ranks || !shapes) {
+        free(ranks); free(shapes); call_free(c);
+        return set_err(&m->err, LTC_ERR_NOMEM, "out of memory");
+    }
+    int rc = 0;
+    for (int i = 0; i < nin && rc == 0; i++) {
+        if (check_dl(m, "input", &p->inputs[i], &inputs[i])) rc = -1;
+        else { ranks[i] = inputs[i].ndim; shapes[i] = inputs[i].shape; }
     }
     char why[480];
-    if (rt_bind_symbols(p, ranks, shapes, c->symvals, why, sizeof why) != 0)
-        return set_err(&m->err, LTC_ERR_SHAPE, "%s", why);
-    if (plan_check_limits(p, c->symvals, why, sizeof why) != 0)
-        return set_err(&m->err, LTC_ERR_SHAPE, "entry '%s': %s", p->graph->name, why);
+    if (rc == 0 && rt_bind_symbols(p, ranks, shapes, c->symvals, why, sizeof why) != 0)
+        rc = set_err(&m->err, LTC_ERR_SHAPE, "%s", why);
+    free(ranks);
+    free(shapes);
+    if (rc == 0 && plan_check_limits(p, c->symvals, why, sizeof why) != 0)
+        rc = set_err(&m->err, LTC_ERR_SHAPE, "entry '%s': %s", p->graph->name, why);
+    if (rc != 0) { call_free(c); return -1; }
     for (int i = 0; i < nin; i++) {
         const DLTensor *x = &inputs[i];
         size_t es = rt_dtype_size(p->inputs[i].dtype);
@@ -543,6 +558,9 @@ static int execute(ltc_model *m, Call *c, void *const *outs) {
         return set_err(&m->err, LTC_ERR_WEIGHTS, "entry '%s': weights are not bound (parameter '%s'); call ltc_model_bind_weights_file",
                        p->graph->name, p->params[0].name);
     char why[480];
+    /* Every run advances the counter (as a torch generator advances on
+     * every draw), whichever entry it runs and whether or not it fails. */
+    e->prog.call = m->calls++;
     if (rt_run(&e->prog, m->pool, &m->scratch, c->symvals, c->in, outs, why, sizeof why) != 0)
         return set_err(&m->err, LTC_ERR_ARG, "entry '%s': %s", p->graph->name, why);
     return 0;
@@ -550,7 +568,7 @@ static int execute(ltc_model *m, Call *c, void *const *outs) {
 
 /* The number of outputs a run was given, and that they were given. */
 static int check_outputs_arg(ltc_model *m, const Plan *p, bool given, int nout) {
-    if (nout != p->noutputs || nout > 64)
+    if (nout != p->noutputs)
         return set_err(&m->err, LTC_ERR_ARG, "entry '%s' has %d output%s, got %d", p->graph->name,
                        p->noutputs, p->noutputs == 1 ? "" : "s", nout);
     if (nout > 0 && !given) return set_err(&m->err, LTC_ERR_ARG, "entry '%s': outputs is NULL", p->graph->name);
@@ -567,7 +585,7 @@ int ltc_model_run(ltc_model *m, const char *entry, const DLTensor *inputs, int n
     int rc = prepare(m, entry, inputs, nin, &c);
     if (rc == 0) {
         const Plan *p = m->plans[c.entry];
-        void *outs[64];
+        void **outs = c.outs;
         rc = check_outputs_arg(m, p, outputs != NULL, nout);
         for (int i = 0; rc == 0 && i < nout; i++) {
             const PlanTensor *t = &p->outputs[i];
@@ -608,7 +626,7 @@ int ltc_model_run_alloc(ltc_model *m, const char *entry, const DLTensor *inputs,
     int rc = prepare(m, entry, inputs, nin, &c);
     if (rc == 0) {
         const Plan *p = m->plans[c.entry];
-        void *outs[64];
+        void **outs = c.outs;
         rc = check_outputs_arg(m, p, outputs != NULL, nout);
         for (int i = 0; rc == 0 && i < nout; i++) {
             int64_t shape[LTC_MAX_RANK];
@@ -625,4 +643,14 @@ int ltc_model_run_alloc(ltc_model *m, const char *entry, const DLTensor *inputs,
     }
     pthread_mutex_unlock(&m->mu);
     return rc;
+}
+
+uint64_t ltc_model_call_count(const ltc_model *m) { return m ? m->calls : 0; }
+
+int ltc_model_set_call_count(ltc_model *m, uint64_t calls) {
+    if (!m) return -1;
+    pthread_mutex_lock(&m->mu);
+    m->calls = calls;
+    pthread_mutex_unlock(&m->mu);
+    return 0;
 }

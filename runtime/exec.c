@@ -206,12 +206,13 @@ static int run_steps(RtProgram *pr, RtPool *pool, const PlanStep *steps, int n, 
         if (s->kernel < 0 || s->kernel >= p->nkernels || !pr->fns[s->kernel])
             return fail(err, errlen, "step %d: kernel %d has no code", i, s->kernel);
         void *ptrs[PLAN_MAX_ARGS];
-        int64_t dims[PLAN_MAX_DIMS];
+        int64_t dims[PLAN_MAX_DIMS + 1];     /* + the call number (plan.h) */
         int64_t ntiles;
         for (int j = 0; j < s->nbufs; j++) ptrs[j] = bases[s->bufs[j]];
         for (int j = 0; j < s->ndims; j++)
             if (!rt_poly_eval(&s->dims[j], symvals, &dims[j]))
                 return fail(err, errlen, "step %d (%s): size overflow", i, p->kernels[s->kernel].name);
+        dims[s->ndims] = (int64_t)pr->call;
         if (!rt_poly_eval(&s->ntiles, symvals, &ntiles))
             return fail(err, errlen, "step %d (%s): tile count overflow", i, p->kernels[s->kernel].name);
         StepCall c = {pr->fns[s->kernel], ptrs, dims, s->f};

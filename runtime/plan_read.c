@@ -266,8 +266,9 @@ int plan_deserialize(Arena *a, const void *buf, size_t n, Plan ***plans, int *np
         return diag_set(d, nl, "plan blob: bad magic (not a lispetorchc plan)");
     Rd r = {(const uint8_t *)buf + 8, (const uint8_t *)buf + n, a, d, false, NULL};
     uint32_t ver = u32(&r);
-    if (ver != PLAN_BLOB_VERSION)
-        return diag_set(d, nl, "plan blob: format version %u, this runtime reads %d", ver, PLAN_BLOB_VERSION);
+    if (ver < PLAN_BLOB_MIN_VERSION || ver > PLAN_BLOB_VERSION)
+        return diag_set(d, nl, "plan blob: format version %u, this runtime reads %d to %d", ver,
+                        PLAN_BLOB_MIN_VERSION, PLAN_BLOB_VERSION);
     int np = count(&r, 16, 1 << 16);
     Plan **ps = alloc_n(&r, np, sizeof *ps);
     for (int i = 0; i < np && !r.bad; i++) ps[i] = plan(&r);

@@ -65,6 +65,8 @@ typedef struct RtProgram {
     void       **params;            /* plan->nparams data pointers (NULL = unbound) */
     void       **packed;            /* plan->npacked buffers, made by rt_prepack */
     bool         prepacked;
+    uint64_t     call;              /* call number passed to kernels at dims[ndims] (plan.h):
+                                     * selects the dropout masks of that call */
 } RtProgram;
 
 /* Value of a symbolic size; false on overflow or a negative result. */

@@ -327,6 +327,7 @@ static const CpuFamily families[] = {
     {"copy", NULL, cpu_gen_copy},
     {"cat", NULL, cpu_gen_cat},
     {"misc", NULL, cpu_gen_misc},
+    {"dropout", cpu_lower_dropout, cpu_gen_dropout},
 };
 
 static const CpuFamily *family_of(const char *name) {
@@ -338,17 +339,23 @@ static const CpuFamily *family_of(const char *name) {
 static int cpu_lower_node(Backend *b, Plan *p, Node *n, const int *in_bufs, int out_buf,
                           PlanStep *step, LtcDiag *d) {
     CpuBackend *be = self(b);
+    int part = step->part;          /* the only input field (plan.h) */
     memset(step, 0, sizeof *step);
-    int fl = op_info[n->op].flags;
-    if (fl & OPF_GEMM) return cpu_lower_gemm(be, p, n, in_bufs, out_buf, step, d);
-    if (fl & OPF_ATTENTION) return cpu_lower_attn(be, p, n, in_bufs, out_buf, step, d);
-    switch (n->op) {
-    case OP_LAYER_NORM: case OP_RMS_NORM: case OP_ADD_NORM:
-    case OP_SOFTMAX: case OP_LOG_SOFTMAX:
-        return cpu_lower_norm(be, p, n, in_bufs, out_buf, step, d);
-    default:
-        return cpu_lower_eltwise(be, p, n, in_bufs, out_buf, step, d);
-    }
+    step->part = part;
+    int fl = op_info[n->op].flags, rc;
+    if (fl & OPF_GEMM) rc = cpu_lower_gemm(be, p, n, in_bufs, out_buf, step, d);
+    else if (fl & OPF_ATTENTION) rc = cpu_lower_attn(be, p, n, in_bufs, out_buf, step, d);
+    else if (n->op == OP_DROPOUT && n->a.training && n->a.p > 0)
+        rc = cpu_lower_dropout(be, p, n, in_bufs, out_buf, step, d);
+    else if (n->op == OP_LAYER_NORM || n->op == OP_RMS_NORM || n->op == OP_ADD_NORM ||
+             n->op == OP_SOFTMAX || n->op == OP_LOG_SOFTMAX)
+        rc = cpu_lower_norm(be, p, n, in_bufs, out_buf, step, d);
+    else rc = cpu_lower_eltwise(be, p, n, in_bufs, out_buf, step, d);
+    if (rc == 0 && (step->ndims > PLAN_MAX_DIMS || step->nbufs > PLAN_MAX_ARGS))
+        return diag_set(d, n->loc, "cpu backend: %s needs more than %s (%d) in one step", op_info[n->op].name,
+                        step->ndims > PLAN_MAX_DIMS ? "PLAN_MAX_DIMS dims" : "PLAN_MAX_ARGS buffers",
+                        step->ndims > PLAN_MAX_DIMS ? PLAN_MAX_DIMS : PLAN_MAX_ARGS);
+    return rc;
 }
 
 Backend *backend_cpu_new(Arena *a, const BackendOptions *o, LtcDiag *d) {

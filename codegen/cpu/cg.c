@@ -379,3 +379,41 @@ static LLVMValueRef hreduce(Cg *c, LLVMValueRef v, bool is_max) {
 }
 LLVMValueRef cg_hsum(Cg *c, LLVMValueRef v) { return hreduce(c, v, false); }
 LLVMValueRef cg_hmax(Cg *c, LLVMValueRef v) { return hreduce(c, v, true); }
+
+/* philox_u32_at(seed, call, idx) of ir/philox.c on a vector of indices:
+ * word idx % 4 of Philox-4x32-10 block (idx / 4) in counter space 0 at
+ * call `call` (an i64 scalar): counter (blk lo, blk hi, call hi << 1,
+ * call lo), key = (seed_lo, seed_hi), i64 scalars holding 32 bits each
+ * (the kernel's dims, so one kernel serves every seed). */
+LLVMValueRef cg_philox(Cg *c, LLVMValueRef seed_lo, LLVMValueRef seed_hi, LLVMValueRef call, LLVMValueRef idx) {
+    LLVMBuilderRef b = c->b;
+    LLVMTypeRef v64 = LLVMTypeOf(idx);
+    LLVMValueRef s32 = cg_splat(c, LLVMConstInt(c->i64, 32, 0));
+    LLVMValueRef blk = LLVMBuildLShr(b, idx, cg_splat(c, LLVMConstInt(c->i64, 2, 0)), "");
+    LLVMValueRef w[4] = {LLVMBuildTrunc(b, blk, c->vi32, ""),
+                         LLVMBuildTrunc(b, LLVMBuildLShr(b, blk, s32, ""), c->vi32, ""),
+                         cg_splat(c, LLVMBuildShl(b, LLVMBuildTrunc(b, LLVMBuildLShr(b, call, LLVMConstInt(c->i64, 32, 0), ""),
+                                                                     c->i32, ""), cg_i32c(c, 1), "")),
+                         cg_splat(c, LLVMBuildTrunc(b, call, c->i32, ""))};
+    LLVMValueRef k0 = LLVMBuildTrunc(b, seed_lo, c->i32, ""), k1 = LLVMBuildTrunc(b, seed_hi, c->i32, "");
+    LLVMValueRef m0 = cg_splat(c, LLVMConstInt(c->i64, 0xD2511F53u, 0));
+    LLVMValueRef m1 = cg_splat(c, LLVMConstInt(c->i64, 0xCD9E8D57u, 0));
+    for (int r = 0; r < 10; r++) {
+        LLVMValueRef p0 = LLVMBuildMul(b, LLVMBuildZExt(b, w[0], v64, ""), m0, "");
+        LLVMValueRef p1 = LLVMBuildMul(b, LLVMBuildZExt(b, w[2], v64, ""), m1, "");
+        LLVMValueRef hi0 = LLVMBuildTrunc(b, LLVMBuildLShr(b, p0, s32, ""), c->vi32, "");
+        LLVMValueRef lo0 = LLVMBuildTrunc(b, p0, c->vi32, "");
+        LLVMValueRef hi1 = LLVMBuildTrunc(b, LLVMBuildLShr(b, p1, s32, ""), c->vi32, "");
+        LLVMValueRef lo1 = LLVMBuildTrunc(b, p1, c->vi32, "");
+        LLVMValueRef n0 = LLVMBuildXor(b, LLVMBuildXor(b, hi1, w[1], ""), cg_splat(c, k0), "");
+        LLVMValueRef n2 = LLVMBuildXor(b, LLVMBuildXor(b, hi0, w[3], ""), cg_splat(c, k1), "");
+        w[0] = n0; w[1] = lo1; w[2] = n2; w[3] = lo0;
+        k0 = LLVMBuildAdd(b, k0, LLVMConstInt(c->i32, 0x9E3779B9u, 0), "");   /* wraps mod 2^32 */
+        k1 = LLVMBuildAdd(b, k1, LLVMConstInt(c->i32, 0xBB67AE85u, 0), "");
+    }
+    LLVMValueRef sel = LLVMBuildTrunc(b, LLVMBuildAnd(b, idx, cg_splat(c, LLVMConstInt(c->i64, 3, 0)), ""), c->vi32, "");
+    LLVMValueRef r = w[3];
+    for (int k = 2; k >= 0; k--)
+        r = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntEQ, sel, cg_splat(c, cg_i32c(c, k)), ""), w[k], r, "");
+    return r;
+}

@@ -149,6 +149,11 @@ LLVMValueRef cg_vgelu(Cg *c, LLVMValueRef x);      /* exact (erf) gelu */
 /* Activation op (OP_RELU, OP_GELU, ...) on a vector; 0 = identity. */
 LLVMValueRef cg_act(Cg *c, int op, LLVMValueRef x);
 bool         cg_act_supported(int op);
+/* philox_u32_at(seed, call, idx) on <vw x i64> indices; seed halves and
+ * call are i64 scalars (dims) */
+LLVMValueRef cg_philox(Cg *c, LLVMValueRef seed_lo, LLVMValueRef seed_hi, LLVMValueRef call, LLVMValueRef idx);
+/* Append the seed's two 32-bit halves to s->dims and set s->seed_dim. */
+void cpu_set_seed_dims(PlanStep *s, uint64_t seed);
 LLVMValueRef cg_hsum(Cg *c, LLVMValueRef v);       /* tree reduction */
 LLVMValueRef cg_hmax(Cg *c, LLVMValueRef v);
 
@@ -158,6 +163,7 @@ int  cpu_add_packed(Plan *p, int64_t bytes, const char *what, LtcDiag *d); /* bu
 int  cpu_add_prepack(Plan *p, const PlanStep *s, LtcDiag *d);
 Poly cpu_poly(Dim d);
 Poly cpu_polyk(int64_t k);
+int  cpu_cat_group(const Node *n);                  /* inputs per cat step (k_misc.c) */
 bool cpu_poly_add(Poly *p, Dim d);                    /* false if too many terms */
 /* product of dims [from, to) of s as one monomial; false if not one */
 bool cpu_dims_prod(const Shape *s, int from, int to, Dim *out);
@@ -196,6 +202,9 @@ int cpu_gen_reduce(Cg *c, const PlanKernel *k, LtcDiag *d);
 int cpu_gen_cat(Cg *c, const PlanKernel *k, LtcDiag *d);
 int cpu_gen_copy(Cg *c, const PlanKernel *k, LtcDiag *d);
 int cpu_gen_misc(Cg *c, const PlanKernel *k, LtcDiag *d);
+int cpu_lower_dropout(CpuBackend *be, Plan *p, Node *n, const int *in_bufs, int out_buf,
+                      PlanStep *s, LtcDiag *d);
+int cpu_gen_dropout(Cg *c, const PlanKernel *k, LtcDiag *d);
 
 /* GEMM blocking, shared by lower and generate so both agree. */
 typedef struct GemmCfg {

@@ -18,7 +18,9 @@
  * batch entry.  Transposing the key block is D x Bc scalar moves, so Br
  * must be large to amortise it (16 rows ran at a third of 64's speed).
  * Q, K, V, mask are read through strides (dims), so broadcast and
- * head-split views need no copies. */
+ * head-split views need no copies.  Grouped-query attention (a.i = G > 1)
+ * maps query head h to key/value head h / G: K and V keep their Hq / G
+ * heads, nothing is repeated. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -27,7 +29,7 @@
 #include "codegen/lower.h"
 
 enum { AD_SQ, AD_SK, AD_NB1, AD_QS0, AD_QS1, AD_KS0, AD_KS1, AD_VS0, AD_VS1,
-       AD_MS0, AD_MS1, AD_MSI, AD_MSJ, AD_QSS, AD_KSS, AD_VSS, AD_COUNT };
+       AD_MS0, AD_MS1, AD_MSI, AD_MSJ, AD_QSS, AD_KSS, AD_VSS, AD_SEED_LO, AD_SEED_HI, AD_COUNT };
 enum { AB_Q, AB_K, AB_V, AB_MASK, AB_OUT };
 #define ATT_BR 64   /* query rows per block */
 #define ATT_RG 4    /* rows sharing each K/V vector load (divides ATT_BR) */
@@ -47,6 +49,90 @@ static bool bstrides(Graph *g, const Shape *x, const Shape *full, int n, Dim *ou
     return true;
 }
 
+/* Query heads per key/value head the kernel maps (b1 -> b1 / G):
+ *  - a.i = G > 1: the sdpa's head group (enable_gqa, the gqa pass);
+ *  - three batch dims [b0, h, g] with K and V broadcast over g (size 1
+ *    there: q [B, Hkv, G, S, D], k [B, Hkv, 1, S, D]): g is merged into
+ *    the head dim, G = size of g, so SDPA broadcasting over a group axis
+ *    runs as grouped-query attention.
+ * 1 otherwise; -1 when only one of K, V broadcasts over g. */
+static bool bcast_last_batch(const Node *x, const Node *n) {
+    int OB = n->shape.rank - 2, rb = x->shape.rank - 2, j = 2 - (3 - rb);
+    (void)OB;
+    return j < 0 || (is_one(x->shape.d[j]) && !is_one(n->shape.d[2]));
+}
+
+static int64_t attn_group(const Node *n) {
+    if (n->a.i > 1) return n->a.i;
+    if (n->shape.rank - 2 != 3) return 1;
+    bool bk = bcast_last_batch(n->in[1], n), bv = bcast_last_batch(n->in[2], n);
+    if (bk != bv) return -1;
+    if (!bk) return 1;
+    Dim g = n->shape.d[2];
+    return g.sym ? -1 : g.k;
+}
+
+/* Three batch dims [b0, b1, b2] -> two [b0, b1*b2]: the strides of x
+ * (given over the three) merged, or false.  grouped: x is K or V of a
+ * group-broadcast sdpa, b2 has stride 0 and b1 keeps its own stride (the
+ * kernel divides the merged index by G). */
+static bool merge_batch(const Dim st3[3], Dim b2, bool grouped, Dim out[2]) {
+    out[0] = st3[0];
+    if (grouped) {
+        if (st3[2].k != 0) return false;
+        out[1] = st3[1];
+        return true;
+    }
+    Dim t;
+    if (st3[1].k == 0 && st3[2].k == 0) { out[1] = dim_const(0); return true; }
+    if (!dim_mul(st3[2], b2, &t) || !dim_eq(t, st3[1])) return false;
+    out[1] = st3[2];
+    return true;
+}
+
+static int push_attn_dims(Plan *p, Node *n, const int *in_bufs, int out_buf, PlanStep *s, const Shape *full,
+                          Dim qs[2], Dim ks[2], Dim vs[2], const Dim ms[4], const Dim rs[3], LtcDiag *d);
+
+/* Three batch dims, merged to two (attn_group): [b0, b1*b2, Sq, Sk]. */
+static int lower_attn3(Plan *p, Node *n, const int *in_bufs, int out_buf, PlanStep *s, int64_t G, LtcDiag *d) {
+    Node *mk = n->nin > 3 ? n->in[3] : NULL;
+    Dim D = n->in[0]->shape.d[n->in[0]->shape.rank - 1], Dv = n->in[2]->shape.d[n->in[2]->shape.rank - 1];
+    if (D.sym || Dv.sym || D.k < 1 || D.k > 512 || Dv.k < 1 || Dv.k > 512)
+        return cpu_unsupported(n, d, "attention head dims (symbolic, or above 512)");
+    Dim b2 = n->shape.d[2];
+    Shape full5 = {.rank = 5}, full = {.rank = 4};
+    for (int i = 0; i < 3; i++) full5.d[i] = n->shape.d[i];
+    full5.d[3] = n->in[0]->shape.d[n->in[0]->shape.rank - 2];
+    full5.d[4] = n->in[1]->shape.d[n->in[1]->shape.rank - 2];
+    full.d[0] = n->shape.d[0];
+    if (!dim_mul(n->shape.d[1], b2, &full.d[1])) return cpu_unsupported(n, d, "attention batch is not a monomial");
+    full.d[2] = full5.d[3];
+    full.d[3] = full5.d[4];
+    Dim bs[3][2], rs[3], ms[4] = {{0, 0}, {0, 0}, {0, 0}, {0, 0}};
+    for (int x = 0; x < 3; x++) {
+        Dim st[LTC_MAX_RANK], st3[3];
+        const Shape *sh = &n->in[x]->shape;
+        int r = lower_input_strides(n, x, st);
+        if (r != sh->rank || r < 2 || !is_one(st[r - 1]))
+            return cpu_unsupported(n, d, "attention operand strides (the head dim must be contiguous)");
+        rs[x] = st[r - 2];
+        for (int i = 0; i < 3; i++) {
+            int j = i - (3 - (r - 2));
+            st3[i] = (j < 0 || (is_one(sh->d[j]) && !is_one(full5.d[i]))) ? dim_const(0) : st[j];
+        }
+        if (!merge_batch(st3, b2, x > 0 && G > 1, bs[x]))
+            return cpu_unsupported(n, d, "attention operand batch strides (3 batch dims that do not merge)");
+    }
+    if (mk) {
+        Dim m5[5];
+        if (!bstrides(n->graph, &mk->shape, &full5, 5, m5)) return cpu_unsupported(n, d, "attention mask shape");
+        Dim m3[3] = {m5[0], m5[1], m5[2]}, mm[2];
+        if (!merge_batch(m3, b2, false, mm)) return cpu_unsupported(n, d, "attention mask batch strides");
+        ms[0] = mm[0]; ms[1] = mm[1]; ms[2] = m5[3]; ms[3] = m5[4];
+    }
+    return push_attn_dims(p, n, in_bufs, out_buf, s, &full, bs[0], bs[1], bs[2], ms, rs, d);
+}
+
 int cpu_lower_attn(CpuBackend *be, Plan *p, Node *n, const int *in_bufs, int out_buf,
                    PlanStep *s, LtcDiag *d) {
     Node *q = n->in[0], *k = n->in[1], *v = n->in[2], *mk = n->nin > 3 ? n->in[3] : NULL;
@@ -55,7 +141,12 @@ int cpu_lower_attn(CpuBackend *be, Plan *p, Node *n, const int *in_bufs, int out
     if (mk && mk->dtype != DT_F32 && mk->dtype != DT_BOOL)
         return cpu_unsupported(n, d, "attention mask dtype");
     int R = n->shape.rank, OB = R - 2;
-    if (R < 2 || OB > 2) return cpu_unsupported(n, d, "attention with more than 2 batch dims");
+    int64_t G = attn_group(n);
+    if (R < 2 || OB > 3 || (OB == 3 && n->a.i > 1))
+        return cpu_unsupported(n, d, "attention with more than 2 batch dims (3 only when K and V broadcast over the last)");
+    if (G < 1) return cpu_unsupported(n, d, "attention where only one of key and value broadcasts over a batch dim");
+    if (n->a.i > 1 && OB < 1) return cpu_unsupported(n, d, "grouped-query attention without a head dim");
+    if (OB == 3) return lower_attn3(p, n, in_bufs, out_buf, s, G, d);
     Dim D = q->shape.d[q->shape.rank - 1], Dv = v->shape.d[v->shape.rank - 1];
     if (D.sym || Dv.sym || D.k < 1 || D.k > 512 || Dv.k < 1 || Dv.k > 512)
         return cpu_unsupported(n, d, "attention head dims (symbolic, or above 512)");
@@ -83,8 +174,15 @@ int cpu_lower_attn(CpuBackend *be, Plan *p, Node *n, const int *in_bufs, int out
         }
     }
     if (mk && !bstrides(n->graph, &mk->shape, &full, 4, ms)) return cpu_unsupported(n, d, "attention mask shape");
+    return push_attn_dims(p, n, in_bufs, out_buf, s, &full, qs, ks, vs, ms, rs, d);
+}
+
+/* The step: bufs, dims in the AD_* order, tiles = rows of [b0, b1, Sq]. */
+static int push_attn_dims(Plan *p, Node *n, const int *in_bufs, int out_buf, PlanStep *s, const Shape *full,
+                          Dim qs[2], Dim ks[2], Dim vs[2], const Dim ms[4], const Dim rs[3], LtcDiag *d) {
+    Node *mk = n->nin > 3 ? n->in[3] : NULL;
     Dim batch;
-    if (!dim_mul(full.d[0], full.d[1], &batch) || !dim_mul(batch, full.d[2], &batch))
+    if (!dim_mul(full->d[0], full->d[1], &batch) || !dim_mul(batch, full->d[2], &batch))
         return cpu_unsupported(n, d, "attention batch is not one monomial");
     int kid = cpu_add_kernel(p, n, "flash_attention", d);
     if (kid < 0) return -1;
@@ -95,9 +193,9 @@ int cpu_lower_attn(CpuBackend *be, Plan *p, Node *n, const int *in_bufs, int out
     s->bufs[AB_V] = in_bufs[2];
     s->bufs[AB_MASK] = mk ? in_bufs[3] : out_buf;
     s->bufs[AB_OUT] = out_buf;
-    cpu_set_dim(s, full.d[2]);
-    cpu_set_dim(s, full.d[3]);
-    cpu_set_dim(s, full.d[1]);
+    cpu_set_dim(s, full->d[2]);
+    cpu_set_dim(s, full->d[3]);
+    cpu_set_dim(s, full->d[1]);
     cpu_set_dim(s, qs[0]); cpu_set_dim(s, qs[1]);
     cpu_set_dim(s, ks[0]); cpu_set_dim(s, ks[1]);
     cpu_set_dim(s, vs[0]); cpu_set_dim(s, vs[1]);
@@ -105,40 +203,10 @@ int cpu_lower_attn(CpuBackend *be, Plan *p, Node *n, const int *in_bufs, int out
     cpu_set_dim(s, rs[0]);   /* row strides of Q, K, V */
     cpu_set_dim(s, rs[1]);
     cpu_set_dim(s, rs[2]);
+    if (n->a.training && n->a.p > 0) cpu_set_seed_dims(s, n->a.seed);    /* dropout's Philox key */
+    else { cpu_set_dimk(s, 0); cpu_set_dimk(s, 0); }                     /* unused */
     s->ntiles = cpu_poly(batch);      /* rows of [b0, b1, Sq] */
     return 0;
-}
-
-/* philox_u32(seed, idx) of ir/philox.c on a vector of indices: word idx % 4
- * of Philox-4x32-10 block (idx / 4) in counter space 0, key = seed. */
-static LLVMValueRef gen_philox(Cg *c, uint64_t seed, LLVMValueRef idx) {
-    LLVMBuilderRef b = c->b;
-    LLVMTypeRef v64 = LLVMTypeOf(idx);
-    LLVMValueRef s32 = cg_splat(c, LLVMConstInt(c->i64, 32, 0));
-    LLVMValueRef blk = LLVMBuildLShr(b, idx, cg_splat(c, LLVMConstInt(c->i64, 2, 0)), "");
-    LLVMValueRef w[4] = {LLVMBuildTrunc(b, blk, c->vi32, ""),
-                         LLVMBuildTrunc(b, LLVMBuildLShr(b, blk, s32, ""), c->vi32, ""),
-                         LLVMConstNull(c->vi32), LLVMConstNull(c->vi32)};
-    uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);
-    LLVMValueRef m0 = cg_splat(c, LLVMConstInt(c->i64, 0xD2511F53u, 0));
-    LLVMValueRef m1 = cg_splat(c, LLVMConstInt(c->i64, 0xCD9E8D57u, 0));
-    for (int r = 0; r < 10; r++) {
-        LLVMValueRef p0 = LLVMBuildMul(b, LLVMBuildZExt(b, w[0], v64, ""), m0, "");
-        LLVMValueRef p1 = LLVMBuildMul(b, LLVMBuildZExt(b, w[2], v64, ""), m1, "");
-        LLVMValueRef hi0 = LLVMBuildTrunc(b, LLVMBuildLShr(b, p0, s32, ""), c->vi32, "");
-        LLVMValueRef lo0 = LLVMBuildTrunc(b, p0, c->vi32, "");
-        LLVMValueRef hi1 = LLVMBuildTrunc(b, LLVMBuildLShr(b, p1, s32, ""), c->vi32, "");
-        LLVMValueRef lo1 = LLVMBuildTrunc(b, p1, c->vi32, "");
-        LLVMValueRef n0 = LLVMBuildXor(b, LLVMBuildXor(b, hi1, w[1], ""), cg_splat(c, LLVMConstInt(c->i32, k0, 0)), "");
-        LLVMValueRef n2 = LLVMBuildXor(b, LLVMBuildXor(b, hi0, w[3], ""), cg_splat(c, LLVMConstInt(c->i32, k1, 0)), "");
-        w[0] = n0; w[1] = lo1; w[2] = n2; w[3] = lo0;
-        k0 += 0x9E3779B9u; k1 += 0xBB67AE85u;
-    }
-    LLVMValueRef sel = LLVMBuildTrunc(b, LLVMBuildAnd(b, idx, cg_splat(c, LLVMConstInt(c->i64, 3, 0)), ""), c->vi32, "");
-    LLVMValueRef r = w[3];
-    for (int k = 2; k >= 0; k--)
-        r = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntEQ, sel, cg_splat(c, cg_i32c(c, k)), ""), w[k], r, "");
-    return r;
 }
 
 int cpu_gen_attn(Cg *c, const PlanKernel *pk, LtcDiag *d) {
@@ -148,6 +216,8 @@ int cpu_gen_attn(Cg *c, const PlanKernel *pk, LtcDiag *d) {
     bool has_mask = n->nin > 3, mask_bool = has_mask && n->in[3]->dtype == DT_BOOL;
     bool causal = n->a.causal;
     bool drop = n->a.training && n->a.p > 0;
+    int64_t group = attn_group(n);               /* query heads per key/value head */
+    if (group < 1) return diag_set(d, n->loc, "cpu backend: sdpa: key and value broadcast differently");
     double scale = n->a.scale > 0 ? n->a.scale : 1.0 / sqrt((double)D);
     /* O rows are padded to Dvp (a vector multiple); V loads and output
      * stores of the last vector are masked when Dv is not a multiple */
@@ -160,6 +230,8 @@ int cpu_gen_attn(Cg *c, const PlanKernel *pk, LtcDiag *d) {
     LLVMValueRef Sq = cg_dim(c, AD_SQ), Sk = cg_dim(c, AD_SK), nb1 = cg_dim(c, AD_NB1);
     LLVMValueRef qss = cg_dim(c, AD_QSS), kss = cg_dim(c, AD_KSS), vss = cg_dim(c, AD_VSS);
     LLVMValueRef msi = cg_dim(c, AD_MSI), msj = cg_dim(c, AD_MSJ);
+    LLVMValueRef call = cg_dim(c, AD_COUNT);    /* the call number (plan.h: dims[ndims]) */
+    LLVMValueRef seed_lo = cg_dim(c, AD_SEED_LO), seed_hi = cg_dim(c, AD_SEED_HI);
     LLVMValueRef O = cg_array(c, c->f32, (int64_t)ATT_BR * Dvp, 64);
     LLVMValueRef Mr = cg_array(c, c->f32, ATT_BR, 64), Lr = cg_array(c, c->f32, ATT_BR, 64);
     LLVMValueRef KT = cg_array(c, c->f32, (int64_t)D * BC, 64);
@@ -183,11 +255,15 @@ int cpu_gen_attn(Cg *c, const PlanKernel *pk, LtcDiag *d) {
                                   LLVMBuildSub(b, c->t1, t, ""));
     LLVMValueRef iend = LLVMBuildAdd(b, i0, nrows, "");
     LLVMValueRef b0 = LLVMBuildSDiv(b, bh, nb1, ""), b1 = LLVMBuildSRem(b, bh, nb1, "");
-#define BOFF(s0, s1) LLVMBuildAdd(b, LLVMBuildMul(b, b0, cg_dim(c, s0), ""), LLVMBuildMul(b, b1, cg_dim(c, s1), ""), "")
-    LLVMValueRef qb = cg_gep(c, c->f32, Q, BOFF(AD_QS0, AD_QS1));
-    LLVMValueRef kb = cg_gep(c, c->f32, K, BOFF(AD_KS0, AD_KS1));
-    LLVMValueRef vb = cg_gep(c, c->f32, V, BOFF(AD_VS0, AD_VS1));
-    LLVMValueRef mb = cg_gep(c, mask_bool ? c->i8 : c->f32, MK, BOFF(AD_MS0, AD_MS1));
+    /* grouped-query attention: query head b1 reads key/value head b1 / G
+     * (b1 is the head axis, dim -3; K/V strides are those of their own
+     * Hq / G heads), so K and V are never copied */
+    LLVMValueRef b1kv = group > 1 ? LLVMBuildUDiv(b, b1, cg_i64c(c, group), "") : b1;
+#define BOFF(h, s0, s1) LLVMBuildAdd(b, LLVMBuildMul(b, b0, cg_dim(c, s0), ""), LLVMBuildMul(b, h, cg_dim(c, s1), ""), "")
+    LLVMValueRef qb = cg_gep(c, c->f32, Q, BOFF(b1, AD_QS0, AD_QS1));
+    LLVMValueRef kb = cg_gep(c, c->f32, K, BOFF(b1kv, AD_KS0, AD_KS1));
+    LLVMValueRef vb = cg_gep(c, c->f32, V, BOFF(b1kv, AD_VS0, AD_VS1));
+    LLVMValueRef mb = cg_gep(c, mask_bool ? c->i8 : c->f32, MK, BOFF(b1, AD_MS0, AD_MS1));
 #undef BOFF
     CgLoop lr, ld, lc, lj, ldv, lp;
     /* init every slot (rows past the block use spare ones) */
@@ -327,7 +403,7 @@ int cpu_gen_attn(Cg *c, const PlanKernel *pk, LtcDiag *d) {
                                                      LLVMBuildAdd(b, j0, cg_i64c(c, cv * vw), ""), "");
                     LLVMTypeRef v64 = LLVMVectorType(c->i64, (unsigned)vw);
                     LLVMValueRef idx = LLVMBuildAdd(b, cg_splat(c, base), LLVMBuildZExt(b, cg_iota(c), v64, ""), "");
-                    LLVMValueRef bits = gen_philox(c, n->a.seed, idx);
+                    LLVMValueRef bits = cg_philox(c, seed_lo, seed_hi, call, idx);
                     LLVMValueRef uf = LLVMBuildFMul(b, LLVMBuildUIToFP(b, LLVMBuildLShr(b, bits, cg_splat(c, cg_i32c(c, 8)), ""), c->vf, ""),
                                                     cg_vf32c(c, 0x1p-24), "");
                     LLVMValueRef keep = LLVMBuildFCmp(b, LLVMRealOGE, uf, cg_vf32c(c, (float)n->a.p), "");

@@ -102,6 +102,14 @@ static int reduce_split(Node *n, Dim *outer, Dim *len, Dim *inner) {
     return 0;
 }
 
+/* Inputs a cat step takes: bufs [in.., out] and dims [n, total, chunk[n],
+ * offset[n]] must fit PLAN_MAX_ARGS and PLAN_MAX_DIMS. */
+int cpu_cat_group(const Node *n) {
+    int g = PLAN_MAX_ARGS - 1;
+    if (2 + 2 * g > PLAN_MAX_DIMS) g = (PLAN_MAX_DIMS - 2) / 2;
+    return n->nin < g ? n->nin : g;
+}
+
 int cpu_lower_misc(CpuBackend *be, Plan *p, Node *n, const int *in_bufs, int out_buf,
                    PlanStep *s, LtcDiag *d) {
     (void)be;
@@ -138,29 +146,54 @@ int cpu_lower_misc(CpuBackend *be, Plan *p, Node *n, const int *in_bufs, int out
         break;
     }
     case OP_CAT: {
-        int ax = n->a.axis, R = n->shape.rank;
-        if (n->nin > PLAN_MAX_ARGS - 1 || 2 + 2 * n->nin > PLAN_MAX_DIMS)
-            return cpu_unsupported(n, d, "cat of more than 7 tensors");
+        /* Inputs go CAT_GROUP to a step (buffer and dim slots, plan.h);
+         * step `part` copies inputs [part*G, part*G + G) into their
+         * chunks of every output row, padding slots have chunk 0. */
+        int ax = n->a.axis, R = n->shape.rank, G = cpu_cat_group(n);
+        int first = s->part * G, nparts = (n->nin + G - 1) / G;
+        if (s->part < 0 || s->part >= nparts) return cpu_unsupported(n, d, "cat part out of range");
         Dim inner, total;
         if (!cpu_dims_prod(&n->shape, 0, ax, &rows) || !cpu_dims_prod(&n->shape, ax + 1, R, &inner) ||
             !dim_mul(n->shape.d[ax], inner, &total))
             return cpu_unsupported(n, d, "cat sizes are not monomials");
-        s->nbufs = n->nin + 1;
-        for (int k = 0; k < n->nin; k++) s->bufs[k] = in_bufs[k];
-        s->bufs[n->nin] = out_buf;
-        cpu_set_dimk(s, n->nin);
-        cpu_set_dim(s, total);
-        Poly off = {0};
-        for (int k = 0; k < n->nin; k++) {
+        Poly off = {0};     /* offset of input `first` in an output row */
+        for (int k = 0; k < first; k++) {
             Dim ch;
             if (!dim_mul(n->in[k]->shape.d[ax], inner, &ch)) return cpu_unsupported(n, d, "cat sizes");
+            if (ch.k && !cpu_poly_add(&off, ch))
+                return diag_set(d, n->loc, "cpu backend: cat: an offset has more than PLAN_MAX_TERMS (%d) terms",
+                                PLAN_MAX_TERMS);
+        }
+        s->nparts = nparts;
+        s->nbufs = G + 1;
+        s->bufs[G] = out_buf;
+        cpu_set_dimk(s, G);
+        cpu_set_dim(s, total);
+        for (int j = 0; j < G; j++) {
+            Dim ch = dim_const(0);
+            if (first + j < n->nin && !dim_mul(n->in[first + j]->shape.d[ax], inner, &ch))
+                return cpu_unsupported(n, d, "cat sizes");
+            s->bufs[j] = first + j < n->nin ? in_bufs[first + j] : out_buf;   /* padding: never read */
             cpu_set_dim(s, ch);
         }
-        for (int k = 0; k < n->nin; k++) {
+        for (int j = 0; j < G; j++) {
+            if (s->ndims >= PLAN_MAX_DIMS) break;          /* reported below */
             s->dims[s->ndims++] = off;
-            Dim ch;
-            dim_mul(n->in[k]->shape.d[ax], inner, &ch);
-            if (ch.k && !cpu_poly_add(&off, ch)) return cpu_unsupported(n, d, "cat offsets");
+            Dim ch = dim_const(0);
+            if (first + j < n->nin) dim_mul(n->in[first + j]->shape.d[ax], inner, &ch);
+            if (ch.k && !cpu_poly_add(&off, ch))
+                return diag_set(d, n->loc, "cpu backend: cat: an offset has more than PLAN_MAX_TERMS (%d) terms",
+                                PLAN_MAX_TERMS);
+        }
+        if (s->ndims != 2 + 2 * G) return diag_set(d, n->loc, "cpu backend: cat: dims exceed PLAN_MAX_DIMS");
+        if (s->part > 0) {          /* every part runs the kernel of part 0 */
+            for (int k = p->nkernels - 1; k >= 0; k--)
+                if (p->kernels[k].node == n) {
+                    s->kernel = k;
+                    s->ntiles = cpu_poly(rows);
+                    return 0;
+                }
+            return diag_set(d, n->loc, "cpu backend: cat part %d before part 0", s->part);
         }
         fam = "cat";
         break;
@@ -299,7 +332,7 @@ int cpu_gen_cat(Cg *c, const PlanKernel *pk, LtcDiag *d) {
     Node *n = pk->node;
     LLVMTypeRef et = elt_type(c, n->dtype);
     unsigned al = (unsigned)dtype_storage_size(n->dtype);
-    int nin = n->nin;
+    int nin = cpu_cat_group(n);    /* slots of one step; a part's unused ones have chunk 0 */
     cg_kernel_begin(c, pk->name);
     LLVMBuilderRef b = c->b;
     LLVMValueRef Y = cg_buf(c, nin), total = cg_dim(c, 1);

@@ -93,12 +93,20 @@ bool cpu_dims_prod(const Shape *s, int from, int to, Dim *out) {
     return true;
 }
 
+/* Past PLAN_MAX_DIMS the step is marked (ndims = PLAN_MAX_DIMS + 1) and
+ * cpu_lower_node reports it: a dropped dim would be a wrong kernel. */
 int cpu_set_dim(PlanStep *s, Dim d) {
-    if (s->ndims >= PLAN_MAX_DIMS) return -1;
+    if (s->ndims >= PLAN_MAX_DIMS) { s->ndims = PLAN_MAX_DIMS + 1; return -1; }
     s->dims[s->ndims] = cpu_poly(d);
     return s->ndims++;
 }
 int cpu_set_dimk(PlanStep *s, int64_t k) { return cpu_set_dim(s, dim_const(k)); }
+
+void cpu_set_seed_dims(PlanStep *s, uint64_t seed) {
+    int lo = cpu_set_dimk(s, (int64_t)(seed & 0xffffffffu));
+    cpu_set_dimk(s, (int64_t)(seed >> 32));
+    if (lo > 0) s->seed_dim = lo;
+}
 
 int cpu_unsupported(Node *n, LtcDiag *d, const char *why) {
     return diag_set(d, n->loc, "the CPU backend does not generate %s%s%s",

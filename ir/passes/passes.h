@@ -79,6 +79,7 @@ int pass_dce(Graph *g, PassCtx *c);
 int pass_simplify(Graph *g, PassCtx *c);
 int pass_attention(Graph *g, PassCtx *c);
 int pass_causal(Graph *g, PassCtx *c);
+int pass_gqa(Graph *g, PassCtx *c);         /* repeated K/V heads -> sdpa head group */
 int pass_qkv(Graph *g, PassCtx *c);
 int pass_epilogue(Graph *g, PassCtx *c);
 int pass_addnorm(Graph *g, PassCtx *c);

@@ -20,6 +20,7 @@ static const Pass pipeline[] = {
     { "simplify",  pass_simplify,  true  },
     { "attention", pass_attention, true  },
     { "causal",    pass_causal,    true  },
+    { "gqa",       pass_gqa,       true  },
     { "qkv",       pass_qkv,       true  },
     { "epilogue",  pass_epilogue,  true  },
     { "addnorm",   pass_addnorm,   true  },
@@ -27,7 +28,7 @@ static const Pass pipeline[] = {
 enum { NPASSES = sizeof pipeline / sizeof pipeline[0] };
 
 static const char *const names[NPASSES + 1] = {
-    "dce", "simplify", "attention", "causal", "qkv", "epilogue", "addnorm", NULL,
+    "dce", "simplify", "attention", "causal", "gqa", "qkv", "epilogue", "addnorm", NULL,
 };
 
 const char *const *passes_names(void) { return names; }

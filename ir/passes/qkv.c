@@ -174,7 +174,9 @@ static void list_ids(char *buf, size_t cap, Node **v, int n) {
         len += (size_t)snprintf(buf + len, cap - len, "%s%%%d", i ? " " : "", v[i]->id);
 }
 
-#define MAXG 7          /* cat(W..) + its output must fit a plan step (PLAN_MAX_ARGS) */
+/* Linears grouped into one GEMM at most: a fusion choice (a cat of any
+ * number of weights lowers to several plan steps, plan.h). */
+#define MAXG 64
 
 /* Cases 1 and 3: linears reading the same x. */
 static int try_group(PassCtx *c, Node *first, bool *done, int ndone) {
@@ -191,7 +193,7 @@ static int try_group(PassCtx *c, Node *first, bool *done, int ndone) {
     if (n < 2) return 0;
     first = grp[0];
     for (int i = 0; i < n; i++) done[grp[i]->id] = true;
-    char ids[128];
+    char ids[512];
     list_ids(ids, sizeof ids, grp, n);
     for (int i = 0; i < n; i++) {
         if (grp[i]->nin != first->nin) {

@@ -272,6 +272,31 @@ void case_sdpa(Ctx &c) {
     if (n == 0) throw std::runtime_error("no out_* tensor in the file");
 }
 
+// Grouped-query attention: q [B,Hq,Sq,D], k and v [B,Hkv,Sk,D] with Hkv
+// dividing Hq.  Every out_<tag> is checked against attention on K and V
+// repeat_interleave'd Hq/Hkv times along dim -3 (what PyTorch's enable_gqa
+// does; libtorch 1.13 has no enable_gqa); a tag containing "causal" is
+// causal, mask_<tag> is its mask.
+void case_gqa(Ctx &c) {
+    Tensor q = c.T("q"), k = c.T("k"), v = c.T("v");
+    int64_t G = q.size(-3) / k.size(-3);
+    if (G * k.size(-3) != q.size(-3)) throw std::runtime_error("gqa: Hq is not a multiple of Hkv");
+    Tensor kr = k.repeat_interleave(G, -3), vr = v.repeat_interleave(G, -3);
+    int n = 0;
+    for (auto &kv : c.st.tensors) {
+        const std::string &name = kv.first;
+        if (name.rfind("out_", 0) != 0) continue;
+        std::string tag = name.substr(4);
+        if (c.replaced.count("q") && !c.replaced.count(name)) continue;
+        Tensor mask = c.has("mask_" + tag) ? c.T("mask_" + tag) : Tensor();
+        bool causal = tag.find("causal") != std::string::npos;
+        Tensor ref = attend(q, kr, vr, mask, causal, 1.0 / std::sqrt((double)q.size(-1)));
+        c.check(name + " (G=" + std::to_string(G) + ")", c.T(name), ref);
+        n++;
+    }
+    if (n == 0) throw std::runtime_error("no out_* tensor in the file");
+}
+
 // GPT-style decoder: token + learned positions, pre-LN blocks with one QKV
 // linear sliced into q,k,v, causal attention, GELU MLP, final LN, LM head.
 // Prefix gpt: gpt.tok_emb, gpt.pos_emb (tensor), gpt.blocks.<i>.{ln1,qkv,proj,ln2,fc,fc_out},
@@ -517,7 +542,7 @@ void run_compiled(Ctx &c, const std::string &so, const std::string &weights, con
 int usage() {
     std::fprintf(stderr,
                  "usage: oracle_check CASE FILE.safetensors [key=value ...]\n"
-                 "cases: transformer sdpa gpt llama mha block flash posenc encoder\n"
+                 "cases: transformer sdpa gqa gpt llama mha block flash posenc encoder\n"
                  "keys:  tol heads prefix input output scale ffn_eps\n"
                  "       so=MODEL.so entry_out=NAME[:NAME] [entry=NAME] [weights=W.safetensors]\n");
     return 2;
@@ -528,7 +553,7 @@ int usage() {
 int main(int argc, char **argv) {
     if (argc < 3) return usage();
     std::map<std::string, std::function<void(Ctx &)>> cases = {
-        {"transformer", case_transformer}, {"sdpa", case_sdpa}, {"gpt", case_gpt},
+        {"transformer", case_transformer}, {"sdpa", case_sdpa}, {"gqa", case_gqa}, {"gpt", case_gpt},
         {"llama", case_llama},             {"mha", case_mha},   {"block", case_block},
         {"flash", case_flash},             {"posenc", case_posenc},   {"encoder", case_encoder},
     };

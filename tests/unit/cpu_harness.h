@@ -35,6 +35,7 @@ typedef struct H {
 } H;
 
 static H h;
+static uint64_t h_call;   /* call number given to kernels and to ir_run (dropout masks) */
 #define H_MAXIN 8
 static void *h_in_data[H_MAXIN];   /* INPUT data, in input order */
 static int h_nin;
@@ -52,6 +53,7 @@ static void h_setup(void) {
     cr_assert(h.be, "%s", h.d.msg);
     h.rng = 88172645463325252ull;
     h_nin = 0;
+    h_call = 0;
 }
 
 /* a fresh traced graph (same backend), for several checks in one test */
@@ -148,9 +150,10 @@ __attribute__((unused)) static int64_t h_poly(const Poly *p) {
 
 __attribute__((unused)) static void h_run_step(KernelFn fn, const PlanStep *s, void **bufp, int split) {
     void *ptrs[PLAN_MAX_ARGS];
-    int64_t dims[PLAN_MAX_DIMS];
+    int64_t dims[PLAN_MAX_DIMS + 1];
     for (int i = 0; i < s->nbufs; i++) ptrs[i] = bufp[s->bufs[i]];
     for (int i = 0; i < s->ndims; i++) dims[i] = h_poly(&s->dims[i]);
+    dims[s->ndims] = (int64_t)h_call;      /* the call number (plan.h) */
     int64_t nt = h_poly(&s->ntiles);
     /* uneven ranges, as a pool of `split` threads might cut them */
     int64_t t = 0;
@@ -170,9 +173,10 @@ static void *h_thr_main(void *arg) {
 }
 __attribute__((unused)) static void h_run_threads(KernelFn fn, const PlanStep *s, void **bufp, int nth) {
     void *ptrs[PLAN_MAX_ARGS];
-    int64_t dims[PLAN_MAX_DIMS];
+    int64_t dims[PLAN_MAX_DIMS + 1];
     for (int i = 0; i < s->nbufs; i++) ptrs[i] = bufp[s->bufs[i]];
     for (int i = 0; i < s->ndims; i++) dims[i] = h_poly(&s->dims[i]);
+    dims[s->ndims] = (int64_t)h_call;      /* the call number (plan.h) */
     int64_t nt = h_poly(&s->ntiles);
     pthread_t th[16];
     HThr a[16];
@@ -193,7 +197,7 @@ __attribute__((unused)) static double h_check_out(Node *n, double tol, float **o
         for (int j = 0; j < g->inputs[i]->shape.rank; j++) ish[i][j] = h_poly(&(Poly){1, {g->inputs[i]->shape.d[j]}});
     void *outs[1];
     int64_t osh[1][LTC_MAX_RANK];
-    RunArgs ra = {.inputs = h_in_data, .in_shapes = ish, .outputs = outs, .out_shapes = osh};
+    RunArgs ra = {.inputs = h_in_data, .in_shapes = ish, .outputs = outs, .out_shapes = osh, .call = h_call};
     cr_assert(ir_run(g, &ra, &h.a, &h.d) == 0, "ir_run: %s", h.d.msg);
 
     /* plan: one buffer per node, the node's value as the only step */

@@ -344,7 +344,7 @@ Test(torch, sdpa_arity_and_reference) {
          "(setq a6 (torch_scaled_dot_product_attention q k v nil 0.0 true))"
          "(setq a7 (torch_scaled_dot_product_attention q k v nil 0.0 false 0.5))"
          "(setq fl (torch_flash_attention q k v))");
-    EVAL_FAILS("(torch_scaled_dot_product_attention q k v nil 0.0 false nil 1)", "expects 3 to 7");
+    EVAL_FAILS("(torch_scaled_dot_product_attention q k v nil 0.0 false nil true 1)", "expects 3 to 8");
     EVAL_FAILS("(torch_scaled_dot_product_attention q k v (tensor_ones (integers 4 4)) 0.0 true)",
                "cannot both be set");
     const float *q = fdata("q"), *k = fdata("k"), *v = fdata("v");

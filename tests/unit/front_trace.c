@@ -45,7 +45,7 @@ static const float *run(Graph *g, const char **ins, int nin, int64_t out_shape[L
         in[i] = (void *)force(t);
         for (int d = 0; d < t->shape.rank; d++) in_shapes[i][d] = t->shape.d[d].k;
     }
-    RunArgs ra = {in, in_shapes, NULL, out, out_shapes};
+    RunArgs ra = {in, in_shapes, NULL, out, out_shapes, 0};
     LtcDiag d;
     memset(&d, 0, sizeof d);
     cr_assert_eq(ir_run(g, &ra, &A, &d), 0, "ir_run: %s", d.msg);
@@ -244,7 +244,7 @@ Test(trace, positional_encoding_symbolic_length) {
     const char *bi[] = {"big"};
     void *in[1] = {(void *)force(gtensor("big"))}, *out[1];
     int64_t in_shapes[1][LTC_MAX_RANK] = {{60, 1, 7}}, out_shapes[1][LTC_MAX_RANK];
-    RunArgs ra = {in, in_shapes, NULL, out, out_shapes};
+    RunArgs ra = {in, in_shapes, NULL, out, out_shapes, 0};
     LtcDiag d;
     memset(&d, 0, sizeof d);
     (void)bi;
@@ -283,7 +283,7 @@ Test(trace, symbolic_slices_of_constant_dims) {
     EVAL("(setq big (tensor_randn (integers 1 21 4)))");
     void *in[1] = {(void *)force(gtensor("big"))}, *out[1];
     int64_t in_shapes[1][LTC_MAX_RANK] = {{1, 21, 4}}, out_shapes[1][LTC_MAX_RANK];
-    RunArgs ra = {in, in_shapes, NULL, out, out_shapes};
+    RunArgs ra = {in, in_shapes, NULL, out, out_shapes, 0};
     LtcDiag d;
     memset(&d, 0, sizeof d);
     cr_assert_neq(ir_run(g, &ra, &A, &d), 0);
@@ -380,7 +380,7 @@ static void check_example(const char *file) {
             for (int r = 0; r < t->shape.rank; r++) in_shapes[j][r] = t->shape.d[r].k;
             j++;
         }
-        RunArgs ra = {in, in_shapes, NULL, out, out_shapes};
+        RunArgs ra = {in, in_shapes, NULL, out, out_shapes, 0};
         cr_assert_eq(ir_run(g, &ra, &A, &d), 0, "%s: ir_run: %s", file, d.msg);
         for (int i = 0; i < nw; i++)
             cr_assert_eq(memcmp(out[i], force(want[i]), numel(want[i]) * dtype_storage_size(want[i]->dtype)), 0,

@@ -66,7 +66,7 @@ Test(ir_run, symbolic_two_sizes) {
         arena_init(&scratch);
         void *ins[1] = {xe->data}, *outs[1];
         int64_t ish[1][LTC_MAX_RANK] = {{b, s, EMB}}, osh[1][LTC_MAX_RANK];
-        RunArgs ra = {ins, ish, NULL, outs, osh};
+        RunArgs ra = {ins, ish, NULL, outs, osh, 0};
         cr_assert_eq(ir_run(G, &ra, &scratch, &d), 0, "%s", d.msg);
         cr_assert_eq(osh[0][0], b); cr_assert_eq(osh[0][1], s); cr_assert_eq(osh[0][2], EMB);
         cr_assert_eq(memcmp(outs[0], ye->data, (size_t)b * s * EMB * 4), 0);
@@ -88,7 +88,7 @@ Test(ir_run, binding_errors) {
     Arena sc;
     arena_init(&sc);
     int64_t bad1[2][LTC_MAX_RANK] = {{2, 3, 5}, {3, 3}};
-    RunArgs ra = {ins, bad1, NULL, outs, osh};
+    RunArgs ra = {ins, bad1, NULL, outs, osh, 0};
     cr_assert_eq(ir_run(G, &ra, &sc, &d), -1);
     cr_assert_str_eq(d.msg, "input 'x': expected shape [B,S,4], got [2,3,5] (dimension 2)");
     int64_t bad2[2][LTC_MAX_RANK] = {{2, 3, 4}, {4, 4}};
@@ -175,7 +175,7 @@ Test(ir_run, symbolic_slice_of_constant) {
     float xd[7 * 2] = {0};
     void *ins[1] = {xd}, *outs[1];
     int64_t ish[1][LTC_MAX_RANK] = {{4, 2}}, osh[1][LTC_MAX_RANK];
-    RunArgs ra = {ins, ish, NULL, outs, osh};
+    RunArgs ra = {ins, ish, NULL, outs, osh, 0};
     Arena sc;
     arena_init(&sc);
     LtcDiag d;

@@ -50,7 +50,9 @@ static Node *emit(Graph *g, Op op, Node **in, int nin, const Attr *a) {
     return n;
 }
 
-/* y = layer_norm(linear(relu(linear(x, W1, b1)), W2, b2) + x) */
+/* y = layer_norm(linear(relu(linear(x, W1, b1)), W2, b2) + x), with a
+ * training dropout after the relu when with_dropout */
+static bool with_dropout;
 static Graph *trace(Model *m) {
     Graph *g = graph_new(&m->a, "forward", false);
     int B = graph_add_symbol(g, "B", 2), S = graph_add_symbol(g, "S", 8);
@@ -61,6 +63,7 @@ static Graph *trace(Model *m) {
     Node *x = ir_input(g, "x", DT_F32, &xs, (SrcLoc){0});
     Node *h = emit(g, OP_LINEAR, (Node *[]){x, m->w1, m->b1}, 3, NULL);
     h = emit(g, OP_RELU, (Node *[]){h}, 1, NULL);
+    if (with_dropout) h = emit(g, OP_DROPOUT, (Node *[]){h}, 1, &(Attr){.p = 0.25, .training = true, .seed = 77});
     h = emit(g, OP_LINEAR, (Node *[]){h, m->w2, m->b2}, 3, NULL);
     h = emit(g, OP_ADD, (Node *[]){h, x}, 2, NULL);
     Attr ln;
@@ -243,7 +246,8 @@ static void compare_entry(Model *m, Graph *ref, ltc_model *lm, const char *entry
     int64_t ish[1][LTC_MAX_RANK] = {{B, S, W}};
     void *ins[1] = {x}, *outs[1];
     int64_t osh[1][LTC_MAX_RANK];
-    RunArgs ra = {.inputs = ins, .in_shapes = ish, .outputs = outs, .out_shapes = osh};
+    RunArgs ra = {.inputs = ins, .in_shapes = ish, .outputs = outs, .out_shapes = osh,
+                  .call = ltc_model_call_count(lm) - 1};     /* the run above was this call */
     LtcDiag d = {0};
     cr_assert_eq(ir_run(ref, &ra, &scratch, &d), 0, "ir_run: %s", d.msg);
     const float *y = out[0]->data, *r = outs[0];
@@ -350,4 +354,94 @@ Test(e2e, host_example_builds_and_runs) {
     st = pclose(f);
     cr_assert_neq(st, 0, "%s", out);
     cr_assert(strstr(out, "weights are not bound"), "%s", out);
+}
+
+/* Training dropout in a model.so: run k uses the masks of call k (the
+ * model's counter), as the interpreter computes them; the counter can be
+ * set back to replay a call. */
+Test(e2e, dropout_masks_follow_the_call_counter) {
+    Model m;
+    Graph *ref;
+    with_dropout = true;
+    build(&m, &ref);
+    with_dropout = false;
+    ltc_error err;
+    ltc_model *lm = ltc_model_open(so, &err);
+    cr_assert_not_null(lm, "%s", err.message);
+    cr_assert_eq(ltc_model_bind_weights_file(lm, wpath), 0, "%s", ltc_last_error(lm)->message);
+    cr_assert_eq(ltc_model_call_count(lm), 0);
+    compare(&m, ref, lm, 2, 8);       /* call 0 */
+    compare(&m, ref, lm, 2, 37);      /* call 1 */
+    compare(&m, ref, lm, 3, 5);       /* call 2 */
+    cr_assert_eq(ltc_model_call_count(lm), 3);
+    /* same input twice: different masks, then a replay of the first */
+    int64_t shape[3] = {2, 6, E}, n = 2 * 6 * E;
+    float *x = malloc(sizeof(float) * (size_t)n);
+    for (int64_t i = 0; i < n; i++) x[i] = rt_rand(&m.seed);
+    DLTensor in = {x, {kDLCPU, 0}, 3, {kDLFloat, 32, 1}, shape, NULL, 0};
+    DLTensor *o[3][1];
+    cr_assert_eq(ltc_model_set_call_count(lm, 10), 0);
+    for (int r = 0; r < 3; r++) {
+        if (r == 2) cr_assert_eq(ltc_model_set_call_count(lm, 10), 0);
+        cr_assert_eq(ltc_model_run_alloc(lm, "forward", &in, 1, o[r], 1), 0, "%s", ltc_last_error(lm)->message);
+    }
+    const float *y0 = o[0][0]->data, *y1 = o[1][0]->data, *y2 = o[2][0]->data;
+    cr_assert(memcmp(y0, y1, (size_t)n * 4) != 0, "calls 10 and 11 gave the same output");
+    cr_assert(memcmp(y0, y2, (size_t)n * 4) == 0, "a replay of call 10 differs");
+    for (int r = 0; r < 3; r++) ltc_tensor_free(o[r][0]);
+    free(x);
+    ltc_model_close(lm);
+    arena_free(&m.a);
+}
+
+/* An entry with 70 inputs and 70 outputs (the runtime API had a fixed
+ * limit of 64): y_i = x_i * (i + 1), at two sequence lengths. */
+Test(e2e, seventy_inputs_and_outputs) {
+    enum { N = 70 };
+    Arena a;
+    arena_init(&a);
+    Graph *g = graph_new(&a, "many", false);
+    int S = graph_add_symbol(g, "S", 4);
+    Shape xs = {.rank = 2};
+    xs.d[0] = (Dim){1, 1u << S};
+    xs.d[1] = dim_const(3);
+    for (int i = 0; i < N; i++) {
+        char nm[16];
+        snprintf(nm, sizeof nm, "x%d", i);
+        Node *x = ir_input(g, arena_strdup(&a, nm), DT_F32, &xs, (SrcLoc){0});
+        cr_assert_not_null(x);
+        ir_add_output(g, emit(g, OP_MUL_SCALAR, &x, 1, &(Attr){.f = i + 1}));
+    }
+    LtcDiag d = {0};
+    BackendOptions bo = {.cpu = "native", .opt_level = 1};
+    Backend *be = backend_cpu_new(&a, &bo, &d);
+    cr_assert_not_null(be, "%s", d.msg);
+    Plan *p;
+    cr_assert_eq(passes_run(g, NULL, NULL, NULL, &d), 0, "%s", d.msg);
+    cr_assert_eq(plan_build(g, be, &a, &p, &d), 0, "plan: %s", d.msg);
+    cr_assert_eq(be->generate(be, &p, 1, &bo, &d), 0, "%s", d.msg);
+    cr_assert_eq(be->emit_library(be, &p, 1, so, NULL, 0, &d), 0, "%s", d.msg);
+    be->destroy(be);
+    ltc_error err;
+    ltc_model *lm = ltc_model_open(so, &err);
+    cr_assert_not_null(lm, "%s", err.message);
+    for (int64_t s = 2; s <= 9; s += 7) {
+        float *x = malloc(sizeof(float) * N * (size_t)s * 3);
+        int64_t shape[2] = {s, 3};
+        DLTensor in[N];
+        DLTensor *out[N];
+        for (int i = 0; i < N; i++) {
+            for (int e = 0; e < s * 3; e++) x[i * s * 3 + e] = (float)(e + 1);
+            in[i] = (DLTensor){x + i * s * 3, {kDLCPU, 0}, 2, {kDLFloat, 32, 1}, shape, NULL, 0};
+        }
+        cr_assert_eq(ltc_model_run_alloc(lm, NULL, in, N, out, N), 0, "%s", ltc_last_error(lm)->message);
+        for (int i = 0; i < N; i++) {
+            const float *y = out[i]->data;
+            for (int e = 0; e < s * 3; e++) cr_assert_eq(y[e], (float)(e + 1) * (i + 1), "output %d [%d]", i, e);
+            ltc_tensor_free(out[i]);
+        }
+        free(x);
+    }
+    ltc_model_close(lm);
+    arena_free(&a);
 }

@@ -110,7 +110,7 @@ static void run_toy(int nthreads, int64_t B, int64_t S, unsigned seed) {
     Plan *p = rt_toy_plan(&a);
     RtPool *pool = rt_pool_new(nthreads);
     void *params[2] = {(void *)rt_w, (void *)rt_b};
-    RtProgram pr = {p, rt_toy_fns(), params, NULL, false};
+    RtProgram pr = {p, rt_toy_fns(), params, NULL, false, 0};
     char err[512];
     cr_assert_eq(rt_prepack(&pr, pool, err, sizeof err), 0, "%s", err);
     int64_t rows = B * S;
@@ -153,7 +153,7 @@ Test(exec, unbound_params_and_missing_prepack) {
     Arena a; arena_init(&a);
     Plan *p = rt_toy_plan(&a);
     void *params[2] = {NULL, NULL};
-    RtProgram pr = {p, rt_toy_fns(), params, NULL, false};
+    RtProgram pr = {p, rt_toy_fns(), params, NULL, false, 0};
     char err[512];
     int64_t sv[LTC_MAX_SYMS] = {1, 1};
     float x[4] = {0}, y[4], s[1];
@@ -221,7 +221,7 @@ static int distinct_callers(int64_t B, int64_t S) {
     RtPool *pool = rt_pool_new(2);
     LtcKernelFn fns[4] = {k0_pack, k1_recording, k2_affine, k3_rowsum};
     void *params[2] = {(void *)rt_w, (void *)rt_b};
-    RtProgram pr = {p, fns, params, NULL, false};
+    RtProgram pr = {p, fns, params, NULL, false, 0};
     char err[256];
     cr_assert_eq(rt_prepack(&pr, pool, err, sizeof err), 0, "%s", err);
     int64_t rows = B * S, sv[LTC_MAX_SYMS] = {B, S};

@@ -148,6 +148,13 @@ int ltc_model_run(ltc_model *m, const char *entry,
 int ltc_model_run_alloc(ltc_model *m, const char *entry,
                         const DLTensor *inputs, int nin, DLTensor **outputs, int nout);
 
+/* The model's call counter: run number k (0 = the first run after open)
+ * draws the dropout masks of call k (training-mode dropout; each run of any
+ * entry advances it by one).  Setting it replays call k exactly, as the
+ * reference interpreter computes it (docs/runtime.md). */
+uint64_t ltc_model_call_count(const ltc_model *m);
+int      ltc_model_set_call_count(ltc_model *m, uint64_t calls);   /* 0, or -1 if m is NULL */
+
 /* A C-contiguous CPU tensor (data 64-byte aligned, zeroed) with its shape
  * in the same allocation; NULL on bad arguments or out of memory. */
 DLTensor *ltc_tensor_alloc(ltc_dtype dtype, int ndim, const int64_t *shape);

@@ -1,0 +1,70 @@
+/* k_dropout.c: training-mode dropout (the `dropout` family).
+ *
+ * Element i of the flat tensor is kept when
+ *     philox_uniform_at(seed, call, i) >= p
+ * (ir/philox.c; `call` is the call number the executor passes at
+ * dims[ndims], plan.h) and scaled by 1/(1-p); p = 1 gives zeros.  This is
+ * interp_dropout bit for bit: the same 24-bit uniform compared in float.
+ *
+ *   bufs [x, out], dims [numel, seed_lo, seed_hi] (the Philox key in dims,
+ *   so the JIT reuses the kernel for other seeds), call at dims[3];
+ *   tiles: blocks of DROP_TILE elements. */
+#include "codegen/cpu/cpu.h"
+
+enum { DROP_TILE = 4096 };
+
+int cpu_lower_dropout(CpuBackend *be, Plan *p, Node *n, const int *in_bufs, int out_buf, PlanStep *s,
+                      LtcDiag *d) {
+    (void)be;
+    if (n->in[0]->dtype != DT_F32 || n->dtype != DT_F32) return cpu_unsupported(n, d, "dropout of a non-f32 tensor");
+    Dim ne = shape_numel(&n->shape);
+    if (ne.k < 0) return cpu_unsupported(n, d, "dropout size is not a monomial");
+    s->nbufs = 2;
+    s->bufs[0] = in_bufs[0];
+    s->bufs[1] = out_buf;
+    cpu_set_dim(s, ne);
+    cpu_set_seed_dims(s, n->a.seed);
+    int kid = cpu_add_kernel(p, n, "dropout", d);
+    if (kid < 0) return -1;
+    s->kernel = kid;
+    /* ceil(k*syms / T) is no monomial; ceil(k / T)*syms tiles of T
+     * elements cover k*syms (the kernel clamps to numel). */
+    Dim t = ne;
+    t.k = (ne.k + DROP_TILE - 1) / DROP_TILE;
+    s->ntiles = cpu_poly(t);
+    return 0;
+}
+
+int cpu_gen_dropout(Cg *c, const PlanKernel *pk, LtcDiag *d) {
+    (void)d;
+    Node *n = pk->node;
+    double p = n->a.p;
+    cg_kernel_begin(c, pk->name);
+    LLVMBuilderRef b = c->b;
+    LLVMValueRef X = cg_buf(c, 0), Y = cg_buf(c, 1), N = cg_dim(c, 0), call = cg_dim(c, 3);
+    LLVMValueRef seed_lo = cg_dim(c, 1), seed_hi = cg_dim(c, 2);
+    int vw = c->vw;
+    LLVMTypeRef v64 = LLVMVectorType(c->i64, (unsigned)vw);
+    /* elements [t0*T, min(t1*T, N)) in vectors of vw, the tail masked */
+    LLVMValueRef lo = cg_min64(c, LLVMBuildMul(b, c->t0, cg_i64c(c, DROP_TILE), ""), N);
+    LLVMValueRef hi = cg_min64(c, LLVMBuildMul(b, c->t1, cg_i64c(c, DROP_TILE), ""), N);
+    CgLoop l;
+    LLVMValueRef i = cg_for(c, &l, lo, hi, cg_i64c(c, vw));
+    LLVMValueRef m = cg_mask_lt(c, LLVMBuildSub(b, hi, i, ""));
+    LLVMValueRef x = cg_mload(c, cg_gep(c, c->f32, X, i), m, cg_vf32c(c, 0));
+    LLVMValueRef idx = LLVMBuildAdd(b, cg_splat(c, i), LLVMBuildZExt(b, cg_iota(c), v64, ""), "");
+    LLVMValueRef bits = cg_philox(c, seed_lo, seed_hi, call, idx);
+    LLVMValueRef u = LLVMBuildFMul(b, LLVMBuildUIToFP(b, LLVMBuildLShr(b, bits, cg_splat(c, cg_i32c(c, 8)), ""), c->vf, ""),
+                                   cg_vf32c(c, 0x1p-24), "");
+    LLVMValueRef keep = LLVMBuildFCmp(b, LLVMRealOGE, u, cg_vf32c(c, (float)p), "");
+    /* interp_dropout: (float)(x * s) with x, s in double */
+    LLVMTypeRef vd = LLVMVectorType(c->f64, (unsigned)vw);
+    LLVMValueRef xs = LLVMBuildFPTrunc(b, LLVMBuildFMul(b, LLVMBuildFPExt(b, x, vd, ""),
+                                                        cg_splat(c, LLVMConstReal(c->f64, p >= 1 ? 0 : 1.0 / (1.0 - p))), ""),
+                                       c->vf, "");
+    LLVMValueRef y = LLVMBuildSelect(b, keep, xs, cg_vf32c(c, 0), "");
+    cg_mstore(c, y, cg_gep(c, c->f32, Y, i), m);
+    cg_endfor(c, &l);
+    cg_kernel_end(c);
+    return 0;
+}
