@@ -63,3 +63,8 @@ ltc_cli_test(causal_mask_fused --stdout "causal: sdpa %21: mask %20 is causal"
 # A BERT-style encoder with globals in its reshapes, position ids, a
 # padding mask, [CLS] by select and next-token logits from 0..S-2.
 ltc_so_test(encoder dyn_encoder.lsp traced S=5 S=33,B=3 S=1 S=64 "refuse:S=65:S <= 64")
+# A Llama-style GQA block (8/2 heads, repeat_kv, causal mask built in the
+# forward, global sizes in reshapes) compiled once and run at other sizes.
+ltc_so_test(llama_gqa dyn_llama_gqa.lsp traced S=5 S=31,B=3 S=1)
+ltc_cli_test(llama_gqa_fused --stdout "causal: sdpa" --stdout "-> head group 4, no copy"
+             -- ${LTC} ${LTC_E2E_IN}/dyn_llama_gqa.lsp --emit fusion)
