@@ -11,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ir/passes/passes.h"
+
 #if defined(__has_include)
 #if __has_include(<llvm-c/Core.h>)
 #include <llvm-c/Core.h>
@@ -185,6 +187,33 @@ static int unknown_option(Driver *d, const char *opt) {
     return usage(d, "unknown option '%s' (see --help)", opt);
 }
 
+/* --no-fuse / --dump-after name a pass of ir/passes/pipeline.c: a typo is a
+ * usage error now (exit 2), not a failure after the whole evaluation. */
+static int check_pass_name(Driver *d, const char *opt, const char *val, bool can_all) {
+    const char *const *names = passes_names();
+    const char *cands[32];
+    int n = 0;
+    bool known = can_all && strcmp(val, "all") == 0;
+    for (int i = 0; names[i] && n < 31; i++) {
+        /* dce is not a fusion and always runs */
+        if (!can_all && strcmp(names[i], "dce") == 0) {
+            if (strcmp(val, "dce") == 0) return usage(d, "%s: pass 'dce' cannot be disabled", opt);
+            continue;
+        }
+        cands[n++] = names[i];
+        known = known || strcmp(val, names[i]) == 0;
+    }
+    if (can_all) cands[n++] = "all";
+    if (known) return 0;
+    const char *hint = did_you_mean(val, cands, n);
+    if (hint) return usage(d, "%s: unknown pass '%s'; did you mean '%s'?", opt, val, hint);
+    StrBuf b = {0};
+    for (int i = 0; i < n; i++) sb_printf(&b, "%s%s", i ? ", " : "", cands[i]);
+    int rc = usage(d, "%s: unknown pass '%s' (expected %s)", opt, val, b.s ? b.s : "");
+    sb_free(&b);
+    return rc;
+}
+
 static int parse_u64(const char *s, uint64_t *out) {
     if (!*s || *s == '-') return -1;
     char *end;
@@ -301,8 +330,12 @@ int driver_parse_args(Driver *d, int argc, char **argv) {
         else if (strcmp(name, "--version") == 0) o->version = true;
         else if (strcmp(name, "--no-fuse") == 0) {
             if (o->nno_fuse == DRV_MAX_ENTRIES) return usage(d, "too many --no-fuse options");
+            if (check_pass_name(d, "--no-fuse", val, false) != 0) return EXIT_USAGE;
             o->no_fuse[o->nno_fuse++] = val;
-        } else if (strcmp(name, "--dump-after") == 0) o->dump_after = val;
+        } else if (strcmp(name, "--dump-after") == 0) {
+            if (check_pass_name(d, "--dump-after", val, true) != 0) return EXIT_USAGE;
+            o->dump_after = val;
+        }
         else if (strcmp(name, "--cpu") == 0) o->cpu = val;
         else if (strcmp(name, "--features") == 0) o->features = val;
         else if (strcmp(name, "--embed-weights") == 0) o->embed_weights = true;
