@@ -50,7 +50,16 @@ typedef struct Options {
     const char *cpu, *features;     /* --cpu, --features */
     bool embed_weights;             /* --embed-weights */
     int  threads;                   /* --threads (0 = all cores) */
+    /* evaluation limits (0: none): a runaway script ends with an error */
+    uint64_t max_steps;             /* --max-steps (default DRV_DEFAULT_MAX_STEPS) */
+    double   timeout_s;             /* --timeout SECONDS */
+    uint64_t max_memory_mb;         /* --max-memory MB */
 } Options;
+
+/* A step is one evaluated call; real scripts (the BERT e2e test, the
+ * examples) take well under 1e7, and 1e9 is a minute or two of a tight
+ * loop: a runaway script ends without stopping a legitimate long one. */
+#define DRV_DEFAULT_MAX_STEPS 1000000000ull
 
 /* One output file (outputs.c): written to tmp, renamed to final at the
  * end (or copied into a device in place). */

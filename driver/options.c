@@ -56,6 +56,9 @@ static const OptSpec specs[] = {
     {"--features", ARG_VALUE, FOR_BOTH},
     {"--embed-weights", ARG_NONE, FOR_COMPILE},
     {"--threads", ARG_VALUE, FOR_BOTH},
+    {"--max-steps", ARG_VALUE, FOR_BOTH},
+    {"--timeout", ARG_VALUE, FOR_BOTH},
+    {"--max-memory", ARG_VALUE, FOR_BOTH},
 };
 enum { NSPECS = sizeof specs / sizeof specs[0] };
 
@@ -98,6 +101,11 @@ void driver_print_help(FILE *f) {
           "  --cpu NAME            target CPU: native (default), x86-64-v3, x86-64-v4, ...\n"
           "  --features LIST       target features, e.g. +avx2,+fma,-avx512f\n"
           "  --threads N           threads for compiled kernels (default: all cores)\n"
+          "  --max-steps N         stop the evaluation after N steps (default 1000000000;\n"
+          "                        0 = no limit)\n"
+          "  --timeout SECONDS     stop the evaluation after that wall time (default: none)\n"
+          "  --max-memory MB       stop the evaluation when its values take more (default:\n"
+          "                        none)\n"
           "  --train               training mode (dropout active)\n"
           "  -v, --verbose         progress lines; println output shown while compiling\n"
           "  --time-passes         per-phase times on stderr\n"
@@ -227,6 +235,7 @@ static int parse_u64(const char *s, uint64_t *out) {
 int driver_parse_args(Driver *d, int argc, char **argv) {
     Options *o = &d->o;
     o->opt_level = 2;
+    o->max_steps = DRV_DEFAULT_MAX_STEPS;
     const char *color = "auto";
     int i = 1;
     if (argc > 1 && strcmp(argv[1], "run") == 0) { o->cmd = CMD_RUN; i = 2; }
@@ -344,6 +353,22 @@ int driver_parse_args(Driver *d, int argc, char **argv) {
             if (parse_u64(val, &n) != 0 || n > 1024)
                 return usage(d, "invalid value '%s' for --threads (expected 0..1024; 0 = all cores)", val);
             o->threads = (int)n;
+        } else if (strcmp(name, "--max-steps") == 0) {
+            if (parse_u64(val, &o->max_steps) != 0)
+                return usage(d, "invalid value '%s' for --max-steps (expected a non-negative integer; 0 = no limit)", val);
+        } else if (strcmp(name, "--timeout") == 0) {
+            char *end;
+            errno = 0;
+            double t = strtod(val, &end);
+            /* a week at most: the deadline must stay a finite time */
+            if (!*val || *end || errno || !(t >= 0 && t <= 604800))
+                return usage(d, "invalid value '%s' for --timeout (expected seconds, 0..604800; 0 = no limit)", val);
+            o->timeout_s = t;
+        } else if (strcmp(name, "--max-memory") == 0) {
+            uint64_t mb;
+            if (parse_u64(val, &mb) != 0 || mb > (SIZE_MAX >> 20))
+                return usage(d, "invalid value '%s' for --max-memory (expected megabytes; 0 = no limit)", val);
+            o->max_memory_mb = mb;
         }
     }
     if (o->help || o->version) return 0;
