@@ -16,6 +16,7 @@
 #if defined(__has_include)
 #if __has_include(<llvm-c/Core.h>)
 #include <llvm-c/Core.h>
+#include "codegen/cpu/targets.h"
 #define HAVE_LLVM_C 1
 #endif
 #endif
@@ -222,6 +223,48 @@ static int check_pass_name(Driver *d, const char *opt, const char *val, bool can
     return rc;
 }
 
+/* --cpu / --features: LLVM ignores a name it does not know (with a line on
+ * stderr) and would build for a generic CPU, so a typo is a usage error
+ * here, against LLVM 16's x86-64 names (codegen/cpu/targets.c). */
+static int check_target(Driver *d, const char *cpu, const char *features) {
+#if defined(HAVE_LLVM_C) && defined(__x86_64__)
+    int n;
+    const char *const *names = cpu_x86_names(&n);
+    if (cpu && strcmp(cpu, "native") != 0) {
+        bool known = false;
+        for (int i = 0; i < n && !known; i++) known = strcmp(names[i], cpu) == 0;
+        if (!known) {
+            const char *hint = did_you_mean(cpu, names, n);
+            if (hint) return usage(d, "unknown CPU '%s' for --cpu; did you mean '%s'?", cpu, hint);
+            return usage(d, "unknown CPU '%s' for --cpu (e.g. native, x86-64-v3, x86-64-v4, skylake, znver3)", cpu);
+        }
+    }
+    const char *const *feats = cpu_x86_features(&n);
+    for (const char *p = features ? features : ""; *p;) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        char name[64];
+        if (len < 2 || len >= sizeof name || (p[0] != '+' && p[0] != '-'))
+            return usage(d, "invalid --features item '%.*s' (expected +NAME or -NAME, e.g. +avx2,-avx512f)",
+                         (int)(len < 200 ? len : 200), p);
+        memcpy(name, p + 1, len - 1);
+        name[len - 1] = 0;
+        bool known = false;
+        for (int i = 0; i < n && !known; i++) known = strcmp(feats[i], name) == 0;
+        if (!known) {
+            const char *hint = did_you_mean(name, feats, n);
+            if (hint) return usage(d, "unknown CPU feature '%s' in --features; did you mean '%s'?", name, hint);
+            return usage(d, "unknown CPU feature '%s' in --features", name);
+        }
+        p += len;
+        if (*p == ',') p++;
+    }
+#else
+    (void)d, (void)cpu, (void)features;
+#endif
+    return 0;
+}
+
 static int parse_u64(const char *s, uint64_t *out) {
     if (!*s || *s == '-') return -1;
     char *end;
@@ -372,6 +415,7 @@ int driver_parse_args(Driver *d, int argc, char **argv) {
         }
     }
     if (o->help || o->version) return 0;
+    if (check_target(d, o->cpu, o->features) != 0) return EXIT_USAGE;
     if (!o->input)
         return usage(d, "no input file (usage: %s)",
                      o->cmd == CMD_RUN ? "lispetorchc run script.lsp" : "lispetorchc [options] model.lsp");
