@@ -96,8 +96,13 @@ static int target_init(CpuBackend *be, LtcDiag *d) {
                 const char *e = strchr(p, ',');
                 size_t n = e ? (size_t)(e - p) : strlen(p);
                 char neg[64];
-                bool off = n < sizeof neg && (neg[0] = '-', memcpy(neg + 1, p + 1, n - 1), neg[n] = 0,
-                                              has_feature(user, neg));
+                bool off = false;
+                if (n >= 2 && n < sizeof neg) {      /* "+avx2" -> is "-avx2" in user? */
+                    neg[0] = '-';
+                    memcpy(neg + 1, p + 1, n - 1);
+                    neg[n] = 0;
+                    off = has_feature(user, neg);
+                }
                 if (!off) {
                     if (k) f[k++] = ',';
                     memcpy(f + k, p, n);
