@@ -171,6 +171,8 @@ static int copy_in_place(const Output *o, LtcDiag *diag) {
 int outputs_commit(Driver *d, LtcDiag *diag) {
     Outputs *os = &d->outputs;
     int rc = 0, i = 0;
+    TempfilesHold hold;
+    tempfiles_hold(&hold);
     /* Phase 1 (the writers) is done: every temporary is complete.  Phase
      * 2: rename them all; files already in place first (renames cannot
      * be undone, but they rarely fail once the temporary exists). */
@@ -197,6 +199,8 @@ int outputs_commit(Driver *d, LtcDiag *diag) {
         unlink(o->inner);
         tempfiles_remove(o->inner);
     }
+    /* a FIFO may block until its reader comes: not with SIGINT held */
+    tempfiles_release(&hold);
     for (int k = 0; rc == 0 && k < os->n; k++)
         if (os->v[k].in_place) rc = copy_in_place(&os->v[k], diag);
     for (int k = 0; k < os->n; k++)

@@ -83,3 +83,10 @@ void tempfiles_remove(const char *path) {
 }
 
 void tempfiles_set_child(pid_t pid) { child = pid; }
+
+void tempfiles_hold(TempfilesHold *h) { h->ok = block(&h->old) == 0; }
+
+void tempfiles_release(TempfilesHold *h) {
+    if (h->ok) pthread_sigmask(SIG_SETMASK, &h->old, NULL);
+    h->ok = 0;
+}

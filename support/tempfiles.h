@@ -17,6 +17,7 @@
 #ifndef LTC_TEMPFILES_H
 #define LTC_TEMPFILES_H
 
+#include <signal.h>
 #include <sys/types.h>
 
 #define TEMPFILES_MAX 32
@@ -32,5 +33,11 @@ void tempfiles_remove(const char *path);
 /* A child process writing a registered temporary (the linker): killed by
  * the handler first, so that it cannot recreate the file.  0: none. */
 void tempfiles_set_child(pid_t pid);
+/* Hold SIGINT/SIGTERM/SIGHUP (in this thread) while the outputs are renamed
+ * into place, so that a signal cannot stop the commit half way (some files
+ * new, some old); a signal held is delivered by tempfiles_release. */
+typedef struct TempfilesHold { sigset_t old; int ok; } TempfilesHold;
+void tempfiles_hold(TempfilesHold *h);
+void tempfiles_release(TempfilesHold *h);
 
 #endif
