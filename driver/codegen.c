@@ -7,6 +7,7 @@
  * MODEL.safetensors, or inside it with --embed-weights. */
 #include "driver/driver.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -15,6 +16,7 @@
 #include "codegen/lower.h"
 #include "ir/passes/passes.h"
 #include "support/safetensors.h"
+#include "support/tempfiles.h"
 
 static void pass_options(const Driver *d, PassOptions *po) {
     memset(po, 0, sizeof *po);
@@ -62,16 +64,28 @@ int driver_run_passes(Driver *d, Graph **entries, int n, StrBuf *report, LtcDiag
 /* The weights of the plans' parameters as a safetensors image in memory
  * (written through a temporary file: st_write is the one writer). */
 static void *weights_image(Driver *d, Graph **entries, int n, size_t *len, LtcDiag *diag) {
-    char tmp[] = "/tmp/lispetorchc-weights-XXXXXX";
+    const char *dir = getenv("TMPDIR");
+    char *tmp = arena_printf(&d->arena, "%s/lispetorchc-weights.tmp.XXXXXX", dir && *dir ? dir : "/tmp");
+    /* registered before it exists, so that SIGINT cannot leave it behind */
+    if (!tmp || tempfiles_add(tmp) != 0) { diag_set(diag, (SrcLoc){0}, "out of memory"); return NULL; }
     int fd = mkstemp(tmp);
-    if (fd < 0) { diag_set(diag, (SrcLoc){0}, "cannot create a temporary file for the weights"); return NULL; }
+    tempfiles_remove(tmp);
+    if (fd < 0) {
+        diag_set(diag, (SrcLoc){0}, "cannot create a temporary file for the weights: %s", strerror(errno));
+        return NULL;
+    }
     close(fd);
+    const char *inner = arena_printf(&d->arena, "%s.tmp.%d", tmp, (int)getpid());   /* st_write's own */
     void *buf = NULL;
-    if (weights_save(d, entries, n, tmp, diag) == 0) {
+    if (!inner || tempfiles_add(tmp) != 0 || tempfiles_add(inner) != 0) {
+        diag_set(diag, (SrcLoc){0}, "out of memory");
+    } else if (weights_write(d, entries, n, tmp, diag) == 0) {
         SrcFile f;
         if (read_file(&d->arena, tmp, &f, diag) == 0) { buf = (void *)f.text; *len = f.len; }
     }
     unlink(tmp);
+    tempfiles_remove(tmp);
+    if (inner) { unlink(inner); tempfiles_remove(inner); }
     return buf;
 }
 
@@ -135,7 +149,8 @@ int driver_codegen(Driver *d, Interp *I, Graph **entries, int n, const char *kin
             drv_note(d, (SrcLoc){0}, "no --weights: wrote the script's random initial weights to '%s'", wpath);
     }
     drv_verbose(d, "linking '%s'...", path);
-    rc = b->emit_library(b, plans, n, path, blob, bloblen, diag);
+    const char *tmp = outputs_stage(d, path, diag);
+    rc = tmp ? b->emit_library(b, plans, n, tmp, blob, bloblen, diag) : -1;
     drv_phase(d, "link", t0);
 out:
     b->destroy(b);

@@ -87,10 +87,12 @@ static int pick_entries(Driver *d, Interp *I, EntryCall **calls, int *ncalls) {
 }
 
 /* ---- output ----------------------------------------------------------------- */
-/* Text to -o FILE (atomically) or stdout. */
+/* Text to -o FILE (staged: outputs.c) or stdout.  /dev/stdout is stdout
+ * itself: reopening it would truncate or replace a file stdout is
+ * redirected to. */
 static int write_text(Driver *d, const char *text, size_t len) {
     const char *out = d->o.output;
-    if (!out || strcmp(out, "-") == 0) {
+    if (!out || strcmp(out, "-") == 0 || strcmp(out, "/dev/stdout") == 0) {
         if (len && fwrite(text, 1, len, stdout) != len) {
             drv_error(d, "cannot write to standard output");
             return EXIT_ERROR;
@@ -98,7 +100,8 @@ static int write_text(Driver *d, const char *text, size_t len) {
         return 0;
     }
     LtcDiag diag;
-    if (write_file_atomic(out, text, len, &diag) != 0) {
+    const char *tmp = outputs_stage(d, out, &diag);
+    if (!tmp || write_file_atomic(tmp, text, len, &diag) != 0) {
         drv_diag(d, &diag);
         return EXIT_ERROR;
     }

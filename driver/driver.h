@@ -6,6 +6,7 @@
  *   run.c       `lispetorchc run script.lsp`: evaluate with println
  *   weights.c   --save-weights / --weights / --save-tensors (safetensors)
  *   run_weights.c  run --weights: bind a file as the script's values are computed
+ *   outputs.c   every output staged as a temporary, renamed into place at the end
  *
  * Exit status: 0 ok, 1 error in the script or its files, 2 usage error. */
 #ifndef LTC_DRIVER_H
@@ -39,8 +40,7 @@ typedef struct Options {
     bool interpret;                 /* run --interpret */
     bool strict;                    /* run --strict: a JIT fallback is an error */
     bool verbose;                   /* -v */
-    bool time_passes;               struct Jit *jit;                /* run: compiled kernels (jit.c) */
-    /* --time-passes */
+    bool time_passes;               /* --time-passes */
     bool color;                     /* resolved from --color and the tty */
     bool help, version;
     /* code generation (backend.h, passes.h) */
@@ -49,7 +49,28 @@ typedef struct Options {
     const char *cpu, *features;     /* --cpu, --features */
     bool embed_weights;             /* --embed-weights */
     int  threads;                   /* --threads (0 = all cores) */
+    /* evaluation limits (0: none): a runaway script ends with an error */
+    uint64_t max_steps;             /* --max-steps (default DRV_DEFAULT_MAX_STEPS) */
+    double   timeout_s;             /* --timeout SECONDS */
+    uint64_t max_memory_mb;         /* --max-memory MB */
 } Options;
+
+/* A step is one evaluated call; real scripts (the BERT e2e test, the
+ * examples) take well under 1e7, and 1e9 is a minute or two of a tight
+ * loop: a runaway script ends without stopping a legitimate long one. */
+#define DRV_DEFAULT_MAX_STEPS 1000000000ull
+
+/* One output file (outputs.c): written to tmp, renamed to final at the
+ * end (or copied into a device in place). */
+#define DRV_MAX_OUTPUTS 8
+typedef struct Output {
+    const char *shown;              /* as the user (or the default) named it */
+    const char *final;              /* where it goes: a named symlink's target */
+    const char *tmp;                /* what the writer writes */
+    const char *inner;              /* tmp.tmp.PID: the writers' own temporary */
+    bool in_place;                  /* a device or FIFO named with -o */
+} Output;
+typedef struct Outputs { Output v[DRV_MAX_OUTPUTS]; int n; } Outputs;
 
 /* A session of the driver: the options, the arena and the diagnostic
  * stream.  Everything a run allocates hangs off it. */
@@ -62,6 +83,7 @@ typedef struct Driver {
     uint8_t *bound; int nbound;     /* bound[id]: eager node id's value came from --weights */
     bool wrote_random;              /* the last weights written hold random initial values */
     bool bound_random;              /* --weights named a file marked random */
+    Outputs outputs;                /* staged files (outputs.c) */
     /* --time-passes */
     const char *phase_names[16]; double phase_ms[16]; int nphases;
 } Driver;
@@ -90,6 +112,18 @@ void drv_print_times(Driver *d);
 
 /* Read the script and evaluate it in `mode`.  0 or EXIT_ERROR (reported). */
 int  drv_load_script(Driver *d, Interp *I, InterpMode mode, FILE *out, SrcFile *src);
+
+/* ---- outputs.c ------------------------------------------------------------ */
+/* Check that `path` may be written (not the input script, not a directory;
+ * a symlink or device only when the user named it) and return the
+ * temporary to write instead, or NULL with diag.  main.c commits or
+ * aborts every staged output at the end of the command. */
+const char *outputs_stage(Driver *d, const char *path, LtcDiag *diag);
+/* Rename every temporary into place (devices: copy).  0, or -1 with diag
+ * naming what is new and what is old when a rename fails. */
+int  outputs_commit(Driver *d, LtcDiag *diag);
+/* Remove every temporary; the old files stay as they were. */
+void outputs_abort(Driver *d);
 
 /* ---- compile.c / run.c ----------------------------------------------------- */
 int  driver_compile(Driver *d);
@@ -124,8 +158,10 @@ int  run_weights_finish(Driver *d, Interp *I, bool script_ok);
 
 /* ---- weights.c ---------------------------------------------------------- */
 /* Every distinct PARAM of the entries (by name) with its forced value,
- * written as safetensors.  0 / -1 with diag. */
+ * written as safetensors, staged as an output (outputs.c).  0 / -1 with diag. */
 int  weights_save(Driver *d, Graph **entries, int n, const char *path, LtcDiag *diag);
+/* The same, written straight to `path` (a temporary of the caller's). */
+int  weights_write(Driver *d, Graph **entries, int n, const char *path, LtcDiag *diag);
 /* Replace the values of the entries' PARAM origins with the tensors of a
  * safetensors file (names, shapes and dtypes checked; extra tensors are a
  * warning).  0 / -1 with diag. */

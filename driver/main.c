@@ -7,6 +7,8 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "support/tempfiles.h"
+
 static void vreport(Driver *d, DiagLevel level, SrcLoc loc, const char *fmt, va_list ap) {
     LtcDiag diag;
     diag_vset(&diag, loc, fmt, ap);
@@ -94,6 +96,10 @@ int drv_load_script(Driver *d, Interp *I, InterpMode mode, FILE *out, SrcFile *s
     torch_register(I);
     I->out = out;
     I->training = d->o.training;
+    I->max_steps = d->o.max_steps;
+    I->timeout_s = d->o.timeout_s;
+    if (d->o.timeout_s > 0) I->deadline_ms = t0 + d->o.timeout_s * 1e3;
+    I->max_memory = (size_t)d->o.max_memory_mb << 20;     /* bounded when parsed */
     if (mode == MODE_RUN && !d->o.interpret && !(d->jit = jit_attach(d, I->eager))) {
         drv_error(d, "cannot start the JIT (out of memory or threads)");
         return EXIT_ERROR;
@@ -119,11 +125,25 @@ int main(int argc, char **argv) {
     if (d.o.help) { driver_print_help(stdout); return EXIT_OK; }
     if (d.o.version) { driver_print_version(stdout); return EXIT_OK; }
 
+    /* SIGINT/SIGTERM remove the staged outputs' temporaries (outputs.c) */
+    if (tempfiles_install() != 0) {
+        fprintf(stderr, "lispetorchc: error: cannot install the signal handlers\n");
+        return EXIT_ERROR;
+    }
     arena_init(&d.arena);
     rc = d.o.cmd == CMD_RUN ? driver_run(&d) : driver_compile(&d);
+    /* All the outputs or none: only a command that succeeded replaces files. */
+    if (rc == 0) {
+        LtcDiag diag;
+        if (outputs_commit(&d, &diag) != 0) { drv_diag(&d, &diag); rc = EXIT_ERROR; }
+    } else {
+        outputs_abort(&d);
+    }
     drv_print_times(&d);
     arena_free(&d.arena);
-    if (fflush(stdout) != 0 && rc == 0) {
+    /* ferror: a println that failed earlier (EPIPE, ENOSPC) has lost its
+     * bytes even when this last flush succeeds */
+    if ((fflush(stdout) != 0 || ferror(stdout)) && rc == 0) {
         fprintf(stderr, "lispetorchc: error: cannot write to standard output\n");
         rc = EXIT_ERROR;
     }

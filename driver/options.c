@@ -11,9 +11,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ir/passes/passes.h"
+
 #if defined(__has_include)
 #if __has_include(<llvm-c/Core.h>)
 #include <llvm-c/Core.h>
+#include "codegen/cpu/targets.h"
 #define HAVE_LLVM_C 1
 #endif
 #endif
@@ -54,6 +57,9 @@ static const OptSpec specs[] = {
     {"--features", ARG_VALUE, FOR_BOTH},
     {"--embed-weights", ARG_NONE, FOR_COMPILE},
     {"--threads", ARG_VALUE, FOR_BOTH},
+    {"--max-steps", ARG_VALUE, FOR_BOTH},
+    {"--timeout", ARG_VALUE, FOR_BOTH},
+    {"--max-memory", ARG_VALUE, FOR_BOTH},
 };
 enum { NSPECS = sizeof specs / sizeof specs[0] };
 
@@ -69,7 +75,8 @@ void driver_print_help(FILE *f) {
           "\n"
           "COMPILE OPTIONS:\n"
           "  -o FILE               output file ('-' = stdout; default: stdout for text,\n"
-          "                        MODEL.so for a library). Written atomically.\n"
+          "                        MODEL.so for a library). All outputs are renamed into\n"
+          "                        place only when the whole compile succeeded.\n"
           "  --emit KIND           ir | dot | weights | llvm | asm | obj | fusion | plan\n"
           "  --entry NAME          function to compile (repeatable; default: the last user\n"
           "                        function called at top level with tensor arguments)\n"
@@ -80,8 +87,8 @@ void driver_print_help(FILE *f) {
           "  -O0 .. -O3            optimisation level (default -O2)\n"
           "  --embed-weights       bake the weights into the library (default: they are\n"
           "                        written to MODEL.safetensors beside MODEL.so)\n"
-          "  --no-fuse=PASS        switch one fusion pass off (qkv, attention, epilogue,\n"
-          "                        addnorm, simplify); repeatable\n"
+          "  --no-fuse=PASS        switch one fusion pass off (simplify, attention, causal,\n"
+          "                        qkv, epilogue, addnorm); repeatable\n"
           "  --dump-after=PASS     print the IR after PASS ('all': after every pass)\n"
           "\n"
           "RUN OPTIONS:\n"
@@ -96,6 +103,11 @@ void driver_print_help(FILE *f) {
           "  --cpu NAME            target CPU: native (default), x86-64-v3, x86-64-v4, ...\n"
           "  --features LIST       target features, e.g. +avx2,+fma,-avx512f\n"
           "  --threads N           threads for compiled kernels (default: all cores)\n"
+          "  --max-steps N         stop the evaluation after N steps (default 1000000000;\n"
+          "                        0 = no limit)\n"
+          "  --timeout SECONDS     stop the evaluation after that wall time (default: none)\n"
+          "  --max-memory MB       stop the evaluation when its values take more (default:\n"
+          "                        none)\n"
           "  --train               training mode (dropout active)\n"
           "  -v, --verbose         progress lines; println output shown while compiling\n"
           "  --time-passes         per-phase times on stderr\n"
@@ -185,6 +197,75 @@ static int unknown_option(Driver *d, const char *opt) {
     return usage(d, "unknown option '%s' (see --help)", opt);
 }
 
+/* --no-fuse / --dump-after name a pass of ir/passes/pipeline.c: a typo is a
+ * usage error now (exit 2), not a failure after the whole evaluation. */
+static int check_pass_name(Driver *d, const char *opt, const char *val, bool can_all) {
+    const char *const *names = passes_names();
+    const char *cands[32];
+    int n = 0;
+    bool known = can_all && strcmp(val, "all") == 0;
+    for (int i = 0; names[i] && n < 31; i++) {
+        /* dce is not a fusion and always runs */
+        if (!can_all && strcmp(names[i], "dce") == 0) {
+            if (strcmp(val, "dce") == 0) return usage(d, "%s: pass 'dce' cannot be disabled", opt);
+            continue;
+        }
+        cands[n++] = names[i];
+        known = known || strcmp(val, names[i]) == 0;
+    }
+    if (can_all) cands[n++] = "all";
+    if (known) return 0;
+    const char *hint = did_you_mean(val, cands, n);
+    if (hint) return usage(d, "%s: unknown pass '%s'; did you mean '%s'?", opt, val, hint);
+    StrBuf b = {0};
+    for (int i = 0; i < n; i++) sb_printf(&b, "%s%s", i ? ", " : "", cands[i]);
+    int rc = usage(d, "%s: unknown pass '%s' (expected %s)", opt, val, b.s ? b.s : "");
+    sb_free(&b);
+    return rc;
+}
+
+/* --cpu / --features: LLVM ignores a name it does not know (with a line on
+ * stderr) and would build for a generic CPU, so a typo is a usage error
+ * here, against LLVM 16's x86-64 names (codegen/cpu/targets.c). */
+static int check_target(Driver *d, const char *cpu, const char *features) {
+#if defined(HAVE_LLVM_C) && defined(__x86_64__)
+    int n;
+    const char *const *names = cpu_x86_names(&n);
+    if (cpu && strcmp(cpu, "native") != 0) {
+        bool known = false;
+        for (int i = 0; i < n && !known; i++) known = strcmp(names[i], cpu) == 0;
+        if (!known) {
+            const char *hint = did_you_mean(cpu, names, n);
+            if (hint) return usage(d, "unknown CPU '%s' for --cpu; did you mean '%s'?", cpu, hint);
+            return usage(d, "unknown CPU '%s' for --cpu (e.g. native, x86-64-v3, x86-64-v4, skylake, znver3)", cpu);
+        }
+    }
+    const char *const *feats = cpu_x86_features(&n);
+    for (const char *p = features ? features : ""; *p;) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        char name[64];
+        if (len < 2 || len >= sizeof name || (p[0] != '+' && p[0] != '-'))
+            return usage(d, "invalid --features item '%.*s' (expected +NAME or -NAME, e.g. +avx2,-avx512f)",
+                         (int)(len < 200 ? len : 200), p);
+        memcpy(name, p + 1, len - 1);
+        name[len - 1] = 0;
+        bool known = false;
+        for (int i = 0; i < n && !known; i++) known = strcmp(feats[i], name) == 0;
+        if (!known) {
+            const char *hint = did_you_mean(name, feats, n);
+            if (hint) return usage(d, "unknown CPU feature '%s' in --features; did you mean '%s'?", name, hint);
+            return usage(d, "unknown CPU feature '%s' in --features", name);
+        }
+        p += len;
+        if (*p == ',') p++;
+    }
+#else
+    (void)d, (void)cpu, (void)features;
+#endif
+    return 0;
+}
+
 static int parse_u64(const char *s, uint64_t *out) {
     if (!*s || *s == '-') return -1;
     char *end;
@@ -198,6 +279,7 @@ static int parse_u64(const char *s, uint64_t *out) {
 int driver_parse_args(Driver *d, int argc, char **argv) {
     Options *o = &d->o;
     o->opt_level = 2;
+    o->max_steps = DRV_DEFAULT_MAX_STEPS;
     const char *color = "auto";
     int i = 1;
     if (argc > 1 && strcmp(argv[1], "run") == 0) { o->cmd = CMD_RUN; i = 2; }
@@ -301,8 +383,12 @@ int driver_parse_args(Driver *d, int argc, char **argv) {
         else if (strcmp(name, "--version") == 0) o->version = true;
         else if (strcmp(name, "--no-fuse") == 0) {
             if (o->nno_fuse == DRV_MAX_ENTRIES) return usage(d, "too many --no-fuse options");
+            if (check_pass_name(d, "--no-fuse", val, false) != 0) return EXIT_USAGE;
             o->no_fuse[o->nno_fuse++] = val;
-        } else if (strcmp(name, "--dump-after") == 0) o->dump_after = val;
+        } else if (strcmp(name, "--dump-after") == 0) {
+            if (check_pass_name(d, "--dump-after", val, true) != 0) return EXIT_USAGE;
+            o->dump_after = val;
+        }
         else if (strcmp(name, "--cpu") == 0) o->cpu = val;
         else if (strcmp(name, "--features") == 0) o->features = val;
         else if (strcmp(name, "--embed-weights") == 0) o->embed_weights = true;
@@ -311,9 +397,26 @@ int driver_parse_args(Driver *d, int argc, char **argv) {
             if (parse_u64(val, &n) != 0 || n > 1024)
                 return usage(d, "invalid value '%s' for --threads (expected 0..1024; 0 = all cores)", val);
             o->threads = (int)n;
+        } else if (strcmp(name, "--max-steps") == 0) {
+            if (parse_u64(val, &o->max_steps) != 0)
+                return usage(d, "invalid value '%s' for --max-steps (expected a non-negative integer; 0 = no limit)", val);
+        } else if (strcmp(name, "--timeout") == 0) {
+            char *end;
+            errno = 0;
+            double t = strtod(val, &end);
+            /* a week at most: the deadline must stay a finite time */
+            if (!*val || *end || errno || !(t >= 0 && t <= 604800))
+                return usage(d, "invalid value '%s' for --timeout (expected seconds, 0..604800; 0 = no limit)", val);
+            o->timeout_s = t;
+        } else if (strcmp(name, "--max-memory") == 0) {
+            uint64_t mb;
+            if (parse_u64(val, &mb) != 0 || mb > (SIZE_MAX >> 20))
+                return usage(d, "invalid value '%s' for --max-memory (expected megabytes; 0 = no limit)", val);
+            o->max_memory_mb = mb;
         }
     }
     if (o->help || o->version) return 0;
+    if (check_target(d, o->cpu, o->features) != 0) return EXIT_USAGE;
     if (!o->input)
         return usage(d, "no input file (usage: %s)",
                      o->cmd == CMD_RUN ? "lispetorchc run script.lsp" : "lispetorchc [options] model.lsp");

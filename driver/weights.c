@@ -207,11 +207,16 @@ static int collect_params(Driver *d, Graph **entries, int n, NamedList *l, LtcDi
     return 0;
 }
 
-int weights_save(Driver *d, Graph **entries, int n, const char *path, LtcDiag *diag) {
+int weights_write(Driver *d, Graph **entries, int n, const char *path, LtcDiag *diag) {
     NamedList l = {0};
     if (collect_params(d, entries, n, &l, diag) != 0) return -1;
     drv_verbose(d, "saving %d parameters to '%s'...", l.n, path);
     return write_named(d, &l, path, "parameter", NULL, diag);
+}
+
+int weights_save(Driver *d, Graph **entries, int n, const char *path, LtcDiag *diag) {
+    const char *tmp = outputs_stage(d, path, diag);
+    return tmp ? weights_write(d, entries, n, tmp, diag) : -1;
 }
 
 int weights_load(Driver *d, Graph **entries, int n, const char *path, LtcDiag *diag) {
@@ -299,5 +304,6 @@ int tensors_save(Driver *d, Interp *I, const char *path, LtcDiag *diag) {
     interp_walk_tensors(I, walk_fn, &w);
     if (w.oom) return diag_set(diag, (SrcLoc){0}, "out of memory");
     drv_verbose(d, "saving %d tensors to '%s'...", l.n, path);
-    return write_named(d, &l, path, "tensor", w.in_module, diag);
+    const char *tmp = outputs_stage(d, path, diag);
+    return tmp ? write_named(d, &l, tmp, "tensor", w.in_module, diag) : -1;
 }

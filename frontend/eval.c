@@ -577,9 +577,13 @@ static Value *eval_special(Interp *I, SpecialForm sf, Value *x) {
         r = core_eval(I, x->items[1]);
         if (I->unwinding) return r;
         return v_truthy(r) ? eval_body(I, x, 3) : core_eval(I, x->items[2]);
-    case SF_LOOP: return sf_loop(I, x);
-    case SF_LOOPCOUNT: return sf_loopcount(I, x);
-    case SF_WHILE: return sf_while(I, x);
+    case SF_LOOP: case SF_LOOPCOUNT: case SF_WHILE: {
+        Value *outer = I->loop;        /* the limits name the innermost loop */
+        I->loop = x;
+        r = sf == SF_LOOP ? sf_loop(I, x) : sf == SF_WHILE ? sf_while(I, x) : sf_loopcount(I, x);
+        I->loop = outer;
+        return r;
+    }
     case SF_BREAK:
         need_args(I, x, 0, 0, "no argument");
         I->unwinding = UNWIND_BREAK;
@@ -806,10 +810,33 @@ static Value *eval_call(Interp *I, Value *x) {
     return core_apply(I, fnv, args, n, x);
 }
 
+/* --max-steps / --timeout / --max-memory: a script that never ends (or
+ * grows without bound) is stopped with an error at the loop that runs,
+ * instead of hanging a compile.  The clock and the arena are looked at
+ * every CHECK_EVERY steps only, so the common path is one compare. */
+#define CHECK_EVERY 4096
+static void check_limits(Interp *I, Value *x) {
+    Value *at = I->loop ? I->loop : x;
+    const char *what = core_call_name(at);
+    if (I->max_steps && I->steps >= I->max_steps)
+        lisp_fail(I, at->loc, "evaluation stopped after %llu steps (--max-steps) in '%s'",
+                  (unsigned long long)I->max_steps, what);
+    if (I->deadline_ms > 0 && now_ms() > I->deadline_ms)
+        lisp_fail(I, at->loc, "evaluation stopped after %g seconds (--timeout) in '%s'", I->timeout_s, what);
+    if (I->max_memory && I->arena->bytes > I->max_memory)
+        lisp_fail(I, at->loc, "evaluation stopped: its values take more than %zu MB (--max-memory) in '%s'",
+                  I->max_memory >> 20, what);
+    uint64_t next = I->steps + CHECK_EVERY;
+    I->next_check = I->max_steps && next > I->max_steps ? I->max_steps : next;
+}
+
 Value *core_eval(Interp *I, Value *x) {
     switch (x->kind) {
     case V_SYM: return eval_symbol(I, x);
-    case V_LIST: return x->nitems == 0 ? v_nil() : eval_call(I, x);
+    case V_LIST:
+        if (x->nitems == 0) return v_nil();
+        if (++I->steps >= I->next_check) check_limits(I, x);
+        return eval_call(I, x);
     default: return x;      /* numbers, strings... evaluate to themselves */
     }
 }

@@ -134,6 +134,14 @@ struct Interp {
     Value    *self;
     /* load (frontend/load.c): real paths of the files being loaded, outermost first */
     const char **loading; int nloading, caploading;
+    /* limits (--max-steps, --timeout, --max-memory; 0: none), checked by
+     * core_eval every few thousand steps; loop: the innermost while / loop
+     * / loopcount being evaluated, named by the error */
+    uint64_t  steps, max_steps, next_check;
+    double    deadline_ms;      /* now_ms() past which evaluation stops */
+    double    timeout_s;        /* for the message */
+    size_t    max_memory;       /* bytes of the session arena */
+    Value    *loop;
 };
 
 enum { UNWIND_NONE, UNWIND_BREAK, UNWIND_RETURN };

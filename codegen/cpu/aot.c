@@ -5,11 +5,16 @@
  *   add the descriptor           (descriptor.c)
  *   emit an object file          LLVMTargetMachineEmitToFile
  *   cc -shared -o tmp obj -lm    exit status checked, messages kept
- *   rename(tmp, path)            no partial output on any failure */
+ *   rename(tmp, path)            no partial output on any failure
+ *
+ * Every intermediate file is registered with support/tempfiles.h (and the
+ * linker's pid), so that SIGINT/SIGTERM leaves none of them behind. */
 #include "codegen/cpu/aot.h"
 #include "codegen/cpu/cpu.h"
 
 #include <llvm-c/Analysis.h>
+
+#include "support/tempfiles.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -33,9 +38,11 @@ static int run_tool(char *const argv[], const char *log, int *status) {
     int e = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     if (e != 0) { errno = e; return -1; }
+    tempfiles_set_child(pid);
     int st;
     while (waitpid(pid, &st, 0) < 0)
-        if (errno != EINTR) return -1;
+        if (errno != EINTR) { tempfiles_set_child(0); return -1; }
+    tempfiles_set_child(0);
     *status = st;
     return 0;
 }
@@ -55,6 +62,7 @@ int aot_link_shared(const char *obj, const char *out, LtcDiag *d) {
     char log[4200];
     if (snprintf(log, sizeof log, "%s.log", out) >= (int)sizeof log)
         return diag_set(d, nl, "output path too long: '%s'", out);
+    if (tempfiles_add(log) != 0) return diag_set(d, nl, "too many temporary files (linking '%s')", out);
     /* -z defs: an unresolved symbol is a link error now, not a dlopen
      * failure later.  Only libc and libm are linked. */
     const char *compilers[] = {"cc", "gcc", "clang"};
@@ -81,9 +89,14 @@ int aot_link_shared(const char *obj, const char *out, LtcDiag *d) {
     }
     if (!found) rc = diag_set(d, nl, "no C compiler (cc, gcc, clang) found to link '%s'", out);
     unlink(log);
+    tempfiles_remove(log);
     if (rc != 0) unlink(out);
     return rc;
 }
+
+static int emit_and_link(LLVMModuleRef mod, LLVMTargetMachineRef tm, Plan **plans, int nplans,
+                         const char *obj, const char *tmp, const char *path, const void *weights,
+                         size_t weights_len, LtcDiag *d);
 
 int aot_emit_library(LLVMModuleRef mod, LLVMTargetMachineRef tm, Plan **plans, int nplans,
                      const char *path, const void *weights, size_t weights_len, LtcDiag *d) {
@@ -93,7 +106,21 @@ int aot_emit_library(LLVMModuleRef mod, LLVMTargetMachineRef tm, Plan **plans, i
     if (snprintf(obj, sizeof obj, "%s.tmp.%d.o", path, (int)getpid()) >= (int)sizeof obj ||
         snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof tmp)
         return diag_set(d, nl, "output path too long: '%s'", path);
+    if (tempfiles_add(obj) != 0) return diag_set(d, nl, "too many temporary files (writing '%s')", path);
+    if (tempfiles_add(tmp) != 0) {
+        tempfiles_remove(obj);
+        return diag_set(d, nl, "too many temporary files (writing '%s')", path);
+    }
+    int rc = emit_and_link(mod, tm, plans, nplans, obj, tmp, path, weights, weights_len, d);
+    tempfiles_remove(obj);
+    tempfiles_remove(tmp);
+    return rc;
+}
 
+static int emit_and_link(LLVMModuleRef mod, LLVMTargetMachineRef tm, Plan **plans, int nplans,
+                         const char *obj, const char *tmp, const char *path, const void *weights,
+                         size_t weights_len, LtcDiag *d) {
+    SrcLoc nl = {0};
     LLVMModuleRef m = LLVMCloneModule(mod);
     if (!m) return diag_set(d, nl, "aot: cannot clone the module");
     char *triple = LLVMGetTargetMachineTriple(tm);

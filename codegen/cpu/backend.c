@@ -2,6 +2,7 @@
  * (one LLVM function per PlanKernel), default<On>, text output and the
  * LLJIT.  Kernel bodies come from the family generators (k_*.c). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <llvm-c/Analysis.h>
@@ -10,6 +11,7 @@
 #include <llvm-c/Transforms/PassBuilder.h>
 
 #include "codegen/cpu/cpu.h"
+#include "codegen/cpu/targets.h"
 
 static CpuBackend *self(Backend *b) { return (CpuBackend *)b->self; }
 
@@ -76,8 +78,44 @@ static int target_init(CpuBackend *be, LtcDiag *d) {
         t->features = be->opts.features ? LLVMCreateMessage(be->opts.features)
                                         : LLVMGetHostCPUFeatures();
     } else {
+        /* A named CPU's features are implied by its name, which the
+         * runtime cannot interpret: spell out those the kernels may use
+         * (its psABI level), so model.so records them and a host that
+         * lacks one is refused, not killed by SIGILL.  --features come
+         * after, so -avx512f still wins. */
         t->cpu = LLVMCreateMessage(cpu);
-        t->features = LLVMCreateMessage(be->opts.features ? be->opts.features : "");
+        const char *implied = cpu_implied_features(cpu);
+        const char *user = be->opts.features ? be->opts.features : "";
+        size_t ni = strlen(implied), nu = strlen(user);
+        char *f = malloc(ni + nu + 2);
+        if (f) {
+            size_t k = 0;
+            /* an implied +X that --features turns off (-X) is not recorded:
+             * the runtime checks every +X of the list */
+            for (const char *p = implied; *p;) {
+                const char *e = strchr(p, ',');
+                size_t n = e ? (size_t)(e - p) : strlen(p);
+                char neg[64];
+                bool off = false;
+                if (n >= 2 && n < sizeof neg) {      /* "+avx2" -> is "-avx2" in user? */
+                    neg[0] = '-';
+                    memcpy(neg + 1, p + 1, n - 1);
+                    neg[n] = 0;
+                    off = has_feature(user, neg);
+                }
+                if (!off) {
+                    if (k) f[k++] = ',';
+                    memcpy(f + k, p, n);
+                    k += n;
+                }
+                p += n;
+                if (*p == ',') p++;
+            }
+            if (k && nu) f[k++] = ',';
+            memcpy(f + k, user, nu + 1);
+            t->features = LLVMCreateMessage(f);
+            free(f);
+        }
     }
     if (!t->triple || !t->cpu || !t->features)
         return diag_set(d, (SrcLoc){0}, "cpu backend: cannot describe the target");

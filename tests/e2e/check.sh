@@ -10,8 +10,12 @@
 #   --stdout TEXT     stdout must contain TEXT (repeatable)
 #   --no-stderr TEXT  stderr must not contain TEXT
 #   --create F TEXT   before the run, write TEXT to F
+#   --symlink L T     before the run, make L a symbolic link to T
+#   --mkdir D         before the run, make the directory D
 #   --same F TEXT     after the run, F must hold exactly TEXT
 #   --absent F        after the run, F must not exist
+#   --contains F TEXT after the run, F must contain TEXT
+#   --link L          after the run, L must still be a symbolic link
 #   --nonempty F      after the run, F must exist and not be empty
 #   --stdout-empty    nothing was written to stdout
 # Always: no temporary file (*.tmp.*) is left in WORKDIR, no crash.
@@ -19,7 +23,7 @@ set -u
 work=$1; shift
 want_exit=0
 want_empty=0
-errs=() outs=() noerrs=() creates=() sames=() absents=() nonempties=()
+errs=() outs=() noerrs=() creates=() sames=() absents=() nonempties=() links=() dirs=() contains=() islinks=()
 while [ $# -gt 0 ] && [ "$1" != "--" ]; do
     case $1 in
         --exit) want_exit=$2; shift 2 ;;
@@ -27,6 +31,10 @@ while [ $# -gt 0 ] && [ "$1" != "--" ]; do
         --stdout) outs+=("$2"); shift 2 ;;
         --no-stderr) noerrs+=("$2"); shift 2 ;;
         --create) creates+=("$2" "$3"); shift 3 ;;
+        --symlink) links+=("$2" "$3"); shift 3 ;;
+        --mkdir) dirs+=("$2"); shift 2 ;;
+        --contains) contains+=("$2" "$3"); shift 3 ;;
+        --link) islinks+=("$2"); shift 2 ;;
         --same) sames+=("$2" "$3"); shift 3 ;;
         --absent) absents+=("$2"); shift 2 ;;
         --nonempty) nonempties+=("$2"); shift 2 ;;
@@ -39,6 +47,8 @@ shift
 
 rm -rf "$work" && mkdir -p "$work" && cd "$work" || exit 2
 for ((i = 0; i < ${#creates[@]}; i += 2)); do printf '%s' "${creates[i+1]}" > "${creates[i]}"; done
+for ((i = 0; i < ${#links[@]}; i += 2)); do ln -s "${links[i+1]}" "${links[i]}"; done
+for d in ${dirs[@]+"${dirs[@]}"}; do mkdir -p "$d"; done
 
 "$@" > stdout.txt 2> stderr.txt < /dev/null
 rc=$?
@@ -53,6 +63,10 @@ for s in ${noerrs[@]+"${noerrs[@]}"}; do grep -qF -- "$s" stderr.txt && bad "std
 for ((i = 0; i < ${#sames[@]}; i += 2)); do
     [ -f "${sames[i]}" ] && [ "$(cat "${sames[i]}")" = "${sames[i+1]}" ] || bad "${sames[i]} was changed"
 done
+for ((i = 0; i < ${#contains[@]}; i += 2)); do
+    grep -qF -- "${contains[i+1]}" "${contains[i]}" 2>/dev/null || bad "${contains[i]} lacks: ${contains[i+1]}"
+done
+for f in ${islinks[@]+"${islinks[@]}"}; do [ -L "$f" ] || bad "$f is no longer a symbolic link"; done
 for f in ${absents[@]+"${absents[@]}"}; do [ ! -e "$f" ] || bad "$f exists"; done
 for f in ${nonempties[@]+"${nonempties[@]}"}; do [ -s "$f" ] || bad "$f missing or empty"; done
 [ "$want_empty" -eq 0 ] || [ ! -s stdout.txt ] || bad "stdout is not empty"

@@ -1,0 +1,7 @@
+; a model, then a loop that never ends (--max-steps, --timeout, signals)
+(setq ffn1 (torch_linear 8 16))
+(defun model (x) (torch_linear_forward ffn1 x))
+(model (tensor_randn (integers 2 5 8)))
+(setq n 0)
+(while (>= n 0)
+   (setq n (+ n 1)))
