@@ -6,6 +6,7 @@
 #include "lispetorchc/runtime.h"
 #include "runtime/rt_api.h"
 #include "runtime/rt_handles.h"
+#include "runtime/rt_seal.h"
 #include "runtime/rt_internal.h"
 #include "codegen/serialize.h"
 #include "support/safetensors.h"
@@ -122,13 +123,17 @@ static int collect_params(ltc_model *m, ltc_error *err) {
 }
 
 /* ---- open / close ------------------------------------------------------------- */
-static int check_descriptor(ltc_model *m, const char *path, ltc_error *err) {
+static int check_descriptor(ltc_model *m, const char *path, uint32_t sealed_digest, ltc_error *err) {
     const LtcModelDescriptor *d = m->desc;
     if (d->magic != LTC_MODEL_MAGIC)
         return set_err(err, LTC_ERR_FORMAT, "'%s': not a lispetorchc model (bad descriptor magic)", path);
     if (d->abi_version != LTC_MODEL_ABI)
         return set_err(err, LTC_ERR_ABI, "'%s': model ABI version %u, this runtime reads version %d (recompile the model)",
                        path, d->abi_version, LTC_MODEL_ABI);
+    /* The file's CRC was checked before dlopen; this ties the descriptor
+     * the loader actually mapped (plans, versions, target) to that seal. */
+    if (rt_desc_digest(d->plans, d->plans_len, d->compiler_version, d->triple, d->cpu, d->features) != sealed_digest)
+        return set_err(err, LTC_ERR_FORMAT, "'%s': descriptor checksum mismatch (plans or metadata damaged)", path);
     if (!d->compiler_version || strcmp(d->compiler_version, LTC_VERSION) != 0)
         return set_err(err, LTC_ERR_VERSION, "'%s': compiled by lispetorchc %s, this runtime is %s (recompile the model)",
                        path, d->compiler_version ? d->compiler_version : "(unknown)", LTC_VERSION);
@@ -193,7 +198,19 @@ ltc_model *ltc_model_open(const char *path, ltc_error *err) {
     }
     /* dlopen searches the library path for a bare name: make it a path. */
     char *full = arena_printf(&m->arena, "%s%s", strchr(path, '/') ? "" : "./", path);
-    m->dl = full ? dlopen(full, RTLD_NOW | RTLD_LOCAL) : NULL;
+    if (!full) { set_err(err, LTC_ERR_NOMEM, "out of memory"); ltc_model_close(m); return NULL; }
+    /* Check the file before the dynamic loader maps it: ld.so trusts the
+     * program headers (a truncated file ends the host with SIGBUS), and a
+     * damaged file can hold any code (docs/hardening.md). */
+    uint32_t sealed_digest = 0;
+    int is_io = 0;
+    char why[400];
+    if (rt_check_model_file(full, &sealed_digest, &is_io, why, sizeof why) != 0) {
+        set_err(err, is_io ? LTC_ERR_IO : LTC_ERR_FORMAT, "cannot load '%s': %s", path, why);
+        ltc_model_close(m);
+        return NULL;
+    }
+    m->dl = dlopen(full, RTLD_NOW | RTLD_LOCAL);
     if (!m->dl) {
         const char *why = dlerror();
         set_err(err, LTC_ERR_IO, "cannot load '%s': %s", path, why ? why : "out of memory");
@@ -217,7 +234,7 @@ ltc_model *ltc_model_open(const char *path, ltc_error *err) {
         ltc_model_close(m);
         return NULL;
     }
-    if (check_descriptor(m, path, err) != 0) { ltc_model_close(m); return NULL; }
+    if (check_descriptor(m, path, sealed_digest, err) != 0) { ltc_model_close(m); return NULL; }
     m->nthreads = rt_online_cores();
     m->pool = rt_pool_new(m->nthreads);
     if (!m->pool) { set_err(err, LTC_ERR_NOMEM, "cannot start %d threads", m->nthreads); ltc_model_close(m); return NULL; }
