@@ -24,7 +24,7 @@ static bool tensor_bytes(const PlanTensor *t, const int64_t *symvals, int64_t *o
 int rt_check_buffers(const Plan *p, const int64_t *symvals, bool prepack, char *err, size_t errlen) {
     for (int i = 0; i < p->nbufs; i++) {
         const PlanBuf *b = &p->bufs[i];
-        int64_t have, off = 0, len, end;
+        int64_t have = 0, off = 0, len = 0, end;
         const char *what;
         switch (b->kind) {
         case BUF_INPUT:
