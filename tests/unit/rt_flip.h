@@ -120,4 +120,47 @@ static inline FlipCounts flip_truncations(const char *so, const char *copy, cons
     return c;
 }
 
+/* The same with a caller-given child: fn(copy, ctx) returns a FLIP_* code
+ * (for models other than the toy one, e.g. rt_aot's LLVM-built library). */
+typedef int (*FlipFn)(const char *so, void *ctx);
+
+static inline void flip_one_fn(const char *copy, const unsigned char *buf, size_t n, FlipFn fn, void *ctx,
+                               FlipCounts *c) {
+    if (flip_write(copy, buf, n) != 0) { c->crashed++; return; }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        alarm(20);
+        _exit(fn(copy, ctx));
+    }
+    int st = 0;
+    if (pid < 0 || waitpid(pid, &st, 0) != pid) { c->crashed++; return; }
+    if (WIFSIGNALED(st)) { c->crashed++; if (WTERMSIG(st) == SIGILL) c->sigill++; return; }
+    switch (WEXITSTATUS(st)) {
+    case FLIP_REFUSED: c->refused++; break;
+    case FLIP_SAME: c->same++; break;
+    case FLIP_DIFFERENT: c->different++; break;
+    default: c->crashed++; break;
+    }
+}
+
+static inline FlipCounts flip_bits_fn(const char *so, const char *copy, int ncopies, unsigned seed,
+                                      FlipFn fn, void *ctx) {
+    FlipCounts c = {0};
+    unsigned char *buf;
+    size_t n;
+    if (flip_read(so, &buf, &n) != 0) { c.crashed = -1; return c; }
+    for (int i = 0; i < ncopies; i++) {
+        seed = seed * 1103515245u + 12345u;
+        size_t off = (size_t)(seed >> 4) % n;
+        seed = seed * 1103515245u + 12345u;
+        unsigned bit = (seed >> 16) & 7;
+        buf[off] ^= (unsigned char)(1u << bit);
+        flip_one_fn(copy, buf, n, fn, ctx, &c);
+        buf[off] ^= (unsigned char)(1u << bit);
+    }
+    free(buf);
+    return c;
+}
+
 #endif
