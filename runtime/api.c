@@ -5,6 +5,8 @@
  * scratch buffer.  Every check happens before any kernel runs. */
 #include "lispetorchc/runtime.h"
 #include "runtime/rt_api.h"
+#include "runtime/rt_handles.h"
+#include "runtime/rt_seal.h"
 #include "runtime/rt_internal.h"
 #include "codegen/serialize.h"
 #include "support/safetensors.h"
@@ -28,7 +30,11 @@ typedef struct UParam {                     /* a parameter, shared by name acros
     const char *dn[LTC_MAX_RANK];
 } UParam;
 
+#define LTC_HANDLE_MAGIC 0x4C44484D43544CULL   /* "LTCMHDL": cleared on close */
+
 struct ltc_model {
+    uint64_t magic;                 /* LTC_HANDLE_MAGIC while open */
+    uint64_t serial;                /* rt_handle_add: keys the per-thread errors */
     void *dl;
     const LtcModelDescriptor *desc;
     Arena arena;
@@ -38,7 +44,6 @@ struct ltc_model {
     RtPool *pool; int nthreads;
     RtScratch scratch;
     pthread_mutex_t mu;
-    ltc_error err;
     /* current weights binding */
     StFile wf; bool wf_open;
     void **copies; int ncopies;             /* tensors copied for alignment */
@@ -56,6 +61,16 @@ static int set_err(ltc_error *e, ltc_status code, const char *fmt, ...) {
     vsnprintf(e->message, sizeof e->message, fmt, ap);
     va_end(ap);
     return -1;
+}
+
+/* This thread's error record of m (runtime.h: errors are per thread). */
+static ltc_error *merr(const ltc_model *m) { return rt_thread_error(m->serial); }
+static void clear_err(ltc_error *e) { e->code = LTC_OK; e->message[0] = 0; }
+
+/* m is an open model: checked in the registry before m is dereferenced, so
+ * a closed handle is refused instead of read after free. */
+static bool live(const ltc_model *m) {
+    return m && rt_handle_live(m) && m->magic == LTC_HANDLE_MAGIC;
 }
 
 const char *ltc_runtime_version(void) { return LTC_VERSION; }
@@ -110,13 +125,17 @@ static int collect_params(ltc_model *m, ltc_error *err) {
 }
 
 /* ---- open / close ------------------------------------------------------------- */
-static int check_descriptor(ltc_model *m, const char *path, ltc_error *err) {
+static int check_descriptor(ltc_model *m, const char *path, uint32_t sealed_digest, ltc_error *err) {
     const LtcModelDescriptor *d = m->desc;
     if (d->magic != LTC_MODEL_MAGIC)
         return set_err(err, LTC_ERR_FORMAT, "'%s': not a lispetorchc model (bad descriptor magic)", path);
     if (d->abi_version != LTC_MODEL_ABI)
         return set_err(err, LTC_ERR_ABI, "'%s': model ABI version %u, this runtime reads version %d (recompile the model)",
                        path, d->abi_version, LTC_MODEL_ABI);
+    /* The file's CRC was checked before dlopen; this ties the descriptor
+     * the loader actually mapped (plans, versions, target) to that seal. */
+    if (rt_desc_digest(d->plans, d->plans_len, d->compiler_version, d->triple, d->cpu, d->features) != sealed_digest)
+        return set_err(err, LTC_ERR_FORMAT, "'%s': descriptor checksum mismatch (plans or metadata damaged)", path);
     if (!d->compiler_version || strcmp(d->compiler_version, LTC_VERSION) != 0)
         return set_err(err, LTC_ERR_VERSION, "'%s': compiled by lispetorchc %s, this runtime is %s (recompile the model)",
                        path, d->compiler_version ? d->compiler_version : "(unknown)", LTC_VERSION);
@@ -172,9 +191,28 @@ ltc_model *ltc_model_open(const char *path, ltc_error *err) {
         set_err(err, LTC_ERR_NOMEM, "cannot create a mutex");
         return NULL;
     }
+    m->magic = LTC_HANDLE_MAGIC;
+    if ((m->serial = rt_handle_add(m)) == 0) {
+        pthread_mutex_destroy(&m->mu);
+        free(m);
+        set_err(err, LTC_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
     /* dlopen searches the library path for a bare name: make it a path. */
     char *full = arena_printf(&m->arena, "%s%s", strchr(path, '/') ? "" : "./", path);
-    m->dl = full ? dlopen(full, RTLD_NOW | RTLD_LOCAL) : NULL;
+    if (!full) { set_err(err, LTC_ERR_NOMEM, "out of memory"); ltc_model_close(m); return NULL; }
+    /* Check the file before the dynamic loader maps it: ld.so trusts the
+     * program headers (a truncated file ends the host with SIGBUS), and a
+     * damaged file can hold any code (docs/hardening.md). */
+    uint32_t sealed_digest = 0;
+    int is_io = 0;
+    char why[400];
+    if (rt_check_model_file(full, &sealed_digest, &is_io, why, sizeof why) != 0) {
+        set_err(err, is_io ? LTC_ERR_IO : LTC_ERR_FORMAT, "cannot load '%s': %s", path, why);
+        ltc_model_close(m);
+        return NULL;
+    }
+    m->dl = dlopen(full, RTLD_NOW | RTLD_LOCAL);
     if (!m->dl) {
         const char *why = dlerror();
         set_err(err, LTC_ERR_IO, "cannot load '%s': %s", path, why ? why : "out of memory");
@@ -198,19 +236,19 @@ ltc_model *ltc_model_open(const char *path, ltc_error *err) {
         ltc_model_close(m);
         return NULL;
     }
-    if (check_descriptor(m, path, err) != 0) { ltc_model_close(m); return NULL; }
+    if (check_descriptor(m, path, sealed_digest, err) != 0) { ltc_model_close(m); return NULL; }
     m->nthreads = rt_online_cores();
     m->pool = rt_pool_new(m->nthreads);
     if (!m->pool) { set_err(err, LTC_ERR_NOMEM, "cannot start %d threads", m->nthreads); ltc_model_close(m); return NULL; }
+    m->nthreads = rt_pool_size(m->pool);
     if (m->desc->weights && m->desc->weights_len) {
         if (ltc_model_bind_weights_memory(m, m->desc->weights, (size_t)m->desc->weights_len) != 0) {
-            *err = m->err;
+            *err = *merr(m);
             ltc_model_close(m);
             return NULL;
         }
     }
-    m->err.code = LTC_OK;
-    m->err.message[0] = 0;
+    clear_err(merr(m));
     return m;
 }
 
@@ -230,7 +268,10 @@ static void unbind(ltc_model *m) {
 }
 
 void ltc_model_close(ltc_model *m) {
-    if (!m) return;
+    if (!live(m)) return;                   /* NULL, or closed already */
+    rt_handle_remove(m);
+    m->magic = 0;
+    rt_thread_error_drop(m->serial);
     if (m->entries) unbind(m);
     rt_pool_free(m->pool);
     rt_scratch_free(&m->scratch);
@@ -242,11 +283,12 @@ void ltc_model_close(ltc_model *m) {
 
 const ltc_error *ltc_last_error(const ltc_model *m) {
     static const ltc_error null_model = {LTC_ERR_ARG, "model is NULL"};
-    return m ? &m->err : &null_model;
+    static const ltc_error closed = {LTC_ERR_ARG, "model handle is closed or invalid"};
+    return !m ? &null_model : live(m) ? merr(m) : &closed;
 }
 
 int ltc_set_num_threads(ltc_model *m, int n) {
-    if (!m) return -1;
+    if (!live(m)) return -1;
     if (n <= 0) n = rt_online_cores();
     pthread_mutex_lock(&m->mu);
     RtPool *p = rt_pool_new(n);
@@ -254,32 +296,32 @@ int ltc_set_num_threads(ltc_model *m, int n) {
     if (p) {
         rt_pool_free(m->pool);
         m->pool = p;
-        m->nthreads = n;
+        m->nthreads = rt_pool_size(p);      /* the pool caps n: report what runs */
         rc = 0;
     } else {
-        set_err(&m->err, LTC_ERR_NOMEM, "cannot start %d threads", n);
+        set_err(merr(m), LTC_ERR_NOMEM, "cannot start %d threads", n);
     }
     pthread_mutex_unlock(&m->mu);
     return rc;
 }
 
-int ltc_get_num_threads(const ltc_model *m) { return m ? m->nthreads : -1; }
+int ltc_get_num_threads(const ltc_model *m) { return live(m) ? m->nthreads : -1; }
 
 /* ---- metadata ------------------------------------------------------------------- */
-const char *ltc_model_compiler_version(const ltc_model *m) { return m ? m->desc->compiler_version : NULL; }
-int ltc_model_abi_version(const ltc_model *m) { return m ? (int)m->desc->abi_version : -1; }
-const char *ltc_model_target_triple(const ltc_model *m) { return m ? m->desc->triple : NULL; }
-const char *ltc_model_target_cpu(const ltc_model *m) { return m ? m->desc->cpu : NULL; }
-const char *ltc_model_target_features(const ltc_model *m) { return m ? m->desc->features : NULL; }
-int ltc_model_has_embedded_weights(const ltc_model *m) { return m && m->desc->weights && m->desc->weights_len; }
-int ltc_model_num_entries(const ltc_model *m) { return m ? m->nplans : -1; }
+const char *ltc_model_compiler_version(const ltc_model *m) { return live(m) ? m->desc->compiler_version : NULL; }
+int ltc_model_abi_version(const ltc_model *m) { return live(m) ? (int)m->desc->abi_version : -1; }
+const char *ltc_model_target_triple(const ltc_model *m) { return live(m) ? m->desc->triple : NULL; }
+const char *ltc_model_target_cpu(const ltc_model *m) { return live(m) ? m->desc->cpu : NULL; }
+const char *ltc_model_target_features(const ltc_model *m) { return live(m) ? m->desc->features : NULL; }
+int ltc_model_has_embedded_weights(const ltc_model *m) { return live(m) && m->desc->weights && m->desc->weights_len; }
+int ltc_model_num_entries(const ltc_model *m) { return live(m) ? m->nplans : -1; }
 
 const char *ltc_model_entry_name(const ltc_model *m, int i) {
-    return m && i >= 0 && i < m->nplans ? m->plans[i]->graph->name : NULL;
+    return live(m) && i >= 0 && i < m->nplans ? m->plans[i]->graph->name : NULL;
 }
 
 static int find_entry(const ltc_model *m, const char *entry) {
-    if (!m) return -1;
+    if (!live(m)) return -1;
     if (!entry) return 0;
     for (int i = 0; i < m->nplans; i++)
         if (strcmp(m->plans[i]->graph->name, entry) == 0) return i;
@@ -332,10 +374,10 @@ int ltc_model_output_info(const ltc_model *m, const char *entry, int i, ltc_tens
     return 0;
 }
 
-int ltc_model_num_params(const ltc_model *m) { return m ? m->nparams : -1; }
+int ltc_model_num_params(const ltc_model *m) { return live(m) ? m->nparams : -1; }
 
 int ltc_model_param_info(const ltc_model *m, int i, ltc_tensor_info *out) {
-    if (!m || !out || i < 0 || i >= m->nparams) return -1;
+    if (!live(m) || !out || i < 0 || i >= m->nparams) return -1;
     fill_info(m->params[i].t, m->params[i].dn, out);
     return 0;
 }
@@ -346,7 +388,7 @@ static int bind_from(ltc_model *m, StFile *f, const char *what) {
     void **ptr = calloc((size_t)m->nparams + 1, sizeof *ptr);
     void **copies = calloc((size_t)m->nparams + 1, sizeof *copies);
     int ncopies = 0;
-    if (!ptr || !copies) { free(ptr); free(copies); st_close(f); return set_err(&m->err, LTC_ERR_NOMEM, "out of memory"); }
+    if (!ptr || !copies) { free(ptr); free(copies); st_close(f); return set_err(merr(m), LTC_ERR_NOMEM, "out of memory"); }
     int rc = 0;
     for (int i = 0; i < m->nparams && rc == 0; i++) {
         const PlanTensor *t = m->params[i].t;
@@ -354,16 +396,16 @@ static int bind_from(ltc_model *m, StFile *f, const char *what) {
         char want[256], got[256];
         int64_t dims[LTC_MAX_RANK] = {0};
         int64_t zero[LTC_MAX_SYMS] = {0};
-        if (!s) { rc = set_err(&m->err, LTC_ERR_WEIGHTS, "%s: missing tensor '%s'", what, t->name); break; }
+        if (!s) { rc = set_err(merr(m), LTC_ERR_WEIGHTS, "%s: missing tensor '%s'", what, t->name); break; }
         if ((int)s->dtype != (int)t->dtype) {
-            rc = set_err(&m->err, LTC_ERR_WEIGHTS, "%s: tensor '%s' has dtype %s, the model expects %s", what,
+            rc = set_err(merr(m), LTC_ERR_WEIGHTS, "%s: tensor '%s' has dtype %s, the model expects %s", what,
                          t->name, st_dtype_name(s->dtype), st_dtype_name((StDType)t->dtype));
             break;
         }
         bool same = rt_eval_shape(t, zero, dims) == 0 && s->rank == t->shape.rank;
         for (int d = 0; same && d < s->rank; d++) same = s->shape[d] == dims[d] && !t->shape.d[d].sym;
         if (!same) {
-            rc = set_err(&m->err, LTC_ERR_WEIGHTS, "%s: tensor '%s' has shape %s, the model expects %s", what,
+            rc = set_err(merr(m), LTC_ERR_WEIGHTS, "%s: tensor '%s' has shape %s, the model expects %s", what,
                          t->name, rt_dims_str(s->shape, s->rank > LTC_MAX_RANK ? LTC_MAX_RANK : s->rank, got, sizeof got),
                          rt_shape_str(m->params[i].plan, &t->shape, want, sizeof want));
             break;
@@ -374,7 +416,7 @@ static int bind_from(ltc_model *m, StFile *f, const char *what) {
         } else {
             size_t sz = (s->nbytes + 63) & ~(size_t)63;
             void *c = aligned_alloc(64, sz ? sz : 64);
-            if (!c) { rc = set_err(&m->err, LTC_ERR_NOMEM, "out of memory copying '%s'", t->name); break; }
+            if (!c) { rc = set_err(merr(m), LTC_ERR_NOMEM, "out of memory copying '%s'", t->name); break; }
             memcpy(c, s->data, s->nbytes);
             ptr[i] = copies[ncopies++] = c;
         }
@@ -412,7 +454,7 @@ static int bind_from(ltc_model *m, StFile *f, const char *what) {
         char why[400];
         if (rt_prepack(&m->entries[e].prog, m->pool, why, sizeof why) != 0) {
             unbind(m);
-            return set_err(&m->err, LTC_ERR_WEIGHTS, "%s: pre-packing entry '%s': %s", what,
+            return set_err(merr(m), LTC_ERR_WEIGHTS, "%s: pre-packing entry '%s': %s", what,
                            m->plans[e]->graph->name, why);
         }
     }
@@ -420,19 +462,19 @@ static int bind_from(ltc_model *m, StFile *f, const char *what) {
 }
 
 const char *ltc_model_weights_warning(const ltc_model *m) {
-    return m && m->bound && m->weights_warning[0] ? m->weights_warning : NULL;
+    return live(m) && m->bound && m->weights_warning[0] ? m->weights_warning : NULL;
 }
 
 int ltc_model_bind_weights_file(ltc_model *m, const char *path) {
-    if (!m) return -1;
-    if (!path) return set_err(&m->err, LTC_ERR_ARG, "ltc_model_bind_weights_file: path is NULL");
+    if (!live(m)) return -1;
+    if (!path) return set_err(merr(m), LTC_ERR_ARG, "ltc_model_bind_weights_file: path is NULL");
     StFile f;
     char why[400];
     memset(&f, 0, sizeof f);
     pthread_mutex_lock(&m->mu);
     int rc;
     if (st_open(path, &f, why, sizeof why) != 0)
-        rc = set_err(&m->err, LTC_ERR_WEIGHTS, "weights file '%s': %s", path, why);
+        rc = set_err(merr(m), LTC_ERR_WEIGHTS, "weights file '%s': %s", path, why);
     else {
         char what[600];
         snprintf(what, sizeof what, "weights file '%s'", path);
@@ -443,15 +485,15 @@ int ltc_model_bind_weights_file(ltc_model *m, const char *path) {
 }
 
 int ltc_model_bind_weights_memory(ltc_model *m, const void *data, size_t len) {
-    if (!m) return -1;
-    if (!data) return set_err(&m->err, LTC_ERR_ARG, "ltc_model_bind_weights_memory: data is NULL");
+    if (!live(m)) return -1;
+    if (!data) return set_err(merr(m), LTC_ERR_ARG, "ltc_model_bind_weights_memory: data is NULL");
     StFile f;
     char why[400];
     memset(&f, 0, sizeof f);
     pthread_mutex_lock(&m->mu);
     int rc;
     if (st_open_memory(data, len, &f, why, sizeof why) != 0)
-        rc = set_err(&m->err, LTC_ERR_WEIGHTS, "weights in memory: %s", why);
+        rc = set_err(merr(m), LTC_ERR_WEIGHTS, "weights in memory: %s", why);
     else
         rc = bind_from(m, &f, "weights in memory");
     pthread_mutex_unlock(&m->mu);
@@ -476,35 +518,35 @@ static void call_free(Call *c) {
 }
 
 static int check_dl(ltc_model *m, const char *kind, const PlanTensor *t, const DLTensor *x) {
-    if (!x) return set_err(&m->err, LTC_ERR_ARG, "%s '%s': tensor is NULL", kind, t->name);
+    if (!x) return set_err(merr(m), LTC_ERR_ARG, "%s '%s': tensor is NULL", kind, t->name);
     if (x->device.device_type != kDLCPU)
-        return set_err(&m->err, LTC_ERR_DEVICE, "%s '%s': tensor is on device type %d, expected CPU memory",
+        return set_err(merr(m), LTC_ERR_DEVICE, "%s '%s': tensor is on device type %d, expected CPU memory",
                        kind, t->name, (int)x->device.device_type);
     DLDataType want = ltc_dtype_to_dl((ltc_dtype)t->dtype);
     DLDataType u8 = {kDLUInt, 8, 1};         /* older DLPack producers spell bool as uint8 */
     if (!rt_dl_dtype_eq(x->dtype, want) && !(t->dtype == DT_BOOL && rt_dl_dtype_eq(x->dtype, u8))) {
         char a[32], b[32];
-        return set_err(&m->err, LTC_ERR_DTYPE, "%s '%s': expected dtype %s, got %s", kind, t->name,
+        return set_err(merr(m), LTC_ERR_DTYPE, "%s '%s': expected dtype %s, got %s", kind, t->name,
                        rt_dl_dtype_str(want, a, sizeof a), rt_dl_dtype_str(x->dtype, b, sizeof b));
     }
     if (x->ndim < 0 || x->ndim > LTC_MAX_RANK || (x->ndim > 0 && !x->shape))
-        return set_err(&m->err, LTC_ERR_SHAPE, "%s '%s': bad rank %d or NULL shape", kind, t->name, (int)x->ndim);
+        return set_err(merr(m), LTC_ERR_SHAPE, "%s '%s': bad rank %d or NULL shape", kind, t->name, (int)x->ndim);
     int64_t n;
     if (!rt_numel(x->shape, x->ndim, &n))
-        return set_err(&m->err, LTC_ERR_SHAPE, "%s '%s': negative or overflowing sizes", kind, t->name);
-    if (n > 0 && !x->data) return set_err(&m->err, LTC_ERR_ARG, "%s '%s': data is NULL", kind, t->name);
+        return set_err(merr(m), LTC_ERR_SHAPE, "%s '%s': negative or overflowing sizes", kind, t->name);
+    if (n > 0 && !x->data) return set_err(merr(m), LTC_ERR_ARG, "%s '%s': data is NULL", kind, t->name);
     return 0;
 }
 
 static int prepare(ltc_model *m, const char *entry, const DLTensor *inputs, int nin, Call *c) {
     memset(c, 0, sizeof *c);
     c->entry = find_entry(m, entry);
-    if (c->entry < 0) return set_err(&m->err, LTC_ERR_ARG, "no entry named '%s'", entry);
+    if (c->entry < 0) return set_err(merr(m), LTC_ERR_ARG, "no entry named '%s'", entry);
     const Plan *p = m->plans[c->entry];
     if (nin != p->ninputs)
-        return set_err(&m->err, LTC_ERR_ARG, "entry '%s' takes %d input%s, got %d", p->graph->name,
+        return set_err(merr(m), LTC_ERR_ARG, "entry '%s' takes %d input%s, got %d", p->graph->name,
                        p->ninputs, p->ninputs == 1 ? "" : "s", nin);
-    if (nin > 0 && !inputs) return set_err(&m->err, LTC_ERR_ARG, "entry '%s': inputs is NULL", p->graph->name);
+    if (nin > 0 && !inputs) return set_err(merr(m), LTC_ERR_ARG, "entry '%s': inputs is NULL", p->graph->name);
     size_t nio = (size_t)(nin > p->noutputs ? nin : p->noutputs) + 1;   /* any number of inputs/outputs */
     c->in = calloc(nio, sizeof *c->in);
     c->owned = calloc(nio, sizeof *c->owned);
@@ -513,7 +555,7 @@ static int prepare(ltc_model *m, const char *entry, const DLTensor *inputs, int 
     const int64_t **shapes = calloc(nio, sizeof *shapes);
     if (!c->in || !c->owned || !c->outs || !ranks || !shapes) {
         free(ranks); free(shapes); call_free(c);
-        return set_err(&m->err, LTC_ERR_NOMEM, "out of memory");
+        return set_err(merr(m), LTC_ERR_NOMEM, "out of memory");
     }
     int rc = 0;
     for (int i = 0; i < nin && rc == 0; i++) {
@@ -522,11 +564,11 @@ static int prepare(ltc_model *m, const char *entry, const DLTensor *inputs, int 
     }
     char why[480];
     if (rc == 0 && rt_bind_symbols(p, ranks, shapes, c->symvals, why, sizeof why) != 0)
-        rc = set_err(&m->err, LTC_ERR_SHAPE, "%s", why);
+        rc = set_err(merr(m), LTC_ERR_SHAPE, "%s", why);
     free(ranks);
     free(shapes);
     if (rc == 0 && plan_check_limits(p, c->symvals, why, sizeof why) != 0)
-        rc = set_err(&m->err, LTC_ERR_SHAPE, "entry '%s': %s", p->graph->name, why);
+        rc = set_err(merr(m), LTC_ERR_SHAPE, "entry '%s': %s", p->graph->name, why);
     if (rc != 0) { call_free(c); return -1; }
     for (int i = 0; i < nin; i++) {
         const DLTensor *x = &inputs[i];
@@ -536,16 +578,27 @@ static int prepare(ltc_model *m, const char *entry, const DLTensor *inputs, int 
             c->in[i] = data;
             continue;
         }
+        /* A stride-0 view may describe far more elements than its memory
+         * holds (2^62 floats of one value): n * es must not wrap. */
         int64_t n;
-        rt_numel(x->shape, x->ndim, &n);
-        void *copy = malloc((size_t)n * es + 64);
-        if (!copy) { call_free(c); return set_err(&m->err, LTC_ERR_NOMEM, "out of memory copying input '%s'", p->inputs[i].name); }
-        DLTensor y = *x;
-        if (!y.strides) {                      /* contiguous but misaligned */
-            memcpy(copy, data, (size_t)n * es);
-        } else {
-            rt_copy_strided(&y, es, copy);
+        size_t bytes, alloc;
+        if (!rt_numel(x->shape, x->ndim, &n) || __builtin_mul_overflow((uint64_t)n, es, &bytes) ||
+            __builtin_add_overflow(bytes, (size_t)64, &alloc)) {
+            call_free(c);
+            return set_err(merr(m), LTC_ERR_SHAPE, "input '%s': %s elements do not fit in memory",
+                           p->inputs[i].name, rt_dims_str(x->shape, x->ndim, why, sizeof why));
         }
+        if (x->strides && !rt_strides_ok(x, es)) {
+            call_free(c);
+            return set_err(merr(m), LTC_ERR_LAYOUT, "input '%s': strides address more than 2^63 bytes",
+                           p->inputs[i].name);
+        }
+        void *copy = malloc(alloc);
+        if (!copy) { call_free(c); return set_err(merr(m), LTC_ERR_NOMEM, "out of memory copying input '%s'", p->inputs[i].name); }
+        if (!x->strides)                       /* contiguous but misaligned */
+            memcpy(copy, data, bytes);
+        else
+            rt_copy_strided(x, es, copy);
         c->in[i] = c->owned[c->nowned++] = copy;
     }
     return 0;
@@ -555,32 +608,31 @@ static int execute(ltc_model *m, Call *c, void *const *outs) {
     Entry *e = &m->entries[c->entry];
     const Plan *p = e->prog.plan;
     if (p->nparams && !m->bound)
-        return set_err(&m->err, LTC_ERR_WEIGHTS, "entry '%s': weights are not bound (parameter '%s'); call ltc_model_bind_weights_file",
+        return set_err(merr(m), LTC_ERR_WEIGHTS, "entry '%s': weights are not bound (parameter '%s'); call ltc_model_bind_weights_file",
                        p->graph->name, p->params[0].name);
     char why[480];
     /* Every run advances the counter (as a torch generator advances on
      * every draw), whichever entry it runs and whether or not it fails. */
     e->prog.call = m->calls++;
     if (rt_run(&e->prog, m->pool, &m->scratch, c->symvals, c->in, outs, why, sizeof why) != 0)
-        return set_err(&m->err, LTC_ERR_ARG, "entry '%s': %s", p->graph->name, why);
+        return set_err(merr(m), LTC_ERR_ARG, "entry '%s': %s", p->graph->name, why);
     return 0;
 }
 
 /* The number of outputs a run was given, and that they were given. */
 static int check_outputs_arg(ltc_model *m, const Plan *p, bool given, int nout) {
     if (nout != p->noutputs)
-        return set_err(&m->err, LTC_ERR_ARG, "entry '%s' has %d output%s, got %d", p->graph->name,
+        return set_err(merr(m), LTC_ERR_ARG, "entry '%s' has %d output%s, got %d", p->graph->name,
                        p->noutputs, p->noutputs == 1 ? "" : "s", nout);
-    if (nout > 0 && !given) return set_err(&m->err, LTC_ERR_ARG, "entry '%s': outputs is NULL", p->graph->name);
+    if (nout > 0 && !given) return set_err(merr(m), LTC_ERR_ARG, "entry '%s': outputs is NULL", p->graph->name);
     return 0;
 }
 
 int ltc_model_run(ltc_model *m, const char *entry, const DLTensor *inputs, int nin,
                   DLTensor *outputs, int nout) {
-    if (!m) return -1;
+    if (!live(m)) return -1;
     pthread_mutex_lock(&m->mu);
-    m->err.code = LTC_OK;
-    m->err.message[0] = 0;
+    clear_err(merr(m));
     Call c;
     int rc = prepare(m, entry, inputs, nin, &c);
     if (rc == 0) {
@@ -596,13 +648,13 @@ int ltc_model_run(ltc_model *m, const char *entry, const DLTensor *inputs, int n
             bool ok = rt_eval_shape(t, c.symvals, want) == 0 && y->ndim == t->shape.rank;
             for (int d = 0; ok && d < y->ndim; d++) ok = y->shape[d] == want[d];
             if (!ok) {
-                rc = set_err(&m->err, LTC_ERR_SHAPE, "output '%s': expected shape %s, got %s", t->name,
+                rc = set_err(merr(m), LTC_ERR_SHAPE, "output '%s': expected shape %s, got %s", t->name,
                              rt_dims_str(want, t->shape.rank, a, sizeof a), rt_dims_str(y->shape, y->ndim, b, sizeof b));
                 break;
             }
             char *data = (char *)y->data + y->byte_offset;
             if (!rt_is_contiguous(y) || (uintptr_t)data % rt_dtype_size(t->dtype) != 0) {
-                rc = set_err(&m->err, LTC_ERR_LAYOUT, "output '%s': memory must be C-contiguous and aligned", t->name);
+                rc = set_err(merr(m), LTC_ERR_LAYOUT, "output '%s': memory must be C-contiguous and aligned", t->name);
                 break;
             }
             outs[i] = data;
@@ -616,12 +668,11 @@ int ltc_model_run(ltc_model *m, const char *entry, const DLTensor *inputs, int n
 
 int ltc_model_run_alloc(ltc_model *m, const char *entry, const DLTensor *inputs, int nin,
                         DLTensor **outputs, int nout) {
-    if (!m) return -1;
+    if (!live(m)) return -1;
     if (outputs)
         for (int i = 0; i < nout; i++) outputs[i] = NULL;
     pthread_mutex_lock(&m->mu);
-    m->err.code = LTC_OK;
-    m->err.message[0] = 0;
+    clear_err(merr(m));
     Call c;
     int rc = prepare(m, entry, inputs, nin, &c);
     if (rc == 0) {
@@ -632,7 +683,7 @@ int ltc_model_run_alloc(ltc_model *m, const char *entry, const DLTensor *inputs,
             int64_t shape[LTC_MAX_RANK];
             if (rt_eval_shape(&p->outputs[i], c.symvals, shape) != 0 ||
                 !(outputs[i] = ltc_tensor_alloc((ltc_dtype)p->outputs[i].dtype, p->outputs[i].shape.rank, shape)))
-                rc = set_err(&m->err, LTC_ERR_NOMEM, "cannot allocate output '%s'", p->outputs[i].name);
+                rc = set_err(merr(m), LTC_ERR_NOMEM, "cannot allocate output '%s'", p->outputs[i].name);
             else
                 outs[i] = outputs[i]->data;
         }
@@ -645,10 +696,10 @@ int ltc_model_run_alloc(ltc_model *m, const char *entry, const DLTensor *inputs,
     return rc;
 }
 
-uint64_t ltc_model_call_count(const ltc_model *m) { return m ? m->calls : 0; }
+uint64_t ltc_model_call_count(const ltc_model *m) { return live(m) ? m->calls : 0; }
 
 int ltc_model_set_call_count(ltc_model *m, uint64_t calls) {
-    if (!m) return -1;
+    if (!live(m)) return -1;
     pthread_mutex_lock(&m->mu);
     m->calls = calls;
     pthread_mutex_unlock(&m->mu);

@@ -287,7 +287,8 @@ int rt_prepack(RtProgram *pr, RtPool *pool, char *err, size_t errlen) {
         void **bases = calloc((size_t)p->nbufs + 1, sizeof *bases);
         if (!bases) return fail(err, errlen, "out of memory");
         /* Prepack steps read params and write packed buffers only. */
-        int rc = buffer_bases(pr, NULL, zero, NULL, NULL, bases, err, errlen);
+        int rc = rt_check_buffers(p, zero, true, err, errlen);
+        if (rc == 0) rc = buffer_bases(pr, NULL, zero, NULL, NULL, bases, err, errlen);
         if (rc == 0) rc = run_steps(pr, pool, p->prepack, p->nprepack, bases, zero, err, errlen);
         free(bases);
         if (rc) return rc;
@@ -317,6 +318,9 @@ int rt_run(RtProgram *pr, RtPool *pool, RtScratch *scratch, const int64_t *symva
     /* Embedding ids that are entry inputs must index the table: the kernel
      * cannot report a bad one (it writes zeros), so they are scanned here. */
     if (plan_check_ids(p, symvals, inputs, err, errlen) != 0) return -1;
+    /* A buffer larger than the tensor it serves would let a kernel read or
+     * write past the caller's memory. */
+    if (rt_check_buffers(p, symvals, false, err, errlen) != 0) return -1;
     int64_t need;
     if (!rt_poly_eval(&p->arena_bytes, symvals, &need))
         return fail(err, errlen, "scratch size overflows");

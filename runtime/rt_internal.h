@@ -100,6 +100,11 @@ int  rt_program_init(RtProgram *pr, const Plan *p, RtLookupFn lookup, void *ctx,
                      char *err, size_t errlen);
 void rt_program_free(RtProgram *pr);      /* fns, params, packed buffers */
 
+/* Every input/output/param/packed buffer of p lies inside the memory it
+ * names at these symbol values (prepack: params and packed only).  0, or
+ * -1 + err (buf_check.c). */
+int rt_check_buffers(const Plan *p, const int64_t *symvals, bool prepack, char *err, size_t errlen);
+
 /* Run the prepack steps once (weights must be bound): allocates packed. */
 int rt_prepack(RtProgram *pr, RtPool *pool, char *err, size_t errlen);
 void rt_program_free_packed(RtProgram *pr);

@@ -61,7 +61,25 @@ bool rt_is_contiguous(const DLTensor *t) {
     return true;
 }
 
-/* Gather a strided tensor into contiguous dst (elements of esize bytes). */
+/* Every element's byte offset, sum(idx[i] * strides[i]) * esize, fits in
+ * int64 (each partial sum too, whatever the signs), so the copy below
+ * cannot overflow.  Sizes must be checked (rt_numel) before. */
+bool rt_strides_ok(const DLTensor *t, size_t esize) {
+    int64_t span = 0, es = (int64_t)esize, v;
+    for (int i = 0; i < t->ndim; i++) {
+        if (t->shape[i] == 0) return true;                  /* no element at all */
+        int64_t s = t->strides[i];
+        if (s == INT64_MIN) return false;
+        if (__builtin_mul_overflow(t->shape[i] - 1, s < 0 ? -s : s, &v) ||
+            __builtin_add_overflow(span, v, &span))
+            return false;
+    }
+    if (t->byte_offset > (uint64_t)INT64_MAX) return false;
+    return !__builtin_mul_overflow(span, es, &v) && !__builtin_add_overflow(v, (int64_t)t->byte_offset, &v);
+}
+
+/* Gather a strided tensor into contiguous dst (elements of esize bytes);
+ * rt_strides_ok must hold. */
 void rt_copy_strided(const DLTensor *t, size_t esize, void *dst) {
     int64_t n;
     if (!rt_numel(t->shape, t->ndim, &n)) return;

@@ -11,6 +11,8 @@
  * linker's pid), so that SIGINT/SIGTERM leaves none of them behind. */
 #include "codegen/cpu/aot.h"
 #include "codegen/cpu/cpu.h"
+#include "codegen/serialize.h"
+#include "runtime/rt_seal.h"
 
 #include <llvm-c/Analysis.h>
 
@@ -127,6 +129,17 @@ static int emit_and_link(LLVMModuleRef mod, LLVMTargetMachineRef tm, Plan **plan
     char *cpu = LLVMGetTargetMachineCPU(tm);
     char *feats = LLVMGetTargetMachineFeatureString(tm);
     int rc = aot_add_descriptor(m, plans, nplans, triple, cpu, feats, weights, weights_len, d);
+    /* The seal's descriptor digest: over the same bytes descriptor.c stores
+     * (serialization is deterministic), checked by ltc_model_open. */
+    uint32_t digest = 0;
+    if (rc == 0) {
+        StrBuf blob = {0};
+        rc = plan_serialize(plans, nplans, &blob, d);
+        if (rc == 0)
+            digest = rt_desc_digest((const uint8_t *)blob.s, blob.len, LTC_VERSION, triple ? triple : "",
+                                    cpu ? cpu : "", feats ? feats : "");
+        sb_free(&blob);
+    }
     LLVMDisposeMessage(triple);
     LLVMDisposeMessage(cpu);
     LLVMDisposeMessage(feats);
@@ -148,6 +161,13 @@ static int emit_and_link(LLVMModuleRef mod, LLVMTargetMachineRef tm, Plan **plan
     if (rc == 0) {
         rc = aot_link_shared(obj, tmp, d);
         unlink(obj);
+    }
+    if (rc == 0) {                  /* whole-file CRC32C + digest trailer (runtime/rt_seal.h) */
+        char why[600];
+        if (rt_seal_file(tmp, digest, why, sizeof why) != 0) {
+            rc = diag_set(d, nl, "%s", why);
+            unlink(tmp);
+        }
     }
     if (rc == 0 && rename(tmp, path) != 0) {
         rc = diag_set(d, nl, "cannot write '%s': %s", path, strerror(errno));

@@ -10,6 +10,7 @@
 #include "codegen/cpu/aot.h"
 #include "lispetorchc/runtime.h"
 #include "tests/unit/rt_testlib.h"
+#include "tests/unit/rt_flip.h"
 
 /* y[i] = expf(x[i] * f[0]) over rows [t0, t1) of dims[0] floats; expf
  * comes from libm, so the library must link it. */
@@ -248,6 +249,64 @@ Test(aot, embedded_weights) {
     cr_assert_float_eq(((float *)out[0]->data)[3], 1.0f, 1e-6);
     ltc_tensor_free(out[0]);
     ltc_model_close(m);
+    LLVMDisposeModule(mod);
+    LLVMDisposeTargetMachine(tm);
+    LLVMContextDispose(ctx);
+    arena_free(&a);
+}
+
+/* Run "embed" at S=5 on fixed inputs; ctx: the intact library's output. */
+static int embed_child(const char *so, void *ctx) {
+    ltc_model *m = ltc_model_open(so, NULL);
+    if (!m) return FLIP_REFUSED;
+    int64_t shape[2] = {5, 8};
+    float x[40];
+    for (int i = 0; i < 40; i++) x[i] = (float)(i % 9) - 4;
+    DLTensor in = {x, {kDLCPU, 0}, 2, {kDLFloat, 32, 1}, shape, NULL, 0};
+    DLTensor *out[1];
+    int rc = ltc_model_run_alloc(m, "embed", &in, 1, out, 1);
+    int r = FLIP_REFUSED;
+    if (rc == 0) {
+        r = !ctx ? FLIP_SAME : memcmp(out[0]->data, ctx, sizeof x) == 0 ? FLIP_SAME : FLIP_DIFFERENT;
+        if (!ctx) memcpy((void *)x, out[0]->data, sizeof x);
+        ltc_tensor_free(out[0]);
+    }
+    ltc_model_close(m);
+    return r;
+}
+
+/* 300 copies of an LLVM-built model.so (aot.c's output, sealed), one bit
+ * flipped in each, each opened and run in a child: refused or the same
+ * result, never a crash (docs/hardening.md). */
+Test(aot, bit_flipped_llvm_model_is_refused_or_harmless, .timeout = 300) {
+    Arena a; arena_init(&a);
+    Plan *p[1] = {scale_plan(&a, "k0_expscale")};
+    LLVMContextRef ctx = LLVMContextCreate();
+    LLVMModuleRef mod = parse(ctx, kernel_ir);
+    LLVMTargetMachineRef tm = host_tm();
+    char so[200], copy[200];
+    snprintf(so, sizeof so, "%s/model.so", dir);
+    snprintf(copy, sizeof copy, "%s/copy.so", dir);
+    LtcDiag d = {0};
+    cr_assert_eq(aot_emit_library(mod, tm, p, 1, so, NULL, 0, &d), 0, "%s", d.msg);
+    /* the intact output, in this process */
+    ltc_model *m = ltc_model_open(so, NULL);
+    cr_assert_not_null(m);
+    int64_t shape[2] = {5, 8};
+    float x[40], ref[40];
+    for (int i = 0; i < 40; i++) x[i] = (float)(i % 9) - 4;
+    DLTensor in = {x, {kDLCPU, 0}, 2, {kDLFloat, 32, 1}, shape, NULL, 0};
+    DLTensor *out[1];
+    cr_assert_eq(ltc_model_run_alloc(m, "embed", &in, 1, out, 1), 0);
+    memcpy(ref, out[0]->data, sizeof ref);
+    ltc_tensor_free(out[0]);
+    ltc_model_close(m);
+    FlipCounts c = flip_bits_fn(so, copy, 300, 11, embed_child, ref);
+    fprintf(stderr, "LLVM model.so bit flips: %d refused, %d same result, %d different result, %d crashed (%d SIGILL)\n",
+            c.refused, c.same, c.different, c.crashed, c.sigill);
+    cr_assert_eq(c.crashed, 0);
+    cr_assert_eq(c.different, 0);
+    cr_assert_eq(c.refused + c.same, 300);
     LLVMDisposeModule(mod);
     LLVMDisposeTargetMachine(tm);
     LLVMContextDispose(ctx);

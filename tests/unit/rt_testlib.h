@@ -20,6 +20,7 @@
 #include "codegen/plan.h"
 #include "codegen/serialize.h"
 #include "runtime/rt_internal.h"
+#include "runtime/rt_seal.h"
 #include "support/safetensors.h"
 
 /* The kernels, compiled here and (as text) into the test model.so files. */
@@ -174,10 +175,11 @@ typedef struct RtSoOpts {
     bool no_descriptor;
     bool tiny_descriptor;       /* an int named ltc_model_descriptor */
     bool swap_names;            /* last plan's first two kernel names swapped in the table */
+    bool no_seal;               /* leave out the checksum trailer (rt_seal.h) */
 } RtSoOpts;
 
 static inline RtSoOpts rt_so_defaults(void) {
-    RtSoOpts o = {LTC_MODEL_MAGIC, LTC_MODEL_ABI, LTC_VERSION, "x86_64-pc-linux-gnu", "+sse2", NULL, 0, false, false, false};
+    RtSoOpts o = {LTC_MODEL_MAGIC, LTC_MODEL_ABI, LTC_VERSION, "x86_64-pc-linux-gnu", "+sse2", NULL, 0, false, false, false, false};
     return o;
 }
 
@@ -226,9 +228,14 @@ static inline int rt_build_so(const char *path, Plan **plans, int nplans, const 
     else
         fprintf(f, "const void *ltc_something_else = kt;\nconst void *ltc_names = kn;\n");
     fclose(f);
+    uint32_t digest = rt_desc_digest((const uint8_t *)blob.s, blob.len, o->version, o->triple, "test", o->features);
     sb_free(&blob);
     snprintf(cmd, sizeof cmd, "cc -shared -fPIC -O1 -w -o '%s' '%s'", path, src);
-    return system(cmd) == 0 ? 0 : -1;
+    if (system(cmd) != 0) return -1;
+    char why[300];
+    if (o->no_seal) return 0;
+    if (rt_seal_file(path, digest, why, sizeof why) != 0) { fprintf(stderr, "%s\n", why); return -1; }
+    return 0;
 }
 
 /* A fresh temporary directory for one test. */

@@ -86,7 +86,9 @@ const char *ltc_runtime_version(void);      /* "0.1.0" */
 ltc_model *ltc_model_open(const char *path, ltc_error *err);
 void ltc_model_close(ltc_model *m);          /* NULL is fine */
 
-/* The error of the last failing call on m (code LTC_OK if none). */
+/* The error of the calling thread's last failing call on m (code LTC_OK if
+ * none): each thread has its own record.  A closed handle gives a record
+ * saying so (LTC_ERR_ARG); every other call on a closed handle fails. */
 const ltc_error *ltc_last_error(const ltc_model *m);
 
 /* Threads used by the model's runs; n <= 0 means the number of online

@@ -1,0 +1,183 @@
+/* seal.c: the model.so seal (rt_seal.h): CRC32C of the whole file and a
+ * digest of its descriptor, written after linking, checked before dlopen.
+ *
+ * Why CRC32C: it detects every 1-, 2- and 3-bit error and every burst up
+ * to 32 bits in files of this size, which is what a damaged copy looks
+ * like; it is not a defence against a deliberate forgery (a model.so is
+ * code: whoever can write it can run anything in the host anyway).  It is
+ * cheap: SSE4.2's crc32 instruction when the CPU has it (several GB/s), a
+ * byte table otherwise.
+ *
+ * Files are read with pread/read, never mapped, so a file that shrinks
+ * while it is checked gives a short read (an error), not SIGBUS. */
+#include "runtime/rt_seal.h"
+#include "runtime/rt_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static uint32_t table[256];
+static bool table_ready;            /* racy init is harmless: same values */
+
+static uint32_t crc_soft(uint32_t crc, const uint8_t *p, size_t n) {
+    if (!table_ready) {
+        for (uint32_t i = 0; i < 256; i++) {
+            uint32_t c = i;
+            for (int k = 0; k < 8; k++) c = c & 1 ? (c >> 1) ^ 0x82F63B78u : c >> 1;
+            table[i] = c;
+        }
+        table_ready = true;
+    }
+    while (n--) crc = table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
+    return crc;
+}
+
+__attribute__((target("sse4.2")))
+static uint32_t crc_hw(uint32_t crc, const uint8_t *p, size_t n) {
+    uint64_t c = crc;
+    for (; n >= 8; n -= 8, p += 8) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        c = __builtin_ia32_crc32di(c, v);
+    }
+    uint32_t c32 = (uint32_t)c;
+    for (; n; n--) c32 = __builtin_ia32_crc32qi(c32, *p++);
+    return c32;
+}
+
+uint32_t rt_crc32c(uint32_t crc, const void *data, size_t n) {
+    static int hw = -1;
+    if (hw < 0) hw = rt_cpu_has("sse4.2") == 1;
+    crc = ~crc;
+    crc = hw ? crc_hw(crc, data, n) : crc_soft(crc, data, n);
+    return ~crc;
+}
+
+uint32_t rt_desc_digest(const uint8_t *plans, uint64_t plans_len, const char *version,
+                        const char *triple, const char *cpu, const char *features) {
+    uint32_t c = rt_crc32c(0, plans ? plans : (const uint8_t *)"", plans ? (size_t)plans_len : 0);
+    const char *s[4] = {version, triple, cpu, features};
+    for (int i = 0; i < 4; i++) {
+        const char *v = s[i] ? s[i] : "";
+        c = rt_crc32c(c, v, strlen(v) + 1);
+    }
+    return c;
+}
+
+static void put64(uint8_t *p, uint64_t v) { for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i)); }
+static void put32(uint8_t *p, uint32_t v) { for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i)); }
+static uint64_t get64(const uint8_t *p) { uint64_t v = 0; for (int i = 7; i >= 0; i--) v = v << 8 | p[i]; return v; }
+static uint32_t get32(const uint8_t *p) { uint32_t v = 0; for (int i = 3; i >= 0; i--) v = v << 8 | p[i]; return v; }
+
+/* CRC32C of the first n bytes of fd (read sequentially from offset 0). */
+static int crc_fd(int fd, uint64_t n, uint32_t *out) {
+    enum { CHUNK = 1 << 20 };
+    uint8_t *buf = malloc(CHUNK);
+    if (!buf) { errno = ENOMEM; return -1; }
+    uint32_t c = 0;
+    uint64_t off = 0;
+    while (off < n) {
+        size_t want = n - off < CHUNK ? (size_t)(n - off) : CHUNK;
+        ssize_t k = pread(fd, buf, want, (off_t)off);
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) { free(buf); if (k == 0) errno = EIO; return -1; }
+        c = rt_crc32c(c, buf, (size_t)k);
+        off += (uint64_t)k;
+    }
+    free(buf);
+    *out = c;
+    return 0;
+}
+
+/* Read exactly n bytes at off. */
+static int pread_all(int fd, void *buf, size_t n, uint64_t off) {
+    size_t got = 0;
+    while (got < n) {
+        ssize_t k = pread(fd, (uint8_t *)buf + got, n - got, (off_t)(off + got));
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) { if (k == 0) errno = EIO; return -1; }
+        got += (size_t)k;
+    }
+    return 0;
+}
+
+int rt_seal_file(const char *path, uint32_t desc_crc, char *err, size_t errlen) {
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd < 0) { snprintf(err, errlen, "cannot open '%s': %s", path, strerror(errno)); return -1; }
+    struct stat st;
+    uint32_t body_crc;
+    int rc = -1;
+    if (fstat(fd, &st) != 0 || st.st_size < 0 || crc_fd(fd, (uint64_t)st.st_size, &body_crc) != 0) {
+        snprintf(err, errlen, "cannot read '%s': %s", path, strerror(errno));
+    } else {
+        uint8_t t[RT_SEAL_SIZE] = {0};
+        memcpy(t, RT_SEAL_MAGIC, 8);
+        put64(t + 8, (uint64_t)st.st_size);
+        put32(t + 16, body_crc);
+        put32(t + 20, desc_crc);
+        size_t got = 0;
+        while (got < sizeof t) {
+            ssize_t k = pwrite(fd, t + got, sizeof t - got, (off_t)((uint64_t)st.st_size + got));
+            if (k < 0 && errno == EINTR) continue;
+            if (k <= 0) break;
+            got += (size_t)k;
+        }
+        if (got == sizeof t) rc = 0;
+        else snprintf(err, errlen, "cannot write '%s': %s", path, strerror(errno));
+    }
+    if (close(fd) != 0 && rc == 0) { snprintf(err, errlen, "cannot write '%s': %s", path, strerror(errno)); rc = -1; }
+    return rc;
+}
+
+int rt_check_model_file(const char *path, uint32_t *desc_crc, int *is_io, char *err, size_t errlen) {
+    *is_io = 1;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) { snprintf(err, errlen, "%s", strerror(errno)); return -1; }
+    struct stat st;
+    if (fstat(fd, &st) != 0) { snprintf(err, errlen, "%s", strerror(errno)); close(fd); return -1; }
+    if (!S_ISREG(st.st_mode)) { snprintf(err, errlen, "not a regular file"); close(fd); return -1; }
+    uint64_t size = (uint64_t)st.st_size;
+    enum { HEAD = 64 * 1024 };
+    size_t hn = size < HEAD ? (size_t)size : HEAD;
+    uint8_t *head = malloc(hn ? hn : 1);
+    int rc = -1;
+    if (!head) { snprintf(err, errlen, "out of memory"); close(fd); return -1; }
+    if (pread_all(fd, head, hn, 0) != 0) {
+        snprintf(err, errlen, "%s", strerror(errno));
+        goto out;
+    }
+    *is_io = 0;
+    if (rt_elf_check(head, hn, size, err, errlen) != 0) goto out;
+    uint8_t t[RT_SEAL_SIZE];
+    if (size < RT_SEAL_SIZE + sizeof(uint64_t) * 8 || pread_all(fd, t, sizeof t, size - RT_SEAL_SIZE) != 0 ||
+        memcmp(t, RT_SEAL_MAGIC, 8) != 0) {
+        snprintf(err, errlen, "no lispetorchc seal at the end of the file (not built by lispetorchc -o, stripped, or damaged)");
+        goto out;
+    }
+    if (get64(t + 8) != size - RT_SEAL_SIZE || get64(t + 24) != 0) {
+        snprintf(err, errlen, "corrupt seal (the file was truncated, extended or damaged)");
+        goto out;
+    }
+    uint32_t crc;
+    if (crc_fd(fd, size - RT_SEAL_SIZE, &crc) != 0) {
+        *is_io = 1;
+        snprintf(err, errlen, "%s", strerror(errno));
+        goto out;
+    }
+    if (crc != get32(t + 16)) {
+        snprintf(err, errlen, "checksum mismatch (CRC32C %08x, sealed %08x): the file is damaged", crc, get32(t + 16));
+        goto out;
+    }
+    *desc_crc = get32(t + 20);
+    rc = 0;
+out:
+    free(head);
+    close(fd);
+    return rc;
+}
