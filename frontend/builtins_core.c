@@ -623,8 +623,11 @@ BI(pushfirst) {
 BI(extend) {
     Value *l = want_list(I, call, args, 0);
     for (int k = 1; k < n; k++) {
+        /* the count is taken first: (extend l l) appends l's items once
+         * instead of chasing its own growing end */
+        int nk = args[k]->kind == V_LIST ? args[k]->nitems : 0;
         if (args[k]->kind == V_LIST)
-            for (int j = 0; j < args[k]->nitems; j++) v_push(I, l, typed_item(I, call, l->lkind, args[k]->items[j], k));
+            for (int j = 0; j < nk; j++) v_push(I, l, typed_item(I, call, l->lkind, args[k]->items[j], k));
         else v_push(I, l, typed_item(I, call, l->lkind, args[k], k));
     }
     return l;

@@ -87,9 +87,46 @@ const Builtin *interp_builtin(Interp *I, const char *name) {
 
 static Frame *cur_frame(Interp *I) { return I->stack[I->depth]; }
 
-static int frame_find(const Frame *f, const char *name) {
-    for (int k = f->n - 1; k >= 0; k--)
+/* Up to this many unindexed entries are scanned; more get indexed (a
+ * function frame rarely has that many, the global frame of a big script
+ * has thousands). */
+enum { FRAME_SCAN = 32 };
+
+/* Put entries [nindexed, n) into the index, growing it (power of two, at
+ * most half full).  Out of memory: the index is dropped (nindexed = 0) and
+ * lookups scan, which is slower but still right. */
+static void frame_index(Interp *I, Frame *f) {
+    int from = f->nindexed;
+    if (2 * (int64_t)f->n >= f->index_cap) {
+        int64_t cap = f->index_cap ? f->index_cap : 64;
+        while (2 * (int64_t)f->n >= cap) cap *= 2;
+        if (cap > INT32_MAX / 2) { f->nindexed = 0; return; }
+        int *ix = arena_alloc(I->arena, sizeof *ix * (size_t)cap);
+        if (!ix) { f->nindexed = 0; return; }
+        f->index = ix, f->index_cap = (int)cap, from = 0;
+    }
+    if (from == 0) memset(f->index, 0, sizeof *f->index * (size_t)f->index_cap);
+    size_t mask = (size_t)f->index_cap - 1;
+    for (int k = from; k < f->n; k++) {
+        size_t h = name_hash(f->names[k]) & mask;
+        while (f->index[h] && strcmp(f->names[f->index[h] - 1], f->names[k])) h = (h + 1) & mask;
+        f->index[h] = k + 1;        /* a later entry of the same name wins */
+    }
+    f->nindexed = f->n;
+}
+
+/* Entries are removed only by let (frame_unindex first) and by push_frame
+ * reusing a frame; both drop the index. */
+static void frame_unindex(Frame *f) { f->nindexed = 0; }
+
+static int frame_find(Interp *I, Frame *f, const char *name) {
+    if (f->n - f->nindexed > FRAME_SCAN) frame_index(I, f);
+    for (int k = f->n - 1; k >= f->nindexed; k--)
         if (!strcmp(f->names[k], name)) return k;
+    if (f->nindexed == 0) return -1;
+    size_t mask = (size_t)f->index_cap - 1;
+    for (size_t h = name_hash(name) & mask; f->index[h]; h = (h + 1) & mask)
+        if (!strcmp(f->names[f->index[h] - 1], name)) return f->index[h] - 1;
     return -1;
 }
 
@@ -110,7 +147,7 @@ static void frame_add(Interp *I, Frame *f, const char *name, Value *v) {
 }
 
 static void frame_set(Interp *I, Frame *f, const char *name, Value *v) {
-    int k = frame_find(f, name);
+    int k = frame_find(I, f, name);
     if (k >= 0) f->vals[k] = v;
     else frame_add(I, f, name, v);
 }
@@ -119,19 +156,19 @@ static void frame_set(Interp *I, Frame *f, const char *name, Value *v) {
  * global.  NULL when unbound. */
 static Value **lookup_slot(Interp *I, const char *name) {
     Frame *f = cur_frame(I);
-    int k = frame_find(f, name);
+    int k = frame_find(I, f, name);
     if (k >= 0) return &f->vals[k];
     if (I->self) {
         Dict *d = I->self->dict;
         for (k = 0; k < d->n; k++)
             if (!strcmp(d->keys[k], name)) return &d->vals[k];
     }
-    if (f != &I->global && (k = frame_find(&I->global, name)) >= 0) return &I->global.vals[k];
+    if (f != &I->global && (k = frame_find(I, &I->global, name)) >= 0) return &I->global.vals[k];
     return NULL;
 }
 
 Value *interp_global(Interp *I, const char *name) {
-    int k = frame_find(&I->global, name);
+    int k = frame_find(I, &I->global, name);
     return k < 0 ? NULL : I->global.vals[k];
 }
 
@@ -149,6 +186,7 @@ static Frame *push_frame(Interp *I) {
         lisp_fail(I, (SrcLoc){0}, "out of memory");
     Frame *f = I->stack[I->depth];
     f->n = 0;
+    frame_unindex(f);
     return f;
 }
 
@@ -406,6 +444,7 @@ static Value *sf_let(Interp *I, Value *x) {
     /* drop the let's bindings (entries n0..n0+nb), keeping any variables
      * the body created with setq after them */
     if (f->n >= n0 + nb) {
+        frame_unindex(f);       /* positions after n0 shift */
         memmove(f->names + n0, f->names + n0 + nb, sizeof *f->names * (size_t)(f->n - n0 - nb));
         memmove(f->vals + n0, f->vals + n0 + nb, sizeof *f->vals * (size_t)(f->n - n0 - nb));
         f->n -= nb;

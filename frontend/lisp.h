@@ -95,6 +95,11 @@ struct Builtin {
 /* Variables: one frame per function call plus the global frame. */
 typedef struct Frame {
     const char **names; Value **vals; int n, cap;
+    /* Name index over entries [0, nindexed) (open addressing, slot =
+     * position + 1, the latest position of each name), built once a frame
+     * holds many names (the global frame of a big script) so lookup is not
+     * a scan; entries past nindexed are scanned.  nindexed = 0: none. */
+    int *index; int index_cap, nindexed;
 } Frame;
 
 typedef enum { MODE_RUN, MODE_COMPILE } InterpMode;

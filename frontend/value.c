@@ -163,7 +163,18 @@ const char *v_kind_name(const Value *v) {
 
 const char *v_article(const char *noun) { return strchr("aeiou", noun[0]) ? "an" : "a"; }
 
-bool v_equal(const Value *a, const Value *b) {
+/* The containers being compared on the path from the top: a pair met
+ * again is a cycle and compares equal (what is left of it is compared
+ * elsewhere on the path).  Deeper than MAX_EQUAL_DEPTH counts as unequal,
+ * so comparison cannot exhaust the C stack. */
+typedef struct EqPath { const Value *a, *b; const struct EqPath *up; } EqPath;
+#define MAX_EQUAL_DEPTH 1000
+
+static bool equal_at(const Value *a, const Value *b, const EqPath *up, int depth);
+
+bool v_equal(const Value *a, const Value *b) { return equal_at(a, b, NULL, 0); }
+
+static bool equal_at(const Value *a, const Value *b, const EqPath *up, int depth) {
     if (a == b) return true;
     bool an = a->kind == V_INT || a->kind == V_NUM, bn = b->kind == V_INT || b->kind == V_NUM;
     if (an && bn) {
@@ -177,17 +188,24 @@ bool v_equal(const Value *a, const Value *b) {
     case V_STR:
     case V_SYM: return !strcmp(a->s, b->s);
     case V_LIST:
-        if (a->nitems != b->nitems) return false;
-        for (int k = 0; k < a->nitems; k++)
-            if (!v_equal(a->items[k], b->items[k])) return false;
-        return true;
-    case V_DICT:
+    case V_DICT: {
+        if (depth >= MAX_EQUAL_DEPTH) return false;
+        for (const EqPath *p = up; p; p = p->up)
+            if (p->a == a && p->b == b) return true;
+        EqPath here = {a, b, up};
+        if (a->kind == V_LIST) {
+            if (a->nitems != b->nitems) return false;
+            for (int k = 0; k < a->nitems; k++)
+                if (!equal_at(a->items[k], b->items[k], &here, depth + 1)) return false;
+            return true;
+        }
         if (a->dict->n != b->dict->n) return false;
         for (int k = 0; k < a->dict->n; k++) {
             Value *o = dict_get(b->dict, a->dict->keys[k]);
-            if (!o || !v_equal(a->dict->vals[k], o)) return false;
+            if (!o || !equal_at(a->dict->vals[k], o, &here, depth + 1)) return false;
         }
         return true;
+    }
     case V_FUNC: return a->fn == b->fn;
     case V_BUILTIN: return a->bi == b->bi;
     case V_TENSOR: return a->t == b->t;
@@ -224,12 +242,36 @@ static const char *module_names[MOD_COUNT] = {
 /* Data built by a program may nest arbitrarily deep: print at most this
  * many levels so printing cannot exhaust the C stack. */
 #define MAX_PRINT_DEPTH 200
+/* A list holding itself ((push l l)) prints its inner occurrence as a cycle
+ * marker; a list shared many times over ((setq l (list l l)) in a loop) is
+ * a DAG whose printed form doubles per level, so printing stops with "..."
+ * after this many values. */
+#define MAX_PRINT_VALUES (1 << 22)
+#define CYCLE_LIST "(...)"
+#define CYCLE_DICT "{...}"
 
-static void print_value(Interp *I, Value *v, StrBuf *out, bool in_container, int depth) {
-    if (depth > MAX_PRINT_DEPTH) {
+typedef struct PrintState {
+    const Value *path[MAX_PRINT_DEPTH + 1];   /* the containers being printed, outermost first */
+    int64_t budget;                           /* values left to print */
+} PrintState;
+
+static bool on_path(const PrintState *ps, int depth, const Value *v) {
+    for (int k = 0; k < depth; k++)
+        if (ps->path[k] == v) return true;
+    return false;
+}
+
+static void print_value(Interp *I, Value *v, StrBuf *out, bool in_container, int depth, PrintState *ps) {
+    if (depth > MAX_PRINT_DEPTH || ps->budget <= 0) {
         sb_puts(out, "...");
         return;
     }
+    ps->budget--;
+    if ((v->kind == V_LIST || v->kind == V_DICT) && on_path(ps, depth, v)) {
+        sb_puts(out, v->kind == V_LIST ? CYCLE_LIST : CYCLE_DICT);
+        return;
+    }
+    ps->path[depth] = v;
     switch (v->kind) {
     case V_NIL: sb_puts(out, "nil"); break;
     case V_TRUE: sb_puts(out, "true"); break;
@@ -244,7 +286,7 @@ static void print_value(Interp *I, Value *v, StrBuf *out, bool in_container, int
         sb_putc(out, '(');
         for (int k = 0; k < v->nitems; k++) {
             if (k) sb_putc(out, ' ');
-            print_value(I, v->items[k], out, true, depth + 1);
+            print_value(I, v->items[k], out, true, depth + 1, ps);
         }
         sb_putc(out, ')');
         break;
@@ -254,7 +296,7 @@ static void print_value(Interp *I, Value *v, StrBuf *out, bool in_container, int
             if (k) sb_putc(out, ' ');
             print_quoted(v->dict->keys[k], out);
             sb_putc(out, ':');
-            print_value(I, v->dict->vals[k], out, true, depth + 1);
+            print_value(I, v->dict->vals[k], out, true, depth + 1, ps);
         }
         sb_putc(out, '}');
         break;
@@ -272,7 +314,9 @@ static void print_value(Interp *I, Value *v, StrBuf *out, bool in_container, int
 }
 
 void v_print(Interp *I, Value *v, StrBuf *out, bool in_container) {
-    print_value(I, v, out, in_container, 0);
+    PrintState ps;      /* on the stack: a tensor's printing may raise (longjmp) */
+    ps.budget = MAX_PRINT_VALUES;
+    print_value(I, v, out, in_container, 0, &ps);
 }
 
 const char *v_key_string(Interp *I, Value *v) {

@@ -5,6 +5,7 @@
 # ends with the line `N passed, N failed` summed over both runs.
 #   LTC_JOBS=N      parallel jobs (default: number of CPUs)
 #   LTC_NO_ASAN=1   skip the sanitizer run
+#   LTC_NO_FUZZ=1   skip the fuzz smoke run (scripts/fuzz.sh --smoke)
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -55,6 +56,14 @@ if [ "${LTC_NO_ASAN:-0}" != 1 ]; then
         FAILED=$((FAILED + 1))
         STATUS=1
     fi
+fi
+
+if [ "${LTC_NO_FUZZ:-0}" != 1 ]; then
+    # a 20 s smoke run of each libFuzzer target (ASan + UBSan); counts as one test
+    echo "=== fuzz smoke (build-fuzz/) ==="
+    if "$ROOT/scripts/fuzz.sh" --smoke; then PASSED=$((PASSED + 1)); else FAILED=$((FAILED + 1)); STATUS=1; fi
+    # the runtime's targets (plan reader, weight binding, model.so loading)
+    if "$ROOT/scripts/fuzz-runtime.sh" -t 20; then PASSED=$((PASSED + 1)); else FAILED=$((FAILED + 1)); STATUS=1; fi
 fi
 
 echo "$PASSED passed, $FAILED failed"

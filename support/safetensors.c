@@ -200,6 +200,34 @@ static int cmp_entry(const void *a, const void *b) {
     return 0;
 }
 
+/* FNV-1a: names are short; this only spreads them over the index. */
+static size_t name_hash(const char *s) {
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+    return (size_t)h;
+}
+
+/* Build the name index of t[0..n) (capacity a power of two >= 2n).
+ * Returns -2 when the names are distinct, the index of the first name that
+ * repeats an earlier one, or -1 when out of memory (*idx NULL then). */
+static int name_index(const StTensor *t, int n, int **idx, size_t *cap) {
+    size_t c = 16;
+    while (c < 2 * (size_t)n) c *= 2;     /* n <= INT_MAX: no overflow on 64-bit size_t */
+    int *ix = calloc(c, sizeof *ix);
+    *idx = ix;
+    *cap = ix ? c : 0;
+    if (!ix) return -1;
+    for (int i = 0; i < n; i++) {
+        size_t h = name_hash(t[i].name) & (c - 1);
+        while (ix[h]) {
+            if (strcmp(t[ix[h] - 1].name, t[i].name) == 0) return i;
+            h = (h + 1) & (c - 1);
+        }
+        ix[h] = i + 1;
+    }
+    return -2;
+}
+
 /* Parse the header text [h, h+hlen) describing a data section of dlen
  * bytes at data.  Fills f (t, n, names, meta_json). */
 static int parse_header(const char *h, size_t hlen, const unsigned char *data, size_t dlen,
@@ -247,8 +275,6 @@ static int parse_header(const char *h, size_t hlen, const unsigned char *data, s
             f->meta_json = store;
             store += mlen + 1;
         } else {
-            for (int i = 0; i < f->n; i++)
-                if (strcmp(f->t[i].name, key) == 0) BAD("tensor '%s' appears twice in the header", key);
             if (f->n == cap) {
                 int nc = cap ? 2 * cap : 16;
                 StTensor *nt = realloc(f->t, (size_t)nc * sizeof *nt);
@@ -312,6 +338,12 @@ static int parse_header(const char *h, size_t hlen, const unsigned char *data, s
     skip_ws(&j);
     while (j.p < j.end && *j.p == 0) j.p++;
     if (j.p != j.end) JFAIL("unexpected text after the header object");
+
+    {
+        int dup = name_index(f->t, f->n, &f->index, &f->index_cap);
+        if (dup == -1) BAD("out of memory reading the header");
+        if (dup >= 0) BAD("tensor '%s' appears twice in the header", f->t[dup].name);
+    }
 
     /* Offsets: inside the data section, each matching shape x dtype, and
      * sorted by begin they tile [0, dlen) exactly. */
@@ -409,6 +441,7 @@ int st_open(const char *path, StFile *f, char *err, size_t errlen) {
 }
 
 void st_close(StFile *f) {
+    free(f->index);
     free(f->t);
     free(f->meta_kv);
     free(f->names);
@@ -423,6 +456,12 @@ const char *st_meta(const StFile *f, const char *key) {
 }
 
 const StTensor *st_find(const StFile *f, const char *name) {
+    if (f->index) {
+        size_t c = f->index_cap, h = name_hash(name) & (c - 1);
+        for (; f->index[h]; h = (h + 1) & (c - 1))
+            if (strcmp(f->t[f->index[h] - 1].name, name) == 0) return &f->t[f->index[h] - 1];
+        return NULL;
+    }
     for (int i = 0; i < f->n; i++)
         if (strcmp(f->t[i].name, name) == 0) return &f->t[i];
     return NULL;
@@ -492,9 +531,6 @@ int st_write(const char *path, const StTensor *ts, int n,
         else if (!tensor_bytes(t->shape, t->rank, dtype_sizes[t->dtype], &want)) bad = "has an invalid shape";
         else if (want != t->nbytes) bad = "has nbytes different from shape x dtype size";
         else if (t->nbytes && !t->data) bad = "has no data";
-        if (!bad)
-            for (int k = 0; k < i; k++)
-                if (strcmp(ts[k].name, t->name) == 0) { bad = "appears twice"; break; }
         if (bad) {
             free(h.s);
             return fail(err, errlen, "cannot write tensor '%s': it %s", t->name ? t->name : "?", bad);
@@ -515,6 +551,18 @@ int st_write(const char *path, const StTensor *ts, int n,
         off += t->nbytes;
     }
     bputs(&h, "}");
+    {
+        /* every name is non-NULL here (checked above) */
+        int *ix;
+        size_t cap;
+        int dup = name_index(ts, n, &ix, &cap);
+        free(ix);
+        if (dup != -2) {
+            free(h.s);
+            if (dup == -1) return fail(err, errlen, "out of memory writing '%s'", path);
+            return fail(err, errlen, "cannot write tensor '%s': it appears twice", ts[dup].name);
+        }
+    }
     while (!h.oom && h.len % 8) bputs(&h, " ");
     if (h.oom) { free(h.s); return fail(err, errlen, "out of memory writing '%s'", path); }
 

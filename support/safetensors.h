@@ -30,6 +30,9 @@ typedef struct StFile {
     const char *meta_json;      /* the "__metadata__" object text or NULL */
     const char **meta_kv;       /* its pairs: meta_kv[2i] key, meta_kv[2i+1] value */
     int nmeta;
+    /* name -> tensor: open addressing, slot = index + 1 (0 empty), so
+     * st_find and the duplicate check are O(1), not a scan per name */
+    int *index; size_t index_cap;
 } StFile;
 
 /* Write tensors (and optional metadata key/values) atomically.  Returns 0,

@@ -655,3 +655,40 @@ Test(eval, integer_overflow_is_an_error) {
                      "0 4611686018427387904 -1\n");
     lisp_free(L);
 }
+
+/* ---- hardening (issue 7): cycles, shared data, big global frames ---------------- */
+
+Test(eval, cyclic_list_and_dict_print_a_marker) {
+    EXPECT_OUT("(setq l (list 1 2)) (push l l) (println l)", "(1 2 (...))\n");
+    EXPECT_OUT("(setq d (dictionary \"a\" 1)) (set@ d \"self\" d) (println d)", "{\"a\":1 \"self\":{...}}\n");
+    EXPECT_OUT("(setq l (list 1)) (push l l) (setq m (list 1)) (push m m) (println (= l m))", "true\n");
+}
+
+Test(eval, extend_with_itself_terminates) {
+    EXPECT_OUT("(setq e (list 1 2 3)) (extend e e) (println e)", "(1 2 3 1 2 3)\n");
+}
+
+Test(eval, shared_dag_prints_in_bounded_time, .timeout = 20) {
+    Lisp *L = lisp_new();
+    const char *r = run(L, "(setq a (list 1)) (loop i (range 0 60 1) (setq a (list a a))) (println (< (size (string a)) 100000000))");
+    cr_expect_str_eq(r, "true\n");
+    lisp_free(L);
+}
+
+Test(eval, forty_thousand_globals_look_up_fast, .timeout = 10) {
+    StrBuf b = {0};
+    for (int i = 0; i < 40000; i++) sb_printf(&b, "(setq v%d %d)\n", i, i);
+    sb_puts(&b, "(let ((v7 -1)) (println v7)) (println (+ v0 v7 v39999))");
+    Lisp *L = lisp_new();
+    cr_expect_str_eq(run(L, b.s), "-1\n40006\n");
+    lisp_free(L);
+    sb_free(&b);
+}
+
+Test(eval, max_steps_stops_a_runaway_loop, .timeout = 10) {
+    Lisp *L = lisp_new();
+    L->I.max_steps = 10000;
+    const char *r = run(L, "(while true (setq x 1))");
+    cr_expect(strstr(r, "evaluation stopped after 10000 steps") != NULL, "got %s", r);
+    lisp_free(L);
+}

@@ -4,6 +4,8 @@
 #include "support/safetensors.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 TestSuite(weights, .init = setup, .fini = teardown);
@@ -123,4 +125,35 @@ Test(weights, trace_uses_renamed_fields) {
     bool found = false;
     for (int i = 0; i < g->nparams; i++) found |= g->params[i]->name && !strcmp(g->params[i]->name, "attention.self.query.weight");
     cr_assert(found, "no parameter attention.self.query.weight");
+}
+
+/* 80 000 tensors: the duplicate-name check and st_find are hashed, not a
+ * scan per name (12 s before); a repeated name is still refused. */
+Test(weights, eighty_thousand_tensors_write_and_read_fast, .timeout = 10) {
+    enum { N = 80000 };
+    StTensor *ts = calloc(N, sizeof *ts);
+    char (*names)[16] = calloc(N, sizeof *names);
+    float one = 1;
+    cr_assert(ts && names);
+    for (int i = 0; i < N; i++) {
+        snprintf(names[i], sizeof names[i], "t%d", i);
+        ts[i] = (StTensor){.name = names[i], .dtype = ST_F32, .rank = 0, .data = &one, .nbytes = 4};
+    }
+    char path[] = "/tmp/ltc-st80k-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert(fd >= 0);
+    close(fd);
+    char err[256];
+    cr_assert_eq(st_write(path, ts, N, NULL, 0, err, sizeof err), 0, "%s", err);
+    StFile f;
+    cr_assert_eq(st_open(path, &f, err, sizeof err), 0, "%s", err);
+    cr_expect_eq(f.n, N);
+    cr_expect(st_find(&f, "t79999") != NULL && st_find(&f, "t80000") == NULL);
+    st_close(&f);
+    ts[N - 1].name = "t5";
+    cr_expect_neq(st_write(path, ts, N, NULL, 0, err, sizeof err), 0);
+    cr_expect(strstr(err, "appears twice") != NULL, "%s", err);
+    unlink(path);
+    free(ts);
+    free(names);
 }
