@@ -94,8 +94,6 @@ typedef struct Driver {
 int  driver_parse_args(Driver *d, int argc, char **argv);
 void driver_print_help(FILE *f);
 void driver_print_version(FILE *f);
-/* The candidate closest to `s` by edit distance, or NULL if none is close. */
-const char *did_you_mean(const char *s, const char *const *cands, int n);
 
 /* ---- diagnostics helpers (main.c) -------------------------------------- */
 void drv_error(Driver *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -131,40 +131,6 @@ void driver_print_version(FILE *f) {
 #endif
 }
 
-/* Edit distance with adjacent transpositions (optimal string alignment):
- * "modle" is one step from "model".  Names here are short. */
-static int edit_distance(const char *a, const char *b) {
-    int la = (int)strlen(a), lb = (int)strlen(b);
-    if (la > 63 || lb > 63) return 1 << 20;
-    int m[64][64];
-    for (int i = 0; i <= la; i++) m[i][0] = i;
-    for (int j = 0; j <= lb; j++) m[0][j] = j;
-    for (int i = 1; i <= la; i++)
-        for (int j = 1; j <= lb; j++) {
-            int best = m[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
-            if (m[i - 1][j] + 1 < best) best = m[i - 1][j] + 1;
-            if (m[i][j - 1] + 1 < best) best = m[i][j - 1] + 1;
-            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && m[i - 2][j - 2] + 1 < best)
-                best = m[i - 2][j - 2] + 1;
-            m[i][j] = best;
-        }
-    return m[la][lb];
-}
-
-const char *did_you_mean(const char *s, const char *const *cands, int n) {
-    const char *best = NULL;
-    int bd = 1 << 20;
-    for (int i = 0; i < n; i++) {
-        if (!cands[i]) continue;
-        int dd = edit_distance(s, cands[i]);
-        if (dd < bd) { bd = dd; best = cands[i]; }
-    }
-    /* close enough: 1 edit for short words, up to a third of longer ones (at most 3) */
-    int len = (int)strlen(s);
-    int limit = len <= 3 ? 1 : len / 3 < 2 ? 2 : len / 3 > 3 ? 3 : len / 3;
-    return bd <= limit ? best : NULL;
-}
-
 static const OptSpec *find_spec(const char *name) {
     for (int i = 0; i < NSPECS; i++)
         if (strcmp(specs[i].name, name) == 0) return &specs[i];
@@ -192,7 +158,7 @@ static int unknown_option(Driver *d, const char *opt) {
     snprintf(base, sizeof base, "%s", opt);
     char *eq = strchr(base, '=');
     if (eq) *eq = 0;
-    const char *hint = did_you_mean(base, names, NSPECS);
+    const char *hint = name_closest(base, names, NSPECS);
     if (hint) return usage(d, "unknown option '%s'; did you mean '%s'?", opt, hint);
     return usage(d, "unknown option '%s' (see --help)", opt);
 }
@@ -215,7 +181,7 @@ static int check_pass_name(Driver *d, const char *opt, const char *val, bool can
     }
     if (can_all) cands[n++] = "all";
     if (known) return 0;
-    const char *hint = did_you_mean(val, cands, n);
+    const char *hint = name_closest(val, cands, n);
     if (hint) return usage(d, "%s: unknown pass '%s'; did you mean '%s'?", opt, val, hint);
     StrBuf b = {0};
     for (int i = 0; i < n; i++) sb_printf(&b, "%s%s", i ? ", " : "", cands[i]);
@@ -235,7 +201,7 @@ static int check_target(Driver *d, const char *cpu, const char *features) {
         bool known = false;
         for (int i = 0; i < n && !known; i++) known = strcmp(names[i], cpu) == 0;
         if (!known) {
-            const char *hint = did_you_mean(cpu, names, n);
+            const char *hint = name_closest(cpu, names, n);
             if (hint) return usage(d, "unknown CPU '%s' for --cpu; did you mean '%s'?", cpu, hint);
             return usage(d, "unknown CPU '%s' for --cpu (e.g. native, x86-64-v3, x86-64-v4, skylake, znver3)", cpu);
         }
@@ -253,7 +219,7 @@ static int check_target(Driver *d, const char *cpu, const char *features) {
         bool known = false;
         for (int i = 0; i < n && !known; i++) known = strcmp(feats[i], name) == 0;
         if (!known) {
-            const char *hint = did_you_mean(name, feats, n);
+            const char *hint = name_closest(name, feats, n);
             if (hint) return usage(d, "unknown CPU feature '%s' in --features; did you mean '%s'?", name, hint);
             return usage(d, "unknown CPU feature '%s' in --features", name);
         }
@@ -341,7 +307,7 @@ int driver_parse_args(Driver *d, int argc, char **argv) {
             int k = 0;
             while (k < NEMIT && strcmp(val, emit_kinds[k]) != 0) k++;
             if (k == NEMIT) {
-                const char *hint = did_you_mean(val, emit_kinds, NEMIT);
+                const char *hint = name_closest(val, emit_kinds, NEMIT);
                 if (hint) return usage(d, "unknown --emit kind '%s'; did you mean '%s'?", val, hint);
                 return usage(d, "unknown --emit kind '%s' (expected ir, dot, weights, llvm, asm, obj, fusion or plan)",
                              val);
