@@ -46,6 +46,7 @@ typedef struct Options {
     /* code generation (backend.h, passes.h) */
     const char *no_fuse[DRV_MAX_ENTRIES]; int nno_fuse;   /* --no-fuse=PASS */
     const char *dump_after;         /* --dump-after=PASS */
+    const char *target;             /* --target NAME (codegen/backends.def); NULL: BACKEND_DEFAULT */
     const char *cpu, *features;     /* --cpu, --features */
     bool embed_weights;             /* --embed-weights */
     int  threads;                   /* --threads (0 = all cores) */

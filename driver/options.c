@@ -16,6 +16,7 @@
 #if defined(__has_include)
 #if __has_include(<llvm-c/Core.h>)
 #include <llvm-c/Core.h>
+#include "codegen/backend.h"
 #include "codegen/cpu/targets.h"
 #define HAVE_LLVM_C 1
 #endif
@@ -53,6 +54,7 @@ static const OptSpec specs[] = {
     {"--version", ARG_NONE, FOR_BOTH},
     {"--no-fuse", ARG_VALUE, FOR_COMPILE},
     {"--dump-after", ARG_VALUE, FOR_COMPILE},
+    {"--target", ARG_VALUE, FOR_BOTH},
     {"--cpu", ARG_VALUE, FOR_BOTH},
     {"--features", ARG_VALUE, FOR_BOTH},
     {"--embed-weights", ARG_NONE, FOR_COMPILE},
@@ -100,6 +102,8 @@ void driver_print_help(FILE *f) {
           "\n"
           "COMMON OPTIONS:\n"
           "  --seed N              random seed (default 0)\n"
+          "  --target NAME         code generator: cpu (default; the registered targets\n"
+          "                        are listed by --version)\n"
           "  --cpu NAME            target CPU: native (default), x86-64-v3, x86-64-v4, ...\n"
           "  --features LIST       target features, e.g. +avx2,+fma,-avx512f\n"
           "  --threads N           threads for compiled kernels (default: all cores)\n"
@@ -126,6 +130,10 @@ void driver_print_version(FILE *f) {
     unsigned maj = 0, min = 0, pat = 0;
     LLVMGetVersion(&maj, &min, &pat);
     fprintf(f, "LLVM version %u.%u.%u\n", maj, min, pat);
+    int n;
+    const char *const *names = backend_names(&n);
+    fprintf(f, "Targets:\n");
+    for (int i = 0; i < n; i++) fprintf(f, "  %-8s %s\n", names[i], backend_what(names[i]));
 #else
     fprintf(f, "LLVM version 16 (backend not linked in this build)\n");
 #endif
@@ -230,6 +238,25 @@ static int check_target(Driver *d, const char *cpu, const char *features) {
     (void)d, (void)cpu, (void)features;
 #endif
     return 0;
+}
+
+/* --target: a backend of the registry (codegen/backends.def). */
+static int check_backend_name(Driver *d, const char *name) {
+#ifdef HAVE_LLVM_C
+    int n;
+    const char *const *names = backend_names(&n);
+    for (int i = 0; i < n; i++)
+        if (strcmp(names[i], name) == 0) return 0;
+    StrBuf list = {0};
+    for (int i = 0; i < n; i++) sb_printf(&list, "%s%s", i ? ", " : "", names[i]);
+    const char *hint = name_closest(name, names, n);
+    int rc = hint ? usage(d, "unknown target '%s' for --target; did you mean '%s'? (targets: %s)", name, hint, list.s)
+                  : usage(d, "unknown target '%s' for --target (targets: %s)", name, list.s);
+    sb_free(&list);
+    return rc;
+#else
+    return usage(d, "--target %s: no code generator in this build", name);
+#endif
 }
 
 static int parse_u64(const char *s, uint64_t *out) {
@@ -354,6 +381,10 @@ int driver_parse_args(Driver *d, int argc, char **argv) {
         } else if (strcmp(name, "--dump-after") == 0) {
             if (check_pass_name(d, "--dump-after", val, true) != 0) return EXIT_USAGE;
             o->dump_after = val;
+        }
+        else if (strcmp(name, "--target") == 0) {
+            if (check_backend_name(d, val) != 0) return EXIT_USAGE;
+            o->target = val;
         }
         else if (strcmp(name, "--cpu") == 0) o->cpu = val;
         else if (strcmp(name, "--features") == 0) o->features = val;
