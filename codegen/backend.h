@@ -18,6 +18,9 @@ typedef struct BackendOptions {
 typedef struct Backend Backend;
 struct Backend {
     const char *name;       /* "cpu", "cuda", "metal" */
+    /* What the code is for, as the backend resolved it ("x86_64-pc-linux-gnu
+     * znver4 +avx,+avx2,..."): part of the JIT cache key (engine/cache.c). */
+    const char *target;
     void *self;
 
     /* Fill step (bufs, dims, f, ntiles) for node n whose inputs live in
@@ -32,7 +35,9 @@ struct Backend {
     /* Ahead of time: a self-contained shared library at path. */
     int  (*emit_library)(Backend *b, Plan **plans, int nplans, const char *path,
                          const void *weights, size_t weights_len, LtcDiag *d);
-    /* Just in time: address of generated kernel `name`. */
+    /* Just in time: address of generated kernel `name`.  The code of every
+     * generate() since the backend was made stays loaded (one JIT per
+     * backend), so names must be unique across them. */
     int  (*jit_lookup)(Backend *b, const char *name, void **fn, LtcDiag *d);
     void (*destroy)(Backend *b);
 };

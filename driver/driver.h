@@ -79,7 +79,7 @@ typedef struct Driver {
     Options o;
     Arena   arena;
     FILE   *err;                    /* stderr */
-    struct Jit *jit;                /* run: compiled kernels (jit.c) */
+    struct Engine *engine;          /* run: compiled kernels (jit.c, engine/) */
     struct RunWeights *run_weights; /* run --weights (run_weights.c) */
     uint8_t *bound; int nbound;     /* bound[id]: eager node id's value came from --weights */
     bool wrote_random;              /* the last weights written hold random initial values */
@@ -142,9 +142,11 @@ int  driver_run_passes(Driver *d, Graph **entries, int n, StrBuf *report, LtcDia
 
 /* ---- jit.c ---------------------------------------------------------------- */
 /* `run` without --interpret: values of the eager pool are computed by
- * JIT-compiled kernels (falling back to the interpreter). */
-struct Jit *jit_attach(Driver *d, Graph *eager);
-void        jit_detach(struct Jit *j, Graph *eager);
+ * JIT-compiled kernels (falling back to the interpreter), by the engine.
+ * attach: 0, or EXIT_ERROR reported; detach prints the -v counts and
+ * frees the engine. */
+int  jit_attach(Driver *d, Graph *eager);
+void jit_detach(Driver *d, Graph *eager);
 
 /* ---- run_weights.c ------------------------------------------------------ */
 /* run --weights: bind the file's tensors into the eager pool as the script
