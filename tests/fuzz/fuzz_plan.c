@@ -3,7 +3,8 @@
  *
  * Input: a plan blob (codegen/serialize.h).  A blob the reader accepts is
  * then run through every check the runtime makes before a kernel runs
- * (buffers against tensors, limits, symbol binding) and, when its sizes are
+ * (buffers against tensors, limits, symbol binding, the kernel families'
+ * contract on every step's dims and tiles) and, when its sizes are
  * small, through the executor with a kernel that does nothing: a crash or a
  * sanitizer report anywhere is a bug (a corrupt plan must be refused). */
 #include <stdint.h>
@@ -48,6 +49,10 @@ static void exercise(const Plan *p, RtPool *pool) {
     if (p->ninputs <= 64 && rt_bind_symbols(p, ranks, sp, sv, err, sizeof err) != 0) return;
     (void)plan_check_limits(p, sv, err, sizeof err);
     if (rt_check_buffers(p, sv, false, err, sizeof err) != 0) return;
+    /* every step, even of a plan too big to run below (rt_prepack and
+     * rt_run make the same checks again) */
+    (void)rt_check_kernels(p, sv, true, err, sizeof err);
+    if (rt_check_kernels(p, sv, false, err, sizeof err) != 0) return;
     /* Small enough to run: allocate every input/output/param, run no-ops. */
     int64_t total = 0;
     for (int i = 0; i < p->ninputs + p->noutputs + p->nparams; i++) {
