@@ -14,6 +14,8 @@
 
 #include <stdio.h>
 
+_Static_assert(KF_MAX_ARGS == PLAN_MAX_ARGS, "kernel_contract.h and plan.h disagree on buffer arguments");
+
 static int check_list(const Plan *p, const PlanStep *steps, int n, const char *list,
                       const int64_t *symvals, char *err, size_t errlen) {
     for (int i = 0; i < n; i++) {
