@@ -70,7 +70,10 @@ int kf_gemm(const KfStep *s, int64_t *need, char *why, size_t n) {
     for (int i = 0; i < 5; i++) need[i] = 0;
     if (variant < 2) {
         int64_t ldc = d[4], ldr = d[5];
-        /* tiles: column blocks of nb >= nr columns */
+        /* tiles: column blocks of nb columns, nb a multiple of nr that the
+         * plan does not hold (gemm_config); so the bound is the
+         * conservative ceil(N/nr) >= ceil(N/nb): a tile past the last block
+         * has no columns (nbw <= 0) and touches nothing */
         if (tiles_le(s, cdiv(N, nr), "column panels of N", why, n)) return -1;
         if (s->ntiles == 0 || N == 0) return 0;
         if (K > 0) {
