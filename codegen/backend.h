@@ -37,6 +37,22 @@ struct Backend {
     void (*destroy)(Backend *b);
 };
 
-Backend *backend_cpu_new(Arena *a, const BackendOptions *o, LtcDiag *d);
+/* ---- the registry (backends.def, registry.c) ------------------------------ */
+typedef Backend *(*BackendNewFn)(Arena *a, const BackendOptions *o, LtcDiag *d);
+
+#define BACKEND(name, ctor, what) Backend *ctor(Arena *a, const BackendOptions *o, LtcDiag *d);
+#include "codegen/backends.def"
+#undef BACKEND
+
+#define BACKEND_DEFAULT "cpu"
+
+/* The backend registered as `name` (NULL: BACKEND_DEFAULT), made with o.
+ * An unknown name is an error listing the registered ones, with a
+ * did-you-mean. */
+Backend *backend_new(const char *name, Arena *a, const BackendOptions *o, LtcDiag *d);
+/* The registered names, in backends.def order (*n = count), and what
+ * each targets (for --help and --version). */
+const char *const *backend_names(int *n);
+const char *backend_what(const char *name);
 
 #endif

@@ -46,6 +46,7 @@ typedef struct Options {
     /* code generation (backend.h, passes.h) */
     const char *no_fuse[DRV_MAX_ENTRIES]; int nno_fuse;   /* --no-fuse=PASS */
     const char *dump_after;         /* --dump-after=PASS */
+    const char *target;             /* --target NAME (codegen/backends.def); NULL: BACKEND_DEFAULT */
     const char *cpu, *features;     /* --cpu, --features */
     bool embed_weights;             /* --embed-weights */
     int  threads;                   /* --threads (0 = all cores) */
@@ -94,8 +95,6 @@ typedef struct Driver {
 int  driver_parse_args(Driver *d, int argc, char **argv);
 void driver_print_help(FILE *f);
 void driver_print_version(FILE *f);
-/* The candidate closest to `s` by edit distance, or NULL if none is close. */
-const char *did_you_mean(const char *s, const char *const *cands, int n);
 
 /* ---- diagnostics helpers (main.c) -------------------------------------- */
 void drv_error(Driver *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -273,7 +273,7 @@ static JitEntry *compile_region(Jit *j, Graph *rg, uint64_t key, bool worth, con
     BackendOptions bo;
     driver_backend_options(drv, &bo);
     bo.verbose = false;
-    if (!(e->backend = backend_cpu_new(&drv->arena, &bo, &why))) { failed(e, &li, &why, target, &drv->arena); return e; }
+    if (!(e->backend = backend_new(drv->o.target, &drv->arena, &bo, &why))) { failed(e, &li, &why, target, &drv->arena); return e; }
     char err[512] = "";
     if (plan_build_ex(rg, e->backend, &drv->arena, &e->plan, &li, &why) != 0 ||
         (worth && (e->backend->generate(e->backend, &e->plan, 1, &bo, &why) != 0 ||

@@ -79,12 +79,14 @@ static int target_init(CpuBackend *be, LtcDiag *d) {
                                         : LLVMGetHostCPUFeatures();
     } else {
         /* A named CPU's features are implied by its name, which the
-         * runtime cannot interpret: spell out those the kernels may use
-         * (its psABI level), so model.so records them and a host that
-         * lacks one is refused, not killed by SIGILL.  --features come
-         * after, so -avx512f still wins. */
+         * runtime cannot interpret: spell out every feature LLVM enables
+         * for it, so model.so records them and a host that lacks one is
+         * refused, not killed by SIGILL.  --features come after, so
+         * -avx512f still wins. */
         t->cpu = LLVMCreateMessage(cpu);
-        const char *implied = cpu_implied_features(cpu);
+        char implied[4096];
+        if (cpu_implied_features(cpu, implied, sizeof implied) < 0)
+            return diag_set(d, (SrcLoc){0}, "cpu backend: the feature list of cpu '%s' is too long", cpu);
         const char *user = be->opts.features ? be->opts.features : "";
         size_t ni = strlen(implied), nu = strlen(user);
         char *f = malloc(ni + nu + 2);
