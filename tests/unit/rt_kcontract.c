@@ -34,7 +34,7 @@ static LtcDiag D;
 static void setup(void) {
     arena_init(&A);
     BackendOptions o = {.cpu = "native", .opt_level = 3};
-    BE = backend_cpu_new(&A, &o, &D);
+    BE = backend_new("cpu", &A, &o, &D);
     cr_assert(BE, "%s", D.msg);
 }
 static void teardown(void) {
