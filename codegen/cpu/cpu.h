@@ -164,6 +164,9 @@ LLVMValueRef cg_hmax(Cg *c, LLVMValueRef v);
 
 /* ---- lowering helpers (lower.c) -------------------------------------------- */
 int  cpu_add_kernel(Plan *p, Node *n, const char *family, LtcDiag *d);
+/* Record kernel kid's contract constants (plan.h PlanKernel.consts; their
+ * meaning per family: runtime/kernel_footprint.c). */
+void cpu_kernel_consts(Plan *p, int kid, int n, const int64_t *v);
 int  cpu_add_packed(Plan *p, int64_t bytes, const char *what, LtcDiag *d); /* buf index */
 int  cpu_add_prepack(Plan *p, const PlanStep *s, LtcDiag *d);
 Poly cpu_poly(Dim d);
