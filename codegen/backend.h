@@ -4,7 +4,7 @@
 #ifndef LTC_BACKEND_H
 #define LTC_BACKEND_H
 
-#include "codegen/plan.h"
+#include "plan/plan.h"
 
 typedef struct BackendOptions {
     const char *cpu;        /* --cpu: "native" (default), "x86-64-v3", "sapphirerapids"... */

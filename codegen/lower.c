@@ -8,43 +8,6 @@
 #include <string.h>
 
 /* ---- polynomials (plan.h) ------------------------------------------------------ */
-Poly poly_dim(Dim d) {
-    Poly p;
-    memset(&p, 0, sizeof p);
-    if (d.k != 0) { p.n = 1; p.t[0] = d; }
-    return p;
-}
-
-bool poly_add(Poly *p, Dim d) {
-    if (d.k == 0) return true;
-    for (int i = 0; i < p->n; i++)
-        if (p->t[i].sym == d.sym) {
-            p->t[i].k += d.k;
-            if (p->t[i].k == 0) p->t[i] = p->t[--p->n];
-            return true;
-        }
-    if (p->n == PLAN_MAX_TERMS) return false;
-    p->t[p->n++] = d;
-    return true;
-}
-
-int64_t poly_eval(const Poly *p, const int64_t *symvals) {
-    int64_t s = 0;
-    for (int i = 0; i < p->n; i++) {
-        int64_t v = p->t[i].k;
-        for (int b = 0; b < LTC_MAX_SYMS; b++)
-            if (p->t[i].sym >> b & 1) v *= symvals[b];
-        s += v;
-    }
-    return s;
-}
-
-static bool poly_addp(Poly *p, const Poly *q) {
-    for (int i = 0; i < q->n; i++)
-        if (!poly_add(p, q->t[i])) return false;
-    return true;
-}
-
 /* Every coefficient rounded up to a multiple of 64: then the sum of such
  * sizes is 64-byte aligned for every symbol value. */
 static Poly poly_round64(Poly p) {
@@ -186,7 +149,7 @@ static void compute_roots(Lower *L) {
             int r = n->in[0]->id;
             L->root[i] = L->root[r];
             L->off[i] = L->off[r];
-            if (L->kind[i] == K_ALIAS && !poly_addp(&L->off[i], &L->delta[i])) L->off_overflow = true;
+            if (L->kind[i] == K_ALIAS && !poly_add_poly(&L->off[i], &L->delta[i])) L->off_overflow = true;
         } else {
             L->root[i] = i;
             L->off[i] = poly_dim(dim_const(0));
@@ -476,7 +439,7 @@ static int plan_memory(Lower *L, Plan *p, int *nslots_out) {
                 s = ns++;
                 slots[s].off = total;
                 slots[s].size = size;
-                if (!poly_addp(&total, &size))
+                if (!poly_add_poly(&total, &size))
                     return diag_set(L->d, g->nodes[i]->loc, "plan: the scratch size has more than PLAN_MAX_TERMS (%d) terms", PLAN_MAX_TERMS);
             }
             slots[s].busy_until = L->last[i];
@@ -629,7 +592,7 @@ int plan_build_ex(Graph *g, Backend *be, Arena *a, Plan **out, LowerInfo *info, 
         if ((L.kind[i] == K_ALIAS || L.kind[i] == K_VIEW) && L.off[i].n) {
             PlanBuf *b = &p->bufs[L.buf[i]];
             b->offset = p->bufs[L.buf[L.root[i]]].offset;
-            if (!poly_addp(&b->offset, &L.off[i])) return diag_set(d, none, "plan: an offset has more than PLAN_MAX_TERMS (%d) terms", PLAN_MAX_TERMS);
+            if (!poly_add_poly(&b->offset, &L.off[i])) return diag_set(d, none, "plan: an offset has more than PLAN_MAX_TERMS (%d) terms", PLAN_MAX_TERMS);
         }
 
     /* Steps. */

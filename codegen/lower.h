@@ -1,4 +1,4 @@
-/* lower.h: a graph after the passes -> a Plan (codegen/plan.h).
+/* lower.h: a graph after the passes -> a Plan (plan/plan.h).
  *
  * plan_build decides, for every value of the graph, where it lives:
  *

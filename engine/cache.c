@@ -1,7 +1,7 @@
 /* cache.c: compiled regions, keyed by what they would generate.
  *
  * The key is the engine's target (compiler version, backend, triple, CPU,
- * features) and the region's serialised plan (codegen/serialize.h): its
+ * features) and the region's serialised plan (plan/serialize.h): its
  * tensors, buffers, kernels (family and name), steps with every dim and
  * constant, limits.  Two regions with the same key generate the same code,
  * so a hit reuses it; the full key is compared, the hash only picks the
@@ -26,7 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codegen/serialize.h"
+#include "plan/serialize.h"
 
 static uint64_t fnv1a(const char *s, size_t n) {
     uint64_t h = 0xcbf29ce484222325ull;

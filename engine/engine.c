@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "codegen/lower.h"
-#include "codegen/serialize.h"
+#include "plan/serialize.h"
 #include "ir/passes/passes.h"
 
 void engine_verbose(Engine *e, const char *fmt, ...) {

@@ -129,7 +129,7 @@ Node *t_permute(Interp *I, Value *call, Node *x, const int *perm) {
  * that is a size expression, or an end past the example size (= to the end).
  * A symbolic bound on a constant dimension (pe[:S] of a [max_len,..]
  * buffer) stays a SLICE: the interpreter checks it at run time, and the
- * plan carries it as a limit (codegen/plan.h PlanLimit) that the executor
+ * plan carries it as a limit (plan/plan.h PlanLimit) that the executor
  * checks once the symbols are bound. */
 Node *t_slice(Interp *I, Value *call, Node *x, int axis, Dim start, Dim end) {
     Dim D = x->shape.d[axis];

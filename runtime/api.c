@@ -8,7 +8,7 @@
 #include "runtime/rt_handles.h"
 #include "runtime/rt_seal.h"
 #include "runtime/rt_internal.h"
-#include "codegen/serialize.h"
+#include "plan/serialize.h"
 #include "support/safetensors.h"
 
 #include <dlfcn.h>
@@ -134,7 +134,7 @@ static int check_descriptor(ltc_model *m, const char *path, uint32_t sealed_dige
                        path, d->abi_version, LTC_MODEL_ABI);
     /* The file's CRC was checked before dlopen; this ties the descriptor
      * the loader actually mapped (plans, versions, target) to that seal. */
-    if (rt_desc_digest(d->plans, d->plans_len, d->compiler_version, d->triple, d->cpu, d->features) != sealed_digest)
+    if (seal_desc_digest(d->plans, d->plans_len, d->compiler_version, d->triple, d->cpu, d->features) != sealed_digest)
         return set_err(err, LTC_ERR_FORMAT, "'%s': descriptor checksum mismatch (plans or metadata damaged)", path);
     if (!d->compiler_version || strcmp(d->compiler_version, LTC_VERSION) != 0)
         return set_err(err, LTC_ERR_VERSION, "'%s': compiled by lispetorchc %s, this runtime is %s (recompile the model)",
@@ -402,7 +402,7 @@ static int bind_from(ltc_model *m, StFile *f, const char *what) {
                          t->name, st_dtype_name(s->dtype), st_dtype_name((StDType)t->dtype));
             break;
         }
-        bool same = rt_eval_shape(t, zero, dims) == 0 && s->rank == t->shape.rank;
+        bool same = plan_tensor_dims(t, zero, dims) == 0 && s->rank == t->shape.rank;
         for (int d = 0; same && d < s->rank; d++) same = s->shape[d] == dims[d] && !t->shape.d[d].sym;
         if (!same) {
             rc = set_err(merr(m), LTC_ERR_WEIGHTS, "%s: tensor '%s' has shape %s, the model expects %s", what,
@@ -645,7 +645,7 @@ int ltc_model_run(ltc_model *m, const char *entry, const DLTensor *inputs, int n
             if ((rc = check_dl(m, "output", t, y))) break;
             int64_t want[LTC_MAX_RANK];
             char a[256], b[256];
-            bool ok = rt_eval_shape(t, c.symvals, want) == 0 && y->ndim == t->shape.rank;
+            bool ok = plan_tensor_dims(t, c.symvals, want) == 0 && y->ndim == t->shape.rank;
             for (int d = 0; ok && d < y->ndim; d++) ok = y->shape[d] == want[d];
             if (!ok) {
                 rc = set_err(merr(m), LTC_ERR_SHAPE, "output '%s': expected shape %s, got %s", t->name,
@@ -681,7 +681,7 @@ int ltc_model_run_alloc(ltc_model *m, const char *entry, const DLTensor *inputs,
         rc = check_outputs_arg(m, p, outputs != NULL, nout);
         for (int i = 0; rc == 0 && i < nout; i++) {
             int64_t shape[LTC_MAX_RANK];
-            if (rt_eval_shape(&p->outputs[i], c.symvals, shape) != 0 ||
+            if (plan_tensor_dims(&p->outputs[i], c.symvals, shape) != 0 ||
                 !(outputs[i] = ltc_tensor_alloc((ltc_dtype)p->outputs[i].dtype, p->outputs[i].shape.rank, shape)))
                 rc = set_err(merr(m), LTC_ERR_NOMEM, "cannot allocate output '%s'", p->outputs[i].name);
             else

@@ -14,7 +14,7 @@
 /* Bytes of tensor t at these symbol values; false on overflow. */
 static bool tensor_bytes(const PlanTensor *t, const int64_t *symvals, int64_t *out) {
     int64_t dims[LTC_MAX_RANK], n = 1;
-    if (t->shape.rank < 0 || t->shape.rank > LTC_MAX_RANK || rt_eval_shape(t, symvals, dims) != 0) return false;
+    if (t->shape.rank < 0 || t->shape.rank > LTC_MAX_RANK || plan_tensor_dims(t, symvals, dims) != 0) return false;
     for (int i = 0; i < t->shape.rank; i++)
         if (dims[i] < 0 || __builtin_mul_overflow(n, dims[i], &n)) return false;
     size_t es = rt_dtype_size(t->dtype);
@@ -43,12 +43,12 @@ int rt_check_buffers(const Plan *p, const int64_t *symvals, bool prepack, char *
             break;
         case BUF_PACKED:
             what = "packed buffer";
-            if (b->index < 0 || b->index >= p->npacked || !rt_poly_eval(&p->packed[b->index].bytes, symvals, &have)) goto bad;
+            if (b->index < 0 || b->index >= p->npacked || !poly_value(&p->packed[b->index].bytes, symvals, &have)) goto bad;
             break;
         default:
             continue;                               /* arena: checked against the scratch size (exec.c) */
         }
-        if ((b->offset.n && !rt_poly_eval(&b->offset, symvals, &off)) || !rt_poly_eval(&b->bytes, symvals, &len) ||
+        if ((b->offset.n && !poly_value(&b->offset, symvals, &off)) || !poly_value(&b->bytes, symvals, &len) ||
             __builtin_add_overflow(off, len, &end) || end > have) {
             snprintf(err, errlen, "plan: buffer %d (%lld bytes at offset %lld) does not fit in the %s it names (%lld bytes)",
                      i, (long long)len, (long long)off, what, (long long)have);

@@ -3,7 +3,7 @@
  *
  * One call:
  *   1. bind the symbols (B, S...) from the input shapes and check them,
- *      and the plan's limits (runtime/limits.c);
+ *      and the plan's limits (plan/limits.c);
  *   2. evaluate the scratch size (a polynomial) and grow the scratch buffer;
  *   3. for each step: base address of each buffer, dims evaluated, and the
  *      tile range [0, ntiles) split across the thread pool.
@@ -35,29 +35,6 @@ size_t rt_dtype_size(DType t) {
     }
 }
 
-/* k * prod(symbols), checked: sizes come from caller-provided shapes. */
-bool rt_dim_eval(Dim d, const int64_t *symvals, int64_t *out) {
-    int64_t v = d.k;
-    if (v < 0) return false;
-    for (int i = 0; i < 32; i++)
-        if (d.sym & (1u << i)) {
-            if (i >= LTC_MAX_SYMS || symvals[i] < 0) return false;
-            if (__builtin_mul_overflow(v, symvals[i], &v)) return false;
-        }
-    *out = v;
-    return true;
-}
-
-bool rt_poly_eval(const Poly *p, const int64_t *symvals, int64_t *out) {
-    int64_t s = 0;
-    for (int i = 0; i < p->n; i++) {
-        int64_t t;
-        if (!rt_dim_eval(p->t[i], symvals, &t) || __builtin_add_overflow(s, t, &s)) return false;
-    }
-    *out = s;
-    return true;
-}
-
 const char *rt_dim_str(const Plan *p, Dim d, char *buf, size_t n) {
     size_t len = 0;
     buf[0] = 0;
@@ -86,12 +63,6 @@ const char *rt_dims_str(const int64_t *dims, int rank, char *buf, size_t n) {
         len += (size_t)snprintf(buf + len, n - len, "%s%lld", i ? "," : "", (long long)dims[i]);
     if (len < n) snprintf(buf + len, n - len, "]");
     return buf;
-}
-
-int rt_eval_shape(const PlanTensor *t, const int64_t *symvals, int64_t out[LTC_MAX_RANK]) {
-    for (int i = 0; i < t->shape.rank; i++)
-        if (!rt_dim_eval(t->shape.d[i], symvals, &out[i])) return -1;
-    return 0;
 }
 
 /* Symbols are solved from dimensions that hold exactly one unknown symbol:
@@ -127,7 +98,7 @@ int rt_bind_symbols(const Plan *p, const int *ranks, const int64_t *const *shape
                 if (s >= nsyms || s >= LTC_MAX_SYMS) continue;
                 int64_t coef;
                 Dim kd = {d.k, d.sym & known};
-                if (!rt_dim_eval(kd, symvals, &coef)) continue;
+                if (!dim_value(kd, symvals, &coef)) continue;
                 int64_t v = shapes[i][j];
                 if (coef == 0 || v % coef != 0) continue;    /* reported by the check below */
                 symvals[s] = v / coef;
@@ -139,7 +110,7 @@ int rt_bind_symbols(const Plan *p, const int *ranks, const int64_t *const *shape
         const PlanTensor *t = &p->inputs[i];
         for (int j = 0; j < t->shape.rank; j++) {
             int64_t v;
-            bool ok = (t->shape.d[j].sym & ~known) == 0 && rt_dim_eval(t->shape.d[j], symvals, &v) &&
+            bool ok = (t->shape.d[j].sym & ~known) == 0 && dim_value(t->shape.d[j], symvals, &v) &&
                       v == shapes[i][j];
             if (!ok)
                 return fail(err, errlen, "input '%s': expected rank %d %s, got %s", t->name,
@@ -210,10 +181,10 @@ static int run_steps(RtProgram *pr, RtPool *pool, const PlanStep *steps, int n, 
         int64_t ntiles;
         for (int j = 0; j < s->nbufs; j++) ptrs[j] = bases[s->bufs[j]];
         for (int j = 0; j < s->ndims; j++)
-            if (!rt_poly_eval(&s->dims[j], symvals, &dims[j]))
+            if (!poly_value(&s->dims[j], symvals, &dims[j]))
                 return fail(err, errlen, "step %d (%s): size overflow", i, p->kernels[s->kernel].name);
         dims[s->ndims] = (int64_t)pr->call;
-        if (!rt_poly_eval(&s->ntiles, symvals, &ntiles))
+        if (!poly_value(&s->ntiles, symvals, &ntiles))
             return fail(err, errlen, "step %d (%s): tile count overflow", i, p->kernels[s->kernel].name);
         StepCall c = {pr->fns[s->kernel], ptrs, dims, s->f};
         /* A step that touches only a few KB is done before another thread
@@ -221,7 +192,7 @@ static int run_steps(RtProgram *pr, RtPool *pool, const PlanStep *steps, int n, 
         int64_t bytes = 0;
         for (int j = 0; j < s->nbufs; j++) {
             int64_t b;
-            if (rt_poly_eval(&p->bufs[s->bufs[j]].bytes, symvals, &b)) bytes += b;
+            if (poly_value(&p->bufs[s->bufs[j]].bytes, symvals, &b)) bytes += b;
             else bytes = INT64_MAX / 2;
         }
         rt_pool_for(bytes < RT_SMALL_STEP_BYTES ? NULL : pool, ntiles, step_range, &c);
@@ -247,7 +218,7 @@ static int buffer_bases(RtProgram *pr, char *scratch, const int64_t *symvals, vo
         case BUF_PACKED: bases[i] = pr->packed ? pr->packed[b->index] : NULL; break;
         case BUF_ARENA: {
             int64_t off;
-            if (!rt_poly_eval(&b->offset, symvals, &off))
+            if (!poly_value(&b->offset, symvals, &off))
                 return fail(err, errlen, "buffer %d: offset overflow", i);
             bases[i] = scratch ? scratch + off : NULL;
             break;
@@ -257,7 +228,7 @@ static int buffer_bases(RtProgram *pr, char *scratch, const int64_t *symvals, vo
          * only makes those in the arena today; cheap to allow). */
         if (b->kind != BUF_ARENA && b->offset.n && bases[i]) {
             int64_t off;
-            if (!rt_poly_eval(&b->offset, symvals, &off))
+            if (!poly_value(&b->offset, symvals, &off))
                 return fail(err, errlen, "buffer %d: offset overflow", i);
             bases[i] = (char *)bases[i] + off;
         }
@@ -274,7 +245,7 @@ int rt_prepack(RtProgram *pr, RtPool *pool, char *err, size_t errlen) {
         for (int i = 0; i < p->npacked; i++) {
             int64_t n;
             int64_t zero[LTC_MAX_SYMS] = {0};
-            if (!rt_poly_eval(&p->packed[i].bytes, zero, &n))
+            if (!poly_value(&p->packed[i].bytes, zero, &n))
                 return fail(err, errlen, "packed buffer %d: bad size", i);
             size_t sz = ((size_t)n + 63) & ~(size_t)63;
             pr->packed[i] = aligned_alloc(64, sz ? sz : 64);
@@ -325,13 +296,13 @@ int rt_run(RtProgram *pr, RtPool *pool, RtScratch *scratch, const int64_t *symva
     /* ...and dims that reach past a buffer would too (the kernel contract). */
     if (rt_check_kernels(p, symvals, false, err, errlen) != 0) return -1;
     int64_t need;
-    if (!rt_poly_eval(&p->arena_bytes, symvals, &need))
+    if (!poly_value(&p->arena_bytes, symvals, &need))
         return fail(err, errlen, "scratch size overflows");
     /* Every arena buffer must fit in the scratch size: a check on the plan. */
     for (int i = 0; i < p->nbufs; i++)
         if (p->bufs[i].kind == BUF_ARENA) {
             int64_t off, len, end;
-            if (!rt_poly_eval(&p->bufs[i].offset, symvals, &off) || !rt_poly_eval(&p->bufs[i].bytes, symvals, &len) ||
+            if (!poly_value(&p->bufs[i].offset, symvals, &off) || !poly_value(&p->bufs[i].bytes, symvals, &len) ||
                 __builtin_add_overflow(off, len, &end) || end > need)
                 return fail(err, errlen, "plan: buffer %d lies outside the scratch arena", i);
         }

@@ -9,7 +9,7 @@
  * values and compared with the buffers it is given, before any kernel
  * runs.  Done with concrete values, as buf_check.c, because the
  * comparison is then exact. */
-#include "runtime/kernel_contract.h"
+#include "plan/kernel_contract.h"
 #include "runtime/rt_internal.h"
 
 #include <stdio.h>
@@ -34,12 +34,12 @@ static int check_list(const Plan *p, const PlanStep *steps, int n, const char *l
         }
         int64_t dims[PLAN_MAX_DIMS], ntiles, need[PLAN_MAX_ARGS] = {0};
         for (int j = 0; j < s->ndims; j++)
-            if (!rt_poly_eval(&s->dims[j], symvals, &dims[j])) {
+            if (!poly_value(&s->dims[j], symvals, &dims[j])) {
                 snprintf(err, errlen, "plan: %sstep %d (%s, family %s): dims[%d] is negative or overflows",
                          list, i, k->name, fam, j);
                 return -1;
             }
-        if (!rt_poly_eval(&s->ntiles, symvals, &ntiles)) {
+        if (!poly_value(&s->ntiles, symvals, &ntiles)) {
             snprintf(err, errlen, "plan: %sstep %d (%s, family %s): the tile count is negative or overflows",
                      list, i, k->name, fam);
             return -1;
@@ -54,7 +54,7 @@ static int check_list(const Plan *p, const PlanStep *steps, int n, const char *l
         for (int j = 0; j < s->nbufs; j++) {
             int b = s->bufs[j];
             int64_t have;
-            if (b < 0 || b >= p->nbufs || !rt_poly_eval(&p->bufs[b].bytes, symvals, &have)) {
+            if (b < 0 || b >= p->nbufs || !poly_value(&p->bufs[b].bytes, symvals, &have)) {
                 snprintf(err, errlen, "plan: %sstep %d (%s, family %s): bad buffer %d", list, i, k->name, fam, b);
                 return -1;
             }

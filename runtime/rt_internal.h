@@ -2,7 +2,7 @@
  * the AOT emitter (codegen/cpu/aot.c, descriptor.c) and the compiler's JIT
  * path.  Not installed: hosts see only lispetorchc/runtime.h.
  *
- *  - LtcModelDescriptor: the one symbol a model.so exports;
+ *  - (the model descriptor and the kernel ABI are plan/abi.h);
  *  - the thread pool (pool.c);
  *  - the executor (exec.c): runs a Plan's steps with kernel pointers;
  *  - the CPU feature check (cpu_features.c). */
@@ -12,38 +12,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "codegen/plan.h"
-
-/* ---- model.so descriptor ---------------------------------------------------- */
-#define LTC_MODEL_MAGIC 0x314C444F4D43544CULL   /* "LTCMODL1" little-endian */
-#define LTC_MODEL_ABI 1                        /* == LTC_RUNTIME_ABI */
-#define LTC_DESCRIPTOR_SYMBOL "ltc_model_descriptor"
-
-/* The kernel ABI of plan.h. */
-typedef void (*LtcKernelFn)(void *const *ptrs, const int64_t *dims, const float *f,
-                            int64_t tile_begin, int64_t tile_end);
-
-/* Exported as `ltc_model_descriptor` (const data) by every model.so.  Plain
- * C layout (x86-64 SysV: natural alignment, no padding between these
- * fields except none needed); the LLVM emitter builds the same struct
- * type { i64, i32, i32, ptr x4, ptr, i64, ptr, ptr, ptr, i64 }.
- * kernels[] lists the kernels of plan 0, then plan 1...: plan p's kernel k
- * is kernels[sum(nkernels of plans < p) + k]. */
-typedef struct LtcModelDescriptor {
-    uint64_t magic;                 /* LTC_MODEL_MAGIC */
-    uint32_t abi_version;           /* LTC_MODEL_ABI */
-    uint32_t nkernels;
-    const char *compiler_version;   /* LTC_VERSION of the compiler */
-    const char *triple;             /* "x86_64-pc-linux-gnu" */
-    const char *cpu;                /* "x86-64-v3", "sapphirerapids"... */
-    const char *features;           /* "+avx2,+fma,-avx512f,..." */
-    const uint8_t *plans;           /* codegen/serialize.c blob */
-    uint64_t plans_len;
-    const LtcKernelFn *kernels;
-    const char *const *kernel_names;
-    const uint8_t *weights;         /* embedded safetensors image or NULL */
-    uint64_t weights_len;
-} LtcModelDescriptor;
+#include "plan/abi.h"
+#include "plan/plan.h"
 
 /* ---- thread pool -------------------------------------------------------------- */
 typedef struct RtPool RtPool;
@@ -70,8 +40,6 @@ typedef struct RtProgram {
 } RtProgram;
 
 /* Value of a symbolic size; false on overflow or a negative result. */
-bool    rt_dim_eval(Dim d, const int64_t *symvals, int64_t *out);
-bool    rt_poly_eval(const Poly *p, const int64_t *symvals, int64_t *out);
 /* "[B,S,256]" with the plan's symbol names; a concrete shape if vals. */
 const char *rt_shape_str(const Plan *p, const Shape *s, char *buf, size_t n);
 const char *rt_dims_str(const int64_t *dims, int rank, char *buf, size_t n);
@@ -83,7 +51,6 @@ const char *rt_dim_str(const Plan *p, Dim d, char *buf, size_t n);
 int rt_bind_symbols(const Plan *p, const int *ranks, const int64_t *const *shapes,
                     int64_t symvals[LTC_MAX_SYMS], char *err, size_t errlen);
 /* Concrete shape of t; -1 on overflow. */
-int rt_eval_shape(const PlanTensor *t, const int64_t *symvals, int64_t out[LTC_MAX_RANK]);
 size_t rt_dtype_size(DType t);
 
 /* Scratch memory kept between runs (grown to the peak). */

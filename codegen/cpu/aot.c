@@ -11,8 +11,8 @@
  * linker's pid), so that SIGINT/SIGTERM leaves none of them behind. */
 #include "codegen/cpu/aot.h"
 #include "codegen/cpu/cpu.h"
-#include "codegen/serialize.h"
-#include "runtime/rt_seal.h"
+#include "plan/serialize.h"
+#include "plan/seal.h"
 
 #include <llvm-c/Analysis.h>
 
@@ -136,7 +136,7 @@ static int emit_and_link(LLVMModuleRef mod, LLVMTargetMachineRef tm, Plan **plan
         StrBuf blob = {0};
         rc = plan_serialize(plans, nplans, &blob, d);
         if (rc == 0)
-            digest = rt_desc_digest((const uint8_t *)blob.s, blob.len, LTC_VERSION, triple ? triple : "",
+            digest = seal_desc_digest((const uint8_t *)blob.s, blob.len, LTC_VERSION, triple ? triple : "",
                                     cpu ? cpu : "", feats ? feats : "");
         sb_free(&blob);
     }
@@ -164,7 +164,7 @@ static int emit_and_link(LLVMModuleRef mod, LLVMTargetMachineRef tm, Plan **plan
     }
     if (rc == 0) {                  /* whole-file CRC32C + digest trailer (runtime/rt_seal.h) */
         char why[600];
-        if (rt_seal_file(tmp, digest, why, sizeof why) != 0) {
+        if (seal_write(tmp, digest, why, sizeof why) != 0) {
             rc = diag_set(d, nl, "%s", why);
             unlink(tmp);
         }

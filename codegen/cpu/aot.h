@@ -13,7 +13,7 @@
 #include <llvm-c/Core.h>
 #include <llvm-c/TargetMachine.h>
 
-#include "codegen/plan.h"
+#include "plan/plan.h"
 
 /* descriptor.c: add the descriptor (and its data) to mod.  Every kernel of
  * every plan must already be a function of mod named PlanKernel.name;

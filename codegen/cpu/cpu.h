@@ -165,14 +165,11 @@ LLVMValueRef cg_hmax(Cg *c, LLVMValueRef v);
 /* ---- lowering helpers (lower.c) -------------------------------------------- */
 int  cpu_add_kernel(Plan *p, Node *n, const char *family, LtcDiag *d);
 /* Record kernel kid's contract constants (plan.h PlanKernel.consts; their
- * meaning per family: runtime/kernel_footprint.c). */
+ * meaning per family: plan/kernel_footprint.c). */
 void cpu_kernel_consts(Plan *p, int kid, int n, const int64_t *v);
 int  cpu_add_packed(Plan *p, int64_t bytes, const char *what, LtcDiag *d); /* buf index */
 int  cpu_add_prepack(Plan *p, const PlanStep *s, LtcDiag *d);
-Poly cpu_poly(Dim d);
-Poly cpu_polyk(int64_t k);
 int  cpu_cat_group(const Node *n);                  /* inputs per cat step (k_misc.c) */
-bool cpu_poly_add(Poly *p, Dim d);                    /* false if too many terms */
 /* product of dims [from, to) of s as one monomial; false if not one */
 bool cpu_dims_prod(const Shape *s, int from, int to, Dim *out);
 int  cpu_set_dim(PlanStep *s, Dim d);                 /* appends, returns index */

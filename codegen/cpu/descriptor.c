@@ -1,14 +1,14 @@
 /* descriptor.c: the `ltc_model_descriptor` constant of a model.so, built
  * as LLVM globals.
  *
- * Its LLVM type mirrors LtcModelDescriptor (runtime/rt_internal.h) field
+ * Its LLVM type mirrors LtcModelDescriptor (plan/abi.h) field
  * for field, so the C layout rules of the target give the same offsets:
  *   { i64 magic, i32 abi, i32 nkernels, ptr compiler_version, ptr triple,
  *     ptr cpu, ptr features, ptr plans, i64 plans_len, ptr kernels,
  *     ptr kernel_names, ptr weights, i64 weights_len } */
 #include "codegen/cpu/aot.h"
-#include "codegen/serialize.h"
-#include "runtime/rt_internal.h"
+#include "plan/serialize.h"
+#include "plan/abi.h"
 
 #include <stdio.h>
 #include <stdlib.h>

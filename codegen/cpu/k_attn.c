@@ -209,7 +209,7 @@ static int push_attn_dims(Plan *p, Node *n, const int *in_bufs, int out_buf, Pla
     cpu_set_dim(s, rs[2]);
     if (n->a.training && n->a.p > 0) cpu_set_seed_dims(s, n->a.seed);    /* dropout's Philox key */
     else { cpu_set_dimk(s, 0); cpu_set_dimk(s, 0); }                     /* unused */
-    s->ntiles = cpu_poly(batch);      /* rows of [b0, b1, Sq] */
+    s->ntiles = poly_dim(batch);      /* rows of [b0, b1, Sq] */
     return 0;
 }
 

@@ -31,7 +31,7 @@ int cpu_lower_dropout(CpuBackend *be, Plan *p, Node *n, const int *in_bufs, int 
      * elements cover k*syms (the kernel clamps to numel). */
     Dim t = ne;
     t.k = (ne.k + DROP_TILE - 1) / DROP_TILE;
-    s->ntiles = cpu_poly(t);
+    s->ntiles = poly_dim(t);
     return 0;
 }
 

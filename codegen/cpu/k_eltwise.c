@@ -118,7 +118,7 @@ int cpu_lower_eltwise(CpuBackend *be, Plan *p, Node *n, const int *in_bufs, int 
         for (int i = 0; i < L.nlead; i++) cpu_set_dim(s, L.st[k][i]);
     s->f[0] = (float)n->a.f;
     s->f[1] = (float)n->a.f2;
-    s->ntiles = cpu_poly(rows);
+    s->ntiles = poly_dim(rows);
     return 0;
 }
 

@@ -164,7 +164,7 @@ static int lower_linear(CpuBackend *be, Plan *p, Node *n, const GemmCfg *g, cons
         cpu_set_dim(s, S); cpu_set_dim(s, Dh); cpu_set_dim(s, E);
         cpu_set_dim(s, ps); cpu_set_dim(s, ls); cpu_set_dim(s, hs);
     }
-    s->ntiles = cpu_polyk((N + g->nb - 1) / g->nb);
+    s->ntiles = poly_const((N + g->nb - 1) / g->nb);
     if (g->packed) {
         int64_t np = (N + g->nr - 1) / g->nr;
         const char *what = arena_printf(p->graph->arena, "%%%d packed %s", w->id,
@@ -182,7 +182,7 @@ static int lower_linear(CpuBackend *be, Plan *p, Node *n, const GemmCfg *g, cons
         ps.bufs[1] = pb;
         cpu_set_dimk(&ps, N);
         cpu_set_dimk(&ps, K);
-        ps.ntiles = cpu_polyk(np);
+        ps.ntiles = poly_const(np);
         if (cpu_add_prepack(p, &ps, d) < 0) return -1;
         s->bufs[GB_B] = pb;
     }
@@ -260,8 +260,8 @@ static int lower_matmul(CpuBackend *be, Plan *p, Node *n, const GemmCfg *g, cons
     int64_t ncb = N.sym == 0 ? (N.k + g->nb - 1) / g->nb : 0;
     cpu_set_dimk(s, ncb);
     Dim nt;
-    if (ncb > 0 && dim_mul(batch, dim_const(ncb), &nt)) s->ntiles = cpu_poly(nt);
-    else s->ntiles = cpu_poly(batch);
+    if (ncb > 0 && dim_mul(batch, dim_const(ncb), &nt)) s->ntiles = poly_dim(nt);
+    else s->ntiles = poly_dim(batch);
     (void)be;
     return 0;
 }

@@ -114,7 +114,7 @@ int cpu_lower_misc(CpuBackend *be, Plan *p, Node *n, const int *in_bufs, int out
                    PlanStep *s, LtcDiag *d) {
     (void)be;
     const char *fam = NULL;
-    int64_t kc[3] = {0};       /* contract constants (runtime/kernel_footprint.c) */
+    int64_t kc[3] = {0};       /* contract constants (plan/kernel_footprint.c) */
     int nkc = 1;
     int64_t es = (int64_t)dtype_storage_size(n->dtype);
     Dim rows = dim_const(1);
@@ -165,7 +165,7 @@ int cpu_lower_misc(CpuBackend *be, Plan *p, Node *n, const int *in_bufs, int out
         for (int k = 0; k < first; k++) {
             Dim ch;
             if (!dim_mul(n->in[k]->shape.d[ax], inner, &ch)) return cpu_unsupported(n, d, "cat sizes");
-            if (ch.k && !cpu_poly_add(&off, ch))
+            if (ch.k && !poly_add(&off, ch))
                 return diag_set(d, n->loc, "cpu backend: cat: an offset has more than PLAN_MAX_TERMS (%d) terms",
                                 PLAN_MAX_TERMS);
         }
@@ -186,7 +186,7 @@ int cpu_lower_misc(CpuBackend *be, Plan *p, Node *n, const int *in_bufs, int out
             s->dims[s->ndims++] = off;
             Dim ch = dim_const(0);
             if (first + j < n->nin) dim_mul(n->in[first + j]->shape.d[ax], inner, &ch);
-            if (ch.k && !cpu_poly_add(&off, ch))
+            if (ch.k && !poly_add(&off, ch))
                 return diag_set(d, n->loc, "cpu backend: cat: an offset has more than PLAN_MAX_TERMS (%d) terms",
                                 PLAN_MAX_TERMS);
         }
@@ -195,7 +195,7 @@ int cpu_lower_misc(CpuBackend *be, Plan *p, Node *n, const int *in_bufs, int out
             for (int k = p->nkernels - 1; k >= 0; k--)
                 if (p->kernels[k].node == n) {
                     s->kernel = k;
-                    s->ntiles = cpu_poly(rows);
+                    s->ntiles = poly_dim(rows);
                     return 0;
                 }
             return diag_set(d, n->loc, "cpu backend: cat part %d before part 0", s->part);
@@ -260,7 +260,7 @@ int cpu_lower_misc(CpuBackend *be, Plan *p, Node *n, const int *in_bufs, int out
     if (kid < 0) return -1;
     cpu_kernel_consts(p, kid, nkc, kc);
     s->kernel = kid;
-    s->ntiles = cpu_poly(rows);
+    s->ntiles = poly_dim(rows);
     return 0;
 }
 

@@ -49,7 +49,7 @@ int cpu_lower_norm(CpuBackend *be, Plan *p, Node *n, const int *in_bufs, int out
     cpu_set_dim(s, rows);
     cpu_set_dim(s, n->shape.d[R - 1]);
     s->f[0] = (float)n->a.eps;
-    s->ntiles = cpu_poly(rows);
+    s->ntiles = poly_dim(rows);
     return 0;
 }
 

@@ -53,7 +53,7 @@ int cpu_add_packed(Plan *p, int64_t bytes, const char *what, LtcDiag *d) {
     PlanBuf *pk = grow(a, p->packed, p->npacked, sizeof *pk);
     PlanBuf *bf = grow(a, p->bufs, p->nbufs, sizeof *bf);
     if (!pk || !bf) return diag_set(d, (SrcLoc){0}, "out of memory");
-    PlanBuf nb = {.kind = BUF_PACKED, .index = p->npacked, .bytes = cpu_polyk(bytes), .what = what};
+    PlanBuf nb = {.kind = BUF_PACKED, .index = p->npacked, .bytes = poly_const(bytes), .what = what};
     pk[p->npacked] = nb;
     bf[p->nbufs] = nb;
     p->packed = pk; p->npacked++;
@@ -69,22 +69,6 @@ int cpu_add_prepack(Plan *p, const PlanStep *s, LtcDiag *d) {
     st[p->nprepack] = *s;
     p->prepack = st;
     return p->nprepack++;
-}
-
-Poly cpu_poly(Dim d) {
-    Poly p;
-    memset(&p, 0, sizeof p);
-    if (d.k != 0) { p.n = 1; p.t[0] = d; }
-    return p;
-}
-Poly cpu_polyk(int64_t k) { return cpu_poly(dim_const(k)); }
-
-bool cpu_poly_add(Poly *p, Dim d) {
-    for (int i = 0; i < p->n; i++)
-        if (p->t[i].sym == d.sym) { p->t[i].k += d.k; return true; }
-    if (p->n >= PLAN_MAX_TERMS) return false;
-    p->t[p->n++] = d;
-    return true;
 }
 
 bool cpu_dims_prod(const Shape *s, int from, int to, Dim *out) {
@@ -103,7 +87,7 @@ bool cpu_dims_prod(const Shape *s, int from, int to, Dim *out) {
  * cpu_lower_node reports it: a dropped dim would be a wrong kernel. */
 int cpu_set_dim(PlanStep *s, Dim d) {
     if (s->ndims >= PLAN_MAX_DIMS) { s->ndims = PLAN_MAX_DIMS + 1; return -1; }
-    s->dims[s->ndims] = cpu_poly(d);
+    s->dims[s->ndims] = poly_dim(d);
     return s->ndims++;
 }
 int cpu_set_dimk(PlanStep *s, int64_t k) { return cpu_set_dim(s, dim_const(k)); }

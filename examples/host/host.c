@@ -10,7 +10,7 @@
  * shape and checksum (sum of its values) are printed; with -r N the run is
  * repeated N more times and the mean time per run is printed.  Uses only the
  * public header lispetorchc/runtime.h.  Build:
- *   cc -Iruntime/include host.c libltc_runtime.a libltc_support.a -ldl -lpthread -lm */
+ *   cc -Iruntime/include host.c libltc_runtime.a libltc_plan.a libltc_support.a -ldl -lpthread -lm */
 #define _POSIX_C_SOURCE 200809L   /* clock_gettime */
 #include <stdio.h>
 #include <stdlib.h>

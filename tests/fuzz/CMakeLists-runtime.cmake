@@ -7,7 +7,7 @@
 #   fuzz_so_load   model.so bytes -> ltc_model_open (ELF check, seal)
 #   fuzz_seeds     writes seed inputs (scripts/fuzz-runtime.sh runs it)
 #
-# The runtime and support sources are compiled again here with coverage
+# The runtime, plan and support sources are compiled again here with coverage
 # instrumentation (-fsanitize=fuzzer-no-link) and ASan+UBSan, so the normal
 # libraries are left as they are.
 if(NOT CMAKE_C_COMPILER_ID MATCHES "Clang")
@@ -15,7 +15,7 @@ if(NOT CMAKE_C_COMPILER_ID MATCHES "Clang")
 endif()
 
 set(LTC_FUZZ_FLAGS -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g -O1)
-add_library(ltc_fuzz_rt STATIC ${LTC_RT_SRC} ${LTC_SUPPORT_SRC} ${CMAKE_SOURCE_DIR}/codegen/serialize.c)
+add_library(ltc_fuzz_rt STATIC ${LTC_RT_SRC} ${LTC_PLAN_SRC} ${LTC_SUPPORT_SRC})
 target_include_directories(ltc_fuzz_rt PUBLIC ${CMAKE_SOURCE_DIR}/runtime/include ${CMAKE_SOURCE_DIR})
 target_compile_options(ltc_fuzz_rt PRIVATE ${LTC_FUZZ_FLAGS} -fsanitize=fuzzer-no-link)
 target_link_libraries(ltc_fuzz_rt PUBLIC ${CMAKE_DL_LIBS} Threads::Threads m)

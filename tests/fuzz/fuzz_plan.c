@@ -1,7 +1,7 @@
 /* fuzz_plan.c: libFuzzer target for the plan reader and the runtime's
  * checks on what it accepts (hardening issue, item 4c).
  *
- * Input: a plan blob (codegen/serialize.h).  A blob the reader accepts is
+ * Input: a plan blob (plan/serialize.h).  A blob the reader accepts is
  * then run through every check the runtime makes before a kernel runs
  * (buffers against tensors, limits, symbol binding, the kernel families'
  * contract on every step's dims and tiles) and, when its sizes are
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codegen/serialize.h"
+#include "plan/serialize.h"
 #include "runtime/rt_internal.h"
 
 static void nop_kernel(void *const *ptrs, const int64_t *dims, const float *f, int64_t b, int64_t e) {
@@ -27,7 +27,7 @@ static int lookup(void *ctx, const char *name, void **fn) {
 /* Bytes of t at symvals, or -1. */
 static int64_t bytes_of(const PlanTensor *t, const int64_t *sv) {
     int64_t d[LTC_MAX_RANK], n = (int64_t)rt_dtype_size(t->dtype);
-    if (rt_eval_shape(t, sv, d) != 0) return -1;
+    if (plan_tensor_dims(t, sv, d) != 0) return -1;
     for (int i = 0; i < t->shape.rank; i++)
         if (__builtin_mul_overflow(n, d[i], &n)) return -1;
     return n;
@@ -43,7 +43,7 @@ static void exercise(const Plan *p, RtPool *pool) {
     int nin = p->ninputs < 64 ? p->ninputs : 64;
     for (int i = 0; i < nin; i++) {
         ranks[i] = p->inputs[i].shape.rank;
-        if (rt_eval_shape(&p->inputs[i], sv, shapes[i]) != 0) return;
+        if (plan_tensor_dims(&p->inputs[i], sv, shapes[i]) != 0) return;
         sp[i] = shapes[i];
     }
     if (p->ninputs <= 64 && rt_bind_symbols(p, ranks, sp, sv, err, sizeof err) != 0) return;
@@ -67,7 +67,7 @@ static void exercise(const Plan *p, RtPool *pool) {
      * real allocation would trip libFuzzer's malloc limit, which is a limit
      * of this harness, not a fault of the runtime (regress/scratch-12g.plan). */
     int64_t scratch_bytes;
-    if (!rt_poly_eval(&p->arena_bytes, sv, &scratch_bytes) ||
+    if (!poly_value(&p->arena_bytes, sv, &scratch_bytes) ||
         (scratch_bytes > (64 << 20) && scratch_bytes < ((int64_t)1 << 40)))
         return;
     RtProgram pr;

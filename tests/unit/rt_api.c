@@ -423,7 +423,7 @@ Test(api, corrupt_plan_in_descriptor) {
     snprintf(cmd, sizeof cmd, "cc -shared -fPIC -w -o '%s' '%s'", so, src);
     cr_assert_eq(system(cmd), 0);
     char why[300];          /* sealed as the compiler would: the blob itself is bad */
-    cr_assert_eq(rt_seal_file(so, rt_desc_digest((const uint8_t *)blob.s, blob.len - 3, LTC_VERSION, "x86_64", "", ""),
+    cr_assert_eq(seal_write(so, seal_desc_digest((const uint8_t *)blob.s, blob.len - 3, LTC_VERSION, "x86_64", "", ""),
                               why, sizeof why), 0, "%s", why);
     ltc_error err;
     cr_assert_null(ltc_model_open(so, &err));

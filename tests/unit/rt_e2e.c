@@ -334,8 +334,8 @@ Test(e2e, host_example_builds_and_runs) {
 #endif
     snprintf(cmd, sizeof cmd,
              "cc -std=c11 -Wall -Wextra -Werror %s -I%s/runtime/include -o '%s' %s/examples/host/host.c "
-             "%s/libltc_runtime.a %s/libltc_support.a -ldl -lpthread -lm",
-             san, LTC_SOURCE_DIR, exe, LTC_SOURCE_DIR, LTC_BINARY_DIR, LTC_BINARY_DIR);
+             "%s/libltc_runtime.a %s/libltc_plan.a %s/libltc_support.a -ldl -lpthread -lm",
+             san, LTC_SOURCE_DIR, exe, LTC_SOURCE_DIR, LTC_BINARY_DIR, LTC_BINARY_DIR, LTC_BINARY_DIR);
     cr_assert_eq(system(cmd), 0, "%s", cmd);
     snprintf(cmd, sizeof cmd, "'%s' '%s' -w '%s' 8 24 2>&1", exe, so, wpath);
     FILE *f = popen(cmd, "r");

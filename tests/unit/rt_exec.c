@@ -52,10 +52,10 @@ Test(exec, poly_eval) {
     p.t[p.n++] = rt_d(7, 0);
     p.t[p.n++] = rt_d(2, SS);
     int64_t v;
-    cr_assert(rt_poly_eval(&p, sv, &v));
+    cr_assert(poly_value(&p, sv, &v));
     cr_assert_eq(v, 16 * 15 + 7 + 10);
     int64_t big[LTC_MAX_SYMS] = {INT64_MAX / 2, 5};
-    cr_assert_not(rt_poly_eval(&p, big, &v), "overflow must be detected");
+    cr_assert_not(poly_value(&p, big, &v), "overflow must be detected");
 }
 
 Test(exec, bind_symbols_and_errors) {

@@ -1,4 +1,4 @@
-/* rt_ids.c: run-time checks of embedding ids (PlanIdCheck, codegen/plan.h).
+/* rt_ids.c: run-time checks of embedding ids (PlanIdCheck, plan/plan.h).
  *
  *  - plan_build (CPU backend) records one check for an embedding whose ids
  *    are an i64 entry input, directly or through a reshape; --emit plan
@@ -15,7 +15,7 @@
 
 #include "codegen/backend.h"
 #include "codegen/lower.h"
-#include "codegen/serialize.h"
+#include "plan/serialize.h"
 #include "ir/passes/passes.h"
 #include "lispetorchc/runtime.h"
 #include "tests/unit/rt_testlib.h"

@@ -1,4 +1,4 @@
-/* rt_kcontract.c: the kernel contract (runtime/kernel_families.def,
+/* rt_kcontract.c: the kernel contract (plan/kernel_families.def,
  * kernel_footprint.c, kernel_check.c).
  *
  *  - every plan the compiler builds for the examples and several e2e
@@ -16,10 +16,10 @@
 
 #include "codegen/backend.h"
 #include "codegen/lower.h"
-#include "codegen/serialize.h"
+#include "plan/serialize.h"
 #include "frontend/lisp.h"
 #include "ir/passes/passes.h"
-#include "runtime/kernel_contract.h"
+#include "plan/kernel_contract.h"
 #include "runtime/rt_internal.h"
 
 int shape_fused_linear(Node *n, LtcDiag *d);
@@ -164,7 +164,7 @@ static int nop_lookup(void *ctx, const char *name, void **fn) {
 static size_t tbytes(const PlanTensor *t, const int64_t *sv) {
     int64_t d[LTC_MAX_RANK];
     size_t n = rt_dtype_size(t->dtype);
-    cr_assert_eq(rt_eval_shape(t, sv, d), 0);
+    cr_assert_eq(plan_tensor_dims(t, sv, d), 0);
     for (int i = 0; i < t->shape.rank; i++) n *= (size_t)d[i];
     return n;
 }
@@ -240,12 +240,12 @@ static bool corrupt(Plan *p, const char *fam, Mut m, char *err, size_t n) {
                 if (strcmp(fam, "eltwise") != 0) { continue; }
                 int64_t sv[LTC_MAX_SYMS], nl;
                 cr_assert(symvals_at(p, 0, sv));
-                cr_assert(rt_poly_eval(&s->dims[1], sv, &nl));
+                cr_assert(poly_value(&s->dims[1], sv, &nl));
                 if (nl < 1) continue;
                 Poly *st = &s->dims[2 + nl];
                 int64_t v, sz;
-                cr_assert(rt_poly_eval(st, sv, &v));
-                cr_assert(rt_poly_eval(&s->dims[2], sv, &sz));
+                cr_assert(poly_value(st, sv, &v));
+                cr_assert(poly_value(&s->dims[2], sv, &sz));
                 if (v == 0 || sz < 2) continue;       /* a doubled stride must reach a second row */
                 for (int t = 0; t < st->n; t++) st->t[t].k *= 2;
             } else {

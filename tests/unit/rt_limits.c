@@ -1,4 +1,4 @@
-/* rt_limits.c: run-time size limits of plans (PlanLimit, codegen/plan.h).
+/* rt_limits.c: run-time size limits of plans (PlanLimit, plan/plan.h).
  *
  *  - plan_check_limits against an independent 128-bit evaluation, at random
  *    symbol values and random signed polynomials; the rule text a user sees;
@@ -277,7 +277,7 @@ static int run_at(Fix *f, Built *o, Graph *ref, int64_t d0, int64_t S, char *err
     for (int64_t i = 0; i < n; i++) x[i] = rt_rand(&f->seed);
     int64_t osh[LTC_MAX_RANK] = {0};
     int64_t on = 1;
-    if (rt_eval_shape(&p->outputs[0], sv, osh) == 0)
+    if (plan_tensor_dims(&p->outputs[0], sv, osh) == 0)
         for (int i = 0; i < p->outputs[0].shape.rank; i++) on *= osh[i];
     float *y = malloc((size_t)(on > 0 ? on : 1) * 4);
     RtScratch scr = {0};

@@ -71,7 +71,7 @@ Test(seal, descriptor_not_matching_its_seal_is_refused) {
     o.no_seal = true;
     build(&o);
     char why[300];
-    cr_assert_eq(rt_seal_file(so, 0x12345678u, why, sizeof why), 0, "%s", why);
+    cr_assert_eq(seal_write(so, 0x12345678u, why, sizeof why), 0, "%s", why);
     ltc_error err;
     cr_assert_null(ltc_model_open(so, &err));
     cr_assert_eq(err.code, LTC_ERR_FORMAT);

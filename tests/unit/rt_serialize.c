@@ -1,5 +1,5 @@
-/* rt_serialize.c: Plan -> bytes -> Plan (codegen/serialize.c and
- * runtime/plan_read.c): exact round trip, and corrupt or truncated blobs
+/* rt_serialize.c: Plan -> bytes -> Plan (plan/serialize.c and
+ * plan/plan_read.c): exact round trip, and corrupt or truncated blobs
  * are refused without crashing. */
 #include <criterion/criterion.h>
 

@@ -17,8 +17,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "codegen/plan.h"
-#include "codegen/serialize.h"
+#include "plan/plan.h"
+#include "plan/serialize.h"
 #include "runtime/rt_internal.h"
 #include "runtime/rt_seal.h"
 #include "support/safetensors.h"
@@ -106,7 +106,7 @@ static inline Plan *rt_toy_plan(Arena *a) {
     p->nkernels = 4;
     p->kernels = arena_alloc(a, 4 * sizeof *p->kernels);
     const char *kn[4] = {"k0_pack", "k1_relu", "k2_affine", "k3_rowsum"};
-    const char *kf[4] = {"toy_pack", "toy_rows", "toy_affine", "toy_rowsum"};   /* runtime/kernel_families.def */
+    const char *kf[4] = {"toy_pack", "toy_rows", "toy_affine", "toy_rowsum"};   /* plan/kernel_families.def */
     for (int i = 0; i < 4; i++) { p->kernels[i].name = kn[i]; p->kernels[i].family = kf[i]; }
     p->nprepack = 1;
     p->prepack = arena_alloc(a, sizeof *p->prepack);
@@ -228,13 +228,13 @@ static inline int rt_build_so(const char *path, Plan **plans, int nplans, const 
     else
         fprintf(f, "const void *ltc_something_else = kt;\nconst void *ltc_names = kn;\n");
     fclose(f);
-    uint32_t digest = rt_desc_digest((const uint8_t *)blob.s, blob.len, o->version, o->triple, "test", o->features);
+    uint32_t digest = seal_desc_digest((const uint8_t *)blob.s, blob.len, o->version, o->triple, "test", o->features);
     sb_free(&blob);
     snprintf(cmd, sizeof cmd, "cc -shared -fPIC -O1 -w -o '%s' '%s'", path, src);
     if (system(cmd) != 0) return -1;
     char why[300];
     if (o->no_seal) return 0;
-    if (rt_seal_file(path, digest, why, sizeof why) != 0) { fprintf(stderr, "%s\n", why); return -1; }
+    if (seal_write(path, digest, why, sizeof why) != 0) { fprintf(stderr, "%s\n", why); return -1; }
     return 0;
 }
 

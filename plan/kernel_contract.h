@@ -42,7 +42,7 @@ typedef struct KernelFamily {
 } KernelFamily;
 
 #define KF(name, b0, b1, d0, d1, nc, fn) int fn(const KfStep *s, int64_t *need, char *why, size_t n);
-#include "runtime/kernel_families.def"
+#include "plan/kernel_families.def"
 #undef KF
 
 /* The family called name, or NULL. */

@@ -1,5 +1,5 @@
 /* serialize.c: Plan -> bytes (format in serialize.h). */
-#include "codegen/serialize.h"
+#include "plan/serialize.h"
 
 #include <string.h>
 

@@ -15,7 +15,7 @@
  *
  * All arithmetic is overflow-checked (the `o` flag): a plan whose sizes do
  * not fit in int64 is refused as such. */
-#include "runtime/kernel_contract.h"
+#include "plan/kernel_contract.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -378,7 +378,7 @@ int kf_toy_rowsum(const KfStep *s, int64_t *need, char *why, size_t n) {
 /* ---- the table ----------------------------------------------------------------------------- */
 static const KernelFamily families[] = {
 #define KF(name, b0, b1, d0, d1, nc, fn) {#name, b0, b1, d0, d1, nc, fn},
-#include "runtime/kernel_families.def"
+#include "plan/kernel_families.def"
 #undef KF
 };
 

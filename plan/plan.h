@@ -32,8 +32,21 @@
 /* sum of monomials; n == 0 is the constant 0 */
 typedef struct Poly { int n; Dim t[PLAN_MAX_TERMS]; } Poly;
 
+/* The one implementation of Poly arithmetic (plan/poly.c), shared by the
+ * lowering, the backends and the runtime.  Terms are kept canonical: no
+ * two with the same symbols, none with a zero coefficient. */
 Poly    poly_dim(Dim d);
+Poly    poly_const(int64_t k);
 bool    poly_add(Poly *p, Dim d);            /* false if too many terms */
+bool    poly_add_poly(Poly *p, const Poly *q);
+/* Value at these symbol values; false when a product or the sum
+ * overflows int64, a coefficient is negative where only sizes are
+ * expected (dim_value), or a symbol's value is negative. */
+bool    dim_value(Dim d, const int64_t *symvals, int64_t *out);
+bool    poly_value(const Poly *p, const int64_t *symvals, int64_t *out);
+/* the same where terms may be negative (a limit's value: "T - S") */
+bool    poly_value_signed(const Poly *p, const int64_t *symvals, int64_t *out);
+/* poly_value for printing and tests: INT64_MAX when it overflows. */
 int64_t poly_eval(const Poly *p, const int64_t *symvals);
 
 typedef enum {
@@ -62,7 +75,7 @@ typedef struct PlanKernel {
      * Those that decide which memory the code touches (element sizes, a
      * GEMM's panel width, attention's head dims...) are also recorded
      * here, by the lowering, for the runtime's kernel contract
-     * (runtime/kernel_families.def: the meaning of each is per family). */
+     * (plan/kernel_families.def: the meaning of each is per family). */
     int         nconsts;
     int64_t     consts[PLAN_MAX_KCONSTS];
 } PlanKernel;
@@ -133,8 +146,11 @@ typedef struct Plan {
     PlanIdCheck *idchecks; int nidchecks; /* checked before any kernel runs */
 } Plan;
 
-/* Limits, implemented in runtime/limits.c (the runtime library, which the
- * compiler links too).  plan_limit_rule writes the bound as a user reads it:
+/* The concrete dims of t at these symbol values (plan/poly.c): 0, or -1
+ * when one overflows or the rank is out of range. */
+int plan_tensor_dims(const PlanTensor *t, const int64_t *symvals, int64_t out[LTC_MAX_RANK]);
+
+/* Limits, implemented in plan/limits.c.  plan_limit_rule writes the bound as a user reads it:
  * "S <= 512", "S >= 4", "T <= S + 1".  plan_check_limits returns 0 when
  * every limit holds for symvals, else -1 with a message naming the bound
  * and the actual values: "input sizes give S=600, but the model was built
@@ -142,7 +158,7 @@ typedef struct Plan {
 const char *plan_limit_rule(const Plan *p, const PlanLimit *l, char *buf, size_t n);
 int         plan_check_limits(const Plan *p, const int64_t *symvals, char *err, size_t n);
 
-/* Id checks, implemented in runtime/limits.c.  inputs[i] is the contiguous
+/* Id checks, implemented in plan/limits.c.  inputs[i] is the contiguous
  * data of entry input i at the shape its PlanTensor gives at symvals.
  * Returns 0 when every checked value is in range, else -1 with a message:
  * "input 'ids': value 50257 at [0,3] is out of range for the embedding

@@ -1,5 +1,6 @@
-/* seal.c: the model.so seal (rt_seal.h): CRC32C of the whole file and a
- * digest of its descriptor, written after linking, checked before dlopen.
+/* seal.c: the model.so seal (plan/seal.h): CRC32C of the whole file and a
+ * digest of its descriptor, written by the compiler after linking; the
+ * runtime checks it before dlopen (runtime/seal_check.c).
  *
  * Why CRC32C: it detects every 1-, 2- and 3-bit error and every burst up
  * to 32 bits in files of this size, which is what a damaged copy looks
@@ -10,8 +11,7 @@
  *
  * Files are read with pread/read, never mapped, so a file that shrinks
  * while it is checked gives a short read (an error), not SIGBUS. */
-#include "runtime/rt_seal.h"
-#include "runtime/rt_internal.h"
+#include "plan/seal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -51,32 +51,29 @@ static uint32_t crc_hw(uint32_t crc, const uint8_t *p, size_t n) {
     return c32;
 }
 
-uint32_t rt_crc32c(uint32_t crc, const void *data, size_t n) {
+uint32_t seal_crc32c(uint32_t crc, const void *data, size_t n) {
     static int hw = -1;
-    if (hw < 0) hw = rt_cpu_has("sse4.2") == 1;
+    if (hw < 0) hw = __builtin_cpu_supports("sse4.2") ? 1 : 0;
     crc = ~crc;
     crc = hw ? crc_hw(crc, data, n) : crc_soft(crc, data, n);
     return ~crc;
 }
 
-uint32_t rt_desc_digest(const uint8_t *plans, uint64_t plans_len, const char *version,
+uint32_t seal_desc_digest(const uint8_t *plans, uint64_t plans_len, const char *version,
                         const char *triple, const char *cpu, const char *features) {
-    uint32_t c = rt_crc32c(0, plans ? plans : (const uint8_t *)"", plans ? (size_t)plans_len : 0);
+    uint32_t c = seal_crc32c(0, plans ? plans : (const uint8_t *)"", plans ? (size_t)plans_len : 0);
     const char *s[4] = {version, triple, cpu, features};
     for (int i = 0; i < 4; i++) {
         const char *v = s[i] ? s[i] : "";
-        c = rt_crc32c(c, v, strlen(v) + 1);
+        c = seal_crc32c(c, v, strlen(v) + 1);
     }
     return c;
 }
 
 static void put64(uint8_t *p, uint64_t v) { for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i)); }
 static void put32(uint8_t *p, uint32_t v) { for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i)); }
-static uint64_t get64(const uint8_t *p) { uint64_t v = 0; for (int i = 7; i >= 0; i--) v = v << 8 | p[i]; return v; }
-static uint32_t get32(const uint8_t *p) { uint32_t v = 0; for (int i = 3; i >= 0; i--) v = v << 8 | p[i]; return v; }
 
-/* CRC32C of the first n bytes of fd (read sequentially from offset 0). */
-static int crc_fd(int fd, uint64_t n, uint32_t *out) {
+int seal_crc_fd(int fd, uint64_t n, uint32_t *out) {
     enum { CHUNK = 1 << 20 };
     uint8_t *buf = malloc(CHUNK);
     if (!buf) { errno = ENOMEM; return -1; }
@@ -87,7 +84,7 @@ static int crc_fd(int fd, uint64_t n, uint32_t *out) {
         ssize_t k = pread(fd, buf, want, (off_t)off);
         if (k < 0 && errno == EINTR) continue;
         if (k <= 0) { free(buf); if (k == 0) errno = EIO; return -1; }
-        c = rt_crc32c(c, buf, (size_t)k);
+        c = seal_crc32c(c, buf, (size_t)k);
         off += (uint64_t)k;
     }
     free(buf);
@@ -95,25 +92,13 @@ static int crc_fd(int fd, uint64_t n, uint32_t *out) {
     return 0;
 }
 
-/* Read exactly n bytes at off. */
-static int pread_all(int fd, void *buf, size_t n, uint64_t off) {
-    size_t got = 0;
-    while (got < n) {
-        ssize_t k = pread(fd, (uint8_t *)buf + got, n - got, (off_t)(off + got));
-        if (k < 0 && errno == EINTR) continue;
-        if (k <= 0) { if (k == 0) errno = EIO; return -1; }
-        got += (size_t)k;
-    }
-    return 0;
-}
-
-int rt_seal_file(const char *path, uint32_t desc_crc, char *err, size_t errlen) {
+int seal_write(const char *path, uint32_t desc_crc, char *err, size_t errlen) {
     int fd = open(path, O_RDWR | O_CLOEXEC);
     if (fd < 0) { snprintf(err, errlen, "cannot open '%s': %s", path, strerror(errno)); return -1; }
     struct stat st;
     uint32_t body_crc;
     int rc = -1;
-    if (fstat(fd, &st) != 0 || st.st_size < 0 || crc_fd(fd, (uint64_t)st.st_size, &body_crc) != 0) {
+    if (fstat(fd, &st) != 0 || st.st_size < 0 || seal_crc_fd(fd, (uint64_t)st.st_size, &body_crc) != 0) {
         snprintf(err, errlen, "cannot read '%s': %s", path, strerror(errno));
     } else {
         uint8_t t[RT_SEAL_SIZE] = {0};
@@ -135,49 +120,3 @@ int rt_seal_file(const char *path, uint32_t desc_crc, char *err, size_t errlen) 
     return rc;
 }
 
-int rt_check_model_file(const char *path, uint32_t *desc_crc, int *is_io, char *err, size_t errlen) {
-    *is_io = 1;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) { snprintf(err, errlen, "%s", strerror(errno)); return -1; }
-    struct stat st;
-    if (fstat(fd, &st) != 0) { snprintf(err, errlen, "%s", strerror(errno)); close(fd); return -1; }
-    if (!S_ISREG(st.st_mode)) { snprintf(err, errlen, "not a regular file"); close(fd); return -1; }
-    uint64_t size = (uint64_t)st.st_size;
-    enum { HEAD = 64 * 1024 };
-    size_t hn = size < HEAD ? (size_t)size : HEAD;
-    uint8_t *head = malloc(hn ? hn : 1);
-    int rc = -1;
-    if (!head) { snprintf(err, errlen, "out of memory"); close(fd); return -1; }
-    if (pread_all(fd, head, hn, 0) != 0) {
-        snprintf(err, errlen, "%s", strerror(errno));
-        goto out;
-    }
-    *is_io = 0;
-    if (rt_elf_check(head, hn, size, err, errlen) != 0) goto out;
-    uint8_t t[RT_SEAL_SIZE];
-    if (size < RT_SEAL_SIZE + sizeof(uint64_t) * 8 || pread_all(fd, t, sizeof t, size - RT_SEAL_SIZE) != 0 ||
-        memcmp(t, RT_SEAL_MAGIC, 8) != 0) {
-        snprintf(err, errlen, "no lispetorchc seal at the end of the file (not built by lispetorchc -o, stripped, or damaged)");
-        goto out;
-    }
-    if (get64(t + 8) != size - RT_SEAL_SIZE || get64(t + 24) != 0) {
-        snprintf(err, errlen, "corrupt seal (the file was truncated, extended or damaged)");
-        goto out;
-    }
-    uint32_t crc;
-    if (crc_fd(fd, size - RT_SEAL_SIZE, &crc) != 0) {
-        *is_io = 1;
-        snprintf(err, errlen, "%s", strerror(errno));
-        goto out;
-    }
-    if (crc != get32(t + 16)) {
-        snprintf(err, errlen, "checksum mismatch (CRC32C %08x, sealed %08x): the file is damaged", crc, get32(t + 16));
-        goto out;
-    }
-    *desc_crc = get32(t + 20);
-    rc = 0;
-out:
-    free(head);
-    close(fd);
-    return rc;
-}

@@ -17,15 +17,16 @@
  * for NULL) then len bytes.  A dim's k is >= 0 everywhere but in a limit's
  * value, whose terms may be negative and are all symbolic (sym != 0).
  *
- * The writer lives in codegen/serialize.c (compiler side); the reader in
- * runtime/plan_read.c, because the runtime library links no compiler code.
+ * The writer (plan/serialize.c) and the reader (plan/plan_read.c) are both
+ * in the plan library, which the compiler and the runtime link (the
+ * runtime links no compiler code).
  * The reader validates everything (bounds, counts, indices, symbol bits), so
  * a corrupt blob gives an error, never a crash.  Deserialized plans have a
  * minimal Graph (name + symbols) and PlanKernel.node == NULL. */
 #ifndef LTC_SERIALIZE_H
 #define LTC_SERIALIZE_H
 
-#include "codegen/plan.h"
+#include "plan/plan.h"
 
 #define PLAN_BLOB_MAGIC "LTCPLAN1"
 /* 2: PlanLimit list; 3: PlanIdCheck list; 4: derived symbols; 5: same

@@ -1,10 +1,10 @@
-/* plan_read.c: bytes -> Plans (format in codegen/serialize.h).
+/* plan_read.c: bytes -> Plans (format in plan/serialize.h).
  *
  * Part of the runtime, since model.so hosts link no compiler code.  Every
  * read is bounds-checked and every count and index validated, so a corrupt
  * descriptor is an error message, never a crash. */
-#include "codegen/serialize.h"
-#include "runtime/kernel_contract.h"
+#include "plan/serialize.h"
+#include "plan/kernel_contract.h"
 
 #include <string.h>
 
@@ -240,7 +240,7 @@ static Plan *plan(Rd *r) {
         k->family = str(r);
         if (!r->bad && !k->name) fail(r, "kernel without a name");
         /* the family must be one the runtime has a contract for
-         * (runtime/kernel_families.def), with that many constants */
+         * (plan/kernel_families.def), with that many constants */
         const KernelFamily *kf = r->bad ? NULL : kf_find(k->family);
         if (!r->bad && !kf) {
             char *why = arena_printf(r->a, "kernel '%.64s' of unknown family '%.32s'", k->name,

@@ -1,10 +1,10 @@
-/* limits.c: the run-time bounds of a Plan (PlanLimit in codegen/plan.h).
+/* limits.c: the run-time bounds of a Plan (PlanLimit in plan/plan.h).
  *
  * A limit reads value(symbols) <= max, value being a sum of monomials
  * whose coefficients may be negative.  Symbols are >= 0 (they are sizes),
  * so each term is evaluated with overflow checks; an overflow means the
  * sizes are far beyond any bound, i.e. the limit is violated. */
-#include "runtime/rt_internal.h"
+#include "plan/plan.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -76,25 +76,12 @@ const char *plan_limit_rule(const Plan *p, const PlanLimit *l, char *buf, size_t
     return buf;
 }
 
-/* value of v at symvals; false on overflow. */
-static bool eval_signed(const Poly *v, const int64_t *symvals, int64_t *out) {
-    int64_t s = 0;
-    for (int i = 0; i < v->n; i++) {
-        int64_t k = v->t[i].k, t;
-        if (k == INT64_MIN) return false;
-        Dim mag = {k < 0 ? -k : k, v->t[i].sym};
-        if (!rt_dim_eval(mag, symvals, &t)) return false;
-        if (k < 0 ? __builtin_sub_overflow(s, t, &s) : __builtin_add_overflow(s, t, &s)) return false;
-    }
-    *out = s;
-    return true;
-}
 
 int plan_check_limits(const Plan *p, const int64_t *symvals, char *err, size_t n) {
     for (int i = 0; i < p->nlimits; i++) {
         const PlanLimit *l = &p->limits[i];
         int64_t v;
-        if (eval_signed(&l->value, symvals, &v) && v <= l->max) continue;
+        if (poly_value_signed(&l->value, symvals, &v) && v <= l->max) continue;
         if (!err || !n) return -1;
         Out o = {err, n, 0};
         err[0] = 0;
@@ -134,7 +121,7 @@ int plan_check_ids(const Plan *p, const int64_t *symvals, void *const *inputs, c
         }
         const PlanTensor *t = &p->inputs[ic->input];
         int64_t shape[LTC_MAX_RANK], numel = 1;
-        bool ok = rt_eval_shape(t, symvals, shape) == 0;
+        bool ok = plan_tensor_dims(t, symvals, shape) == 0;
         for (int d = 0; ok && d < t->shape.rank; d++) ok = !__builtin_mul_overflow(numel, shape[d], &numel);
         if (!ok) {
             if (err && n) snprintf(err, n, "input '%s': size overflow", t->name);
