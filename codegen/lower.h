@@ -21,7 +21,7 @@
  * Conventions for Backend.lower_node:
  *  - in_bufs[i] is the buffer of n->in[i] as laid out in memory: contiguous
  *    with n->in[i]'s shape, except for SDPA inputs that are views (strides);
- *  - ADD_NORM with flag ADDNORM_HAS_SUM (ir/passes/passes.h) has one extra
+ *  - ADD_NORM with flag ADDNORM_HAS_SUM (ir/ir.h) has one extra
  *    entry in_bufs[n->nin]: the buffer where it must also store x + r (the
  *    value of its ADD_NORM_SUM companion node, which has no step);
  *  - a backend may append its own buffers (packed weights) and prepack

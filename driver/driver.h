@@ -96,7 +96,7 @@ int  driver_parse_args(Driver *d, int argc, char **argv);
 void driver_print_help(FILE *f);
 void driver_print_version(FILE *f);
 
-/* ---- diagnostics helpers (main.c) -------------------------------------- */
+/* ---- diagnostics helpers (log.c) -------------------------------------- */
 void drv_error(Driver *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void drv_warning(Driver *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void drv_note(Driver *d, SrcLoc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

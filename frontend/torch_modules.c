@@ -111,7 +111,7 @@ static Node *layer_norm(Interp *I, Value *call, Module *m, Node *x) {
     Node *in[3] = {x, t_module_tensor(I, call, m, "weight"), t_module_tensor(I, call, m, "bias")};
     Attr a;
     memset(&a, 0, sizeof a);
-    a.eps = m->nums[0]; a.flags = 3;
+    a.eps = m->nums[0]; a.flags = NORM_W | NORM_B;
     return t_emit(I, call, OP_LAYER_NORM, in, 3, &a);
 }
 

@@ -1,22 +1,13 @@
 /* graph.c: building graphs.  ir_emit is the one way nodes are made: it
  * checks arity, turns eager-pool inputs of a traced graph into PARAMs, runs
  * the op's shape rule and hands random ops their seed. */
-#define LTC_NO_OP_PROTOS
 #include "ir/ir_internal.h"
-
-/* Shape rules, referenced weakly (see ir_internal.h). */
-#define OP(e, name, mn, mx, shp, ker, fl) int shp(Node *n, LtcDiag *d) __attribute__((weak));
-#include "ir/ops.def"
-#undef OP
 
 static const ShapeFn shape_rules[OP_COUNT] = {
 #define OP(e, name, mn, mx, shp, ker, fl) [OP_##e] = shp,
 #include "ir/ops.def"
 #undef OP
 };
-
-/* A strong reference that pulls shape.c into links (weak ones do not). */
-void *const ltc_ir_shape_files[] = {(void *)broadcast_shapes};
 
 bool ir_has_shape_rule(Op op) { return (unsigned)op < OP_COUNT && shape_rules[op] != NULL; }
 

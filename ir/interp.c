@@ -3,26 +3,16 @@
  * storage (f16/bf16 rounded after each op).  ir_force computes eager-pool
  * values on demand and keeps them in node->data; ir_run executes a traced
  * graph for one binding of its symbols without touching the graph. */
-#define LTC_NO_OP_PROTOS
 #include "ir/ir_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
-
-#define OP(e, name, mn, mx, shp, ker, fl) int ker(const KCtx *k, LtcDiag *d) __attribute__((weak));
-#include "ir/ops.def"
-#undef OP
 
 static const KernelFn kernels[OP_COUNT] = {
 #define OP(e, name, mn, mx, shp, ker, fl) [OP_##e] = ker,
 #include "ir/ops.def"
 #undef OP
 };
-
-/* Weak references do not pull archive members into a link: these strong
- * references to one function of each kernel file do. */
-void *const ltc_ir_kernel_files[] = {(void *)ref_unary, (void *)ref_layer_norm_row,
-                                     (void *)ref_linear, (void *)gather_strided};
 
 bool ir_has_kernel(Op op) { return (unsigned)op < OP_COUNT && kernels[op] != NULL; }
 

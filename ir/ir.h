@@ -111,6 +111,17 @@ typedef struct Attr {
     DType    dtype;             /* sources, cast */
 } Attr;
 
+/* Attr.flags bits, each defined once (the ops that read them in brackets):
+ * set by the frontend and the passes, read by the shape rules, the
+ * interpreter and the backends. */
+enum {
+    NORM_W          = 1 << 0,   /* [LAYER_NORM, RMS_NORM, ADD_NORM] has a weight input */
+    NORM_B          = 1 << 1,   /* [LAYER_NORM, ADD_NORM] has a bias input */
+    ADDNORM_HAS_SUM = 1 << 2,   /* [ADD_NORM] an ADD_NORM_SUM companion reads the stored sum */
+    LINEAR_BIAS     = 1 << 0,   /* [FUSED_LINEAR] has a bias input */
+    LINEAR_RES      = 1 << 1,   /* [FUSED_LINEAR] has a residual input */
+};
+
 typedef struct OpInfo {
     const char *name;
     int min_in, max_in;

@@ -1,18 +1,14 @@
 /* ir_internal.h: what the IR's own files (and fused-op authors) share.
  *
  * Every row of ops.def names a shape rule and an interpreter kernel.  Their
- * prototypes are generated here from the table, so adding a row needs only
- * the two functions to be defined in some file of ltc_ir:
+ * prototypes are generated here from the table, so adding a row needs the
+ * two functions defined in a file of ir/ (fused ops' in ir/fused.c):
  *
  *   int shape_foo(Node *n, LtcDiag *d);         set n->dtype and n->shape
  *   int interp_foo(const KCtx *k, LtcDiag *d);  fill k->out
  *
- * The dispatch tables reference these functions weakly, so a row whose
- * functions are not linked gives a clean "no shape rule" / "no kernel" error
- * instead of a link failure.  A weak reference does not pull a member out
- * of a static archive: define a fused op's two functions in the same file as
- * the pass that emits it, or list one of its functions in a strong
- * reference such as ltc_ir_kernel_files[] (interp.c). */
+ * The dispatch tables reference them directly: a row without its functions
+ * is a link error, found when the compiler is built. */
 #ifndef LTC_IR_INTERNAL_H
 #define LTC_IR_INTERNAL_H
 
@@ -40,14 +36,12 @@ typedef struct KCtx {
 typedef int (*ShapeFn)(Node *n, LtcDiag *d);
 typedef int (*KernelFn)(const KCtx *k, LtcDiag *d);
 
-#ifndef LTC_NO_OP_PROTOS
 #define OP(e, name, mn, mx, shp, ker, fl) \
     int shp(Node *n, LtcDiag *d); int ker(const KCtx *k, LtcDiag *d);
 #include "ir/ops.def"
 #undef OP
-#endif
 
-/* Whether a row's functions are linked in (weak references, see above). */
+/* Whether a row has its functions (always, once linked: tests/unit/ir_types.c). */
 bool ir_has_shape_rule(Op op);
 bool ir_has_kernel(Op op);
 

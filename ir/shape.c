@@ -201,11 +201,11 @@ int shape_norm(Node *n, LtcDiag *d) {
     if (s->rank < 1) return diag_set(d, n->loc, "%s: input must have at least one dimension", NAME);
     if (!dtype_is_float(IN(0)->dtype))
         return diag_set(d, n->loc, "%s: input must be a float tensor, got %s", NAME, dtype_name(IN(0)->dtype));
-    /* flags bit 0: weight, bit 1: bias; 0 with inputs means "in order". */
-    if (n->a.flags == 0 && n->nin > 1) n->a.flags = n->nin == 3 ? 3 : 1;
-    if (n->op == OP_RMS_NORM && (n->a.flags & ~1)) return diag_set(d, n->loc, "rms_norm: has no bias");
-    if (n->a.flags & ~3) return diag_set(d, n->loc, "%s: invalid flags %d", NAME, n->a.flags);
-    int want = 1 + (n->a.flags & 1) + ((n->a.flags >> 1) & 1);
+    /* flags NORM_W, NORM_B; 0 with inputs means "in order". */
+    if (n->a.flags == 0 && n->nin > 1) n->a.flags = n->nin == 3 ? NORM_W | NORM_B : NORM_W;
+    if (n->op == OP_RMS_NORM && (n->a.flags & ~NORM_W)) return diag_set(d, n->loc, "rms_norm: has no bias");
+    if (n->a.flags & ~(NORM_W | NORM_B)) return diag_set(d, n->loc, "%s: invalid flags %d", NAME, n->a.flags);
+    int want = 1 + !!(n->a.flags & NORM_W) + !!(n->a.flags & NORM_B);
     if (want != n->nin) return diag_set(d, n->loc, "%s: flags %d need %d inputs, got %d", NAME, n->a.flags, want, n->nin);
     Dim last = s->d[s->rank - 1];
     DType t = IN(0)->dtype;
@@ -213,7 +213,7 @@ int shape_norm(Node *n, LtcDiag *d) {
         const Shape *w = &IN(i)->shape;
         if (w->rank != 1 || !dim_eq(w->d[0], last))
             return diag_set(d, n->loc, "%s: %s %s does not match the last dimension of input %s", NAME,
-                            (i == 1 && (n->a.flags & 1)) ? "weight" : "bias", SS(w, x), SS(s, y));
+                            (i == 1 && (n->a.flags & NORM_W)) ? "weight" : "bias", SS(w, x), SS(s, y));
         if (!dtype_is_float(IN(i)->dtype))
             return diag_set(d, n->loc, "%s: weight and bias must be float tensors", NAME);
         t = dtype_promote(t, IN(i)->dtype);

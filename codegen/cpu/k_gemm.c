@@ -28,7 +28,6 @@
 
 #include "codegen/cpu/cpu.h"
 
-enum { FL_BIAS = 1, FL_RES = 2 };
 
 /* dims of a linear step */
 enum { LD_M, LD_N, LD_K, LD_LDA, LD_LDC, LD_LDR, LD_COUNT };
@@ -74,8 +73,8 @@ int gemm_config(CpuBackend *be, Node *n, GemmCfg *g, LtcDiag *d) {
         break;
     case OP_FUSED_LINEAR:
         g->kind = 0;
-        g->has_bias = n->a.flags & FL_BIAS;
-        g->has_res = (n->a.flags & FL_RES) != 0;
+        g->has_bias = n->a.flags & LINEAR_BIAS;
+        g->has_res = (n->a.flags & LINEAR_RES) != 0;
         g->act = n->a.act;
         if (!cg_act_supported(g->act))
             return cpu_unsupported(n, d, "activation of a fused_linear");

@@ -15,7 +15,6 @@
 #include "codegen/cpu/cpu.h"
 
 enum { NB_X, NB_R, NB_W, NB_B, NB_OUT, NB_SUM };
-#define ADDNORM_SUM_FLAG (1 << 2)   /* ir/passes/passes.h: ADDNORM_HAS_SUM */
 
 int cpu_lower_norm(CpuBackend *be, Plan *p, Node *n, const int *in_bufs, int out_buf,
                    PlanStep *s, LtcDiag *d) {
@@ -36,13 +35,13 @@ int cpu_lower_norm(CpuBackend *be, Plan *p, Node *n, const int *in_bufs, int out
     s->bufs[NB_X] = in_bufs[0];
     int next = 1;
     if (n->op == OP_ADD_NORM) s->bufs[NB_R] = in_bufs[next++];
-    bool has_w = n->op == OP_RMS_NORM ? n->nin > 1 : (n->a.flags & 1);
-    bool has_b = n->op != OP_RMS_NORM && (n->a.flags & 2);
+    bool has_w = n->op == OP_RMS_NORM ? n->nin > 1 : (n->a.flags & NORM_W);
+    bool has_b = n->op != OP_RMS_NORM && (n->a.flags & NORM_B);
     if (!soft && has_w) s->bufs[NB_W] = in_bufs[next++];
     if (!soft && has_b) s->bufs[NB_B] = in_bufs[next++];
     /* codegen/lower.c passes the ADD_NORM_SUM companion's buffer after the
      * inputs (in_bufs[nin], -1 when there is none) */
-    if (n->op == OP_ADD_NORM && (n->a.flags & ADDNORM_SUM_FLAG)) {
+    if (n->op == OP_ADD_NORM && (n->a.flags & ADDNORM_HAS_SUM)) {
         if (in_bufs[n->nin] < 0) return cpu_unsupported(n, d, "add_norm keeps its sum but has no sum buffer");
         s->bufs[NB_SUM] = in_bufs[n->nin];
     }
@@ -63,9 +62,9 @@ int cpu_gen_norm(Cg *c, const PlanKernel *pk, LtcDiag *d) {
     bool add = n->op == OP_ADD_NORM;
     int which = add ? (int)n->a.i : (int)n->op;
     bool rms = which == OP_RMS_NORM;
-    bool has_w = n->op == OP_RMS_NORM ? n->nin > 1 : (n->a.flags & 1);
-    bool has_b = !rms && (n->a.flags & 2);
-    bool has_sum = add && (n->a.flags & ADDNORM_SUM_FLAG);
+    bool has_w = n->op == OP_RMS_NORM ? n->nin > 1 : (n->a.flags & NORM_W);
+    bool has_b = !rms && (n->a.flags & NORM_B);
+    bool has_sum = add && (n->a.flags & ADDNORM_HAS_SUM);
     cg_kernel_begin(c, pk->name);
     LLVMBuilderRef b = c->b;
     LLVMValueRef X = cg_buf(c, NB_X), Rr = cg_buf(c, NB_R), W = cg_buf(c, NB_W), Bb = cg_buf(c, NB_B);

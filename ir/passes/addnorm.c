@@ -14,64 +14,6 @@
 
 #define P "addnorm"
 
-enum { NF_W = 1, NF_B = 2 };
-
-/* ---- the fused ops ----------------------------------------------------------------- */
-int shape_add_norm(Node *n, LtcDiag *d) {
-    Node *x = n->in[0], *r = n->in[1];
-    if (!shape_eq(&x->shape, &r->shape) || x->shape.rank < 1)
-        return diag_set(d, n->loc, "add_norm: x and r must have the same shape");
-    if (n->a.i != OP_LAYER_NORM && n->a.i != OP_RMS_NORM)
-        return diag_set(d, n->loc, "add_norm: attr i is not a norm op");
-    int want = 2 + !!(n->a.flags & NF_W) + !!(n->a.flags & NF_B);
-    if (n->nin != want || (n->a.i == OP_RMS_NORM && (n->a.flags & NF_B)))
-        return diag_set(d, n->loc, "add_norm: %d inputs do not match flags %d", n->nin, n->a.flags);
-    Dim last = x->shape.d[x->shape.rank - 1];
-    for (int i = 2; i < n->nin; i++)
-        if (n->in[i]->shape.rank != 1 || !dim_eq(n->in[i]->shape.d[0], last))
-            return diag_set(d, n->loc, "add_norm: weight/bias is not [last dim]");
-    n->dtype = x->dtype;
-    n->shape = x->shape;
-    return 0;
-}
-
-int interp_add_norm(const KCtx *k, LtcDiag *d) {
-    const Node *n = k->n;
-    const float *x = k->in[0], *r = k->in[1];
-    const float *w = (n->a.flags & NF_W) ? k->in[2] : NULL;
-    const float *b = (n->a.flags & NF_B) ? k->in[w ? 3 : 2] : NULL;
-    int64_t cols = k->shape[n->shape.rank - 1];
-    if (cols <= 0) return 0;
-    size_t rows = k->numel / (size_t)cols;
-    float *s = arena_alloc(k->scratch, (size_t)cols * sizeof(float));
-    if (!s) return diag_set(d, n->loc, "out of memory");
-    for (size_t i = 0; i < rows; i++) {
-        /* the sum, rounded as the unfused ADD stores it */
-        for (int64_t j = 0; j < cols; j++)
-            s[j] = round_to_dtype(n->dtype, x[i * cols + j] + r[i * cols + j]);
-        float *y = (float *)k->out + i * cols;
-        if (n->a.i == OP_LAYER_NORM) ref_layer_norm_row(s, w, b, y, cols, n->a.eps);
-        else ref_rms_norm_row(s, w, y, cols, n->a.eps);
-    }
-    return 0;
-}
-
-int shape_add_norm_sum(Node *n, LtcDiag *d) {
-    if (n->in[0]->op != OP_ADD_NORM || !shape_eq(&n->in[1]->shape, &n->in[2]->shape))
-        return diag_set(d, n->loc, "add_norm_sum: must read an add_norm and its two addends");
-    n->dtype = n->in[1]->dtype;
-    n->shape = n->in[1]->shape;
-    return 0;
-}
-
-int interp_add_norm_sum(const KCtx *k, LtcDiag *d) {
-    const float *x = k->in[1], *r = k->in[2];
-    float *y = k->out;
-    for (size_t e = 0; e < k->numel; e++) y[e] = x[e] + r[e];
-    (void)d;
-    return 0;
-}
-
 /* ---- the pass ------------------------------------------------------------------------ */
 /* A norm reading n as its x, over the last axis. */
 static Node *norm_user(PassCtx *c, Node *n) {
@@ -106,7 +48,7 @@ static int try_addnorm(PassCtx *c, Node *add) {
     Node *ins[4] = { x, r, NULL, NULL };
     int nin = 2;
     for (int i = 1; i < nm->nin; i++) ins[nin++] = nm->in[i];
-    a.flags = nm->a.flags & (NF_W | NF_B);     /* shape_norm made them explicit */
+    a.flags = nm->a.flags & (NORM_W | NORM_B);     /* shape_norm made them explicit */
     bool keep_sum = add->nusers > 1;
     if (keep_sum) a.flags |= ADDNORM_HAS_SUM;
     Node *an = pass_emit(c, OP_ADD_NORM, ins, nin, &a, nm->loc);

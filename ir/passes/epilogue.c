@@ -14,56 +14,6 @@
 
 #define P "epilogue"
 
-enum { FL_BIAS = 1, FL_RES = 2 };
-
-/* ---- the fused op: shape rule and interpreter kernel -------------------------- */
-int shape_fused_linear(Node *n, LtcDiag *d) {
-    Node *x = n->in[0], *w = n->in[1];
-    int want = 2 + !!(n->a.flags & FL_BIAS) + !!(n->a.flags & FL_RES);
-    if (n->nin != want)
-        return diag_set(d, n->loc, "fused_linear: %d inputs but flags say %d", n->nin, want);
-    if (x->shape.rank < 1 || w->shape.rank != 2 || !dim_eq(x->shape.d[x->shape.rank - 1], w->shape.d[1]))
-        return diag_set(d, n->loc, "fused_linear: x and W do not match");
-    n->dtype = x->dtype;
-    n->shape = x->shape;
-    n->shape.d[n->shape.rank - 1] = w->shape.d[0];
-    int i = 2;
-    if (n->a.flags & FL_BIAS) {
-        const Shape *b = &n->in[i++]->shape;
-        if (b->rank != 1 || !dim_eq(b->d[0], w->shape.d[0]))
-            return diag_set(d, n->loc, "fused_linear: bias is not [out_features]");
-    }
-    if ((n->a.flags & FL_RES) && !shape_eq(&n->in[i]->shape, &n->shape))
-        return diag_set(d, n->loc, "fused_linear: residual shape differs from the output");
-    if (n->a.act && !(n->a.act > 0 && n->a.act < OP_COUNT && (op_info[n->a.act].flags & OPF_ACTIVATION)))
-        return diag_set(d, n->loc, "fused_linear: act %d is not an activation", n->a.act);
-    return 0;
-}
-
-int interp_fused_linear(const KCtx *k, LtcDiag *d) {
-    const Node *n = k->n;
-    int r = n->in[0]->shape.rank;
-    int64_t K = k->ish[0][r - 1], N = k->ish[1][0];
-    int64_t M = K > 0 ? (int64_t)(numel_of(k->ish[0], r) / (size_t)K) : (int64_t)(k->numel / (size_t)(N ? N : 1));
-    float *y = k->out;
-    int i = 2;
-    const float *b = (n->a.flags & FL_BIAS) ? k->in[i++] : NULL;
-    const float *res = (n->a.flags & FL_RES) ? k->in[i] : NULL;
-    ref_linear(k->in[0], k->in[1], b, y, M, K, N);
-    /* Same rounding points as the unfused ops: after the GEMM(+bias), after
-     * the activation; the caller rounds the final sum. */
-    Attr none;
-    memset(&none, 0, sizeof none);
-    for (size_t e = 0; e < k->numel; e++) {
-        float v = round_to_dtype(n->dtype, y[e]);
-        if (n->a.act) v = round_to_dtype(n->dtype, (float)ref_unary((Op)n->a.act, &none, v));
-        if (res) v = v + res[e];
-        y[e] = v;
-    }
-    (void)d;
-    return 0;
-}
-
 /* ---- the pass ------------------------------------------------------------------- */
 static bool is_epilogue_op(const Node *u) {
     return u->op == OP_ADD || (op_info[u->op].flags & OPF_ACTIVATION);
@@ -124,8 +74,8 @@ static int try_epilogue(PassCtx *c, Node *lin) {
     a.act = act;
     Node *ins[4]; int nin = 0;
     ins[nin++] = lin->in[0]; ins[nin++] = lin->in[1];
-    if (bias) { ins[nin++] = bias; a.flags |= FL_BIAS; }
-    if (res)  { ins[nin++] = res;  a.flags |= FL_RES; }
+    if (bias) { ins[nin++] = bias; a.flags |= LINEAR_BIAS; }
+    if (res)  { ins[nin++] = res;  a.flags |= LINEAR_RES; }
     Node *f = pass_emit(c, OP_FUSED_LINEAR, ins, nin, &a, lin->loc);
     if (!f) return 0;
     pass_fused(c, P, "%s -> fused_linear", what);

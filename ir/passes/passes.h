@@ -85,6 +85,5 @@ int pass_epilogue(Graph *g, PassCtx *c);
 int pass_addnorm(Graph *g, PassCtx *c);
 
 /* ADD_NORM attr.flags bits beyond LAYER_NORM's (bit 0: w, bit 1: b). */
-#define ADDNORM_HAS_SUM  (1 << 2)    /* an ADD_NORM_SUM companion reads the stored sum */
 
 #endif

@@ -27,45 +27,6 @@
 
 #define P_ "qkv"
 
-/* ---- the fused op ------------------------------------------------------------------ */
-/* x [L.., S, K] rank R >= 2, W [P*E, K]; a.shape = [P, L.., H, S, Dh], E = H*Dh. */
-int shape_qkv_linear(Node *n, LtcDiag *d) {
-    const Shape *x = &n->in[0]->shape, *w = &n->in[1]->shape, *o = &n->a.shape;
-    int R = x->rank;
-    bool ok = R >= 2 && o->rank == R + 2 && w->rank == 2 && o->d[0].sym == 0 && o->d[0].k > 0
-              && dim_eq(w->d[1], x->d[R - 1]) && dim_eq(o->d[R], x->d[R - 2]);
-    for (int i = 0; ok && i < R - 2; i++) ok = dim_eq(o->d[i + 1], x->d[i]);
-    Dim e, pe;
-    ok = ok && dim_mul(o->d[R - 1], o->d[R + 1], &e) && dim_mul(e, o->d[0], &pe) && dim_eq(pe, w->d[0]);
-    if (ok && n->nin == 3) ok = n->in[2]->shape.rank == 1 && dim_eq(n->in[2]->shape.d[0], w->d[0]);
-    if (!ok) return diag_set(d, n->loc, "qkv_linear: x, W, b and the head-split shape do not match");
-    n->dtype = n->in[0]->dtype;
-    n->shape = *o;
-    return 0;
-}
-
-int interp_qkv_linear(const KCtx *k, LtcDiag *d) {
-    const Node *n = k->n;
-    int R = n->in[0]->shape.rank;
-    int64_t K = k->ish[0][R - 1], S = k->ish[0][R - 2], NP = k->ish[1][0];
-    int64_t P = k->shape[0], H = k->shape[R - 1], Dh = k->shape[R + 1], E = H * Dh;
-    int64_t L = 1;
-    for (int i = 0; i < R - 2; i++) L *= k->ish[0][i];
-    int64_t M = L * S;
-    float *lin = arena_alloc_big(k->scratch, (size_t)(M * NP > 0 ? M * NP : 1) * sizeof(float));
-    if (!lin) return diag_set(d, n->loc, "out of memory");
-    ref_linear(k->in[0], k->in[1], n->nin == 3 ? k->in[2] : NULL, lin, M, K, NP);
-    /* y[p, l, h, s, dd] = lin[l*S + s, p*E + h*Dh + dd] */
-    float *y = k->out;
-    for (int64_t l = 0; l < L; l++)
-        for (int64_t s = 0; s < S; s++)
-            for (int64_t p = 0; p < P; p++)
-                for (int64_t h = 0; h < H; h++)
-                    for (int64_t dd = 0; dd < Dh; dd++)
-                        y[((((p * L + l) * H + h) * S + s) * Dh) + dd] = lin[(l * S + s) * NP + p * E + h * Dh + dd];
-    return 0;
-}
-
 /* ---- matching ---------------------------------------------------------------------- */
 /* v [L.., S, E] -> reshape [L.., S, H, Dh] -> permute(H <-> S): the permute. */
 static Node *split_chain(PassCtx *c, Node *v, Dim *H, Dim *Dh) {

@@ -16,14 +16,6 @@
 #include "codegen/backend.h"
 #include "codegen/lower.h"
 
-/* The fused ops' shape rules live in ir/passes and are referenced weakly by
- * the IR; strong references pull them into this test. */
-int shape_fused_linear(Node *n, LtcDiag *d);
-int shape_add_norm(Node *n, LtcDiag *d);
-int shape_qkv_linear(Node *n, LtcDiag *d);
-void *const cpu_test_keep_rules[] = {(void *)shape_fused_linear, (void *)shape_add_norm,
-                                     (void *)shape_qkv_linear};
-
 typedef void (*KernelFn)(void *const *, const int64_t *, const float *, int64_t, int64_t);
 
 typedef struct H {

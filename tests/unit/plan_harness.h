@@ -20,12 +20,6 @@
 #include "ir/passes/passes.h"
 #include "runtime/rt_internal.h"
 
-int shape_fused_linear(Node *n, LtcDiag *d);
-int shape_add_norm(Node *n, LtcDiag *d);
-int shape_qkv_linear(Node *n, LtcDiag *d);
-void *const plan_test_keep_rules[] = {(void *)shape_fused_linear, (void *)shape_add_norm,
-                                      (void *)shape_qkv_linear};
-
 typedef void (*PhBuild)(Graph *g, void *ctx);
 
 typedef struct Ph {

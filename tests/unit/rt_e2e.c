@@ -14,11 +14,6 @@
 #include "lispetorchc/runtime.h"
 #include "tests/unit/rt_testlib.h"
 
-/* Fused ops' rules are weak in the IR: pull them in (see cpu_harness.h). */
-int shape_fused_linear(Node *n, LtcDiag *d);
-int shape_add_norm(Node *n, LtcDiag *d);
-void *const rt_e2e_keep_rules[] = {(void *)shape_fused_linear, (void *)shape_add_norm};
-
 enum { E = 16, F = 32, EA = 32 };   /* EA: attention width, 2 heads of 16 */
 
 typedef struct Model {

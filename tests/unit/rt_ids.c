@@ -20,10 +20,6 @@
 #include "lispetorchc/runtime.h"
 #include "tests/unit/rt_testlib.h"
 
-int shape_fused_linear(Node *n, LtcDiag *d);
-int shape_add_norm(Node *n, LtcDiag *d);
-void *const rt_ids_keep_rules[] = {(void *)shape_fused_linear, (void *)shape_add_norm};
-
 enum { NUM = 11, DIM = 5 };
 
 typedef struct Fix { Arena a; Graph *eager; Node *tab; unsigned seed; } Fix;

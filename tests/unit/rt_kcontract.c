@@ -22,11 +22,6 @@
 #include "plan/kernel_contract.h"
 #include "runtime/rt_internal.h"
 
-int shape_fused_linear(Node *n, LtcDiag *d);
-int shape_add_norm(Node *n, LtcDiag *d);
-int shape_qkv_linear(Node *n, LtcDiag *d);
-void *const kc_keep_rules[] = {(void *)shape_fused_linear, (void *)shape_add_norm, (void *)shape_qkv_linear};
-
 static Arena A;
 static Backend *BE;
 static LtcDiag D;

@@ -21,11 +21,6 @@
 #include "lispetorchc/runtime.h"
 #include "tests/unit/rt_testlib.h"
 
-/* Fused ops' rules are weak in the IR: pull them in (see cpu_harness.h). */
-int shape_fused_linear(Node *n, LtcDiag *d);
-int shape_add_norm(Node *n, LtcDiag *d);
-void *const rt_limits_keep_rules[] = {(void *)shape_fused_linear, (void *)shape_add_norm};
-
 /* ---- the checker and the rule text ---------------------------------------------------- */
 static Plan *two_sym_plan(Arena *a) {
     Graph *g = arena_alloc(a, sizeof *g);
