@@ -21,6 +21,8 @@ struct Backend {
     /* What the code is for, as the backend resolved it ("x86_64-pc-linux-gnu
      * znver4 +avx,+avx2,..."): part of the JIT cache key (engine/cache.c). */
     const char *target;
+    /* The runtime device its kernels run on (runtime/devices.def): "cpu". */
+    const char *device;
     void *self;
 
     /* Fill step (bufs, dims, f, ntiles) for node n whose inputs live in

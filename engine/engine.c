@@ -121,14 +121,14 @@ static int run_region(Engine *e, Entry *en, Graph *rg, Node *target, LtcDiag *d)
      * steps: so they run on every call (skipping them when the pointers
      * repeat would memoise the call, and `elapse` would time nothing). */
     rt_program_free_packed(&en->prog);
-    if (rt_prepack(&en->prog, e->pool, err, sizeof err) != 0) return diag_set(d, target->loc, "jit: %s", err);
+    if (rt_prepack(&en->prog, e->dev, err, sizeof err) != 0) return diag_set(d, target->loc, "jit: %s", err);
     SymBind none = {0};
     size_t bytes = shape_numel_eval(&target->shape, &none) * dtype_storage_size(target->dtype);
     void *buf = arena_alloc_big(target->graph->arena, bytes ? bytes : 1);
     if (!buf) return diag_set(d, target->loc, "out of memory");
     int64_t symvals[LTC_MAX_SYMS] = {0};
     void *outs[1] = {buf};
-    if (rt_run(&en->prog, e->pool, &e->scratch, symvals, NULL, outs, err, sizeof err) != 0)
+    if (rt_run(&en->prog, e->dev, &e->scratch, symvals, NULL, outs, err, sizeof err) != 0)
         return diag_set(d, target->loc, "jit: %s", err);
     target->data = buf;
     return 0;
@@ -216,11 +216,6 @@ Engine *engine_new(const EngineOptions *o, const EngineLog *log, LtcDiag *d) {
     arena_init(&e->arena);
     e->o = *o;
     if (log) e->log = *log;
-    if (!(e->pool = rt_pool_new(o->backend.threads))) {
-        diag_set(d, (SrcLoc){0}, "jit: cannot start the thread pool");
-        engine_free(e);
-        return NULL;
-    }
     /* One backend for the session: one LLVM context, one JIT.  When it
      * cannot be made, every region falls back naming why. */
     LtcDiag why;
@@ -229,6 +224,12 @@ Engine *engine_new(const EngineOptions *o, const EngineLog *log, LtcDiag *d) {
     bo.verbose = false;
     e->backend = backend_new(o->target, &e->arena, &bo, &why);
     if (!e->backend && !(e->no_backend = arena_printf(&e->arena, "%s", why.msg))) e->no_backend = "out of memory";
+    char err[300];
+    if (!(e->dev = rt_device_open(e->backend ? e->backend->device : "cpu", o->backend.threads, err, sizeof err))) {
+        diag_set(d, (SrcLoc){0}, "jit: %s", err);
+        engine_free(e);
+        return NULL;
+    }
     e->target_key = arena_printf(&e->arena, "lispetorchc %s plan %d backend %s target %s", LTC_VERSION,
                                  PLAN_BLOB_VERSION, e->backend ? e->backend->name : "none",
                                  e->backend && e->backend->target ? e->backend->target : "-");
@@ -259,7 +260,7 @@ void engine_free(Engine *e) {
     cache_free(e);
     if (e->backend) e->backend->destroy(e->backend);
     rt_scratch_free(&e->scratch);
-    if (e->pool) rt_pool_free(e->pool);
+    rt_device_close(e->dev);
     arena_free(&e->arena);
     free(e);
 }

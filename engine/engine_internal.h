@@ -43,7 +43,7 @@ struct Engine {
     char         *target_key;   /* version, backend, target: the key's prefix */
     Entry        *cache;
     Noted        *noted;
-    RtPool       *pool;
+    RtDevice     *dev;          /* where the regions run: the backend's device */
     RtScratch     scratch;
     EngineStats   st;
     int           nregions;     /* regions sent to the backend: names their kernels */

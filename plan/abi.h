@@ -10,7 +10,7 @@
 
 /* ---- model.so descriptor ---------------------------------------------------- */
 #define LTC_MODEL_MAGIC 0x314C444F4D43544CULL   /* "LTCMODL1" little-endian */
-#define LTC_MODEL_ABI 1                        /* == LTC_RUNTIME_ABI */
+#define LTC_MODEL_ABI 2                        /* == LTC_RUNTIME_ABI; 2: the device field */
 #define LTC_DESCRIPTOR_SYMBOL "ltc_model_descriptor"
 
 /* The kernel ABI of plan.h. */
@@ -20,7 +20,7 @@ typedef void (*LtcKernelFn)(void *const *ptrs, const int64_t *dims, const float 
 /* Exported as `ltc_model_descriptor` (const data) by every model.so.  Plain
  * C layout (x86-64 SysV: natural alignment, no padding between these
  * fields except none needed); the LLVM emitter builds the same struct
- * type { i64, i32, i32, ptr x4, ptr, i64, ptr, ptr, ptr, i64 }.
+ * type { i64, i32, i32, ptr x4, ptr, i64, ptr, ptr, ptr, i64, ptr }.
  * kernels[] lists the kernels of plan 0, then plan 1...: plan p's kernel k
  * is kernels[sum(nkernels of plans < p) + k]. */
 typedef struct LtcModelDescriptor {
@@ -37,6 +37,8 @@ typedef struct LtcModelDescriptor {
     const char *const *kernel_names;
     const uint8_t *weights;         /* embedded safetensors image or NULL */
     uint64_t weights_len;
+    const char *device;             /* the runtime device its kernels run on
+                                     * (runtime/devices.def): "cpu" */
 } LtcModelDescriptor;
 
 #endif

@@ -60,10 +60,10 @@ uint32_t seal_crc32c(uint32_t crc, const void *data, size_t n) {
 }
 
 uint32_t seal_desc_digest(const uint8_t *plans, uint64_t plans_len, const char *version,
-                        const char *triple, const char *cpu, const char *features) {
+                          const char *triple, const char *cpu, const char *features, const char *device) {
     uint32_t c = seal_crc32c(0, plans ? plans : (const uint8_t *)"", plans ? (size_t)plans_len : 0);
-    const char *s[4] = {version, triple, cpu, features};
-    for (int i = 0; i < 4; i++) {
+    const char *s[5] = {version, triple, cpu, features, device};
+    for (int i = 0; i < 5; i++) {
         const char *v = s[i] ? s[i] : "";
         c = seal_crc32c(c, v, strlen(v) + 1);
     }

@@ -21,10 +21,10 @@ uint32_t seal_crc32c(uint32_t crc, const void *data, size_t n);
 /* CRC32C of the first n bytes of fd (read with pread from offset 0).  0,
  * or -1 with errno. */
 int      seal_crc_fd(int fd, uint64_t n, uint32_t *out);
-/* CRC32C of what the descriptor says (plans blob, then the four strings
+/* CRC32C of what the descriptor says (plans blob, then the five strings
  * with their terminating NULs; a NULL string counts as ""). */
 uint32_t seal_desc_digest(const uint8_t *plans, uint64_t plans_len, const char *version,
-                          const char *triple, const char *cpu, const char *features);
+                          const char *triple, const char *cpu, const char *features, const char *device);
 /* Append the seal to the file at path.  0, or -1 + err. */
 int      seal_write(const char *path, uint32_t desc_crc, char *err, size_t errlen);
 

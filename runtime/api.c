@@ -1,8 +1,8 @@
 /* api.c: the public runtime API (lispetorchc/runtime.h) over the executor.
  *
  * A model is a dlopen'ed model.so, its descriptor, the plans decoded from
- * it (in the model's arena), one RtProgram per entry, a thread pool and a
- * scratch buffer.  Every check happens before any kernel runs. */
+ * it (in the model's arena), one RtProgram per entry, the device its
+ * descriptor names (device.h) and a scratch buffer on it.  Every check happens before any kernel runs. */
 #include "lispetorchc/runtime.h"
 #include "runtime/rt_api.h"
 #include "runtime/rt_handles.h"
@@ -41,7 +41,7 @@ struct ltc_model {
     Plan **plans; int nplans;
     Entry *entries;
     UParam *params; int nparams;
-    RtPool *pool; int nthreads;
+    RtDevice *dev;                  /* the descriptor's device (devices.def) */
     RtScratch scratch;
     pthread_mutex_t mu;
     /* current weights binding */
@@ -134,11 +134,15 @@ static int check_descriptor(ltc_model *m, const char *path, uint32_t sealed_dige
                        path, d->abi_version, LTC_MODEL_ABI);
     /* The file's CRC was checked before dlopen; this ties the descriptor
      * the loader actually mapped (plans, versions, target) to that seal. */
-    if (seal_desc_digest(d->plans, d->plans_len, d->compiler_version, d->triple, d->cpu, d->features) != sealed_digest)
+    if (seal_desc_digest(d->plans, d->plans_len, d->compiler_version, d->triple, d->cpu, d->features, d->device) !=
+        sealed_digest)
         return set_err(err, LTC_ERR_FORMAT, "'%s': descriptor checksum mismatch (plans or metadata damaged)", path);
     if (!d->compiler_version || strcmp(d->compiler_version, LTC_VERSION) != 0)
         return set_err(err, LTC_ERR_VERSION, "'%s': compiled by lispetorchc %s, this runtime is %s (recompile the model)",
                        path, d->compiler_version ? d->compiler_version : "(unknown)", LTC_VERSION);
+    if (!d->device || !rt_device_find(d->device))
+        return set_err(err, LTC_ERR_DEVICE, "'%s': the model's kernels are for device '%s', which this runtime does not have (devices: %s)",
+                       path, d->device ? d->device : "(none)", rt_device_list());
     char why[400];
     if (rt_check_target(d->triple, d->features, why, sizeof why) != 0)
         return set_err(err, LTC_ERR_CPU, "'%s': %s", path, why);
@@ -229,18 +233,24 @@ ltc_model *ltc_model_open(const char *path, ltc_error *err) {
      * read (a foreign library could export a small object of that name). */
     Dl_info info;
     const ElfW(Sym) *sym = NULL;
-    if (dladdr1(m->desc, &info, (void **)&sym, RTLD_DL_SYMENT) != 0 && sym &&
-        sym->st_size < sizeof(LtcModelDescriptor)) {
+    size_t have = dladdr1(m->desc, &info, (void **)&sym, RTLD_DL_SYMENT) != 0 && sym ? (size_t)sym->st_size
+                                                                                 : sizeof(LtcModelDescriptor);
+    /* magic and ABI version first (an older layout is smaller): then the
+     * message says which version to recompile for */
+    if (have < 16 || (m->desc->magic == LTC_MODEL_MAGIC && m->desc->abi_version == LTC_MODEL_ABI &&
+                      have < sizeof(LtcModelDescriptor))) {
         set_err(err, LTC_ERR_FORMAT, "'%s': symbol '%s' is too small to be a model descriptor (%zu bytes)",
-                path, LTC_DESCRIPTOR_SYMBOL, (size_t)sym->st_size);
+                path, LTC_DESCRIPTOR_SYMBOL, have);
         ltc_model_close(m);
         return NULL;
     }
     if (check_descriptor(m, path, sealed_digest, err) != 0) { ltc_model_close(m); return NULL; }
-    m->nthreads = rt_online_cores();
-    m->pool = rt_pool_new(m->nthreads);
-    if (!m->pool) { set_err(err, LTC_ERR_NOMEM, "cannot start %d threads", m->nthreads); ltc_model_close(m); return NULL; }
-    m->nthreads = rt_pool_size(m->pool);
+    char derr[300];
+    if (!(m->dev = rt_device_open(m->desc->device, 0, derr, sizeof derr))) {
+        set_err(err, LTC_ERR_NOMEM, "'%s': %s", path, derr);
+        ltc_model_close(m);
+        return NULL;
+    }
     if (m->desc->weights && m->desc->weights_len) {
         if (ltc_model_bind_weights_memory(m, m->desc->weights, (size_t)m->desc->weights_len) != 0) {
             *err = *merr(m);
@@ -273,8 +283,8 @@ void ltc_model_close(ltc_model *m) {
     m->magic = 0;
     rt_thread_error_drop(m->serial);
     if (m->entries) unbind(m);
-    rt_pool_free(m->pool);
     rt_scratch_free(&m->scratch);
+    rt_device_close(m->dev);
     if (m->dl) dlclose(m->dl);
     arena_free(&m->arena);
     pthread_mutex_destroy(&m->mu);
@@ -291,21 +301,15 @@ int ltc_set_num_threads(ltc_model *m, int n) {
     if (!live(m)) return -1;
     if (n <= 0) n = rt_online_cores();
     pthread_mutex_lock(&m->mu);
-    RtPool *p = rt_pool_new(n);
-    int rc = -1;
-    if (p) {
-        rt_pool_free(m->pool);
-        m->pool = p;
-        m->nthreads = rt_pool_size(p);      /* the pool caps n: report what runs */
-        rc = 0;
-    } else {
-        set_err(merr(m), LTC_ERR_NOMEM, "cannot start %d threads", n);
-    }
+    char why[200];
+    int rc = m->dev->ops->set_threads(m->dev, n, why, sizeof why);
+    if (rc != 0) set_err(merr(m), LTC_ERR_NOMEM, "%s", why);
     pthread_mutex_unlock(&m->mu);
     return rc;
 }
 
-int ltc_get_num_threads(const ltc_model *m) { return live(m) ? m->nthreads : -1; }
+/* the count the device really uses (the CPU pool caps it) */
+int ltc_get_num_threads(const ltc_model *m) { return live(m) ? m->dev->ops->threads(m->dev) : -1; }
 
 /* ---- metadata ------------------------------------------------------------------- */
 const char *ltc_model_compiler_version(const ltc_model *m) { return live(m) ? m->desc->compiler_version : NULL; }
@@ -452,7 +456,7 @@ static int bind_from(ltc_model *m, StFile *f, const char *what) {
     /* Pre-packing runs once, here. */
     for (int e = 0; e < m->nplans; e++) {
         char why[400];
-        if (rt_prepack(&m->entries[e].prog, m->pool, why, sizeof why) != 0) {
+        if (rt_prepack(&m->entries[e].prog, m->dev, why, sizeof why) != 0) {
             unbind(m);
             return set_err(merr(m), LTC_ERR_WEIGHTS, "%s: pre-packing entry '%s': %s", what,
                            m->plans[e]->graph->name, why);
@@ -519,9 +523,10 @@ static void call_free(Call *c) {
 
 static int check_dl(ltc_model *m, const char *kind, const PlanTensor *t, const DLTensor *x) {
     if (!x) return set_err(merr(m), LTC_ERR_ARG, "%s '%s': tensor is NULL", kind, t->name);
-    if (x->device.device_type != kDLCPU)
-        return set_err(merr(m), LTC_ERR_DEVICE, "%s '%s': tensor is on device type %d, expected CPU memory",
-                       kind, t->name, (int)x->device.device_type);
+    /* the model's device says which memory its kernels can read */
+    if ((int)x->device.device_type != m->dev->ops->dlpack_device_type)
+        return set_err(merr(m), LTC_ERR_DEVICE, "%s '%s': tensor is on device type %d, expected %s memory (device type %d)",
+                       kind, t->name, (int)x->device.device_type, m->dev->ops->memory, m->dev->ops->dlpack_device_type);
     DLDataType want = ltc_dtype_to_dl((ltc_dtype)t->dtype);
     DLDataType u8 = {kDLUInt, 8, 1};         /* older DLPack producers spell bool as uint8 */
     if (!rt_dl_dtype_eq(x->dtype, want) && !(t->dtype == DT_BOOL && rt_dl_dtype_eq(x->dtype, u8))) {
@@ -614,7 +619,7 @@ static int execute(ltc_model *m, Call *c, void *const *outs) {
     /* Every run advances the counter (as a torch generator advances on
      * every draw), whichever entry it runs and whether or not it fails. */
     e->prog.call = m->calls++;
-    if (rt_run(&e->prog, m->pool, &m->scratch, c->symvals, c->in, outs, why, sizeof why) != 0)
+    if (rt_run(&e->prog, m->dev, &m->scratch, c->symvals, c->in, outs, why, sizeof why) != 0)
         return set_err(merr(m), LTC_ERR_ARG, "entry '%s': %s", p->graph->name, why);
     return 0;
 }

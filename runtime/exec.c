@@ -6,7 +6,7 @@
  *      and the plan's limits (plan/limits.c);
  *   2. evaluate the scratch size (a polynomial) and grow the scratch buffer;
  *   3. for each step: base address of each buffer, dims evaluated, and the
- *      tile range [0, ntiles) split across the thread pool.
+ *      tile range [0, ntiles) on the device (device.h: the CPU device splits it across the thread pool).
  * Prepack steps run once, after the weights are bound (rt_prepack). */
 #include "runtime/rt_internal.h"
 
@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { RT_SMALL_STEP_BYTES = 16 << 10 };
 
 static int fail(char *err, size_t n, const char *fmt, ...) {
     va_list ap;
@@ -150,26 +149,14 @@ int rt_bind_symbols(const Plan *p, const int *ranks, const int64_t *const *shape
 }
 
 void rt_scratch_free(RtScratch *s) {
-    free(s->mem);
+    if (s->mem && s->dev) s->dev->ops->free(s->dev, s->mem);
     s->mem = NULL;
     s->cap = 0;
-}
-
-/* The range function for one step. */
-typedef struct StepCall {
-    LtcKernelFn fn;
-    void *const *ptrs;
-    const int64_t *dims;
-    const float *f;
-} StepCall;
-
-static void step_range(void *arg, int64_t b, int64_t e) {
-    StepCall *c = arg;
-    c->fn(c->ptrs, c->dims, c->f, b, e);
+    s->dev = NULL;
 }
 
 /* Run steps[0..n) with buffer base addresses from bases. */
-static int run_steps(RtProgram *pr, RtPool *pool, const PlanStep *steps, int n, void **bases,
+static int run_steps(RtProgram *pr, RtDevice *dev, const PlanStep *steps, int n, void **bases,
                      const int64_t *symvals, char *err, size_t errlen) {
     const Plan *p = pr->plan;
     for (int i = 0; i < n; i++) {
@@ -186,18 +173,15 @@ static int run_steps(RtProgram *pr, RtPool *pool, const PlanStep *steps, int n, 
         dims[s->ndims] = (int64_t)pr->call;
         if (!poly_value(&s->ntiles, symvals, &ntiles))
             return fail(err, errlen, "step %d (%s): tile count overflow", i, p->kernels[s->kernel].name);
-        StepCall c = {pr->fns[s->kernel], ptrs, dims, s->f};
-        /* A step that touches only a few KB is done before another thread
-         * could be woken: run it here. */
-        int64_t bytes = 0;
+        int64_t bytes = 0;                  /* what the step touches: the device's hint */
         for (int j = 0; j < s->nbufs; j++) {
             int64_t b;
-            if (poly_value(&p->bufs[s->bufs[j]].bytes, symvals, &b)) bytes += b;
-            else bytes = INT64_MAX / 2;
+            if (!poly_value(&p->bufs[s->bufs[j]].bytes, symvals, &b) || __builtin_add_overflow(bytes, b, &bytes))
+                bytes = INT64_MAX / 2;
         }
-        rt_pool_for(bytes < RT_SMALL_STEP_BYTES ? NULL : pool, ntiles, step_range, &c);
+        if (dev->ops->launch(dev, pr->fns[s->kernel], ptrs, dims, s->f, ntiles, bytes, err, errlen) != 0) return -1;
     }
-    return 0;
+    return dev->ops->sync(dev, err, errlen);
 }
 
 /* Base address of every plan buffer for this call. */
@@ -236,21 +220,20 @@ static int buffer_bases(RtProgram *pr, char *scratch, const int64_t *symvals, vo
     return 0;
 }
 
-int rt_prepack(RtProgram *pr, RtPool *pool, char *err, size_t errlen) {
+int rt_prepack(RtProgram *pr, RtDevice *dev, char *err, size_t errlen) {
     const Plan *p = pr->plan;
     rt_program_free_packed(pr);
     if (p->npacked) {
         pr->packed = calloc((size_t)p->npacked, sizeof *pr->packed);
         if (!pr->packed) return fail(err, errlen, "out of memory");
+        pr->packed_on = dev;
         for (int i = 0; i < p->npacked; i++) {
             int64_t n;
             int64_t zero[LTC_MAX_SYMS] = {0};
             if (!poly_value(&p->packed[i].bytes, zero, &n))
                 return fail(err, errlen, "packed buffer %d: bad size", i);
-            size_t sz = ((size_t)n + 63) & ~(size_t)63;
-            pr->packed[i] = aligned_alloc(64, sz ? sz : 64);
+            pr->packed[i] = dev->ops->alloc(dev, (size_t)n);
             if (!pr->packed[i]) return fail(err, errlen, "out of memory (%lld bytes packed)", (long long)n);
-            memset(pr->packed[i], 0, sz ? sz : 64);
         }
     }
     if (p->nprepack) {
@@ -261,7 +244,7 @@ int rt_prepack(RtProgram *pr, RtPool *pool, char *err, size_t errlen) {
         int rc = rt_check_buffers(p, zero, true, err, errlen);
         if (rc == 0) rc = rt_check_kernels(p, zero, true, err, errlen);
         if (rc == 0) rc = buffer_bases(pr, NULL, zero, NULL, NULL, bases, err, errlen);
-        if (rc == 0) rc = run_steps(pr, pool, p->prepack, p->nprepack, bases, zero, err, errlen);
+        if (rc == 0) rc = run_steps(pr, dev, p->prepack, p->nprepack, bases, zero, err, errlen);
         free(bases);
         if (rc) return rc;
     }
@@ -271,13 +254,15 @@ int rt_prepack(RtProgram *pr, RtPool *pool, char *err, size_t errlen) {
 
 void rt_program_free_packed(RtProgram *pr) {
     if (pr->packed)
-        for (int i = 0; i < pr->plan->npacked; i++) free(pr->packed[i]);
+        for (int i = 0; i < pr->plan->npacked; i++)
+            if (pr->packed[i]) pr->packed_on->ops->free(pr->packed_on, pr->packed[i]);
     free(pr->packed);
     pr->packed = NULL;
+    pr->packed_on = NULL;
     pr->prepacked = false;
 }
 
-int rt_run(RtProgram *pr, RtPool *pool, RtScratch *scratch, const int64_t *symvals,
+int rt_run(RtProgram *pr, RtDevice *dev, RtScratch *scratch, const int64_t *symvals,
            void *const *inputs, void *const *outputs, char *err, size_t errlen) {
     const Plan *p = pr->plan;
     if ((p->nprepack || p->npacked) && !pr->prepacked)
@@ -306,19 +291,19 @@ int rt_run(RtProgram *pr, RtPool *pool, RtScratch *scratch, const int64_t *symva
                 __builtin_add_overflow(off, len, &end) || end > need)
                 return fail(err, errlen, "plan: buffer %d lies outside the scratch arena", i);
         }
-    if ((uint64_t)need > scratch->cap) {
-        size_t sz = ((size_t)need + 63) & ~(size_t)63;
-        void *mem = aligned_alloc(64, sz);
+    if ((uint64_t)need > scratch->cap || (scratch->mem && scratch->dev != dev)) {
+        void *mem = dev->ops->alloc(dev, (size_t)need);
         if (!mem) return fail(err, errlen, "out of memory (scratch of %lld bytes)", (long long)need);
-        free(scratch->mem);
+        rt_scratch_free(scratch);
         scratch->mem = mem;
-        scratch->cap = sz;
+        scratch->cap = (size_t)need;
+        scratch->dev = dev;
     }
     void *stackb[64];
     void **bases = p->nbufs <= 64 ? stackb : calloc((size_t)p->nbufs, sizeof *bases);
     if (!bases) return fail(err, errlen, "out of memory");
     int rc = buffer_bases(pr, scratch->mem, symvals, inputs, outputs, bases, err, errlen);
-    if (rc == 0) rc = run_steps(pr, pool, p->steps, p->nsteps, bases, symvals, err, errlen);
+    if (rc == 0) rc = run_steps(pr, dev, p->steps, p->nsteps, bases, symvals, err, errlen);
     if (bases != stackb) free(bases);
     return rc;
 }

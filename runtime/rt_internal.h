@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "plan/abi.h"
+#include "runtime/device.h"
 #include "plan/plan.h"
 
 /* ---- thread pool -------------------------------------------------------------- */
@@ -33,13 +34,13 @@ typedef struct RtProgram {
     const Plan  *plan;
     LtcKernelFn *fns;               /* per plan->kernels[i] */
     void       **params;            /* plan->nparams data pointers (NULL = unbound) */
-    void       **packed;            /* plan->npacked buffers, made by rt_prepack */
+    void       **packed;            /* plan->npacked buffers, made by rt_prepack on... */
+    RtDevice    *packed_on;         /* ...this device, which frees them */
     bool         prepacked;
     uint64_t     call;              /* call number passed to kernels at dims[ndims] (plan.h):
                                      * selects the dropout masks of that call */
 } RtProgram;
 
-/* Value of a symbolic size; false on overflow or a negative result. */
 /* "[B,S,256]" with the plan's symbol names; a concrete shape if vals. */
 const char *rt_shape_str(const Plan *p, const Shape *s, char *buf, size_t n);
 const char *rt_dims_str(const int64_t *dims, int rank, char *buf, size_t n);
@@ -50,11 +51,10 @@ const char *rt_dim_str(const Plan *p, Dim d, char *buf, size_t n);
  * [B,S,256], got [2,128,255]"). */
 int rt_bind_symbols(const Plan *p, const int *ranks, const int64_t *const *shapes,
                     int64_t symvals[LTC_MAX_SYMS], char *err, size_t errlen);
-/* Concrete shape of t; -1 on overflow. */
 size_t rt_dtype_size(DType t);
 
-/* Scratch memory kept between runs (grown to the peak). */
-typedef struct RtScratch { void *mem; size_t cap; } RtScratch;
+/* Scratch memory kept between runs (grown to the peak), on dev. */
+typedef struct RtScratch { void *mem; size_t cap; RtDevice *dev; } RtScratch;
 void rt_scratch_free(RtScratch *s);
 
 /* Set up pr for plan p, resolving each kernel by name through lookup
@@ -65,7 +65,7 @@ void rt_scratch_free(RtScratch *s);
 typedef int (*RtLookupFn)(void *ctx, const char *name, void **fn);
 int  rt_program_init(RtProgram *pr, const Plan *p, RtLookupFn lookup, void *ctx,
                      char *err, size_t errlen);
-void rt_program_free(RtProgram *pr);      /* fns, params, packed buffers */
+void rt_program_free(RtProgram *pr);      /* fns, params, packed buffers (before closing their device) */
 
 /* Every input/output/param/packed buffer of p lies inside the memory it
  * names at these symbol values (prepack: params and packed only).  0, or
@@ -78,11 +78,12 @@ int rt_check_buffers(const Plan *p, const int64_t *symvals, bool prepack, char *
  * plan gives 2048"). */
 int rt_check_kernels(const Plan *p, const int64_t *symvals, bool prepack, char *err, size_t errlen);
 
-/* Run the prepack steps once (weights must be bound): allocates packed. */
-int rt_prepack(RtProgram *pr, RtPool *pool, char *err, size_t errlen);
+/* Run the prepack steps once (weights must be bound): allocates packed
+ * on dev. */
+int rt_prepack(RtProgram *pr, RtDevice *dev, char *err, size_t errlen);
 void rt_program_free_packed(RtProgram *pr);
 /* One call: inputs/outputs are data pointers in plan order. */
-int rt_run(RtProgram *pr, RtPool *pool, RtScratch *scratch, const int64_t *symvals,
+int rt_run(RtProgram *pr, RtDevice *dev, RtScratch *scratch, const int64_t *symvals,
            void *const *inputs, void *const *outputs, char *err, size_t errlen);
 
 /* ---- CPU features ---------------------------------------------------------------- */

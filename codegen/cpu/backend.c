@@ -473,6 +473,7 @@ Backend *backend_cpu_new(Arena *a, const BackendOptions *o, LtcDiag *d) {
     if (o) be->opts = *o;
     else be->opts.opt_level = 3;
     be->base.name = "cpu";
+    be->base.device = CPU_DEVICE;
     be->base.self = be;
     be->base.lower_node = cpu_lower_node;
     be->base.generate = cpu_generate;

@@ -34,6 +34,10 @@ typedef struct CpuTarget {
     int  mr, nr;                     /* GEMM micro-tile: rows x columns (8x48 / 6x16) */
 } CpuTarget;
 
+/* The runtime device (runtime/devices.def) the CPU backend's kernels run
+ * on: named in the engine and in every model.so descriptor. */
+#define CPU_DEVICE "cpu"
+
 /* ---- the backend object ---------------------------------------------------- */
 typedef struct CpuBackend {
     Backend base;

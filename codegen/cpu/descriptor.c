@@ -7,6 +7,7 @@
  *     ptr cpu, ptr features, ptr plans, i64 plans_len, ptr kernels,
  *     ptr kernel_names, ptr weights, i64 weights_len } */
 #include "codegen/cpu/aot.h"
+#include "codegen/cpu/cpu.h"
 #include "plan/serialize.h"
 #include "plan/abi.h"
 
@@ -100,7 +101,7 @@ int aot_add_descriptor(LLVMModuleRef mod, Plan **plans, int nplans,
                                                 : LLVMConstNull(b.ptr);
         LLVMValueRef kt = nk ? ptr_array(&b, "kernels", fns, (unsigned)nk) : LLVMConstNull(b.ptr);
         LLVMValueRef nt = nk ? ptr_array(&b, "kernel_names", names, (unsigned)nk) : LLVMConstNull(b.ptr);
-        LLVMValueRef fields[13] = {
+        LLVMValueRef fields[14] = {
             LLVMConstInt(b.i64, LTC_MODEL_MAGIC, 0),
             LLVMConstInt(b.i32, LTC_MODEL_ABI, 0),
             LLVMConstInt(b.i32, (unsigned long long)nk, 0),
@@ -112,10 +113,11 @@ int aot_add_descriptor(LLVMModuleRef mod, Plan **plans, int nplans,
             LLVMConstInt(b.i64, blob.len, 0),
             kt, nt, w,
             LLVMConstInt(b.i64, weights && weights_len ? weights_len : 0, 0),
+            str_global(&b, CPU_DEVICE),
         };
         /* A literal (unpacked) struct: pointers are opaque `ptr`, so the
          * field types, hence the C layout, are fixed. */
-        LLVMValueRef init = LLVMConstStructInContext(b.ctx, fields, 13, 0);
+        LLVMValueRef init = LLVMConstStructInContext(b.ctx, fields, 14, 0);
         LLVMValueRef g = LLVMAddGlobal(mod, LLVMTypeOf(init), LTC_DESCRIPTOR_SYMBOL);
         LLVMSetInitializer(g, init);
         LLVMSetGlobalConstant(g, 1);

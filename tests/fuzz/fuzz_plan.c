@@ -33,7 +33,7 @@ static int64_t bytes_of(const PlanTensor *t, const int64_t *sv) {
     return n;
 }
 
-static void exercise(const Plan *p, RtPool *pool) {
+static void exercise(const Plan *p, RtDevice *pool) {
     char err[512];
     int64_t sv[LTC_MAX_SYMS] = {0};
     for (int i = 0; i < p->graph->nsyms; i++) sv[i] = 1 + (p->graph->syms[i].example & 7);
@@ -88,8 +88,8 @@ static void exercise(const Plan *p, RtPool *pool) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n) {
-    static RtPool *pool;
-    if (!pool) pool = rt_pool_new(2);
+    static RtDevice *pool;
+    if (!pool) pool = rt_device_open("cpu", 2, NULL, 0);
     Arena a;
     arena_init(&a);
     Plan **ps;

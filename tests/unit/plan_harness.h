@@ -28,7 +28,7 @@ typedef struct Ph {
     Backend *be;
     Plan *plan;
     RtProgram prog;
-    RtPool *pool;
+    RtDevice *pool;
     RtScratch scratch;
     LtcDiag d;
     uint64_t rng;
@@ -46,14 +46,14 @@ static void ph_setup(void) {
     BackendOptions o = {.cpu = "native", .opt_level = 3};
     ph.be = backend_new("cpu", &ph.a, &o, &ph.d);
     cr_assert(ph.be, "%s", ph.d.msg);
-    ph.pool = rt_pool_new(2);
+    ph.pool = rt_device_open("cpu", 2, NULL, 0);
     cr_assert(ph.pool);
 }
 
 static void ph_teardown(void) {
     rt_program_free(&ph.prog);
     rt_scratch_free(&ph.scratch);
-    if (ph.pool) rt_pool_free(ph.pool);
+    if (ph.pool) rt_device_close(ph.pool);
     if (ph.be) ph.be->destroy(ph.be);
     arena_free(&ph.a);
 }

@@ -108,9 +108,9 @@ Test(exec, bind_product_dims) {
 static void run_toy(int nthreads, int64_t B, int64_t S, unsigned seed) {
     Arena a; arena_init(&a);
     Plan *p = rt_toy_plan(&a);
-    RtPool *pool = rt_pool_new(nthreads);
+    RtDevice *pool = rt_device_open("cpu", nthreads, NULL, 0);
     void *params[2] = {(void *)rt_w, (void *)rt_b};
-    RtProgram pr = {p, rt_toy_fns(), params, NULL, false, 0};
+    RtProgram pr = {p, rt_toy_fns(), params, NULL, NULL, false, 0};
     char err[512];
     cr_assert_eq(rt_prepack(&pr, pool, err, sizeof err), 0, "%s", err);
     int64_t rows = B * S;
@@ -132,7 +132,7 @@ static void run_toy(int nthreads, int64_t B, int64_t S, unsigned seed) {
     cr_assert_geq(scr.cap, (size_t)(16 * rows));
     rt_scratch_free(&scr);
     rt_program_free_packed(&pr);
-    rt_pool_free(pool);
+    rt_device_close(pool);
     free(x); free(y); free(s); free(ry); free(rs);
     arena_free(&a);
 }
@@ -153,15 +153,15 @@ Test(exec, unbound_params_and_missing_prepack) {
     Arena a; arena_init(&a);
     Plan *p = rt_toy_plan(&a);
     void *params[2] = {NULL, NULL};
-    RtProgram pr = {p, rt_toy_fns(), params, NULL, false, 0};
+    RtProgram pr = {p, rt_toy_fns(), params, NULL, NULL, false, 0};
     char err[512];
     int64_t sv[LTC_MAX_SYMS] = {1, 1};
     float x[4] = {0}, y[4], s[1];
     void *ins[1] = {x}, *outs[2] = {y, s};
     RtScratch scr = {0};
-    cr_assert_eq(rt_run(&pr, NULL, &scr, sv, ins, outs, err, sizeof err), -1);
+    cr_assert_eq(rt_run(&pr, rt_test_device(), &scr, sv, ins, outs, err, sizeof err), -1);
     cr_assert(strstr(err, "not bound") != NULL, "%s", err);
-    cr_assert_eq(rt_prepack(&pr, NULL, err, sizeof err), -1);
+    cr_assert_eq(rt_prepack(&pr, rt_test_device(), err, sizeof err), -1);
     cr_assert_str_eq(err, "entry 'forward': parameter 'layer.w' is not bound (bind a weights file first)");
     rt_scratch_free(&scr);
     rt_program_free_packed(&pr);
@@ -189,12 +189,12 @@ Test(exec, program_init_with_lookup) {
     cr_assert_eq(rt_program_init(&pr, p, toy_lookup, p, err, sizeof err), 0, "%s", err);
     pr.params[0] = (void *)rt_w;
     pr.params[1] = (void *)rt_b;
-    cr_assert_eq(rt_prepack(&pr, NULL, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(rt_prepack(&pr, rt_test_device(), err, sizeof err), 0, "%s", err);
     float x[8] = {1, -1, 2, -2, 0.5f, 3, -4, 1}, y[8], s[2], ry[8], rs[2];
     int64_t sv[LTC_MAX_SYMS] = {1, 2};
     void *ins[1] = {x}, *outs[2] = {y, s};
     RtScratch scr = {0};
-    cr_assert_eq(rt_run(&pr, NULL, &scr, sv, ins, outs, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(rt_run(&pr, rt_test_device(), &scr, sv, ins, outs, err, sizeof err), 0, "%s", err);
     rt_toy_ref(x, 2, rt_w, rt_b, ry, rs);
     for (int i = 0; i < 8; i++) cr_assert_float_eq(y[i], ry[i], 1e-6);
     rt_scratch_free(&scr);
@@ -218,10 +218,10 @@ static void k1_recording(void *const *p, const int64_t *d, const float *f, int64
 static int distinct_callers(int64_t B, int64_t S) {
     Arena a; arena_init(&a);
     Plan *p = rt_toy_plan(&a);
-    RtPool *pool = rt_pool_new(2);
+    RtDevice *pool = rt_device_open("cpu", 2, NULL, 0);
     LtcKernelFn fns[4] = {k0_pack, k1_recording, k2_affine, k3_rowsum};
     void *params[2] = {(void *)rt_w, (void *)rt_b};
-    RtProgram pr = {p, fns, params, NULL, false, 0};
+    RtProgram pr = {p, fns, params, NULL, NULL, false, 0};
     char err[256];
     cr_assert_eq(rt_prepack(&pr, pool, err, sizeof err), 0, "%s", err);
     int64_t rows = B * S, sv[LTC_MAX_SYMS] = {B, S};
@@ -234,7 +234,7 @@ static int distinct_callers(int64_t B, int64_t S) {
     for (int i = 1; i < n && i < 64; i++) distinct += !pthread_equal(seen_threads[i], seen_threads[0]);
     rt_scratch_free(&scr);
     rt_program_free_packed(&pr);
-    rt_pool_free(pool);
+    rt_device_close(pool);
     free(x); free(y); free(s);
     arena_free(&a);
     return distinct;

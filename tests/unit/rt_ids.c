@@ -87,7 +87,7 @@ static void build(Fix *f, Graph *g, Built *o) {
     for (int i = 0; i < o->p->nparams; i++)
         for (int k = 0; k < g->nparams; k++)
             if (strcmp(g->params[k]->name, o->p->params[i].name) == 0) o->prog.params[i] = g->params[k]->origin->data;
-    cr_assert_eq(rt_prepack(&o->prog, NULL, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(rt_prepack(&o->prog, rt_test_device(), err, sizeof err), 0, "%s", err);
 }
 
 static void built_free(Built *o) {
@@ -107,7 +107,7 @@ static int run_ids(Built *o, Graph *ref, int64_t B, int64_t S, int64_t *ids, cha
     float *y = malloc((size_t)(on > 0 ? on : 1) * 4);
     RtScratch scr = {0};
     void *ins[1] = {ids}, *outs[1] = {y};
-    int rc = rt_run(&o->prog, NULL, &scr, sv, ins, outs, err, errlen);
+    int rc = rt_run(&o->prog, rt_test_device(), &scr, sv, ins, outs, err, errlen);
     Arena s; arena_init(&s);
     int64_t ish[1][LTC_MAX_RANK] = {{B, S}};
     void *rin[1] = {ids}, *rout[1];

@@ -177,16 +177,16 @@ static int run_blob(Plan *p, char *err, size_t n) {
     for (int i = 0; i < q->ninputs; i++) in[i] = calloc(1, tbytes(&q->inputs[i], sv) + 64);
     for (int i = 0; i < q->noutputs; i++) out[i] = calloc(1, tbytes(&q->outputs[i], sv) + 64);
     for (int i = 0; i < q->nparams; i++) pr.params[i] = calloc(1, tbytes(&q->params[i], sv) + 64);
-    RtPool *pool = rt_pool_new(1);
+    RtDevice *pool = rt_device_open("cpu", 1, NULL, 0);   /* the device the program runs on */
     RtScratch sc = {0};
     int rc = rt_prepack(&pr, pool, err, n);
     if (rc == 0) rc = rt_run(&pr, pool, &sc, sv, in, out, err, n);
     rt_scratch_free(&sc);
-    rt_pool_free(pool);
     for (int i = 0; i < q->ninputs; i++) free(in[i]);
     for (int i = 0; i < q->noutputs; i++) free(out[i]);
     for (int i = 0; i < q->nparams; i++) free(pr.params[i]);
-    rt_program_free(&pr);
+    rt_program_free(&pr);                   /* its packed buffers are the device's: before closing it */
+    rt_device_close(pool);
     return rc;
 }
 

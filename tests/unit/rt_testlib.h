@@ -57,6 +57,14 @@ static void k3_rowsum(void *const *p, const int64_t *d, const float *f, int64_t 
 }
 )
 
+/* A one-thread CPU device for tests that run plans directly (opened once,
+ * closed at exit by the OS). */
+static inline RtDevice *rt_test_device(void) {
+    static RtDevice *dev;
+    if (!dev) dev = rt_device_open("cpu", 1, NULL, 0);
+    return dev;
+}
+
 static inline LtcKernelFn *rt_toy_fns(void) {
     static LtcKernelFn fns[4] = {k0_pack, k1_relu, k2_affine, k3_rowsum};
     return fns;
@@ -171,6 +179,7 @@ typedef struct RtSoOpts {
     uint64_t magic;
     unsigned abi;
     const char *version, *triple, *features;
+    const char *device;         /* the descriptor's device: "cpu" */
     const void *weights; size_t wlen;
     bool no_descriptor;
     bool tiny_descriptor;       /* an int named ltc_model_descriptor */
@@ -179,7 +188,7 @@ typedef struct RtSoOpts {
 } RtSoOpts;
 
 static inline RtSoOpts rt_so_defaults(void) {
-    RtSoOpts o = {LTC_MODEL_MAGIC, LTC_MODEL_ABI, LTC_VERSION, "x86_64-pc-linux-gnu", "+sse2", NULL, 0, false, false, false, false};
+    RtSoOpts o = {LTC_MODEL_MAGIC, LTC_MODEL_ABI, LTC_VERSION, "x86_64-pc-linux-gnu", "+sse2", "cpu", NULL, 0, false, false, false, false};
     return o;
 }
 
@@ -206,7 +215,7 @@ static inline int rt_build_so(const char *path, Plan **plans, int nplans, const 
     fprintf(f, "typedef void (*K)(void *const *, const int64_t *, const float *, int64_t, int64_t);\n"
                "struct D { uint64_t magic; uint32_t abi, nk; const char *ver, *triple, *cpu, *feat;\n"
                "  const unsigned char *plans; uint64_t plans_len; const K *k; const char *const *kn;\n"
-               "  const unsigned char *w; uint64_t wlen; };\n");
+               "  const unsigned char *w; uint64_t wlen; const char *device; };\n");
     int nk = 0;
     fprintf(f, "static const K kt[] = {");
     for (int i = 0; i < nplans; i++)
@@ -222,13 +231,13 @@ static inline int rt_build_so(const char *path, Plan **plans, int nplans, const 
         fprintf(f, "const int ltc_model_descriptor = 5;\nconst void *ltc_k = kt;\nconst void *ltc_n = kn;\n");
     else if (!o->no_descriptor)
         fprintf(f, "const struct D ltc_model_descriptor = {%lluULL, %u, %d, \"%s\", \"%s\", \"test\", \"%s\",\n"
-                   "  plans, %zu, kt, kn, %s, %zu};\n",
+                   "  plans, %zu, kt, kn, %s, %zu, \"%s\"};\n",
                 (unsigned long long)o->magic, o->abi, nk, o->version, o->triple, o->features, blob.len,
-                o->weights ? "weights" : "0", o->weights ? o->wlen : 0);
+                o->weights ? "weights" : "0", o->weights ? o->wlen : 0, o->device);
     else
         fprintf(f, "const void *ltc_something_else = kt;\nconst void *ltc_names = kn;\n");
     fclose(f);
-    uint32_t digest = seal_desc_digest((const uint8_t *)blob.s, blob.len, o->version, o->triple, "test", o->features);
+    uint32_t digest = seal_desc_digest((const uint8_t *)blob.s, blob.len, o->version, o->triple, "test", o->features, o->device);
     sb_free(&blob);
     snprintf(cmd, sizeof cmd, "cc -shared -fPIC -O1 -w -o '%s' '%s'", path, src);
     if (system(cmd) != 0) return -1;

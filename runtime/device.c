@@ -1,0 +1,44 @@
+/* device.c: the device registry (devices.def). */
+#include "runtime/device.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define DEVICE(name, ops) extern const RtDeviceOps ops;
+#include "runtime/devices.def"
+#undef DEVICE
+
+static const RtDeviceOps *const devices[] = {
+#define DEVICE(name, ops) &ops,
+#include "runtime/devices.def"
+#undef DEVICE
+};
+enum { NDEVICES = sizeof devices / sizeof devices[0] };
+
+const RtDeviceOps *rt_device_find(const char *name) {
+    for (int i = 0; name && i < NDEVICES; i++)
+        if (strcmp(devices[i]->name, name) == 0) return devices[i];
+    return NULL;
+}
+
+const char *rt_device_list(void) {
+    static const char list[] =
+#define DEVICE(name, ops) #name " "
+#include "runtime/devices.def"
+#undef DEVICE
+        ;
+    return list;
+}
+
+RtDevice *rt_device_open(const char *name, int nthreads, char *err, size_t errlen) {
+    const RtDeviceOps *ops = rt_device_find(name);
+    if (!ops) {
+        if (err && errlen) snprintf(err, errlen, "no device '%s' in this runtime (devices: %s)", name ? name : "?", rt_device_list());
+        return NULL;
+    }
+    return ops->open(nthreads, err, errlen);
+}
+
+void rt_device_close(RtDevice *d) {
+    if (d) d->ops->close(d);
+}
