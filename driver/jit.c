@@ -179,6 +179,7 @@ static int collect_region(Node *target, Node ***out, int *nout, bool *worth, Ltc
     for (int i = 0; i <= target->id && rc == 0; i++) {
         Node *x = g->nodes[i];
         if (!need[i] || x->data) continue;
+        if (x->freed) { rc = EAGER_FREED(x, d); continue; }
         if (op_info[x->op].flags & OPF_SOURCE || x->op == OP_PARAM) { rc = ir_force(x, d); continue; }
         if (op_info[x->op].flags & (OPF_GEMM | OPF_ATTENTION)) *worth = true;
         list[n++] = x;
@@ -340,7 +341,7 @@ static int run_region(Jit *j, JitEntry *e, Graph *rg, Node *target, LtcDiag *d) 
     SymBind none = {0};
     shape_eval(&target->shape, &none, out);
     size_t bytes = shape_numel_eval(&target->shape, &none) * dtype_storage_size(target->dtype);
-    void *buf = arena_alloc_big(target->graph->arena, bytes ? bytes : 1);
+    void *buf = eager_alloc(target->graph, target, bytes);     /* the collector may release it */
     if (!buf) return diag_set(d, target->loc, "out of memory");
     int64_t symvals[LTC_MAX_SYMS] = {0};
     void *outs[1] = {buf};
