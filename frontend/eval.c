@@ -874,6 +874,12 @@ static Value *eval_apply(Interp *I, Value *fnv, Func *method, Value **args, int 
  * instead of hanging a compile.  The clock and the arena are looked at
  * every CHECK_EVERY steps only, so the common path is one compare. */
 #define CHECK_EVERY 4096
+void core_fail_memory(Interp *I, Value *x) {
+    Value *at = I->loop ? I->loop : x;
+    lisp_fail(I, at->loc, "evaluation stopped: its values take more than %zu MB (--max-memory) in '%s'",
+              I->max_memory >> 20, core_call_name(at));
+}
+
 static void check_limits(Interp *I, Value *x) {
     Value *at = I->loop ? I->loop : x;
     const char *what = core_call_name(at);
@@ -882,9 +888,7 @@ static void check_limits(Interp *I, Value *x) {
                   (unsigned long long)I->max_steps, what);
     if (I->deadline_ms > 0 && now_ms() > I->deadline_ms)
         lisp_fail(I, at->loc, "evaluation stopped after %g seconds (--timeout) in '%s'", I->timeout_s, what);
-    if (I->max_memory && gc_memory(I) > I->max_memory)
-        lisp_fail(I, at->loc, "evaluation stopped: its values take more than %zu MB (--max-memory) in '%s'",
-                  I->max_memory >> 20, what);
+    if (I->max_memory && gc_memory(I) > I->max_memory) core_fail_memory(I, x);
     uint64_t next = I->steps + CHECK_EVERY;
     I->next_check = I->max_steps && next > I->max_steps ? I->max_steps : next;
 }
@@ -895,7 +899,7 @@ Value *core_eval(Interp *I, Value *x) {
     case V_LIST:
         if (x->nitems == 0) return v_nil();
         if (++I->steps >= I->next_check) check_limits(I, x);
-        if (I->eager && I->eager->debt) gc_safe_point(I);
+        if (I->eager && I->eager->debt) gc_safe_point(I, x);
         return eval_call(I, x);
     default: return x;      /* numbers, strings... evaluate to themselves */
     }

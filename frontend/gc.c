@@ -150,11 +150,12 @@ void gc_collect(Interp *I) {
     I->gc_runs++;
 }
 
-void gc_safe_point(Interp *I) {
+void gc_safe_point(Interp *I, Value *x) {
     Graph *g = I->eager;
-    if (!g || I->gc_off || I->trace || g->in_force_hook) return;
+    bool can = !I->gc_off && !I->trace && !g->in_force_hook;
+    bool over = I->max_memory && gc_memory(I) > I->max_memory;
     size_t due = I->gc_stress ? 1 : I->gc_threshold ? I->gc_threshold : DEFAULT_THRESHOLD;
     if (!I->gc_stress && g->live > due) due = g->live;
-    if (g->debt < due) return;
-    gc_collect(I);
+    if (can && (over || g->debt >= due)) gc_collect(I);
+    if (over && gc_memory(I) > I->max_memory) core_fail_memory(I, x);
 }

@@ -155,12 +155,13 @@ struct Interp {
     /* the collector (frontend/gc.c): temporary roots, the debt of new
      * tensor bytes that starts a collection (0: the default), stress mode
      * (LTC_GC_STRESS=1: collect at every safe point with any debt), off
-     * (never collect), and counters for tests and --stats */
+     * (never collect), and counters for tests (the eager pool counts the
+     * bytes released, ir_force's included) */
     RootSpan *roots; int nroots, caproots;
     size_t    gc_threshold;
     bool      gc_stress, gc_off;
     uint64_t  gc_runs;
-    size_t    gc_released;      /* tensor bytes released in all */
+    size_t    gc_released;      /* tensor bytes the collections released */
 };
 
 enum { UNWIND_NONE, UNWIND_BREAK, UNWIND_RETURN };
@@ -224,8 +225,11 @@ Node   *lisp_emit(Interp *I, Value *call, Op op, Node **in, int nin, const Attr 
  * drops the roots pushed since. */
 int    gc_root(Interp *I, Value **p, int n);
 static inline void gc_unroot(Interp *I, int mark) { I->nroots = mark; }
-/* Called by core_eval: collect when the debt is due and it is safe. */
-void   gc_safe_point(Interp *I);
+/* Called by core_eval before evaluating the call form x while tensor
+ * bytes were made since the last collection: collect when the debt is due
+ * and it is safe; over --max-memory, collect and, if still over, stop with
+ * the --max-memory error (the step counter's check sees other values). */
+void   gc_safe_point(Interp *I, Value *x);
 /* Collect now (what gc_safe_point does when due). */
 void   gc_collect(Interp *I);
 /* Bytes the evaluator's values take: the arena plus live tensor values. */

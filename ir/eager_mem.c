@@ -60,6 +60,7 @@ void *eager_alloc(Graph *g, Node *n, size_t bytes) {
 static void drop(Graph *g, Node *n) {
     size_t sz = rounded(eager_node_bytes(n));
     g->live -= sz < g->live ? sz : g->live;
+    g->released += sz;
     free(n->data);
     n->data = NULL;
     n->owned = false;
@@ -78,7 +79,7 @@ void eager_release(Node *n) {
 }
 
 size_t eager_sweep(Graph *g) {
-    size_t before = g->live;
+    size_t before = g->released;
     int k = 0;
     for (int i = 0; i < g->nowned; i++) {
         Node *n = g->owned[i];
@@ -94,7 +95,7 @@ size_t eager_sweep(Graph *g) {
     }
     g->debt = 0;
     g->gc_nnodes = g->nnodes;
-    return before - g->live;
+    return g->released - before;
 }
 
 int eager_freed_error(const Node *n, const char *file, int line, LtcDiag *d) {

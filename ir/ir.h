@@ -171,6 +171,7 @@ struct Graph {
      * ir_force); nodes with id >= gc_nnodes were made after the last one. */
     Node   **owned; int nowned, capowned;
     size_t   live, debt, peak;     /* peak: the most live bytes so far */
+    size_t   released;             /* bytes released in all */
     uint32_t gc_epoch; int gc_nnodes;
 };
 
