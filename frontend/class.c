@@ -170,6 +170,7 @@ Value *class_send(Interp *I, Value *inst, Value *x) {
     const ClassDef *c = inst->cls;
     Value *r = v_nil();
     if (x->nitems < 2) lisp_fail(I, x->loc, "an instance of class '%s' is called with method calls: (obj (method args...))", c->name);
+    int roots = gc_root(I, &inst, 1);     /* (obj ...) may be all that holds it */
     for (int k = 1; k < x->nitems; k++) {
         Value *e = x->items[k];
         if (e->kind == V_LIST && e->nitems > 0 && e->items[0]->kind == V_SYM && !class_method(c, e->items[0]->s)) {
@@ -189,8 +190,9 @@ Value *class_send(Interp *I, Value *inst, Value *x) {
             }
         }
         r = eval_on(I, inst, e);
-        if (I->unwinding) return r;
+        if (I->unwinding) break;
     }
+    gc_unroot(I, roots);
     return r;
 }
 

@@ -68,7 +68,12 @@ static const char *const scripts[] = {
     "(setq b (tensor_ones (integers 4 8)))"
     "(class@ Acc (v (w nil)) (defun step (n) (loopcount n (setqi v (tensor_add v b))) v) (defun total () (tensor_sum v)))"
     "(setq a (Acc (tensor_zeros (integers 4 8)))) (a (step 25)) (println (a (total)))"
-    "(setq c (Acc (tensor_add b b) (step 3))) (println (c (total)))",
+    "(setq c (Acc (tensor_add b b) (step 3))) (println (c (total)))"
+    "(defun spin (t n) (setq acc t) (loopcount n (setq acc (tensor_add acc b))) acc)"
+    "(setq e (Acc (tensor_mul_scalar b 5) (spin b 6))) (println (e (total)) (tensor_sum (e w)))"
+    "(class@ Grow (v) (defun grow (n) (setq r (spin b n)) (tensor_sum (tensor_add r v))))"
+    "(println ((Grow (tensor_mul_scalar b 2)) (grow 5)))"
+    "(println ((Grow (tensor_mul_scalar b 3)) (spin b 5) (grow 2)))",
     "(setq b (tensor_ones (integers 4 8)))"
     "(defun spin (t n) (setq acc t) (loopcount n (setq acc (tensor_add acc b))) acc)"
     "(setq o (tensor_randn (integers 8 8))) (setq s1 (tensor_sum o))"

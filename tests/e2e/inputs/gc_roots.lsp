@@ -20,12 +20,20 @@
 (setq junk (spin base 40))
 (println "dict" (tensor_sum (@ d "w")))
 ; a class instance's field, while its method loops
-(class@ Acc (v)
+(class@ Acc (v (w nil))
    (defun step (n) (loopcount n (setqi v (tensor_add v base))) v)
    (defun total () (tensor_sum v)))
 (setq a (Acc (tensor_zeros (integers 4 8))))
 (a (step 25))
 (println "instance" (a (total)))
+; an instance being constructed holds its first field while the next loops
+(setq e (Acc (tensor_mul_scalar base 5) (spin base 6)))
+(println "constructed" (e (total)) (tensor_sum (e w)))
+; an instance nothing names, whose method calls a defun that loops: while
+; the defun runs, only the saved self holds it
+(class@ Grow (v) (defun grow (n) (setq r (spin base n)) (tensor_sum (tensor_add r v))))
+(println "saved self" ((Grow (tensor_mul_scalar base 2)) (grow 5)))
+(println "saved self 2" ((Grow (tensor_mul_scalar base 3)) (spin base 5) (grow 2)))
 ; a list captured in a global, grown in a loop
 (setq keep (list))
 (loopcount 10 i (push keep (tensor_mul_scalar base i)) (setq junk (spin base 3)))
