@@ -64,7 +64,7 @@ static void drop(Graph *g, Node *n) {
     free(n->data);
     n->data = NULL;
     n->owned = false;
-    n->freed = true;
+    n->freed = n->released = true;
 }
 
 void eager_release(Node *n) {
@@ -76,6 +76,14 @@ void eager_release(Node *n) {
             break;
         }
     drop(g, n);
+}
+
+void eager_replace(Node *n, void *data) {
+    if (n->owned) {
+        eager_release(n);
+        n->freed = n->released = false;
+    }
+    n->data = data;
 }
 
 size_t eager_sweep(Graph *g) {

@@ -141,8 +141,9 @@ struct Node {
      * value (or found the pending node unreachable): it must never be read
      * or computed again, and every reader fails with an internal error;
      * held: the collection epoch in which a Value last referred to it;
-     * reached: the last epoch in which the collector found it needed. */
-    bool     owned, freed;
+     * reached: the last epoch in which the collector found it needed;
+     * released: freed after it had a value (it was computed). */
+    bool     owned, freed, released;
     uint32_t held, reached;
 };
 
@@ -232,6 +233,9 @@ void    shape_eval(const Shape *s, const SymBind *b, int64_t out[LTC_MAX_RANK]);
 void *eager_alloc(Graph *g, Node *n, size_t bytes);
 /* Release an owned value: data NULL, freed set.  Not for unowned data. */
 void  eager_release(Node *n);
+/* n->data = data (memory of the caller's), releasing an owned old value
+ * without marking n freed: weights bound over a computed value. */
+void  eager_replace(Node *n, void *data);
 /* n is released (or was found unreachable) and must not be read: an
  * internal error naming the node and the caller's line. */
 int   eager_freed_error(const Node *n, const char *file, int line, LtcDiag *d);
