@@ -18,6 +18,9 @@ typedef struct BackendOptions {
 typedef struct Backend Backend;
 struct Backend {
     const char *name;       /* "cpu", "cuda", "metal" */
+    /* What the code is for, as the backend resolved it ("x86_64-pc-linux-gnu
+     * znver4 +avx,+avx2,..."): part of the JIT cache key (engine/cache.c). */
+    const char *target;
     void *self;
 
     /* Fill step (bufs, dims, f, ntiles) for node n whose inputs live in
@@ -32,11 +35,29 @@ struct Backend {
     /* Ahead of time: a self-contained shared library at path. */
     int  (*emit_library)(Backend *b, Plan **plans, int nplans, const char *path,
                          const void *weights, size_t weights_len, LtcDiag *d);
-    /* Just in time: address of generated kernel `name`. */
+    /* Just in time: address of generated kernel `name`.  The code of every
+     * generate() since the backend was made stays loaded (one JIT per
+     * backend), so names must be unique across them. */
     int  (*jit_lookup)(Backend *b, const char *name, void **fn, LtcDiag *d);
     void (*destroy)(Backend *b);
 };
 
-Backend *backend_cpu_new(Arena *a, const BackendOptions *o, LtcDiag *d);
+/* ---- the registry (backends.def, registry.c) ------------------------------ */
+typedef Backend *(*BackendNewFn)(Arena *a, const BackendOptions *o, LtcDiag *d);
+
+#define BACKEND(name, ctor, what) Backend *ctor(Arena *a, const BackendOptions *o, LtcDiag *d);
+#include "codegen/backends.def"
+#undef BACKEND
+
+#define BACKEND_DEFAULT "cpu"
+
+/* The backend registered as `name` (NULL: BACKEND_DEFAULT), made with o.
+ * An unknown name is an error listing the registered ones, with a
+ * did-you-mean. */
+Backend *backend_new(const char *name, Arena *a, const BackendOptions *o, LtcDiag *d);
+/* The registered names, in backends.def order (*n = count), and what
+ * each targets (for --help and --version). */
+const char *const *backend_names(int *n);
+const char *backend_what(const char *name);
 
 #endif

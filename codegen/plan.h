@@ -27,6 +27,7 @@
 #define PLAN_MAX_TERMS 8
 #define PLAN_MAX_ARGS 8
 #define PLAN_MAX_DIMS 20     /* flash attention uses 18 */
+#define PLAN_MAX_KCONSTS 4   /* per-kernel contract constants (PlanKernel.consts) */
 
 /* sum of monomials; n == 0 is the constant 0 */
 typedef struct Poly { int n; Dim t[PLAN_MAX_TERMS]; } Poly;
@@ -57,7 +58,13 @@ typedef struct PlanKernel {
     const char *family;     /* "gemm", "flash_attention", "add_norm", "eltwise", ... */
     Node       *node;       /* the graph node it implements (attrs, shapes) */
     /* Compile-time constants the generator specialises on (head dim,
-     * causal, activation...) are read from node->a and constant dims. */
+     * causal, activation...) are read from node->a and constant dims.
+     * Those that decide which memory the code touches (element sizes, a
+     * GEMM's panel width, attention's head dims...) are also recorded
+     * here, by the lowering, for the runtime's kernel contract
+     * (runtime/kernel_families.def: the meaning of each is per family). */
+    int         nconsts;
+    int64_t     consts[PLAN_MAX_KCONSTS];
 } PlanKernel;
 
 typedef struct PlanStep {

@@ -99,6 +99,9 @@ static int check_plan(const Plan *p, int pi, LtcDiag *d) {
                 return diag_set(d, nl, "plan %d: step %d is malformed (kernel %d, %d buffers, %d dims)",
                                 pi, i, s->kernel, s->nbufs, s->ndims);
         }
+    for (int i = 0; i < p->nkernels; i++)
+        if (p->kernels[i].nconsts < 0 || p->kernels[i].nconsts > PLAN_MAX_KCONSTS)
+            return diag_set(d, nl, "plan %d: kernel %d has %d constants", pi, i, p->kernels[i].nconsts);
     for (int i = 0; i < p->nlimits; i++) {
         const Poly *v = &p->limits[i].value;
         bool ok = v->n >= 0 && v->n <= PLAN_MAX_TERMS && p->limits[i].max != INT64_MIN;
@@ -152,6 +155,8 @@ int plan_serialize(Plan *const *plans, int nplans, StrBuf *out, LtcDiag *d) {
         for (int i = 0; i < p->nkernels; i++) {
             put_str(out, p->kernels[i].name);
             put_str(out, p->kernels[i].family);
+            put_u32(out, (uint32_t)p->kernels[i].nconsts);
+            for (int j = 0; j < p->kernels[i].nconsts; j++) put_i64(out, p->kernels[i].consts[j]);
         }
         put_steps(out, p->prepack, p->nprepack);
         put_steps(out, p->steps, p->nsteps);

@@ -6,7 +6,7 @@
  *   str entry   u32 nsyms {str name, i64 example}
  *   tensors inputs, outputs, params: u32 n {str name, u32 dtype, u32 rank, rank x dim}
  *   u32 nbufs {u32 kind, i32 index, poly offset, poly bytes, str what}
- *   u32 nkernels {str name, str family}
+ *   u32 nkernels {str name, str family, u32 nconsts, i64 x nconsts}  (consts: version 6)
  *   steps prepack, steps: u32 n {i32 kernel, u32 nbufs, i32 x nbufs,
  *                              u32 ndims, poly x ndims, f32 x 4, poly ntiles}
  *   poly arena_bytes
@@ -30,10 +30,12 @@
 #define PLAN_BLOB_MAGIC "LTCPLAN1"
 /* 2: PlanLimit list; 3: PlanIdCheck list; 4: derived symbols; 5: same
  * layout as 4, but kernels may read the call number at dims[ndims]
- * (plan.h), which a version-4 runtime does not pass.  This runtime reads
- * versions 4 and 5. */
-#define PLAN_BLOB_VERSION 5
-#define PLAN_BLOB_MIN_VERSION 4
+ * (plan.h), which a version-4 runtime does not pass; 6: each kernel
+ * carries its contract constants (PlanKernel.consts), without which the
+ * runtime cannot bound what a kernel touches (runtime/kernel_check.c), so
+ * this runtime reads version 6 only. */
+#define PLAN_BLOB_VERSION 6
+#define PLAN_BLOB_MIN_VERSION 6
 
 int plan_serialize(Plan *const *plans, int nplans, StrBuf *out, LtcDiag *d);
 int plan_deserialize(Arena *a, const void *buf, size_t n, Plan ***plans, int *nplans,

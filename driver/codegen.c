@@ -109,7 +109,7 @@ int driver_codegen(Driver *d, Interp *I, Graph **entries, int n, const char *kin
     BackendOptions bo;
     driver_backend_options(d, &bo);
     double t0 = now_ms();
-    Backend *b = backend_cpu_new(&d->arena, &bo, diag);
+    Backend *b = backend_new(d->o.target, &d->arena, &bo, diag);
     if (!b) return -1;
     int rc = -1;
     Plan **plans = arena_alloc(&d->arena, sizeof(Plan *) * (size_t)n);

@@ -48,7 +48,7 @@ static int report_unknown_entry(Driver *d, Interp *I, const char *name) {
     for (int i = 0; i < n && na < 128; i++) all[na++] = cands[i];
     for (int i = 0; i < I->global.n && na < 128; i++)
         if (I->global.vals[i] && I->global.vals[i]->kind == V_FUNC) all[na++] = I->global.names[i];
-    const char *hint = did_you_mean(name, all, na);
+    const char *hint = name_closest(name, all, na);
     if (hint) drv_error(d, "--entry '%s': no such function; did you mean '%s'?", name, hint);
     else drv_error(d, "--entry '%s': no such function in the script", name);
     if (n) {

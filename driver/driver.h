@@ -46,6 +46,7 @@ typedef struct Options {
     /* code generation (backend.h, passes.h) */
     const char *no_fuse[DRV_MAX_ENTRIES]; int nno_fuse;   /* --no-fuse=PASS */
     const char *dump_after;         /* --dump-after=PASS */
+    const char *target;             /* --target NAME (codegen/backends.def); NULL: BACKEND_DEFAULT */
     const char *cpu, *features;     /* --cpu, --features */
     bool embed_weights;             /* --embed-weights */
     int  threads;                   /* --threads (0 = all cores) */
@@ -78,7 +79,7 @@ typedef struct Driver {
     Options o;
     Arena   arena;
     FILE   *err;                    /* stderr */
-    struct Jit *jit;                /* run: compiled kernels (jit.c) */
+    struct Engine *engine;          /* run: compiled kernels (jit.c, engine/) */
     struct RunWeights *run_weights; /* run --weights (run_weights.c) */
     uint8_t *bound; int nbound;     /* bound[id]: eager node id's value came from --weights */
     bool wrote_random;              /* the last weights written hold random initial values */
@@ -94,8 +95,6 @@ typedef struct Driver {
 int  driver_parse_args(Driver *d, int argc, char **argv);
 void driver_print_help(FILE *f);
 void driver_print_version(FILE *f);
-/* The candidate closest to `s` by edit distance, or NULL if none is close. */
-const char *did_you_mean(const char *s, const char *const *cands, int n);
 
 /* ---- diagnostics helpers (main.c) -------------------------------------- */
 void drv_error(Driver *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -143,9 +142,11 @@ int  driver_run_passes(Driver *d, Graph **entries, int n, StrBuf *report, LtcDia
 
 /* ---- jit.c ---------------------------------------------------------------- */
 /* `run` without --interpret: values of the eager pool are computed by
- * JIT-compiled kernels (falling back to the interpreter). */
-struct Jit *jit_attach(Driver *d, Graph *eager);
-void        jit_detach(struct Jit *j, Graph *eager);
+ * JIT-compiled kernels (falling back to the interpreter), by the engine.
+ * attach: 0, or EXIT_ERROR reported; detach prints the -v counts and
+ * frees the engine. */
+int  jit_attach(Driver *d, Graph *eager);
+void jit_detach(Driver *d, Graph *eager);
 
 /* ---- run_weights.c ------------------------------------------------------ */
 /* run --weights: bind the file's tensors into the eager pool as the script

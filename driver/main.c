@@ -100,10 +100,7 @@ int drv_load_script(Driver *d, Interp *I, InterpMode mode, FILE *out, SrcFile *s
     I->timeout_s = d->o.timeout_s;
     if (d->o.timeout_s > 0) I->deadline_ms = t0 + d->o.timeout_s * 1e3;
     I->max_memory = (size_t)d->o.max_memory_mb << 20;     /* bounded when parsed */
-    if (mode == MODE_RUN && !d->o.interpret && !(d->jit = jit_attach(d, I->eager))) {
-        drv_error(d, "cannot start the JIT (out of memory or threads)");
-        return EXIT_ERROR;
-    }
+    if (mode == MODE_RUN && !d->o.interpret && jit_attach(d, I->eager) != 0) return EXIT_ERROR;
     if (mode == MODE_RUN && d->o.weights && run_weights_attach(d, I) != 0) return EXIT_ERROR;
     drv_verbose(d, "evaluating '%s'...", d->o.input);
     int rc = lisp_eval_file(I, src);

@@ -16,6 +16,7 @@
 #if defined(__has_include)
 #if __has_include(<llvm-c/Core.h>)
 #include <llvm-c/Core.h>
+#include "codegen/backend.h"
 #include "codegen/cpu/targets.h"
 #define HAVE_LLVM_C 1
 #endif
@@ -53,6 +54,7 @@ static const OptSpec specs[] = {
     {"--version", ARG_NONE, FOR_BOTH},
     {"--no-fuse", ARG_VALUE, FOR_COMPILE},
     {"--dump-after", ARG_VALUE, FOR_COMPILE},
+    {"--target", ARG_VALUE, FOR_BOTH},
     {"--cpu", ARG_VALUE, FOR_BOTH},
     {"--features", ARG_VALUE, FOR_BOTH},
     {"--embed-weights", ARG_NONE, FOR_COMPILE},
@@ -100,6 +102,8 @@ void driver_print_help(FILE *f) {
           "\n"
           "COMMON OPTIONS:\n"
           "  --seed N              random seed (default 0)\n"
+          "  --target NAME         code generator: cpu (default; the registered targets\n"
+          "                        are listed by --version)\n"
           "  --cpu NAME            target CPU: native (default), x86-64-v3, x86-64-v4, ...\n"
           "  --features LIST       target features, e.g. +avx2,+fma,-avx512f\n"
           "  --threads N           threads for compiled kernels (default: all cores)\n"
@@ -126,43 +130,13 @@ void driver_print_version(FILE *f) {
     unsigned maj = 0, min = 0, pat = 0;
     LLVMGetVersion(&maj, &min, &pat);
     fprintf(f, "LLVM version %u.%u.%u\n", maj, min, pat);
+    int n;
+    const char *const *names = backend_names(&n);
+    fprintf(f, "Targets:\n");
+    for (int i = 0; i < n; i++) fprintf(f, "  %-8s %s\n", names[i], backend_what(names[i]));
 #else
     fprintf(f, "LLVM version 16 (backend not linked in this build)\n");
 #endif
-}
-
-/* Edit distance with adjacent transpositions (optimal string alignment):
- * "modle" is one step from "model".  Names here are short. */
-static int edit_distance(const char *a, const char *b) {
-    int la = (int)strlen(a), lb = (int)strlen(b);
-    if (la > 63 || lb > 63) return 1 << 20;
-    int m[64][64];
-    for (int i = 0; i <= la; i++) m[i][0] = i;
-    for (int j = 0; j <= lb; j++) m[0][j] = j;
-    for (int i = 1; i <= la; i++)
-        for (int j = 1; j <= lb; j++) {
-            int best = m[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
-            if (m[i - 1][j] + 1 < best) best = m[i - 1][j] + 1;
-            if (m[i][j - 1] + 1 < best) best = m[i][j - 1] + 1;
-            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && m[i - 2][j - 2] + 1 < best)
-                best = m[i - 2][j - 2] + 1;
-            m[i][j] = best;
-        }
-    return m[la][lb];
-}
-
-const char *did_you_mean(const char *s, const char *const *cands, int n) {
-    const char *best = NULL;
-    int bd = 1 << 20;
-    for (int i = 0; i < n; i++) {
-        if (!cands[i]) continue;
-        int dd = edit_distance(s, cands[i]);
-        if (dd < bd) { bd = dd; best = cands[i]; }
-    }
-    /* close enough: 1 edit for short words, up to a third of longer ones (at most 3) */
-    int len = (int)strlen(s);
-    int limit = len <= 3 ? 1 : len / 3 < 2 ? 2 : len / 3 > 3 ? 3 : len / 3;
-    return bd <= limit ? best : NULL;
 }
 
 static const OptSpec *find_spec(const char *name) {
@@ -192,7 +166,7 @@ static int unknown_option(Driver *d, const char *opt) {
     snprintf(base, sizeof base, "%s", opt);
     char *eq = strchr(base, '=');
     if (eq) *eq = 0;
-    const char *hint = did_you_mean(base, names, NSPECS);
+    const char *hint = name_closest(base, names, NSPECS);
     if (hint) return usage(d, "unknown option '%s'; did you mean '%s'?", opt, hint);
     return usage(d, "unknown option '%s' (see --help)", opt);
 }
@@ -215,7 +189,7 @@ static int check_pass_name(Driver *d, const char *opt, const char *val, bool can
     }
     if (can_all) cands[n++] = "all";
     if (known) return 0;
-    const char *hint = did_you_mean(val, cands, n);
+    const char *hint = name_closest(val, cands, n);
     if (hint) return usage(d, "%s: unknown pass '%s'; did you mean '%s'?", opt, val, hint);
     StrBuf b = {0};
     for (int i = 0; i < n; i++) sb_printf(&b, "%s%s", i ? ", " : "", cands[i]);
@@ -235,7 +209,7 @@ static int check_target(Driver *d, const char *cpu, const char *features) {
         bool known = false;
         for (int i = 0; i < n && !known; i++) known = strcmp(names[i], cpu) == 0;
         if (!known) {
-            const char *hint = did_you_mean(cpu, names, n);
+            const char *hint = name_closest(cpu, names, n);
             if (hint) return usage(d, "unknown CPU '%s' for --cpu; did you mean '%s'?", cpu, hint);
             return usage(d, "unknown CPU '%s' for --cpu (e.g. native, x86-64-v3, x86-64-v4, skylake, znver3)", cpu);
         }
@@ -253,7 +227,7 @@ static int check_target(Driver *d, const char *cpu, const char *features) {
         bool known = false;
         for (int i = 0; i < n && !known; i++) known = strcmp(feats[i], name) == 0;
         if (!known) {
-            const char *hint = did_you_mean(name, feats, n);
+            const char *hint = name_closest(name, feats, n);
             if (hint) return usage(d, "unknown CPU feature '%s' in --features; did you mean '%s'?", name, hint);
             return usage(d, "unknown CPU feature '%s' in --features", name);
         }
@@ -264,6 +238,25 @@ static int check_target(Driver *d, const char *cpu, const char *features) {
     (void)d, (void)cpu, (void)features;
 #endif
     return 0;
+}
+
+/* --target: a backend of the registry (codegen/backends.def). */
+static int check_backend_name(Driver *d, const char *name) {
+#ifdef HAVE_LLVM_C
+    int n;
+    const char *const *names = backend_names(&n);
+    for (int i = 0; i < n; i++)
+        if (strcmp(names[i], name) == 0) return 0;
+    StrBuf list = {0};
+    for (int i = 0; i < n; i++) sb_printf(&list, "%s%s", i ? ", " : "", names[i]);
+    const char *hint = name_closest(name, names, n);
+    int rc = hint ? usage(d, "unknown target '%s' for --target; did you mean '%s'? (targets: %s)", name, hint, list.s)
+                  : usage(d, "unknown target '%s' for --target (targets: %s)", name, list.s);
+    sb_free(&list);
+    return rc;
+#else
+    return usage(d, "--target %s: no code generator in this build", name);
+#endif
 }
 
 static int parse_u64(const char *s, uint64_t *out) {
@@ -341,7 +334,7 @@ int driver_parse_args(Driver *d, int argc, char **argv) {
             int k = 0;
             while (k < NEMIT && strcmp(val, emit_kinds[k]) != 0) k++;
             if (k == NEMIT) {
-                const char *hint = did_you_mean(val, emit_kinds, NEMIT);
+                const char *hint = name_closest(val, emit_kinds, NEMIT);
                 if (hint) return usage(d, "unknown --emit kind '%s'; did you mean '%s'?", val, hint);
                 return usage(d, "unknown --emit kind '%s' (expected ir, dot, weights, llvm, asm, obj, fusion or plan)",
                              val);
@@ -388,6 +381,10 @@ int driver_parse_args(Driver *d, int argc, char **argv) {
         } else if (strcmp(name, "--dump-after") == 0) {
             if (check_pass_name(d, "--dump-after", val, true) != 0) return EXIT_USAGE;
             o->dump_after = val;
+        }
+        else if (strcmp(name, "--target") == 0) {
+            if (check_backend_name(d, val) != 0) return EXIT_USAGE;
+            o->target = val;
         }
         else if (strcmp(name, "--cpu") == 0) o->cpu = val;
         else if (strcmp(name, "--features") == 0) o->features = val;

@@ -1,6 +1,6 @@
 /* run.c: `lispetorchc run script.lsp` - evaluate a script as LispE would,
  * println to stdout; tensor values are computed when printed or saved, by
- * JIT-compiled kernels (jit.c), or by the reference interpreter with
+ * JIT-compiled kernels (jit.c, engine/), or by the reference interpreter with
  * --interpret.  --weights binds a file's tensors as values are computed
  * (run_weights.c). */
 #include "driver/driver.h"
@@ -21,6 +21,6 @@ int driver_run(Driver *d) {
         }
         drv_phase(d, "save-tensors", t0);
     }
-    jit_detach(d->jit, I.eager);
+    jit_detach(d, I.eager);
     return rc;
 }

@@ -178,13 +178,7 @@ Value *class_send(Interp *I, Value *inst, Value *x) {
             Value *g = interp_global(I, m);
             bool callable = core_is_special_form(m) || interp_builtin(I, m) || (g && g->kind == V_FUNC);
             if (!callable) {
-                /* the nearest method name, within a third of the name's length */
-                const char *best = NULL;
-                int bestd = (int)strlen(m) / 3 > 1 ? (int)strlen(m) / 3 : 1;
-                for (int i = 0; i < c->nmethods; i++) {
-                    int d = core_edit_distance(m, c->mnames[i]);
-                    if (d <= bestd && (!best || d < bestd)) best = c->mnames[i], bestd = d;
-                }
+                const char *best = name_closest(m, (const char *const *)c->mnames, c->nmethods);
                 if (best) lisp_fail(I, e->items[0]->loc, "class '%s' has no method '%s'; did you mean '%s'?", c->name, m, best);
                 lisp_fail(I, e->items[0]->loc, "class '%s' has no method '%s'", c->name, m);
             }

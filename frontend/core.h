@@ -26,7 +26,6 @@ Func  *core_make_func(Interp *I, Value *x, const char *name, Value *params, int 
 /* Call a method with `self` as the current instance. */
 Value *core_apply_method(Interp *I, Func *fn, Value *self, Value **args, int n, Value *call);
 bool   core_is_special_form(const char *name);
-int    core_edit_distance(const char *a, const char *b);  /* for did-you-mean (1000 for very long names) */
 void   core_add_file(Interp *I, const SrcFile *f);     /* for diagnostics */
 /* The --max-memory error, at the innermost loop (else at x). */
 _Noreturn void core_fail_memory(Interp *I, Value *x);

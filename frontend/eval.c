@@ -259,38 +259,18 @@ static const char *constants[] = {"nil", "true", "false", "_"};
 
 /* ---- did you mean ------------------------------------------------------------ */
 
-int core_edit_distance(const char *a, const char *b) {
-    size_t n = strlen(a), m = strlen(b);
-    if (n > 64 || m > 64) return 1000;
-    int row[65];
-    for (size_t j = 0; j <= m; j++) row[j] = (int)j;
-    for (size_t i = 1; i <= n; i++) {
-        int diag = row[0];
-        row[0] = (int)i;
-        for (size_t j = 1; j <= m; j++) {
-            int up = row[j];
-            int best = diag + (a[i - 1] != b[j - 1]);
-            if (up + 1 < best) best = up + 1;
-            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
-            row[j] = best;
-            diag = up;
-        }
-    }
-    return row[m];
-}
-
 typedef struct { const char *best; int dist; } Suggest;
 
 static void consider(Suggest *s, const char *name, const char *cand) {
     if (!cand || !strcmp(name, cand)) return;
-    int d = core_edit_distance(name, cand);
+    int d = name_distance(name, cand);
     if (d < s->dist) s->dist = d, s->best = cand;
 }
 
 /* The closest known name, or NULL if nothing is close enough (at most a
  * third of the name's length, and at least 1 edit). */
 static const char *did_you_mean(Interp *I, const char *name, bool functions) {
-    Suggest s = {NULL, 1000};
+    Suggest s = {NULL, NAME_FAR};
     if (functions) {
         for (int k = 0; k < I->bt_cap; k++) consider(&s, name, I->bt_keys[k]);
         for (int k = 0; k < NSPECIAL; k++) consider(&s, name, special_forms[k].name);

@@ -288,6 +288,7 @@ int rt_prepack(RtProgram *pr, RtPool *pool, char *err, size_t errlen) {
         if (!bases) return fail(err, errlen, "out of memory");
         /* Prepack steps read params and write packed buffers only. */
         int rc = rt_check_buffers(p, zero, true, err, errlen);
+        if (rc == 0) rc = rt_check_kernels(p, zero, true, err, errlen);
         if (rc == 0) rc = buffer_bases(pr, NULL, zero, NULL, NULL, bases, err, errlen);
         if (rc == 0) rc = run_steps(pr, pool, p->prepack, p->nprepack, bases, zero, err, errlen);
         free(bases);
@@ -321,6 +322,8 @@ int rt_run(RtProgram *pr, RtPool *pool, RtScratch *scratch, const int64_t *symva
     /* A buffer larger than the tensor it serves would let a kernel read or
      * write past the caller's memory. */
     if (rt_check_buffers(p, symvals, false, err, errlen) != 0) return -1;
+    /* ...and dims that reach past a buffer would too (the kernel contract). */
+    if (rt_check_kernels(p, symvals, false, err, errlen) != 0) return -1;
     int64_t need;
     if (!rt_poly_eval(&p->arena_bytes, symvals, &need))
         return fail(err, errlen, "scratch size overflows");

@@ -4,6 +4,7 @@
  * read is bounds-checked and every count and index validated, so a corrupt
  * descriptor is an error message, never a crash. */
 #include "codegen/serialize.h"
+#include "runtime/kernel_contract.h"
 
 #include <string.h>
 
@@ -231,12 +232,24 @@ static Plan *plan(Rd *r) {
     p->outputs = tensors(r, &p->noutputs, ns);
     p->params = tensors(r, &p->nparams, ns);
     p->bufs = bufs(r, &p->nbufs, ns);
-    p->nkernels = count(r, 8, 1 << 20);
+    p->nkernels = count(r, 12, 1 << 20);
     p->kernels = alloc_n(r, p->nkernels, sizeof *p->kernels);
     for (int i = 0; i < p->nkernels && !r->bad; i++) {
-        p->kernels[i].name = str(r);
-        p->kernels[i].family = str(r);
-        if (!r->bad && !p->kernels[i].name) fail(r, "kernel without a name");
+        PlanKernel *k = &p->kernels[i];
+        k->name = str(r);
+        k->family = str(r);
+        if (!r->bad && !k->name) fail(r, "kernel without a name");
+        /* the family must be one the runtime has a contract for
+         * (runtime/kernel_families.def), with that many constants */
+        const KernelFamily *kf = r->bad ? NULL : kf_find(k->family);
+        if (!r->bad && !kf) {
+            char *why = arena_printf(r->a, "kernel '%.64s' of unknown family '%.32s'", k->name,
+                                     k->family ? k->family : "(none)");
+            fail(r, why ? why : "kernel of an unknown family");
+        }
+        k->nconsts = count(r, 8, PLAN_MAX_KCONSTS);
+        for (int j = 0; j < k->nconsts && !r->bad; j++) k->consts[j] = i64(r);
+        if (!r->bad && k->nconsts != kf->nconsts) fail(r, "kernel with the wrong number of constants for its family");
     }
     p->prepack = steps(r, &p->nprepack, ns, p->nkernels, p->nbufs);
     p->steps = steps(r, &p->nsteps, ns, p->nkernels, p->nbufs);

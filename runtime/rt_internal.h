@@ -104,6 +104,12 @@ void rt_program_free(RtProgram *pr);      /* fns, params, packed buffers */
  * names at these symbol values (prepack: params and packed only).  0, or
  * -1 + err (buf_check.c). */
 int rt_check_buffers(const Plan *p, const int64_t *symvals, bool prepack, char *err, size_t errlen);
+/* Every step (prepack: the prepack steps, else the per-call ones) keeps
+ * its kernel inside its buffers at these symbol values: the kernel
+ * family's contract (kernel_contract.h, kernel_check.c).  0, or -1 + err
+ * ("plan: step 4 (k3_gemm, family gemm): buffer 1 needs 4096 bytes, the
+ * plan gives 2048"). */
+int rt_check_kernels(const Plan *p, const int64_t *symvals, bool prepack, char *err, size_t errlen);
 
 /* Run the prepack steps once (weights must be bound): allocates packed. */
 int rt_prepack(RtProgram *pr, RtPool *pool, char *err, size_t errlen);

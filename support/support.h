@@ -36,6 +36,14 @@ int   arena_on_free(Arena *a, void (*fn)(void *), void *ctx);
 char *arena_strndup(Arena *a, const char *s, size_t n);
 char *arena_printf(Arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* ---- names (names.c): for "did you mean" ------------------------------ */
+#define NAME_FAR (1 << 20)                     /* distance to a name of over 63 chars */
+int         name_distance(const char *a, const char *b);    /* edits, adjacent swaps count one */
+int         name_close_enough(const char *s);   /* the most edits a suggestion for s may be */
+/* The candidate closest to s (NULL entries skipped), or NULL if none is
+ * within name_close_enough(s). */
+const char *name_closest(const char *s, const char *const *cands, int n);
+
 /* ---- growable string (heap, caller frees with sb_free) ------------------ */
 typedef struct StrBuf { char *s; size_t len, cap; } StrBuf;
 void sb_putc(StrBuf *b, char c);

@@ -79,12 +79,14 @@ static int target_init(CpuBackend *be, LtcDiag *d) {
                                         : LLVMGetHostCPUFeatures();
     } else {
         /* A named CPU's features are implied by its name, which the
-         * runtime cannot interpret: spell out those the kernels may use
-         * (its psABI level), so model.so records them and a host that
-         * lacks one is refused, not killed by SIGILL.  --features come
-         * after, so -avx512f still wins. */
+         * runtime cannot interpret: spell out every feature LLVM enables
+         * for it, so model.so records them and a host that lacks one is
+         * refused, not killed by SIGILL.  --features come after, so
+         * -avx512f still wins. */
         t->cpu = LLVMCreateMessage(cpu);
-        const char *implied = cpu_implied_features(cpu);
+        char implied[4096];
+        if (cpu_implied_features(cpu, implied, sizeof implied) < 0)
+            return diag_set(d, (SrcLoc){0}, "cpu backend: the feature list of cpu '%s' is too long", cpu);
         const char *user = be->opts.features ? be->opts.features : "";
         size_t ni = strlen(implied), nu = strlen(user);
         char *f = malloc(ni + nu + 2);
@@ -137,14 +139,77 @@ static int target_init(CpuBackend *be, LtcDiag *d) {
 /* ---- module -------------------------------------------------------------------- */
 static const CpuFamily *family_of(const char *name);
 
-static void drop_module(CpuBackend *be) {
+/* The JIT outlives the modules: every generate() adds its module to the
+ * one LLJIT of the backend (a session of `run` compiles many regions into
+ * one LLVM context and one JIT library). */
+static void drop_jit(CpuBackend *be) {
     if (be->jit) {
         LLVMErrorRef e = LLVMOrcDisposeLLJIT(be->jit);
         if (e) LLVMConsumeError(e);
         be->jit = NULL;
     }
+    free(be->jit_names);
+    be->jit_names = NULL;
+    be->jit_names_cap = be->jit_names_n = 0;
+}
+
+static uint64_t name_hash(const char *s) {
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (; *s; s++) h = (h ^ (uint8_t)*s) * 0x100000001b3ull;
+    return h ? h : 1;                               /* 0 marks an empty slot */
+}
+
+static bool jit_has_name(const CpuBackend *be, uint64_t h) {
+    if (!be->jit_names_cap) return false;
+    for (size_t i = h & (be->jit_names_cap - 1);; i = (i + 1) & (be->jit_names_cap - 1)) {
+        if (be->jit_names[i] == h) return true;
+        if (!be->jit_names[i]) return false;
+    }
+}
+
+/* false when out of memory (then the caller drops the JIT: safe) */
+static bool jit_note_name(CpuBackend *be, uint64_t h) {
+    if (jit_has_name(be, h)) return true;
+    if (2 * (be->jit_names_n + 1) > be->jit_names_cap) {
+        size_t cap = be->jit_names_cap ? 2 * be->jit_names_cap : 256;
+        uint64_t *t = calloc(cap, sizeof *t), *old = be->jit_names;
+        if (!t) return false;
+        size_t oldcap = be->jit_names_cap;
+        be->jit_names = t;
+        be->jit_names_cap = cap;
+        be->jit_names_n = 0;
+        for (size_t i = 0; i < oldcap; i++)
+            if (old[i]) jit_note_name(be, old[i]);
+        free(old);
+    }
+    size_t i = h & (be->jit_names_cap - 1);
+    while (be->jit_names[i]) i = (i + 1) & (be->jit_names_cap - 1);
+    be->jit_names[i] = h;
+    be->jit_names_n++;
+    return true;
+}
+
+/* Before generating plans: if the JIT already holds a kernel of one of
+ * their names (a caller that generates the same plan twice), start a new
+ * JIT (the old one's code is gone, as each generate() used to do);
+ * otherwise the new kernels join the loaded ones.  A name collision of
+ * the hashes only costs a new JIT. */
+static void jit_prepare(CpuBackend *be, Plan **plans, int nplans) {
+    bool clash = be->jit_names_lost;
+    be->jit_names_lost = false;
+    for (int pi = 0; pi < nplans && !clash; pi++)
+        for (int ki = 0; ki < plans[pi]->nkernels && !clash; ki++)
+            clash = jit_has_name(be, name_hash(plans[pi]->kernels[ki].name));
+    if (clash) drop_jit(be);
+    for (int pi = 0; pi < nplans; pi++)
+        for (int ki = 0; ki < plans[pi]->nkernels; ki++)
+            if (!jit_note_name(be, name_hash(plans[pi]->kernels[ki].name))) { be->jit_names_lost = true; return; }
+}
+
+static void drop_module(CpuBackend *be) {
     if (be->mod) LLVMDisposeModule(be->mod);
     be->mod = NULL;
+    be->mod_in_jit = false;
     if (be->ir_text) LLVMDisposeMessage(be->ir_text);
     be->ir_text = NULL;
 }
@@ -172,6 +237,7 @@ int cpu_build_module(Backend *b, Plan **plans, int nplans, LtcDiag *d) {
     CpuBackend *be = self(b);
     double t0 = now_ms();
     drop_module(be);
+    jit_prepare(be, plans, nplans);
     be->mod = LLVMModuleCreateWithNameInContext("lispetorchc", be->ctx);
     if (!be->mod) return diag_set(d, (SrcLoc){0}, "cpu backend: cannot create an LLVM module");
     LLVMSetTarget(be->mod, be->t.triple);
@@ -303,15 +369,21 @@ static int jit_start(CpuBackend *be, LtcDiag *d) {
         &gen, LLVMOrcLLJITGetGlobalPrefix(be->jit), NULL, NULL);
     if (e) return llvm_err(d, "cannot search process symbols", e);
     LLVMOrcJITDylibAddGenerator(LLVMOrcLLJITGetMainJITDylib(be->jit), gen);
+    return 0;
+}
 
-    LLVMModuleRef m = LLVMCloneModule(be->mod);   /* keep ours for emit_text / AOT */
+/* Hand (a clone of) the current module to the JIT: ours stays for
+ * emit_text and AOT.  Its kernels join those of earlier modules. */
+static int jit_add_module(CpuBackend *be, LtcDiag *d) {
+    LLVMModuleRef m = LLVMCloneModule(be->mod);
     if (!m) return diag_set(d, (SrcLoc){0}, "cpu backend: cannot clone the module");
     LLVMOrcThreadSafeModuleRef tsm = LLVMOrcCreateNewThreadSafeModule(m, be->tsc);
-    e = LLVMOrcLLJITAddLLVMIRModule(be->jit, LLVMOrcLLJITGetMainJITDylib(be->jit), tsm);
+    LLVMErrorRef e = LLVMOrcLLJITAddLLVMIRModule(be->jit, LLVMOrcLLJITGetMainJITDylib(be->jit), tsm);
     if (e) {
         LLVMOrcDisposeThreadSafeModule(tsm);
         return llvm_err(d, "cannot add the module to the JIT", e);
     }
+    be->mod_in_jit = true;
     return 0;
 }
 
@@ -320,13 +392,10 @@ static int cpu_jit_lookup(Backend *b, const char *name, void **fn, LtcDiag *d) {
     *fn = NULL;
     if (!be->mod) return diag_set(d, (SrcLoc){0}, "cpu backend: nothing generated yet");
     if (!be->jit && jit_start(be, d)) {
-        if (be->jit) {
-            LLVMErrorRef e = LLVMOrcDisposeLLJIT(be->jit);
-            if (e) LLVMConsumeError(e);
-            be->jit = NULL;
-        }
+        drop_jit(be);
         return -1;
     }
+    if (!be->mod_in_jit && jit_add_module(be, d)) return -1;
     LLVMOrcExecutorAddress addr = 0;
     LLVMErrorRef e = LLVMOrcLLJITLookup(be->jit, &addr, name);
     if (e) return llvm_err(d, "kernel lookup failed", e);
@@ -343,6 +412,7 @@ static int cpu_emit_library_fwd(Backend *b, Plan **plans, int nplans, const char
 static void cpu_destroy(Backend *b) {
     if (!b) return;
     CpuBackend *be = self(b);
+    drop_jit(be);
     drop_module(be);
     if (be->tm) LLVMDisposeTargetMachine(be->tm);
     if (be->tsc) LLVMOrcDisposeThreadSafeContext(be->tsc);
@@ -411,6 +481,12 @@ Backend *backend_cpu_new(Arena *a, const BackendOptions *o, LtcDiag *d) {
     be->base.jit_lookup = cpu_jit_lookup;
     be->base.destroy = cpu_destroy;
     if (target_init(be, d)) { cpu_destroy(&be->base); return NULL; }
+    be->base.target = arena_printf(a, "%s %s %s", be->t.triple, be->t.cpu, be->t.features);
+    if (!be->base.target) {
+        diag_set(d, (SrcLoc){0}, "cpu backend: out of memory");
+        cpu_destroy(&be->base);
+        return NULL;
+    }
     be->tsc = LLVMOrcCreateNewThreadSafeContext();
     if (!be->tsc) {
         diag_set(d, (SrcLoc){0}, "cpu backend: cannot create an LLVM context");

@@ -45,7 +45,12 @@ typedef struct CpuBackend {
     LLVMContextRef ctx;              /* owned by tsc */
     LLVMModuleRef mod;               /* the generated module (NULL before generate) */
     LLVMOrcLLJITRef jit;             /* created on the first jit_lookup */
-    bool mod_in_jit;                 /* mod was handed to the JIT (no longer ours) */
+    bool mod_in_jit;                 /* a clone of mod was added to the JIT */
+    /* Hashes of the kernel names the JIT holds (open addressing, 0 =
+     * empty): a generate() that reuses one starts a new JIT, so a lookup
+     * can never find an older module's kernel of the same name. */
+    uint64_t *jit_names; size_t jit_names_cap, jit_names_n;
+    bool jit_names_lost;             /* out of memory noting one: the next generate() starts a new JIT */
     char *asm_text, *ir_text;        /* cached text, for emit_text after JIT */
 } CpuBackend;
 
@@ -159,6 +164,9 @@ LLVMValueRef cg_hmax(Cg *c, LLVMValueRef v);
 
 /* ---- lowering helpers (lower.c) -------------------------------------------- */
 int  cpu_add_kernel(Plan *p, Node *n, const char *family, LtcDiag *d);
+/* Record kernel kid's contract constants (plan.h PlanKernel.consts; their
+ * meaning per family: runtime/kernel_footprint.c). */
+void cpu_kernel_consts(Plan *p, int kid, int n, const int64_t *v);
 int  cpu_add_packed(Plan *p, int64_t bytes, const char *what, LtcDiag *d); /* buf index */
 int  cpu_add_prepack(Plan *p, const PlanStep *s, LtcDiag *d);
 Poly cpu_poly(Dim d);

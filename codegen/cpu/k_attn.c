@@ -186,6 +186,10 @@ static int push_attn_dims(Plan *p, Node *n, const int *in_bufs, int out_buf, Pla
         return cpu_unsupported(n, d, "attention batch is not one monomial");
     int kid = cpu_add_kernel(p, n, "flash_attention", d);
     if (kid < 0) return -1;
+    /* D, Dv, query heads per key/value head, mask element size (0: none) */
+    Node *q = n->in[0], *v = n->in[2];
+    cpu_kernel_consts(p, kid, 4, (int64_t[]){q->shape.d[q->shape.rank - 1].k, v->shape.d[v->shape.rank - 1].k,
+                                             attn_group(n), mk ? (mk->dtype == DT_BOOL ? 1 : 4) : 0});
     s->kernel = kid;
     s->nbufs = 5;
     s->bufs[AB_Q] = in_bufs[0];

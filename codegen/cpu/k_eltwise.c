@@ -102,6 +102,9 @@ int cpu_lower_eltwise(CpuBackend *be, Plan *p, Node *n, const int *in_bufs, int 
         if (!dim_mul_sq(n->graph, rows, L.size[i], &rows)) return cpu_unsupported(n, d, "rows are not one monomial");
     int kid = cpu_add_kernel(p, n, "eltwise", d);
     if (kid < 0) return -1;
+    /* inputs read, last-dim contiguity of each, element size of input 1 */
+    bool bmask = n->op == OP_MASKED_FILL && n->in[1]->dtype == DT_BOOL;
+    cpu_kernel_consts(p, kid, 4, (int64_t[]){n->nin > 2 ? 2 : n->nin, L.vec[0], L.vec[1], bmask ? 1 : 4});
     s->kernel = kid;
     s->nbufs = 3;
     s->bufs[0] = in_bufs[0];

@@ -145,6 +145,7 @@ static int lower_linear(CpuBackend *be, Plan *p, Node *n, const GemmCfg *g, cons
     }
     int kid = cpu_add_kernel(p, n, "gemm", d);
     if (kid < 0) return -1;
+    cpu_kernel_consts(p, kid, 3, (int64_t[]){g->qkv ? 1 : 0, g->nr, g->packed});   /* variant, nr, packed */
     s->kernel = kid;
     int bi = 2;
     s->nbufs = 5;
@@ -174,6 +175,7 @@ static int lower_linear(CpuBackend *be, Plan *p, Node *n, const GemmCfg *g, cons
         memset(&ps, 0, sizeof ps);
         int pk = cpu_add_kernel(p, n, "gemm_pack", d);
         if (pk < 0) return -1;
+        cpu_kernel_consts(p, pk, 1, (int64_t[]){g->nr});
         ps.kernel = pk;
         ps.nbufs = 2;
         ps.bufs[0] = in_bufs[1];
@@ -237,6 +239,7 @@ static int lower_matmul(CpuBackend *be, Plan *p, Node *n, const GemmCfg *g, cons
         return cpu_unsupported(n, d, "matmul batch is not one monomial");
     int kid = cpu_add_kernel(p, n, "gemm", d);
     if (kid < 0) return -1;
+    cpu_kernel_consts(p, kid, 3, (int64_t[]){2, g->nr, 0});   /* matmul, nr, not packed */
     s->kernel = kid;
     s->nbufs = 5;
     s->bufs[GB_A] = in_bufs[0];

@@ -114,6 +114,9 @@ int cpu_lower_misc(CpuBackend *be, Plan *p, Node *n, const int *in_bufs, int out
                    PlanStep *s, LtcDiag *d) {
     (void)be;
     const char *fam = NULL;
+    int64_t kc[3] = {0};       /* contract constants (runtime/kernel_footprint.c) */
+    int nkc = 1;
+    int64_t es = (int64_t)dtype_storage_size(n->dtype);
     Dim rows = dim_const(1);
     s->nbufs = 2;
     s->bufs[0] = in_bufs[0];
@@ -126,6 +129,7 @@ int cpu_lower_misc(CpuBackend *be, Plan *p, Node *n, const int *in_bufs, int out
             return cpu_unsupported(n, d, "reduction sizes are not monomials");
         cpu_set_dim(s, o); cpu_set_dim(s, l); cpu_set_dim(s, i);
         fam = "reduce";
+        kc[0] = n->op == OP_ARGMAX ? 8 : 4;    /* argmax writes i64, the rest f32 */
         break;
     }
     case OP_DROPOUT:
@@ -143,6 +147,7 @@ int cpu_lower_misc(CpuBackend *be, Plan *p, Node *n, const int *in_bufs, int out
         cpu_set_dim(s, L.last);
         cpu_set_dim(s, L.base);
         fam = "copy";
+        kc[0] = es;
         break;
     }
     case OP_CAT: {
@@ -196,6 +201,7 @@ int cpu_lower_misc(CpuBackend *be, Plan *p, Node *n, const int *in_bufs, int out
             return diag_set(d, n->loc, "cpu backend: cat part %d before part 0", s->part);
         }
         fam = "cat";
+        kc[0] = es;
         break;
     }
     case OP_EMBEDDING: {
@@ -209,6 +215,7 @@ int cpu_lower_misc(CpuBackend *be, Plan *p, Node *n, const int *in_bufs, int out
         cpu_set_dim(s, ts->d[0]);
         cpu_set_dim(s, ts->d[1]);
         fam = "misc";
+        nkc = 3; kc[0] = 1; kc[1] = kc[2] = es;     /* table rows are copied at the output's size */
         break;
     }
     case OP_FULL: case OP_ARANGE: {
@@ -222,6 +229,7 @@ int cpu_lower_misc(CpuBackend *be, Plan *p, Node *n, const int *in_bufs, int out
         s->bufs[0] = out_buf;
         cpu_set_dim(s, R ? n->shape.d[R - 1] : dim_const(1));
         fam = "misc";
+        nkc = 3; kc[0] = 2; kc[1] = es;
         break;
     }
     case OP_TRIU: case OP_TRIL: {
@@ -230,6 +238,7 @@ int cpu_lower_misc(CpuBackend *be, Plan *p, Node *n, const int *in_bufs, int out
         cpu_set_dim(s, n->shape.d[R - 2]);
         cpu_set_dim(s, n->shape.d[R - 1]);
         fam = "misc";
+        nkc = 3; kc[0] = 3; kc[1] = kc[2] = es;
         break;
     }
     case OP_CAST: {
@@ -241,6 +250,7 @@ int cpu_lower_misc(CpuBackend *be, Plan *p, Node *n, const int *in_bufs, int out
             return cpu_unsupported(n, d, "cast between these dtypes");
         cpu_set_dim(s, cols);
         fam = "misc";
+        nkc = 3; kc[0] = 4; kc[1] = es; kc[2] = (int64_t)dtype_storage_size(n->in[0]->dtype);
         break;
     }
     default:
@@ -248,6 +258,7 @@ int cpu_lower_misc(CpuBackend *be, Plan *p, Node *n, const int *in_bufs, int out
     }
     int kid = cpu_add_kernel(p, n, fam, d);
     if (kid < 0) return -1;
+    cpu_kernel_consts(p, kid, nkc, kc);
     s->kernel = kid;
     s->ntiles = cpu_poly(rows);
     return 0;

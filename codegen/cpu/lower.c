@@ -41,6 +41,12 @@ int cpu_add_kernel(Plan *p, Node *n, const char *family, LtcDiag *d) {
     return idx;
 }
 
+void cpu_kernel_consts(Plan *p, int kid, int n, const int64_t *v) {
+    PlanKernel *k = &p->kernels[kid];
+    k->nconsts = n < PLAN_MAX_KCONSTS ? n : PLAN_MAX_KCONSTS;
+    for (int i = 0; i < k->nconsts; i++) k->consts[i] = v[i];
+}
+
 int cpu_add_packed(Plan *p, int64_t bytes, const char *what, LtcDiag *d) {
     Arena *a = plan_arena(p);
     if (!a) return diag_set(d, (SrcLoc){0}, "cpu backend: plan has no graph");

@@ -5,11 +5,13 @@
  * name prints "is not a recognized processor" on stderr and carries on),
  * so the names are kept here, from `llc -mtriple=x86_64 -mcpu=help` and
  * `-mattr=help` of LLVM 16; tests/unit/cpu_targets.c compares them with
- * llc.  The implied features are the psABI levels (x86-64-v2/v3/v4): a
- * named CPU records the level it contains, so the runtime refuses a host
- * without it (runtime/cpu_features.c checks the recorded +features). */
+ * llc.  The features a named CPU implies come from LLVM itself, all of
+ * them (not just its psABI level): model.so records them, so the runtime
+ * refuses a host that lacks any (runtime/cpu_features.c checks every
+ * recorded +feature it can detect). */
 #include "codegen/cpu/targets.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 static const char *const cpu_names[] = {
@@ -54,30 +56,37 @@ static const char *const feature_names[] = {
 const char *const *cpu_x86_names(int *n) { *n = (int)(sizeof cpu_names / sizeof *cpu_names); return cpu_names; }
 const char *const *cpu_x86_features(int *n) { *n = (int)(sizeof feature_names / sizeof *feature_names); return feature_names; }
 
-#define V2 "+cx16,+popcnt,+sahf,+sse3,+sse4.1,+sse4.2,+ssse3"
-#define V3 V2 ",+avx,+avx2,+bmi,+bmi2,+f16c,+fma,+lzcnt,+movbe,+xsave"
-#define V4 V3 ",+avx512f,+avx512bw,+avx512cd,+avx512dq,+avx512vl"
+/* The features a named CPU brings, from LLVM's own X86 target parser
+ * (cpu_features_llvm.cpp: the C API cannot list them). */
+int cpu_llvm_features(const char *cpu, char *out, size_t n);
 
-/* CPU -> the features it implies that the kernels may use (a lower bound:
- * the psABI level it contains, plus AVX for the AVX-only generations). */
-static const struct { const char *cpu, *features; } implied[] = {
-    {"x86-64-v2", V2}, {"x86-64-v3", V3}, {"x86-64-v4", V4},
-    {"nehalem", V2}, {"corei7", V2}, {"westmere", V2}, {"silvermont", V2}, {"slm", V2},
-    {"goldmont", V2}, {"goldmont-plus", V2}, {"tremont", V2},
-    {"sandybridge", V2 ",+avx,+xsave"}, {"corei7-avx", V2 ",+avx,+xsave"},
-    {"ivybridge", V2 ",+avx,+xsave,+f16c"}, {"core-avx-i", V2 ",+avx,+xsave,+f16c"},
-    {"bdver1", V2 ",+avx,+xsave"}, {"bdver2", V2 ",+avx,+xsave,+f16c,+fma"},
-    {"bdver3", V2 ",+avx,+xsave,+f16c,+fma"}, {"btver2", V2 ",+avx,+xsave,+f16c,+movbe,+bmi"},
-    {"haswell", V3}, {"core-avx2", V3}, {"broadwell", V3}, {"skylake", V3}, {"alderlake", V3},
-    {"bdver4", V3}, {"znver1", V3}, {"znver2", V3}, {"znver3", V3},
-    {"knl", V3 ",+avx512f,+avx512cd"}, {"knm", V3 ",+avx512f,+avx512cd"},
-    {"skylake-avx512", V4}, {"skx", V4}, {"cascadelake", V4}, {"cooperlake", V4},
-    {"cannonlake", V4}, {"icelake-client", V4}, {"icelake-server", V4}, {"tigerlake", V4},
-    {"rocketlake", V4}, {"sapphirerapids", V4},
-};
+static bool known_feature(const char *name, size_t len) {
+    for (size_t i = 0; i < sizeof feature_names / sizeof *feature_names; i++)
+        if (strlen(feature_names[i]) == len && memcmp(feature_names[i], name, len) == 0) return true;
+    return false;
+}
 
-const char *cpu_implied_features(const char *cpu) {
-    for (size_t i = 0; cpu && i < sizeof implied / sizeof *implied; i++)
-        if (strcmp(implied[i].cpu, cpu) == 0) return implied[i].features;
-    return "";
+/* The target parser knows a few names the LLVM 16 code generator does not
+ * (rdpru): passing them would make LLVM print "not a recognized feature"
+ * and the record would name features no code can use, so only the code
+ * generator's features are kept. */
+int cpu_implied_features(const char *cpu, char *out, size_t n) {
+    if (!out || n == 0) return -1;
+    out[0] = 0;
+    if (!cpu || !*cpu) return 0;
+    int len = cpu_llvm_features(cpu, out, n);
+    if (len <= 0) return len;
+    size_t k = 0;
+    for (size_t i = 0; out[i];) {                   /* filter in place: k <= i */
+        size_t e = i;
+        while (out[e] && out[e] != ',') e++;
+        if (e - i > 1 && known_feature(out + i + 1, e - i - 1)) {
+            if (k) out[k++] = ',';
+            memmove(out + k, out + i, e - i);
+            k += e - i;
+        }
+        i = out[e] ? e + 1 : e;
+    }
+    out[k] = 0;
+    return (int)k;
 }

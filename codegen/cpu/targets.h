@@ -6,7 +6,11 @@
 
 const char *const *cpu_x86_names(int *n);
 const char *const *cpu_x86_features(int *n);
-/* "+f1,+f2,..." ("" for a CPU without a level, or not x86-64). */
-const char *cpu_implied_features(const char *cpu);
+/* Writes "+f1,+f2,..." into out: every feature LLVM enables for the named
+ * CPU, closed under implication and sorted ("" for a name LLVM's X86
+ * parser does not know, e.g. "generic").  Returns the length, or -1 when
+ * out is too small. */
+#include <stddef.h>
+int cpu_implied_features(const char *cpu, char *out, size_t n);
 
 #endif

@@ -3,7 +3,8 @@
  *
  * Input: a plan blob (codegen/serialize.h).  A blob the reader accepts is
  * then run through every check the runtime makes before a kernel runs
- * (buffers against tensors, limits, symbol binding) and, when its sizes are
+ * (buffers against tensors, limits, symbol binding, the kernel families'
+ * contract on every step's dims and tiles) and, when its sizes are
  * small, through the executor with a kernel that does nothing: a crash or a
  * sanitizer report anywhere is a bug (a corrupt plan must be refused). */
 #include <stdint.h>
@@ -48,6 +49,10 @@ static void exercise(const Plan *p, RtPool *pool) {
     if (p->ninputs <= 64 && rt_bind_symbols(p, ranks, sp, sv, err, sizeof err) != 0) return;
     (void)plan_check_limits(p, sv, err, sizeof err);
     if (rt_check_buffers(p, sv, false, err, sizeof err) != 0) return;
+    /* every step, even of a plan too big to run below (rt_prepack and
+     * rt_run make the same checks again) */
+    (void)rt_check_kernels(p, sv, true, err, sizeof err);
+    if (rt_check_kernels(p, sv, false, err, sizeof err) != 0) return;
     /* Small enough to run: allocate every input/output/param, run no-ops. */
     int64_t total = 0;
     for (int i = 0; i < p->ninputs + p->noutputs + p->nparams; i++) {
@@ -56,6 +61,15 @@ static void exercise(const Plan *p, RtPool *pool) {
         int64_t b = bytes_of(t, sv);
         if (b < 0 || __builtin_add_overflow(total, b, &total) || total > (1 << 20)) return;
     }
+    /* The scratch too: rt_run allocates it.  Up to 64 MB is allocated and
+     * run; from 2^40 bytes (ASan's largest allocation) malloc returns NULL
+     * and the runtime's answer, LTC_ERR_NOMEM, is exercised; in between a
+     * real allocation would trip libFuzzer's malloc limit, which is a limit
+     * of this harness, not a fault of the runtime (regress/scratch-12g.plan). */
+    int64_t scratch_bytes;
+    if (!rt_poly_eval(&p->arena_bytes, sv, &scratch_bytes) ||
+        (scratch_bytes > (64 << 20) && scratch_bytes < ((int64_t)1 << 40)))
+        return;
     RtProgram pr;
     if (rt_program_init(&pr, p, lookup, NULL, err, sizeof err) != 0) return;
     void **in = calloc((size_t)p->ninputs + 1, sizeof *in), **out = calloc((size_t)p->noutputs + 1, sizeof *out);

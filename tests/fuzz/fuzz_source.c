@@ -38,7 +38,7 @@ static Backend *backend(void) {
         BackendOptions bo = {0};
         LtcDiag d;
         arena_init(&a);
-        b = backend_cpu_new(&a, &bo, &d);
+        b = backend_new("cpu", &a, &bo, &d);
     }
     return b;
 }

@@ -49,7 +49,7 @@ static void h_setup(void) {
     const char *cpu = getenv("LTC_TEST_CPU");   /* e.g. x86-64-v3 */
     BackendOptions o = {.cpu = cpu ? cpu : "native", .opt_level = 3,
                         .time_passes = getenv("LTC_TIME_PASSES") != NULL};
-    h.be = backend_cpu_new(&h.a, &o, &h.d);
+    h.be = backend_new("cpu", &h.a, &o, &h.d);
     cr_assert(h.be, "%s", h.d.msg);
     h.rng = 88172645463325252ull;
     h_nin = 0;
@@ -66,7 +66,7 @@ __attribute__((unused)) static void h_fresh(void) {
 __attribute__((unused)) static void h_use_cpu(const char *cpu) {
     h.be->destroy(h.be);
     BackendOptions o = {.cpu = cpu, .opt_level = 3};
-    h.be = backend_cpu_new(&h.a, &o, &h.d);
+    h.be = backend_new("cpu", &h.a, &o, &h.d);
     cr_assert(h.be, "%s", h.d.msg);
 }
 

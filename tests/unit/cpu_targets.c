@@ -54,11 +54,22 @@ Test(cpu_targets, implied_features_are_known) {
     int nc, nf;
     const char *const *cpus = cpu_x86_names(&nc);
     const char *const *feats = cpu_x86_features(&nf);
-    cr_assert(strstr(cpu_implied_features("x86-64-v4"), "+avx512f"));
-    cr_assert(strstr(cpu_implied_features("skylake"), "+avx2"));
-    cr_assert_str_eq(cpu_implied_features("i686"), "");
-    for (int i = 0; i < nc; i++)
-        for (const char *p = cpu_implied_features(cpus[i]); *p;) {
+    char f[4096];
+    cr_assert_gt(cpu_implied_features("x86-64-v4", f, sizeof f), 0);
+    cr_assert(strstr(f, "+avx512f") && strstr(f, "+avx512vl") && strstr(f, "+avx2,") && strstr(f, "+avx,"), "%s", f);
+    cpu_implied_features("skylake", f, sizeof f);
+    cr_assert(strstr(f, "+avx2") && strstr(f, "+fma") && !strstr(f, "avx512"), "%s", f);
+    /* all of a named CPU, not only its psABI level (v4 has no VNNI) */
+    cpu_implied_features("icelake-server", f, sizeof f);
+    cr_assert(strstr(f, "+avx512vnni") && strstr(f, "+avx512vbmi2") && strstr(f, "+gfni"), "%s", f);
+    cpu_implied_features("znver3", f, sizeof f);
+    cr_assert(strstr(f, "+avx2") && strstr(f, "+sse4a") && !strstr(f, "avx512"), "%s", f);
+    cr_assert_eq(cpu_implied_features("generic", f, sizeof f), 0);
+    cr_assert_str_eq(f, "");
+    cr_assert_eq(cpu_implied_features("icelake-server", f, 8), -1, "too small a buffer is refused");
+    for (int i = 0; i < nc; i++) {
+        cr_assert_geq(cpu_implied_features(cpus[i], f, sizeof f), 0);
+        for (const char *p = f; *p;) {
             const char *e = strchr(p, ',');
             size_t len = e ? (size_t)(e - p) : strlen(p);
             char name[64];
@@ -69,4 +80,5 @@ Test(cpu_targets, implied_features_are_known) {
             p += len;
             if (*p == ',') p++;
         }
+    }
 }

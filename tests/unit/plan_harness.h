@@ -50,7 +50,7 @@ static void ph_setup(void) {
     ph.eager->seed = 4321;
     ph.rng = 88172645463325252ull;
     BackendOptions o = {.cpu = "native", .opt_level = 3};
-    ph.be = backend_cpu_new(&ph.a, &o, &ph.d);
+    ph.be = backend_new("cpu", &ph.a, &o, &ph.d);
     cr_assert(ph.be, "%s", ph.d.msg);
     ph.pool = rt_pool_new(2);
     cr_assert(ph.pool);

@@ -77,7 +77,7 @@ static Plan *scale_plan(Arena *a, const char *kname) {
     p->bufs[1] = (PlanBuf){BUF_OUTPUT, 0, {0}, rt_p(32, 1), "y"};
     p->nkernels = 1;
     p->kernels = arena_alloc(a, sizeof *p->kernels);
-    p->kernels[0].name = kname; p->kernels[0].family = "eltwise";
+    p->kernels[0].name = kname; p->kernels[0].family = "toy_rows";   /* rows of dims[0] floats (kernel_families.def) */
     p->nsteps = 1;
     p->steps = arena_alloc(a, sizeof *p->steps);
     p->steps[0].kernel = 0; p->steps[0].nbufs = 2; p->steps[0].bufs[1] = 1;

@@ -184,7 +184,7 @@ static void build2(Model *m, Graph **ref, Graph **ref2, bool attention) {
         po.nno_fuse = 1;
     }
     BackendOptions bo = {.cpu = "native", .opt_level = 2};
-    Backend *be = backend_cpu_new(&m->a, &bo, &d);
+    Backend *be = backend_new("cpu", &m->a, &bo, &d);
     cr_assert_not_null(be, "%s", d.msg);
     Plan *p[2];
     for (int i = 0; i < ng; i++) {
@@ -414,7 +414,7 @@ Test(e2e, seventy_inputs_and_outputs) {
     }
     LtcDiag d = {0};
     BackendOptions bo = {.cpu = "native", .opt_level = 1};
-    Backend *be = backend_cpu_new(&a, &bo, &d);
+    Backend *be = backend_new("cpu", &a, &bo, &d);
     cr_assert_not_null(be, "%s", d.msg);
     Plan *p;
     cr_assert_eq(passes_run(g, NULL, NULL, NULL, &d), 0, "%s", d.msg);

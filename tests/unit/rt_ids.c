@@ -82,7 +82,7 @@ static void build(Fix *f, Graph *g, Built *o) {
     memset(&po, 0, sizeof po);
     cr_assert_eq(passes_run(g, &po, NULL, NULL, &d), 0, "passes: %s", d.msg);
     BackendOptions bo = {.cpu = "native", .opt_level = 1};
-    o->be = backend_cpu_new(&f->a, &bo, &d);
+    o->be = backend_new("cpu", &f->a, &bo, &d);
     cr_assert_not_null(o->be, "%s", d.msg);
     cr_assert_eq(plan_build(g, o->be, &f->a, &o->p, &d), 0, "plan: %s", d.msg);
     char err[512] = "";

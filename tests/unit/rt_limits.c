@@ -238,7 +238,7 @@ static void build(Fix *f, Graph *g, Built *o, bool generate) {
     memset(&po, 0, sizeof po);
     cr_assert_eq(passes_run(g, &po, NULL, NULL, &d), 0, "passes: %s", d.msg);
     BackendOptions bo = {.cpu = "native", .opt_level = 1};
-    o->be = backend_cpu_new(&f->a, &bo, &d);
+    o->be = backend_new("cpu", &f->a, &bo, &d);
     cr_assert_not_null(o->be, "%s", d.msg);
     int rc = plan_build(g, o->be, &f->a, &o->p, &d);
     if (rc != 0 && strstr(d.msg, "does not generate")) {

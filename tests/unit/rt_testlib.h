@@ -106,7 +106,7 @@ static inline Plan *rt_toy_plan(Arena *a) {
     p->nkernels = 4;
     p->kernels = arena_alloc(a, 4 * sizeof *p->kernels);
     const char *kn[4] = {"k0_pack", "k1_relu", "k2_affine", "k3_rowsum"};
-    const char *kf[4] = {"test_pack", "eltwise", "eltwise", "reduce"};
+    const char *kf[4] = {"toy_pack", "toy_rows", "toy_affine", "toy_rowsum"};   /* runtime/kernel_families.def */
     for (int i = 0; i < 4; i++) { p->kernels[i].name = kn[i]; p->kernels[i].family = kf[i]; }
     p->nprepack = 1;
     p->prepack = arena_alloc(a, sizeof *p->prepack);

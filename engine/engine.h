@@ -1,0 +1,67 @@
+/* engine.h: compiled kernels for a running script (`lispetorchc run`).
+ *
+ * The engine attaches to a session's eager pool (ir.h: force_hook).  When
+ * the script needs a value, the engine takes the region of pending nodes
+ * the value depends on, copies it into a graph of its own (every computed
+ * value it reads becomes a PARAM p0, p1..., in the order the region reads
+ * them), and sends it through the same pipeline as `-o model.so` — passes,
+ * plan, backend — but into one JIT for the whole session, and runs it with
+ * the runtime's executor in this process.
+ *
+ * Compiled regions are cached.  The key is the region's serialised plan
+ * with the compiler version, backend, triple, CPU and features, compared
+ * in full on a hit (region.c, cache.c): two regions share code only when
+ * they would generate the same kernels.  Dropout seeds are not part of
+ * the key (they are kernel data, rewritten on a hit) unless two random
+ * nodes of a region share one.
+ *
+ * Regions without a GEMM or attention are left to the interpreter by
+ * choice (compiling costs more than it saves): they are still planned, so
+ * an op the backend cannot generate is found there too.  A region the
+ * engine cannot compile is a *fallback*: the interpreter computes it and
+ * the log's note names the op, its place and the reason, once per place
+ * and reason; with `strict` it is an error.
+ *
+ * Designed for what comes next (an on-disk cache keyed the same way, the
+ * C embedding API): the engine knows nothing of the command line; options
+ * come in a struct, messages go out through a log of callbacks. */
+#ifndef LTC_ENGINE_H
+#define LTC_ENGINE_H
+
+#include "codegen/backend.h"
+
+typedef struct EngineOptions {
+    const char    *target;      /* backend name (codegen/backends.def); NULL: the default */
+    BackendOptions backend;     /* cpu, features, opt level, threads */
+    bool           strict;      /* a region that cannot be compiled is an error */
+} EngineOptions;
+
+/* Where the engine's messages go; any callback may be NULL. */
+typedef struct EngineLog {
+    void *ctx;
+    /* a fallback: "running 'cumsum' in the interpreter: <why>", at loc */
+    void (*note)(void *ctx, SrcLoc loc, const char *msg);
+    /* -v progress */
+    void (*verbose)(void *ctx, const char *msg);
+    /* --time-passes: `phase` took now - start_ms */
+    void (*phase)(void *ctx, const char *phase, double start_ms);
+} EngineLog;
+
+typedef struct EngineStats {
+    int compiled;       /* regions compiled (cache misses) */
+    int hits;           /* runs of a cached compiled region */
+    int small;          /* regions interpreted by choice (no GEMM/attention) */
+    int fallbacks;      /* regions that could not be compiled */
+} EngineStats;
+
+typedef struct Engine Engine;
+
+/* NULL when out of memory or the thread pool cannot start (*d says). */
+Engine     *engine_new(const EngineOptions *o, const EngineLog *log, LtcDiag *d);
+/* Compile the pool's values from now on (sets eager->force_hook). */
+void        engine_attach(Engine *e, Graph *eager);
+void        engine_detach(Engine *e, Graph *eager);
+EngineStats engine_stats(const Engine *e);
+void        engine_free(Engine *e);
+
+#endif

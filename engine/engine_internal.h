@@ -1,0 +1,76 @@
+/* engine_internal.h: the engine's parts (engine.c: the force hook and its
+ * life cycle; region.c: which nodes a value needs and their graph;
+ * cache.c: keys and compiled entries). */
+#ifndef LTC_ENGINE_INTERNAL_H
+#define LTC_ENGINE_INTERNAL_H
+
+#include "engine/engine.h"
+#include "runtime/rt_internal.h"
+
+/* Why a region runs in the interpreter: the op (NULL when no single op is
+ * to blame), its place in the script and the reason. */
+typedef struct Fallback {
+    const char *op;
+    SrcLoc      loc;
+    const char *why;
+} Fallback;
+
+/* A compiled region, or one whose code generation failed (then fb says
+ * why, and the region is not compiled again). */
+typedef struct Entry {
+    uint64_t   hash;
+    char      *key; size_t keylen;      /* the full key (cache.c), compared on a hit */
+    bool       compiled;
+    Plan      *plan;
+    RtProgram  prog;
+    Fallback   fb;
+    struct Entry *next;
+} Entry;
+
+/* A (place, reason) already noted: a loop gets one line, not one a turn. */
+typedef struct Noted {
+    SrcLoc loc;
+    const char *why;
+    struct Noted *next;
+} Noted;
+
+struct Engine {
+    EngineOptions o;
+    EngineLog     log;
+    Arena         arena;
+    Backend      *backend;      /* one for the session: one LLVM context and JIT */
+    const char   *no_backend;   /* why there is none (every region falls back) */
+    char         *target_key;   /* version, backend, target: the key's prefix */
+    Entry        *cache;
+    Noted        *noted;
+    RtPool       *pool;
+    RtScratch     scratch;
+    EngineStats   st;
+    int           nregions;     /* regions sent to the backend: names their kernels */
+};
+
+void engine_verbose(Engine *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- region.c ---------------------------------------------------------------- */
+/* Nodes of target's pool that it needs and that have no value yet, in id
+ * (= topological) order; sources among them (random init, fills) are
+ * computed by the interpreter here.  *worth: one is a GEMM or attention.
+ * *out is malloc'ed. */
+int region_collect(Node *target, Node ***out, int *nout, bool *worth, LtcDiag *d);
+/* The region as a graph of its own (*out), reading outside values as
+ * PARAMs p0, p1...  0; 1 when a dtype is left to the interpreter (*fb
+ * says which op); -1 on error. */
+int region_graph(Arena *a, Node **list, int n, Node *target, Graph **out, Fallback *fb, LtcDiag *d);
+/* ---- cache.c ----------------------------------------------------------------- */
+/* The key of plan p: e->target_key then the serialised plan, with the
+ * random steps' seed dims zeroed.  malloc'ed; -1 on error. */
+int    cache_key(Engine *e, Plan *p, char **key, size_t *len, LtcDiag *d);
+Entry *cache_find(Engine *e, const char *key, size_t len);
+/* A new entry holding key (taken over), at the head of the cache. */
+Entry *cache_add(Engine *e, char *key, size_t len, LtcDiag *d);
+/* On a hit: the cached plan's seed dims become those of the plan just
+ * made for this region (same key, so the same steps). */
+int    cache_take_seeds(Plan *cached, const Plan *now, LtcDiag *d);
+void   cache_free(Engine *e);
+
+#endif

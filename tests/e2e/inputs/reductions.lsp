@@ -1,0 +1,10 @@
+; reductions and misc kernels for the kernel-contract test
+(setq lin (torch_linear 8 8))
+(defun model (x)
+   (setq h (torch_linear_forward lin x))
+   (tensor_add (tensor_sum_dim h 2) (tensor_max_dim h 2)))
+(defun pick (x)
+   (tensor_argmax (torch_linear_forward lin x) 2))
+(setq x (tensor_randn (integers 2 5 8)))
+(println (tensor_shape (model x)))
+(println (tensor_shape (pick x)))

@@ -1,0 +1,93 @@
+/* rt_kcheck.c: the kernel contract through a host's path (model.so,
+ * ltc_model_open, bind, run) on the toy model of rt_testlib.h: a step
+ * whose dims or tiles reach past its buffers, or that lost a buffer, is
+ * refused before any kernel runs, with the step, kernel and family named;
+ * a kernel of an unknown family is refused when the model is opened. */
+#include <criterion/criterion.h>
+#include "lispetorchc/runtime.h"
+#include "tests/unit/rt_testlib.h"
+
+static char dir[64], so[200], wfile[200];
+static void setup(void) {
+    cr_assert_not_null(rt_tmpdir(dir, sizeof dir));
+    snprintf(so, sizeof so, "%s/toy.so", dir);
+    snprintf(wfile, sizeof wfile, "%s/w.safetensors", dir);
+    cr_assert_eq(rt_write_weights(wfile, "layer.w", 4, ST_F32), 0);
+}
+static void teardown(void) {
+    char cmd[200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", dir);
+}
+TestSuite(kcheck, .init = setup, .fini = teardown);
+
+typedef void (*Mutate)(Plan *p);
+
+/* Build the toy model with mutate applied, open, bind, run at B=2, S=3. */
+static int run_with(Mutate mutate, char *msg, size_t n) {
+    Arena a; arena_init(&a);
+    Plan *p[1] = {rt_toy_plan(&a)};
+    if (mutate) mutate(p[0]);
+    RtSoOpts o = rt_so_defaults();
+    cr_assert_eq(rt_build_so(so, p, 1, &o), 0);
+    arena_free(&a);
+    ltc_error err;
+    ltc_model *m = ltc_model_open(so, &err);
+    if (!m) { snprintf(msg, n, "%s", err.message); return -2; }
+    int rc = ltc_model_bind_weights_file(m, wfile);
+    if (rc == 0) {
+        float x[24] = {0}, y[24], s[6];
+        int64_t xs[3] = {2, 3, 4}, ss[2] = {2, 3};
+        DLTensor in = {x, {kDLCPU, 0}, 3, {kDLFloat, 32, 1}, xs, NULL, 0};
+        DLTensor out[2] = {{y, {kDLCPU, 0}, 3, {kDLFloat, 32, 1}, xs, NULL, 0},
+                           {s, {kDLCPU, 0}, 2, {kDLFloat, 32, 1}, ss, NULL, 0}};
+        rc = ltc_model_run(m, NULL, &in, 1, out, 2);
+    }
+    snprintf(msg, n, "%s", ltc_last_error(m)->message);
+    ltc_model_close(m);
+    return rc;
+}
+
+Test(kcheck, intact_plan_runs) {
+    char msg[600];
+    cr_assert_eq(run_with(NULL, msg, sizeof msg), 0, "%s", msg);
+}
+
+/* rows of 5 floats over the [B*S, 4] relu buffer: 6 * 5 * 4 = 120 > 96 */
+static void wider_rows(Plan *p) { p->steps[1].dims[0] = rt_p(5, 0); }
+Test(kcheck, a_dim_past_the_buffer_is_refused) {
+    char msg[600];
+    cr_assert_eq(run_with(wider_rows, msg, sizeof msg), -1);
+    cr_assert(strstr(msg, "plan: step 1 (k2_affine, family toy_affine): buffer 0 needs 120 bytes, the plan gives 96"),
+              "%s", msg);
+}
+
+static void more_tiles(Plan *p) { p->steps[2].ntiles.t[0].k = 2; }    /* 2*B*S rows */
+Test(kcheck, more_tiles_than_rows_is_refused) {
+    char msg[600];
+    cr_assert_eq(run_with(more_tiles, msg, sizeof msg), -1);
+    cr_assert(strstr(msg, "plan: step 2 (k3_rowsum, family toy_rowsum): buffer 0 needs 192 bytes, the plan gives 96"),
+              "%s", msg);
+}
+
+static void wider_pack(Plan *p) { p->prepack[0].dims[0] = rt_p(8, 0); }
+Test(kcheck, prepack_steps_are_checked_when_weights_are_bound) {
+    char msg[600];
+    cr_assert_eq(run_with(wider_pack, msg, sizeof msg), -1);
+    cr_assert(strstr(msg, "plan: prepack step 0 (k0_pack, family toy_pack): buffer 0 needs 32 bytes, the plan gives 16"),
+              "%s", msg);
+}
+
+static void drop_buffer(Plan *p) { p->steps[0].nbufs = 1; }
+Test(kcheck, a_missing_buffer_is_refused) {
+    char msg[600];
+    cr_assert_eq(run_with(drop_buffer, msg, sizeof msg), -1);
+    cr_assert(strstr(msg, "plan: step 0 (k1_relu, family toy_rows): 1 buffers, the family takes 2"), "%s", msg);
+}
+
+static void unknown_family(Plan *p) { p->kernels[3].family = "rowsum2"; }
+Test(kcheck, an_unknown_family_is_refused_at_open) {
+    char msg[600];
+    cr_assert_eq(run_with(unknown_family, msg, sizeof msg), -2);
+    cr_assert(strstr(msg, "kernel 'k3_rowsum' of unknown family 'rowsum2'"), "%s", msg);
+}
