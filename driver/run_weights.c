@@ -45,7 +45,7 @@ static bool fail_at(RunWeights *w, SrcLoc loc, const char *fmt, const char *name
 static bool value_used(const Driver *d, const Graph *g, const Node *t) {
     for (int i = t->id + 1; i < g->nnodes; i++) {
         const Node *x = g->nodes[i];
-        if (!x->data || weights_is_bound(d, x)) continue;
+        if ((!x->data && !x->released) || weights_is_bound(d, x)) continue;   /* released: it was computed */
         for (int k = 0; k < x->nin; k++)
             if (x->in[k] == t) return true;
     }
@@ -117,7 +117,7 @@ static void bind_one(void *ctx, const char *path, Node *t, bool in_module) {
     } else {
         memcpy(data, s->data, numel * ssz);
     }
-    t->data = data;
+    eager_replace(t, data);
     if (weights_mark_bound(w->d, t) != 0) { fail_at(w, t->loc, "weights file '%s': out of memory binding '%s'", path); return; }
     w->used[s - w->f.t] = true;
 }

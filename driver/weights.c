@@ -259,7 +259,7 @@ int weights_load(Driver *d, Graph **entries, int n, const char *path, LtcDiag *d
         }
         void *data = from_file_layout(&d->arena, node->dtype, t->data, numel_of(dims, t->rank));
         if (!data) { rc = diag_set(diag, none, "out of memory loading '%s'", path); break; }
-        node->data = data;      /* the origin's value is now the file's */
+        eager_replace(node, data);      /* the origin's value is now the file's */
         if (weights_mark_bound(d, node) != 0) { rc = diag_set(diag, none, "out of memory"); break; }
     }
     if (rc == 0) {

@@ -124,7 +124,7 @@ static int run_region(Engine *e, Entry *en, Graph *rg, Node *target, LtcDiag *d)
     if (rt_prepack(&en->prog, e->dev, err, sizeof err) != 0) return diag_set(d, target->loc, "jit: %s", err);
     SymBind none = {0};
     size_t bytes = shape_numel_eval(&target->shape, &none) * dtype_storage_size(target->dtype);
-    void *buf = arena_alloc_big(target->graph->arena, bytes ? bytes : 1);
+    void *buf = eager_alloc(target->graph, target, bytes);     /* the collector may release it */
     if (!buf) return diag_set(d, target->loc, "out of memory");
     int64_t symvals[LTC_MAX_SYMS] = {0};
     void *outs[1] = {buf};

@@ -15,6 +15,7 @@ int region_collect(Node *target, Node ***out, int *nout, bool *worth, LtcDiag *d
     for (int i = 0; i <= target->id && rc == 0; i++) {
         Node *x = g->nodes[i];
         if (!need[i] || x->data) continue;
+        if (x->freed) { rc = EAGER_FREED(x, d); continue; }
         if (op_info[x->op].flags & OPF_SOURCE || x->op == OP_PARAM) { rc = ir_force(x, d); continue; }
         if (op_info[x->op].flags & (OPF_GEMM | OPF_ATTENTION)) *worth = true;
         list[n++] = x;

@@ -820,15 +820,19 @@ static Value *call1(Interp *I, Value *call, Value *f, Value *x) {
 /* (maplist f l) / (map f l): (f x) for each element. */
 BI(maplist) {
     Value *f = fn_arg(I, call, args, 0), *l = want_list(I, call, args, 1), *r = v_list(I, L_LIST);
+    int roots = gc_root(I, &r, 1);        /* the results so far, while f runs */
     for (int k = 0; k < l->nitems; k++) v_push(I, r, call1(I, call, f, l->items[k]));
+    gc_unroot(I, roots);
     return r;
 }
 
 /* (filterlist pred l) / (filter pred l): the elements where pred is true. */
 BI(filterlist) {
     Value *f = fn_arg(I, call, args, 0), *l = want_list(I, call, args, 1), *r = v_list(I, l->lkind);
+    int roots = gc_root(I, &r, 1);
     for (int k = 0; k < l->nitems; k++)
         if (v_truthy(call1(I, call, f, l->items[k]))) v_push(I, r, l->items[k]);
+    gc_unroot(I, roots);
     return r;
 }
 

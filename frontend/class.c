@@ -124,9 +124,11 @@ static bool is_method_call(const ClassDef *c, const Value *e) {
 
 static Value *eval_on(Interp *I, Value *inst, Value *e) {
     Value *self0 = I->self;
+    int roots = gc_root(I, &self0, 1);
     I->self = inst;
     Value *r = core_eval(I, e);
     I->self = self0;
+    gc_unroot(I, roots);
     return r;
 }
 
@@ -141,6 +143,7 @@ Value *class_construct(Interp *I, const ClassDef *c, Value *x) {
     Value *inst = v_dict(I);
     inst->cls = c;
     inst->loc = x->loc;
+    int roots = gc_root(I, &inst, 1);     /* the fields given so far live in it */
     for (int k = 0; k < nf; k++) {
         Value *f = c->fields->items[k], *v;
         if (k < n) {
@@ -150,9 +153,10 @@ Value *class_construct(Interp *I, const ClassDef *c, Value *x) {
             /* defaults see the earlier fields, as in LispE */
             v = f->kind == V_LIST && f->nitems == 2 ? eval_on(I, inst, f->items[1]) : v_nil();
         }
-        if (I->unwinding) return v;
+        if (I->unwinding) { gc_unroot(I, roots); return v; }
         dict_set(I, inst->dict, field_name(f), v);
     }
+    gc_unroot(I, roots);
     return inst;
 }
 
@@ -166,6 +170,7 @@ Value *class_send(Interp *I, Value *inst, Value *x) {
     const ClassDef *c = inst->cls;
     Value *r = v_nil();
     if (x->nitems < 2) lisp_fail(I, x->loc, "an instance of class '%s' is called with method calls: (obj (method args...))", c->name);
+    int roots = gc_root(I, &inst, 1);     /* (obj ...) may be all that holds it */
     for (int k = 1; k < x->nitems; k++) {
         Value *e = x->items[k];
         if (e->kind == V_LIST && e->nitems > 0 && e->items[0]->kind == V_SYM && !class_method(c, e->items[0]->s)) {
@@ -179,8 +184,9 @@ Value *class_send(Interp *I, Value *inst, Value *x) {
             }
         }
         r = eval_on(I, inst, e);
-        if (I->unwinding) return r;
+        if (I->unwinding) break;
     }
+    gc_unroot(I, roots);
     return r;
 }
 

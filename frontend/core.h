@@ -27,6 +27,8 @@ Func  *core_make_func(Interp *I, Value *x, const char *name, Value *params, int 
 Value *core_apply_method(Interp *I, Func *fn, Value *self, Value **args, int n, Value *call);
 bool   core_is_special_form(const char *name);
 void   core_add_file(Interp *I, const SrcFile *f);     /* for diagnostics */
+/* The --max-memory error, at the innermost loop (else at x). */
+_Noreturn void core_fail_memory(Interp *I, Value *x);
 
 /* class.c: class@ / defclass, instances, setqi (docs/language.md). */
 struct ClassDef;

@@ -225,7 +225,7 @@ static void force_new_tensors(Interp *I, Value *form, int first) {
         }
     LtcDiag d;
     for (int i = g->nnodes - 1; i >= first; i--) {
-        if (used[i - first] || g->nodes[i]->data) continue;
+        if (used[i - first] || g->nodes[i]->data || g->nodes[i]->freed) continue;   /* freed: nothing reaches it */
         if (ir_force(g->nodes[i], &d) != 0) {
             free(used);
             lisp_fail(I, d.loc.file ? d.loc : form->loc, "%s", d.msg);
@@ -412,14 +412,16 @@ static Value *sf_let(Interp *I, Value *x) {
     int n0 = f->n, nb = binds->nitems;
     Value **vals = arena_alloc(I->arena, sizeof *vals * (size_t)(nb + 1));
     if (!vals) lisp_fail(I, x->loc, "out of memory");
+    int roots = gc_root(I, vals, nb);     /* the values wait for the later ones */
     for (int k = 0; k < nb; k++) {
         Value *b = binds->items[k];
         if (b->kind != V_LIST || b->nitems < 1 || b->nitems > 2 || b->items[0]->kind != V_SYM)
             lisp_fail(I, b->loc, "'let': a binding is (variable value)");
         vals[k] = b->nitems == 2 ? core_eval(I, b->items[1]) : v_nil();
-        if (I->unwinding) return vals[k];
+        if (I->unwinding) { gc_unroot(I, roots); return vals[k]; }
     }
     for (int k = 0; k < nb; k++) frame_add(I, f, binds->items[k]->items[0]->s, vals[k]);
+    gc_unroot(I, roots);
     Value *r = eval_body(I, x, 2);
     /* drop the let's bindings (entries n0..n0+nb), keeping any variables
      * the body created with setq after them */
@@ -463,6 +465,7 @@ static Value *sf_loop(Interp *I, Value *x) {
     if (I->unwinding) return c;
     Value *r = v_nil();
     Frame *f = cur_frame(I);
+    int roots = gc_root(I, &c, 1);        /* the container may be held by nothing else */
     if (c->kind == V_LIST) {
         for (int k = 0; k < c->nitems; k++) {
             frame_set(I, f, var, c->items[k]);
@@ -490,6 +493,7 @@ static Value *sf_loop(Interp *I, Value *x) {
         lisp_fail(I, x->items[2]->loc, "'loop' iterates over a list, a string or a dictionary, got %s %s",
                   v_article(v_kind_name(c)), v_kind_name(c));
     }
+    gc_unroot(I, roots);
     return r;
 }
 
@@ -681,6 +685,7 @@ static Value *apply_func(Interp *I, Func *fn, Value **args, int n, Value *call) 
      * it (LispE checks the function's space); a lambda keeps them.  A
      * method's caller sets I->self to its instance (core_apply_method). */
     Value *self0 = I->self;
+    int roots = gc_root(I, &self0, 1);    /* the caller's instance, hidden while this runs */
     if (fn->name && !fn->is_method) I->self = NULL;
     for (int k = 0; k < fn->nparams; k++) {
         Value *p = fn->params->items[k];
@@ -700,14 +705,17 @@ static Value *apply_func(Interp *I, Func *fn, Value **args, int n, Value *call) 
     I->unwinding = UNWIND_NONE;
     I->depth--;
     I->self = self0;
+    gc_unroot(I, roots);
     return r;
 }
 
 Value *core_apply_method(Interp *I, Func *fn, Value *self, Value **args, int n, Value *call) {
     Value *self0 = I->self;
+    int roots = gc_root(I, &self0, 1);
     I->self = self;
     Value *r = apply_func(I, fn, args, n, call);
     I->self = self0;
+    gc_unroot(I, roots);
     return r;
 }
 
@@ -779,6 +787,8 @@ static Value *resolve_head(Interp *I, Value *head) {
     lisp_fail(I, head->loc, "unknown function '%s'", name);
 }
 
+static Value *eval_apply(Interp *I, Value *fnv, Func *method, Value **args, int n, Value *x);
+
 static Value *eval_call(Interp *I, Value *x) {
     Value *head = x->items[0], *fnv;
     Func *method = NULL;
@@ -812,10 +822,20 @@ static Value *eval_call(Interp *I, Value *x) {
     int n = x->nitems - 1;
     Value **args = arena_alloc(I->arena, sizeof *args * (size_t)(n + 1));
     if (!args) lisp_fail(I, x->loc, "out of memory");
+    /* the arguments evaluated so far wait for the others, and stay rooted
+     * while the call runs (a builtin such as map calls back into eval) */
+    int roots = gc_root(I, args, n);
     for (int k = 0; k < n; k++) {
         args[k] = core_eval(I, x->items[k + 1]);
-        if (I->unwinding) return args[k];
+        if (I->unwinding) { gc_unroot(I, roots); return args[k]; }
     }
+    Value *r = eval_apply(I, fnv, method, args, n, x);
+    gc_unroot(I, roots);
+    return r;
+}
+
+/* The call of eval_call once its arguments are evaluated. */
+static Value *eval_apply(Interp *I, Value *fnv, Func *method, Value **args, int n, Value *x) {
     if (method) {
         /* (obj (forward x)) at top level: an entry candidate (class.c) */
         if (I->depth == 0 && !I->trace) {
@@ -834,6 +854,12 @@ static Value *eval_call(Interp *I, Value *x) {
  * instead of hanging a compile.  The clock and the arena are looked at
  * every CHECK_EVERY steps only, so the common path is one compare. */
 #define CHECK_EVERY 4096
+void core_fail_memory(Interp *I, Value *x) {
+    Value *at = I->loop ? I->loop : x;
+    lisp_fail(I, at->loc, "evaluation stopped: its values take more than %zu MB (--max-memory) in '%s'",
+              I->max_memory >> 20, core_call_name(at));
+}
+
 static void check_limits(Interp *I, Value *x) {
     Value *at = I->loop ? I->loop : x;
     const char *what = core_call_name(at);
@@ -842,9 +868,7 @@ static void check_limits(Interp *I, Value *x) {
                   (unsigned long long)I->max_steps, what);
     if (I->deadline_ms > 0 && now_ms() > I->deadline_ms)
         lisp_fail(I, at->loc, "evaluation stopped after %g seconds (--timeout) in '%s'", I->timeout_s, what);
-    if (I->max_memory && I->arena->bytes > I->max_memory)
-        lisp_fail(I, at->loc, "evaluation stopped: its values take more than %zu MB (--max-memory) in '%s'",
-                  I->max_memory >> 20, what);
+    if (I->max_memory && gc_memory(I) > I->max_memory) core_fail_memory(I, x);
     uint64_t next = I->steps + CHECK_EVERY;
     I->next_check = I->max_steps && next > I->max_steps ? I->max_steps : next;
 }
@@ -855,6 +879,7 @@ Value *core_eval(Interp *I, Value *x) {
     case V_LIST:
         if (x->nitems == 0) return v_nil();
         if (++I->steps >= I->next_check) check_limits(I, x);
+        if (I->eager && I->eager->debt) gc_safe_point(I, x);
         return eval_call(I, x);
     default: return x;      /* numbers, strings... evaluate to themselves */
     }
@@ -873,6 +898,8 @@ void interp_init(Interp *I, Arena *a, InterpMode mode, uint64_t seed) {
     I->out = stdout;
     I->seed = seed;
     I->max_depth = DEFAULT_MAX_DEPTH;
+    const char *stress = getenv("LTC_GC_STRESS");    /* tests: collect at every safe point */
+    I->gc_stress = stress && !strcmp(stress, "1");
     I->capstack = 64;
     I->stack = arena_alloc(a, sizeof *I->stack * (size_t)I->capstack);
     if (I->stack) I->stack[0] = &I->global;
@@ -907,9 +934,10 @@ int lisp_eval_file(Interp *I, const SrcFile *f) {
     int depth0 = I->depth;
     I->on_error = &jb;
     Value *self0 = I->self;
-    int nloading0 = I->nloading;
+    int nloading0 = I->nloading, nroots0 = I->nroots;
     if (setjmp(jb)) {
         I->on_error = prev;
+        I->nroots = nroots0;
         I->depth = depth0;
         I->unwinding = UNWIND_NONE;
         I->self = self0;
@@ -930,9 +958,10 @@ int lisp_call(Interp *I, Value *fn, Value **args, int nargs, Value **result) {
     int depth0 = I->depth, unwinding0 = I->unwinding;
     I->on_error = &jb;
     Value *self0 = I->self;
-    int nloading0 = I->nloading;
+    int nloading0 = I->nloading, nroots0 = I->nroots;
     if (setjmp(jb)) {
         I->on_error = prev;
+        I->nroots = nroots0;
         I->depth = depth0;
         I->unwinding = unwinding0;
         I->self = self0;
@@ -949,8 +978,10 @@ int lisp_call(Interp *I, Value *fn, Value **args, int nargs, Value **result) {
         call = v_list(I, L_LIST);
         call->loc = fn->loc;
     }
+    gc_root(I, args, nargs);
     Value *r = core_apply(I, fn, args, nargs, call);
     if (result) *result = r;
+    I->nroots = nroots0;
     I->on_error = prev;
     return 0;
 }

@@ -79,6 +79,7 @@ struct Value {
     Node    *t;
     Module  *mod;
     const struct ClassDef *cls; /* V_DICT: an instance of this class@ (its fields), else NULL */
+    uint32_t gc_seen;           /* the collection that last visited it (frontend/gc.c) */
 };
 
 /* A built-in function.  args are evaluated; call is the calling form (for
@@ -103,6 +104,10 @@ typedef struct Frame {
 } Frame;
 
 typedef enum { MODE_RUN, MODE_COMPILE } InterpMode;
+
+/* Values a C function holds across a nested evaluation (an argument array
+ * being filled, a result list being built): roots of the collector. */
+typedef struct RootSpan { Value **p; int n; } RootSpan;
 
 /* A top-level call of a user function with tensor arguments: an entry
  * candidate (see docs/cli.md, --entry). */
@@ -145,8 +150,18 @@ struct Interp {
     uint64_t  steps, max_steps, next_check;
     double    deadline_ms;      /* now_ms() past which evaluation stops */
     double    timeout_s;        /* for the message */
-    size_t    max_memory;       /* bytes of the session arena */
+    size_t    max_memory;       /* bytes of the arena plus live tensor values */
     Value    *loop;
+    /* the collector (frontend/gc.c): temporary roots, the debt of new
+     * tensor bytes that starts a collection (0: the default), stress mode
+     * (LTC_GC_STRESS=1: collect at every safe point with any debt), off
+     * (never collect), and counters for tests (the eager pool counts the
+     * bytes released, ir_force's included) */
+    RootSpan *roots; int nroots, caproots;
+    size_t    gc_threshold;
+    bool      gc_stress, gc_off;
+    uint64_t  gc_runs;
+    size_t    gc_released;      /* tensor bytes the collections released */
 };
 
 enum { UNWIND_NONE, UNWIND_BREAK, UNWIND_RETURN };
@@ -203,6 +218,22 @@ Shape   arg_shape(Interp *I, Value *call, Value **args, int k);
 /* Emit a tensor op into the current graph (trace or eager pool); raises a
  * located error if the shape rule rejects it. */
 Node   *lisp_emit(Interp *I, Value *call, Op op, Node **in, int nin, const Attr *a);
+
+/* ---- the collector (frontend/gc.c) ------------------------------------------ */
+/* Root n values at p (NULL entries are skipped) until gc_unroot(I, mark)
+ * with the returned mark.  An error unwinding to a session entry point
+ * drops the roots pushed since. */
+int    gc_root(Interp *I, Value **p, int n);
+static inline void gc_unroot(Interp *I, int mark) { I->nroots = mark; }
+/* Called by core_eval before evaluating the call form x while tensor
+ * bytes were made since the last collection: collect when the debt is due
+ * and it is safe; over --max-memory, collect and, if still over, stop with
+ * the --max-memory error (the step counter's check sees other values). */
+void   gc_safe_point(Interp *I, Value *x);
+/* Collect now (what gc_safe_point does when due). */
+void   gc_collect(Interp *I);
+/* Bytes the evaluator's values take: the arena plus live tensor values. */
+size_t gc_memory(const Interp *I);
 
 /* ---- the torch library (frontend/torch_*.c) ----------------------------- */
 void   torch_register(Interp *I);

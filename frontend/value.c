@@ -112,6 +112,7 @@ void dict_set(Interp *I, Dict *d, const char *key, Value *v) {
 Value *v_tensor(Interp *I, Node *t) {
     Value *v = v_new(I, V_TENSOR);
     v->t = t;
+    if (t && t->graph) t->held = t->graph->gc_epoch;    /* held now: ir_force keeps its value (frontend/gc.c) */
     return v;
 }
 

@@ -54,6 +54,9 @@ static Node *new_node(Graph *g, Op op, SrcLoc loc) {
 
 static bool append(Graph *g, Node *n) {
     n->id = g->nnodes;
+    /* a new eager node is memory promised: a long lazy chain is a reason
+     * to collect before it is forced (ir/eager_mem.c) */
+    if (g->eager) g->debt += eager_node_bytes(n);
     return push(g->arena, &g->nodes, &g->nnodes, &g->capnodes, n);
 }
 

@@ -34,6 +34,7 @@ typedef struct Eval {
     Arena *arena;               /* where values are allocated */
     void **vals;                /* NULL: use node->data */
     bool heap;                  /* values from malloc, freed after last use */
+    Graph *pool;                /* the eager pool: values from eager_alloc */
     uint64_t call;              /* RunArgs.call; 0 for the eager pool */
 } Eval;
 
@@ -66,6 +67,7 @@ static int run_kernel(const Eval *e, Node *n, void **out, LtcDiag *d) {
     for (int i = 0; i < n->nin; i++) {
         in[i] = val_of(e, n->in[i]);
         shape_eval(&n->in[i]->shape, e->b, ish[i]);
+        if (!in[i] && n->in[i]->freed) { rc = EAGER_FREED(n->in[i], d); goto done; }
         if (!in[i]) { rc = diag_set(d, n->loc, "%s: input %d has no value", op_info[n->op].name, i); goto done; }
     }
     shape_eval(&n->shape, e->b, k.shape);
@@ -80,7 +82,7 @@ static int run_kernel(const Eval *e, Node *n, void **out, LtcDiag *d) {
     }
     k.numel = (size_t)total;
     size_t bytes = k.numel * dtype_storage_size(n->dtype);
-    k.out = e->heap ? heap_alloc(bytes) : arena_alloc_big(e->arena, bytes);
+    k.out = e->heap ? heap_alloc(bytes) : e->pool ? eager_alloc(e->pool, n, bytes) : arena_alloc_big(e->arena, bytes);
     if (!k.out) { rc = diag_set(d, n->loc, "out of memory computing %s", op_info[n->op].name); goto done; }
     rc = f(&k, d);
     if (rc == 0 && (n->dtype == DT_F16 || n->dtype == DT_BF16)) {
@@ -121,8 +123,33 @@ uint8_t *ir_needed(Node *n, LtcDiag *d) {
     return need;
 }
 
+/* Release, once computed, the values ir_force makes on the way to n that
+ * no Value held at the last collection (they were made before it and
+ * nothing has wrapped them since: only their users can read them).  Each
+ * goes after its last pending user; users ir_force does not compute now
+ * keep it.  left[id] counts those users; NULL when there is nothing to
+ * release.  Before the first collection held says nothing: none. */
+static int *chain_users(Graph *g, const uint8_t *need, Node *n, LtcDiag *d, int *err) {
+    *err = 0;
+    if (!g->gc_epoch) return NULL;
+    int first = -1;
+    for (int i = 0; i < n->id && i < g->gc_nnodes; i++)
+        if (need[i] && g->nodes[i]->held != g->gc_epoch) { first = i; break; }
+    if (first < 0) return NULL;
+    int *left = calloc((size_t)g->nnodes, sizeof *left);
+    if (!left) { *err = diag_set(d, n->loc, "out of memory"); return NULL; }
+    for (int j = first + 1; j < g->nnodes; j++) {
+        Node *u = g->nodes[j];
+        if (u->data || u->freed) continue;
+        for (int k = 0; k < u->nin; k++)
+            if (u->in[k]->graph == g) left[u->in[k]->id]++;
+    }
+    return left;
+}
+
 int ir_force(Node *n, LtcDiag *d) {
     if (n->data) return 0;
+    if (n->freed) return EAGER_FREED(n, d);
     if (n->op == OP_PARAM) {
         if (!n->origin) return diag_set(d, n->loc, "param '%s' has no origin", n->name ? n->name : "?");
         if (ir_force(n->origin, d)) return -1;
@@ -140,15 +167,24 @@ int ir_force(Node *n, LtcDiag *d) {
     uint8_t *need = ir_needed(n, d);
     if (!need) return -1;
     int rc = 0;
-    Eval e = {.b = NULL, .arena = g->arena, .vals = NULL};
+    int *left = chain_users(g, need, n, d, &rc);
+    Eval e = {.b = NULL, .arena = g->arena, .vals = NULL, .pool = g->eager ? g : NULL};
     for (int i = 0; i <= n->id && rc == 0; i++) {
         Node *x = g->nodes[i];
         if (!need[i] || x->data) continue;
-        if (x->op == OP_PARAM) rc = ir_force(x, d);
+        if (x->freed) rc = EAGER_FREED(x, d);
+        else if (x->op == OP_PARAM) rc = ir_force(x, d);
         else if (x->op == OP_INPUT || x->op == OP_CONST)
             rc = diag_set(d, x->loc, "%s '%s' has no value", op_info[x->op].name, x->name ? x->name : "?");
         else rc = run_kernel(&e, x, &x->data, d);
+        if (!left || rc) continue;
+        for (int k = 0; k < x->nin; k++) {
+            Node *y = x->in[k];
+            if (y->graph != g || --left[y->id] > 0 || y == n) continue;
+            if (need[y->id] && y->id < g->gc_nnodes && y->held != g->gc_epoch) eager_release(y);
+        }
     }
+    free(left);
     free(need);
     return rc;
 }

@@ -147,6 +147,15 @@ struct Node {
     SrcLoc   loc;               /* script position that created it */
     void    *data;              /* value (interpreter storage); NULL = not computed */
     int      nusers;            /* filled by ir_count_users */
+    /* Eager pool memory (ir/eager_mem.c).  owned: data came from
+     * eager_alloc and may be released; freed: the collector released the
+     * value (or found the pending node unreachable): it must never be read
+     * or computed again, and every reader fails with an internal error;
+     * held: the collection epoch in which a Value last referred to it;
+     * reached: the last epoch in which the collector found it needed;
+     * released: freed after it had a value (it was computed). */
+    bool     owned, freed, released;
+    uint32_t held, reached;
 };
 
 struct Graph {
@@ -167,6 +176,15 @@ struct Graph {
     int    (*force_hook)(void *ctx, Node *n, LtcDiag *d);
     void    *force_ctx;
     bool     in_force_hook;
+    /* Eager pool only: values from eager_alloc (ir/eager_mem.c), which the
+     * evaluator's collector may release.  live: their bytes now; debt:
+     * bytes allocated or promised by new nodes since the last collection;
+     * gc_epoch counts collections (0: none yet, nothing is released inside
+     * ir_force); nodes with id >= gc_nnodes were made after the last one. */
+    Node   **owned; int nowned, capowned;
+    size_t   live, debt, peak;     /* peak: the most live bytes so far */
+    size_t   released;             /* bytes released in all */
+    uint32_t gc_epoch; int gc_nnodes;
 };
 
 Graph *graph_new(Arena *a, const char *name, bool eager);
@@ -220,7 +238,30 @@ int64_t dim_eval(Dim d, const SymBind *b);
 size_t  shape_numel_eval(const Shape *s, const SymBind *b);
 void    shape_eval(const Shape *s, const SymBind *b, int64_t out[LTC_MAX_RANK]);
 
-/* Compute n->data for an eager node and everything it needs (memoised). */
+/* ---- eager pool memory (ir/eager_mem.c) ---------------------------------- */
+/* n->data = a zeroed, 64-byte aligned buffer of `bytes`, owned by the eager
+ * pool (released by eager_release or with the pool's arena).  NULL on OOM. */
+void *eager_alloc(Graph *g, Node *n, size_t bytes);
+/* Release an owned value: data NULL, freed set.  Not for unowned data. */
+void  eager_release(Node *n);
+/* n->data = data (memory of the caller's), releasing an owned old value
+ * without marking n freed: weights bound over a computed value. */
+void  eager_replace(Node *n, void *data);
+/* n is released (or was found unreachable) and must not be read: an
+ * internal error naming the node and the caller's line. */
+int   eager_freed_error(const Node *n, const char *file, int line, LtcDiag *d);
+#define EAGER_FREED(n, d) eager_freed_error((n), __FILE__, __LINE__, (d))
+/* After the collector set n->reached = g->gc_epoch on every node it still
+ * needs: release the other owned values, mark unreached pending nodes
+ * freed, start a new debt.  Returns the bytes released. */
+size_t eager_sweep(Graph *g);
+/* Storage bytes of a node with a concrete shape (0 if symbolic). */
+size_t eager_node_bytes(const Node *n);
+
+/* Compute n->data for an eager node and everything it needs (memoised).
+ * Once the collector has run, values computed on the way that no Value
+ * held at the last collection are released after their last pending user
+ * (a long lazy chain needs memory for a few links, not all of them). */
 int   ir_force(Node *n, LtcDiag *d);
 /* need[id] = 1 for n and every node of n's graph that n depends on and
  * that has no value yet (malloc'ed, caller frees); NULL + d on OOM. */

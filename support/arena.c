@@ -11,7 +11,18 @@ enum { BLOCK_SIZE = 1 << 20 };
 
 void arena_init(Arena *a) { memset(a, 0, sizeof *a); }
 
+struct ArenaCleanup { void (*fn)(void *); void *ctx; struct ArenaCleanup *next; };
+
+int arena_on_free(Arena *a, void (*fn)(void *), void *ctx) {
+    struct ArenaCleanup *c = arena_alloc(a, sizeof *c);
+    if (!c) return -1;
+    *c = (struct ArenaCleanup){fn, ctx, a->cleanups};
+    a->cleanups = c;
+    return 0;
+}
+
 void arena_free(Arena *a) {
+    for (struct ArenaCleanup *c = a->cleanups; c; c = c->next) c->fn(c->ctx);
     for (ArenaBlock *b = a->head, *next; b; b = next) { next = b->next; free(b); }
     for (size_t i = 0; i < a->nbigs; i++) free(a->bigs[i]);
     free(a->bigs);

@@ -22,6 +22,7 @@ typedef struct Arena {
     void **bigs;            /* large allocations (tensor data), freed with the arena */
     size_t nbigs, capbigs;
     size_t bytes;           /* total bytes handed out, for --stats */
+    struct ArenaCleanup *cleanups;  /* run first by arena_free, newest first */
 } Arena;
 
 void  arena_init(Arena *a);
@@ -29,6 +30,9 @@ void  arena_free(Arena *a);                 /* releases everything */
 void *arena_alloc(Arena *a, size_t n);      /* zeroed, 16-byte aligned; NULL on OOM */
 void *arena_alloc_big(Arena *a, size_t n);  /* zeroed, 64-byte aligned; NULL on OOM */
 char *arena_strdup(Arena *a, const char *s);
+/* Call fn(ctx) when the arena is freed (memory that lives as long as the
+ * session but is released piecemeal, e.g. eager tensor values).  -1 on OOM. */
+int   arena_on_free(Arena *a, void (*fn)(void *), void *ctx);
 char *arena_strndup(Arena *a, const char *s, size_t n);
 char *arena_printf(Arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
