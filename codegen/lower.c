@@ -195,23 +195,17 @@ static void settle(Lower *L) {
     }
 }
 
-/* ---- plan arrays (grown by copy: the backend appends to them too) --------------------- */
-static void *grow(Arena *a, void *old, int n, size_t elt) {
-    void *p = arena_alloc(a, (size_t)(n + 1) * elt);
-    if (p && n) memcpy(p, old, (size_t)n * elt);
-    return p;
-}
-
+/* ---- plan arrays (plan_grow: the backend appends to them too) ------------------------- */
 static int add_buf(Lower *L, Plan *p, PlanBuf b) {
-    PlanBuf *nb = grow(L->a, p->bufs, p->nbufs, sizeof *nb);
+    PlanBuf *nb = plan_grow(L->a, p->bufs, p->nbufs, &p->cap_bufs, sizeof *nb);
     if (!nb) return diag_set(L->d, (SrcLoc){0}, "out of memory");
     nb[p->nbufs] = b;
     p->bufs = nb;
     return p->nbufs++;
 }
 
-static int add_step(Lower *L, PlanStep **arr, int *n, const PlanStep *s) {
-    PlanStep *ns = grow(L->a, *arr, *n, sizeof *ns);
+static int add_step(Lower *L, PlanStep **arr, int *n, int *cap, const PlanStep *s) {
+    PlanStep *ns = plan_grow(L->a, *arr, *n, cap, sizeof *ns);
     if (!ns) return diag_set(L->d, (SrcLoc){0}, "out of memory");
     ns[*n] = *s;
     *arr = ns;
@@ -292,7 +286,7 @@ static int add_limit_what(Lower *L, Plan *p, const Node *n, Poly v, int64_t max,
     }
     for (int i = 0; i < p->nlimits; i++)
         if (p->limits[i].max == max && poly_same(&p->limits[i].value, &w)) return 0;
-    PlanLimit *nl = grow(L->a, p->limits, p->nlimits, sizeof *nl);
+    PlanLimit *nl = plan_grow(L->a, p->limits, p->nlimits, &p->cap_limits, sizeof *nl);
     if (!nl) return diag_set(L->d, (SrcLoc){0}, "out of memory");
     nl[p->nlimits].value = w;
     nl[p->nlimits].max = max;
@@ -384,7 +378,7 @@ static int embedding_idcheck(Lower *L, Plan *p, const Node *n) {
     const char *what = tab->op == OP_PARAM && tab->name
                      ? arena_printf(L->a, "the embedding table '%s' %s", tab->name, shape)
                      : arena_printf(L->a, "an embedding table %s", shape);
-    PlanIdCheck *nc = grow(L->a, p->idchecks, p->nidchecks, sizeof *nc);
+    PlanIdCheck *nc = plan_grow(L->a, p->idchecks, p->nidchecks, &p->cap_idchecks, sizeof *nc);
     if (!nc || !what) return diag_set(L->d, (SrcLoc){0}, "out of memory");
     nc[p->nidchecks] = (PlanIdCheck){input, num, what};
     p->idchecks = nc;
@@ -566,7 +560,7 @@ int plan_build_ex(Graph *g, Backend *be, Arena *a, Plan **out, LowerInfo *info, 
                                 op_info[n->op].name, i, shape_str(g, &n->shape, sb, sizeof sb));
             }
             if (pb.kind == BUF_PACKED) {
-                PlanBuf *pk = grow(a, p->packed, p->npacked, sizeof *pk);
+                PlanBuf *pk = plan_grow(a, p->packed, p->npacked, &p->cap_packed, sizeof *pk);
                 if (!pk) return diag_set(d, none, "out of memory");
                 pk[p->npacked] = pb;
                 p->packed = pk;
@@ -628,7 +622,8 @@ int plan_build_ex(Graph *g, Backend *be, Arena *a, Plan **out, LowerInfo *info, 
                 return diag_set(d, n->loc, "plan: %s %%%d: a step has %d buffers and %d dims (limits: PLAN_MAX_ARGS %d, "
                                 "PLAN_MAX_DIMS %d)", op_info[n->op].name, i, st.nbufs, st.ndims, PLAN_MAX_ARGS,
                                 PLAN_MAX_DIMS);
-            int rc = L.cnst[i] ? add_step(&L, &p->prepack, &p->nprepack, &st) : add_step(&L, &p->steps, &p->nsteps, &st);
+            int rc = L.cnst[i] ? add_step(&L, &p->prepack, &p->nprepack, &p->cap_prepack, &st)
+                               : add_step(&L, &p->steps, &p->nsteps, &p->cap_steps, &st);
             if (rc < 0) return -1;
         }
     }

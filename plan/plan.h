@@ -144,7 +144,18 @@ typedef struct Plan {
     PlanBuf    *packed;  int npacked;    /* BUF_PACKED sizes (constant) */
     PlanLimit  *limits;  int nlimits;    /* checked once the symbols are bound */
     PlanIdCheck *idchecks; int nidchecks; /* checked before any kernel runs */
+    /* While a plan is built (not serialised): the allocated lengths of the
+     * arrays above, which grow through plan_grow. */
+    int cap_bufs, cap_kernels, cap_steps, cap_prepack, cap_packed, cap_limits, cap_idchecks;
 } Plan;
+
+/* Room for element n of an array of a plan being built (n in use, *cap
+ * allocated; an array made elsewhere counts as full): returns old when it
+ * has room, else a copy twice as long in a (the arena frees nothing, so
+ * growing one element at a time would cost the square of the final size:
+ * 1.5 GB for a 1000-step region).  NULL when out of memory or the size
+ * overflows. */
+void *plan_grow(Arena *a, void *old, int n, int *cap, size_t elt);
 
 /* The concrete dims of t at these symbol values (plan/poly.c): 0, or -1
  * when one overflows or the rank is out of range. */

@@ -79,3 +79,16 @@ int plan_tensor_dims(const PlanTensor *t, const int64_t *symvals, int64_t out[LT
         if (!dim_value(t->shape.d[i], symvals, &out[i])) return -1;
     return 0;
 }
+
+void *plan_grow(Arena *a, void *old, int n, int *cap, size_t elt) {
+    if (old && n < *cap) return old;
+    if (n < 0 || n > (1 << 29)) return NULL;
+    int ncap = n < 8 ? 8 : 2 * n;
+    size_t bytes;
+    if (__builtin_mul_overflow((size_t)ncap, elt, &bytes)) return NULL;
+    void *p = arena_alloc(a, bytes);
+    if (!p) return NULL;
+    if (n && old) memcpy(p, old, (size_t)n * elt);
+    *cap = ncap;
+    return p;
+}

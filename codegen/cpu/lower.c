@@ -9,18 +9,12 @@
 
 #include "codegen/cpu/cpu.h"
 
-static void *grow(Arena *a, void *old, int n, size_t elt) {
-    void *p = arena_alloc(a, (size_t)(n + 1) * elt);
-    if (p && n) memcpy(p, old, (size_t)n * elt);
-    return p;
-}
-
 static Arena *plan_arena(Plan *p) { return p->graph ? p->graph->arena : NULL; }
 
 int cpu_add_kernel(Plan *p, Node *n, const char *family, LtcDiag *d) {
     Arena *a = plan_arena(p);
     if (!a) return diag_set(d, n->loc, "cpu backend: plan has no graph");
-    PlanKernel *k = grow(a, p->kernels, p->nkernels, sizeof *k);
+    PlanKernel *k = plan_grow(a, p->kernels, p->nkernels, &p->cap_kernels, sizeof *k);
     if (!k) return diag_set(d, n->loc, "out of memory");
     /* Symbol names must be unique in a module that holds several plans:
      * prefix with the entry name (made a C identifier). */
@@ -50,8 +44,8 @@ void cpu_kernel_consts(Plan *p, int kid, int n, const int64_t *v) {
 int cpu_add_packed(Plan *p, int64_t bytes, const char *what, LtcDiag *d) {
     Arena *a = plan_arena(p);
     if (!a) return diag_set(d, (SrcLoc){0}, "cpu backend: plan has no graph");
-    PlanBuf *pk = grow(a, p->packed, p->npacked, sizeof *pk);
-    PlanBuf *bf = grow(a, p->bufs, p->nbufs, sizeof *bf);
+    PlanBuf *pk = plan_grow(a, p->packed, p->npacked, &p->cap_packed, sizeof *pk);
+    PlanBuf *bf = plan_grow(a, p->bufs, p->nbufs, &p->cap_bufs, sizeof *bf);
     if (!pk || !bf) return diag_set(d, (SrcLoc){0}, "out of memory");
     PlanBuf nb = {.kind = BUF_PACKED, .index = p->npacked, .bytes = poly_const(bytes), .what = what};
     pk[p->npacked] = nb;
@@ -64,7 +58,7 @@ int cpu_add_packed(Plan *p, int64_t bytes, const char *what, LtcDiag *d) {
 int cpu_add_prepack(Plan *p, const PlanStep *s, LtcDiag *d) {
     Arena *a = plan_arena(p);
     if (!a) return diag_set(d, (SrcLoc){0}, "cpu backend: plan has no graph");
-    PlanStep *st = grow(a, p->prepack, p->nprepack, sizeof *st);
+    PlanStep *st = plan_grow(a, p->prepack, p->nprepack, &p->cap_prepack, sizeof *st);
     if (!st) return diag_set(d, (SrcLoc){0}, "out of memory");
     st[p->nprepack] = *s;
     p->prepack = st;
