@@ -27,7 +27,12 @@
 typedef enum { DT_F32, DT_F16, DT_BF16, DT_I64, DT_BOOL, DT_COUNT } DType;
 
 const char *dtype_name(DType t);          /* "f32", "f16", "bf16", "i64", "bool" */
-size_t      dtype_size(DType t);          /* bytes per element in memory files */
+/* Bytes per element in memory and files (0 for no dtype).  Inline: the
+ * runtime, which links no compiler code, uses the same one. */
+static inline size_t dtype_size(DType t) {
+    static const size_t sz[DT_COUNT] = {4, 2, 2, 8, 1};
+    return (unsigned)t < DT_COUNT ? sz[t] : 0;
+}
 bool        dtype_is_float(DType t);
 
 /* Interpreter storage: f32/f16/bf16 values are held as float (f16/bf16

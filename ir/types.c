@@ -15,11 +15,6 @@ static const char *const dt_names[DT_COUNT] = {"f32", "f16", "bf16", "i64", "boo
 
 const char *dtype_name(DType t) { return (unsigned)t < DT_COUNT ? dt_names[t] : "?"; }
 
-size_t dtype_size(DType t) {
-    static const size_t sz[DT_COUNT] = {4, 2, 2, 8, 1};
-    return (unsigned)t < DT_COUNT ? sz[t] : 0;
-}
-
 bool dtype_is_float(DType t) { return t == DT_F32 || t == DT_F16 || t == DT_BF16; }
 
 size_t dtype_storage_size(DType t) {

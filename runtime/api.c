@@ -577,7 +577,7 @@ static int prepare(ltc_model *m, const char *entry, const DLTensor *inputs, int 
     if (rc != 0) { call_free(c); return -1; }
     for (int i = 0; i < nin; i++) {
         const DLTensor *x = &inputs[i];
-        size_t es = rt_dtype_size(p->inputs[i].dtype);
+        size_t es = dtype_size(p->inputs[i].dtype);
         char *data = (char *)x->data + x->byte_offset;
         if (rt_is_contiguous(x) && (uintptr_t)data % es == 0) {
             c->in[i] = data;
@@ -658,7 +658,7 @@ int ltc_model_run(ltc_model *m, const char *entry, const DLTensor *inputs, int n
                 break;
             }
             char *data = (char *)y->data + y->byte_offset;
-            if (!rt_is_contiguous(y) || (uintptr_t)data % rt_dtype_size(t->dtype) != 0) {
+            if (!rt_is_contiguous(y) || (uintptr_t)data % dtype_size(t->dtype) != 0) {
                 rc = set_err(merr(m), LTC_ERR_LAYOUT, "output '%s': memory must be C-contiguous and aligned", t->name);
                 break;
             }

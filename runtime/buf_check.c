@@ -17,7 +17,7 @@ static bool tensor_bytes(const PlanTensor *t, const int64_t *symvals, int64_t *o
     if (t->shape.rank < 0 || t->shape.rank > LTC_MAX_RANK || plan_tensor_dims(t, symvals, dims) != 0) return false;
     for (int i = 0; i < t->shape.rank; i++)
         if (dims[i] < 0 || __builtin_mul_overflow(n, dims[i], &n)) return false;
-    size_t es = rt_dtype_size(t->dtype);
+    size_t es = dtype_size(t->dtype);
     return es && !__builtin_mul_overflow(n, (int64_t)es, out);
 }
 

@@ -24,16 +24,6 @@ static int fail(char *err, size_t n, const char *fmt, ...) {
     return -1;
 }
 
-size_t rt_dtype_size(DType t) {
-    switch (t) {
-    case DT_F32: return 4;
-    case DT_F16: case DT_BF16: return 2;
-    case DT_I64: return 8;
-    case DT_BOOL: return 1;
-    default: return 0;
-    }
-}
-
 const char *rt_dim_str(const Plan *p, Dim d, char *buf, size_t n) {
     size_t len = 0;
     buf[0] = 0;

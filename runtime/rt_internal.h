@@ -51,7 +51,6 @@ const char *rt_dim_str(const Plan *p, Dim d, char *buf, size_t n);
  * [B,S,256], got [2,128,255]"). */
 int rt_bind_symbols(const Plan *p, const int *ranks, const int64_t *const *shapes,
                     int64_t symvals[LTC_MAX_SYMS], char *err, size_t errlen);
-size_t rt_dtype_size(DType t);
 
 /* Scratch memory kept between runs (grown to the peak), on dev. */
 typedef struct RtScratch { void *mem; size_t cap; RtDevice *dev; } RtScratch;

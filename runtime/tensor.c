@@ -2,6 +2,7 @@
  * layout checks, strided -> contiguous copies). */
 #include "lispetorchc/runtime.h"
 #include "runtime/rt_api.h"
+#include "ir/ir.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -30,15 +31,11 @@ bool rt_dl_dtype_eq(DLDataType a, DLDataType b) {
     return a.code == b.code && a.bits == b.bits && a.lanes == b.lanes;
 }
 
-size_t rt_ltc_dtype_size(ltc_dtype t) {
-    switch (t) {
-    case LTC_F32: return 4;
-    case LTC_F16: case LTC_BF16: return 2;
-    case LTC_I64: return 8;
-    case LTC_BOOL: return 1;
-    }
-    return 0;
-}
+/* the public dtypes are the IR's, in the same order */
+_Static_assert((int)LTC_F32 == DT_F32 && (int)LTC_F16 == DT_F16 && (int)LTC_BF16 == DT_BF16 &&
+               (int)LTC_I64 == DT_I64 && (int)LTC_BOOL == DT_BOOL, "ltc_dtype and DType differ");
+
+size_t rt_ltc_dtype_size(ltc_dtype t) { return dtype_size((DType)t); }
 
 /* numel with overflow check; false if any size is negative or it overflows. */
 bool rt_numel(const int64_t *shape, int ndim, int64_t *out) {

@@ -26,7 +26,7 @@ static int lookup(void *ctx, const char *name, void **fn) {
 
 /* Bytes of t at symvals, or -1. */
 static int64_t bytes_of(const PlanTensor *t, const int64_t *sv) {
-    int64_t d[LTC_MAX_RANK], n = (int64_t)rt_dtype_size(t->dtype);
+    int64_t d[LTC_MAX_RANK], n = (int64_t)dtype_size(t->dtype);
     if (plan_tensor_dims(t, sv, d) != 0) return -1;
     for (int i = 0; i < t->shape.rank; i++)
         if (__builtin_mul_overflow(n, d[i], &n)) return -1;

@@ -158,7 +158,7 @@ static int nop_lookup(void *ctx, const char *name, void **fn) {
 
 static size_t tbytes(const PlanTensor *t, const int64_t *sv) {
     int64_t d[LTC_MAX_RANK];
-    size_t n = rt_dtype_size(t->dtype);
+    size_t n = dtype_size(t->dtype);
     cr_assert_eq(plan_tensor_dims(t, sv, d), 0);
     for (int i = 0; i < t->shape.rank; i++) n *= (size_t)d[i];
     return n;
