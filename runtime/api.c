@@ -633,42 +633,63 @@ static int check_outputs_arg(ltc_model *m, const Plan *p, bool given, int nout) 
     return 0;
 }
 
-int ltc_model_run(ltc_model *m, const char *entry, const DLTensor *inputs, int nin,
-                  DLTensor *outputs, int nout) {
-    if (!live(m)) return -1;
+/* Where a run's outputs go: the caller's tensors (checked) or new ones. */
+typedef int (*OutputFn)(ltc_model *m, const Plan *p, const Call *c, int i, void *ctx, void **out);
+
+/* The one body of ltc_model_run and ltc_model_run_alloc: checks, outputs
+ * through get, the run. */
+static int run_with(ltc_model *m, const char *entry, const DLTensor *inputs, int nin, int nout, bool have,
+                    OutputFn get, void *ctx) {
     pthread_mutex_lock(&m->mu);
     clear_err(merr(m));
     Call c;
     int rc = prepare(m, entry, inputs, nin, &c);
     if (rc == 0) {
         const Plan *p = m->plans[c.entry];
-        void **outs = c.outs;
-        rc = check_outputs_arg(m, p, outputs != NULL, nout);
-        for (int i = 0; rc == 0 && i < nout; i++) {
-            const PlanTensor *t = &p->outputs[i];
-            DLTensor *y = &outputs[i];
-            if ((rc = check_dl(m, "output", t, y))) break;
-            int64_t want[LTC_MAX_RANK];
-            char a[256], b[256];
-            bool ok = plan_tensor_dims(t, c.symvals, want) == 0 && y->ndim == t->shape.rank;
-            for (int d = 0; ok && d < y->ndim; d++) ok = y->shape[d] == want[d];
-            if (!ok) {
-                rc = set_err(merr(m), LTC_ERR_SHAPE, "output '%s': expected shape %s, got %s", t->name,
-                             rt_dims_str(want, t->shape.rank, a, sizeof a), rt_dims_str(y->shape, y->ndim, b, sizeof b));
-                break;
-            }
-            char *data = (char *)y->data + y->byte_offset;
-            if (!rt_is_contiguous(y) || (uintptr_t)data % dtype_size(t->dtype) != 0) {
-                rc = set_err(merr(m), LTC_ERR_LAYOUT, "output '%s': memory must be C-contiguous and aligned", t->name);
-                break;
-            }
-            outs[i] = data;
-        }
-        if (rc == 0) rc = execute(m, &c, outs);
+        rc = check_outputs_arg(m, p, have, nout);
+        for (int i = 0; rc == 0 && i < nout; i++) rc = get(m, p, &c, i, ctx, &c.outs[i]);
+        if (rc == 0) rc = execute(m, &c, c.outs);
         call_free(&c);
     }
     pthread_mutex_unlock(&m->mu);
     return rc;
+}
+
+/* output i is the caller's tensor: right device, dtype, shape and layout */
+static int caller_output(ltc_model *m, const Plan *p, const Call *c, int i, void *ctx, void **out) {
+    const PlanTensor *t = &p->outputs[i];
+    DLTensor *y = &((DLTensor *)ctx)[i];
+    int rc = check_dl(m, "output", t, y);
+    if (rc) return rc;
+    int64_t want[LTC_MAX_RANK];
+    char a[256], b[256];
+    bool ok = plan_tensor_dims(t, c->symvals, want) == 0 && y->ndim == t->shape.rank;
+    for (int d = 0; ok && d < y->ndim; d++) ok = y->shape[d] == want[d];
+    if (!ok)
+        return set_err(merr(m), LTC_ERR_SHAPE, "output '%s': expected shape %s, got %s", t->name,
+                       rt_dims_str(want, t->shape.rank, a, sizeof a), rt_dims_str(y->shape, y->ndim, b, sizeof b));
+    char *data = (char *)y->data + y->byte_offset;
+    if (!rt_is_contiguous(y) || (uintptr_t)data % dtype_size(t->dtype) != 0)
+        return set_err(merr(m), LTC_ERR_LAYOUT, "output '%s': memory must be C-contiguous and aligned", t->name);
+    *out = data;
+    return 0;
+}
+
+/* output i is a new tensor of its shape at this call */
+static int new_output(ltc_model *m, const Plan *p, const Call *c, int i, void *ctx, void **out) {
+    DLTensor **outputs = ctx;
+    int64_t shape[LTC_MAX_RANK];
+    if (plan_tensor_dims(&p->outputs[i], c->symvals, shape) != 0 ||
+        !(outputs[i] = ltc_tensor_alloc((ltc_dtype)p->outputs[i].dtype, p->outputs[i].shape.rank, shape)))
+        return set_err(merr(m), LTC_ERR_NOMEM, "cannot allocate output '%s'", p->outputs[i].name);
+    *out = outputs[i]->data;
+    return 0;
+}
+
+int ltc_model_run(ltc_model *m, const char *entry, const DLTensor *inputs, int nin,
+                  DLTensor *outputs, int nout) {
+    if (!live(m)) return -1;
+    return run_with(m, entry, inputs, nin, nout, outputs != NULL, caller_output, outputs);
 }
 
 int ltc_model_run_alloc(ltc_model *m, const char *entry, const DLTensor *inputs, int nin,
@@ -676,28 +697,9 @@ int ltc_model_run_alloc(ltc_model *m, const char *entry, const DLTensor *inputs,
     if (!live(m)) return -1;
     if (outputs)
         for (int i = 0; i < nout; i++) outputs[i] = NULL;
-    pthread_mutex_lock(&m->mu);
-    clear_err(merr(m));
-    Call c;
-    int rc = prepare(m, entry, inputs, nin, &c);
-    if (rc == 0) {
-        const Plan *p = m->plans[c.entry];
-        void **outs = c.outs;
-        rc = check_outputs_arg(m, p, outputs != NULL, nout);
-        for (int i = 0; rc == 0 && i < nout; i++) {
-            int64_t shape[LTC_MAX_RANK];
-            if (plan_tensor_dims(&p->outputs[i], c.symvals, shape) != 0 ||
-                !(outputs[i] = ltc_tensor_alloc((ltc_dtype)p->outputs[i].dtype, p->outputs[i].shape.rank, shape)))
-                rc = set_err(merr(m), LTC_ERR_NOMEM, "cannot allocate output '%s'", p->outputs[i].name);
-            else
-                outs[i] = outputs[i]->data;
-        }
-        if (rc == 0) rc = execute(m, &c, outs);
-        call_free(&c);
-        if (rc != 0 && outputs)
-            for (int i = 0; i < nout; i++) { ltc_tensor_free(outputs[i]); outputs[i] = NULL; }
-    }
-    pthread_mutex_unlock(&m->mu);
+    int rc = run_with(m, entry, inputs, nin, nout, outputs != NULL, new_output, outputs);
+    if (rc != 0 && outputs)
+        for (int i = 0; i < nout; i++) { ltc_tensor_free(outputs[i]); outputs[i] = NULL; }
     return rc;
 }
 
