@@ -15,21 +15,23 @@ typedef struct Pass {
     bool can_disable;       /* --no-fuse=NAME may switch it off */
 } Pass;
 
-static const Pass pipeline[] = {
-    { "dce",       pass_dce,       false },
-    { "simplify",  pass_simplify,  true  },
-    { "attention", pass_attention, true  },
-    { "causal",    pass_causal,    true  },
-    { "gqa",       pass_gqa,       true  },
-    { "qkv",       pass_qkv,       true  },
-    { "epilogue",  pass_epilogue,  true  },
-    { "addnorm",   pass_addnorm,   true  },
-};
+/* The pipeline, in order: PASS(name, function, --no-fuse may disable it). */
+#define PASSES(PASS)                       \
+    PASS(dce,       pass_dce,       false) \
+    PASS(simplify,  pass_simplify,  true)  \
+    PASS(attention, pass_attention, true)  \
+    PASS(causal,    pass_causal,    true)  \
+    PASS(gqa,       pass_gqa,       true)  \
+    PASS(qkv,       pass_qkv,       true)  \
+    PASS(epilogue,  pass_epilogue,  true)  \
+    PASS(addnorm,   pass_addnorm,   true)
+
+#define AS_ROW(n, f, dis) {#n, f, dis},
+#define AS_NAME(n, f, dis) #n,
+static const Pass pipeline[] = {PASSES(AS_ROW)};
 enum { NPASSES = sizeof pipeline / sizeof pipeline[0] };
 
-static const char *const names[NPASSES + 1] = {
-    "dce", "simplify", "attention", "causal", "gqa", "qkv", "epilogue", "addnorm", NULL,
-};
+static const char *const names[NPASSES + 1] = {PASSES(AS_NAME) NULL};
 
 const char *const *passes_names(void) { return names; }
 
