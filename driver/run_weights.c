@@ -52,13 +52,6 @@ static bool value_used(const Driver *d, const Graph *g, const Node *t) {
     return false;
 }
 
-static void dims_text(const int64_t *dims, int rank, char *buf, size_t len) {
-    size_t at = (size_t)snprintf(buf, len, "[");
-    for (int i = 0; i < rank && at < len; i++)
-        at += (size_t)snprintf(buf + at, len - at, "%s%lld", i ? "," : "", (long long)dims[i]);
-    if (at < len) snprintf(buf + at, len - at, "]");
-}
-
 static void bind_one(void *ctx, const char *path, Node *t, bool in_module) {
     RunWeights *w = ctx;
     if (w->failed || weights_is_bound(w->d, t)) return;
@@ -78,8 +71,8 @@ static void bind_one(void *ctx, const char *path, Node *t, bool in_module) {
     for (int i = 0; same && i < s->rank; i++) same = s->shape[i] == dims[i];
     if (!same) {
         char got[200], want[200];
-        dims_text(s->shape, s->rank, got, sizeof got);
-        dims_text(dims, t->shape.rank, want, sizeof want);
+        dims_str(s->shape, s->rank, got, sizeof got);
+        dims_str(dims, t->shape.rank, want, sizeof want);
         if (!w->failed)
             diag_set(w->err, t->loc, "weights file '%s': tensor '%s' has shape %s, the model expects %s",
                      w->d->o.weights, path, got, want);

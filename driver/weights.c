@@ -43,14 +43,6 @@ static size_t numel_of(const int64_t *dims, int rank) {
     return n;
 }
 
-static void fmt_dims(const int64_t *dims, int rank, char *buf, size_t len) {
-    size_t at = 0;
-    at += (size_t)snprintf(buf, len, "[");
-    for (int i = 0; i < rank && at < len; i++)
-        at += (size_t)snprintf(buf + at, len - at, "%s%lld", i ? "," : "", (long long)dims[i]);
-    if (at < len) snprintf(buf + at, len - at, "]");
-}
-
 /* Storage -> file bytes (arena buffer). */
 static void *to_file_layout(Arena *a, DType t, const void *data, size_t numel, size_t *nbytes) {
     size_t fsz = dtype_size(t);
@@ -246,8 +238,8 @@ int weights_load(Driver *d, Graph **entries, int n, const char *path, LtcDiag *d
         bool same = t->rank == node->shape.rank;
         for (int k = 0; same && k < t->rank; k++) same = t->shape[k] == dims[k];
         if (!same) {
-            fmt_dims(t->shape, t->rank, got, sizeof got);
-            fmt_dims(dims, node->shape.rank, want, sizeof want);
+            dims_str(t->shape, t->rank, got, sizeof got);
+            dims_str(dims, node->shape.rank, want, sizeof want);
             rc = diag_set(diag, none, "weights file '%s': tensor '%s' has shape %s, the model expects %s",
                           path, name, got, want);
             break;

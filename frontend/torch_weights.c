@@ -126,10 +126,9 @@ static Node *node_from_file(Interp *I, Value *call, const StTensor *t, const cha
 }
 
 static void shape_text(const Node *n, char *buf, size_t len) {
-    size_t at = (size_t)snprintf(buf, len, "[");
-    for (int i = 0; i < n->shape.rank && at < len; i++)
-        at += (size_t)snprintf(buf + at, len - at, "%s%lld", i ? "," : "", (long long)n->shape.d[i].k);
-    if (at < len) snprintf(buf + at, len - at, "]");
+    int64_t d[LTC_MAX_RANK];
+    for (int i = 0; i < n->shape.rank; i++) d[i] = n->shape.d[i].k;
+    dims_str(d, n->shape.rank, buf, len);
 }
 
 /* The new value must have the old one's shape and dtype. */

@@ -190,14 +190,6 @@ int ir_force(Node *n, LtcDiag *d) {
 }
 
 /* ---- traced graphs ------------------------------------------------------------ */
-static void shape_of_vals(const int64_t *v, int rank, char *buf, size_t n) {
-    size_t l = 0;
-    l += (size_t)snprintf(buf, n, "[");
-    for (int i = 0; i < rank && l < n; i++)
-        l += (size_t)snprintf(buf + l, n - l, "%s%lld", i ? "," : "", (long long)v[i]);
-    if (l < n) snprintf(buf + l, n - l, "]");
-}
-
 /* Bind symbols from the input shapes: single-symbol dims first, then check
  * every dim (products of symbols included). */
 static int bind_symbols(const Graph *g, const RunArgs *args, SymBind *b, LtcDiag *d) {
@@ -223,7 +215,7 @@ static int bind_symbols(const Graph *g, const RunArgs *args, SymBind *b, LtcDiag
             if (!bound || v[j] < 0 || dim_eval(x->shape.d[j], b) != v[j]) {
                 char want[256], got[256];
                 shape_str(g, &x->shape, want, sizeof want);
-                shape_of_vals(v, x->shape.rank, got, sizeof got);
+                dims_str(v, x->shape.rank, got, sizeof got);
                 return diag_set(d, x->loc, "input '%s': expected shape %s, got %s (dimension %d)",
                                 x->name ? x->name : "?", want, got, j);
             }

@@ -410,7 +410,7 @@ static int bind_from(ltc_model *m, StFile *f, const char *what) {
         for (int d = 0; same && d < s->rank; d++) same = s->shape[d] == dims[d] && !t->shape.d[d].sym;
         if (!same) {
             rc = set_err(merr(m), LTC_ERR_WEIGHTS, "%s: tensor '%s' has shape %s, the model expects %s", what,
-                         t->name, rt_dims_str(s->shape, s->rank > LTC_MAX_RANK ? LTC_MAX_RANK : s->rank, got, sizeof got),
+                         t->name, dims_str(s->shape, s->rank > LTC_MAX_RANK ? LTC_MAX_RANK : s->rank, got, sizeof got),
                          rt_shape_str(m->params[i].plan, &t->shape, want, sizeof want));
             break;
         }
@@ -591,7 +591,7 @@ static int prepare(ltc_model *m, const char *entry, const DLTensor *inputs, int 
             __builtin_add_overflow(bytes, (size_t)64, &alloc)) {
             call_free(c);
             return set_err(merr(m), LTC_ERR_SHAPE, "input '%s': %s elements do not fit in memory",
-                           p->inputs[i].name, rt_dims_str(x->shape, x->ndim, why, sizeof why));
+                           p->inputs[i].name, dims_str(x->shape, x->ndim, why, sizeof why));
         }
         if (x->strides && !rt_strides_ok(x, es)) {
             call_free(c);
@@ -667,7 +667,7 @@ static int caller_output(ltc_model *m, const Plan *p, const Call *c, int i, void
     for (int d = 0; ok && d < y->ndim; d++) ok = y->shape[d] == want[d];
     if (!ok)
         return set_err(merr(m), LTC_ERR_SHAPE, "output '%s': expected shape %s, got %s", t->name,
-                       rt_dims_str(want, t->shape.rank, a, sizeof a), rt_dims_str(y->shape, y->ndim, b, sizeof b));
+                       dims_str(want, t->shape.rank, a, sizeof a), dims_str(y->shape, y->ndim, b, sizeof b));
     char *data = (char *)y->data + y->byte_offset;
     if (!rt_is_contiguous(y) || (uintptr_t)data % dtype_size(t->dtype) != 0)
         return set_err(merr(m), LTC_ERR_LAYOUT, "output '%s': memory must be C-contiguous and aligned", t->name);

@@ -46,13 +46,6 @@ const char *rt_shape_str(const Plan *p, const Shape *s, char *buf, size_t n) {
     return buf;
 }
 
-const char *rt_dims_str(const int64_t *dims, int rank, char *buf, size_t n) {
-    size_t len = (size_t)snprintf(buf, n, "[");
-    for (int i = 0; i < rank && len < n; i++)
-        len += (size_t)snprintf(buf + len, n - len, "%s%lld", i ? "," : "", (long long)dims[i]);
-    if (len < n) snprintf(buf + len, n - len, "]");
-    return buf;
-}
 
 /* Symbols are solved from dimensions that hold exactly one unknown symbol:
  * value = k * prod(known) * s  =>  s = value / (k * prod(known)), which
@@ -69,7 +62,7 @@ int rt_bind_symbols(const Plan *p, const int *ranks, const int64_t *const *shape
         if (ranks[i] != t->shape.rank)
             return fail(err, errlen, "input '%s': expected rank %d %s, got rank %d %s", t->name,
                         t->shape.rank, rt_shape_str(p, &t->shape, want, sizeof want), ranks[i],
-                        rt_dims_str(shapes[i], ranks[i] < 0 ? 0 : ranks[i] > LTC_MAX_RANK ? LTC_MAX_RANK : ranks[i],
+                        dims_str(shapes[i], ranks[i] < 0 ? 0 : ranks[i] > LTC_MAX_RANK ? LTC_MAX_RANK : ranks[i],
                                     got, sizeof got));
         for (int j = 0; j < ranks[i]; j++)
             if (shapes[i][j] < 0)
@@ -104,7 +97,7 @@ int rt_bind_symbols(const Plan *p, const int *ranks, const int64_t *const *shape
             if (!ok)
                 return fail(err, errlen, "input '%s': expected rank %d %s, got %s", t->name,
                             t->shape.rank, rt_shape_str(p, &t->shape, want, sizeof want),
-                            rt_dims_str(shapes[i], ranks[i], got, sizeof got));
+                            dims_str(shapes[i], ranks[i], got, sizeof got));
         }
     }
     /* Derived symbols (S-1, S/2, S^2...) from the free ones, in index

@@ -43,7 +43,6 @@ typedef struct RtProgram {
 
 /* "[B,S,256]" with the plan's symbol names; a concrete shape if vals. */
 const char *rt_shape_str(const Plan *p, const Shape *s, char *buf, size_t n);
-const char *rt_dims_str(const int64_t *dims, int rank, char *buf, size_t n);
 const char *rt_dim_str(const Plan *p, Dim d, char *buf, size_t n);
 
 /* Bind the plan's symbols from the inputs' concrete shapes; checks every

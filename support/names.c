@@ -1,12 +1,13 @@
 /* names.c: how far apart two names are, for every "did you mean" of the
  * compiler (options, pass and CPU names, entries, functions, methods,
- * backends).
+ * backends), and how a concrete shape is written in messages.
  *
  * Optimal string alignment distance: insertions, deletions, substitutions
  * and swaps of two adjacent characters, each one step ("modle" is one step
  * from "model", where plain Levenshtein counts two). */
 #include "support/support.h"
 
+#include <stdio.h>
 #include <string.h>
 
 int name_distance(const char *a, const char *b) {
@@ -42,4 +43,13 @@ const char *name_closest(const char *s, const char *const *cands, int n) {
         if (dd < bd) { bd = dd; best = cands[i]; }
     }
     return bd <= name_close_enough(s) ? best : NULL;
+}
+
+const char *dims_str(const int64_t *dims, int rank, char *buf, size_t n) {
+    if (!n) return buf;
+    size_t at = (size_t)snprintf(buf, n, "[");
+    for (int i = 0; i < rank && at < n; i++)
+        at += (size_t)snprintf(buf + at, n - at, "%s%lld", i ? "," : "", (long long)dims[i]);
+    if (at < n) snprintf(buf + at, n - at, "]");
+    return buf;
 }

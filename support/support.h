@@ -36,6 +36,10 @@ int   arena_on_free(Arena *a, void (*fn)(void *), void *ctx);
 char *arena_strndup(Arena *a, const char *s, size_t n);
 char *arena_printf(Arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* ---- concrete shapes (names.c) ------------------------------------------ */
+/* "[2,128,256]" into buf (cut to n bytes); returns buf. */
+const char *dims_str(const int64_t *dims, int rank, char *buf, size_t n);
+
 /* ---- names (names.c): for "did you mean" ------------------------------ */
 #define NAME_FAR (1 << 20)                     /* distance to a name of over 63 chars */
 int         name_distance(const char *a, const char *b);    /* edits, adjacent swaps count one */
