@@ -606,6 +606,7 @@ int plan_build_ex(Graph *g, Backend *be, Arena *a, Plan **out, LowerInfo *info, 
             PlanStep st;
             memset(&st, 0, sizeof st);
             st.part = part;
+            st.bind_const = L.cnst;
             LtcDiag bd;
             memset(&bd, 0, sizeof bd);
             if (be->lower_node(be, p, n, in_bufs, L.buf[i], &st, &bd) < 0) {

@@ -92,6 +92,12 @@ typedef struct PlanStep {
      * disjoint parts of its output.  plan_build asks for part 0, then,
      * when the backend sets nparts > 1, for parts 1..nparts-1. */
     int   part, nparts;
+    /* Lowering only (not serialised): per node id of the graph being
+     * lowered, whether its value is made once at bind time (a parameter,
+     * or computed from parameters alone in Plan.prepack).  codegen/lower.c
+     * decides it, once; a backend reads it (a GEMM packs such a weight
+     * once) and records what it decided in its kernel's constants. */
+    const bool *bind_const;
     /* In-process only (not serialised): a random kernel (training
      * dropout) reads its Philox key from dims[seed_dim] (low 32 bits) and
      * dims[seed_dim + 1] (high 32 bits); 0 = no key in dims.  The JIT

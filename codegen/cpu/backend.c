@@ -447,9 +447,11 @@ static const CpuFamily *family_of(const char *name) {
 static int cpu_lower_node(Backend *b, Plan *p, Node *n, const int *in_bufs, int out_buf,
                           PlanStep *step, LtcDiag *d) {
     CpuBackend *be = self(b);
-    int part = step->part;          /* the only input field (plan.h) */
+    int part = step->part;          /* the input fields (plan.h) */
+    const bool *bind_const = step->bind_const;
     memset(step, 0, sizeof *step);
     step->part = part;
+    step->bind_const = bind_const;
     int fl = op_info[n->op].flags, rc;
     if (fl & OPF_GEMM) rc = cpu_lower_gemm(be, p, n, in_bufs, out_buf, step, d);
     else if (fl & OPF_ATTENTION) rc = cpu_lower_attn(be, p, n, in_bufs, out_buf, step, d);

@@ -228,6 +228,8 @@ typedef struct GemmCfg {
     int  mc, kc;        /* row block (multiple of mr) and depth block */
     int  nbatch;        /* matmul: batch dims (0..2) */
 } GemmCfg;
-int gemm_config(CpuBackend *be, Node *n, GemmCfg *g, LtcDiag *d);
+/* packed: the weight is made once at bind time and packed in prepack
+ * (lowering: PlanStep.bind_const; generation: the kernel's constant). */
+int gemm_config(CpuBackend *be, Node *n, bool packed, GemmCfg *g, LtcDiag *d);
 
 #endif

@@ -50,17 +50,7 @@ static bool all_f32(Node *n) {
  * fixed at bind time: the plan builder computes it in plan->prepack, in
  * graph order, so a pack step appended now runs after it.  (qkv_linear's
  * weight is cat(W_q, W_k, W_v).)  `budget` bounds the walk. */
-static bool param_only_walk(const Node *n, int *budget) {
-    if (--*budget < 0) return false;
-    if (n->op == OP_PARAM || n->op == OP_CONST || n->op == OP_FULL || n->op == OP_ARANGE) return true;
-    if (n->op == OP_INPUT || (op_info[n->op].flags & OPF_RANDOM) || n->nin == 0) return false;
-    for (int i = 0; i < n->nin; i++)
-        if (!param_only_walk(n->in[i], budget)) return false;
-    return true;
-}
-static bool param_only(const Node *n, int budget) { return param_only_walk(n, &budget); }
-
-int gemm_config(CpuBackend *be, Node *n, GemmCfg *g, LtcDiag *d) {
+int gemm_config(CpuBackend *be, Node *n, bool packed, GemmCfg *g, LtcDiag *d) {
     memset(g, 0, sizeof *g);
     g->mr = be->t.mr; g->nr = be->t.nr; g->vw = be->t.vw;
     g->kc = 256;
@@ -104,7 +94,7 @@ int gemm_config(CpuBackend *be, Node *n, GemmCfg *g, LtcDiag *d) {
     if (g->kind == 0) {
         if (w->shape.rank != 2 || w->shape.d[0].sym || w->shape.d[1].sym)
             return cpu_unsupported(n, d, "linear weight with a symbolic or non-2D shape");
-        g->packed = param_only(w, 64);
+        g->packed = packed;
     }
     /* Panels per tile: the most (up to 4: more reuse of each packed A row
      * block) that gives an even tile count or at least 8 tiles, so the
@@ -268,7 +258,10 @@ static int lower_matmul(CpuBackend *be, Plan *p, Node *n, const GemmCfg *g, cons
 int cpu_lower_gemm(CpuBackend *be, Plan *p, Node *n, const int *in_bufs, int out_buf,
                    PlanStep *s, LtcDiag *d) {
     GemmCfg g;
-    if (gemm_config(be, n, &g, d)) return -1;
+    /* a linear's weight made once at bind time (the lowering's answer,
+     * PlanStep.bind_const) is packed once, in prepack */
+    bool packed = n->op != OP_MATMUL && s->bind_const && s->bind_const[n->in[1]->id];
+    if (gemm_config(be, n, packed, &g, d)) return -1;
     return g.kind == 0 ? lower_linear(be, p, n, &g, in_bufs, out_buf, s, d)
                        : lower_matmul(be, p, n, &g, in_bufs, out_buf, s, d);
 }
@@ -419,7 +412,7 @@ static void gen_pack_block(Cg *c, const GemmCfg *g, LLVMValueRef bp, LLVMValueRe
 
 int cpu_gen_gemm(Cg *c, const PlanKernel *pk, LtcDiag *d) {
     GemmCfg g;
-    if (gemm_config(c->be, pk->node, &g, d)) return -1;
+    if (gemm_config(c->be, pk->node, pk->nconsts > 2 && pk->consts[2], &g, d)) return -1;   /* packed: what lowering decided */
     char uname[300];
     snprintf(uname, sizeof uname, "%s_ukr", pk->name);
     LLVMValueRef ukr = gen_ukr(c, &g, uname);
@@ -544,7 +537,7 @@ int cpu_gen_gemm(Cg *c, const PlanKernel *pk, LtcDiag *d) {
  * panel; runs once when the weights are bound. */
 int cpu_gen_gemm_pack(Cg *c, const PlanKernel *pk, LtcDiag *d) {
     GemmCfg g;
-    if (gemm_config(c->be, pk->node, &g, d)) return -1;
+    if (gemm_config(c->be, pk->node, true, &g, d)) return -1;   /* a pack kernel exists for a packed weight */
     cg_kernel_begin(c, pk->name);
     LLVMBuilderRef b = c->b;
     LLVMValueRef W = cg_buf(c, 0), P = cg_buf(c, 1), N = cg_dim(c, 0), K = cg_dim(c, 1);

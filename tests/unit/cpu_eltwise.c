@@ -54,6 +54,7 @@ Test(cpu_eltwise, unsupported_op_is_an_error) {
     Node *y = h_emit(OP_CUMSUM, &x, 1, &(Attr){.axis = 1});
     Plan p = {.graph = h.g};
     PlanStep s;
+    memset(&s, 0, sizeof s);
     cr_assert(h.be->lower_node(h.be, &p, y, (int[]){x->id}, y->id, &s, &h.d) != 0);
     cr_assert(strstr(h.d.msg, "the CPU backend does not generate cumsum"), "%s", h.d.msg);
 }

@@ -84,6 +84,11 @@ Test(cpu_gemm, gflops) {
     p->bufs = arena_alloc(&h.a, 8 * sizeof *p->bufs);
     p->nbufs = 3;
     PlanStep s;
+    memset(&s, 0, sizeof s);
+    bool bind_const[64] = {false};     /* the weight is a parameter: packed once (what plan_build would say) */
+    cr_assert(w->id < 64);
+    bind_const[w->id] = true;
+    s.bind_const = bind_const;
     cr_assert(h.be->lower_node(h.be, p, y, (int[]){x->id, w->id}, y->id, &s, &h.d) == 0, "%s", h.d.msg);
     double tg = now_ms();
     cr_assert(h.be->generate(h.be, &p, 1, NULL, &h.d) == 0, "%s", h.d.msg);
@@ -174,6 +179,11 @@ Test(cpu_gemm, emit_text) {
     Plan *p = arena_alloc(&h.a, sizeof *p);
     p->graph = h.g;
     PlanStep s;
+    memset(&s, 0, sizeof s);
+    bool bind_const[64] = {false};     /* the weight is a parameter: packed once (what plan_build would say) */
+    cr_assert(w->id < 64);
+    bind_const[w->id] = true;
+    s.bind_const = bind_const;
     cr_assert(h.be->lower_node(h.be, p, y, (int[]){x->id, w->id}, y->id, &s, &h.d) == 0, "%s", h.d.msg);
     StrBuf t = {0};
     cr_assert(h.be->emit_text(h.be, "llvm", &t, &h.d) != 0, "nothing generated yet must be an error");

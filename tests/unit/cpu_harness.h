@@ -210,7 +210,18 @@ __attribute__((unused)) static double h_check_out(Node *n, double tol, float **o
     for (int i = 0; i < n->nin; i++)   /* a view reads its input's buffer (codegen/lower.h) */
         in_bufs[i] = lower_is_view(n->in[i]) ? n->in[i]->in[0]->id : n->in[i]->id;
     in_bufs[n->nin] = -1;                       /* as codegen/lower.c: no extra buffer */
+    /* bind-time constants as codegen/lower.c decides them: parameters and
+     * what is computed from them alone (a linear's weight is packed) */
+    bool *bind_const = arena_alloc(&h.a, (size_t)g->nnodes + 1);
+    for (int i = 0; i < g->nnodes; i++) {
+        const Node *x = g->nodes[i];
+        bool c = x->op == OP_PARAM || (x->nin > 0 && !(op_info[x->op].flags & OPF_RANDOM));
+        for (int k = 0; k < x->nin && c && x->op != OP_PARAM; k++) c = bind_const[x->in[k]->id];
+        bind_const[i] = c;
+    }
     PlanStep step;
+    memset(&step, 0, sizeof step);
+    step.bind_const = bind_const;
     cr_assert(h.be->lower_node(h.be, p, n, in_bufs, n->id, &step, &h.d) == 0, "lower: %s", h.d.msg);
     for (int i = g->nnodes; i < p->nbufs; i++) {          /* packed buffers */
         cr_assert(p->bufs[i].kind == BUF_PACKED);

@@ -66,6 +66,7 @@ Test(cpu_norm, add_norm_stores_sum) {
     Plan *p = arena_alloc(&h.a, sizeof *p);
     p->graph = h.g;
     PlanStep s;
+    memset(&s, 0, sizeof s);
     /* the plan builder passes the sum buffer after the inputs */
     cr_assert(h.be->lower_node(h.be, p, y, (int[]){x->id, r->id, w->id, 7}, y->id, &s, &h.d) == 0, "%s", h.d.msg);
     cr_assert_eq(s.nbufs, 6);
