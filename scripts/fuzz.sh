@@ -28,6 +28,13 @@ for t in "${TARGETS[@]}"; do
     fuzz_safetensors) find "$ROOT/tests" -name '*.safetensors' -exec cp {} "$corpus"/ \; ;;
     esac
     exe=$(find "$B" -name "$t" -type f -perm -u+x | head -1)
+    # inputs that once failed (tests/fuzz/regress/<target>/) run first
+    reg=$ROOT/tests/fuzz/regress/$t
+    if [ -d "$reg" ] && ls "$reg"/* >/dev/null 2>&1; then
+        if ! "$exe" -timeout=10 -rss_limit_mb=2048 "$reg"/* >/dev/null 2>&1; then
+            echo "fuzz: $t fails on a regression input in $reg" >&2; STATUS=1
+        fi
+    fi
     echo "=== $t: ${SECS}s ==="
     ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
         "$exe" -max_total_time="$SECS" -timeout=10 -rss_limit_mb=2048 -max_len=16384 \
