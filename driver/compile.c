@@ -183,7 +183,8 @@ int driver_compile(Driver *d) {
             if (strcmp(kind, "ir") == 0) ir_print(graphs[i], &b);
             else ir_print_dot(graphs[i], &b);
         }
-        rc = write_text(d, b.s ? b.s : "", b.len);
+        rc = b.oom ? (drv_error(d, "out of memory printing the graphs"), EXIT_ERROR)
+                   : write_text(d, b.s ? b.s : "", b.len);
         sb_free(&b);
         drv_phase(d, "emit", t0);
         return rc;
@@ -214,7 +215,12 @@ int driver_compile(Driver *d) {
         drv_diag(d, &diag);
         return EXIT_ERROR;
     }
-    if (!binary) rc = write_text(d, text.s ? text.s : "", text.len);
+    if (!binary && text.oom) {
+        drv_error(d, "out of memory printing the %s", kind);
+        rc = EXIT_ERROR;
+    } else if (!binary) {
+        rc = write_text(d, text.s ? text.s : "", text.len);
+    }
     sb_free(&text);
     return rc;
 }

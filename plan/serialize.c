@@ -165,5 +165,6 @@ int plan_serialize(Plan *const *plans, int nplans, StrBuf *out, LtcDiag *d) {
         put_limits(out, p->limits, p->nlimits);
         put_idchecks(out, p->idchecks, p->nidchecks);
     }
+    if (out->oom) return diag_set(d, nl, "plan_serialize: out of memory");
     return 0;
 }

@@ -49,7 +49,10 @@ int         name_close_enough(const char *s);   /* the most edits a suggestion f
 const char *name_closest(const char *s, const char *const *cands, int n);
 
 /* ---- growable string (heap, caller frees with sb_free) ------------------ */
-typedef struct StrBuf { char *s; size_t len, cap; } StrBuf;
+/* Out of memory does not end the process (the compiler also runs inside
+ * hosts): the buffer stops growing, keeps what it had and sets oom; a
+ * caller whose text must be whole (a plan blob, an output file) checks it. */
+typedef struct StrBuf { char *s; size_t len, cap; bool oom; } StrBuf;
 void sb_putc(StrBuf *b, char c);
 void sb_puts(StrBuf *b, const char *s);
 void sb_printf(StrBuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
