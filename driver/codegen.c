@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "codegen/backend.h"
+#include "codegen/kernel_spec.h"
 #include "codegen/lower.h"
 #include "ir/passes/passes.h"
 #include "support/safetensors.h"
@@ -120,6 +121,11 @@ int driver_codegen(Driver *d, Interp *I, Graph **entries, int n, const char *kin
     drv_phase(d, "plan", t0);
     if (strcmp(kind, "plan") == 0) {
         for (int i = 0; i < n; i++) plan_print(plans[i], (SymBind){0}, text);
+        rc = 0;
+        goto out;
+    }
+    if (strcmp(kind, "kernels") == 0) {
+        kernels_print(plans, n, text);
         rc = 0;
         goto out;
     }

@@ -66,7 +66,7 @@ static const OptSpec specs[] = {
 enum { NSPECS = sizeof specs / sizeof specs[0] };
 
 /* Emit kinds: those the driver handles itself, then the backend's. */
-static const char *const emit_kinds[] = {"ir", "dot", "weights", "llvm", "asm", "obj", "fusion", "plan"};
+static const char *const emit_kinds[] = {"ir", "dot", "weights", "llvm", "asm", "obj", "fusion", "plan", "kernels"};
 enum { NEMIT = sizeof emit_kinds / sizeof emit_kinds[0] };
 
 void driver_print_help(FILE *f) {
@@ -79,7 +79,8 @@ void driver_print_help(FILE *f) {
           "  -o FILE               output file ('-' = stdout; default: stdout for text,\n"
           "                        MODEL.so for a library). All outputs are renamed into\n"
           "                        place only when the whole compile succeeded.\n"
-          "  --emit KIND           ir | dot | weights | llvm | asm | obj | fusion | plan\n"
+          "  --emit KIND           ir | dot | weights | llvm | asm | obj | fusion | plan |\n"
+          "                        kernels\n"
           "  --entry NAME          function to compile (repeatable; default: the last user\n"
           "                        function called at top level with tensor arguments)\n"
           "  --save-weights FILE   write the entries' parameters as safetensors\n"

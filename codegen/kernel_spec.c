@@ -1,0 +1,182 @@
+/* kernel_spec.c: KernelSpec from a plan, and its text (kernel_spec.h). */
+#include "codegen/kernel_spec.h"
+
+#include <string.h>
+
+#include "codegen/lower.h"
+
+/* What each family's contract constants mean (plan/kernel_footprint.c). */
+static const struct { const char *family; const char *names[PLAN_MAX_KCONSTS]; } const_names[] = {
+    {"gemm", {"variant", "nr", "packed"}},
+    {"gemm_pack", {"nr"}},
+    {"flash_attention", {"D", "Dv", "group", "mask_elem"}},
+    {"eltwise", {"ninputs", "in0_full_row", "in1_full_row", "in1_elem"}},
+    {"reduce", {"elem"}},
+    {"copy", {"elem"}},
+    {"cat", {"elem"}},
+    {"misc", {"variant", "out_elem", "in_elem"}},
+};
+
+static const char *const_name(const char *family, int i) {
+    for (size_t f = 0; f < sizeof const_names / sizeof *const_names; f++)
+        if (family && strcmp(const_names[f].family, family) == 0 && i < PLAN_MAX_KCONSTS && const_names[f].names[i])
+            return const_names[f].names[i];
+    return NULL;
+}
+
+void kernel_spec(const Plan *p, int k, KernelSpec *s) {
+    memset(s, 0, sizeof *s);
+    const PlanKernel *pk = &p->kernels[k];
+    s->index = k;
+    s->name = pk->name;
+    s->family = pk->family;
+    s->nconsts = pk->nconsts;
+    memcpy(s->consts, pk->consts, sizeof s->consts);
+    for (int l = 0; l < 2; l++) {
+        const PlanStep *steps = l == 0 ? p->prepack : p->steps;
+        int n = l == 0 ? p->nprepack : p->nsteps;
+        for (int i = 0; i < n; i++) {
+            if (steps[i].kernel != k) continue;
+            if (s->nsteps == 64) { s->more_steps++; continue; }
+            s->prepack[s->nsteps] = l == 0;
+            s->steps[s->nsteps++] = &steps[i];
+        }
+    }
+    const Node *n = pk->node;
+    if (!n) return;                         /* a plan read back from a blob */
+    s->op = op_info[n->op].name;
+    s->dtype = n->dtype;
+    s->nin = n->nin < PLAN_MAX_ARGS ? n->nin : PLAN_MAX_ARGS;
+    for (int i = 0; i < s->nin; i++) s->in_dtypes[i] = n->in[i]->dtype;
+    switch (n->op) {
+    case OP_LINEAR: s->bias = n->nin == 3; break;
+    case OP_QKV_LINEAR: s->bias = n->nin == 3; break;
+    case OP_FUSED_LINEAR:
+        s->act = n->a.act;
+        s->bias = (n->a.flags & LINEAR_BIAS) != 0;
+        s->residual = (n->a.flags & LINEAR_RES) != 0;
+        break;
+    case OP_SDPA:
+        s->causal = n->a.causal;
+        s->scale = n->a.scale;
+        s->p = n->a.p;
+        s->training = n->a.training;
+        s->mask = n->nin > 3 ? (n->in[3]->dtype == DT_BOOL ? 1 : 2) : 0;
+        s->group = n->a.i > 1 ? n->a.i : 1;
+        if (n->in[0]->shape.rank > 0) s->head_dim = n->in[0]->shape.d[n->in[0]->shape.rank - 1].k;
+        if (n->in[2]->shape.rank > 0) s->value_dim = n->in[2]->shape.d[n->in[2]->shape.rank - 1].k;
+        break;
+    case OP_LAYER_NORM: case OP_RMS_NORM:
+        s->norm = n->op;
+        s->eps = n->a.eps;
+        s->bias = n->op == OP_LAYER_NORM && (n->a.flags & NORM_B);
+        break;
+    case OP_ADD_NORM:
+        s->norm = (int)n->a.i;
+        s->eps = n->a.eps;
+        s->bias = (n->a.flags & NORM_B) != 0;
+        s->stores_sum = (n->a.flags & ADDNORM_HAS_SUM) != 0;
+        s->residual = true;
+        break;
+    case OP_DROPOUT:
+        s->p = n->a.p;
+        s->training = n->a.training;
+        break;
+    default:
+        break;
+    }
+}
+
+static void put_flag(StrBuf *o, bool *first, const char *what) {
+    sb_printf(o, "%s%s", *first ? "" : ", ", what);
+    *first = false;
+}
+
+static const char *kind_name(BufKind k) {
+    switch (k) {
+    case BUF_INPUT: return "input";
+    case BUF_OUTPUT: return "output";
+    case BUF_PARAM: return "param";
+    case BUF_PACKED: return "packed";
+    case BUF_ARENA: return "scratch";
+    }
+    return "?";
+}
+
+void kernel_spec_print(const Plan *p, const KernelSpec *s, StrBuf *o) {
+    sb_printf(o, "kernel %d %s: %s", s->index, s->name, s->family ? s->family : "?");
+    if (s->op) {
+        sb_printf(o, " (%s) %s <-", s->op, dtype_name(s->dtype));
+        for (int i = 0; i < s->nin; i++) sb_printf(o, " %s", dtype_name(s->in_dtypes[i]));
+    }
+    sb_putc(o, '\n');
+    bool first = true;
+    StrBuf f = {0};
+    if (s->act) { sb_printf(&f, "act %s", op_info[s->act].name); first = false; }
+    if (s->bias) put_flag(&f, &first, "bias");
+    if (s->residual) put_flag(&f, &first, "residual");
+    if (s->stores_sum) put_flag(&f, &first, "stores the sum");
+    if (s->causal) put_flag(&f, &first, "causal");
+    if (s->mask) put_flag(&f, &first, s->mask == 1 ? "bool mask" : "additive mask");
+    if (s->head_dim) {
+        sb_printf(&f, "%shead dim %lld", first ? "" : ", ", (long long)s->head_dim);
+        first = false;
+        if (s->value_dim != s->head_dim) sb_printf(&f, ", value dim %lld", (long long)s->value_dim);
+        if (s->group > 1) sb_printf(&f, ", %lld query heads per kv head", (long long)s->group);
+        if (s->scale) sb_printf(&f, ", scale %g", s->scale);
+        else sb_puts(&f, ", scale 1/sqrt(D)");
+    }
+    if (s->norm) {
+        sb_printf(&f, "%s%s eps %g", first ? "" : ", ", op_info[s->norm].name, s->eps);
+        first = false;
+    }
+    if (s->training && s->p > 0) {
+        sb_printf(&f, "%sdropout p %g", first ? "" : ", ", s->p);
+        first = false;
+    }
+    if (f.len) sb_printf(o, "  specialised: %s\n", f.s);
+    sb_free(&f);
+    if (s->nconsts) {
+        sb_puts(o, "  constants:");
+        for (int i = 0; i < s->nconsts; i++) {
+            const char *nm = const_name(s->family, i);
+            if (nm) sb_printf(o, " %s=%lld", nm, (long long)s->consts[i]);
+            else sb_printf(o, " c%d=%lld", i, (long long)s->consts[i]);
+        }
+        sb_putc(o, '\n');
+    }
+    for (int i = 0; i < s->nsteps; i++) {
+        const PlanStep *st = s->steps[i];
+        sb_printf(o, "  launch (%s): tiles ", s->prepack[i] ? "once, at bind time" : "per call");
+        poly_str(p->graph, &st->ntiles, o);
+        sb_puts(o, "\n    buffers:");
+        for (int b = 0; b < st->nbufs; b++) {
+            const PlanBuf *pb = &p->bufs[st->bufs[b]];
+            sb_printf(o, " b%d=%s", st->bufs[b], kind_name(pb->kind));
+            if (pb->kind != BUF_ARENA) sb_printf(o, "#%d", pb->index);
+            sb_putc(o, '(');
+            poly_str(p->graph, &pb->bytes, o);
+            sb_puts(o, " B)");
+        }
+        sb_puts(o, "\n    dims: [");
+        for (int d = 0; d < st->ndims; d++) {
+            if (d) sb_puts(o, ", ");
+            poly_str(p->graph, &st->dims[d], o);
+        }
+        sb_puts(o, "]\n");
+    }
+    if (s->more_steps) sb_printf(o, "  and %d more launches\n", s->more_steps);
+}
+
+void kernels_print(Plan *const *plans, int nplans, StrBuf *o) {
+    for (int i = 0; i < nplans; i++) {
+        const Plan *p = plans[i];
+        sb_printf(o, "kernels of entry '%s': %d kernels, %d launches at bind time, %d per call\n",
+                  p->graph && p->graph->name ? p->graph->name : "?", p->nkernels, p->nprepack, p->nsteps);
+        for (int k = 0; k < p->nkernels; k++) {
+            KernelSpec s;
+            kernel_spec(p, k, &s);
+            kernel_spec_print(p, &s, o);
+        }
+    }
+}
