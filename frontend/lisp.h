@@ -151,6 +151,10 @@ struct Interp {
     double    deadline_ms;      /* now_ms() past which evaluation stops */
     double    timeout_s;        /* for the message */
     size_t    max_memory;       /* bytes of the arena plus live tensor values */
+    /* No builtin writes a file (torch_save_*): for a host that evaluates
+     * untrusted scripts, and the fuzz target, whose mutated scripts would
+     * otherwise write wherever their paths say. */
+    bool      no_file_writes;
     Value    *loop;
     /* the collector (frontend/gc.c): temporary roots, the debt of new
      * tensor bytes that starts a collection (0: the default), stress mode

@@ -237,6 +237,8 @@ static void save_named(Interp *I, Value *call, const char **names, Node **nodes,
     }
     const char *meta[] = {"format", "pt", "producer", ("lispetorchc " LTC_VERSION)};
     char err[512];
+    if (I->no_file_writes)
+        lisp_fail(I, loc_of(call), "%s: writing '%s': this session does not write files", t_fname(call), path);
     if (st_write(path, ts, n, meta, 2, err, sizeof err) != 0) lisp_fail(I, loc_of(call), "%s: %s", t_fname(call), err);
 }
 

@@ -64,6 +64,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     I.out = NULL;
     I.max_depth = FUZZ_MAX_DEPTH;
     I.max_steps = FUZZ_MAX_STEPS;
+    I.no_file_writes = true;    /* mutated scripts name files anywhere (torch_save_*) */
     if (I.eager) I.eager->force_hook = small_only;
     if (lisp_eval_file(&I, &f) == 0) {
         for (int i = 0; i < I.ncalls && i < FUZZ_MAX_ENTRIES; i++) {

@@ -56,6 +56,18 @@ Test(weights, save_model_writes_values_by_path) {
     unlink(p);
 }
 
+/* A session that must not write files (the fuzz target; a host running
+ * untrusted scripts) refuses torch_save_* and writes nothing. */
+Test(weights, no_file_writes_refuses_saving) {
+    const char *p = tmp_path("never.st");
+    unlink(p);
+    I.no_file_writes = true;
+    cr_assert_neq(eval(arena_printf(&A, "(setq m {\"enc\": (list (torch_layer_norm 4))}) (torch_save_model m \"%s\")", p)), 0);
+    cr_assert(strstr(I.diag.msg, "this session does not write files"), "%s", I.diag.msg);
+    cr_assert_neq(access(p, F_OK), 0, "the file was written");
+    I.no_file_writes = false;
+}
+
 Test(weights, round_trip_through_state_dict) {
     const char *p = tmp_path("rt.st");
     EVAL(arena_printf(&A, "(setq a (torch_linear 3 2)) (torch_save_model a \"%s\")"
