@@ -120,3 +120,13 @@ int seal_write(const char *path, uint32_t desc_crc, char *err, size_t errlen) {
     return rc;
 }
 
+
+/* not instrumented for coverage, and not inlined into code that is (seal.h) */
+#if defined(__clang__)
+__attribute__((noinline, no_sanitize("coverage")))
+#else
+__attribute__((noinline))
+#endif
+bool seal_crc_equal(uint32_t a, uint32_t b) {
+    return a == b;
+}

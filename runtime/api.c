@@ -134,8 +134,9 @@ static int check_descriptor(ltc_model *m, const char *path, uint32_t sealed_dige
                        path, d->abi_version, LTC_MODEL_ABI);
     /* The file's CRC was checked before dlopen; this ties the descriptor
      * the loader actually mapped (plans, versions, target) to that seal. */
-    if (seal_desc_digest(d->plans, d->plans_len, d->compiler_version, d->triple, d->cpu, d->features, d->device) !=
-        sealed_digest)
+    if (!seal_crc_equal(seal_desc_digest(d->plans, d->plans_len, d->compiler_version, d->triple, d->cpu, d->features,
+                                         d->device),
+                        sealed_digest))
         return set_err(err, LTC_ERR_FORMAT, "'%s': descriptor checksum mismatch (plans or metadata damaged)", path);
     if (!d->compiler_version || strcmp(d->compiler_version, LTC_VERSION) != 0)
         return set_err(err, LTC_ERR_VERSION, "'%s': compiled by lispetorchc %s, this runtime is %s (recompile the model)",

@@ -64,7 +64,7 @@ int rt_check_model_file(const char *path, uint32_t *desc_crc, int *is_io, char *
         snprintf(err, errlen, "%s", strerror(errno));
         goto out;
     }
-    if (crc != get32(t + 16)) {
+    if (!seal_crc_equal(crc, get32(t + 16))) {
         snprintf(err, errlen, "checksum mismatch (CRC32C %08x, sealed %08x): the file is damaged", crc, get32(t + 16));
         goto out;
     }
