@@ -92,17 +92,6 @@ static void put_flag(StrBuf *o, bool *first, const char *what) {
     *first = false;
 }
 
-static const char *kind_name(BufKind k) {
-    switch (k) {
-    case BUF_INPUT: return "input";
-    case BUF_OUTPUT: return "output";
-    case BUF_PARAM: return "param";
-    case BUF_PACKED: return "packed";
-    case BUF_ARENA: return "scratch";
-    }
-    return "?";
-}
-
 void kernel_spec_print(const Plan *p, const KernelSpec *s, StrBuf *o) {
     sb_printf(o, "kernel %d %s: %s", s->index, s->name, s->family ? s->family : "?");
     if (s->op) {
@@ -152,7 +141,7 @@ void kernel_spec_print(const Plan *p, const KernelSpec *s, StrBuf *o) {
         sb_puts(o, "\n    buffers:");
         for (int b = 0; b < st->nbufs; b++) {
             const PlanBuf *pb = &p->bufs[st->bufs[b]];
-            sb_printf(o, " b%d=%s", st->bufs[b], kind_name(pb->kind));
+            sb_printf(o, " b%d=%s", st->bufs[b], plan_buf_kind_name(pb->kind));
             if (pb->kind != BUF_ARENA) sb_printf(o, "#%d", pb->index);
             sb_putc(o, '(');
             poly_str(p->graph, &pb->bytes, o);

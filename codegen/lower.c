@@ -638,7 +638,7 @@ int plan_build_ex(Graph *g, Backend *be, Arena *a, Plan **out, LowerInfo *info, 
 }
 
 /* ---- --emit plan ------------------------------------------------------------------------ */
-static const char *kind_name(BufKind k) {
+const char *plan_buf_kind_name(BufKind k) {
     switch (k) {
     case BUF_INPUT: return "input";
     case BUF_OUTPUT: return "output";
@@ -686,7 +686,7 @@ void plan_print(const Plan *p, SymBind ex, StrBuf *out) {
     sb_puts(out, "buffers:\n");
     for (int i = 0; i < p->nbufs; i++) {
         const PlanBuf *b = &p->bufs[i];
-        sb_printf(out, "  b%-3d %-6s", i, kind_name(b->kind));
+        sb_printf(out, "  b%-3d %-6s", i, plan_buf_kind_name(b->kind));
         if (b->kind == BUF_ARENA) {
             sb_puts(out, " @");
             poly_str(g, &b->offset, out);

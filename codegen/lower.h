@@ -60,6 +60,9 @@ int plan_build_ex(Graph *g, Backend *b, Arena *a, Plan **out, LowerInfo *info, L
  * example.n take the trace's example values (Symbol.example). */
 void plan_print(const Plan *p, SymBind example, StrBuf *out);
 
+/* "input", "output", "param", "packed", "arena" (--emit plan / kernels). */
+const char *plan_buf_kind_name(BufKind k);
+
 /* "4*B*S + 64" with the graph's symbol names. */
 void poly_str(const Graph *g, const Poly *p, StrBuf *out);
 

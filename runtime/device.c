@@ -22,12 +22,13 @@ const RtDeviceOps *rt_device_find(const char *name) {
 }
 
 const char *rt_device_list(void) {
-    static const char list[] =
-#define DEVICE(name, ops) #name " "
+    /* ", cpu, cuda" at compile time; skip the first ", " */
+    static const char list[] = ""
+#define DEVICE(name, ops) ", " #name
 #include "runtime/devices.def"
 #undef DEVICE
         ;
-    return list;
+    return list + 2;
 }
 
 RtDevice *rt_device_open(const char *name, int nthreads, char *err, size_t errlen) {
