@@ -6,6 +6,8 @@
 
 #include "plan/plan.h"
 
+struct KernelSpec;
+
 typedef struct BackendOptions {
     const char *cpu;        /* --cpu: "native" (default), "x86-64-v3", "sapphirerapids"... */
     const char *features;   /* --features: "+avx512f,..."; NULL = those of cpu */
@@ -25,12 +27,26 @@ struct Backend {
     const char *device;
     void *self;
 
-    /* Fill step (bufs, dims, f, ntiles) for node n whose inputs live in
-     * buffers in_bufs[0..n->nin) and whose value goes to out_buf; register
-     * the kernel in p->kernels.  Layout-only nodes never reach here. */
+    /* Bytes every buffer base must be aligned to (the memory plan aligns
+     * arena slots to 64; a device allocation to at least this). */
+    size_t buf_align;
+
+    /* Can this target generate kernel s?  No: false, *why = the reason
+     * ("attention head dims above 512"), which the refusal shows as "the
+     * CPU backend does not generate sdpa: ...".  Called by the lowering
+     * (codegen/lower_node.c) for every node, before tune. */
+    bool (*supports)(Backend *b, const struct KernelSpec *s, const char **why);
+    /* The target's choices for s (KernelSpec.tune): GEMM blocking and
+     * panel width, attention block sizes.  Called by the lowering (the
+     * step's tiling depends on them) and again by kernel_spec() for the
+     * generator, so it must depend on s alone. */
+    void (*tune)(Backend *b, struct KernelSpec *s);
+    /* Tests only: replaces the target-neutral lowering (lower_node) with
+     * the backend's own.  NULL for every real backend. */
     int  (*lower_node)(Backend *b, Plan *p, Node *n, const int *in_bufs, int out_buf,
                        PlanStep *step, LtcDiag *d);
-    /* Generate code for every kernel of the plans. */
+    /* Generate code for every kernel of the plans, each from its
+     * KernelSpec (codegen/kernel_spec.h: kernel_spec(p, k, b, &s)). */
     int  (*generate)(Backend *b, Plan **plans, int nplans, const BackendOptions *o, LtcDiag *d);
     /* --emit llvm / asm (text of the generated module). */
     int  (*emit_text)(Backend *b, const char *kind, StrBuf *out, LtcDiag *d);

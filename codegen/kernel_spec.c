@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "codegen/lower.h"
+#include "codegen/lower_kernel.h"
 
 /* What each family's contract constants mean (plan/kernel_footprint.c). */
 static const struct { const char *family; const char *names[PLAN_MAX_KCONSTS]; } const_names[] = {
@@ -24,30 +24,17 @@ static const char *const_name(const char *family, int i) {
     return NULL;
 }
 
-void kernel_spec(const Plan *p, int k, KernelSpec *s) {
+bool kernel_spec_node(const Node *n, const char *family, KernelSpec *s, const char **why) {
     memset(s, 0, sizeof *s);
-    const PlanKernel *pk = &p->kernels[k];
-    s->index = k;
-    s->name = pk->name;
-    s->family = pk->family;
-    s->nconsts = pk->nconsts;
-    memcpy(s->consts, pk->consts, sizeof s->consts);
-    for (int l = 0; l < 2; l++) {
-        const PlanStep *steps = l == 0 ? p->prepack : p->steps;
-        int n = l == 0 ? p->nprepack : p->nsteps;
-        for (int i = 0; i < n; i++) {
-            if (steps[i].kernel != k) continue;
-            if (s->nsteps == 64) { s->more_steps++; continue; }
-            s->prepack[s->nsteps] = l == 0;
-            s->steps[s->nsteps++] = &steps[i];
-        }
-    }
-    const Node *n = pk->node;
-    if (!n) return;                         /* a plan read back from a blob */
+    s->family = family;
     s->op = op_info[n->op].name;
+    s->opcode = n->op;
+    s->loc = n->loc;
     s->dtype = n->dtype;
     s->nin = n->nin < PLAN_MAX_ARGS ? n->nin : PLAN_MAX_ARGS;
     for (int i = 0; i < s->nin; i++) s->in_dtypes[i] = n->in[i]->dtype;
+    s->f0 = n->a.f;
+    s->f1 = n->a.f2;
     switch (n->op) {
     case OP_LINEAR: s->bias = n->nin == 3; break;
     case OP_QKV_LINEAR: s->bias = n->nin == 3; break;
@@ -62,19 +49,21 @@ void kernel_spec(const Plan *p, int k, KernelSpec *s) {
         s->p = n->a.p;
         s->training = n->a.training;
         s->mask = n->nin > 3 ? (n->in[3]->dtype == DT_BOOL ? 1 : 2) : 0;
-        s->group = n->a.i > 1 ? n->a.i : 1;
+        s->group = lower_attn_group(n);
         if (n->in[0]->shape.rank > 0) s->head_dim = n->in[0]->shape.d[n->in[0]->shape.rank - 1].k;
         if (n->in[2]->shape.rank > 0) s->value_dim = n->in[2]->shape.d[n->in[2]->shape.rank - 1].k;
         break;
     case OP_LAYER_NORM: case OP_RMS_NORM:
         s->norm = n->op;
         s->eps = n->a.eps;
+        s->weight = n->op == OP_RMS_NORM ? n->nin > 1 : (n->a.flags & NORM_W) != 0;
         s->bias = n->op == OP_LAYER_NORM && (n->a.flags & NORM_B);
         break;
     case OP_ADD_NORM:
         s->norm = (int)n->a.i;
         s->eps = n->a.eps;
-        s->bias = (n->a.flags & NORM_B) != 0;
+        s->weight = (n->a.flags & NORM_W) != 0;
+        s->bias = s->norm != OP_RMS_NORM && (n->a.flags & NORM_B);
         s->stores_sum = (n->a.flags & ADDNORM_HAS_SUM) != 0;
         s->residual = true;
         break;
@@ -82,14 +71,90 @@ void kernel_spec(const Plan *p, int k, KernelSpec *s) {
         s->p = n->a.p;
         s->training = n->a.training;
         break;
+    case OP_ARANGE: s->lo = n->a.lo; s->hi = n->a.hi; break;
+    case OP_TRIU: case OP_TRIL: s->diag = n->a.i; break;
+    case OP_CAT: s->cat_group = lower_cat_group(n); break;
     default:
         break;
     }
+    *why = NULL;
+    if (!family) return true;
+    if (strcmp(family, "gemm") == 0 || strcmp(family, "gemm_pack") == 0) return ks_gemm(n, s, why);
+    if (strcmp(family, "flash_attention") == 0) return ks_attn(n, s, why);
+    if (strcmp(family, "eltwise") == 0) return ks_eltwise(n, s, why);
+    if (strcmp(family, "copy") == 0) return ks_copy(n, s, why);
+    return true;
+}
+
+void kernel_spec(const Plan *p, int k, Backend *b, KernelSpec *s) {
+    const PlanKernel *pk = &p->kernels[k];
+    const char *why;
+    if (pk->node) {
+        kernel_spec_node(pk->node, pk->family, s, &why);
+    } else {                                /* a plan read back from a blob */
+        memset(s, 0, sizeof *s);
+        s->family = pk->family;
+    }
+    s->index = k;
+    s->name = pk->name;
+    s->family = pk->family;
+    s->nconsts = pk->nconsts;
+    memcpy(s->consts, pk->consts, sizeof s->consts);
+    /* what the lowering decided, recorded in the contract constants */
+    if (s->family && strcmp(s->family, "gemm") == 0) s->gemm.packed = pk->nconsts > 2 && pk->consts[2];
+    if (s->family && strcmp(s->family, "gemm_pack") == 0) s->gemm.packed = true;
+    for (int l = 0; l < 2; l++) {
+        const PlanStep *steps = l == 0 ? p->prepack : p->steps;
+        int n = l == 0 ? p->nprepack : p->nsteps;
+        for (int i = 0; i < n; i++) {
+            if (steps[i].kernel != k) continue;
+            if (s->nsteps == KS_MAX_STEPS) { s->more_steps++; continue; }
+            s->prepack[s->nsteps] = l == 0;
+            s->steps[s->nsteps++] = &steps[i];
+        }
+    }
+    if (b && b->tune && pk->node) b->tune(b, s);
 }
 
 static void put_flag(StrBuf *o, bool *first, const char *what) {
     sb_printf(o, "%s%s", *first ? "" : ", ", what);
     *first = false;
+}
+
+/* The family's loop nest in target-neutral terms (KernelSpec's structs). */
+static void loop_nest_print(const KernelSpec *s, StrBuf *o) {
+    if (!s->family || !s->op) return;
+    if (strcmp(s->family, "eltwise") == 0) {
+        sb_printf(o, "  loop nest: rows x cols, %d leading dim%s; input 0 %s", s->ew.nlead,
+                  s->ew.nlead == 1 ? "" : "s", s->ew.vec[0] ? "contiguous" : "one per row");
+        if (s->ew.ninputs > 1)
+            sb_printf(o, ", input 1 %s%s", s->ew.vec[1] ? "contiguous" : "one per row",
+                      s->ew.bool_mask ? " (bool mask)" : "");
+        sb_putc(o, '\n');
+    } else if (strcmp(s->family, "copy") == 0) {
+        sb_printf(o, "  loop nest: rows x cols, %d leading dim%s, strided source\n", s->copy.nlead,
+                  s->copy.nlead == 1 ? "" : "s");
+    } else if (strcmp(s->family, "gemm") == 0 || strcmp(s->family, "gemm_pack") == 0) {
+        if (s->gemm.kind == 0)
+            sb_printf(o, "  loop nest: C[M,%lld] = A[M,%lld] W^T%s%s\n", (long long)s->gemm.N, (long long)s->gemm.K,
+                      s->gemm.packed ? ", W packed at bind time" : ", W packed per call",
+                      s->gemm.qkv ? ", C head-split" : "");
+        else
+            sb_puts(o, "  loop nest: batched C[M,N] = A[M,K] B[K,N], two batch dims\n");
+    } else if (strcmp(s->family, "cat") == 0) {
+        sb_printf(o, "  loop nest: rows, %d inputs per launch\n", s->cat_group);
+    }
+}
+
+/* What the backend chose (Backend.tune), when it chose anything. */
+static void tune_print(const KernelSpec *s, StrBuf *o) {
+    const KernelTune *t = &s->tune;
+    if (t->nr)
+        sb_printf(o, "  tuned: micro-tile %dx%d, %d columns per tile, blocks mc=%d kc=%d%s\n", t->mr, t->nr, t->nb,
+                  t->mc, t->kc, t->scatter ? ", scattered C columns" : "");
+    else if (t->att_br)
+        sb_printf(o, "  tuned: %d query rows x %d keys per block, %d rows per group\n", t->att_br, t->att_bc,
+                  t->att_rg);
 }
 
 void kernel_spec_print(const Plan *p, const KernelSpec *s, StrBuf *o) {
@@ -125,6 +190,8 @@ void kernel_spec_print(const Plan *p, const KernelSpec *s, StrBuf *o) {
     }
     if (f.len) sb_printf(o, "  specialised: %s\n", f.s);
     sb_free(&f);
+    loop_nest_print(s, o);
+    tune_print(s, o);
     if (s->nconsts) {
         sb_puts(o, "  constants:");
         for (int i = 0; i < s->nconsts; i++) {
@@ -157,14 +224,14 @@ void kernel_spec_print(const Plan *p, const KernelSpec *s, StrBuf *o) {
     if (s->more_steps) sb_printf(o, "  and %d more launches\n", s->more_steps);
 }
 
-void kernels_print(Plan *const *plans, int nplans, StrBuf *o) {
+void kernels_print(Plan *const *plans, int nplans, Backend *b, StrBuf *o) {
     for (int i = 0; i < nplans; i++) {
         const Plan *p = plans[i];
         sb_printf(o, "kernels of entry '%s': %d kernels, %d launches at bind time, %d per call\n",
                   p->graph && p->graph->name ? p->graph->name : "?", p->nkernels, p->nprepack, p->nsteps);
         for (int k = 0; k < p->nkernels; k++) {
             KernelSpec s;
-            kernel_spec(p, k, &s);
+            kernel_spec(p, k, b, &s);
             kernel_spec_print(p, &s, o);
         }
     }

@@ -453,7 +453,9 @@ int plan_build_ex(Graph *g, Backend *be, Arena *a, Plan **out, LowerInfo *info, 
     SrcLoc none = {0};
     *out = NULL;
     if (info) memset(info, 0, sizeof *info);
-    if (!be || !be->lower_node) return diag_set(d, none, "plan: the backend cannot lower nodes");
+    if (!be) return diag_set(d, none, "plan: no backend");
+    int (*lower)(Backend *, Plan *, Node *, const int *, int, PlanStep *, LtcDiag *) =
+        be->lower_node ? be->lower_node : lower_node;
     /* An output that is a source, or the same node as an earlier output,
      * gets a copy of its own: every output buffer is written by a step. */
     for (int k = 0; k < g->noutputs; k++) {
@@ -609,7 +611,7 @@ int plan_build_ex(Graph *g, Backend *be, Arena *a, Plan **out, LowerInfo *info, 
             st.bind_const = L.cnst;
             LtcDiag bd;
             memset(&bd, 0, sizeof bd);
-            if (be->lower_node(be, p, n, in_bufs, L.buf[i], &st, &bd) < 0) {
+            if (lower(be, p, n, in_bufs, L.buf[i], &st, &bd) < 0) {
                 char sb[256];
                 if (info) {
                     info->refused = n;

@@ -10,7 +10,7 @@
  *  - views: a PERMUTE read only as q, k or v of SDPA nodes.  No step: the
  *    SDPA step gets the buffer of the permute's (contiguous) input and reads
  *    it through strides, see lower_input_strides below;
- *  - everything else is one step (Backend.lower_node) writing its own
+ *  - everything else is one step (lower_node, below) writing its own
  *    buffer: the entry output buffer when the value is an output, a packed
  *    buffer when it depends on parameters only (computed once, at bind
  *    time: the step goes to plan->prepack, e.g. the cat(Wq, Wk, Wv) the
@@ -18,7 +18,7 @@
  *    are not aliases or views (permute, expand, cat, a strided slice, a
  *    reshape of a view) are steps too, for the backend's copy family.
  *
- * Conventions for Backend.lower_node:
+ * Conventions for lower_node:
  *  - in_bufs[i] is the buffer of n->in[i] as laid out in memory: contiguous
  *    with n->in[i]'s shape, except for SDPA inputs that are views (strides);
  *  - ADD_NORM with flag ADDNORM_HAS_SUM (ir/ir.h) has one extra
@@ -53,6 +53,11 @@ typedef struct LowerInfo {
 } LowerInfo;
 
 int plan_build(Graph *g, Backend *b, Arena *a, Plan **out, LtcDiag *d);
+/* Fill step (bufs, dims, f, ntiles) for node n whose inputs live in
+ * buffers in_bufs[0..n->nin) and whose value goes to out_buf; register its
+ * kernel in p->kernels (codegen/lower_node.c).  Layout-only nodes never
+ * reach here.  Target-neutral but for Backend.supports and Backend.tune. */
+int lower_node(Backend *b, Plan *p, Node *n, const int *in_bufs, int out_buf, PlanStep *step, LtcDiag *d);
 int plan_build_ex(Graph *g, Backend *b, Arena *a, Plan **out, LowerInfo *info, LtcDiag *d);
 
 /* --emit plan: kernels, steps, buffers with sizes, peak scratch bytes at

@@ -125,7 +125,7 @@ int driver_codegen(Driver *d, Interp *I, Graph **entries, int n, const char *kin
         goto out;
     }
     if (strcmp(kind, "kernels") == 0) {
-        kernels_print(plans, n, text);
+        kernels_print(plans, n, b, text);
         rc = 0;
         goto out;
     }

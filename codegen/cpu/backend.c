@@ -137,7 +137,28 @@ static int target_init(CpuBackend *be, LtcDiag *d) {
 }
 
 /* ---- module -------------------------------------------------------------------- */
-static const CpuFamily *family_of(const char *name);
+/* ---- generators, one per kernel family (plan/kernel_families.def) ------------------ */
+typedef struct CpuFamily { const char *name; CpuGenFn *gen; } CpuFamily;
+static const CpuFamily families[] = {
+    {"gemm", cpu_gen_gemm},
+    {"gemm_pack", cpu_gen_gemm_pack},
+    {"flash_attention", cpu_gen_attn},
+    {"norm", cpu_gen_norm},
+    {"softmax", cpu_gen_softmax},
+    {"eltwise", cpu_gen_eltwise},
+    {"reduce", cpu_gen_reduce},
+    {"copy", cpu_gen_copy},
+    {"cat", cpu_gen_cat},
+    {"misc", cpu_gen_misc},
+    {"dropout", cpu_gen_dropout},
+};
+
+static const CpuFamily *family_of(const char *name) {
+    for (size_t i = 0; name && i < sizeof families / sizeof families[0]; i++)
+        if (strcmp(families[i].name, name) == 0) return &families[i];
+    return NULL;
+}
+
 
 /* The JIT outlives the modules: every generate() adds its module to the
  * one LLJIT of the backend (a session of `run` compiles many regions into
@@ -257,10 +278,14 @@ int cpu_build_module(Backend *b, Plan **plans, int nplans, LtcDiag *d) {
             if (!f || !f->gen)
                 rc = diag_set(d, (SrcLoc){0}, "cpu backend: unknown kernel family '%s' (%s)",
                               k->family ? k->family : "?", k->name);
-            else if (!k->node)
-                rc = diag_set(d, (SrcLoc){0}, "cpu backend: kernel %s has no graph node", k->name);
-            else
-                rc = f->gen(&c, k, d);
+            else {
+                KernelSpec ks;
+                kernel_spec(p, ki, &be->base, &ks);
+                if (!ks.op)     /* a plan read back from a blob has no spec to generate from */
+                    rc = diag_set(d, (SrcLoc){0}, "cpu backend: kernel %s has no spec", k->name);
+                else
+                    rc = f->gen(&c, &ks, d);
+            }
         }
     }
     if (rc == 0 && c.bad_intrinsic)
@@ -423,51 +448,6 @@ static void cpu_destroy(Backend *b) {
     be->t.triple = be->t.cpu = be->t.features = NULL;
 }
 
-/* ---- lowering dispatch ------------------------------------------------------------ */
-static const CpuFamily families[] = {
-    {"gemm", cpu_lower_gemm, cpu_gen_gemm},
-    {"gemm_pack", NULL, cpu_gen_gemm_pack},
-    {"flash_attention", cpu_lower_attn, cpu_gen_attn},
-    {"norm", cpu_lower_norm, cpu_gen_norm},
-    {"softmax", NULL, cpu_gen_softmax},
-    {"eltwise", cpu_lower_eltwise, cpu_gen_eltwise},
-    {"reduce", NULL, cpu_gen_reduce},
-    {"copy", NULL, cpu_gen_copy},
-    {"cat", NULL, cpu_gen_cat},
-    {"misc", NULL, cpu_gen_misc},
-    {"dropout", cpu_lower_dropout, cpu_gen_dropout},
-};
-
-static const CpuFamily *family_of(const char *name) {
-    for (size_t i = 0; name && i < sizeof families / sizeof families[0]; i++)
-        if (strcmp(families[i].name, name) == 0) return &families[i];
-    return NULL;
-}
-
-static int cpu_lower_node(Backend *b, Plan *p, Node *n, const int *in_bufs, int out_buf,
-                          PlanStep *step, LtcDiag *d) {
-    CpuBackend *be = self(b);
-    int part = step->part;          /* the input fields (plan.h) */
-    const bool *bind_const = step->bind_const;
-    memset(step, 0, sizeof *step);
-    step->part = part;
-    step->bind_const = bind_const;
-    int fl = op_info[n->op].flags, rc;
-    if (fl & OPF_GEMM) rc = cpu_lower_gemm(be, p, n, in_bufs, out_buf, step, d);
-    else if (fl & OPF_ATTENTION) rc = cpu_lower_attn(be, p, n, in_bufs, out_buf, step, d);
-    else if (n->op == OP_DROPOUT && n->a.training && n->a.p > 0)
-        rc = cpu_lower_dropout(be, p, n, in_bufs, out_buf, step, d);
-    else if (n->op == OP_LAYER_NORM || n->op == OP_RMS_NORM || n->op == OP_ADD_NORM ||
-             n->op == OP_SOFTMAX || n->op == OP_LOG_SOFTMAX)
-        rc = cpu_lower_norm(be, p, n, in_bufs, out_buf, step, d);
-    else rc = cpu_lower_eltwise(be, p, n, in_bufs, out_buf, step, d);
-    if (rc == 0 && (step->ndims > PLAN_MAX_DIMS || step->nbufs > PLAN_MAX_ARGS))
-        return diag_set(d, n->loc, "cpu backend: %s needs more than %s (%d) in one step", op_info[n->op].name,
-                        step->ndims > PLAN_MAX_DIMS ? "PLAN_MAX_DIMS dims" : "PLAN_MAX_ARGS buffers",
-                        step->ndims > PLAN_MAX_DIMS ? PLAN_MAX_DIMS : PLAN_MAX_ARGS);
-    return rc;
-}
-
 Backend *backend_cpu_new(Arena *a, const BackendOptions *o, LtcDiag *d) {
     CpuBackend *be = arena_alloc(a, sizeof *be);
     if (!be) { diag_set(d, (SrcLoc){0}, "cpu backend: out of memory"); return NULL; }
@@ -477,7 +457,9 @@ Backend *backend_cpu_new(Arena *a, const BackendOptions *o, LtcDiag *d) {
     be->base.name = "cpu";
     be->base.device = CPU_DEVICE;
     be->base.self = be;
-    be->base.lower_node = cpu_lower_node;
+    be->base.buf_align = 64;
+    be->base.supports = cpu_supports;
+    be->base.tune = cpu_tune;
     be->base.generate = cpu_generate;
     be->base.emit_text = cpu_emit_text;
     be->base.emit_library = cpu_emit_library_fwd;

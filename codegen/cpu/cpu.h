@@ -25,6 +25,7 @@
 #include <llvm-c/LLJIT.h>
 
 #include "codegen/backend.h"
+#include "codegen/kernel_spec.h"
 
 /* ---- target description, fixed when the backend is created -------------- */
 typedef struct CpuTarget {
@@ -161,61 +162,24 @@ bool         cg_act_supported(int op);
 /* philox_u32_at(seed, call, idx) on <vw x i64> indices; seed halves and
  * call are i64 scalars (dims) */
 LLVMValueRef cg_philox(Cg *c, LLVMValueRef seed_lo, LLVMValueRef seed_hi, LLVMValueRef call, LLVMValueRef idx);
-/* Append the seed's two 32-bit halves to s->dims and set s->seed_dim. */
-void cpu_set_seed_dims(PlanStep *s, uint64_t seed);
 LLVMValueRef cg_hsum(Cg *c, LLVMValueRef v);       /* tree reduction */
 LLVMValueRef cg_hmax(Cg *c, LLVMValueRef v);
 
-/* ---- lowering helpers (lower.c) -------------------------------------------- */
-int  cpu_add_kernel(Plan *p, Node *n, const char *family, LtcDiag *d);
-/* Record kernel kid's contract constants (plan.h PlanKernel.consts; their
- * meaning per family: plan/kernel_footprint.c). */
-void cpu_kernel_consts(Plan *p, int kid, int n, const int64_t *v);
-int  cpu_add_packed(Plan *p, int64_t bytes, const char *what, LtcDiag *d); /* buf index */
-int  cpu_add_prepack(Plan *p, const PlanStep *s, LtcDiag *d);
-int  cpu_cat_group(const Node *n);                  /* inputs per cat step (k_misc.c) */
-/* product of dims [from, to) of s as one monomial; false if not one */
-bool cpu_dims_prod(const Shape *s, int from, int to, Dim *out);
-int  cpu_set_dim(PlanStep *s, Dim d);                 /* appends, returns index */
-int  cpu_set_dimk(PlanStep *s, int64_t k);
-int  cpu_unsupported(Node *n, LtcDiag *d, const char *why);
+/* ---- families: one generator each, from the kernel's spec alone ---------- */
+typedef int CpuGenFn(Cg *c, const KernelSpec *k, LtcDiag *d);
+CpuGenFn cpu_gen_gemm, cpu_gen_gemm_pack, cpu_gen_attn, cpu_gen_norm, cpu_gen_softmax, cpu_gen_eltwise,
+         cpu_gen_reduce, cpu_gen_cat, cpu_gen_copy, cpu_gen_misc, cpu_gen_dropout;
 
-/* ---- families: lower (fill the step) and generate (emit the function) ---- */
-typedef struct CpuFamily {
-    const char *name;
-    int (*lower)(CpuBackend *be, Plan *p, Node *n, const int *in_bufs, int out_buf,
-                 PlanStep *s, LtcDiag *d);
-    int (*gen)(Cg *c, const PlanKernel *k, LtcDiag *d);
-} CpuFamily;
+/* What the CPU generators handle (backend.c: Backend.supports and tune). */
+bool cpu_supports(Backend *b, const KernelSpec *s, const char **why);
+void cpu_tune(Backend *b, KernelSpec *s);
 
-int cpu_lower_gemm(CpuBackend *be, Plan *p, Node *n, const int *in_bufs, int out_buf,
-                   PlanStep *s, LtcDiag *d);
-int cpu_gen_gemm(Cg *c, const PlanKernel *k, LtcDiag *d);
-int cpu_gen_gemm_pack(Cg *c, const PlanKernel *k, LtcDiag *d);
+/* Attention blocking (cpu_tune; k_attn.c reads it from the spec). */
+#define ATT_BR 64   /* query rows per block */
+#define ATT_RG 4    /* rows sharing each K/V vector load (divides ATT_BR) */
+#define ATT_BCV 2   /* vectors of keys per key block: Bc = ATT_BCV vw */
 
-int cpu_lower_attn(CpuBackend *be, Plan *p, Node *n, const int *in_bufs, int out_buf,
-                   PlanStep *s, LtcDiag *d);
-int cpu_gen_attn(Cg *c, const PlanKernel *k, LtcDiag *d);
-
-int cpu_lower_norm(CpuBackend *be, Plan *p, Node *n, const int *in_bufs, int out_buf,
-                   PlanStep *s, LtcDiag *d);
-int cpu_gen_norm(Cg *c, const PlanKernel *k, LtcDiag *d);
-int cpu_gen_softmax(Cg *c, const PlanKernel *k, LtcDiag *d);
-
-int cpu_lower_eltwise(CpuBackend *be, Plan *p, Node *n, const int *in_bufs, int out_buf,
-                      PlanStep *s, LtcDiag *d);
-int cpu_gen_eltwise(Cg *c, const PlanKernel *k, LtcDiag *d);
-int cpu_lower_misc(CpuBackend *be, Plan *p, Node *n, const int *in_bufs, int out_buf,
-                   PlanStep *s, LtcDiag *d);
-int cpu_gen_reduce(Cg *c, const PlanKernel *k, LtcDiag *d);
-int cpu_gen_cat(Cg *c, const PlanKernel *k, LtcDiag *d);
-int cpu_gen_copy(Cg *c, const PlanKernel *k, LtcDiag *d);
-int cpu_gen_misc(Cg *c, const PlanKernel *k, LtcDiag *d);
-int cpu_lower_dropout(CpuBackend *be, Plan *p, Node *n, const int *in_bufs, int out_buf,
-                      PlanStep *s, LtcDiag *d);
-int cpu_gen_dropout(Cg *c, const PlanKernel *k, LtcDiag *d);
-
-/* GEMM blocking, shared by lower and generate so both agree. */
+/* GEMM blocking of one kernel: its spec's gemm part and tuning. */
 typedef struct GemmCfg {
     int  kind;          /* 0 linear (B = W^T), 1 matmul (B = [..,K,N]) */
     bool packed;        /* W is a PARAM: prepacked panels (BUF_PACKED) */
@@ -226,10 +190,6 @@ typedef struct GemmCfg {
     int  mr, nr, vw;
     int  nb;            /* columns per tile (multiple of nr) */
     int  mc, kc;        /* row block (multiple of mr) and depth block */
-    int  nbatch;        /* matmul: batch dims (0..2) */
 } GemmCfg;
-/* packed: the weight is made once at bind time and packed in prepack
- * (lowering: PlanStep.bind_const; generation: the kernel's constant). */
-int gemm_config(CpuBackend *be, Node *n, bool packed, GemmCfg *g, LtcDiag *d);
 
 #endif

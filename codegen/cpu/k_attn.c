@@ -26,203 +26,21 @@
 #include <string.h>
 
 #include "codegen/cpu/cpu.h"
-#include "codegen/lower.h"
+#include "codegen/kernel_layout.h"
 
-enum { AD_SQ, AD_SK, AD_NB1, AD_QS0, AD_QS1, AD_KS0, AD_KS1, AD_VS0, AD_VS1,
-       AD_MS0, AD_MS1, AD_MSI, AD_MSJ, AD_QSS, AD_KSS, AD_VSS, AD_SEED_LO, AD_SEED_HI, AD_COUNT };
-enum { AB_Q, AB_K, AB_V, AB_MASK, AB_OUT };
-#define ATT_BR 64   /* query rows per block */
-#define ATT_RG 4    /* rows sharing each K/V vector load (divides ATT_BR) */
-#define ATT_BCV 2   /* vectors of keys per key block: Bc = ATT_BCV vw */
-
-static bool is_one(Dim d) { return d.k == 1 && d.sym == 0; }
-
-/* Strides of x for the output dims [ob.., extra] aligned right; 0 where
- * x broadcasts.  out has `n` entries. */
-static bool bstrides(Graph *g, const Shape *x, const Shape *full, int n, Dim *out) {
-    Dim st[LTC_MAX_RANK];
-    if (!shape_strides(g, x, st)) return false;
-    for (int i = 0; i < n; i++) {
-        int j = i - (n - x->rank);
-        out[i] = (j < 0 || (is_one(x->d[j]) && !is_one(full->d[i]))) ? dim_const(0) : st[j];
-    }
-    return true;
-}
-
-/* Query heads per key/value head the kernel maps (b1 -> b1 / G):
- *  - a.i = G > 1: the sdpa's head group (enable_gqa, the gqa pass);
- *  - three batch dims [b0, h, g] with K and V broadcast over g (size 1
- *    there: q [B, Hkv, G, S, D], k [B, Hkv, 1, S, D]): g is merged into
- *    the head dim, G = size of g, so SDPA broadcasting over a group axis
- *    runs as grouped-query attention.
- * 1 otherwise; -1 when only one of K, V broadcasts over g. */
-static bool bcast_last_batch(const Node *x, const Node *n) {
-    int OB = n->shape.rank - 2, rb = x->shape.rank - 2, j = 2 - (3 - rb);
-    (void)OB;
-    return j < 0 || (is_one(x->shape.d[j]) && !is_one(n->shape.d[2]));
-}
-
-static int64_t attn_group(const Node *n) {
-    if (n->a.i > 1) return n->a.i;
-    if (n->shape.rank - 2 != 3) return 1;
-    bool bk = bcast_last_batch(n->in[1], n), bv = bcast_last_batch(n->in[2], n);
-    if (bk != bv) return -1;
-    if (!bk) return 1;
-    Dim g = n->shape.d[2];
-    return g.sym ? -1 : g.k;
-}
-
-/* Three batch dims [b0, b1, b2] -> two [b0, b1*b2]: the strides of x
- * (given over the three) merged, or false.  grouped: x is K or V of a
- * group-broadcast sdpa, b2 has stride 0 and b1 keeps its own stride (the
- * kernel divides the merged index by G). */
-static bool merge_batch(const Dim st3[3], Dim b2, bool grouped, Dim out[2]) {
-    out[0] = st3[0];
-    if (grouped) {
-        if (st3[2].k != 0) return false;
-        out[1] = st3[1];
-        return true;
-    }
-    Dim t;
-    if (st3[1].k == 0 && st3[2].k == 0) { out[1] = dim_const(0); return true; }
-    if (!dim_mul(st3[2], b2, &t) || !dim_eq(t, st3[1])) return false;
-    out[1] = st3[2];
-    return true;
-}
-
-static int push_attn_dims(Plan *p, Node *n, const int *in_bufs, int out_buf, PlanStep *s, const Shape *full,
-                          Dim qs[2], Dim ks[2], Dim vs[2], const Dim ms[4], const Dim rs[3], LtcDiag *d);
-
-/* Three batch dims, merged to two (attn_group): [b0, b1*b2, Sq, Sk]. */
-static int lower_attn3(Plan *p, Node *n, const int *in_bufs, int out_buf, PlanStep *s, int64_t G, LtcDiag *d) {
-    Node *mk = n->nin > 3 ? n->in[3] : NULL;
-    Dim D = n->in[0]->shape.d[n->in[0]->shape.rank - 1], Dv = n->in[2]->shape.d[n->in[2]->shape.rank - 1];
-    if (D.sym || Dv.sym || D.k < 1 || D.k > 512 || Dv.k < 1 || Dv.k > 512)
-        return cpu_unsupported(n, d, "attention head dims (symbolic, or above 512)");
-    Dim b2 = n->shape.d[2];
-    Shape full5 = {.rank = 5}, full = {.rank = 4};
-    for (int i = 0; i < 3; i++) full5.d[i] = n->shape.d[i];
-    full5.d[3] = n->in[0]->shape.d[n->in[0]->shape.rank - 2];
-    full5.d[4] = n->in[1]->shape.d[n->in[1]->shape.rank - 2];
-    full.d[0] = n->shape.d[0];
-    if (!dim_mul(n->shape.d[1], b2, &full.d[1])) return cpu_unsupported(n, d, "attention batch is not a monomial");
-    full.d[2] = full5.d[3];
-    full.d[3] = full5.d[4];
-    Dim bs[3][2], rs[3], ms[4] = {{0, 0}, {0, 0}, {0, 0}, {0, 0}};
-    for (int x = 0; x < 3; x++) {
-        Dim st[LTC_MAX_RANK], st3[3];
-        const Shape *sh = &n->in[x]->shape;
-        int r = lower_input_strides(n, x, st);
-        if (r != sh->rank || r < 2 || !is_one(st[r - 1]))
-            return cpu_unsupported(n, d, "attention operand strides (the head dim must be contiguous)");
-        rs[x] = st[r - 2];
-        for (int i = 0; i < 3; i++) {
-            int j = i - (3 - (r - 2));
-            st3[i] = (j < 0 || (is_one(sh->d[j]) && !is_one(full5.d[i]))) ? dim_const(0) : st[j];
-        }
-        if (!merge_batch(st3, b2, x > 0 && G > 1, bs[x]))
-            return cpu_unsupported(n, d, "attention operand batch strides (3 batch dims that do not merge)");
-    }
-    if (mk) {
-        Dim m5[5];
-        if (!bstrides(n->graph, &mk->shape, &full5, 5, m5)) return cpu_unsupported(n, d, "attention mask shape");
-        Dim m3[3] = {m5[0], m5[1], m5[2]}, mm[2];
-        if (!merge_batch(m3, b2, false, mm)) return cpu_unsupported(n, d, "attention mask batch strides");
-        ms[0] = mm[0]; ms[1] = mm[1]; ms[2] = m5[3]; ms[3] = m5[4];
-    }
-    return push_attn_dims(p, n, in_bufs, out_buf, s, &full, bs[0], bs[1], bs[2], ms, rs, d);
-}
-
-int cpu_lower_attn(CpuBackend *be, Plan *p, Node *n, const int *in_bufs, int out_buf,
-                   PlanStep *s, LtcDiag *d) {
-    Node *q = n->in[0], *k = n->in[1], *v = n->in[2], *mk = n->nin > 3 ? n->in[3] : NULL;
-    if (q->dtype != DT_F32 || k->dtype != DT_F32 || v->dtype != DT_F32)
-        return cpu_unsupported(n, d, "attention on a non-f32 dtype");
-    if (mk && mk->dtype != DT_F32 && mk->dtype != DT_BOOL)
-        return cpu_unsupported(n, d, "attention mask dtype");
-    int R = n->shape.rank, OB = R - 2;
-    int64_t G = attn_group(n);
-    if (R < 2 || OB > 3 || (OB == 3 && n->a.i > 1))
-        return cpu_unsupported(n, d, "attention with more than 2 batch dims (3 only when K and V broadcast over the last)");
-    if (G < 1) return cpu_unsupported(n, d, "attention where only one of key and value broadcasts over a batch dim");
-    if (n->a.i > 1 && OB < 1) return cpu_unsupported(n, d, "grouped-query attention without a head dim");
-    if (OB == 3) return lower_attn3(p, n, in_bufs, out_buf, s, G, d);
-    Dim D = q->shape.d[q->shape.rank - 1], Dv = v->shape.d[v->shape.rank - 1];
-    if (D.sym || Dv.sym || D.k < 1 || D.k > 512 || Dv.k < 1 || Dv.k > 512)
-        return cpu_unsupported(n, d, "attention head dims (symbolic, or above 512)");
-    /* batch dims padded to two: full = [b0, b1, Sq, Sk] */
-    Shape full = {.rank = 4};
-    full.d[0] = full.d[1] = dim_const(1);
-    for (int i = 0; i < OB; i++) full.d[2 - OB + i] = n->shape.d[i];
-    full.d[2] = q->shape.d[q->shape.rank - 2];
-    full.d[3] = k->shape.d[k->shape.rank - 2];
-    /* Q, K, V element strides as the plan lays them out (codegen/lower.h:
-     * a head-split permute feeding SDPA is a view of its input, read through
-     * strides, no copy); padded to the two batch dims, 0 where broadcast. */
-    Dim qs[2], ks[2], vs[2], rs[3], ms[4] = {{0, 0}, {0, 0}, {0, 0}, {0, 0}};
-    Dim *bs[3] = {qs, ks, vs};
-    for (int x = 0; x < 3; x++) {
-        Dim st[LTC_MAX_RANK];
-        const Shape *sh = &n->in[x]->shape;
-        int r = lower_input_strides(n, x, st);
-        if (r != sh->rank || r < 2 || !is_one(st[r - 1]))
-            return cpu_unsupported(n, d, "attention operand strides (the head dim must be contiguous)");
-        rs[x] = st[r - 2];
-        for (int i = 0; i < 2; i++) {
-            int j = i - (2 - (r - 2));
-            bs[x][i] = (j < 0 || (is_one(sh->d[j]) && !is_one(full.d[i]))) ? dim_const(0) : st[j];
-        }
-    }
-    if (mk && !bstrides(n->graph, &mk->shape, &full, 4, ms)) return cpu_unsupported(n, d, "attention mask shape");
-    return push_attn_dims(p, n, in_bufs, out_buf, s, &full, qs, ks, vs, ms, rs, d);
-}
-
-/* The step: bufs, dims in the AD_* order, tiles = rows of [b0, b1, Sq]. */
-static int push_attn_dims(Plan *p, Node *n, const int *in_bufs, int out_buf, PlanStep *s, const Shape *full,
-                          Dim qs[2], Dim ks[2], Dim vs[2], const Dim ms[4], const Dim rs[3], LtcDiag *d) {
-    Node *mk = n->nin > 3 ? n->in[3] : NULL;
-    Dim batch;
-    if (!dim_mul(full->d[0], full->d[1], &batch) || !dim_mul(batch, full->d[2], &batch))
-        return cpu_unsupported(n, d, "attention batch is not one monomial");
-    int kid = cpu_add_kernel(p, n, "flash_attention", d);
-    if (kid < 0) return -1;
-    /* D, Dv, query heads per key/value head, mask element size (0: none) */
-    Node *q = n->in[0], *v = n->in[2];
-    cpu_kernel_consts(p, kid, 4, (int64_t[]){q->shape.d[q->shape.rank - 1].k, v->shape.d[v->shape.rank - 1].k,
-                                             attn_group(n), mk ? (mk->dtype == DT_BOOL ? 1 : 4) : 0});
-    s->kernel = kid;
-    s->nbufs = 5;
-    s->bufs[AB_Q] = in_bufs[0];
-    s->bufs[AB_K] = in_bufs[1];
-    s->bufs[AB_V] = in_bufs[2];
-    s->bufs[AB_MASK] = mk ? in_bufs[3] : out_buf;
-    s->bufs[AB_OUT] = out_buf;
-    cpu_set_dim(s, full->d[2]);
-    cpu_set_dim(s, full->d[3]);
-    cpu_set_dim(s, full->d[1]);
-    cpu_set_dim(s, qs[0]); cpu_set_dim(s, qs[1]);
-    cpu_set_dim(s, ks[0]); cpu_set_dim(s, ks[1]);
-    cpu_set_dim(s, vs[0]); cpu_set_dim(s, vs[1]);
-    for (int i = 0; i < 4; i++) cpu_set_dim(s, ms[i]);
-    cpu_set_dim(s, rs[0]);   /* row strides of Q, K, V */
-    cpu_set_dim(s, rs[1]);
-    cpu_set_dim(s, rs[2]);
-    if (n->a.training && n->a.p > 0) cpu_set_seed_dims(s, n->a.seed);    /* dropout's Philox key */
-    else { cpu_set_dimk(s, 0); cpu_set_dimk(s, 0); }                     /* unused */
-    s->ntiles = poly_dim(batch);      /* rows of [b0, b1, Sq] */
-    return 0;
-}
-
-int cpu_gen_attn(Cg *c, const PlanKernel *pk, LtcDiag *d) {
-    Node *n = pk->node;
-    Node *q = n->in[0], *v = n->in[2];
-    int D = (int)q->shape.d[q->shape.rank - 1].k, Dv = (int)v->shape.d[v->shape.rank - 1].k;
-    bool has_mask = n->nin > 3, mask_bool = has_mask && n->in[3]->dtype == DT_BOOL;
-    bool causal = n->a.causal;
-    bool drop = n->a.training && n->a.p > 0;
-    int64_t group = attn_group(n);               /* query heads per key/value head */
-    if (group < 1) return diag_set(d, n->loc, "cpu backend: sdpa: key and value broadcast differently");
-    double scale = n->a.scale > 0 ? n->a.scale : 1.0 / sqrt((double)D);
+int cpu_gen_attn(Cg *c, const KernelSpec *pk, LtcDiag *d) {
+    int D = (int)pk->head_dim, Dv = (int)pk->value_dim;
+    bool mask_bool = pk->mask == 1;
+    bool causal = pk->causal;
+    bool drop = pk->training && pk->p > 0;
+    int64_t group = pk->group;                  /* query heads per key/value head */
+    if (group < 1) return diag_set(d, pk->loc, "cpu backend: sdpa: key and value broadcast differently");
+    const int BR = pk->tune.att_br;              /* query rows per block, as tuned */
+    if (BR < ATT_RG || BR % ATT_RG || pk->tune.att_rg != ATT_RG || pk->tune.att_bc != ATT_BCV * c->vw)
+        return diag_set(d, pk->loc, "cpu backend: %s: attention blocks %dx%d (group %d) are not what this "
+                        "generator is built for (a tune bug)", pk->name, pk->tune.att_br, pk->tune.att_bc,
+                        pk->tune.att_rg);
+    double scale = pk->scale > 0 ? pk->scale : 1.0 / sqrt((double)D);
     /* O rows are padded to Dvp (a vector multiple); V loads and output
      * stores of the last vector are masked when Dv is not a multiple */
     int vw = c->vw, BC = ATT_BCV * vw, ndv = (Dv + vw - 1) / vw, Dvp = ndv * vw;
@@ -236,8 +54,8 @@ int cpu_gen_attn(Cg *c, const PlanKernel *pk, LtcDiag *d) {
     LLVMValueRef msi = cg_dim(c, AD_MSI), msj = cg_dim(c, AD_MSJ);
     LLVMValueRef call = cg_dim(c, AD_COUNT);    /* the call number (plan.h: dims[ndims]) */
     LLVMValueRef seed_lo = cg_dim(c, AD_SEED_LO), seed_hi = cg_dim(c, AD_SEED_HI);
-    LLVMValueRef O = cg_array(c, c->f32, (int64_t)ATT_BR * Dvp, 64);
-    LLVMValueRef Mr = cg_array(c, c->f32, ATT_BR, 64), Lr = cg_array(c, c->f32, ATT_BR, 64);
+    LLVMValueRef O = cg_array(c, c->f32, (int64_t)BR * Dvp, 64);
+    LLVMValueRef Mr = cg_array(c, c->f32, BR, 64), Lr = cg_array(c, c->f32, BR, 64);
     LLVMValueRef KT = cg_array(c, c->f32, (int64_t)D * BC, 64);
     LLVMValueRef P = cg_array(c, c->f32, (int64_t)ATT_RG * BC, 64);
     LLVMValueRef SD = cg_array(c, c->f32, BC, 64);   /* one row's scores (dot path) */
@@ -255,7 +73,7 @@ int cpu_gen_attn(Cg *c, const PlanKernel *pk, LtcDiag *d) {
     LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLT, t, c->t1, ""), body, done);
     LLVMPositionBuilderAtEnd(b, body);
     LLVMValueRef bh = LLVMBuildSDiv(b, t, Sq, ""), i0 = LLVMBuildSRem(b, t, Sq, "");
-    LLVMValueRef nrows = cg_min64(c, cg_min64(c, cg_i64c(c, ATT_BR), LLVMBuildSub(b, Sq, i0, "")),
+    LLVMValueRef nrows = cg_min64(c, cg_min64(c, cg_i64c(c, BR), LLVMBuildSub(b, Sq, i0, "")),
                                   LLVMBuildSub(b, c->t1, t, ""));
     LLVMValueRef iend = LLVMBuildAdd(b, i0, nrows, "");
     LLVMValueRef b0 = LLVMBuildSDiv(b, bh, nb1, ""), b1 = LLVMBuildSRem(b, bh, nb1, "");
@@ -271,7 +89,7 @@ int cpu_gen_attn(Cg *c, const PlanKernel *pk, LtcDiag *d) {
 #undef BOFF
     CgLoop lr, ld, lc, lj, ldv, lp;
     /* init every slot (rows past the block use spare ones) */
-    LLVMValueRef r = cg_for(c, &lr, zero, cg_i64c(c, ATT_BR), one);
+    LLVMValueRef r = cg_for(c, &lr, zero, cg_i64c(c, BR), one);
     cg_store(c, ninf, cg_gep(c, c->f32, Mr, r), 4);
     cg_store(c, cg_f32c(c, 0), cg_gep(c, c->f32, Lr, r), 4);
     for (int e = 0; e < ndv; e++)
@@ -310,7 +128,7 @@ int cpu_gen_attn(Cg *c, const PlanKernel *pk, LtcDiag *d) {
         LLVMValueRef lastr = LLVMBuildSub(b, nrows, one, "");
         LLVMValueRef slot[ATT_RG], iu[ATT_RG], qrow[ATT_RG], sv[ATT_RG][ATT_BCV], alpha[ATT_RG];
         for (int u = 0; u < G; u++) {
-            slot[u] = LLVMBuildAdd(b, rg, cg_i64c(c, u), "");   /* its O/m/l slot, < ATT_BR */
+            slot[u] = LLVMBuildAdd(b, rg, cg_i64c(c, u), "");   /* its O/m/l slot, < BR */
             /* rows past the block recompute the last row into slots never read */
             iu[u] = LLVMBuildAdd(b, i0, cg_min64(c, slot[u], lastr), "");
             qrow[u] = cg_gep(c, c->f32, qb, LLVMBuildMul(b, iu[u], qss, ""));
@@ -357,7 +175,7 @@ int cpu_gen_attn(Cg *c, const PlanKernel *pk, LtcDiag *d) {
                 LLVMValueRef s = LLVMBuildFMul(b, cg_get(c, c->vf, sv[u][cv]), cg_vf32c(c, scale), "");
                 LLVMValueRef jc = LLVMBuildAdd(b, j0, cg_i64c(c, cv * vw), "");   /* first key of this vector */
                 LLVMValueRef valid = cg_mask_lt(c, LLVMBuildSub(b, nk, cg_i64c(c, cv * vw), ""));
-                if (has_mask) {
+                if (pk->mask) {
                     LLVMValueRef mrow = cg_gep(c, mask_bool ? c->i8 : c->f32, mb, LLVMBuildMul(b, i, msi, ""));
                     LLVMValueRef mv = LLVMGetUndef(c->vf);
                     LLVMValueRef keep = LLVMConstNull(c->vmask);
@@ -410,8 +228,8 @@ int cpu_gen_attn(Cg *c, const PlanKernel *pk, LtcDiag *d) {
                     LLVMValueRef bits = cg_philox(c, seed_lo, seed_hi, call, idx);
                     LLVMValueRef uf = LLVMBuildFMul(b, LLVMBuildUIToFP(b, LLVMBuildLShr(b, bits, cg_splat(c, cg_i32c(c, 8)), ""), c->vf, ""),
                                                     cg_vf32c(c, 0x1p-24), "");
-                    LLVMValueRef keep = LLVMBuildFCmp(b, LLVMRealOGE, uf, cg_vf32c(c, (float)n->a.p), "");
-                    double ks = n->a.p >= 1 ? 0 : 1.0 / (1.0 - n->a.p);
+                    LLVMValueRef keep = LLVMBuildFCmp(b, LLVMRealOGE, uf, cg_vf32c(c, (float)pk->p), "");
+                    double ks = pk->p >= 1 ? 0 : 1.0 / (1.0 - pk->p);
                     pv[cv] = LLVMBuildSelect(b, keep, LLVMBuildFMul(b, pv[cv], cg_vf32c(c, ks), ""), cg_vf32c(c, 0), "");
                 }
                 cg_store(c, pv[cv], cg_gep(c, c->f32, P, cg_i64c(c, u * BC + cv * vw)), (unsigned)vw * 4);

@@ -10,35 +10,12 @@
  *   so the JIT reuses the kernel for other seeds), call at dims[3];
  *   tiles: blocks of DROP_TILE elements. */
 #include "codegen/cpu/cpu.h"
+#include "codegen/kernel_layout.h"
 
-enum { DROP_TILE = 4096 };
 
-int cpu_lower_dropout(CpuBackend *be, Plan *p, Node *n, const int *in_bufs, int out_buf, PlanStep *s,
-                      LtcDiag *d) {
-    (void)be;
-    if (n->in[0]->dtype != DT_F32 || n->dtype != DT_F32) return cpu_unsupported(n, d, "dropout of a non-f32 tensor");
-    Dim ne = shape_numel(&n->shape);
-    if (ne.k < 0) return cpu_unsupported(n, d, "dropout size is not a monomial");
-    s->nbufs = 2;
-    s->bufs[0] = in_bufs[0];
-    s->bufs[1] = out_buf;
-    cpu_set_dim(s, ne);
-    cpu_set_seed_dims(s, n->a.seed);
-    int kid = cpu_add_kernel(p, n, "dropout", d);
-    if (kid < 0) return -1;
-    s->kernel = kid;
-    /* ceil(k*syms / T) is no monomial; ceil(k / T)*syms tiles of T
-     * elements cover k*syms (the kernel clamps to numel). */
-    Dim t = ne;
-    t.k = (ne.k + DROP_TILE - 1) / DROP_TILE;
-    s->ntiles = poly_dim(t);
-    return 0;
-}
-
-int cpu_gen_dropout(Cg *c, const PlanKernel *pk, LtcDiag *d) {
+int cpu_gen_dropout(Cg *c, const KernelSpec *pk, LtcDiag *d) {
     (void)d;
-    Node *n = pk->node;
-    double p = n->a.p;
+    double p = pk->p;
     cg_kernel_begin(c, pk->name);
     LLVMBuilderRef b = c->b;
     LLVMValueRef X = cg_buf(c, 0), Y = cg_buf(c, 1), N = cg_dim(c, 0), call = cg_dim(c, 3);

@@ -27,243 +27,24 @@
 #include <string.h>
 
 #include "codegen/cpu/cpu.h"
+#include "codegen/kernel_layout.h"
 
-
-/* dims of a linear step */
-enum { LD_M, LD_N, LD_K, LD_LDA, LD_LDC, LD_LDR, LD_COUNT };
-/* qkv_linear appends: S, Dh, E, part stride L*H*S*Dh, l stride H*S*Dh, h stride S*Dh */
-enum { QD_S = LD_COUNT, QD_DH, QD_E, QD_PS, QD_LS, QD_HS };
-/* dims of a matmul step */
-enum { MD_M, MD_N, MD_K, MD_LDA, MD_LDB, MD_LDC, MD_NB0, MD_NB1, MD_SA0, MD_SA1, MD_SB0, MD_SB1,
-       MD_NCB, MD_COUNT };
-/* bufs of every gemm step */
-enum { GB_A, GB_B, GB_BIAS, GB_RES, GB_C };
-
-static bool all_f32(Node *n) {
-    if (n->dtype != DT_F32) return false;
-    for (int i = 0; i < n->nin; i++)
-        if (n->in[i]->dtype != DT_F32) return false;
-    return true;
-}
-
-/* Does n depend on parameters (and constants) only?  Then its value is
- * fixed at bind time: the plan builder computes it in plan->prepack, in
- * graph order, so a pack step appended now runs after it.  (qkv_linear's
- * weight is cat(W_q, W_k, W_v).)  `budget` bounds the walk. */
-int gemm_config(CpuBackend *be, Node *n, bool packed, GemmCfg *g, LtcDiag *d) {
+/* The CPU's blocking for a GEMM spec (cpu_tune, backend.c, chose it). */
+static int gemm_cfg(const KernelSpec *ks, GemmCfg *g, LtcDiag *d) {
     memset(g, 0, sizeof *g);
-    g->mr = be->t.mr; g->nr = be->t.nr; g->vw = be->t.vw;
-    g->kc = 256;
-    g->mc = g->mr * (be->t.avx512 ? 8 : 12);
-    if (!all_f32(n)) return cpu_unsupported(n, d, "gemm on a non-f32 dtype");
-    switch (n->op) {
-    case OP_LINEAR:
-        g->kind = 0;
-        g->has_bias = n->nin == 3;
-        break;
-    case OP_FUSED_LINEAR:
-        g->kind = 0;
-        g->has_bias = n->a.flags & LINEAR_BIAS;
-        g->has_res = (n->a.flags & LINEAR_RES) != 0;
-        g->act = n->a.act;
-        if (!cg_act_supported(g->act))
-            return cpu_unsupported(n, d, "activation of a fused_linear");
-        if (n->nin != 2 + g->has_bias + g->has_res)
-            return diag_set(d, n->loc, "cpu backend: fused_linear has %d inputs for flags %d",
-                            n->nin, n->a.flags);
-        break;
-    case OP_QKV_LINEAR: {
-        g->kind = 0;
-        g->qkv = true;
-        g->has_bias = n->nin == 3;
-        Dim dh = n->shape.d[n->shape.rank - 1];
-        if (dh.sym) return cpu_unsupported(n, d, "qkv_linear with a symbolic head dim");
-        /* a vector of C columns may straddle two heads: per-lane offsets */
-        g->scatter = dh.k % g->vw != 0;
-        break;
-    }
-    case OP_MATMUL:
-        g->kind = 1;
-        if (n->in[0]->shape.rank < 2 || n->in[1]->shape.rank < 2)
-            return cpu_unsupported(n, d, "matmul of a rank-1 operand");
-        break;
-    default:
-        return cpu_unsupported(n, d, "this GEMM variant");
-    }
-    Node *w = n->in[1];
-    if (g->kind == 0) {
-        if (w->shape.rank != 2 || w->shape.d[0].sym || w->shape.d[1].sym)
-            return cpu_unsupported(n, d, "linear weight with a symbolic or non-2D shape");
-        g->packed = packed;
-    }
-    /* Panels per tile: the most (up to 4: more reuse of each packed A row
-     * block) that gives an even tile count or at least 8 tiles, so the
-     * pool's two threads get balanced halves (N=256: 6 panels -> 2 tiles of
-     * 3, not 3 tiles of 2). */
-    Dim N = g->kind == 0 ? w->shape.d[0] : w->shape.d[w->shape.rank - 1];
-    int ppt = 4;
-    if (N.sym == 0) {
-        int64_t np = (N.k + g->nr - 1) / g->nr;
-        for (ppt = 4; ppt > 1; ppt--) {
-            int64_t nt = (np + ppt - 1) / ppt;
-            if (nt % 2 == 0 || nt >= 8) break;
-        }
-    }
-    g->nb = ppt * g->nr;
+    const KernelTune *t = &ks->tune;
+    if (t->nr < 1 || t->vw < 1 || t->mr < 1 || t->nr % t->vw || t->nb % t->nr)
+        return diag_set(d, ks->loc, "cpu backend: %s has no GEMM blocking (a tune bug)", ks->name);
+    g->kind = ks->gemm.kind;
+    g->packed = ks->gemm.packed;
+    g->has_bias = ks->bias;
+    g->has_res = ks->residual;
+    g->qkv = ks->gemm.qkv;
+    g->scatter = t->scatter;
+    g->act = ks->act;
+    g->mr = t->mr; g->nr = t->nr; g->vw = t->vw;
+    g->nb = t->nb; g->mc = t->mc; g->kc = t->kc;
     return 0;
-}
-
-/* ---- lowering --------------------------------------------------------------------- */
-static int lower_linear(CpuBackend *be, Plan *p, Node *n, const GemmCfg *g, const int *in_bufs,
-                        int out_buf, PlanStep *s, LtcDiag *d) {
-    Node *x = n->in[0], *w = n->in[1];
-    int r = x->shape.rank;
-    Dim M;
-    if (r < 1 || !cpu_dims_prod(&x->shape, 0, r - 1, &M))
-        return cpu_unsupported(n, d, "linear input whose rows are not one monomial");
-    int64_t N = w->shape.d[0].k, K = w->shape.d[1].k;
-    /* qkv_linear: y [P, L.., H, S, Dh] */
-    Dim S = {0, 0}, H = {0, 0}, Dh = {0, 0}, E = {0, 0}, L = dim_const(1), ls = {0, 0}, hs = {0, 0}, ps = {0, 0};
-    if (g->qkv) {
-        const Shape *o = &n->shape;
-        int R = o->rank;
-        S = o->d[R - 2]; H = o->d[R - 3]; Dh = o->d[R - 1];
-        if (!cpu_dims_prod(o, 1, R - 3, &L) || !dim_mul(H, Dh, &E) || !dim_mul(S, Dh, &hs) ||
-            !dim_mul(H, hs, &ls) || !dim_mul(L, ls, &ps))
-            return cpu_unsupported(n, d, "qkv_linear strides are not monomials");
-    }
-    int kid = cpu_add_kernel(p, n, "gemm", d);
-    if (kid < 0) return -1;
-    cpu_kernel_consts(p, kid, 3, (int64_t[]){g->qkv ? 1 : 0, g->nr, g->packed});   /* variant, nr, packed */
-    s->kernel = kid;
-    int bi = 2;
-    s->nbufs = 5;
-    s->bufs[GB_A] = in_bufs[0];
-    s->bufs[GB_B] = in_bufs[1];
-    s->bufs[GB_BIAS] = g->has_bias ? in_bufs[bi++] : out_buf;
-    s->bufs[GB_RES] = g->has_res ? in_bufs[bi++] : out_buf;
-    s->bufs[GB_C] = out_buf;
-    cpu_set_dim(s, M);
-    cpu_set_dimk(s, N);
-    cpu_set_dimk(s, K);
-    cpu_set_dimk(s, K);      /* lda */
-    cpu_set_dimk(s, N);      /* ldc */
-    cpu_set_dimk(s, N);      /* ldr */
-    if (g->qkv) {
-        cpu_set_dim(s, S); cpu_set_dim(s, Dh); cpu_set_dim(s, E);
-        cpu_set_dim(s, ps); cpu_set_dim(s, ls); cpu_set_dim(s, hs);
-    }
-    s->ntiles = poly_const((N + g->nb - 1) / g->nb);
-    if (g->packed) {
-        int64_t np = (N + g->nr - 1) / g->nr;
-        const char *what = arena_printf(p->graph->arena, "%%%d packed %s", w->id,
-                                        w->name ? w->name : "weight");
-        int pb = cpu_add_packed(p, np * K * g->nr * 4, what, d);
-        if (pb < 0) return -1;
-        PlanStep ps;
-        memset(&ps, 0, sizeof ps);
-        int pk = cpu_add_kernel(p, n, "gemm_pack", d);
-        if (pk < 0) return -1;
-        cpu_kernel_consts(p, pk, 1, (int64_t[]){g->nr});
-        ps.kernel = pk;
-        ps.nbufs = 2;
-        ps.bufs[0] = in_bufs[1];
-        ps.bufs[1] = pb;
-        cpu_set_dimk(&ps, N);
-        cpu_set_dimk(&ps, K);
-        ps.ntiles = poly_const(np);
-        if (cpu_add_prepack(p, &ps, d) < 0) return -1;
-        s->bufs[GB_B] = pb;
-    }
-    (void)be;
-    return 0;
-}
-
-static int lower_matmul(CpuBackend *be, Plan *p, Node *n, const GemmCfg *g, const int *in_bufs,
-                        int out_buf, PlanStep *s, LtcDiag *d) {
-    const Shape *as = &n->in[0]->shape, *bs = &n->in[1]->shape, *os = &n->shape;
-    Dim ast[LTC_MAX_RANK], bst[LTC_MAX_RANK];
-    if (!shape_strides(n->graph, as, ast) || !shape_strides(n->graph, bs, bst))
-        return cpu_unsupported(n, d, "matmul with repeated symbols in a shape");
-    /* batch dims of the output, each with A's and B's stride (0: broadcast) */
-    int nb = os->rank - 2;
-    Dim size[LTC_MAX_RANK], sa[LTC_MAX_RANK], sb[LTC_MAX_RANK];
-    for (int i = 0; i < nb; i++) {
-        int ia = i - (os->rank - as->rank), ib = i - (os->rank - bs->rank);
-        size[i] = os->d[i];
-        bool a_b = ia < 0 || (as->d[ia].k == 1 && as->d[ia].sym == 0 && !(size[i].k == 1 && size[i].sym == 0));
-        bool b_b = ib < 0 || (bs->d[ib].k == 1 && bs->d[ib].sym == 0 && !(size[i].k == 1 && size[i].sym == 0));
-        sa[i] = a_b ? dim_const(0) : ast[ia];
-        sb[i] = b_b ? dim_const(0) : bst[ib];
-    }
-    /* merge batch dims from the right while both operands stay regular:
-     * stride[i] == stride[i+1] * size[i+1] (or both 0) */
-    while (nb > 2) {
-        bool merged = false;
-        for (int i = nb - 2; i >= 0 && !merged; i--) {
-            Dim ma, mb;
-            bool oka = (sa[i].k == 0 && sa[i + 1].k == 0) ||
-                       (dim_mul(sa[i + 1], size[i + 1], &ma) && dim_eq(ma, sa[i]));
-            bool okb = (sb[i].k == 0 && sb[i + 1].k == 0) ||
-                       (dim_mul(sb[i + 1], size[i + 1], &mb) && dim_eq(mb, sb[i]));
-            Dim ms;
-            if (oka && okb && dim_mul(size[i], size[i + 1], &ms)) {
-                size[i] = ms; sa[i] = sa[i + 1]; sb[i] = sb[i + 1];
-                for (int j = i + 1; j + 1 < nb; j++) { size[j] = size[j + 1]; sa[j] = sa[j + 1]; sb[j] = sb[j + 1]; }
-                nb--;
-                merged = true;
-            }
-        }
-        if (!merged) return cpu_unsupported(n, d, "matmul with more than 2 irregular batch dims");
-    }
-    /* pad to exactly 2 batch dims: [1, 1, ...] */
-    while (nb < 2) {
-        for (int j = nb; j > 0; j--) { size[j] = size[j - 1]; sa[j] = sa[j - 1]; sb[j] = sb[j - 1]; }
-        size[0] = dim_const(1); sa[0] = dim_const(0); sb[0] = dim_const(0);
-        nb++;
-    }
-    Dim M = os->d[os->rank - 2], N = os->d[os->rank - 1], K = as->d[as->rank - 1];
-    Dim batch;
-    if (!dim_mul(size[0], size[1], &batch))
-        return cpu_unsupported(n, d, "matmul batch is not one monomial");
-    int kid = cpu_add_kernel(p, n, "gemm", d);
-    if (kid < 0) return -1;
-    cpu_kernel_consts(p, kid, 3, (int64_t[]){2, g->nr, 0});   /* matmul, nr, not packed */
-    s->kernel = kid;
-    s->nbufs = 5;
-    s->bufs[GB_A] = in_bufs[0];
-    s->bufs[GB_B] = in_bufs[1];
-    s->bufs[GB_BIAS] = s->bufs[GB_RES] = s->bufs[GB_C] = out_buf;
-    cpu_set_dim(s, M);
-    cpu_set_dim(s, N);
-    cpu_set_dim(s, K);
-    cpu_set_dim(s, K);   /* lda */
-    cpu_set_dim(s, N);   /* ldb */
-    cpu_set_dim(s, N);   /* ldc */
-    cpu_set_dim(s, size[0]);
-    cpu_set_dim(s, size[1]);
-    cpu_set_dim(s, sa[0]);
-    cpu_set_dim(s, sa[1]);
-    cpu_set_dim(s, sb[0]);
-    cpu_set_dim(s, sb[1]);
-    int64_t ncb = N.sym == 0 ? (N.k + g->nb - 1) / g->nb : 0;
-    cpu_set_dimk(s, ncb);
-    Dim nt;
-    if (ncb > 0 && dim_mul(batch, dim_const(ncb), &nt)) s->ntiles = poly_dim(nt);
-    else s->ntiles = poly_dim(batch);
-    (void)be;
-    return 0;
-}
-
-int cpu_lower_gemm(CpuBackend *be, Plan *p, Node *n, const int *in_bufs, int out_buf,
-                   PlanStep *s, LtcDiag *d) {
-    GemmCfg g;
-    /* a linear's weight made once at bind time (the lowering's answer,
-     * PlanStep.bind_const) is packed once, in prepack */
-    bool packed = n->op != OP_MATMUL && s->bind_const && s->bind_const[n->in[1]->id];
-    if (gemm_config(be, n, packed, &g, d)) return -1;
-    return g.kind == 0 ? lower_linear(be, p, n, &g, in_bufs, out_buf, s, d)
-                       : lower_matmul(be, p, n, &g, in_bufs, out_buf, s, d);
 }
 
 /* ---- micro-kernel ------------------------------------------------------------------- */
@@ -410,9 +191,9 @@ static void gen_pack_block(Cg *c, const GemmCfg *g, LLVMValueRef bp, LLVMValueRe
     cg_endfor(c, &lj);
 }
 
-int cpu_gen_gemm(Cg *c, const PlanKernel *pk, LtcDiag *d) {
+int cpu_gen_gemm(Cg *c, const KernelSpec *pk, LtcDiag *d) {
     GemmCfg g;
-    if (gemm_config(c->be, pk->node, pk->nconsts > 2 && pk->consts[2], &g, d)) return -1;   /* packed: what lowering decided */
+    if (gemm_cfg(pk, &g, d)) return -1;
     char uname[300];
     snprintf(uname, sizeof uname, "%s_ukr", pk->name);
     LLVMValueRef ukr = gen_ukr(c, &g, uname);
@@ -535,9 +316,9 @@ int cpu_gen_gemm(Cg *c, const PlanKernel *pk, LtcDiag *d) {
 
 /* Prepack: packed[p][k][nr] = W[p*nr + c][k], zero past N.  One tile per
  * panel; runs once when the weights are bound. */
-int cpu_gen_gemm_pack(Cg *c, const PlanKernel *pk, LtcDiag *d) {
+int cpu_gen_gemm_pack(Cg *c, const KernelSpec *pk, LtcDiag *d) {
     GemmCfg g;
-    if (gemm_config(c->be, pk->node, true, &g, d)) return -1;   /* a pack kernel exists for a packed weight */
+    if (gemm_cfg(pk, &g, d)) return -1;
     cg_kernel_begin(c, pk->name);
     LLVMBuilderRef b = c->b;
     LLVMValueRef W = cg_buf(c, 0), P = cg_buf(c, 1), N = cg_dim(c, 0), K = cg_dim(c, 1);

@@ -13,58 +13,19 @@
 #include <string.h>
 
 #include "codegen/cpu/cpu.h"
-
-enum { NB_X, NB_R, NB_W, NB_B, NB_OUT, NB_SUM };
-
-int cpu_lower_norm(CpuBackend *be, Plan *p, Node *n, const int *in_bufs, int out_buf,
-                   PlanStep *s, LtcDiag *d) {
-    (void)be;
-    for (int i = 0; i < n->nin; i++)
-        if (n->in[i]->dtype != DT_F32) return cpu_unsupported(n, d, "norm on a non-f32 dtype");
-    int R = n->shape.rank;
-    if (R < 1) return cpu_unsupported(n, d, "norm of a scalar");
-    bool soft = n->op == OP_SOFTMAX || n->op == OP_LOG_SOFTMAX;
-    if (soft && n->a.axis != R - 1) return cpu_unsupported(n, d, "softmax over an axis other than the last");
-    Dim rows;
-    if (!cpu_dims_prod(&n->shape, 0, R - 1, &rows)) return cpu_unsupported(n, d, "rows are not one monomial");
-    int kid = cpu_add_kernel(p, n, soft ? "softmax" : "norm", d);
-    if (kid < 0) return -1;
-    s->kernel = kid;
-    s->nbufs = 6;
-    for (int i = 0; i < 6; i++) s->bufs[i] = out_buf;
-    s->bufs[NB_X] = in_bufs[0];
-    int next = 1;
-    if (n->op == OP_ADD_NORM) s->bufs[NB_R] = in_bufs[next++];
-    bool has_w = n->op == OP_RMS_NORM ? n->nin > 1 : (n->a.flags & NORM_W);
-    bool has_b = n->op != OP_RMS_NORM && (n->a.flags & NORM_B);
-    if (!soft && has_w) s->bufs[NB_W] = in_bufs[next++];
-    if (!soft && has_b) s->bufs[NB_B] = in_bufs[next++];
-    /* codegen/lower.c passes the ADD_NORM_SUM companion's buffer after the
-     * inputs (in_bufs[nin], -1 when there is none) */
-    if (n->op == OP_ADD_NORM && (n->a.flags & ADDNORM_HAS_SUM)) {
-        if (in_bufs[n->nin] < 0) return cpu_unsupported(n, d, "add_norm keeps its sum but has no sum buffer");
-        s->bufs[NB_SUM] = in_bufs[n->nin];
-    }
-    cpu_set_dim(s, rows);
-    cpu_set_dim(s, n->shape.d[R - 1]);
-    s->f[0] = (float)n->a.eps;
-    s->ntiles = poly_dim(rows);
-    return 0;
-}
+#include "codegen/kernel_layout.h"
 
 /* for (j = 0; j < N; j += vw) with mask = lanes < N - j */
 #define VLOOP(l, j, m, N)                                             \
     LLVMValueRef j = cg_for(c, &(l), cg_i64c(c, 0), (N), cg_i64c(c, c->vw)); \
     LLVMValueRef m = cg_mask_lt(c, LLVMBuildSub(c->b, (N), j, ""))
 
-int cpu_gen_norm(Cg *c, const PlanKernel *pk, LtcDiag *d) {
-    Node *n = pk->node;
-    bool add = n->op == OP_ADD_NORM;
-    int which = add ? (int)n->a.i : (int)n->op;
-    bool rms = which == OP_RMS_NORM;
-    bool has_w = n->op == OP_RMS_NORM ? n->nin > 1 : (n->a.flags & NORM_W);
-    bool has_b = !rms && (n->a.flags & NORM_B);
-    bool has_sum = add && (n->a.flags & ADDNORM_HAS_SUM);
+int cpu_gen_norm(Cg *c, const KernelSpec *pk, LtcDiag *d) {
+    bool add = pk->opcode == OP_ADD_NORM;
+    bool rms = pk->norm == OP_RMS_NORM;
+    bool has_w = pk->weight;
+    bool has_b = pk->bias;
+    bool has_sum = pk->stores_sum;
     cg_kernel_begin(c, pk->name);
     LLVMBuilderRef b = c->b;
     LLVMValueRef X = cg_buf(c, NB_X), Rr = cg_buf(c, NB_R), W = cg_buf(c, NB_W), Bb = cg_buf(c, NB_B);
@@ -128,8 +89,8 @@ int cpu_gen_norm(Cg *c, const PlanKernel *pk, LtcDiag *d) {
     return 0;
 }
 
-int cpu_gen_softmax(Cg *c, const PlanKernel *pk, LtcDiag *d) {
-    bool logsm = pk->node->op == OP_LOG_SOFTMAX;
+int cpu_gen_softmax(Cg *c, const KernelSpec *pk, LtcDiag *d) {
+    bool logsm = pk->opcode == OP_LOG_SOFTMAX;
     cg_kernel_begin(c, pk->name);
     LLVMBuilderRef b = c->b;
     LLVMValueRef X = cg_buf(c, NB_X), OUT = cg_buf(c, NB_OUT), N = cg_dim(c, 1);

@@ -97,7 +97,7 @@ Test(cpu_attn, gflops) {
     p->graph = h.g;
     PlanStep s;
     memset(&s, 0, sizeof s);
-    cr_assert(h.be->lower_node(h.be, p, y, (int[]){q->id, k->id, v->id}, y->id, &s, &h.d) == 0, "%s", h.d.msg);
+    cr_assert(lower_node(h.be, p, y, (int[]){q->id, k->id, v->id}, y->id, &s, &h.d) == 0, "%s", h.d.msg);
     cr_assert(h.be->generate(h.be, &p, 1, NULL, &h.d) == 0, "%s", h.d.msg);
     void *bufp[8] = {0};
     bufp[q->id] = h_in_data[0]; bufp[k->id] = h_in_data[1]; bufp[v->id] = h_in_data[2];

@@ -89,7 +89,7 @@ Test(cpu_gemm, gflops) {
     cr_assert(w->id < 64);
     bind_const[w->id] = true;
     s.bind_const = bind_const;
-    cr_assert(h.be->lower_node(h.be, p, y, (int[]){x->id, w->id}, y->id, &s, &h.d) == 0, "%s", h.d.msg);
+    cr_assert(lower_node(h.be, p, y, (int[]){x->id, w->id}, y->id, &s, &h.d) == 0, "%s", h.d.msg);
     double tg = now_ms();
     cr_assert(h.be->generate(h.be, &p, 1, NULL, &h.d) == 0, "%s", h.d.msg);
     double tj = now_ms();
@@ -184,7 +184,7 @@ Test(cpu_gemm, emit_text) {
     cr_assert(w->id < 64);
     bind_const[w->id] = true;
     s.bind_const = bind_const;
-    cr_assert(h.be->lower_node(h.be, p, y, (int[]){x->id, w->id}, y->id, &s, &h.d) == 0, "%s", h.d.msg);
+    cr_assert(lower_node(h.be, p, y, (int[]){x->id, w->id}, y->id, &s, &h.d) == 0, "%s", h.d.msg);
     StrBuf t = {0};
     cr_assert(h.be->emit_text(h.be, "llvm", &t, &h.d) != 0, "nothing generated yet must be an error");
     cr_assert(h.be->generate(h.be, &p, 1, NULL, &h.d) == 0, "%s", h.d.msg);

@@ -222,7 +222,7 @@ __attribute__((unused)) static double h_check_out(Node *n, double tol, float **o
     PlanStep step;
     memset(&step, 0, sizeof step);
     step.bind_const = bind_const;
-    cr_assert(h.be->lower_node(h.be, p, n, in_bufs, n->id, &step, &h.d) == 0, "lower: %s", h.d.msg);
+    cr_assert(lower_node(h.be, p, n, in_bufs, n->id, &step, &h.d) == 0, "lower: %s", h.d.msg);
     for (int i = g->nnodes; i < p->nbufs; i++) {          /* packed buffers */
         cr_assert(p->bufs[i].kind == BUF_PACKED);
         bufp[i] = arena_alloc_big(&h.a, (size_t)h_poly(&p->bufs[i].bytes) + 64);

@@ -68,7 +68,7 @@ Test(cpu_norm, add_norm_stores_sum) {
     PlanStep s;
     memset(&s, 0, sizeof s);
     /* the plan builder passes the sum buffer after the inputs */
-    cr_assert(h.be->lower_node(h.be, p, y, (int[]){x->id, r->id, w->id, 7}, y->id, &s, &h.d) == 0, "%s", h.d.msg);
+    cr_assert(lower_node(h.be, p, y, (int[]){x->id, r->id, w->id, 7}, y->id, &s, &h.d) == 0, "%s", h.d.msg);
     cr_assert_eq(s.nbufs, 6);
     cr_assert_eq(s.bufs[5], 7);
     cr_assert(h.be->generate(h.be, &p, 1, NULL, &h.d) == 0, "%s", h.d.msg);

@@ -1,4 +1,4 @@
-/* lower.c: helpers the family lowerings share: growing the Plan's
+/* lower_util.c: helpers the family lowerings (lower_*.c) share: growing the Plan's
  * arrays (kernels, packed buffers, prepack steps) and filling step dims.
  *
  * Plan arrays carry no capacity, so each append copies the array into a
@@ -7,13 +7,15 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "codegen/cpu/cpu.h"
+#include <ctype.h>
+
+#include "codegen/lower_kernel.h"
 
 static Arena *plan_arena(Plan *p) { return p->graph ? p->graph->arena : NULL; }
 
-int cpu_add_kernel(Plan *p, Node *n, const char *family, LtcDiag *d) {
+int lower_add_kernel(Plan *p, Node *n, const char *family, LtcDiag *d) {
     Arena *a = plan_arena(p);
-    if (!a) return diag_set(d, n->loc, "cpu backend: plan has no graph");
+    if (!a) return diag_set(d, n->loc, "plan: no graph");
     PlanKernel *k = plan_grow(a, p->kernels, p->nkernels, &p->cap_kernels, sizeof *k);
     if (!k) return diag_set(d, n->loc, "out of memory");
     /* Symbol names must be unique in a module that holds several plans:
@@ -35,15 +37,15 @@ int cpu_add_kernel(Plan *p, Node *n, const char *family, LtcDiag *d) {
     return idx;
 }
 
-void cpu_kernel_consts(Plan *p, int kid, int n, const int64_t *v) {
+void lower_kernel_consts(Plan *p, int kid, int n, const int64_t *v) {
     PlanKernel *k = &p->kernels[kid];
     k->nconsts = n < PLAN_MAX_KCONSTS ? n : PLAN_MAX_KCONSTS;
     for (int i = 0; i < k->nconsts; i++) k->consts[i] = v[i];
 }
 
-int cpu_add_packed(Plan *p, int64_t bytes, const char *what, LtcDiag *d) {
+int lower_add_packed(Plan *p, int64_t bytes, const char *what, LtcDiag *d) {
     Arena *a = plan_arena(p);
-    if (!a) return diag_set(d, (SrcLoc){0}, "cpu backend: plan has no graph");
+    if (!a) return diag_set(d, (SrcLoc){0}, "plan: no graph");
     PlanBuf *pk = plan_grow(a, p->packed, p->npacked, &p->cap_packed, sizeof *pk);
     PlanBuf *bf = plan_grow(a, p->bufs, p->nbufs, &p->cap_bufs, sizeof *bf);
     if (!pk || !bf) return diag_set(d, (SrcLoc){0}, "out of memory");
@@ -55,9 +57,9 @@ int cpu_add_packed(Plan *p, int64_t bytes, const char *what, LtcDiag *d) {
     return p->nbufs++;
 }
 
-int cpu_add_prepack(Plan *p, const PlanStep *s, LtcDiag *d) {
+int lower_add_prepack(Plan *p, const PlanStep *s, LtcDiag *d) {
     Arena *a = plan_arena(p);
-    if (!a) return diag_set(d, (SrcLoc){0}, "cpu backend: plan has no graph");
+    if (!a) return diag_set(d, (SrcLoc){0}, "plan: no graph");
     PlanStep *st = plan_grow(a, p->prepack, p->nprepack, &p->cap_prepack, sizeof *st);
     if (!st) return diag_set(d, (SrcLoc){0}, "out of memory");
     st[p->nprepack] = *s;
@@ -65,7 +67,7 @@ int cpu_add_prepack(Plan *p, const PlanStep *s, LtcDiag *d) {
     return p->nprepack++;
 }
 
-bool cpu_dims_prod(const Shape *s, int from, int to, Dim *out) {
+bool lower_dims_prod(const Shape *s, int from, int to, Dim *out) {
     Dim r = dim_const(1);
     for (int i = from; i < to; i++) {
         Dim x = s->d[i];
@@ -78,21 +80,26 @@ bool cpu_dims_prod(const Shape *s, int from, int to, Dim *out) {
 }
 
 /* Past PLAN_MAX_DIMS the step is marked (ndims = PLAN_MAX_DIMS + 1) and
- * cpu_lower_node reports it: a dropped dim would be a wrong kernel. */
-int cpu_set_dim(PlanStep *s, Dim d) {
+ * lower_node reports it: a dropped dim would be a wrong kernel. */
+int lower_set_dim(PlanStep *s, Dim d) {
     if (s->ndims >= PLAN_MAX_DIMS) { s->ndims = PLAN_MAX_DIMS + 1; return -1; }
     s->dims[s->ndims] = poly_dim(d);
     return s->ndims++;
 }
-int cpu_set_dimk(PlanStep *s, int64_t k) { return cpu_set_dim(s, dim_const(k)); }
+int lower_set_dimk(PlanStep *s, int64_t k) { return lower_set_dim(s, dim_const(k)); }
 
-void cpu_set_seed_dims(PlanStep *s, uint64_t seed) {
-    int lo = cpu_set_dimk(s, (int64_t)(seed & 0xffffffffu));
-    cpu_set_dimk(s, (int64_t)(seed >> 32));
+void lower_set_seed_dims(PlanStep *s, uint64_t seed) {
+    int lo = lower_set_dimk(s, (int64_t)(seed & 0xffffffffu));
+    lower_set_dimk(s, (int64_t)(seed >> 32));
     if (lo > 0) s->seed_dim = lo;
 }
 
-int cpu_unsupported(Node *n, LtcDiag *d, const char *why) {
-    return diag_set(d, n->loc, "the CPU backend does not generate %s%s%s",
+int lower_unsupported(const Backend *b, const Node *n, LtcDiag *d, const char *why) {
+    char name[32];
+    const char *bn = b && b->name ? b->name : "?";
+    size_t i = 0;
+    for (; bn[i] && i < sizeof name - 1; i++) name[i] = (char)toupper((unsigned char)bn[i]);
+    name[i] = 0;
+    return diag_set(d, n->loc, "the %s backend does not generate %s%s%s", name,
                     op_info[n->op].name, why ? ": " : "", why ? why : "");
 }

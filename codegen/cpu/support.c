@@ -1,0 +1,90 @@
+/* support.c: what the CPU generators handle (Backend.supports) and how
+ * they are blocked for this CPU (Backend.tune), from a KernelSpec alone.
+ *
+ * The structural limits of a family (a broadcast pattern with too many
+ * dims, a symbolic head dim) are the target-neutral lowering's
+ * (codegen/lower_*.c); what is left here is what these generators are
+ * written for: f32 arithmetic (bool and i64 where noted), the activations
+ * cg_act builds, attention head dims that fit the stack blocks. */
+#include <string.h>
+
+#include "codegen/cpu/cpu.h"
+
+static CpuBackend *self(Backend *b) { return (CpuBackend *)b->self; }
+
+static bool all_f32(const KernelSpec *s) {
+    if (s->dtype != DT_F32) return false;
+    for (int i = 0; i < s->nin; i++)
+        if (s->in_dtypes[i] != DT_F32) return false;
+    return true;
+}
+
+static bool plain_dtype(DType t) { return t == DT_F32 || t == DT_I64 || t == DT_BOOL; }
+
+static bool is(const KernelSpec *s, const char *family) { return s->family && strcmp(s->family, family) == 0; }
+
+bool cpu_supports(Backend *b, const KernelSpec *s, const char **why) {
+    (void)b;
+    *why = NULL;
+    if (is(s, "gemm") || is(s, "gemm_pack")) {
+        if (!all_f32(s)) *why = "gemm on a non-f32 dtype";
+        else if (s->act && !cg_act_supported(s->act)) *why = "activation of a fused_linear";
+    } else if (is(s, "flash_attention")) {
+        if (s->in_dtypes[0] != DT_F32 || s->in_dtypes[1] != DT_F32 || s->in_dtypes[2] != DT_F32)
+            *why = "attention on a non-f32 dtype";
+        else if (s->mask && s->in_dtypes[3] != DT_F32 && s->in_dtypes[3] != DT_BOOL)
+            *why = "attention mask dtype";
+        else if (s->head_dim > 512 || s->value_dim > 512)   /* O, KT blocks live on the stack */
+            *why = "attention head dims (symbolic, or above 512)";
+    } else if (is(s, "norm") || is(s, "softmax")) {
+        for (int i = 0; i < s->nin; i++)
+            if (s->in_dtypes[i] != DT_F32) *why = "norm on a non-f32 dtype";
+    } else if (is(s, "eltwise")) {
+        if (s->dtype != DT_F32 || s->in_dtypes[0] != DT_F32 ||
+            (s->nin > 1 && s->in_dtypes[1] != DT_F32 && !s->ew.bool_mask))
+            *why = "dtype other than f32";
+    } else if (is(s, "reduce")) {
+        if (s->in_dtypes[0] != DT_F32) *why = "reduction of a non-f32 tensor";
+    } else if (is(s, "dropout")) {
+        if (s->in_dtypes[0] != DT_F32 || s->dtype != DT_F32) *why = "dropout of a non-f32 tensor";
+    } else if (is(s, "misc")) {
+        if ((s->opcode == OP_FULL || s->opcode == OP_ARANGE) && !plain_dtype(s->dtype))
+            *why = "source of this dtype";
+        else if (s->opcode == OP_CAST && (!plain_dtype(s->dtype) || !plain_dtype(s->in_dtypes[0])))
+            *why = "cast between these dtypes";
+    } else if (!is(s, "copy") && !is(s, "cat")) {
+        *why = "no CPU generator for this kernel family";
+    }
+    return *why == NULL;
+}
+
+void cpu_tune(Backend *b, KernelSpec *s) {
+    const CpuTarget *t = &self(b)->t;
+    KernelTune *k = &s->tune;
+    memset(k, 0, sizeof *k);
+    if (is(s, "gemm") || is(s, "gemm_pack")) {
+        k->mr = t->mr; k->nr = t->nr; k->vw = t->vw;
+        k->kc = 256;
+        k->mc = t->mr * (t->avx512 ? 8 : 12);
+        /* a vector of C columns may straddle two heads: per-lane offsets */
+        k->scatter = s->gemm.qkv && s->gemm.head_dim % t->vw != 0;
+        /* Panels per tile: the most (up to 4: more reuse of each packed A
+         * row block) that gives an even tile count or at least 8 tiles, so
+         * the pool's two threads get balanced halves (N=256: 6 panels -> 2
+         * tiles of 3, not 3 tiles of 2).  A symbolic N (matmul): 4. */
+        int ppt = 4;
+        if (s->gemm.N > 0) {
+            int64_t np = (s->gemm.N + k->nr - 1) / k->nr;
+            for (ppt = 4; ppt > 1; ppt--) {
+                int64_t nt = (np + ppt - 1) / ppt;
+                if (nt % 2 == 0 || nt >= 8) break;
+            }
+        }
+        k->nb = ppt * k->nr;
+    } else if (is(s, "flash_attention")) {
+        k->vw = t->vw;
+        k->att_br = ATT_BR;
+        k->att_rg = ATT_RG;
+        k->att_bc = ATT_BCV * t->vw;
+    }
+}
