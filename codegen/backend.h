@@ -27,8 +27,9 @@ struct Backend {
     const char *device;
     void *self;
 
-    /* Bytes every buffer base must be aligned to (the memory plan aligns
-     * arena slots to 64; a device allocation to at least this). */
+    /* Bytes every buffer base must be aligned to: a power of two, at most
+     * PLAN_BUF_ALIGN (plan.h), what the memory plan and the runtime's
+     * allocations guarantee; plan_build refuses a backend that needs more. */
     size_t buf_align;
 
     /* Can this target generate kernel s?  No: false, *why = the reason

@@ -454,6 +454,9 @@ int plan_build_ex(Graph *g, Backend *be, Arena *a, Plan **out, LowerInfo *info, 
     *out = NULL;
     if (info) memset(info, 0, sizeof *info);
     if (!be) return diag_set(d, none, "plan: no backend");
+    if (be->buf_align > PLAN_BUF_ALIGN || (be->buf_align & (be->buf_align - 1)))
+        return diag_set(d, none, "plan: the %s backend needs %zu-byte aligned buffers; the memory plan gives %d",
+                        be->name, be->buf_align, PLAN_BUF_ALIGN);
     int (*lower)(Backend *, Plan *, Node *, const int *, int, PlanStep *, LtcDiag *) =
         be->lower_node ? be->lower_node : lower_node;
     /* An output that is a source, or the same node as an earlier output,

@@ -27,7 +27,11 @@
 #define PLAN_MAX_TERMS 8
 #define PLAN_MAX_ARGS 8
 #define PLAN_MAX_DIMS 20     /* flash attention uses 18 */
-#define PLAN_MAX_KCONSTS 4   /* per-kernel contract constants (PlanKernel.consts) */
+#define PLAN_MAX_KCONSTS 4
+/* Arena slot offsets are multiples of this for every symbol value, and the
+ * runtime allocates every buffer it owns (arena, packed weights) at this
+ * alignment: a backend may need at most this much (Backend.buf_align). */
+#define PLAN_BUF_ALIGN 64   /* per-kernel contract constants (PlanKernel.consts) */
 
 /* sum of monomials; n == 0 is the constant 0 */
 typedef struct Poly { int n; Dim t[PLAN_MAX_TERMS]; } Poly;

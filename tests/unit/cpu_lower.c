@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codegen/kernel_spec.h"
 #include "codegen/lower.h"
 #include "ir/passes/passes.h"
 
@@ -473,4 +474,63 @@ Test(examples, passes_keep_values_and_plan, .init = setup, .fini = teardown, .ti
         check_example(path);
     }
     closedir(dir);
+}
+
+/* ---- the backend interface seen by the target-neutral lowering --------------------- */
+/* A backend without its own lowering: lower_node (codegen/lower_node.c)
+ * builds each node's KernelSpec and asks it. */
+typedef struct Picky { int asked, tuned; } Picky;
+static bool picky_supports(Backend *b, const struct KernelSpec *s, const char **why) {
+    Picky *pk = b->self;
+    pk->asked++;
+    const KernelSpec *ks = (const KernelSpec *)s;
+    if (strcmp(ks->family, "eltwise") == 0 && ks->opcode == OP_GELU) { *why = "no gelu here"; return false; }
+    return true;
+}
+static void picky_tune(Backend *b, struct KernelSpec *s) { ((Picky *)b->self)->tuned++; (void)s; }
+
+Test(lower, backend_supports_and_tune_are_asked, .init = setup, .fini = teardown) {
+    Picky pk = {0};
+    Backend be = {.name = "picky", .self = &pk, .supports = picky_supports, .tune = picky_tune};
+    Graph *g = newg();
+    Node *x = ir_input(g, "x", DT_F32, &(Shape){3, {B, S, dim_const(6)}}, (SrcLoc){0});
+    ir_add_output(g, e1(g, OP_RELU, e1(g, OP_EXP, x)));
+    Plan *p;
+    cr_assert_eq(plan_build(g, &be, &A, &p, &dg), 0, "%s", dg.msg);
+    cr_expect_eq(pk.asked, 2);
+    cr_expect_eq(pk.tuned, 2);
+    cr_expect_eq(p->nkernels, 2);
+    cr_expect_str_eq(p->kernels[0].family, "eltwise");
+    /* the spec the generator would get: the loop nest merged B*S rows */
+    KernelSpec ks;
+    kernel_spec(p, 1, &be, &ks);
+    cr_expect_eq(ks.opcode, OP_RELU);
+    cr_expect_eq(ks.ew.nlead, 1);
+    cr_expect(ks.ew.vec[0]);
+    cr_expect_eq(pk.tuned, 3);
+
+    /* a refusal names the backend, the op and the backend's reason */
+    Graph *g2 = newg();
+    Node *y = ir_input(g2, "y", DT_F32, &(Shape){2, {B, dim_const(4)}}, (SrcLoc){0});
+    ir_add_output(g2, e1(g2, OP_GELU, y));
+    LowerInfo info;
+    cr_expect_eq(plan_build_ex(g2, &be, &A, &p, &info, &dg), -1);
+    cr_assert(info.refused);
+    cr_expect_eq(info.refused->op, OP_GELU);
+    cr_expect_str_eq(info.refused_why, "the PICKY backend does not generate gelu: no gelu here");
+}
+
+/* a backend that needs more alignment than the memory plan gives is refused */
+Test(lower, backend_alignment_checked, .init = setup, .fini = teardown) {
+    Picky pk = {0};
+    Backend be = {.name = "wide", .self = &pk, .supports = picky_supports, .tune = picky_tune,
+                  .buf_align = 2 * PLAN_BUF_ALIGN};
+    Graph *g = newg();
+    Node *x = ir_input(g, "x", DT_F32, &(Shape){2, {B, dim_const(4)}}, (SrcLoc){0});
+    ir_add_output(g, e1(g, OP_RELU, x));
+    Plan *p;
+    cr_expect_eq(plan_build(g, &be, &A, &p, &dg), -1);
+    cr_expect(strstr(dg.msg, "128-byte aligned"), "%s", dg.msg);
+    be.buf_align = 16;
+    cr_expect_eq(plan_build(g, &be, &A, &p, &dg), 0, "%s", dg.msg);
 }
