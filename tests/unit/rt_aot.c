@@ -50,11 +50,7 @@ static void setup(void) {
     LLVMInitializeNativeAsmPrinter();
 }
 
-static void teardown(void) {
-    char cmd[200];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", dir);
-}
+static void teardown(void) { rt_rmdir(dir); }
 
 TestSuite(aot, .init = setup, .fini = teardown);
 

@@ -4,18 +4,10 @@
 #include "lispetorchc/runtime.h"
 #include "tests/unit/rt_testlib.h"
 
-static char dir[64], so[200], wfile[200];
-static void setup(void) {
-    cr_assert_not_null(rt_tmpdir(dir, sizeof dir));
-    snprintf(so, sizeof so, "%s/toy.so", dir);
-    snprintf(wfile, sizeof wfile, "%s/w.safetensors", dir);
-    cr_assert_eq(rt_write_weights(wfile, "layer.w", 4, ST_F32), 0);
-}
-static void teardown(void) {
-    char cmd[200];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", dir);
-}
+static RtToyFiles tf;
+static const char *so = tf.so, *wfile = tf.wfile;
+static void setup(void) { cr_assert_eq(rt_toy_files(&tf), 0); }
+static void teardown(void) { rt_rmdir(tf.dir); }
 TestSuite(bufcheck, .init = setup, .fini = teardown);
 
 /* buffer `which` of the toy plan gets `bytes`; open, bind, run. */
@@ -26,20 +18,8 @@ static int run_with(int which, Poly bytes, char *msg, size_t n) {
     RtSoOpts o = rt_so_defaults();
     cr_assert_eq(rt_build_so(so, p, 1, &o), 0);
     arena_free(&a);
-    ltc_error err;
-    ltc_model *m = ltc_model_open(so, &err);
-    cr_assert_not_null(m, "%s", err.message);
-    int rc = ltc_model_bind_weights_file(m, wfile);
-    if (rc == 0) {
-        float x[24] = {0}, y[24], s[6];
-        int64_t xs[3] = {2, 3, 4}, ss[2] = {2, 3};
-        DLTensor in = {x, {kDLCPU, 0}, 3, {kDLFloat, 32, 1}, xs, NULL, 0};
-        DLTensor out[2] = {{y, {kDLCPU, 0}, 3, {kDLFloat, 32, 1}, xs, NULL, 0},
-                           {s, {kDLCPU, 0}, 2, {kDLFloat, 32, 1}, ss, NULL, 0}};
-        rc = ltc_model_run(m, NULL, &in, 1, out, 2);
-    }
-    snprintf(msg, n, "%s", ltc_last_error(m)->message);
-    ltc_model_close(m);
+    int rc = rt_toy_open_run(so, wfile, msg, n);
+    cr_assert_neq(rc, -2, "%s", msg);
     return rc;
 }
 

@@ -142,12 +142,7 @@ static void setup(void) {
     snprintf(wpath, sizeof wpath, "%s/weights.safetensors", dir);
 }
 
-static void teardown(void) {
-    if (getenv("LTC_KEEP_TMP")) { fprintf(stderr, "kept %s\n", dir); return; }   /* for debugging */
-    char cmd[200];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", dir);
-}
+static void teardown(void) { rt_rmdir(dir); }
 
 TestSuite(e2e, .init = setup, .fini = teardown, .timeout = 120);
 

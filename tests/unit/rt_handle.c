@@ -18,11 +18,7 @@ static void setup(void) {
     snprintf(wfile, sizeof wfile, "%s/w.safetensors", dir);
 }
 
-static void teardown(void) {
-    char cmd[200];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", dir);
-}
+static void teardown(void) { rt_rmdir(dir); }
 
 static ltc_model *open_bound(void) {
     Arena a; arena_init(&a);

@@ -19,11 +19,7 @@ static void setup(void) {
     cr_assert_eq(rt_write_weights(wfile, "layer.w", 4, ST_F32), 0);
 }
 
-static void teardown(void) {
-    char cmd[200];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", dir);
-}
+static void teardown(void) { rt_rmdir(dir); }
 
 static void build(const RtSoOpts *o) {
     Arena a; arena_init(&a);

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lispetorchc/runtime.h"
 #include "plan/plan.h"
 #include "plan/serialize.h"
 #include "runtime/rt_internal.h"
@@ -247,10 +248,49 @@ static inline int rt_build_so(const char *path, Plan **plans, int nplans, const 
     return 0;
 }
 
-/* A fresh temporary directory for one test. */
+/* A fresh temporary directory for one test, and its removal (kept when
+ * LTC_KEEP_TMP is set, for debugging). */
 static inline const char *rt_tmpdir(char *buf, size_t n) {
     snprintf(buf, n, "/tmp/ltc_rt_XXXXXX");
     return mkdtemp(buf);
+}
+static inline void rt_rmdir(const char *dir) {
+    if (getenv("LTC_KEEP_TMP")) { fprintf(stderr, "kept %s\n", dir); return; }
+    char cmd[200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", dir);
+}
+
+/* The files of a test of the toy model: a fresh directory, the model.so
+ * path in it and the toy weights written there ("layer.w", 4 floats).
+ * 0, or -1 when the directory or the weights cannot be made. */
+typedef struct RtToyFiles { char dir[64], so[200], wfile[200]; } RtToyFiles;
+static inline int rt_toy_files(RtToyFiles *t) {
+    if (!rt_tmpdir(t->dir, sizeof t->dir)) return -1;
+    snprintf(t->so, sizeof t->so, "%s/toy.so", t->dir);
+    snprintf(t->wfile, sizeof t->wfile, "%s/w.safetensors", t->dir);
+    return rt_write_weights(t->wfile, "layer.w", 4, ST_F32);
+}
+
+/* Open so, bind the weights file, run the toy entry at B=2, S=3 on zeros;
+ * the model's last error goes to msg.  The run's status, or -2 (msg: why)
+ * when the model does not open. */
+static inline int rt_toy_open_run(const char *so, const char *wfile, char *msg, size_t n) {
+    ltc_error err;
+    ltc_model *m = ltc_model_open(so, &err);
+    if (!m) { snprintf(msg, n, "%s", err.message); return -2; }
+    int rc = ltc_model_bind_weights_file(m, wfile);
+    if (rc == 0) {
+        float x[24] = {0}, y[24], s[6];
+        int64_t xs[3] = {2, 3, 4}, ss[2] = {2, 3};
+        DLTensor in = {x, {kDLCPU, 0}, 3, {kDLFloat, 32, 1}, xs, NULL, 0};
+        DLTensor out[2] = {{y, {kDLCPU, 0}, 3, {kDLFloat, 32, 1}, xs, NULL, 0},
+                           {s, {kDLCPU, 0}, 2, {kDLFloat, 32, 1}, ss, NULL, 0}};
+        rc = ltc_model_run(m, NULL, &in, 1, out, 2);
+    }
+    snprintf(msg, n, "%s", ltc_last_error(m)->message);
+    ltc_model_close(m);
+    return rc;
 }
 
 #endif
