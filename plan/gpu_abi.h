@@ -1,0 +1,66 @@
+/* gpu_abi.h: the kernel ABI of the GPU targets (CUDA, OpenCL, Metal) —
+ * the contract between their code generators (codegen/csrc/) and their
+ * runtime devices (runtime/device_<name>.c).  The CPU's ABI is plan.h's.
+ *
+ * One step of a plan runs one generated kernel over its `ntiles` tiles
+ * (plan.h), one work-group (CUDA: thread block; Metal: threadgroup) per
+ * tile, `threads` work-items per group (fixed per kernel, recorded in the
+ * model: LtcGpuKernel.threads).  A device may split a step into several
+ * launches of at most LTC_GPU_MAX_GROUPS groups each; a launch's group g
+ * works on tile args.tile0 + g.
+ *
+ * Every kernel has the same parameters, in this order:
+ *
+ *   LTC_GPU_MAX_BUFS buffers, each
+ *     CUDA:   char *bI             (the device address of buffer I)
+ *     OpenCL: __global char *bI, long bI_off
+ *             (a cl_mem and a byte offset into it: OpenCL 1.2 has no
+ *             pointers a host can add to; the kernel starts with
+ *             `__global char *pI = bI + bI_off`)
+ *     unused slots (the step has fewer buffers) hold any valid buffer
+ *     and are never read;
+ *   LtcGpuArgs args                (by value)
+ *
+ * LtcGpuArgs carries what plan.h's CPU ABI passes as dims[], f[] and the
+ * tile range: dims[0..ndims) = the step's dims evaluated, dims[ndims] =
+ * the call number, f[0..4) = the step's f, tile0 as above.  Every field
+ * is 8-byte aligned, so CUDA C, OpenCL C and MSL lay it out alike. */
+#ifndef LTC_PLAN_GPU_ABI_H
+#define LTC_PLAN_GPU_ABI_H
+
+#include <stdint.h>
+
+#define LTC_GPU_MAX_BUFS 8          /* == PLAN_MAX_ARGS */
+#define LTC_GPU_MAX_DIMS 21         /* PLAN_MAX_DIMS + the call number */
+#define LTC_GPU_MAX_GROUPS 65535    /* groups per launch (a device may split a step) */
+
+typedef struct LtcGpuArgs {
+    int64_t dims[LTC_GPU_MAX_DIMS];
+    int64_t tile0;                  /* tile of group 0 of this launch */
+    int64_t ntiles;                 /* tiles of the whole step: groups with tile >= ntiles return */
+    float   f[4];
+} LtcGpuArgs;
+
+/* One kernel of a GPU model: its name in the code and its group size. */
+typedef struct LtcGpuKernel {
+    const char *name;
+    uint32_t    threads;
+    uint32_t    shared_bytes;       /* static shared (local) memory it declares, for messages */
+} LtcGpuKernel;
+
+/* The code image of a GPU model (LtcModelDescriptor.code): sections, each
+ * a header then `len` bytes, one after the other, 8-byte aligned. */
+#define LTC_CODE_MAGIC 0x3145444F43435443ULL   /* "CTCCODE1" little-endian */
+enum {
+    LTC_CODE_OPENCL_C = 1,          /* OpenCL C source of every kernel; arch 0 */
+    LTC_CODE_CUDA_PTX = 2,          /* PTX for compute_<arch>, e.g. 80 */
+    LTC_CODE_CUDA_CUBIN = 3,        /* cubin for sm_<arch>; arch 900 + 'a' = sm_90a is 9097 */
+    LTC_CODE_MSL = 4,               /* Metal Shading Language source */
+};
+typedef struct LtcCodeSection {
+    uint32_t kind;                  /* LTC_CODE_* */
+    uint32_t arch;
+    uint64_t len;                   /* bytes that follow (then padding to 8) */
+} LtcCodeSection;
+
+#endif
