@@ -54,9 +54,10 @@ typedef struct LtcGpuKernel {
 enum {
     LTC_CODE_OPENCL_C = 1,          /* OpenCL C source of every kernel; arch 0 */
     LTC_CODE_CUDA_PTX = 2,          /* PTX for compute_<arch>, e.g. 80 */
-    LTC_CODE_CUDA_CUBIN = 3,        /* cubin for sm_<arch>; arch 900 + 'a' = sm_90a is 9097 */
+    LTC_CODE_CUDA_CUBIN = 3,        /* cubin for sm_<arch>: 80, or 90 | LTC_ARCH_A for sm_90a */
     LTC_CODE_MSL = 4,               /* Metal Shading Language source */
 };
+#define LTC_ARCH_A 0x10000u          /* an arch-specific target (sm_90a) */
 typedef struct LtcCodeSection {
     uint32_t kind;                  /* LTC_CODE_* */
     uint32_t arch;
