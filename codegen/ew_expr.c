@@ -257,7 +257,9 @@ int ew_expr_parse(const char *src, EwExpr *e, EwError *err) {
     e->n = 0;
     e->root = -1;
     if (err) { err->pos = 0; err->msg[0] = 0; }
-    int r = want_value(&p, p.s, ternary(&p));
+    skip_ws(&p);
+    const char *at = p.s;        /* read before ternary moves the cursor */
+    int r = want_value(&p, at, ternary(&p));
     if (r < 0) return -1;
     skip_ws(&p);
     if (*p.s) return fail(&p, p.s, "unexpected '%c' after the expression", *p.s);
