@@ -13,7 +13,6 @@
 #include "codegen/cpu/cpu.h"
 #include "codegen/kernel_layout.h"
 
-
 int cpu_gen_eltwise(Cg *c, const KernelSpec *pk, LtcDiag *d) {
     (void)d;
     const KsEltwise L = pk->ew;     /* the loop nest the lowering chose */
