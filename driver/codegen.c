@@ -97,6 +97,36 @@ static const char *sibling_path(Driver *d, const char *path, const char *ext) {
     return arena_printf(&d->arena, "%.*s.%s", (int)n, path, ext);
 }
 
+/* After the fusion report: what the backend makes of each entry, its
+ * kernels by family, or the node it does not generate and why. */
+static int kernels_report(Driver *d, Backend *b, Graph **entries, int n, StrBuf *text, LtcDiag *diag) {
+    for (int i = 0; i < n; i++) {
+        Plan *p;
+        LowerInfo info;
+        LtcDiag pd = {0};
+        if (plan_build_ex(entries[i], b, &d->arena, &p, &info, &pd) != 0) {
+            if (!info.refused) { *diag = pd; return -1; }
+            const Node *r = info.refused;
+            sb_printf(text, "; on %s: %s %%%d", b->name, op_info[r->op].name, r->id);
+            if (r->loc.file) sb_printf(text, " at %s:%d:%d", r->loc.file->name, r->loc.line, r->loc.col);
+            sb_printf(text, ": not supported: %s\n", info.refused_why);
+            continue;
+        }
+        sb_printf(text, "; on %s: %d kernels (", b->name, p->nkernels);
+        /* families in order of first appearance, with counts */
+        for (int k = 0; k < p->nkernels; k++) {
+            bool seen = false;
+            for (int j = 0; j < k && !seen; j++) seen = strcmp(p->kernels[j].family, p->kernels[k].family) == 0;
+            if (seen) continue;
+            int cnt = 0;
+            for (int j = k; j < p->nkernels; j++) cnt += strcmp(p->kernels[j].family, p->kernels[k].family) == 0;
+            sb_printf(text, "%s%s %d", k ? ", " : "", p->kernels[k].family, cnt);
+        }
+        sb_puts(text, ")\n");
+    }
+    return 0;
+}
+
 int driver_codegen(Driver *d, Interp *I, Graph **entries, int n, const char *kind, const char *path,
                    StrBuf *text, LtcDiag *diag) {
     (void)I;
@@ -105,13 +135,17 @@ int driver_codegen(Driver *d, Interp *I, Graph **entries, int n, const char *kin
         return diag_set(diag, none, "--emit obj is not supported; use -o MODEL.so (or --emit asm)");
     bool want_fusion = strcmp(kind, "fusion") == 0;
     if (driver_run_passes(d, entries, n, want_fusion ? text : NULL, diag) != 0) return -1;
-    if (want_fusion) return 0;
 
     BackendOptions bo;
     driver_backend_options(d, &bo);
     double t0 = now_ms();
     Backend *b = backend_new(d->o.target, &d->arena, &bo, diag);
     if (!b) return -1;
+    if (want_fusion) {
+        int rc = kernels_report(d, b, entries, n, text, diag);
+        b->destroy(b);
+        return rc;
+    }
     int rc = -1;
     Plan **plans = arena_alloc(&d->arena, sizeof(Plan *) * (size_t)n);
     for (int i = 0; i < n; i++) {
