@@ -130,14 +130,15 @@ static int check_descriptor(ltc_model *m, const char *path, uint32_t sealed_dige
     if (d->magic != LTC_MODEL_MAGIC)
         return set_err(err, LTC_ERR_FORMAT, "'%s': not a lispetorchc model (bad descriptor magic)", path);
     if (d->abi_version != LTC_MODEL_ABI)
-        return set_err(err, LTC_ERR_ABI, "'%s': model ABI version %u, this runtime reads version %d (recompile the model)",
-                       path, d->abi_version, LTC_MODEL_ABI);
+        return set_err(err, LTC_ERR_ABI, "'%s': model ABI version %u, this runtime reads version %d: rebuild the model with lispetorchc %s",
+                       path, d->abi_version, LTC_MODEL_ABI, LTC_VERSION);
     /* The file's CRC was checked before dlopen; this ties the descriptor
-     * the loader actually mapped (plans, versions, target) to that seal. */
+     * the loader actually mapped (plans, versions, target, GPU code) to
+     * that seal. */
     if (!seal_crc_equal(seal_desc_digest(d->plans, d->plans_len, d->compiler_version, d->triple, d->cpu, d->features,
-                                         d->device),
+                                         d->device, d->code, d->code_len),
                         sealed_digest))
-        return set_err(err, LTC_ERR_FORMAT, "'%s': descriptor checksum mismatch (plans or metadata damaged)", path);
+        return set_err(err, LTC_ERR_FORMAT, "'%s': descriptor checksum mismatch (plans, code or metadata damaged)", path);
     if (!d->compiler_version || strcmp(d->compiler_version, LTC_VERSION) != 0)
         return set_err(err, LTC_ERR_VERSION, "'%s': compiled by lispetorchc %s, this runtime is %s (recompile the model)",
                        path, d->compiler_version ? d->compiler_version : "(unknown)", LTC_VERSION);
