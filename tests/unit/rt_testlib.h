@@ -66,9 +66,17 @@ static inline RtDevice *rt_test_device(void) {
     return dev;
 }
 
-static inline LtcKernelFn *rt_toy_fns(void) {
-    static LtcKernelFn fns[4] = {k0_pack, k1_relu, k2_affine, k3_rowsum};
-    return fns;
+/* CPU device kernel handles (device.h) of n functions: their addresses. */
+static inline void rt_cpu_handles(const LtcKernelFn *fns, void **out, int n) {
+    for (int i = 0; i < n; i++) memcpy(&out[i], &fns[i], sizeof out[i]);
+}
+
+/* The toy kernels as CPU handles, for RtProgram.kernels. */
+static inline void **rt_toy_fns(void) {
+    static const LtcKernelFn fns[4] = {k0_pack, k1_relu, k2_affine, k3_rowsum};
+    static void *h[4];
+    rt_cpu_handles(fns, h, 4);
+    return h;
 }
 
 static inline Dim rt_d(int64_t k, uint32_t sym) { Dim d = {k, sym}; return d; }
