@@ -451,7 +451,7 @@ static int bind_from(ltc_model *m, StFile *f, const char *what) {
             /* uploaded once, here: every run then reads device memory */
             char why[300];
             void *dp = m->dev->ops->alloc(m->dev, s->nbytes);
-            if (!dp) { rc = set_err(merr(m), LTC_ERR_NOMEM, "out of %s memory for '%s' (%zu bytes)", m->dev->ops->memory, t->name, s->nbytes); break; }
+            if (!dp) { rc = set_err(merr(m), LTC_ERR_NOMEM, "out of %s device memory for '%s' (%zu bytes)", m->dev->ops->name, t->name, s->nbytes); break; }
             dcopies[ndcopies++] = dp;
             ptr[i] = dp;
             if (s->nbytes && m->dev->ops->copy_to_device(m->dev, dp, s->data, s->nbytes, why, sizeof why) != 0) {
