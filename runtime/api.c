@@ -164,7 +164,7 @@ static int check_descriptor(ltc_model *m, const char *path, uint32_t sealed_dige
     for (int i = 0; i < m->nplans; i++) total += (uint32_t)m->plans[i]->nkernels;
     if (total != d->nkernels)
         return set_err(err, LTC_ERR_FORMAT, "'%s': descriptor lists %u kernels, plans need %u", path, d->nkernels, total);
-    /* The handles are filled by the device's load (load_kernels); the
+    /* The handles are filled by the device's load (ltc_model_open); the
      * tables themselves (kernels or gpu_kernels) are checked there. */
     m->kernels = arena_alloc(&m->arena, sizeof *m->kernels * ((size_t)total + 1));
     m->kthreads = arena_alloc(&m->arena, sizeof *m->kthreads * ((size_t)total + 1));
