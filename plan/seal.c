@@ -60,13 +60,22 @@ uint32_t seal_crc32c(uint32_t crc, const void *data, size_t n) {
 }
 
 uint32_t seal_desc_digest(const uint8_t *plans, uint64_t plans_len, const char *version,
-                          const char *triple, const char *cpu, const char *features, const char *device) {
+                          const char *triple, const char *cpu, const char *features, const char *device,
+                          const uint8_t *code, uint64_t code_len) {
     uint32_t c = seal_crc32c(0, plans ? plans : (const uint8_t *)"", plans ? (size_t)plans_len : 0);
     const char *s[5] = {version, triple, cpu, features, device};
     for (int i = 0; i < 5; i++) {
         const char *v = s[i] ? s[i] : "";
         c = seal_crc32c(c, v, strlen(v) + 1);
     }
+    /* The GPU kernels are data, not relocated code: a damaged image would
+     * be compiled by the driver, so it is covered like the plans.  The
+     * length goes first so that bytes moved across the boundary count. */
+    if (!code) code_len = 0;
+    uint8_t len8[8];
+    for (int i = 0; i < 8; i++) len8[i] = (uint8_t)(code_len >> (8 * i));
+    c = seal_crc32c(c, len8, sizeof len8);
+    if (code_len) c = seal_crc32c(c, code, (size_t)code_len);
     return c;
 }
 

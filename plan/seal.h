@@ -23,9 +23,12 @@ uint32_t seal_crc32c(uint32_t crc, const void *data, size_t n);
  * or -1 with errno. */
 int      seal_crc_fd(int fd, uint64_t n, uint32_t *out);
 /* CRC32C of what the descriptor says (plans blob, then the five strings
- * with their terminating NULs; a NULL string counts as ""). */
+ * with their terminating NULs, a NULL string counting as "", then the GPU
+ * code image: its length as 8 little-endian bytes and its bytes; NULL/0
+ * for CPU models). */
 uint32_t seal_desc_digest(const uint8_t *plans, uint64_t plans_len, const char *version,
-                          const char *triple, const char *cpu, const char *features, const char *device);
+                          const char *triple, const char *cpu, const char *features, const char *device,
+                          const uint8_t *code, uint64_t code_len);
 /* a == b, compared where coverage-guided fuzzing cannot see the operands:
  * libFuzzer reads the arguments of instrumented comparisons and copies
  * them into its inputs, so it learned to forge the seal (the 30-minute

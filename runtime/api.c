@@ -42,11 +42,15 @@ struct ltc_model {
     Entry *entries;
     UParam *params; int nparams;
     RtDevice *dev;                  /* the descriptor's device (devices.def) */
+    void **kernels;                 /* desc->nkernels handles from dev's load... */
+    bool loaded;                    /* ...and whether they must be unloaded */
+    uint32_t *kthreads;             /* GPU models: each kernel's group size */
     RtScratch scratch;
     pthread_mutex_t mu;
     /* current weights binding */
     StFile wf; bool wf_open;
     void **copies; int ncopies;             /* tensors copied for alignment */
+    void **dparams; int ndparams;           /* parameters uploaded to a device without host memory */
     bool bound;
     char weights_warning[600];      /* ltc_model_weights_warning; "" when none */
     uint64_t calls;                         /* runs so far: the call number of the next run
@@ -130,14 +134,15 @@ static int check_descriptor(ltc_model *m, const char *path, uint32_t sealed_dige
     if (d->magic != LTC_MODEL_MAGIC)
         return set_err(err, LTC_ERR_FORMAT, "'%s': not a lispetorchc model (bad descriptor magic)", path);
     if (d->abi_version != LTC_MODEL_ABI)
-        return set_err(err, LTC_ERR_ABI, "'%s': model ABI version %u, this runtime reads version %d (recompile the model)",
-                       path, d->abi_version, LTC_MODEL_ABI);
+        return set_err(err, LTC_ERR_ABI, "'%s': model ABI version %u, this runtime reads version %d: rebuild the model with lispetorchc %s",
+                       path, d->abi_version, LTC_MODEL_ABI, LTC_VERSION);
     /* The file's CRC was checked before dlopen; this ties the descriptor
-     * the loader actually mapped (plans, versions, target) to that seal. */
+     * the loader actually mapped (plans, versions, target, GPU code) to
+     * that seal. */
     if (!seal_crc_equal(seal_desc_digest(d->plans, d->plans_len, d->compiler_version, d->triple, d->cpu, d->features,
-                                         d->device),
+                                         d->device, d->code, d->code_len),
                         sealed_digest))
-        return set_err(err, LTC_ERR_FORMAT, "'%s': descriptor checksum mismatch (plans or metadata damaged)", path);
+        return set_err(err, LTC_ERR_FORMAT, "'%s': descriptor checksum mismatch (plans, code or metadata damaged)", path);
     if (!d->compiler_version || strcmp(d->compiler_version, LTC_VERSION) != 0)
         return set_err(err, LTC_ERR_VERSION, "'%s': compiled by lispetorchc %s, this runtime is %s (recompile the model)",
                        path, d->compiler_version ? d->compiler_version : "(unknown)", LTC_VERSION);
@@ -145,7 +150,9 @@ static int check_descriptor(ltc_model *m, const char *path, uint32_t sealed_dige
         return set_err(err, LTC_ERR_DEVICE, "'%s': the model's kernels are for device '%s', which this runtime does not have (devices: %s)",
                        path, d->device ? d->device : "(none)", rt_device_list());
     char why[400];
-    if (rt_check_target(d->triple, d->features, why, sizeof why) != 0)
+    /* Native kernels must suit this CPU; a GPU model's host side is the
+     * ELF checked before dlopen, and its kernels are the driver's. */
+    if (rt_device_find(d->device)->native_code && rt_check_target(d->triple, d->features, why, sizeof why) != 0)
         return set_err(err, LTC_ERR_CPU, "'%s': %s", path, why);
     if (!d->plans || d->plans_len == 0)
         return set_err(err, LTC_ERR_FORMAT, "'%s': descriptor has no plans", path);
@@ -155,28 +162,35 @@ static int check_descriptor(ltc_model *m, const char *path, uint32_t sealed_dige
     if (m->nplans == 0) return set_err(err, LTC_ERR_FORMAT, "'%s': model has no entries", path);
     uint32_t total = 0;
     for (int i = 0; i < m->nplans; i++) total += (uint32_t)m->plans[i]->nkernels;
-    if (total != d->nkernels || (total && !d->kernels))
+    if (total != d->nkernels)
         return set_err(err, LTC_ERR_FORMAT, "'%s': descriptor lists %u kernels, plans need %u", path, d->nkernels, total);
+    /* The handles are filled by the device's load (ltc_model_open); the
+     * tables themselves (kernels or gpu_kernels) are checked there. */
+    m->kernels = arena_alloc(&m->arena, sizeof *m->kernels * ((size_t)total + 1));
+    m->kthreads = arena_alloc(&m->arena, sizeof *m->kthreads * ((size_t)total + 1));
     m->entries = arena_alloc(&m->arena, sizeof *m->entries * (size_t)m->nplans);
-    if (!m->entries) return set_err(err, LTC_ERR_NOMEM, "out of memory");
+    if (!m->kernels || !m->kthreads || !m->entries) return set_err(err, LTC_ERR_NOMEM, "out of memory");
+    memset(m->kernels, 0, sizeof *m->kernels * ((size_t)total + 1));
+    for (uint32_t i = 0; i < total; i++) m->kthreads[i] = d->gpu_kernels ? d->gpu_kernels[i].threads : 0;
     uint32_t base = 0;
     for (int i = 0; i < m->nplans; i++) {
         Plan *p = m->plans[i];
         Entry *e = &m->entries[i];
         e->prog.plan = p;
-        e->prog.fns = arena_alloc(&m->arena, sizeof *e->prog.fns * (size_t)(p->nkernels + 1));
+        e->prog.kernels = m->kernels + base;
+        e->prog.threads = d->gpu_kernels ? m->kthreads + base : NULL;
         e->prog.params = arena_alloc(&m->arena, sizeof *e->prog.params * (size_t)(p->nparams + 1));
         e->in_dn = dim_names(m, p, p->inputs, p->ninputs);
         e->out_dn = dim_names(m, p, p->outputs, p->noutputs);
-        if (!e->prog.fns || !e->prog.params || !e->in_dn || !e->out_dn)
+        if (!e->prog.params || !e->in_dn || !e->out_dn)
             return set_err(err, LTC_ERR_NOMEM, "out of memory");
         for (int k = 0; k < p->nkernels; k++, base++) {
-            e->prog.fns[k] = d->kernels[base];
-            if (!e->prog.fns[k])
-                return set_err(err, LTC_ERR_FORMAT, "'%s': kernel '%s' has no code", path, p->kernels[k].name);
-            if (d->kernel_names && d->kernel_names[base] && strcmp(d->kernel_names[base], p->kernels[k].name) != 0)
+            /* CPU models name their kernels in kernel_names, GPU models in
+             * gpu_kernels (the names the device looks the code up by) */
+            const char *kn = d->kernel_names ? d->kernel_names[base] : d->gpu_kernels ? d->gpu_kernels[base].name : NULL;
+            if (kn && strcmp(kn, p->kernels[k].name) != 0)
                 return set_err(err, LTC_ERR_FORMAT, "'%s': kernel table out of order ('%s' where '%s' is expected)",
-                               path, d->kernel_names[base], p->kernels[k].name);
+                               path, kn, p->kernels[k].name);
         }
     }
     return collect_params(m, err);
@@ -246,12 +260,20 @@ ltc_model *ltc_model_open(const char *path, ltc_error *err) {
         return NULL;
     }
     if (check_descriptor(m, path, sealed_digest, err) != 0) { ltc_model_close(m); return NULL; }
-    char derr[300];
+    char derr[sizeof err->message];
     if (!(m->dev = rt_device_open(m->desc->device, 0, derr, sizeof derr))) {
-        set_err(err, LTC_ERR_NOMEM, "'%s': %s", path, derr);
+        set_err(err, LTC_ERR_DEVICE, "'%s': %s", path, derr);
         ltc_model_close(m);
         return NULL;
     }
+    /* The kernels, once per model: on a GPU the driver compiles the code
+     * image here, so a model that cannot run fails at open, not mid-run. */
+    if (m->dev->ops->load(m->dev, m->desc, m->kernels, derr, sizeof derr) != 0) {
+        set_err(err, m->dev->ops->native_code ? LTC_ERR_FORMAT : LTC_ERR_DEVICE, "'%s': %s", path, derr);
+        ltc_model_close(m);
+        return NULL;
+    }
+    m->loaded = true;
     if (m->desc->weights && m->desc->weights_len) {
         if (ltc_model_bind_weights_memory(m, m->desc->weights, (size_t)m->desc->weights_len) != 0) {
             *err = *merr(m);
@@ -273,6 +295,10 @@ static void unbind(ltc_model *m) {
     free(m->copies);
     m->copies = NULL;
     m->ncopies = 0;
+    for (int i = 0; i < m->ndparams; i++) m->dev->ops->free(m->dev, m->dparams[i]);
+    free(m->dparams);
+    m->dparams = NULL;
+    m->ndparams = 0;
     if (m->wf_open) st_close(&m->wf);
     m->wf_open = false;
     m->bound = false;
@@ -285,6 +311,7 @@ void ltc_model_close(ltc_model *m) {
     rt_thread_error_drop(m->serial);
     if (m->entries) unbind(m);
     rt_scratch_free(&m->scratch);
+    if (m->loaded) m->dev->ops->unload(m->dev, m->kernels, m->desc->nkernels);
     rt_device_close(m->dev);
     if (m->dl) dlclose(m->dl);
     arena_free(&m->arena);
@@ -392,8 +419,12 @@ int ltc_model_param_info(const ltc_model *m, int i, ltc_tensor_info *out) {
 static int bind_from(ltc_model *m, StFile *f, const char *what) {
     void **ptr = calloc((size_t)m->nparams + 1, sizeof *ptr);
     void **copies = calloc((size_t)m->nparams + 1, sizeof *copies);
-    int ncopies = 0;
-    if (!ptr || !copies) { free(ptr); free(copies); st_close(f); return set_err(merr(m), LTC_ERR_NOMEM, "out of memory"); }
+    void **dcopies = calloc((size_t)m->nparams + 1, sizeof *dcopies);
+    int ncopies = 0, ndcopies = 0;
+    if (!ptr || !copies || !dcopies) {
+        free(ptr); free(copies); free(dcopies); st_close(f);
+        return set_err(merr(m), LTC_ERR_NOMEM, "out of memory");
+    }
     int rc = 0;
     for (int i = 0; i < m->nparams && rc == 0; i++) {
         const PlanTensor *t = m->params[i].t;
@@ -416,7 +447,18 @@ static int bind_from(ltc_model *m, StFile *f, const char *what) {
             break;
         }
         size_t es = st_dtype_size(s->dtype);
-        if (((uintptr_t)s->data % es) == 0) {
+        if (!m->dev->ops->host_memory) {
+            /* uploaded once, here: every run then reads device memory */
+            char why[300];
+            void *dp = m->dev->ops->alloc(m->dev, s->nbytes);
+            if (!dp) { rc = set_err(merr(m), LTC_ERR_NOMEM, "out of %s device memory for '%s' (%zu bytes)", m->dev->ops->name, t->name, s->nbytes); break; }
+            dcopies[ndcopies++] = dp;
+            ptr[i] = dp;
+            if (s->nbytes && m->dev->ops->copy_to_device(m->dev, dp, s->data, s->nbytes, why, sizeof why) != 0) {
+                rc = set_err(merr(m), LTC_ERR_WEIGHTS, "%s: uploading '%s': %s", what, t->name, why);
+                break;
+            }
+        } else if (((uintptr_t)s->data % es) == 0) {
             ptr[i] = (void *)s->data;                      /* in place: the mapping is read-only */
         } else {
             size_t sz = (s->nbytes + 63) & ~(size_t)63;
@@ -428,7 +470,8 @@ static int bind_from(ltc_model *m, StFile *f, const char *what) {
     }
     if (rc != 0) {
         for (int i = 0; i < ncopies; i++) free(copies[i]);
-        free(copies); free(ptr);
+        for (int i = 0; i < ndcopies; i++) m->dev->ops->free(m->dev, dcopies[i]);
+        free(copies); free(dcopies); free(ptr);
         st_close(f);
         return rc;
     }
@@ -437,6 +480,8 @@ static int bind_from(ltc_model *m, StFile *f, const char *what) {
     m->wf_open = true;
     m->copies = copies;
     m->ncopies = ncopies;
+    m->dparams = dcopies;
+    m->ndparams = ndcopies;
     for (int e = 0; e < m->nplans; e++) {
         const Plan *p = m->plans[e];
         for (int k = 0; k < p->nparams; k++)

@@ -1,13 +1,26 @@
 /* device.h: where a model's kernels run and its buffers live.
  *
  * The executor (exec.c) and the API (api.c) reach memory and kernels only
- * through a device: allocate and free buffers, copy between host and
- * device, launch one step over its tiles, wait for the launches to finish.
- * The CPU device (device_cpu.c) runs kernels on the thread pool and
- * keeps buffers in host memory; a GPU device implements the same table
- * with its driver.  Devices are registered in devices.def, one line each;
- * a model.so's descriptor names the device its kernels are for, and a
- * model for a device this runtime does not have is refused by name. */
+ * through a device: turn a descriptor's kernels into launchable handles,
+ * allocate and free buffers, copy between host and device, launch one
+ * step over its tiles, wait for the launches to finish.  The CPU device
+ * (device_cpu.c) runs the model.so's functions on the thread pool and
+ * keeps buffers in host memory; a GPU device (device_opencl.c) builds the
+ * descriptor's code image with its driver and keeps buffers in device
+ * memory, whose "addresses" the executor only adds offsets to and hands
+ * back (they need not be host pointers: see device_opencl.c).  Devices are
+ * registered in devices.def, one line each; a model.so's descriptor names
+ * the device its kernels are for, and a model for a device this runtime
+ * does not have is refused by name.
+ *
+ * host_memory says which of two memory models a device has:
+ *   true  (CPU): alloc returns host memory; the executor passes the
+ *         caller's tensors and the weights file's mapping to kernels as
+ *         they are, with no copy;
+ *   false (GPU): parameters are uploaded once when weights are bound, a
+ *         run's inputs are copied to the device before its first step and
+ *         its outputs back after its last; packed buffers and the scratch
+ *         arena live on the device. */
 #ifndef LTC_RT_DEVICE_H
 #define LTC_RT_DEVICE_H
 
@@ -23,20 +36,32 @@ typedef struct RtDeviceOps {
     const char *name;           /* what a descriptor's `device` names: "cpu" */
     int dlpack_device_type;     /* DLDeviceType of tensors it takes (kDLCPU = 1) */
     const char *memory;         /* for messages: "CPU" (memory) */
+    bool host_memory;           /* alloc returns host memory (above) */
+    bool native_code;           /* kernels are host machine code: the descriptor's
+                                 * triple and CPU features are checked against this CPU */
     /* NULL with err on failure; nthreads <= 0: the device's default */
     RtDevice *(*open)(int nthreads, char *err, size_t errlen);
     void  (*close)(RtDevice *d);
     int   (*set_threads)(RtDevice *d, int nthreads, char *err, size_t errlen);
     int   (*threads)(const RtDevice *d);   /* the count really used */
+    /* The descriptor's nkernels kernels as launchable handles, in its
+     * order, into kernels[0..nkernels) (CPU: the function addresses;
+     * OpenCL: the program built once, a cl_kernel each).  0, or -1 + err
+     * with nothing left to unload. */
+    int   (*load)(RtDevice *d, const LtcModelDescriptor *desc, void **kernels, char *err, size_t errlen);
+    void  (*unload)(RtDevice *d, void **kernels, uint32_t nkernels);
     /* bytes of zeroed device memory, 64-byte aligned; NULL when out of memory */
     void *(*alloc)(RtDevice *d, size_t bytes);
     void  (*free)(RtDevice *d, void *p);
     int   (*copy_to_device)(RtDevice *d, void *dst, const void *src, size_t n, char *err, size_t errlen);
     int   (*copy_to_host)(RtDevice *d, void *dst, const void *src, size_t n, char *err, size_t errlen);
-    /* One step: fn over tiles [0, ntiles) (plan.h's kernel ABI); bytes is
-     * what the step touches (a device may run a small step inline). */
-    int   (*launch)(RtDevice *d, LtcKernelFn fn, void *const *ptrs, const int64_t *dims, const float *f,
-                    int64_t ntiles, int64_t bytes, char *err, size_t errlen);
+    /* One step: kernel (a handle from load) over tiles [0, ntiles);
+     * ptrs[0..nbufs) its buffers, dims[0..ndims) its dims with the call
+     * number last (plan.h), f[0..4); bytes is what the step touches (a
+     * device may run a small step inline); threads the kernel's group size
+     * (GPU devices, gpu_abi.h; 0 on the CPU). */
+    int   (*launch)(RtDevice *d, const void *kernel, void *const *ptrs, int nbufs, const int64_t *dims, int ndims,
+                    const float *f, int64_t ntiles, int64_t bytes, uint32_t threads, char *err, size_t errlen);
     /* Every launch so far has finished. */
     int   (*sync)(RtDevice *d, char *err, size_t errlen);
 } RtDeviceOps;

@@ -1,7 +1,8 @@
 /* device_cpu.c: the CPU device.  Buffers are host memory (64-byte
  * aligned); a step's tiles are split across the thread pool (pool.c),
  * and a step that touches only a few KB is run on the calling thread: it
- * is done before another thread could be woken.  Launches are
+ * is done before another thread could be woken.  Kernel handles are the
+ * model.so's functions (plan.h's ABI).  Launches are
  * synchronous, so sync has nothing to wait for. */
 #include "runtime/device.h"
 #include "runtime/rt_internal.h"
@@ -53,6 +54,29 @@ static int cpu_set_threads(RtDevice *d, int n, char *err, size_t errlen) {
 
 static int cpu_threads(const RtDevice *d) { return rt_pool_size(((const CpuDevice *)d)->pool); }
 
+/* The handles are the model.so's own functions, resolved by the dynamic
+ * loader: nothing to build or release. */
+static int cpu_load(RtDevice *d, const LtcModelDescriptor *desc, void **kernels, char *err, size_t errlen) {
+    (void)d;
+    if (desc->nkernels && !desc->kernels) {
+        if (err && errlen) snprintf(err, errlen, "the descriptor has no kernel table (%s)",
+                                    desc->gpu_kernels ? "it lists GPU kernels, but names the CPU device" : "kernels is NULL");
+        return -1;
+    }
+    for (uint32_t i = 0; i < desc->nkernels; i++) {
+        if (!desc->kernels[i]) {
+            if (err && errlen) snprintf(err, errlen, "kernel '%s' has no code",
+                                        desc->kernel_names && desc->kernel_names[i] ? desc->kernel_names[i] : "?");
+            return -1;
+        }
+        /* a function address kept as a data pointer (POSIX: same size) */
+        memcpy(&kernels[i], &desc->kernels[i], sizeof kernels[i]);
+    }
+    return 0;
+}
+
+static void cpu_unload(RtDevice *d, void **kernels, uint32_t n) { (void)d, (void)kernels, (void)n; }
+
 static void *cpu_alloc(RtDevice *d, size_t bytes) {
     (void)d;
     size_t sz = (bytes + 63) & ~(size_t)63;
@@ -82,10 +106,13 @@ static void step_range(void *arg, int64_t b, int64_t e) {
     c->fn(c->ptrs, c->dims, c->f, b, e);
 }
 
-static int cpu_launch(RtDevice *d, LtcKernelFn fn, void *const *ptrs, const int64_t *dims, const float *f,
-                      int64_t ntiles, int64_t bytes, char *err, size_t errlen) {
-    (void)err, (void)errlen;
-    StepCall c = {fn, ptrs, dims, f};
+_Static_assert(sizeof(LtcKernelFn) == sizeof(void *), "kernel handles are function addresses");
+
+static int cpu_launch(RtDevice *d, const void *kernel, void *const *ptrs, int nbufs, const int64_t *dims, int ndims,
+                      const float *f, int64_t ntiles, int64_t bytes, uint32_t threads, char *err, size_t errlen) {
+    (void)nbufs, (void)ndims, (void)threads, (void)err, (void)errlen;
+    StepCall c = {NULL, ptrs, dims, f};
+    memcpy(&c.fn, &kernel, sizeof c.fn);
     rt_pool_for(bytes < SMALL_STEP_BYTES ? NULL : ((CpuDevice *)d)->pool, ntiles, step_range, &c);
     return 0;
 }
@@ -99,10 +126,14 @@ const RtDeviceOps rt_device_cpu = {
     .name = "cpu",
     .dlpack_device_type = 1,            /* kDLCPU */
     .memory = "CPU",
+    .host_memory = true,
+    .native_code = true,
     .open = cpu_open,
     .close = cpu_close,
     .set_threads = cpu_set_threads,
     .threads = cpu_threads,
+    .load = cpu_load,
+    .unload = cpu_unload,
     .alloc = cpu_alloc,
     .free = cpu_free,
     .copy_to_device = cpu_copy,

@@ -5,8 +5,10 @@
  *   1. bind the symbols (B, S...) from the input shapes and check them,
  *      and the plan's limits (plan/limits.c);
  *   2. evaluate the scratch size (a polynomial) and grow the scratch buffer;
- *   3. for each step: base address of each buffer, dims evaluated, and the
- *      tile range [0, ntiles) on the device (device.h: the CPU device splits it across the thread pool).
+ *   3. on a device without host memory, copy the inputs in (stage.c);
+ *   4. for each step: base address of each buffer, dims evaluated, and the
+ *      tile range [0, ntiles) on the device (device.h: the CPU device splits it across the thread pool);
+ *   5. on a device without host memory, copy the outputs out.
  * Prepack steps run once, after the weights are bound (rt_prepack). */
 #include "runtime/rt_internal.h"
 
@@ -144,7 +146,7 @@ static int run_steps(RtProgram *pr, RtDevice *dev, const PlanStep *steps, int n,
     const Plan *p = pr->plan;
     for (int i = 0; i < n; i++) {
         const PlanStep *s = &steps[i];
-        if (s->kernel < 0 || s->kernel >= p->nkernels || !pr->fns[s->kernel])
+        if (s->kernel < 0 || s->kernel >= p->nkernels || !pr->kernels[s->kernel])
             return fail(err, errlen, "step %d: kernel %d has no code", i, s->kernel);
         void *ptrs[PLAN_MAX_ARGS];
         int64_t dims[PLAN_MAX_DIMS + 1];     /* + the call number (plan.h) */
@@ -162,7 +164,10 @@ static int run_steps(RtProgram *pr, RtDevice *dev, const PlanStep *steps, int n,
             if (!poly_value(&p->bufs[s->bufs[j]].bytes, symvals, &b) || __builtin_add_overflow(bytes, b, &bytes))
                 bytes = INT64_MAX / 2;
         }
-        if (dev->ops->launch(dev, pr->fns[s->kernel], ptrs, dims, s->f, ntiles, bytes, err, errlen) != 0) return -1;
+        uint32_t threads = pr->threads ? pr->threads[s->kernel] : 0;
+        if (dev->ops->launch(dev, pr->kernels[s->kernel], ptrs, s->nbufs, dims, s->ndims + 1, s->f, ntiles, bytes,
+                             threads, err, errlen) != 0)
+            return -1;
     }
     return dev->ops->sync(dev, err, errlen);
 }
@@ -274,20 +279,40 @@ int rt_run(RtProgram *pr, RtDevice *dev, RtScratch *scratch, const int64_t *symv
                 __builtin_add_overflow(off, len, &end) || end > need)
                 return fail(err, errlen, "plan: buffer %d lies outside the scratch arena", i);
         }
-    if ((uint64_t)need > scratch->cap || (scratch->mem && scratch->dev != dev)) {
-        void *mem = dev->ops->alloc(dev, (size_t)need);
-        if (!mem) return fail(err, errlen, "out of memory (scratch of %lld bytes)", (long long)need);
-        rt_scratch_free(scratch);
-        scratch->mem = mem;
-        scratch->cap = (size_t)need;
-        scratch->dev = dev;
+    /* A device without host memory gets the inputs and outputs after the
+     * arena, in the same allocation (stage.c). */
+    bool staged = !dev->ops->host_memory;
+    uint64_t total = (uint64_t)need, *offs = NULL;
+    void **din = NULL, **dout = NULL;
+    if (staged) {
+        offs = calloc((size_t)(p->ninputs + p->noutputs) + 1, sizeof *offs);
+        din = calloc((size_t)p->ninputs + 1, sizeof *din);
+        dout = calloc((size_t)p->noutputs + 1, sizeof *dout);
+        int rc = !offs || !din || !dout ? fail(err, errlen, "out of memory")
+                                        : rt_stage_layout(p, symvals, (uint64_t)need, offs, &total, err, errlen);
+        if (rc != 0) { free(offs); free(din); free(dout); return -1; }
     }
+    int rc = 0;
+    if (total > scratch->cap || (scratch->mem && scratch->dev != dev)) {
+        void *mem = dev->ops->alloc(dev, (size_t)total);
+        if (!mem) rc = fail(err, errlen, "out of memory (scratch of %llu bytes)", (unsigned long long)total);
+        else {
+            rt_scratch_free(scratch);
+            scratch->mem = mem;
+            scratch->cap = (size_t)total;
+            scratch->dev = dev;
+        }
+    }
+    if (rc == 0 && staged) rc = rt_stage_in(p, dev, scratch->mem, symvals, offs, inputs, din, dout, err, errlen);
     void *stackb[64];
     void **bases = p->nbufs <= 64 ? stackb : calloc((size_t)p->nbufs, sizeof *bases);
-    if (!bases) return fail(err, errlen, "out of memory");
-    int rc = buffer_bases(pr, scratch->mem, symvals, inputs, outputs, bases, err, errlen);
+    if (rc == 0 && !bases) rc = fail(err, errlen, "out of memory");
+    if (rc == 0) rc = buffer_bases(pr, scratch->mem, symvals, staged ? din : inputs, staged ? dout : outputs, bases, err, errlen);
     if (rc == 0) rc = run_steps(pr, dev, p->steps, p->nsteps, bases, symvals, err, errlen);
-    if (bases != stackb) free(bases);
+    /* run_steps ends with the device's sync: the outputs are final */
+    if (rc == 0 && staged) rc = rt_stage_out(p, dev, symvals, dout, outputs, err, errlen);
+    if (bases && bases != stackb) free(bases);
+    free(offs); free(din); free(dout);
     return rc;
 }
 
@@ -295,9 +320,9 @@ int rt_program_init(RtProgram *pr, const Plan *p, RtLookupFn lookup, void *ctx,
                     char *err, size_t errlen) {
     memset(pr, 0, sizeof *pr);
     pr->plan = p;
-    pr->fns = calloc((size_t)p->nkernels + 1, sizeof *pr->fns);
+    pr->kernels = calloc((size_t)p->nkernels + 1, sizeof *pr->kernels);
     pr->params = calloc((size_t)p->nparams + 1, sizeof *pr->params);
-    if (!pr->fns || !pr->params) {
+    if (!pr->kernels || !pr->params) {
         rt_program_free(pr);
         return fail(err, errlen, "out of memory");
     }
@@ -308,15 +333,15 @@ int rt_program_init(RtProgram *pr, const Plan *p, RtLookupFn lookup, void *ctx,
             rt_program_free(pr);
             return rc;
         }
-        /* Kernel addresses come from dlsym/JIT lookups as data pointers. */
-        memcpy(&pr->fns[i], &fn, sizeof fn);
+        /* the CPU device's handle: the function address (device_cpu.c) */
+        pr->kernels[i] = fn;
     }
     return 0;
 }
 
 void rt_program_free(RtProgram *pr) {
     if (pr->plan) rt_program_free_packed(pr);
-    free(pr->fns);
+    free(pr->kernels);
     free(pr->params);
     memset(pr, 0, sizeof *pr);
 }

@@ -32,7 +32,8 @@ int     rt_online_cores(void);
 /* A Plan bound to its kernels and weights. */
 typedef struct RtProgram {
     const Plan  *plan;
-    LtcKernelFn *fns;               /* per plan->kernels[i] */
+    void       **kernels;           /* per plan->kernels[i]: the device's handle (device.h load) */
+    const uint32_t *threads;        /* per plan->kernels[i]: group size (GPU models), or NULL */
     void       **params;            /* plan->nparams data pointers (NULL = unbound) */
     void       **packed;            /* plan->npacked buffers, made by rt_prepack on... */
     RtDevice    *packed_on;         /* ...this device, which frees them */
@@ -55,15 +56,16 @@ int rt_bind_symbols(const Plan *p, const int *ranks, const int64_t *const *shape
 typedef struct RtScratch { void *mem; size_t cap; RtDevice *dev; } RtScratch;
 void rt_scratch_free(RtScratch *s);
 
-/* Set up pr for plan p, resolving each kernel by name through lookup
- * (for the compiler's JIT: a wrapper around Backend.jit_lookup; for
- * model.so: the descriptor's table).  fns and params are malloc'ed;
+/* Set up pr for plan p on the CPU device, resolving each kernel by name
+ * through lookup (for the compiler's JIT: a wrapper around
+ * Backend.jit_lookup; model.so files get their handles from the device's
+ * load instead, api.c).  kernels and params are malloc'ed;
  * params start unbound (NULL): the caller stores the data pointers of
  * p->params in pr->params, then calls rt_prepack.  0 or -1 + err. */
 typedef int (*RtLookupFn)(void *ctx, const char *name, void **fn);
 int  rt_program_init(RtProgram *pr, const Plan *p, RtLookupFn lookup, void *ctx,
                      char *err, size_t errlen);
-void rt_program_free(RtProgram *pr);      /* fns, params, packed buffers (before closing their device) */
+void rt_program_free(RtProgram *pr);      /* kernels, params, packed buffers (before closing their device) */
 
 /* Every input/output/param/packed buffer of p lies inside the memory it
  * names at these symbol values (prepack: params and packed only).  0, or
@@ -80,9 +82,25 @@ int rt_check_kernels(const Plan *p, const int64_t *symvals, bool prepack, char *
  * on dev. */
 int rt_prepack(RtProgram *pr, RtDevice *dev, char *err, size_t errlen);
 void rt_program_free_packed(RtProgram *pr);
-/* One call: inputs/outputs are data pointers in plan order. */
+/* One call: inputs/outputs are data pointers in plan order, in host
+ * memory.  On a device without host memory they are staged through the
+ * device (stage.c) in the same scratch allocation as the arena. */
 int rt_run(RtProgram *pr, RtDevice *dev, RtScratch *scratch, const int64_t *symvals,
            void *const *inputs, void *const *outputs, char *err, size_t errlen);
+
+/* ---- staging (stage.c): inputs/outputs of a run on a device without host memory */
+/* Bytes of device memory the run's inputs and outputs take after the
+ * arena (each 64-byte aligned), and each one's offset from the start of
+ * the scratch allocation (offs[ninputs + noutputs]).  0, or -1 + err. */
+int rt_stage_layout(const Plan *p, const int64_t *symvals, uint64_t arena_bytes, uint64_t *offs,
+                    uint64_t *total, char *err, size_t errlen);
+/* Copy the inputs to the device at scratch + offs[i]; din/dout get the
+ * device addresses of every input and output. */
+int rt_stage_in(const Plan *p, RtDevice *dev, char *scratch, const int64_t *symvals, const uint64_t *offs,
+                void *const *inputs, void **din, void **dout, char *err, size_t errlen);
+/* Copy the outputs back from dout to the host's outputs. */
+int rt_stage_out(const Plan *p, RtDevice *dev, const int64_t *symvals, void *const *dout, void *const *outputs,
+                 char *err, size_t errlen);
 
 /* ---- CPU features ---------------------------------------------------------------- */
 /* Does this CPU (and OS, for AVX/AVX-512/AMX state) support the LLVM

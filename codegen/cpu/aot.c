@@ -137,7 +137,7 @@ static int emit_and_link(LLVMModuleRef mod, LLVMTargetMachineRef tm, Plan **plan
         rc = plan_serialize(plans, nplans, &blob, d);
         if (rc == 0)
             digest = seal_desc_digest((const uint8_t *)blob.s, blob.len, LTC_VERSION, triple ? triple : "",
-                                    cpu ? cpu : "", feats ? feats : "", CPU_DEVICE);
+                                    cpu ? cpu : "", feats ? feats : "", CPU_DEVICE, NULL, 0);
         sb_free(&blob);
     }
     LLVMDisposeMessage(triple);

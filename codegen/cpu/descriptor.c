@@ -5,7 +5,9 @@
  * for field, so the C layout rules of the target give the same offsets:
  *   { i64 magic, i32 abi, i32 nkernels, ptr compiler_version, ptr triple,
  *     ptr cpu, ptr features, ptr plans, i64 plans_len, ptr kernels,
- *     ptr kernel_names, ptr weights, i64 weights_len } */
+ *     ptr kernel_names, ptr weights, i64 weights_len, ptr device,
+ *     ptr code, i64 code_len, ptr gpu_kernels }
+ * (ABI 3; the last three are the GPU models' and stay NULL/0 here). */
 #include "codegen/cpu/aot.h"
 #include "codegen/cpu/cpu.h"
 #include "plan/serialize.h"
@@ -101,7 +103,7 @@ int aot_add_descriptor(LLVMModuleRef mod, Plan **plans, int nplans,
                                                 : LLVMConstNull(b.ptr);
         LLVMValueRef kt = nk ? ptr_array(&b, "kernels", fns, (unsigned)nk) : LLVMConstNull(b.ptr);
         LLVMValueRef nt = nk ? ptr_array(&b, "kernel_names", names, (unsigned)nk) : LLVMConstNull(b.ptr);
-        LLVMValueRef fields[14] = {
+        LLVMValueRef fields[17] = {
             LLVMConstInt(b.i64, LTC_MODEL_MAGIC, 0),
             LLVMConstInt(b.i32, LTC_MODEL_ABI, 0),
             LLVMConstInt(b.i32, (unsigned long long)nk, 0),
@@ -114,10 +116,14 @@ int aot_add_descriptor(LLVMModuleRef mod, Plan **plans, int nplans,
             kt, nt, w,
             LLVMConstInt(b.i64, weights && weights_len ? weights_len : 0, 0),
             str_global(&b, CPU_DEVICE),
+            LLVMConstNull(b.ptr),                   /* code: none, the kernels are native */
+            LLVMConstInt(b.i64, 0, 0),              /* code_len */
+            LLVMConstNull(b.ptr),                   /* gpu_kernels */
         };
+        _Static_assert(sizeof(LtcModelDescriptor) == 128, "descriptor.c mirrors LtcModelDescriptor: 17 fields, 128 bytes");
         /* A literal (unpacked) struct: pointers are opaque `ptr`, so the
          * field types, hence the C layout, are fixed. */
-        LLVMValueRef init = LLVMConstStructInContext(b.ctx, fields, 14, 0);
+        LLVMValueRef init = LLVMConstStructInContext(b.ctx, fields, 17, 0);
         LLVMValueRef g = LLVMAddGlobal(mod, LLVMTypeOf(init), LTC_DESCRIPTOR_SYMBOL);
         LLVMSetInitializer(g, init);
         LLVMSetGlobalConstant(g, 1);

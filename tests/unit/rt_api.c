@@ -326,7 +326,9 @@ static void refused(RtSoOpts o, ltc_status code, const char *needle) {
 Test(api, bad_model_files_are_refused_before_running) {
     RtSoOpts o = rt_so_defaults();
     o.abi = LTC_MODEL_ABI + 1;
-    refused(o, LTC_ERR_ABI, "model ABI version 3");
+    refused(o, LTC_ERR_ABI, "model ABI version 4, this runtime reads version 3: rebuild the model with lispetorchc");
+    o.abi = 2;                          /* a model built before the GPU fields */
+    refused(o, LTC_ERR_ABI, "model ABI version 2, this runtime reads version 3: rebuild the model");
     o = rt_so_defaults();
     o.magic ^= 1;
     refused(o, LTC_ERR_FORMAT, "bad descriptor magic");
@@ -416,14 +418,15 @@ Test(api, corrupt_plan_in_descriptor) {
     fprintf(f, "#include <stdint.h>\n");
     rt_put_bytes(f, "plans", blob.s, blob.len - 3);
     fprintf(f, "struct D { uint64_t magic; uint32_t abi, nk; const char *ver, *triple, *cpu, *feat;\n"
-               "  const unsigned char *plans; uint64_t plans_len; const void *k, *kn, *w; uint64_t wlen; const char *dev; };\n"
-               "const struct D ltc_model_descriptor = {%lluULL, %d, 4, \"%s\", \"x86_64\", \"\", \"\", plans, %zu, 0, 0, 0, 0, \"cpu\"};\n",
+               "  const unsigned char *plans; uint64_t plans_len; const void *k, *kn, *w; uint64_t wlen; const char *dev;\n"
+               "  const void *code; uint64_t code_len; const void *gk; };\n"
+               "const struct D ltc_model_descriptor = {%lluULL, %d, 4, \"%s\", \"x86_64\", \"\", \"\", plans, %zu, 0, 0, 0, 0, \"cpu\", 0, 0, 0};\n",
             (unsigned long long)LTC_MODEL_MAGIC, LTC_MODEL_ABI, LTC_VERSION, blob.len - 3);
     fclose(f);
     snprintf(cmd, sizeof cmd, "cc -shared -fPIC -w -o '%s' '%s'", so, src);
     cr_assert_eq(system(cmd), 0);
     char why[300];          /* sealed as the compiler would: the blob itself is bad */
-    cr_assert_eq(seal_write(so, seal_desc_digest((const uint8_t *)blob.s, blob.len - 3, LTC_VERSION, "x86_64", "", "", "cpu"),
+    cr_assert_eq(seal_write(so, seal_desc_digest((const uint8_t *)blob.s, blob.len - 3, LTC_VERSION, "x86_64", "", "", "cpu", NULL, 0),
                               why, sizeof why), 0, "%s", why);
     ltc_error err;
     cr_assert_null(ltc_model_open(so, &err));

@@ -110,7 +110,7 @@ static void run_toy(int nthreads, int64_t B, int64_t S, unsigned seed) {
     Plan *p = rt_toy_plan(&a);
     RtDevice *pool = rt_device_open("cpu", nthreads, NULL, 0);
     void *params[2] = {(void *)rt_w, (void *)rt_b};
-    RtProgram pr = {p, rt_toy_fns(), params, NULL, NULL, false, 0};
+    RtProgram pr = {p, rt_toy_fns(), NULL, params, NULL, NULL, false, 0};
     char err[512];
     cr_assert_eq(rt_prepack(&pr, pool, err, sizeof err), 0, "%s", err);
     int64_t rows = B * S;
@@ -153,7 +153,7 @@ Test(exec, unbound_params_and_missing_prepack) {
     Arena a; arena_init(&a);
     Plan *p = rt_toy_plan(&a);
     void *params[2] = {NULL, NULL};
-    RtProgram pr = {p, rt_toy_fns(), params, NULL, NULL, false, 0};
+    RtProgram pr = {p, rt_toy_fns(), NULL, params, NULL, NULL, false, 0};
     char err[512];
     int64_t sv[LTC_MAX_SYMS] = {1, 1};
     float x[4] = {0}, y[4], s[1];
@@ -174,8 +174,7 @@ static int toy_lookup(void *ctx, const char *name, void **fn) {
     (void)ctx;
     for (int i = 0; i < 4; i++)
         if (strcmp(names[i], name) == 0) {
-            LtcKernelFn f = rt_toy_fns()[i];
-            memcpy(fn, &f, sizeof f);
+            *fn = rt_toy_fns()[i];
             return 0;
         }
     return -1;
@@ -219,9 +218,10 @@ static int distinct_callers(int64_t B, int64_t S) {
     Arena a; arena_init(&a);
     Plan *p = rt_toy_plan(&a);
     RtDevice *pool = rt_device_open("cpu", 2, NULL, 0);
-    LtcKernelFn fns[4] = {k0_pack, k1_recording, k2_affine, k3_rowsum};
+    void *fns[4];
+    rt_cpu_handles((const LtcKernelFn[4]){k0_pack, k1_recording, k2_affine, k3_rowsum}, fns, 4);
     void *params[2] = {(void *)rt_w, (void *)rt_b};
-    RtProgram pr = {p, fns, params, NULL, NULL, false, 0};
+    RtProgram pr = {p, fns, NULL, params, NULL, NULL, false, 0};
     char err[256];
     cr_assert_eq(rt_prepack(&pr, pool, err, sizeof err), 0, "%s", err);
     int64_t rows = B * S, sv[LTC_MAX_SYMS] = {B, S};

@@ -66,9 +66,17 @@ static inline RtDevice *rt_test_device(void) {
     return dev;
 }
 
-static inline LtcKernelFn *rt_toy_fns(void) {
-    static LtcKernelFn fns[4] = {k0_pack, k1_relu, k2_affine, k3_rowsum};
-    return fns;
+/* CPU device kernel handles (device.h) of n functions: their addresses. */
+static inline void rt_cpu_handles(const LtcKernelFn *fns, void **out, int n) {
+    for (int i = 0; i < n; i++) memcpy(&out[i], &fns[i], sizeof out[i]);
+}
+
+/* The toy kernels as CPU handles, for RtProgram.kernels. */
+static inline void **rt_toy_fns(void) {
+    static const LtcKernelFn fns[4] = {k0_pack, k1_relu, k2_affine, k3_rowsum};
+    static void *h[4];
+    rt_cpu_handles(fns, h, 4);
+    return h;
 }
 
 static inline Dim rt_d(int64_t k, uint32_t sym) { Dim d = {k, sym}; return d; }
@@ -186,10 +194,18 @@ typedef struct RtSoOpts {
     bool tiny_descriptor;       /* an int named ltc_model_descriptor */
     bool swap_names;            /* last plan's first two kernel names swapped in the table */
     bool no_seal;               /* leave out the checksum trailer (rt_seal.h) */
+    /* A GPU model (rt_gpu_testlib.h): the code image, and every kernel's
+     * group size; the descriptor then has no kernel table but gpu_kernels.
+     * digest_code: the image the seal's digest is computed over (NULL:
+     * code), to make a descriptor that disagrees with its seal. */
+    const uint8_t *code; size_t code_len;
+    uint32_t gpu_threads;
+    const uint8_t *digest_code; size_t digest_code_len;
 } RtSoOpts;
 
 static inline RtSoOpts rt_so_defaults(void) {
-    RtSoOpts o = {LTC_MODEL_MAGIC, LTC_MODEL_ABI, LTC_VERSION, "x86_64-pc-linux-gnu", "+sse2", "cpu", NULL, 0, false, false, false, false};
+    RtSoOpts o = {LTC_MODEL_MAGIC, LTC_MODEL_ABI, LTC_VERSION, "x86_64-pc-linux-gnu", "+sse2", "cpu", NULL, 0, false, false, false, false,
+                  NULL, 0, 0, NULL, 0};
     return o;
 }
 
@@ -213,14 +229,23 @@ static inline int rt_build_so(const char *path, Plan **plans, int nplans, const 
     fprintf(f, "#include <stdint.h>\n%s\n", rt_kernel_src);
     rt_put_bytes(f, "plans", blob.s, blob.len);
     if (o->weights) rt_put_bytes(f, "weights", o->weights, o->wlen);
+    if (o->code) rt_put_bytes(f, "code", o->code, o->code_len);
     fprintf(f, "typedef void (*K)(void *const *, const int64_t *, const float *, int64_t, int64_t);\n"
+               "struct GK { const char *name; uint32_t threads, shared; };\n"
                "struct D { uint64_t magic; uint32_t abi, nk; const char *ver, *triple, *cpu, *feat;\n"
                "  const unsigned char *plans; uint64_t plans_len; const K *k; const char *const *kn;\n"
-               "  const unsigned char *w; uint64_t wlen; const char *device; };\n");
+               "  const unsigned char *w; uint64_t wlen; const char *device;\n"
+               "  const unsigned char *code; uint64_t code_len; const struct GK *gk; };\n");
     int nk = 0;
     fprintf(f, "static const K kt[] = {");
     for (int i = 0; i < nplans; i++)
         for (int k = 0; k < plans[i]->nkernels; k++, nk++) fprintf(f, "%s,", plans[i]->kernels[k].name);
+    fprintf(f, "};\nstatic const struct GK gk[] = {");
+    for (int i = 0; i < nplans; i++)
+        for (int k = 0; k < plans[i]->nkernels; k++) {
+            int kk = o->swap_names && i == nplans - 1 && k < 2 ? 1 - k : k;
+            fprintf(f, "{\"%s\", %u, 0},", plans[i]->kernels[kk].name, o->gpu_threads);
+        }
     fprintf(f, "};\nstatic const char *const kn[] = {");
     for (int i = 0; i < nplans; i++)
         for (int k = 0; k < plans[i]->nkernels; k++) {
@@ -232,13 +257,18 @@ static inline int rt_build_so(const char *path, Plan **plans, int nplans, const 
         fprintf(f, "const int ltc_model_descriptor = 5;\nconst void *ltc_k = kt;\nconst void *ltc_n = kn;\n");
     else if (!o->no_descriptor)
         fprintf(f, "const struct D ltc_model_descriptor = {%lluULL, %u, %d, \"%s\", \"%s\", \"test\", \"%s\",\n"
-                   "  plans, %zu, kt, kn, %s, %zu, \"%s\"};\n",
+                   "  plans, %zu, %s, %s, %s, %zu, \"%s\", %s, %zu, %s};\n",
                 (unsigned long long)o->magic, o->abi, nk, o->version, o->triple, o->features, blob.len,
-                o->weights ? "weights" : "0", o->weights ? o->wlen : 0, o->device);
+                o->code ? "0" : "kt", o->code ? "0" : "kn",
+                o->weights ? "weights" : "0", o->weights ? o->wlen : 0, o->device,
+                o->code ? "code" : "0", o->code ? o->code_len : 0, o->code ? "gk" : "0");
     else
         fprintf(f, "const void *ltc_something_else = kt;\nconst void *ltc_names = kn;\n");
     fclose(f);
-    uint32_t digest = seal_desc_digest((const uint8_t *)blob.s, blob.len, o->version, o->triple, "test", o->features, o->device);
+    const uint8_t *dc = o->digest_code ? o->digest_code : o->code;
+    size_t dcl = o->digest_code ? o->digest_code_len : o->code_len;
+    uint32_t digest = seal_desc_digest((const uint8_t *)blob.s, blob.len, o->version, o->triple, "test", o->features, o->device,
+                                       dc, dcl);
     sb_free(&blob);
     snprintf(cmd, sizeof cmd, "cc -shared -fPIC -O1 -w -o '%s' '%s'", path, src);
     if (system(cmd) != 0) return -1;

@@ -32,7 +32,7 @@
 extern "C" {
 #endif
 
-#define LTC_RUNTIME_ABI 2        /* descriptor layout version this runtime reads */
+#define LTC_RUNTIME_ABI 3        /* descriptor layout version this runtime reads */
 #define LTC_MAX_NDIM 8
 
 typedef enum {
@@ -45,7 +45,7 @@ typedef enum {
     LTC_ERR_CPU,            /* model needs CPU features (or an arch) this host lacks */
     LTC_ERR_SHAPE,          /* wrong rank or size of an input/output */
     LTC_ERR_DTYPE,          /* wrong element type */
-    LTC_ERR_DEVICE,         /* tensor not in CPU memory */
+    LTC_ERR_DEVICE,         /* tensor not in the memory the model takes; the model's device is absent or cannot start */
     LTC_ERR_LAYOUT,         /* non C-contiguous output */
     LTC_ERR_WEIGHTS,        /* missing/unbound/mismatched/corrupt weights */
     LTC_ERR_NOMEM,
