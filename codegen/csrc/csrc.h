@@ -99,6 +99,10 @@ typedef struct Cs {
 void cs_begin(Cs *c, int nbufs);
 /* tile = args.tile0 + group; return past args.ntiles (after cs_shared). */
 void cs_tile(Cs *c);
+/* The same for kernels with barriers: `live` (tile < ntiles) and tile (0
+ * when not live); the renderer zeroes its loop bounds and skips its stores
+ * when not live, and every work-item reaches every barrier. */
+void cs_tile_live(Cs *c);
 void cs_end(Cs *c);
 /* A shared-memory array of n elements of type ty (at kernel scope). */
 void cs_shared(Cs *c, const char *ty, const char *name, int n);
@@ -126,6 +130,9 @@ int cs_cat(Cs *c, LtcDiag *d);
 int cs_misc(Cs *c, LtcDiag *d);
 int cs_dropout(Cs *c, LtcDiag *d);
 
+/* v = sum (max: NaN-propagating maximum) of v over the group, through
+ * shared float array red[T] (r_*.c: norm, softmax, attention). */
+void cs_block_reduce(Cs *c, bool max, const char *v, const char *red);
 /* A float literal of (float)v; infinities and NaN through LTC_INF. */
 void cs_flt(StrBuf *o, double v);
 /* The C text of activation op `act` applied to expression x. */

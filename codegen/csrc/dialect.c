@@ -104,24 +104,13 @@ void csrc_preamble(const CDialect *dl, StrBuf *o) {
                      "    return x < 0.0f ? -y : y;\n}\n", fn);
     /* NaN wins, as in the interpreter (fmax would drop it) */
     sb_printf(o, "%s float ltc_max(float a, float b) { return (a != a || a > b) ? a : b; }\n", fn);
+    sb_printf(o, "%s float ltc_add(float a, float b) { return a + b; }\n", fn);
     sb_printf(o, "%s float ltc_relu(float x) { return x < 0.0f ? 0.0f : x; }\n", fn);
     sb_printf(o, "%s float ltc_sigmoid(float x) { return 1.0f / (1.0f + %s(-x)); }\n", fn, cs_math(&c, "exp"));
     sb_printf(o, "%s float ltc_silu(float x) { return x * ltc_sigmoid(x); }\n", fn);
     /* exact gelu: x/2 (1 + erf(x / sqrt 2)) = h erf(..) + h */
     sb_printf(o, "%s float ltc_gelu(float x) { float h = 0.5f * x; return h * %s(x * 0.70710678118654752f) + h; }\n",
               fn, cs_math(&c, "erf"));
-    /* Sums and maxima over the group: a tree in shared memory of n (a
-     * power of two) slots; every work-item gets the result. */
-    sb_printf(o, "%s float ltc_block_sum(float v, %sfloat *red, int tid, int n) {\n"
-                 "    red[tid] = v;\n    %s;\n"
-                 "    for (int s = n / 2; s > 0; s >>= 1) {\n"
-                 "        if (tid < s) red[tid] += red[tid + s];\n        %s;\n    }\n"
-                 "    float r = red[0];\n    %s;\n    return r;\n}\n", fn, lp, dl->barrier, dl->barrier, dl->barrier);
-    sb_printf(o, "%s float ltc_block_max(float v, %sfloat *red, int tid, int n) {\n"
-                 "    red[tid] = v;\n    %s;\n"
-                 "    for (int s = n / 2; s > 0; s >>= 1) {\n"
-                 "        if (tid < s) red[tid] = ltc_max(red[tid], red[tid + s]);\n        %s;\n    }\n"
-                 "    float r = red[0];\n    %s;\n    return r;\n}\n", fn, lp, dl->barrier, dl->barrier, dl->barrier);
     /* ir/philox.c's philox_u32_at: Philox-4x32-10, word idx % 4 of block
      * idx / 4, counter (blk lo, blk hi, call hi << 1, call lo), key = seed */
     sb_printf(o, "%s u32 ltc_philox(u32 k0, u32 k1, u64 call, u64 idx) {\n"
@@ -171,6 +160,16 @@ void cs_tile(Cs *c) {
     sb_printf(c->o, "    const i64 tile = args.tile0 + %s;\n    if (tile >= args.ntiles) return;\n", c->dl->group_id);
 }
 
+/* For kernels with barriers: no return.  PoCL 3.1 crashed (and OpenCL
+ * leaves it undefined unless the compiler proves the branch uniform) when
+ * a group left before the barriers of its work-items, by a return or an
+ * if around the body; so such a group runs with `live` false on tile 0,
+ * its loop bounds made 0 and its stores skipped by the renderer. */
+void cs_tile_live(Cs *c) {
+    sb_printf(c->o, "    const bool live = args.tile0 + %s < args.ntiles;\n"
+                    "    const i64 tile = live ? args.tile0 + %s : 0;\n", c->dl->group_id, c->dl->group_id);
+}
+
 void cs_end(Cs *c) { sb_puts(c->o, "}\n"); }
 
 void cs_ptr(Cs *c, const char *ty, const char *name, int buf) {
@@ -201,4 +200,17 @@ void cs_flt(StrBuf *o, double v) {
     if (f != f) sb_puts(o, "(LTC_INF - LTC_INF)");
     else if (isinf(f)) sb_puts(o, f < 0 ? "(-LTC_INF)" : "LTC_INF");
     else sb_printf(o, "%.9ef", (double)f);   /* exact for a float, always a float literal */
+}
+
+/* v = the sum (or NaN-propagating max) of v over the group, in every
+ * work-item: a tree in shared memory `red` of T slots (T a power of two).
+ * Written inline: PoCL 3.1 crashed running the same tree as a helper
+ * function called from straight-line code (norm, softmax). */
+void cs_block_reduce(Cs *c, bool max, const char *v, const char *red) {
+    const char *b = c->dl->barrier;
+    sb_printf(c->o, "    %s[tid] = %s;\n    %s;\n"
+                    "    for (int s_ = T / 2; s_ > 0; s_ >>= 1) {\n"
+                    "        if (tid < s_) %s[tid] = %s(%s[tid], %s[tid + s_]);\n        %s;\n    }\n"
+                    "    %s = %s[0];\n    %s;\n",
+              red, v, b, red, max ? "ltc_max" : "ltc_add", red, red, b, v, red, b);
 }

@@ -35,7 +35,7 @@ int cs_attn(Cs *c, LtcDiag *d) {
     cs_shared(c, "float", "qs", D);
     cs_shared(c, "float", "P", T);
     cs_shared(c, "float", "red", T);
-    cs_tile(c);
+    cs_tile_live(c);
     cs_ptr(c, "float", "Q", AB_Q);
     cs_ptr(c, "float", "K", AB_K);
     cs_ptr(c, "float", "V", AB_V);
@@ -59,7 +59,7 @@ int cs_attn(Cs *c, LtcDiag *d) {
     sb_printf(o, "    for (int e = tid; e < %d; e += T) qs[e] = q[e];\n    %s;\n", D, c->dl->barrier);
     sb_printf(o, "    float acc[%d];\n    for (int v = 0; v < %d; v++) acc[v] = 0.0f;\n", NV, NV);
     sb_puts(o, "    float m = -LTC_INF, l = 0.0f;\n");
-    sb_printf(o, "    const i64 kend = %s;\n", s->causal ? "Sk < i + 1 ? Sk : i + 1" : "Sk");
+    sb_printf(o, "    const i64 kend = !live ? 0 : %s;\n", s->causal ? "Sk < i + 1 ? Sk : i + 1" : "Sk");
     sb_puts(o, "    for (i64 j0 = 0; j0 < kend; j0 += T) {\n"
                "        const i64 j = j0 + tid;\n"
                "        float sc = -LTC_INF;\n"
@@ -75,11 +75,15 @@ int cs_attn(Cs *c, LtcDiag *d) {
     else if (s->mask == 2) sb_puts(o, "            sc += mrow[j * msj];\n");
     sb_puts(o, "        }\n");
     /* all masked so far: subtract 0, not -inf, so exp gives 0, not NaN */
-    sb_printf(o, "        const float mnew = ltc_max(m, ltc_block_max(sc, red, tid, T));\n"
+    sb_puts(o, "        float bm = sc;\n");
+    cs_block_reduce(c, true, "bm", "red");
+    sb_printf(o, "        const float mnew = ltc_max(m, bm);\n"
                  "        const float muse = mnew == -LTC_INF ? 0.0f : mnew;\n"
                  "        float p = %s(sc - muse);\n"
                  "        const float alpha = %s(m - muse);\n"
-                 "        l = l * alpha + ltc_block_sum(p, red, tid, T);\n", ex, ex);
+                 "        float ps = p;\n", ex, ex);
+    cs_block_reduce(c, false, "ps", "red");
+    sb_puts(o, "        l = l * alpha + ps;\n");
     if (drop) {
         double ks = s->p >= 1 ? 0 : 1.0 / (1.0 - s->p);
         sb_puts(o, "        if (j < kend) p = ltc_uniform(seed0, seed1, call, (u64)(tile * Sk + j)) >= ");
@@ -102,7 +106,7 @@ int cs_attn(Cs *c, LtcDiag *d) {
                  "    }\n", NV, Dv, c->dl->barrier);
     sb_printf(o, "    for (int v = 0; v < %d; v++) {\n"
                  "        const int dv = tid + v * T;\n"
-                 "        if (dv < %d) OUT[tile * %d + dv] = acc[v] / l;\n"
+                 "        if (live && dv < %d) OUT[tile * %d + dv] = acc[v] / l;\n"
                  "    }\n", NV, Dv, Dv);
     cs_end(c);
     return 0;

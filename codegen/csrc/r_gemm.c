@@ -31,13 +31,13 @@ int cs_gemm(Cs *c, LtcDiag *d) {
     cs_begin(c, 5);
     cs_shared(c, "float", "As", BK * BM);
     cs_shared(c, "float", "Bs", BK * NB);
-    cs_tile(c);
+    cs_tile_live(c);
     cs_ptr(c, "float", "A0", GB_A);
     cs_ptr(c, "float", "B0", GB_B);
     cs_ptr(c, "float", "bias", GB_BIAS);
     cs_ptr(c, "float", "R", GB_RES);
     cs_ptr(c, "float", "C0", GB_C);
-    sb_puts(o, "    const i64 M = args.dims[0], N = args.dims[1], K = args.dims[2], lda = args.dims[3];\n"
+    sb_puts(o, "    const i64 M = live ? args.dims[0] : 0, N = args.dims[1], K = args.dims[2], lda = args.dims[3];\n"
                "    const int tx = tid % 16, ty = tid / 16;\n");
     if (!matmul) {
         sb_printf(o, "    const i64 ldc = args.dims[%d], ldr = args.dims[%d];\n", LD_LDC, LD_LDR);

@@ -35,10 +35,10 @@ int cs_reduce(Cs *c, LtcDiag *d) {
         cs_shared(c, "float", "rv", c->threads);
         cs_shared(c, "i64", "ri", c->threads);
     }
-    cs_tile(c);
+    cs_tile_live(c);
     cs_ptr(c, "float", "X", 0);
     cs_ptr(c, op == OP_ARGMAX ? "i64" : "float", "Y", 1);
-    sb_puts(o, "    const i64 len = args.dims[1], inner = args.dims[2];\n"
+    sb_puts(o, "    const i64 len = live ? args.dims[1] : 0, inner = args.dims[2];\n"
                "    const i64 base = (tile / inner) * len * inner + tile % inner;\n");
     if (sum) {
         sb_printf(o, "    %s a = 0;\n"
@@ -47,8 +47,8 @@ int cs_reduce(Cs *c, LtcDiag *d) {
                      "    for (int s = T / 2; s > 0; s >>= 1) {\n"
                      "        if (tid < s) rs[tid] += rs[tid + s];\n        %s;\n    }\n",
                   acc, acc, c->dl->barrier, c->dl->barrier);
-        if (op == OP_MEAN_DIM) sb_printf(o, "    if (tid == 0) Y[tile] = (float)(rs[0] / (%s)len);\n", acc);
-        else sb_puts(o, "    if (tid == 0) Y[tile] = (float)rs[0];\n");
+        if (op == OP_MEAN_DIM) sb_printf(o, "    if (tid == 0 && live) Y[tile] = (float)(rs[0] / (%s)len);\n", acc);
+        else sb_puts(o, "    if (tid == 0 && live) Y[tile] = (float)rs[0];\n");
     } else {
         /* (a, ia) per work-item over its elements in order; ia == len: none */
         sb_printf(o, "    float a = -LTC_INF;\n    i64 ia = len;\n"
@@ -67,8 +67,8 @@ int cs_reduce(Cs *c, LtcDiag *d) {
                      "                            (!an && !bn && (b > a || (b == a && ib < ia))));\n"
                      "            if (tb) { rv[tid] = b; ri[tid] = ib; }\n"
                      "        }\n        %s;\n    }\n", c->dl->barrier, c->dl->barrier);
-        if (op == OP_ARGMAX) sb_puts(o, "    if (tid == 0) Y[tile] = ri[0] == len ? 0 : ri[0];\n");
-        else sb_puts(o, "    if (tid == 0) Y[tile] = rv[0];\n");
+        if (op == OP_ARGMAX) sb_puts(o, "    if (tid == 0 && live) Y[tile] = ri[0] == len ? 0 : ri[0];\n");
+        else sb_puts(o, "    if (tid == 0 && live) Y[tile] = rv[0];\n");
     }
     cs_end(c);
     return 0;

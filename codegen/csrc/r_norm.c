@@ -8,7 +8,8 @@
  *   add_norm    s is stored to y (and to the sum buffer when the node keeps it)
  *   softmax     y = exp(x - max) / sum exp(x - max)
  *   log_softmax y = x - max - log(sum exp(x - max))
- * bufs [x, r, w, b, out, sum], dims [rows, cols], f[0] = eps. */
+ * bufs [x, r, w, b, out, sum], dims [rows, cols], f[0] = eps.
+ */
 #include "codegen/csrc/csrc.h"
 #include "codegen/kernel_layout.h"
 
@@ -19,9 +20,9 @@ int cs_norm(Cs *c, LtcDiag *d) {
     bool add = s->opcode == OP_ADD_NORM, rms = s->norm == OP_RMS_NORM;
     cs_begin(c, 6);
     cs_shared(c, "float", "red", c->threads);
-    cs_tile(c);
+    cs_tile_live(c);
     const char *gl = c->dl->global;
-    sb_printf(o, "    const i64 N = args.dims[1], off = tile * N;\n"
+    sb_printf(o, "    const i64 N = live ? args.dims[1] : 0, off = tile * N;\n"
                  "    %sfloat *x = (%sfloat *)p%d + off, *y = (%sfloat *)p%d + off;\n",
               gl, gl, NB_X, gl, NB_OUT);
     if (add) sb_printf(o, "    %sfloat *r = (%sfloat *)p%d + off;\n", gl, gl, NB_R);
@@ -35,15 +36,17 @@ int cs_norm(Cs *c, LtcDiag *d) {
     if (s->stores_sum) sb_puts(o, "        sm[j] = v;\n");
     sb_printf(o, "        acc += %s;\n    }\n", rms ? "v * v" : "v");
     sb_printf(o, "    %sfloat *src = %s;\n", gl, add ? "y" : "x");
+    cs_block_reduce(c, false, "acc", "red");
     if (rms) {
-        sb_puts(o, "    const float mean = 0.0f, var = ltc_block_sum(acc, red, tid, T) / Nf;\n");
+        sb_puts(o, "    const float mean = 0.0f, var = acc / Nf;\n");
     } else {
-        sb_puts(o, "    const float mean = ltc_block_sum(acc, red, tid, T) / Nf;\n"
+        sb_puts(o, "    const float mean = acc / Nf;\n"
                    "    acc = 0.0f;\n"
                    "    for (i64 j = tid; j < N; j += T) {\n"
                    "        const float e = src[j] - mean;\n"
-                   "        acc += e * e;\n    }\n"
-                   "    const float var = ltc_block_sum(acc, red, tid, T) / Nf;\n");
+                   "        acc += e * e;\n    }\n");
+        cs_block_reduce(c, false, "acc", "red");
+        sb_puts(o, "    const float var = acc / Nf;\n");
     }
     sb_printf(o, "    const float rstd = 1.0f / %s(var + eps);\n"
                  "    for (i64 j = tid; j < N; j += T) {\n"
@@ -62,17 +65,18 @@ int cs_softmax(Cs *c, LtcDiag *d) {
     const char *gl = c->dl->global;
     cs_begin(c, 6);
     cs_shared(c, "float", "red", c->threads);
-    cs_tile(c);
-    sb_printf(o, "    const i64 N = args.dims[1], off = tile * N;\n"
+    cs_tile_live(c);
+    sb_printf(o, "    const i64 N = live ? args.dims[1] : 0, off = tile * N;\n"
                  "    %sfloat *x = (%sfloat *)p%d + off, *y = (%sfloat *)p%d + off;\n"
                  "    float mx = -LTC_INF, acc = 0.0f;\n"
-                 "    for (i64 j = tid; j < N; j += T) mx = ltc_max(mx, x[j]);\n"
-                 "    mx = ltc_block_max(mx, red, tid, T);\n"
-                 "    for (i64 j = tid; j < N; j += T) {\n"
+                 "    for (i64 j = tid; j < N; j += T) mx = ltc_max(mx, x[j]);\n",
+              gl, gl, NB_X, gl, NB_OUT);
+    cs_block_reduce(c, true, "mx", "red");
+    sb_printf(o, "    for (i64 j = tid; j < N; j += T) {\n"
                  "        const float e = %s(x[j] - mx);\n%s"
-                 "        acc += e;\n    }\n"
-                 "    const float sum = ltc_block_sum(acc, red, tid, T);\n",
-              gl, gl, NB_X, gl, NB_OUT, cs_math(c, "exp"), logsm ? "" : "        y[j] = e;\n");
+                 "        acc += e;\n    }\n", cs_math(c, "exp"), logsm ? "" : "        y[j] = e;\n");
+    cs_block_reduce(c, false, "acc", "red");
+    sb_puts(o, "    const float sum = acc;\n");
     if (logsm)
         sb_printf(o, "    const float shift = mx + %s(sum);\n"
                      "    for (i64 j = tid; j < N; j += T) y[j] = x[j] - shift;\n", cs_math(c, "log"));
