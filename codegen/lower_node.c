@@ -15,20 +15,9 @@
 
 #include "codegen/lower_kernel.h"
 
-static bool eltwise_op(Op op) {
-    switch (op) {
-    case OP_ADD: case OP_SUB: case OP_MUL: case OP_DIV: case OP_MASKED_FILL:
-    case OP_ADD_SCALAR: case OP_MUL_SCALAR: case OP_DIV_SCALAR: case OP_RSUB_SCALAR:
-    case OP_POW_SCALAR: case OP_CLAMP:
-    case OP_NEG: case OP_ABS: case OP_EXP: case OP_LOG: case OP_LOG2: case OP_LOG10:
-    case OP_SQRT: case OP_RSQRT: case OP_RECIPROCAL: case OP_SIN: case OP_COS: case OP_TAN:
-    case OP_TANH: case OP_SIGMOID: case OP_RELU: case OP_GELU: case OP_SILU:
-    case OP_FLOOR: case OP_CEIL: case OP_ROUND:
-        return true;
-    default:
-        return false;
-    }
-}
+/* An element-wise op is one with an expression in the op table
+ * (ops.def's expr column): what every backend's eltwise kernel builds. */
+static bool eltwise_op(Op op) { return op_info[op].expr != NULL; }
 
 const char *lower_family_of(const Node *n) {
     int fl = op_info[n->op].flags;

@@ -4,7 +4,7 @@
 #include "ir/ir_internal.h"
 
 static const ShapeFn shape_rules[OP_COUNT] = {
-#define OP(e, name, mn, mx, shp, ker, fl) [OP_##e] = shp,
+#define OP(e, name, mn, mx, shp, ker, fl, ex) [OP_##e] = shp,
 #include "ir/ops.def"
 #undef OP
 };

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 
 static const KernelFn kernels[OP_COUNT] = {
-#define OP(e, name, mn, mx, shp, ker, fl) [OP_##e] = ker,
+#define OP(e, name, mn, mx, shp, ker, fl, ex) [OP_##e] = ker,
 #include "ir/ops.def"
 #undef OP
 };

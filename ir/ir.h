@@ -76,7 +76,7 @@ typedef struct SymGuard {
 
 /* ---- ops ------------------------------------------------------------------ */
 typedef enum {
-#define OP(e, name, mn, mx, shp, ker, fl) OP_##e,
+#define OP(e, name, mn, mx, shp, ker, fl, ex) OP_##e,
 #include "ir/ops.def"
 #undef OP
     OP_COUNT
@@ -131,6 +131,9 @@ typedef struct OpInfo {
     const char *name;
     int min_in, max_in;
     int flags;
+    /* element-wise ops: the per-element expression (ops.def's header has
+     * the language; codegen/ew_expr.h parses it), else NULL */
+    const char *expr;
 } OpInfo;
 extern const OpInfo op_info[OP_COUNT];
 

@@ -36,7 +36,7 @@ typedef struct KCtx {
 typedef int (*ShapeFn)(Node *n, LtcDiag *d);
 typedef int (*KernelFn)(const KCtx *k, LtcDiag *d);
 
-#define OP(e, name, mn, mx, shp, ker, fl) \
+#define OP(e, name, mn, mx, shp, ker, fl, ex) \
     int shp(Node *n, LtcDiag *d); int ker(const KCtx *k, LtcDiag *d);
 #include "ir/ops.def"
 #undef OP

@@ -5,7 +5,7 @@
 #include <stdio.h>
 
 const OpInfo op_info[OP_COUNT] = {
-#define OP(e, name, mn, mx, shp, ker, fl) [OP_##e] = {name, mn, mx, fl},
+#define OP(e, name, mn, mx, shp, ker, fl, ex) [OP_##e] = {name, mn, mx, fl, ex},
 #include "ir/ops.def"
 #undef OP
 };

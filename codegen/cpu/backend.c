@@ -291,6 +291,9 @@ int cpu_build_module(Backend *b, Plan **plans, int nplans, LtcDiag *d) {
     if (rc == 0 && c.bad_intrinsic)
         rc = diag_set(d, (SrcLoc){0}, "cpu backend: unknown LLVM intrinsic '%s' (a generator bug)",
                       c.bad_intrinsic);
+    if (rc == 0 && c.bad_expr)
+        rc = diag_set(d, (SrcLoc){0}, "cpu backend: the expression of %s (ops.def) does not build (a generator bug)",
+                      c.bad_expr);
     cg_dispose(&c);
     if (rc) return rc;
 

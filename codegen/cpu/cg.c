@@ -351,19 +351,14 @@ bool cg_act_supported(int op) {
            op == OP_TANH;
 }
 
+/* The GEMM epilogue's activation is the op's own expr (ops.def), so it
+ * computes exactly what the element-wise kernel of that op does. */
 LLVMValueRef cg_act(Cg *c, int op, LLVMValueRef x) {
-    switch (op) {
-    case OP_RELU: {
-        /* select, not maxnum, so NaN propagates as in torch */
-        LLVMValueRef neg = LLVMBuildFCmp(c->b, LLVMRealOLT, x, LLVMConstNull(LLVMTypeOf(x)), "");
-        return LLVMBuildSelect(c->b, neg, LLVMConstNull(LLVMTypeOf(x)), x, "relu");
-    }
-    case OP_GELU: return cg_vgelu(c, x);
-    case OP_SILU: return LLVMBuildFMul(c->b, x, cg_vsigmoid(c, x), "silu");
-    case OP_SIGMOID: return cg_vsigmoid(c, x);
-    case OP_TANH: return cg_vtanh(c, x);
-    default: return x;
-    }
+    if (!op) return x;
+    LLVMValueRef r = cpu_ew_build(c, op, x, NULL, false, NULL, NULL);
+    if (r) return r;
+    if (!c->bad_expr) c->bad_expr = op >= 0 && op < OP_COUNT ? op_info[op].name : "?";
+    return x;   /* the module is discarded: generate() sees bad_expr */
 }
 
 /* Horizontal reductions by halving: v[i] op v[i + w] for w = vw/2 .. 1. */

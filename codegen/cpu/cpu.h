@@ -83,6 +83,7 @@ typedef struct Cg {
     int vw;
     LLVMValueRef ptrs, dims, fargs, t0, t1;   /* kernel arguments */
     const char *bad_intrinsic;       /* a generator asked for an unknown intrinsic */
+    const char *bad_expr;            /* an op whose ops.def expr did not build (cg_act) */
 } Cg;
 
 void cg_init(Cg *c, CpuBackend *be);
@@ -156,9 +157,21 @@ LLVMValueRef cg_verf(Cg *c, LLVMValueRef x);       /* |err| < 2e-7 */
 LLVMValueRef cg_vsigmoid(Cg *c, LLVMValueRef x);
 LLVMValueRef cg_vtanh(Cg *c, LLVMValueRef x);
 LLVMValueRef cg_vgelu(Cg *c, LLVMValueRef x);      /* exact (erf) gelu */
-/* Activation op (OP_RELU, OP_GELU, ...) on a vector; 0 = identity. */
+/* Activation op (OP_RELU, OP_GELU, ...) on a vector; 0 = identity.  Built
+ * from the op's expr (cpu_ew_build); one that does not build sets
+ * c->bad_expr and returns x, and generate() fails. */
 LLVMValueRef cg_act(Cg *c, int op, LLVMValueRef x);
 bool         cg_act_supported(int op);
+
+/* ---- element-wise expressions (ew_llvm.c) ------------------------------ */
+/* op_info[op].expr built on x (input 0), y (input 1: a float vector, or an
+ * i8 vector when y_is_bool, the masked_fill mask), s0, s1 (the scalar
+ * attributes, splat like x).  Operands the expression does not read may
+ * be NULL.  Returns the fp32 result, or NULL when the op has no
+ * expression or it does not fit the operands (a generator bug, reported
+ * by the caller). */
+LLVMValueRef cpu_ew_build(Cg *c, int op, LLVMValueRef x, LLVMValueRef y, bool y_is_bool,
+                          LLVMValueRef s0, LLVMValueRef s1);
 /* philox_u32_at(seed, call, idx) on <vw x i64> indices; seed halves and
  * call are i64 scalars (dims) */
 LLVMValueRef cg_philox(Cg *c, LLVMValueRef seed_lo, LLVMValueRef seed_hi, LLVMValueRef call, LLVMValueRef idx);

@@ -13,43 +13,6 @@
 #include "codegen/cpu/cpu.h"
 #include "codegen/kernel_layout.h"
 
-
-static LLVMValueRef unary(Cg *c, Op op, LLVMValueRef x, LLVMValueRef f0, LLVMValueRef f1) {
-    LLVMBuilderRef b = c->b;
-    LLVMTypeRef vt = c->vf;
-    LLVMValueRef one = cg_vf32c(c, 1.0);
-    switch (op) {
-    case OP_ADD_SCALAR: return LLVMBuildFAdd(b, x, f0, "");
-    case OP_MUL_SCALAR: return LLVMBuildFMul(b, x, f0, "");
-    case OP_DIV_SCALAR: return LLVMBuildFDiv(b, x, f0, "");
-    case OP_RSUB_SCALAR: return LLVMBuildFSub(b, f0, x, "");
-    case OP_POW_SCALAR: { LLVMValueRef a[2] = {x, f0}; return cg_intr(c, "llvm.pow", &vt, 1, a, 2); }
-    case OP_CLAMP: {
-        /* min(max(x, lo), hi) with NaN kept, as torch */
-        LLVMValueRef lo = LLVMBuildFCmp(b, LLVMRealOLT, x, f0, "");
-        x = LLVMBuildSelect(b, lo, f0, x, "");
-        LLVMValueRef hi = LLVMBuildFCmp(b, LLVMRealOGT, x, f1, "");
-        return LLVMBuildSelect(b, hi, f1, x, "");
-    }
-    case OP_NEG: return LLVMBuildFNeg(b, x, "");
-    case OP_ABS: return cg_intr(c, "llvm.fabs", &vt, 1, &x, 1);
-    case OP_EXP: return cg_vlibm(c, "expf", x);
-    case OP_LOG: return cg_vlibm(c, "logf", x);
-    case OP_LOG2: return cg_vlibm(c, "log2f", x);
-    case OP_LOG10: return cg_vlibm(c, "log10f", x);
-    case OP_SQRT: return cg_intr(c, "llvm.sqrt", &vt, 1, &x, 1);
-    case OP_RSQRT: return LLVMBuildFDiv(b, one, cg_intr(c, "llvm.sqrt", &vt, 1, &x, 1), "");
-    case OP_RECIPROCAL: return LLVMBuildFDiv(b, one, x, "");
-    case OP_SIN: return cg_vlibm(c, "sinf", x);
-    case OP_COS: return cg_vlibm(c, "cosf", x);
-    case OP_TAN: return cg_vlibm(c, "tanf", x);
-    case OP_FLOOR: return cg_intr(c, "llvm.floor", &vt, 1, &x, 1);
-    case OP_CEIL: return cg_intr(c, "llvm.ceil", &vt, 1, &x, 1);
-    case OP_ROUND: return cg_intr(c, "llvm.roundeven", &vt, 1, &x, 1);
-    default: return cg_act(c, op, x);    /* relu, gelu, silu, sigmoid, tanh */
-    }
-}
-
 int cpu_gen_eltwise(Cg *c, const KernelSpec *pk, LtcDiag *d) {
     (void)d;
     const KsEltwise L = pk->ew;     /* the loop nest the lowering chose */
@@ -95,20 +58,11 @@ int cpu_gen_eltwise(Cg *c, const KernelSpec *pk, LtcDiag *d) {
             v[k] = cg_splat(c, cg_load(c, et, base[k], et == c->i8 ? 1 : 4));
         }
     }
-    LLVMValueRef r;
-    switch (pk->opcode) {
-    case OP_ADD: r = LLVMBuildFAdd(b, v[0], v[1], ""); break;
-    case OP_SUB: r = LLVMBuildFSub(b, v[0], v[1], ""); break;
-    case OP_MUL: r = LLVMBuildFMul(b, v[0], v[1], ""); break;
-    case OP_DIV: r = LLVMBuildFDiv(b, v[0], v[1], ""); break;
-    case OP_MASKED_FILL: {
-        LLVMValueRef set = bmask ? LLVMBuildICmp(b, LLVMIntNE, v[1], LLVMConstNull(LLVMTypeOf(v[1])), "")
-                                 : LLVMBuildFCmp(b, LLVMRealUNE, v[1], cg_vf32c(c, 0), "");
-        r = LLVMBuildSelect(b, set, f0, v[0], "");
-        break;
-    }
-    default: r = unary(c, pk->opcode, v[0], f0, f1); break;
-    }
+    /* the op's expr column (ops.def), as every backend computes it */
+    LLVMValueRef r = cpu_ew_build(c, pk->opcode, v[0], nin > 1 ? v[1] : NULL, bmask, f0, f1);
+    if (!r)
+        return diag_set(d, pk->loc, "cpu backend: %s: the element-wise expression of %s (ops.def) does not build",
+                        pk->name, pk->op ? pk->op : "?");
     cg_mstore(c, r, cg_gep(c, c->f32, y, j), m);
     cg_endfor(c, &lj);
     cg_endfor(c, &lt);
