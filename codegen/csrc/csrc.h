@@ -123,7 +123,9 @@ int cs_attn(Cs *c, LtcDiag *d);
 int cs_norm(Cs *c, LtcDiag *d);
 int cs_softmax(Cs *c, LtcDiag *d);
 int cs_eltwise(Cs *c, LtcDiag *d);
-bool cs_eltwise_op(int op);       /* has an expression in r_eltwise.c */
+bool cs_eltwise_op(int op);       /* has an expr (ops.def) the renderer can write */
+/* op's expr (ops.def) in C on operand texts x, y (r_eltwise.c); -1: none. */
+int  cs_ew_expr(Cs *c, int op, const char *x, const char *y, StrBuf *o);
 int cs_reduce(Cs *c, LtcDiag *d);
 int cs_copy(Cs *c, LtcDiag *d);
 int cs_cat(Cs *c, LtcDiag *d);
@@ -135,7 +137,8 @@ int cs_dropout(Cs *c, LtcDiag *d);
 void cs_block_reduce(Cs *c, bool max, const char *v, const char *red);
 /* A float literal of (float)v; infinities and NaN through LTC_INF. */
 void cs_flt(StrBuf *o, double v);
-/* The C text of activation op `act` applied to expression x. */
+/* The C text of activation op `act` applied to expression x (its expr;
+ * x unchanged for none). */
 void cs_act(Cs *c, int act, const char *x, StrBuf *out);
 
 /* GEMM blocking of the renderers (r_gemm.c): BM rows x NB columns per

@@ -4,52 +4,35 @@
  * Row `tile` -> each input's offset through the merged leading dims
  * (compile-time count, sizes and strides in dims: codegen/lower_eltwise.c);
  * an input's last dim is contiguous (x[j]) or broadcast (x[0]), as the
- * spec says.  The per-element expression is the op's (ew_text). */
+ * spec says.  The per-element expression is the op's, from the op table's
+ * expr column (codegen/ew_expr.h), with the dialect's primitive names. */
 #include "codegen/csrc/csrc.h"
+#include "codegen/ew_expr.h"
 #include "codegen/kernel_layout.h"
 
-/* The op on a = input 0, b = input 1, s0/s1 = args.f[0..1], as the
- * interpreter computes it (clamp keeps NaN; masked_fill's mask is a bool
- * byte or a float where nonzero, NaN included, means set). */
-static int ew_text(Cs *c, int op, StrBuf *o) {
-    const char *s0 = "args.f[0]", *s1 = "args.f[1]";
-    switch (op) {
-    case OP_ADD: sb_puts(o, "a + b"); break;
-    case OP_SUB: sb_puts(o, "a - b"); break;
-    case OP_MUL: sb_puts(o, "a * b"); break;
-    case OP_DIV: sb_puts(o, "a / b"); break;
-    case OP_MASKED_FILL: sb_printf(o, "b != 0 ? %s : a", s0); break;
-    case OP_ADD_SCALAR: sb_printf(o, "a + %s", s0); break;
-    case OP_MUL_SCALAR: sb_printf(o, "a * %s", s0); break;
-    case OP_DIV_SCALAR: sb_printf(o, "a / %s", s0); break;
-    case OP_RSUB_SCALAR: sb_printf(o, "%s - a", s0); break;
-    case OP_POW_SCALAR: sb_printf(o, "%s(a, %s)", cs_math(c, "pow"), s0); break;
-    case OP_CLAMP: sb_printf(o, "(a < %s ? %s : a) > %s ? %s : (a < %s ? %s : a)", s0, s0, s1, s1, s0, s0); break;
-    case OP_NEG: sb_puts(o, "-a"); break;
-    case OP_ABS: sb_printf(o, "%s(a)", cs_math(c, "fabs")); break;
-    case OP_EXP: sb_printf(o, "%s(a)", cs_math(c, "exp")); break;
-    case OP_LOG: sb_printf(o, "%s(a)", cs_math(c, "log")); break;
-    case OP_LOG2: sb_printf(o, "%s(a)", cs_math(c, "log2")); break;
-    case OP_LOG10: sb_printf(o, "%s(a)", cs_math(c, "log10")); break;
-    case OP_SQRT: sb_printf(o, "%s(a)", cs_math(c, "sqrt")); break;
-    case OP_RSQRT: sb_printf(o, "1.0f / %s(a)", cs_math(c, "sqrt")); break;
-    case OP_RECIPROCAL: sb_puts(o, "1.0f / a"); break;
-    case OP_SIN: sb_printf(o, "%s(a)", cs_math(c, "sin")); break;
-    case OP_COS: sb_printf(o, "%s(a)", cs_math(c, "cos")); break;
-    case OP_TAN: sb_printf(o, "%s(a)", cs_math(c, "tan")); break;
-    case OP_FLOOR: sb_printf(o, "%s(a)", cs_math(c, "floor")); break;
-    case OP_CEIL: sb_printf(o, "%s(a)", cs_math(c, "ceil")); break;
-    case OP_ROUND: sb_printf(o, "%s(a)", cs_math(c, "rint")); break;   /* half to even */
-    case OP_RELU: case OP_GELU: case OP_SILU: case OP_SIGMOID: case OP_TANH: cs_act(c, op, "a", o); break;
-    default: return -1;
-    }
-    return 0;
+/* The dialect's function for each primitive of codegen/ew_prims.def:
+ * the math library's float version, or a helper of the preamble. */
+static const char *prim_name(const Cs *c, int p) {
+    if (p == EWP_SIGMOID) return "ltc_sigmoid";
+    if (p == EWP_GELU) return "ltc_gelu";
+    return cs_math(c, ew_prim_info[p].name);
+}
+
+/* The op's per-element expression (ops.def's expr column) in C, with x, y
+ * the C text of its operands and s0, s1 = args.f[0..1]. */
+int cs_ew_expr(Cs *c, int op, const char *x, const char *y, StrBuf *o) {
+    const char *src = op > 0 && op < OP_COUNT ? op_info[op].expr : NULL;
+    EwExpr e;
+    if (!src || ew_expr_parse(src, &e, NULL) != 0) return -1;
+    const char *names[EWP_COUNT];
+    for (int p = 0; p < EWP_COUNT; p++) names[p] = prim_name(c, p);
+    return ew_expr_render_c(&e, names, x, y, "args.f[0]", "args.f[1]", o);
 }
 
 bool cs_eltwise_op(int op) {
     Cs c = {.dl = &csrc_opencl};
     StrBuf t = {0};
-    int rc = ew_text(&c, op, &t);
+    int rc = cs_ew_expr(&c, op, "a", "b", &t);
     sb_free(&t);
     return rc == 0;
 }
@@ -58,7 +41,7 @@ int cs_eltwise(Cs *c, LtcDiag *d) {
     const KernelSpec *s = c->s;
     const KsEltwise *L = &s->ew;
     StrBuf *o = c->o, e = {0};
-    if (ew_text(c, s->opcode, &e) != 0 || e.oom) {
+    if (cs_ew_expr(c, s->opcode, "a", "b", &e) != 0 || e.oom) {
         sb_free(&e);
         return diag_set(d, s->loc, "%s backend: no element-wise expression for %s", c->dl->name, s->op ? s->op : "?");
     }
