@@ -90,8 +90,8 @@ int cuda_code_image(Backend *b, CsImage *img, const LtcGpuKernel **kernels, int 
 static int cu_emit_library(Backend *b, Plan **plans, int nplans, const char *path, const void *w, size_t wl,
                            LtcDiag *d) {
     (void)b; (void)plans; (void)nplans; (void)w; (void)wl;
-    return diag_set(d, (SrcLoc){0}, "the cuda backend cannot write a model library yet ('%s'); use --emit cuda or ptx",
-                    path ? path : "?");
+    (void)path;   /* the staged temporary: not a name the user gave */
+    return diag_set(d, (SrcLoc){0}, "the cuda backend cannot write a model library yet; use --emit cuda or ptx");
 }
 
 static int cu_jit_lookup(Backend *b, const char *name, void **fn, LtcDiag *d) {

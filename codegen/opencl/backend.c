@@ -55,8 +55,8 @@ int opencl_code_image(Backend *b, CsImage *img, const LtcGpuKernel **kernels, in
 static int ocl_emit_library(Backend *b, Plan **plans, int nplans, const char *path, const void *w, size_t wl,
                             LtcDiag *d) {
     (void)b; (void)plans; (void)nplans; (void)w; (void)wl;
-    return diag_set(d, (SrcLoc){0}, "the opencl backend cannot write a model library yet ('%s'); use --emit opencl",
-                    path ? path : "?");
+    (void)path;   /* the staged temporary: not a name the user gave */
+    return diag_set(d, (SrcLoc){0}, "the opencl backend cannot write a model library yet; use --emit opencl");
 }
 
 static int ocl_jit_lookup(Backend *b, const char *name, void **fn, LtcDiag *d) {
