@@ -95,6 +95,21 @@ Test(gpu_ocl, attention) {
     attn(1, 8, 2, 19, 37, 32, 0, (Attr){0});              /* GQA */
     attn(1, 6, 1, 1, 300, 64, 0, (Attr){0});              /* MQA decode */
     attn(1, 4, 2, 23, 23, 16, 0, (Attr){.causal = true});
+    attn(1, 2, 2, 7, 300, 128, 0, (Attr){0});             /* D = 128: a column per work-item */
+}
+
+/* value dim != head dim, and SDPA broadcasting over a group axis (three
+ * batch dims, K/V of size 1 on the last: grouped-query attention) */
+Test(gpu_ocl, attention_shapes) {
+    o_fresh();
+    Node *q = o_input(4, D(1, 2, 9, 32), DT_F32), *k = o_input(4, D(1, 2, 150, 32), DT_F32);
+    Node *v = o_input(4, D(1, 2, 150, 200), DT_F32);        /* Dv = 200 > T: two columns per work-item */
+    o_check(o_emit(OP_SDPA, N(q, k, v), 3, NULL), 1e-4);
+    o_fresh();
+    q = o_input(5, D(2, 2, 3, 19, 16), DT_F32);
+    k = o_input(5, D(2, 2, 1, 37, 16), DT_F32);
+    v = o_input(5, D(2, 2, 1, 37, 16), DT_F32);
+    o_check(o_emit(OP_SDPA, N(q, k, v), 3, &(Attr){.causal = true}), 1e-4);
 }
 
 Test(gpu_ocl, attention_dropout) {
@@ -127,6 +142,21 @@ Test(gpu_ocl, norms) {
             Node *in[4] = {x, r, o_param(1, D(Nn)), which ? NULL : o_param(1, D(Nn))};
             o_check(o_emit(OP_ADD_NORM, in, which ? 3 : 4, &a), 1e-5);
         }
+    }
+}
+
+/* ADDNORM_HAS_SUM: the kernel also stores x + r (the ADD_NORM_SUM
+ * companion's value, bufs[5]) */
+Test(gpu_ocl, add_norm_stores_sum) {
+    for (int which = 0; which < 2; which++) {
+        o_fresh();
+        Node *x = o_input(2, D(5, 77), DT_F32), *r = o_input(2, D(5, 77), DT_F32), *w = o_param(1, D(77));
+        Attr a = {.eps = 1e-5, .flags = NORM_W | ADDNORM_HAS_SUM, .i = which ? OP_RMS_NORM : OP_LAYER_NORM};
+        Node *an = o_emit(OP_ADD_NORM, N(x, r, w), 3, &a);
+        Node *sum = o_emit(OP_ADD_NORM_SUM, N(an, x, r), 3, NULL);
+        ir_add_output(og.g, an);
+        ir_add_output(og.g, sum);
+        o_check_outputs(N(an, sum), 2, 1e-5);
     }
 }
 
@@ -216,6 +246,12 @@ Test(gpu_ocl, misc) {
     o_check(o_emit(OP_CAST, N(o_input(2, D(3, 7), DT_BOOL)), 1, &(Attr){.dtype = DT_F32}), 0);
     o_fresh();
     o_check(o_emit(OP_CAST, N(o_input(2, D(3, 7), DT_I64)), 1, &(Attr){.dtype = DT_F32}), 0);
+}
+
+/* more tiles than one launch takes (LTC_GPU_MAX_GROUPS): args.tile0 > 0 */
+Test(gpu_ocl, launches_split) {
+    o_fresh();
+    o_check(o_emit(OP_ADD_SCALAR, N(o_input(2, D(LTC_GPU_MAX_GROUPS + 77, 3), DT_F32)), 1, &(Attr){.f = 1.5}), 1e-6);
 }
 
 Test(gpu_ocl, dropout_training) {
