@@ -6,6 +6,7 @@
  * (jit_lookup) are not written yet. */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "codegen/cuda/cuda.h"
 
@@ -116,7 +117,8 @@ Backend *backend_cuda_new(Arena *a, const BackendOptions *o, LtcDiag *d) {
         return NULL;
     }
     Backend *b = &cb->b;
-    cb->threads = o && o->threads > 0 ? o->threads : 2;
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);   /* --threads, else every core: one compilation each */
+    cb->threads = o && o->threads > 0 ? o->threads : ncpu > 0 ? (int)ncpu : 1;
     b->name = "cuda";
     b->target = "nvptx compute_80 sm_80 sm_90a";
     b->device = "cuda";
