@@ -135,6 +135,7 @@ static bool run_backend(const char *name, bool *covered) {
     rt_program_free(&ph.prog);
     rt_scratch_free(&ph.scratch);
     if (ph.pool) rt_device_close(ph.pool);
+    ph.pool = NULL;                 /* not reopened when this backend is skipped */
     BackendOptions o = {.cpu = "native", .opt_level = 3};
     ph.be = backend_new(name, &ph.a, &o, &ph.d);
     cr_assert(ph.be, "backend %s: %s", name, ph.d.msg);
