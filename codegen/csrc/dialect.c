@@ -119,8 +119,10 @@ void csrc_preamble(const CDialect *dl, StrBuf *o) {
                  "        u32 n0 = (u32)(p1 >> 32) ^ c1 ^ k0, n2 = (u32)(p0 >> 32) ^ c3 ^ k1;\n"
                  "        c0 = n0; c1 = (u32)p1; c2 = n2; c3 = (u32)p0;\n"
                  "        k0 += 0x9E3779B9u; k1 += 0xBB67AE85u;\n    }\n"
-                 "    u32 w = (u32)(idx & 3);\n"
-                 "    return w == 0 ? c0 : w == 1 ? c1 : w == 2 ? c2 : c3;\n}\n", fn);
+                 "    const u32 w = (u32)(idx & 3);\n"
+                 "    u32 r = c3;\n"   /* ifs, not a ?: chain, which Oclgrind 21.10 evaluated wrongly */
+                 "    if (w == 0) r = c0;\n    if (w == 1) r = c1;\n    if (w == 2) r = c2;\n"
+                 "    return r;\n}\n", fn);
     /* philox_uniform_at: 24 high bits, exact, never 1 */
     sb_printf(o, "%s float ltc_uniform(u32 k0, u32 k1, u64 call, u64 idx) {\n"
                  "    return (float)(ltc_philox(k0, k1, call, idx) >> 8) * 5.9604644775390625e-8f;\n}\n", fn);

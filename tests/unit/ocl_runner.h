@@ -47,8 +47,12 @@ typedef struct Ocl {
 /* 0, or -1 with err: no library, no platform or device, no context. */
 __attribute__((unused)) static int ocl_open(Ocl *o, char *err, size_t errlen) {
     memset(o, 0, sizeof *o);
-    if (!(o->lib = dlopen("libOpenCL.so.1", RTLD_NOW | RTLD_LOCAL))) {
-        snprintf(err, errlen, "dlopen libOpenCL.so.1: %s", dlerror());
+    /* LTC_OCL_LIB: another OpenCL library, e.g. Oclgrind's
+     * /usr/lib/oclgrind/liboclgrind-rt.so with OCLGRIND_DATA_RACES=1 to
+     * look for races and out-of-bounds accesses PoCL does not report */
+    const char *lib = getenv("LTC_OCL_LIB") ? getenv("LTC_OCL_LIB") : "libOpenCL.so.1";
+    if (!(o->lib = dlopen(lib, RTLD_NOW | RTLD_LOCAL))) {
+        snprintf(err, errlen, "dlopen %s: %s", lib, dlerror());
         return -1;
     }
 #define OCL_LOAD(n)                                                          \
