@@ -76,6 +76,7 @@ void csrc_image_free(CsImage *img);
 typedef struct CsModule {
     StrBuf        src;
     LtcGpuKernel *kernels;      /* names malloc'ed */
+    size_t       *starts;       /* kernel i's text: src.s + starts[i] .. starts[i + 1] (or the end) */
     int           nkernels, cap;
 } CsModule;
 /* Render every kernel of the plans (kernel_spec(p, k, b, &s)) in dl. */

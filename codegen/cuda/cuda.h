@@ -26,6 +26,12 @@ typedef struct CudaJob {
 int  cuda_compile_jobs(CudaJob *jobs, int n, int nthreads);
 void cuda_job_free(CudaJob *j);
 
+/* With nvJitLink (LTC_HAVE_NVJITLINK): the relocatable cubins of jobs
+ * (each NVRTC -rdc=true of one kernel) linked into one cubin for arch
+ * (malloc'ed).  0, or -1 with err. */
+int cuda_link_cubins(const char *arch, CudaJob *const *jobs, int n, char **out, size_t *len, char *err,
+                     size_t errlen);
+
 /* The targets generate compiles for: PTX compute_80, cubins sm_80 and
  * sm_90a (plan/gpu_abi.h: LTC_CODE_CUDA_PTX 80, CUBIN 80 and 90|LTC_ARCH_A). */
 typedef struct CudaTarget { const char *arch; uint32_t kind, code_arch; } CudaTarget;

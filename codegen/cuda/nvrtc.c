@@ -138,3 +138,50 @@ void cuda_job_free(CudaJob *j) {
     j->code = j->log = NULL;
     j->code_len = 0;
 }
+
+#ifdef LTC_HAVE_NVJITLINK
+#include <nvJitLink.h>
+
+/* The relocatable cubins of jobs[0..n) (NVRTC -rdc=true, one kernel each)
+ * linked by nvJitLink into one cubin for arch. */
+int cuda_link_cubins(const char *arch, CudaJob *const *jobs, int n, char **out, size_t *len, char *err,
+                     size_t errlen) {
+    char opt[64];
+    snprintf(opt, sizeof opt, "-arch=%s", arch);
+    const char *opts[1] = {opt};
+    nvJitLinkHandle h;
+    *out = NULL;
+    *len = 0;
+    if (nvJitLinkCreate(&h, 1, opts) != NVJITLINK_SUCCESS) {
+        snprintf(err, errlen, "nvJitLink %s: nvJitLinkCreate failed", arch);
+        return -1;
+    }
+    nvJitLinkResult r = NVJITLINK_SUCCESS;
+    for (int i = 0; i < n && r == NVJITLINK_SUCCESS; i++)
+        r = nvJitLinkAddData(h, NVJITLINK_INPUT_CUBIN, jobs[i]->code, jobs[i]->code_len, jobs[i]->file);
+    if (r == NVJITLINK_SUCCESS) r = nvJitLinkComplete(h);
+    size_t n2 = 0;
+    if (r == NVJITLINK_SUCCESS && (r = nvJitLinkGetLinkedCubinSize(h, &n2)) == NVJITLINK_SUCCESS) {
+        if (!(*out = malloc(n2 ? n2 : 1))) {
+            nvJitLinkDestroy(&h);
+            snprintf(err, errlen, "nvJitLink %s: out of memory", arch);
+            return -1;
+        }
+        r = nvJitLinkGetLinkedCubin(h, *out);
+        *len = n2;
+    }
+    if (r != NVJITLINK_SUCCESS) {
+        size_t ls = 0;
+        char log[512] = "";
+        if (nvJitLinkGetErrorLogSize(h, &ls) == NVJITLINK_SUCCESS && ls > 0 && ls < sizeof log)
+            nvJitLinkGetErrorLog(h, log);
+        snprintf(err, errlen, "nvJitLink %s: error %d: %s", arch, (int)r, log);
+        free(*out);
+        *out = NULL;
+        nvJitLinkDestroy(&h);
+        return -1;
+    }
+    nvJitLinkDestroy(&h);
+    return 0;
+}
+#endif

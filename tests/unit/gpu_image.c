@@ -137,7 +137,11 @@ Test(gpu_image, cuda_ptx_and_cubins) {
     cr_assert_eq(data[0][s[0].len - 1], 0, "the PTX keeps its NUL (cuModuleLoadData reads a C string)");
     cr_assert(s[1].kind == LTC_CODE_CUDA_CUBIN && s[1].arch == 80);
     cr_assert(s[2].kind == LTC_CODE_CUDA_CUBIN && s[2].arch == (90 | LTC_ARCH_A));
-    for (int i = 1; i < 3; i++) cr_assert(memcmp(data[i], "\x7f" "ELF", 4) == 0, "a cubin is an ELF file");
+    for (int i = 1; i < 3; i++) {
+        cr_assert(memcmp(data[i], "\x7f" "ELF", 4) == 0, "a cubin is an ELF file");
+        for (int j = 0; j < nk; j++)   /* one module per target: every kernel in each cubin */
+            cr_assert(memmem(data[i], s[i].len, k[j].name, strlen(k[j].name)), "%s not in cubin %d", k[j].name, i);
+    }
     for (int i = 0; i < nk; i++) cr_assert(strstr((const char *)data[0], k[i].name), "%s not in the PTX", k[i].name);
     check_table(p, k, nk);
     StrBuf t = {0};
