@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define CL_TARGET_OPENCL_VERSION 120
 #include <CL/cl.h>
@@ -27,6 +28,9 @@
 #include "codegen/backend.h"
 #include "codegen/lower.h"
 #include "codegen/opencl/opencl.h"
+#ifdef LTC_HAVE_CUDA
+#include "codegen/cuda/cuda.h"
+#endif
 
 /* ---- OpenCL by dlopen ------------------------------------------------------------ */
 #define OCL_FNS(X) X(GetPlatformIDs) X(GetDeviceIDs) X(CreateContext) X(CreateCommandQueue) \
@@ -324,6 +328,108 @@ static size_t o_node_bytes(const Node *n) {
     return ne * dtype_storage_size(n->dtype);
 }
 
+#ifdef LTC_HAVE_CUDA
+/* LTC_CUDA_CASES=DIR: the case again for the cuda backend, written to
+ * DIR/case_N.bin for tests/device/cuda_replay.c to run on a GPU machine
+ * (none here): the code image, every root buffer (inputs and parameters
+ * with their data), every launch (kernel, group size, tiles, buffers as
+ * root + offset, LtcGpuArgs) and each output with the reference values.
+ * Layout: "LTCCASE1", u64 image length + image, u32 roots {u64 bytes, u8
+ * has data, data}, u32 launches {char name[128], u32 threads, i64 tiles,
+ * 8 x (u32 root, u64 offset), LtcGpuArgs}, u32 outputs {u32 root, u64
+ * bytes, u32 dtype, f64 tol, reference}. */
+static int o_case_no;
+static void o_put(FILE *f, const void *p, size_t n) { cr_assert(fwrite(p, 1, n, f) == n); }
+static void o_dump_cuda(Graph *g, Node **outs, int nout, void **ref, void **params, size_t *pbytes, double tol) {
+    const char *dir = getenv("LTC_CUDA_CASES");
+    if (!dir) return;
+    BackendOptions bo = {.opt_level = 2};
+    Backend *be = backend_cuda_new(&og.a, &bo, &og.d);
+    cr_assert(be, "%s", og.d.msg);
+    Plan *p = NULL;
+    cr_assert(plan_build(g, be, &og.a, &p, &og.d) == 0, "plan_build (cuda): %s", og.d.msg);
+    cr_assert(be->generate(be, &p, 1, NULL, &og.d) == 0, "generate (cuda): %s", og.d.msg);
+    CsImage img = {0};
+    const LtcGpuKernel *kt;
+    int nk;
+    cr_assert(cuda_code_image(be, &img, &kt, &nk, &og.d) == 0, "%s", og.d.msg);
+    char path[512];
+    snprintf(path, sizeof path, "%s/case_%d_%03d.bin", dir, (int)getpid(), o_case_no++);   /* a process per test */
+    FILE *f = fopen(path, "wb");
+    cr_assert(f, "cannot write %s", path);
+    o_put(f, "LTCCASE1", 8);
+    uint64_t il = img.len;
+    o_put(f, &il, 8);
+    o_put(f, img.p, img.len);
+    int64_t sv[LTC_MAX_SYMS] = {0};
+    uint32_t nroots = (uint32_t)(p->ninputs + p->nparams + p->noutputs + p->npacked + 1);
+    o_put(f, &nroots, 4);
+    for (uint32_t i = 0; i < nroots; i++) {
+        uint64_t bytes;
+        const void *data = NULL;
+        int k = (int)i;
+        if (k < p->ninputs) { bytes = og.in_bytes[k]; data = og.in_data[k]; }
+        else if ((k -= p->ninputs) < p->nparams) { bytes = pbytes[k]; data = params[k]; }
+        else if ((k -= p->nparams) < p->noutputs) bytes = o_node_bytes(outs[k]);
+        else if ((k -= p->noutputs) < p->npacked) bytes = (uint64_t)poly_eval(&p->packed[k].bytes, sv);
+        else bytes = (uint64_t)poly_eval(&p->arena_bytes, sv);
+        uint8_t has = data != NULL;
+        o_put(f, &bytes, 8);
+        o_put(f, &has, 1);
+        if (has) o_put(f, data, bytes);
+    }
+    uint32_t nl = (uint32_t)(p->nprepack + p->nsteps);
+    o_put(f, &nl, 4);
+    for (uint32_t i = 0; i < nl; i++) {
+        const PlanStep *st = i < (uint32_t)p->nprepack ? &p->prepack[i] : &p->steps[i - p->nprepack];
+        char name[128] = {0};
+        snprintf(name, sizeof name, "%s", p->kernels[st->kernel].name);
+        uint32_t threads = 0;
+        for (int k = 0; k < nk; k++)
+            if (!strcmp(kt[k].name, name)) threads = kt[k].threads;
+        int64_t tiles = poly_eval(&st->ntiles, sv);
+        o_put(f, name, sizeof name);
+        o_put(f, &threads, 4);
+        o_put(f, &tiles, 8);
+        for (int b = 0; b < LTC_GPU_MAX_BUFS; b++) {
+            const PlanBuf *pb = &p->bufs[st->bufs[b < st->nbufs ? b : 0]];
+            uint32_t root = pb->kind == BUF_INPUT ? 0 : pb->kind == BUF_PARAM ? (uint32_t)p->ninputs
+                          : pb->kind == BUF_OUTPUT ? (uint32_t)(p->ninputs + p->nparams)
+                          : pb->kind == BUF_PACKED ? (uint32_t)(p->ninputs + p->nparams + p->noutputs) : nroots - 1;
+            if (pb->kind != BUF_ARENA) root += (uint32_t)pb->index;
+            uint64_t off = pb->kind == BUF_ARENA ? (uint64_t)poly_eval(&pb->offset, sv) : 0;
+            o_put(f, &root, 4);
+            o_put(f, &off, 8);
+        }
+        LtcGpuArgs a;
+        memset(&a, 0, sizeof a);
+        for (int d = 0; d < st->ndims; d++) a.dims[d] = poly_eval(&st->dims[d], sv);
+        a.dims[st->ndims] = (int64_t)og.call;
+        a.ntiles = tiles;
+        memcpy(a.f, st->f, sizeof a.f);
+        o_put(f, &a, sizeof a);
+    }
+    uint32_t no = (uint32_t)nout;
+    o_put(f, &no, 4);
+    for (int o = 0; o < nout; o++) {
+        uint32_t root = (uint32_t)(p->ninputs + p->nparams + o), dt = (uint32_t)outs[o]->dtype;
+        uint64_t bytes = o_node_bytes(outs[o]);
+        o_put(f, &root, 4);
+        o_put(f, &bytes, 8);
+        o_put(f, &dt, 4);
+        o_put(f, &tol, 8);
+        o_put(f, ref[o], bytes);
+    }
+    fclose(f);
+    csrc_image_free(&img);
+    be->destroy(be);
+}
+#else
+static void o_dump_cuda(Graph *g, Node **outs, int nout, void **ref, void **params, size_t *pbytes, double tol) {
+    (void)g; (void)outs; (void)nout; (void)ref; (void)params; (void)pbytes; (void)tol;
+}
+#endif
+
 /* The graph's outputs (outs[0..nout), already added with ir_add_output):
  * plan_build for opencl, build, run, compare each.  Returns the largest
  * relative error. */
@@ -389,6 +495,7 @@ __attribute__((unused)) static double o_check_outputs(Node **outs, int nout, dou
     og.cl.ReleaseProgram(prog);
     cr_assert(rc == 0, "run: %s", err);
 
+    o_dump_cuda(g, outs, nout, ref, params, pbytes, tol);
     double worst = 0;
     for (int o = 0; o < nout; o++) {
         const Node *n = outs[o];
