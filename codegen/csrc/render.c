@@ -60,9 +60,8 @@ bool csrc_supports(const KernelSpec *s, const char **why) {
     bool moves = cs_uint((int)dtype_storage_size(s->dtype)) != NULL;
     if (is(s, "gemm") || is(s, "gemm_pack")) {
         if (!all_f32(s)) *why = "gemm on a non-f32 dtype (bf16/f16 are not generated yet)";
-        else if (s->act && s->act != OP_RELU && s->act != OP_GELU && s->act != OP_SILU && s->act != OP_SIGMOID &&
-                 s->act != OP_TANH)
-            *why = "activation of a fused_linear";
+        else if (s->act && !cs_eltwise_op(s->act))   /* the epilogue writes the op's expr */
+            *why = "activation of a fused_linear without an element-wise expression";
     } else if (is(s, "flash_attention")) {
         if (s->in_dtypes[0] != DT_F32 || s->in_dtypes[1] != DT_F32 || s->in_dtypes[2] != DT_F32 || s->dtype != DT_F32)
             *why = "attention on a non-f32 dtype";
