@@ -155,6 +155,7 @@ static void tune_print(const KernelSpec *s, StrBuf *o) {
     else if (t->att_br)
         sb_printf(o, "  tuned: %d query rows x %d keys per block, %d rows per group\n", t->att_br, t->att_bc,
                   t->att_rg);
+    if (t->threads) sb_printf(o, "  group: %d work-items\n", t->threads);   /* GPU targets */
 }
 
 void kernel_spec_print(const Plan *p, const KernelSpec *s, StrBuf *o) {

@@ -55,6 +55,7 @@ typedef struct KernelTune {
     int mc, kc;             /* GEMM row block and depth block */
     bool scatter;           /* qkv: C columns addressed per lane (Dh % vw != 0) */
     int att_br, att_bc, att_rg;   /* attention: query rows per block, keys per block, rows per group */
+    int threads;            /* GPU targets: work-items per group (plan/gpu_abi.h LtcGpuKernel.threads) */
 } KernelTune;
 
 typedef struct KernelSpec {

@@ -66,7 +66,8 @@ static const OptSpec specs[] = {
 enum { NSPECS = sizeof specs / sizeof specs[0] };
 
 /* Emit kinds: those the driver handles itself, then the backend's. */
-static const char *const emit_kinds[] = {"ir", "dot", "weights", "llvm", "asm", "obj", "fusion", "plan", "kernels"};
+static const char *const emit_kinds[] = {"ir", "dot", "weights", "llvm", "asm", "obj", "fusion", "plan", "kernels",
+                                           "opencl", "cuda", "ptx"};
 enum { NEMIT = sizeof emit_kinds / sizeof emit_kinds[0] };
 
 void driver_print_help(FILE *f) {
@@ -80,7 +81,8 @@ void driver_print_help(FILE *f) {
           "                        MODEL.so for a library). All outputs are renamed into\n"
           "                        place only when the whole compile succeeded.\n"
           "  --emit KIND           ir | dot | weights | llvm | asm | obj | fusion | plan |\n"
-          "                        kernels\n"
+          "                        kernels | opencl (--target opencl) | cuda | ptx\n"
+          "                        (--target cuda)\n"
           "  --entry NAME          function to compile (repeatable; default: the last user\n"
           "                        function called at top level with tensor arguments)\n"
           "  --save-weights FILE   write the entries' parameters as safetensors\n"
@@ -337,7 +339,7 @@ int driver_parse_args(Driver *d, int argc, char **argv) {
             if (k == NEMIT) {
                 const char *hint = name_closest(val, emit_kinds, NEMIT);
                 if (hint) return usage(d, "unknown --emit kind '%s'; did you mean '%s'?", val, hint);
-                return usage(d, "unknown --emit kind '%s' (expected ir, dot, weights, llvm, asm, obj, fusion or plan)",
+                return usage(d, "unknown --emit kind '%s' (expected ir, dot, weights, llvm, asm, obj, fusion, plan, kernels, opencl, cuda or ptx)",
                              val);
             }
             o->emit = val;

@@ -128,15 +128,21 @@ static bool has_family(const Plan *p, const char *fam) {
     return false;
 }
 
-/* one backend: its device, every case */
-static void run_backend(const char *name, bool *covered) {
+/* one backend: its device, every case; false when this runtime has no
+ * device for it yet (a GPU target whose device is still to come) */
+static bool run_backend(const char *name, bool *covered) {
     if (ph.be) ph.be->destroy(ph.be);
     rt_program_free(&ph.prog);
     rt_scratch_free(&ph.scratch);
     if (ph.pool) rt_device_close(ph.pool);
+    ph.pool = NULL;                 /* not reopened when this backend is skipped */
     BackendOptions o = {.cpu = "native", .opt_level = 3};
     ph.be = backend_new(name, &ph.a, &o, &ph.d);
     cr_assert(ph.be, "backend %s: %s", name, ph.d.msg);
+    if (!rt_device_find(ph.be->device)) {
+        fprintf(stderr, "backend_ops: %s skipped: this runtime has no '%s' device\n", name, ph.be->device);
+        return false;
+    }
     char err[256];
     ph.pool = rt_device_open(ph.be->device, 2, err, sizeof err);
     cr_assert(ph.pool, "backend %s: %s", name, err);
@@ -155,6 +161,7 @@ static void run_backend(const char *name, bool *covered) {
         fprintf(stderr, "backend_ops: %-5s %-16s %-24s ok at %d sizes (tol %g)\n", name, cur->family, cur->name,
                 cur->sizes[3] ? 4 : cur->sizes[2] ? 3 : 2, cur->tol);
     }
+    return true;
 }
 
 Test(backend_ops, every_family_on_every_backend) {
@@ -168,7 +175,7 @@ Test(backend_ops, every_family_on_every_backend) {
     cr_assert_gt(n, 0);
     for (int b = 0; b < n; b++) {
         bool covered[NFAMILIES] = {false};
-        run_backend(names[b], covered);
+        if (!run_backend(names[b], covered)) continue;
         for (int f = 0; f < NFAMILIES; f++)
             cr_assert(covered[f] || !strncmp(families[f], "toy_", 4),
                       "kernel family '%s' has no case in backend_ops.c", families[f]);

@@ -1,0 +1,151 @@
+/* csrc.h: one C-source emitter for the GPU dialects (CUDA C, OpenCL C 1.2,
+ * Metal Shading Language).
+ *
+ * A dialect is a table (CDialect): how a kernel is declared, how buffers
+ * are passed (plan/gpu_abi.h), address-space qualifiers, the group and
+ * local index, shared memory, the barrier, math names, how infinity is
+ * spelt and the preamble every source starts with.  Each kernel family has
+ * ONE renderer (r_*.c) that writes its kernel from a KernelSpec alone
+ * (codegen/kernel_spec.h: nothing here reads a graph Node) through that
+ * table, so the three dialects share every line of a family.
+ *
+ * The ABI is plan/gpu_abi.h: one group per tile (tile = args.tile0 +
+ * group; a group whose tile >= args.ntiles returns at once), `threads`
+ * work-items per group (KernelTune.threads, chosen by csrc_tune), buffers
+ * b0..b7 then LtcGpuArgs by value.  Generated code uses the preamble's
+ * fixed-width names: i64, u64, u32, u16, u8 (CUDA has no `long` of 64 bits
+ * on every host, OpenCL no `long long`). */
+#ifndef LTC_CODEGEN_CSRC_H
+#define LTC_CODEGEN_CSRC_H
+
+#include "codegen/kernel_spec.h"
+#include "plan/gpu_abi.h"
+#include "support/support.h"
+
+typedef struct CDialect {
+    const char *name;            /* "cuda", "opencl", "metal" */
+    const char *kernel_prefix;   /* before the kernel's name: "extern \"C\" __global__ void" */
+    const char *bounds;          /* group-size attribute, printf with the threads, or NULL */
+    const char *global;          /* qualifier of a pointer into a buffer: "", "__global ", "device " */
+    const char *local;           /* qualifier of a shared-memory array: "__shared__ " ... */
+    const char *local_ptr;       /* qualifier of a pointer to shared memory ("" in CUDA) */
+    bool        buf_offsets;     /* OpenCL: each buffer is (cl_mem, long byte offset) */
+    bool        buf_attrs;       /* Metal: [[buffer(i)]] on each parameter */
+    const char *args_param;      /* how LtcGpuArgs is received */
+    const char *index_params;    /* Metal: the group/thread position parameters, else "" */
+    const char *group_id;        /* the group's index as i64 */
+    const char *local_id;        /* the work-item's index in its group as int */
+    const char *barrier;         /* a group-wide barrier on shared memory */
+    const char *fn_prefix;       /* a helper function: "static __device__ inline" */
+    const char *math_suffix;     /* float overloads: "f" (expf) or "" (exp) */
+    const char *infinity;        /* +inf as a float expression */
+    bool        has_f64;         /* double arithmetic available (Metal has none) */
+    bool        has_erf;         /* erf available (Metal: the preamble defines one) */
+    const char *types;           /* typedefs of i64 u64 u32 u16 u8 and the f64 pragma */
+} CDialect;
+
+extern const CDialect csrc_cuda, csrc_opencl, csrc_metal;
+
+/* What a rendered kernel needs at launch (plan/gpu_abi.h LtcGpuKernel). */
+typedef struct CsInfo {
+    int threads;
+    int shared_bytes;
+} CsInfo;
+
+/* The preamble of a source file: the dialect's types, LtcGpuArgs laid out
+ * as plan/gpu_abi.h, +inf, and the helpers kernels call (block sums and
+ * maxima, activations, Philox). */
+void csrc_preamble(const CDialect *dl, StrBuf *out);
+
+/* Kernel s in dialect dl, appended to out (no preamble).  0, or -1 + d. */
+int csrc_render(const CDialect *dl, const KernelSpec *s, StrBuf *out, CsInfo *info, LtcDiag *d);
+
+/* What the renderers handle (Backend.supports, shared by every GPU
+ * backend) and their choices (Backend.tune). */
+bool csrc_supports(const KernelSpec *s, const char **why);
+void csrc_tune(KernelSpec *s);
+
+/* A code image (plan/gpu_abi.h): LTC_CODE_MAGIC, then sections, each an
+ * LtcCodeSection and its bytes padded with zeros to 8. */
+typedef struct CsImage { uint8_t *p; size_t len, cap; } CsImage;
+int  csrc_image_add(CsImage *img, uint32_t kind, uint32_t arch, const void *data, uint64_t len);   /* -1: no memory */
+void csrc_image_free(CsImage *img);
+
+/* The kernels of every generate() of a backend (module.c): their source
+ * (no preamble) and LtcGpuKernel table, in generation order. */
+typedef struct CsModule {
+    StrBuf        src;
+    LtcGpuKernel *kernels;      /* names malloc'ed */
+    size_t       *starts;       /* kernel i's text: src.s + starts[i] .. starts[i + 1] (or the end) */
+    int           nkernels, cap;
+} CsModule;
+/* Render every kernel of the plans (kernel_spec(p, k, b, &s)) in dl. */
+int  csrc_module_add(CsModule *m, const CDialect *dl, struct Backend *b, Plan **plans, int nplans, LtcDiag *d);
+/* preamble + every kernel: one translation unit (malloc'ed, NULL: no memory) */
+char *csrc_module_source(const CsModule *m, const CDialect *dl);
+void csrc_module_free(CsModule *m);
+
+/* ---- for the renderers (render.c) -------------------------------------------------- */
+typedef struct Cs {
+    const CDialect *dl;
+    const KernelSpec *s;
+    StrBuf *o;
+    int threads;
+    int shared_bytes;
+} Cs;
+
+/* The kernel's signature and prologue: `tile` (i64, returned past
+ * ntiles), `tid` (int), `T` (the group size, a constant) and p0..p(n-1),
+ * the byte pointers of the buffers used. */
+void cs_begin(Cs *c, int nbufs);
+/* tile = args.tile0 + group; return past args.ntiles (after cs_shared). */
+void cs_tile(Cs *c);
+/* The same for kernels with barriers: `live` (tile < ntiles) and tile (0
+ * when not live); the renderer zeroes its loop bounds and skips its stores
+ * when not live, and every work-item reaches every barrier. */
+void cs_tile_live(Cs *c);
+void cs_end(Cs *c);
+/* A shared-memory array of n elements of type ty (at kernel scope). */
+void cs_shared(Cs *c, const char *ty, const char *name, int n);
+/* "__global float *x = (__global float *)p2;" */
+void cs_ptr(Cs *c, const char *ty, const char *name, int buf);
+/* The element type moving `bytes`-sized elements unchanged ("u32"...). */
+const char *cs_uint(int bytes);
+/* Value type of a dtype (f32 float, i64, bool u8); NULL when none. */
+const char *cs_vtype(DType t);
+/* The float version of math function `base` ("exp" -> "expf" in CUDA). */
+const char *cs_math(const Cs *c, const char *base);
+/* The type sums accumulate in where the reference does in double. */
+const char *cs_f64(const Cs *c);
+
+int cs_gemm(Cs *c, LtcDiag *d);
+int cs_gemm_pack(Cs *c, LtcDiag *d);
+int cs_attn(Cs *c, LtcDiag *d);
+int cs_norm(Cs *c, LtcDiag *d);
+int cs_softmax(Cs *c, LtcDiag *d);
+int cs_eltwise(Cs *c, LtcDiag *d);
+bool cs_eltwise_op(int op);       /* has an expr (ops.def) the renderer can write */
+/* op's expr (ops.def) in C on operand texts x, y (r_eltwise.c); -1: none. */
+int  cs_ew_expr(Cs *c, int op, const char *x, const char *y, StrBuf *o);
+int cs_reduce(Cs *c, LtcDiag *d);
+int cs_copy(Cs *c, LtcDiag *d);
+int cs_cat(Cs *c, LtcDiag *d);
+int cs_misc(Cs *c, LtcDiag *d);
+int cs_dropout(Cs *c, LtcDiag *d);
+
+/* v = sum (max: NaN-propagating maximum) of v over the group, through
+ * shared float array red[T] (r_*.c: norm, softmax, attention). */
+void cs_block_reduce(Cs *c, bool max, const char *v, const char *red);
+/* A float literal of (float)v; infinities and NaN through LTC_INF. */
+void cs_flt(StrBuf *o, double v);
+/* The C text of activation op `act` applied to expression x (its expr;
+ * x unchanged for none). */
+void cs_act(Cs *c, int act, const char *x, StrBuf *out);
+
+/* GEMM blocking of the renderers (r_gemm.c): BM rows x NB columns per
+ * pass, BK deep; 256 threads each own a 4 x 4 block of C. */
+enum { CS_GEMM_NB = 64, CS_GEMM_BM = 64, CS_GEMM_BK = 16, CS_GEMM_T = 256 };
+/* attention: one query row per group, a key per thread per block */
+enum { CS_ATT_T = 128, CS_ATT_MAXD = 512 };
+
+#endif

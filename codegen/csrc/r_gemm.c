@@ -1,0 +1,148 @@
+/* r_gemm.c: the gemm and gemm_pack families in C (every dialect).
+ *
+ *   C[M,N] = act(A[M,K] . B[K,N] + bias) + residual
+ *
+ * One group per tile; a tile is a block of NB = 64 columns (matmul: of one
+ * batch entry, or every block of it when N is symbolic), and the group
+ * walks all M rows in passes of BM = 64.  A pass keeps a 64 x 64 block of
+ * C in registers, 4 x 4 per work-item (rows ty + 16i, columns tx + 16j:
+ * neighbouring work-items touch neighbouring columns, so shared-memory
+ * reads are conflict-free and stores coalesce), and steps through K by
+ * BK = 16: A[BM x BK] and B[BK x NB] are staged in shared memory, stored
+ * k-major so the inner loop reads one row of each.  Ragged edges: loads
+ * past M, N or K read zero, stores are guarded.
+ *
+ * B: linear W [N,K] row-major (B[k][n] = W[n*K + k]) or, when the weight
+ * is made at bind time, the gemm_pack panel layout [N/64][K][64] (zero
+ * past N: tune.nr = 64, so a tile is one panel); matmul B [K,N] with ldb.
+ * bufs/dims: codegen/kernel_layout.h. */
+#include "codegen/csrc/csrc.h"
+#include "codegen/kernel_layout.h"
+
+enum { NB = CS_GEMM_NB, BM = CS_GEMM_BM, BK = CS_GEMM_BK };
+
+int cs_gemm(Cs *c, LtcDiag *d) {
+    const KernelSpec *s = c->s;
+    StrBuf *o = c->o;
+    bool matmul = s->gemm.kind == 1, packed = s->gemm.packed, qkv = s->gemm.qkv;
+    if (c->threads != 256 || s->tune.nr != NB || s->tune.nb != NB)
+        return diag_set(d, s->loc, "%s backend: %s: GEMM blocking nr %d nb %d threads %d is not the renderer's",
+                        c->dl->name, s->name, s->tune.nr, s->tune.nb, c->threads);
+    cs_begin(c, 5);
+    cs_shared(c, "float", "As", BK * BM);
+    cs_shared(c, "float", "Bs", BK * NB);
+    cs_tile_live(c);
+    cs_ptr(c, "float", "A0", GB_A);
+    cs_ptr(c, "float", "B0", GB_B);
+    cs_ptr(c, "float", "bias", GB_BIAS);
+    cs_ptr(c, "float", "R", GB_RES);
+    cs_ptr(c, "float", "C0", GB_C);
+    sb_puts(o, "    const i64 M = live ? args.dims[0] : 0, N = args.dims[1], K = args.dims[2], lda = args.dims[3];\n"
+               "    const int tx = tid % 16, ty = tid / 16;\n");
+    if (!matmul) {
+        sb_printf(o, "    const i64 ldc = args.dims[%d], ldr = args.dims[%d];\n", LD_LDC, LD_LDR);
+        sb_puts(o, "    const i64 cb0 = tile, cb1 = tile + 1;\n");
+        sb_printf(o, "    %sfloat *A = A0, *B = B0, *C = C0;\n", c->dl->global);
+        if (qkv)
+            sb_printf(o, "    const i64 qS = args.dims[%d], qDh = args.dims[%d], qE = args.dims[%d];\n"
+                         "    const i64 qPs = args.dims[%d], qLs = args.dims[%d], qHs = args.dims[%d];\n",
+                      QD_S, QD_DH, QD_E, QD_PS, QD_LS, QD_HS);
+    } else {
+        /* tiles: batch x column blocks (ncb > 0), or batch entries that
+         * walk every column block (N symbolic: ncb = 0) */
+        sb_printf(o, "    const i64 ldb = args.dims[%d], ldc = args.dims[%d], nb1 = args.dims[%d], ncb = args.dims[%d];\n",
+                  MD_LDB, MD_LDC, MD_NB1, MD_NCB);
+        sb_printf(o, "    const i64 tb = ncb > 0 ? tile / ncb : tile;\n"
+                     "    const i64 cb0 = ncb > 0 ? tile %% ncb : 0, cb1 = ncb > 0 ? cb0 + 1 : (N + %d) / %d;\n",
+                  NB - 1, NB);
+        sb_printf(o, "    const i64 b0 = tb / nb1, b1 = tb %% nb1;\n"
+                     "    %sfloat *A = A0 + b0 * args.dims[%d] + b1 * args.dims[%d];\n"
+                     "    %sfloat *B = B0 + b0 * args.dims[%d] + b1 * args.dims[%d];\n"
+                     "    %sfloat *C = C0 + tb * M * ldc;\n",
+                  c->dl->global, MD_SA0, MD_SA1, c->dl->global, MD_SB0, MD_SB1, c->dl->global);
+    }
+    sb_printf(o, "    for (i64 cb = cb0; cb < cb1; cb++) {\n"
+                 "        const i64 j0 = cb * %d;\n"
+                 "        for (i64 m0 = 0; m0 < M; m0 += %d) {\n"
+                 "            float acc[4][4];\n"
+                 "            for (int i = 0; i < 4; i++)\n"
+                 "                for (int j = 0; j < 4; j++) acc[i][j] = 0.0f;\n"
+                 "            for (i64 k0 = 0; k0 < K; k0 += %d) {\n", NB, BM, BK);
+    /* stage A[m0.., k0..] as As[kk][r]: consecutive work-items read along a row of A */
+    sb_printf(o, "                for (int e = tid; e < %d; e += T) {\n"
+                 "                    const int kk = e %% %d, r = e / %d;\n"
+                 "                    const i64 row = m0 + r, k = k0 + kk;\n"
+                 "                    As[kk * %d + r] = (row < M && k < K) ? A[row * lda + k] : 0.0f;\n"
+                 "                }\n", BK * BM, BK, BK, BM);
+    /* stage B[k0.., j0..] as Bs[kk][cc] */
+    sb_printf(o, "                for (int e = tid; e < %d; e += T) {\n", BK * NB);
+    if (matmul)
+        sb_printf(o, "                    const int kk = e / %d, cc = e %% %d;\n"
+                     "                    const i64 k = k0 + kk, col = j0 + cc;\n"
+                     "                    Bs[kk * %d + cc] = (k < K && col < N) ? B[k * ldb + col] : 0.0f;\n",
+                  NB, NB, NB);
+    else if (packed)   /* panel cb is [K][64], zero past N */
+        sb_printf(o, "                    const int kk = e / %d, cc = e %% %d;\n"
+                     "                    const i64 k = k0 + kk;\n"
+                     "                    Bs[kk * %d + cc] = k < K ? B[(cb * K + k) * %d + cc] : 0.0f;\n",
+                  NB, NB, NB, NB);
+    else               /* W [N,K]: consecutive work-items read along a row of W */
+        sb_printf(o, "                    const int kk = e %% %d, cc = e / %d;\n"
+                     "                    const i64 k = k0 + kk, col = j0 + cc;\n"
+                     "                    Bs[kk * %d + cc] = (k < K && col < N) ? B[col * K + k] : 0.0f;\n",
+                  BK, BK, NB);
+    sb_printf(o, "                }\n"
+                 "                %s;\n"
+                 "                for (int kk = 0; kk < %d; kk++) {\n"
+                 "                    float a[4], b[4];\n"
+                 "                    for (int i = 0; i < 4; i++) a[i] = As[kk * %d + ty + 16 * i];\n"
+                 "                    for (int j = 0; j < 4; j++) b[j] = Bs[kk * %d + tx + 16 * j];\n"
+                 "                    for (int i = 0; i < 4; i++)\n"
+                 "                        for (int j = 0; j < 4; j++) acc[i][j] += a[i] * b[j];\n"
+                 "                }\n"
+                 "                %s;\n"
+                 "            }\n", c->dl->barrier, BK, BM, NB, c->dl->barrier);
+    /* epilogue: + bias, act, + residual, store (qkv: head-split offsets) */
+    sb_puts(o, "            for (int i = 0; i < 4; i++) {\n"
+               "                const i64 row = m0 + ty + 16 * i;\n"
+               "                if (row >= M) continue;\n"
+               "                for (int j = 0; j < 4; j++) {\n"
+               "                    const i64 col = j0 + tx + 16 * j;\n"
+               "                    if (col >= N) continue;\n"
+               "                    float v = acc[i][j];\n");
+    if (s->bias) sb_puts(o, "                    v += bias[col];\n");
+    if (s->act) {
+        StrBuf a = {0};
+        cs_act(c, s->act, "v", &a);
+        sb_printf(o, "                    v = %s;\n", a.s ? a.s : "v");
+        sb_free(&a);
+    }
+    if (s->residual) sb_puts(o, "                    v += R[row * ldr + col];\n");
+    if (qkv)
+        sb_puts(o, "                    const i64 e = col % qE;\n"
+                   "                    C[(row / qS) * qLs + (row % qS) * qDh + (col / qE) * qPs + (e / qDh) * qHs + e % qDh] = v;\n");
+    else
+        sb_puts(o, "                    C[row * ldc + col] = v;\n");
+    sb_puts(o, "                }\n            }\n        }\n    }\n");
+    cs_end(c);
+    return 0;
+}
+
+/* Bind-time packing: packed[t][k][c] = W[(t*64 + c)*K + k], zero past N;
+ * one tile per panel of 64 columns. */
+int cs_gemm_pack(Cs *c, LtcDiag *d) {
+    if (c->s->tune.nr != NB)
+        return diag_set(d, c->s->loc, "%s backend: %s: panel width %d is not the renderer's %d", c->dl->name,
+                        c->s->name, c->s->tune.nr, NB);
+    cs_begin(c, 2);
+    cs_tile(c);
+    cs_ptr(c, "float", "W", 0);
+    cs_ptr(c, "float", "P", 1);
+    sb_printf(c->o, "    const i64 N = args.dims[0], K = args.dims[1];\n"
+                    "    for (i64 e = tid; e < K * %d; e += T) {\n"
+                    "        const i64 k = e / %d, col = tile * %d + e %% %d;\n"
+                    "        P[tile * K * %d + e] = col < N ? W[col * K + k] : 0.0f;\n"
+                    "    }\n", NB, NB, NB, NB, NB);
+    cs_end(c);
+    return 0;
+}

@@ -1,0 +1,146 @@
+/* render.c: a kernel's family -> its renderer, what the renderers handle
+ * (shared by every GPU backend's supports), their tuning, and the code
+ * image writer. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "codegen/csrc/csrc.h"
+
+typedef int RenderFn(Cs *c, LtcDiag *d);
+
+/* family, renderer, work-items per group */
+static const struct { const char *family; RenderFn *fn; int threads; } families[] = {
+    {"gemm", cs_gemm, CS_GEMM_T},
+    {"gemm_pack", cs_gemm_pack, 128},
+    {"flash_attention", cs_attn, CS_ATT_T},
+    {"norm", cs_norm, 256},
+    {"softmax", cs_softmax, 256},
+    {"eltwise", cs_eltwise, 128},
+    {"reduce", cs_reduce, 128},
+    {"copy", cs_copy, 128},
+    {"cat", cs_cat, 128},
+    {"misc", cs_misc, 128},
+    {"dropout", cs_dropout, 256},
+};
+enum { NFAM = sizeof families / sizeof families[0] };
+
+static int family_index(const char *f) {
+    for (int i = 0; f && i < NFAM; i++)
+        if (strcmp(families[i].family, f) == 0) return i;
+    return -1;
+}
+
+int csrc_render(const CDialect *dl, const KernelSpec *s, StrBuf *out, CsInfo *info, LtcDiag *d) {
+    int f = family_index(s->family);
+    if (f < 0) return diag_set(d, s->loc, "%s backend: no renderer for kernel family %s", dl->name, s->family ? s->family : "?");
+    if (s->tune.threads != families[f].threads)
+        return diag_set(d, s->loc, "%s backend: %s was tuned for %d work-items, its renderer uses %d (a tune bug)",
+                        dl->name, s->name, s->tune.threads, families[f].threads);
+    Cs c = {.dl = dl, .s = s, .o = out, .threads = s->tune.threads};
+    if (families[f].fn(&c, d) != 0) return -1;
+    if (out->oom) return diag_set(d, s->loc, "%s backend: out of memory rendering %s", dl->name, s->name);
+    if (info) {
+        info->threads = c.threads;
+        info->shared_bytes = c.shared_bytes;
+    }
+    return 0;
+}
+
+static bool all_f32(const KernelSpec *s) {
+    if (s->dtype != DT_F32) return false;
+    for (int i = 0; i < s->nin; i++)
+        if (s->in_dtypes[i] != DT_F32) return false;
+    return true;
+}
+
+static bool is(const KernelSpec *s, const char *f) { return s->family && strcmp(s->family, f) == 0; }
+
+bool csrc_supports(const KernelSpec *s, const char **why) {
+    *why = NULL;
+    bool moves = cs_uint((int)dtype_storage_size(s->dtype)) != NULL;
+    if (is(s, "gemm") || is(s, "gemm_pack")) {
+        if (!all_f32(s)) *why = "gemm on a non-f32 dtype (bf16/f16 are not generated yet)";
+        else if (s->act && !cs_eltwise_op(s->act))   /* the epilogue writes the op's expr */
+            *why = "activation of a fused_linear without an element-wise expression";
+    } else if (is(s, "flash_attention")) {
+        if (s->in_dtypes[0] != DT_F32 || s->in_dtypes[1] != DT_F32 || s->in_dtypes[2] != DT_F32 || s->dtype != DT_F32)
+            *why = "attention on a non-f32 dtype";
+        else if (s->mask && s->in_dtypes[3] != DT_F32 && s->in_dtypes[3] != DT_BOOL)
+            *why = "attention mask dtype";
+        else if (s->head_dim > CS_ATT_MAXD || s->value_dim > CS_ATT_MAXD)   /* q row and O in shared/registers */
+            *why = "attention head dims above 512";
+    } else if (is(s, "norm") || is(s, "softmax")) {
+        if (!all_f32(s)) *why = "norm on a non-f32 dtype";
+    } else if (is(s, "eltwise")) {
+        if (s->dtype != DT_F32 || s->in_dtypes[0] != DT_F32 ||
+            (s->nin > 1 && s->in_dtypes[1] != DT_F32 && !s->ew.bool_mask))
+            *why = "dtype other than f32";
+        else if (!cs_eltwise_op(s->opcode))
+            *why = "no expression for this element-wise op";
+    } else if (is(s, "reduce")) {
+        if (s->in_dtypes[0] != DT_F32) *why = "reduction of a non-f32 tensor";
+    } else if (is(s, "dropout")) {
+        if (!all_f32(s)) *why = "dropout of a non-f32 tensor";
+    } else if (is(s, "copy") || is(s, "cat")) {
+        if (!moves) *why = "elements of this size";
+    } else if (is(s, "misc")) {
+        if ((s->opcode == OP_FULL || s->opcode == OP_ARANGE) && !cs_vtype(s->dtype))
+            *why = "source of this dtype";
+        else if (s->opcode == OP_CAST && (!cs_vtype(s->dtype) || !cs_vtype(s->in_dtypes[0])))
+            *why = "cast between these dtypes";
+        else if (!moves)
+            *why = "elements of this size";
+    } else {
+        *why = "no GPU renderer for this kernel family";
+    }
+    return *why == NULL;
+}
+
+void csrc_tune(KernelSpec *s) {
+    KernelTune *t = &s->tune;
+    memset(t, 0, sizeof *t);
+    int f = family_index(s->family);
+    if (f < 0) return;
+    t->threads = families[f].threads;
+    if (is(s, "gemm") || is(s, "gemm_pack")) {
+        /* a tile = one gemm_pack panel = NB columns (lower_gemm: nb % nr == 0) */
+        t->mr = 4;
+        t->nr = t->nb = CS_GEMM_NB;
+        t->mc = CS_GEMM_BM;
+        t->kc = CS_GEMM_BK;
+    } else if (is(s, "flash_attention")) {
+        t->att_br = 1;
+        t->att_bc = CS_ATT_T;
+        t->att_rg = 1;
+    }
+}
+
+int csrc_image_add(CsImage *img, uint32_t kind, uint32_t arch, const void *data, uint64_t len) {
+    size_t pad = (size_t)((8 - len % 8) % 8);
+    size_t need = img->len + (img->len == 0 ? 8 : 0) + sizeof(LtcCodeSection) + (size_t)len + pad;
+    if (need > img->cap) {
+        size_t cap = img->cap ? img->cap : 4096;
+        while (cap < need) cap *= 2;
+        uint8_t *p = realloc(img->p, cap);
+        if (!p) return -1;
+        img->p = p;
+        img->cap = cap;
+    }
+    if (img->len == 0) {
+        uint64_t magic = LTC_CODE_MAGIC;
+        memcpy(img->p, &magic, 8);
+        img->len = 8;
+    }
+    LtcCodeSection h = {.kind = kind, .arch = arch, .len = len};
+    memcpy(img->p + img->len, &h, sizeof h);
+    img->len += sizeof h;
+    if (len) memcpy(img->p + img->len, data, (size_t)len);
+    memset(img->p + img->len + len, 0, pad);
+    img->len += (size_t)len + pad;
+    return 0;
+}
+
+void csrc_image_free(CsImage *img) {
+    free(img->p);
+    memset(img, 0, sizeof *img);
+}

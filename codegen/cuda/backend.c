@@ -1,0 +1,197 @@
+/* backend.c: the `cuda` backend.  Every kernel is CUDA C written by the
+ * dialect-neutral renderers of codegen/csrc from its KernelSpec; generate
+ * compiles it with NVRTC for each target of cuda_targets (PTX for
+ * compute_80, cubins for sm_80 and sm_90a) on threads: with nvJitLink one
+ * cubin program per kernel and target, linked per target (compile_all).  Model libraries (emit_library) and in-process use
+ * (jit_lookup) are not written yet. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "codegen/cuda/cuda.h"
+
+enum { NTARGETS = sizeof cuda_targets / sizeof cuda_targets[0] };
+
+typedef struct CudaBackend {
+    Backend  b;
+    CsModule m;
+    CudaJob  jobs[NTARGETS];    /* the last generate's results, per target */
+    char    *src;               /* the source they were compiled from */
+    int      threads;
+} CudaBackend;
+
+static CudaBackend *self(Backend *b) { return (CudaBackend *)b->self; }
+
+static bool cu_supports(Backend *b, const KernelSpec *s, const char **why) {
+    (void)b;
+    return csrc_supports(s, why);
+}
+
+static void cu_tune(Backend *b, KernelSpec *s) {
+    (void)b;
+    csrc_tune(s);
+}
+
+static void drop_code(CudaBackend *cb) {
+    for (int i = 0; i < NTARGETS; i++) cuda_job_free(&cb->jobs[i]);
+    free(cb->src);
+    cb->src = NULL;
+}
+
+/* The first failed job's message. */
+static int job_error(CudaJob *jobs, int n, LtcDiag *d) {
+    for (int i = 0; i < n; i++)
+        if (jobs[i].rc) return diag_set(d, (SrcLoc){0}, "cuda backend: %s", jobs[i].err);
+    return diag_set(d, (SrcLoc){0}, "cuda backend: compilation failed");
+}
+
+#ifdef LTC_HAVE_NVJITLINK
+/* Kernels in parallel: the PTX of the whole module (one NVRTC program:
+ * PTX cannot be linked) beside one relocatable cubin per kernel and cubin
+ * target (-rdc=true, each its own program, so every kernel's optimiser
+ * and ptxas run on their own thread); then nvJitLink joins each target's
+ * cubins into the one module the code image holds per target. */
+static int compile_all(CudaBackend *cb, int nt, LtcDiag *d) {
+    const CsModule *m = &cb->m;
+    int nk = m->nkernels, ncubin = NTARGETS - 1, njobs = 1 + nk * ncubin;
+    CudaJob *jobs = calloc((size_t)njobs, sizeof *jobs);
+    char **srcs = calloc((size_t)nk + 1, sizeof *srcs);
+    CudaJob **lk = calloc((size_t)nk + 1, sizeof *lk);
+    StrBuf pre = {0};
+    int rc = -1;
+    if (!jobs || !srcs || !lk) { diag_set(d, (SrcLoc){0}, "cuda backend: out of memory"); goto out; }
+    csrc_preamble(&csrc_cuda, &pre);
+    for (int k = 0; k < nk; k++) {
+        size_t s0 = m->starts[k], s1 = k + 1 < nk ? m->starts[k + 1] : m->src.len;
+        size_t l = pre.len + (s1 - s0) + 1;
+        if (pre.oom || !(srcs[k] = malloc(l))) { diag_set(d, (SrcLoc){0}, "cuda backend: out of memory"); goto out; }
+        memcpy(srcs[k], pre.s, pre.len);
+        memcpy(srcs[k] + pre.len, m->src.s + s0, s1 - s0);
+        srcs[k][l - 1] = 0;
+    }
+    jobs[0] = (CudaJob){.src = cb->src, .file = "lispetorchc_kernels.cu", .arch = cuda_targets[0].arch};
+    for (int t = 0; t < ncubin; t++)
+        for (int k = 0; k < nk; k++)
+            jobs[1 + t * nk + k] = (CudaJob){.src = srcs[k], .file = m->kernels[k].name,
+                                             .arch = cuda_targets[1 + t].arch, .extra = "-rdc=true"};
+    if (cuda_compile_jobs(jobs, njobs, nt) != 0) { job_error(jobs, njobs, d); goto out; }
+    cb->jobs[0] = jobs[0];
+    jobs[0] = (CudaJob){0};
+    for (int t = 0; t < ncubin; t++) {
+        CudaJob *r = &cb->jobs[1 + t];
+        *r = (CudaJob){.arch = cuda_targets[1 + t].arch};
+        for (int k = 0; k < nk; k++) lk[k] = &jobs[1 + t * nk + k];
+        if (cuda_link_cubins(r->arch, lk, nk, &r->code, &r->code_len, r->err, sizeof r->err) != 0) {
+            diag_set(d, (SrcLoc){0}, "cuda backend: %s", r->err);
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    for (int i = 0; jobs && i < njobs; i++) cuda_job_free(&jobs[i]);
+    for (int k = 0; srcs && k < nk; k++) free(srcs[k]);
+    free(jobs);
+    free(srcs);
+    free(lk);
+    sb_free(&pre);
+    return rc;
+}
+#else
+/* Without nvJitLink: the whole module once per target, the targets side
+ * by side (cubins of separate programs could not be joined). */
+static int compile_all(CudaBackend *cb, int nt, LtcDiag *d) {
+    for (int i = 0; i < NTARGETS; i++)
+        cb->jobs[i] = (CudaJob){.src = cb->src, .file = "lispetorchc_kernels.cu", .arch = cuda_targets[i].arch};
+    if (cuda_compile_jobs(cb->jobs, NTARGETS, nt) != 0) return job_error(cb->jobs, NTARGETS, d);
+    return 0;
+}
+#endif
+
+static int cu_generate(Backend *b, Plan **plans, int nplans, const BackendOptions *o, LtcDiag *d) {
+    CudaBackend *cb = self(b);
+    if (csrc_module_add(&cb->m, &csrc_cuda, b, plans, nplans, d) != 0) return -1;
+    drop_code(cb);
+    if (!(cb->src = csrc_module_source(&cb->m, &csrc_cuda))) return diag_set(d, (SrcLoc){0}, "cuda backend: out of memory");
+    int nt = o && o->threads > 0 ? o->threads : cb->threads;
+    if (compile_all(cb, nt, d) != 0) {
+        drop_code(cb);
+        return -1;
+    }
+    return 0;
+}
+
+static int cu_emit_text(Backend *b, const char *kind, StrBuf *out, LtcDiag *d) {
+    CudaBackend *cb = self(b);
+    if (strcmp(kind, "cuda") == 0) {
+        char *src = cb->src ? NULL : csrc_module_source(&cb->m, &csrc_cuda);
+        const char *t = cb->src ? cb->src : src;
+        if (!t) return diag_set(d, (SrcLoc){0}, "cuda backend: out of memory");
+        sb_puts(out, t);
+        free(src);
+        return 0;
+    }
+    if (strcmp(kind, "ptx") == 0) {
+        if (!cb->jobs[0].code) return diag_set(d, (SrcLoc){0}, "cuda backend: no PTX (nothing generated)");
+        sb_puts(out, cb->jobs[0].code);   /* NUL-terminated by NVRTC */
+        return 0;
+    }
+    return diag_set(d, (SrcLoc){0}, "the cuda backend emits --emit cuda or ptx, not '%s'", kind);
+}
+
+int cuda_code_image(Backend *b, CsImage *img, const LtcGpuKernel **kernels, int *nkernels, LtcDiag *d) {
+    CudaBackend *cb = self(b);
+    for (int i = 0; i < NTARGETS; i++) {
+        if (!cb->jobs[i].code) return diag_set(d, (SrcLoc){0}, "cuda backend: no code for %s (nothing generated)", cuda_targets[i].arch);
+        if (csrc_image_add(img, cuda_targets[i].kind, cuda_targets[i].code_arch, cb->jobs[i].code, cb->jobs[i].code_len))
+            return diag_set(d, (SrcLoc){0}, "cuda backend: out of memory for the code image");
+    }
+    *kernels = cb->m.kernels;
+    *nkernels = cb->m.nkernels;
+    return 0;
+}
+
+static int cu_emit_library(Backend *b, Plan **plans, int nplans, const char *path, const void *w, size_t wl,
+                           LtcDiag *d) {
+    (void)b; (void)plans; (void)nplans; (void)w; (void)wl;
+    (void)path;   /* the staged temporary: not a name the user gave */
+    return diag_set(d, (SrcLoc){0}, "the cuda backend cannot write a model library yet; use --emit cuda or ptx");
+}
+
+static int cu_jit_lookup(Backend *b, const char *name, void **fn, LtcDiag *d) {
+    (void)b;
+    if (fn) *fn = NULL;
+    return diag_set(d, (SrcLoc){0}, "the cuda backend has no in-process execution yet (kernel '%s')", name ? name : "?");
+}
+
+static void cu_destroy(Backend *b) {
+    if (!b) return;
+    CudaBackend *cb = self(b);
+    drop_code(cb);
+    csrc_module_free(&cb->m);
+    free(cb);
+}
+
+Backend *backend_cuda_new(Arena *a, const BackendOptions *o, LtcDiag *d) {
+    (void)a;
+    CudaBackend *cb = calloc(1, sizeof *cb);
+    if (!cb) {
+        diag_set(d, (SrcLoc){0}, "cuda backend: out of memory");
+        return NULL;
+    }
+    Backend *b = &cb->b;
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);   /* --threads, else every core: one compilation each */
+    cb->threads = o && o->threads > 0 ? o->threads : ncpu > 0 ? (int)ncpu : 1;
+    b->name = "cuda";
+    b->target = "nvptx compute_80 sm_80 sm_90a";
+    b->device = "cuda";
+    b->self = cb;
+    b->buf_align = 64;
+    b->supports = cu_supports;
+    b->tune = cu_tune;
+    b->generate = cu_generate;
+    b->emit_text = cu_emit_text;
+    b->emit_library = cu_emit_library;
+    b->jit_lookup = cu_jit_lookup;
+    b->destroy = cu_destroy;
+    return b;
+}

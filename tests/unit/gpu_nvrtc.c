@@ -1,0 +1,95 @@
+/* gpu_nvrtc.c: every kernel of every example, as the cuda backend writes
+ * it, compiled alone by NVRTC for sm_80 and sm_90a with ptxas -v; the log
+ * must show no spill stores or loads.  Prints registers and shared memory
+ * per kernel (the table in docs/gpu_backends.md comes from here). */
+#include "tests/unit/gpu_examples.h"
+
+#ifdef LTC_HAVE_CUDA
+#include "codegen/cuda/cuda.h"
+
+/* "Used 40 registers, ..., 8192 bytes smem" and "N bytes spill stores, M
+ * bytes spill loads" of ptxas -v for the (one) function of a log */
+static void ptxas_info(const char *log, int *regs, int *smem, int *spill_st, int *spill_ld) {
+    *regs = *smem = *spill_st = *spill_ld = -1;
+    const char *p = strstr(log, "Used ");
+    if (p) *regs = atoi(p + 5);
+    const char *q = p ? strstr(p, "bytes smem") : NULL;
+    if (q) {
+        const char *b = q;
+        while (b > p && b[-1] == ' ') b--;
+        while (b > p && b[-1] >= '0' && b[-1] <= '9') b--;
+        *smem = atoi(b);
+    } else if (p) {
+        *smem = 0;
+    }
+    const char *s = strstr(log, "bytes spill stores");
+    if (s) {
+        const char *b = s;
+        while (b > log && b[-1] == ' ') b--;
+        while (b > log && b[-1] >= '0' && b[-1] <= '9') b--;
+        *spill_st = atoi(b);
+        const char *l = strstr(s, "bytes spill loads");
+        if (l) {
+            b = l;
+            while (b > s && b[-1] == ' ') b--;
+            while (b > s && b[-1] >= '0' && b[-1] <= '9') b--;
+            *spill_ld = atoi(b);
+        }
+    }
+}
+
+Test(gpu_nvrtc, every_example_kernel_sm80_sm90a, .timeout = 1800) {
+    int nex;
+    char **ex = gx_examples(&nex);
+    cr_assert_gt(nex, 0);
+    const char *archs[2] = {"sm_80", "sm_90a"};
+    int total = 0;
+    for (int e = 0; e < nex; e++) {
+        GxSource g;
+        gx_generate(ex[e], "cuda", "cuda", &g);
+        CudaJob *jobs = calloc((size_t)g.n * 2, sizeof *jobs);
+        char **srcs = calloc((size_t)g.n, sizeof *srcs);
+        cr_assert(jobs && srcs);
+        for (int k = 0; k < g.n; k++) {
+            size_t l = strlen(g.preamble) + strlen(g.k[k].text) + 1;
+            srcs[k] = malloc(l);
+            cr_assert(srcs[k]);
+            snprintf(srcs[k], l, "%s%s", g.preamble, g.k[k].text);
+            for (int a = 0; a < 2; a++)
+                jobs[2 * k + a] = (CudaJob){.src = srcs[k], .file = g.k[k].name, .arch = archs[a], .extra = "-Xptxas=-v"};
+        }
+        int rc = cuda_compile_jobs(jobs, 2 * g.n, 2);
+        for (int j = 0; j < 2 * g.n; j++) cr_expect(jobs[j].rc == 0, "%s: %s", ex[e], jobs[j].err);
+        cr_assert(rc == 0);
+        const char *base = strrchr(ex[e], '/') + 1;
+        for (int k = 0; k < g.n; k++)
+            for (int a = 0; a < 2; a++) {
+                int regs, smem, st, ld;
+                ptxas_info(jobs[2 * k + a].log ? jobs[2 * k + a].log : "", &regs, &smem, &st, &ld);
+                cr_expect(regs > 0, "%s %s: no ptxas -v line in the log:\n%s", g.k[k].name, archs[a],
+                          jobs[2 * k + a].log ? jobs[2 * k + a].log : "");
+                cr_expect(st == 0 && ld == 0, "%s %s: spills (%d bytes stored, %d loaded)", g.k[k].name, archs[a], st, ld);
+                fprintf(stderr, "nvrtc: %-30s %-7s %-48s %3d registers %6d B shared, spills %d/%d\n", base, archs[a],
+                        g.k[k].name, regs, smem, st, ld);
+                total++;
+            }
+        for (int j = 0; j < 2 * g.n; j++) cuda_job_free(&jobs[j]);
+        for (int k = 0; k < g.n; k++) free(srcs[k]);
+        free(srcs);
+        free(jobs);
+        gx_free(&g);
+    }
+    fprintf(stderr, "nvrtc: %d kernel compilations of %d examples, no spills\n", total, nex);
+}
+
+/* An NVRTC error names the generated line. */
+Test(gpu_nvrtc, error_quotes_the_source_line) {
+    CudaJob j = {.src = "typedef int i64;\nextern \"C\" __global__ void k(int *p) {\n    p[0] = undefined_x;\n}\n",
+                 .file = "bad.cu", .arch = "sm_80"};
+    cr_assert(cuda_compile_jobs(&j, 1, 1) != 0);
+    cr_assert(strstr(j.err, "bad.cu(3)") && strstr(j.err, "p[0] = undefined_x;"), "%s", j.err);
+    cuda_job_free(&j);
+}
+#else
+Test(gpu_nvrtc, skipped_without_cuda) { cr_skip_test("the cuda backend is not built (no NVRTC)"); }
+#endif

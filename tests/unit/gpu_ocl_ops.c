@@ -1,0 +1,264 @@
+/* gpu_ocl_ops.c: every kernel family of the GPU renderers (codegen/csrc),
+ * as the opencl backend generates it, run on PoCL with the ABI of
+ * plan/gpu_abi.h (ocl_runner.h) against the reference interpreter, on
+ * ragged shapes (1, primes, not multiples of any block), with masks,
+ * causal, decode steps (S = 1), grouped-query attention and dropout.
+ * Tolerances as backend_ops.c: 1e-5 (GEMM, norms, reductions), 1e-4
+ * (attention), 1e-6 (element-wise, softmax), exact for data movement and
+ * dropout. */
+#include "tests/unit/ocl_runner.h"
+
+TestSuite(gpu_ocl, .init = o_setup, .fini = o_teardown, .timeout = 900);
+
+#define D(...) (int64_t[]){__VA_ARGS__}
+#define N(...) (Node *[]){__VA_ARGS__}
+
+/* ---- gemm, gemm_pack ------------------------------------------------------------------ */
+static void linear(int64_t M, int64_t Nn, int64_t K, bool param, bool bias, bool res, int act) {
+    o_fresh();
+    Node *x = o_input(2, D(M, K), DT_F32);
+    Node *w = param ? o_param(2, D(Nn, K)) : o_input(2, D(Nn, K), DT_F32);
+    Node *in[4] = {x, w};
+    int nin = 2;
+    if (bias) in[nin++] = o_param(1, D(Nn));
+    if (res) in[nin++] = o_input(2, D(M, Nn), DT_F32);
+    Attr a = {.flags = (bias ? LINEAR_BIAS : 0) | (res ? LINEAR_RES : 0), .act = act};
+    bool fused = act || res;
+    o_check(o_emit(fused ? OP_FUSED_LINEAR : OP_LINEAR, in, fused ? nin : 2 + bias, &a), 1e-5);
+}
+
+Test(gpu_ocl, gemm_linear_ragged) {
+    linear(1, 1, 1, true, false, false, 0);
+    linear(7, 33, 37, true, true, false, 0);
+    linear(70, 100, 300, true, true, false, 0);
+    linear(65, 129, 17, true, false, false, 0);
+    linear(5, 7, 0, true, true, true, OP_RELU);   /* K = 0: act(bias) + residual */
+}
+
+Test(gpu_ocl, gemm_unpacked_weight) {
+    linear(33, 100, 57, false, true, false, 0);
+    linear(3, 65, 1, false, false, false, 0);
+}
+
+Test(gpu_ocl, gemm_epilogues) {
+    int acts[] = {0, OP_RELU, OP_GELU, OP_SILU, OP_SIGMOID, OP_TANH};
+    for (int i = 0; i < 6; i++) linear(37, 70, 61, true, true, true, acts[i]);
+}
+
+Test(gpu_ocl, gemm_qkv_head_split) {
+    int64_t cases[][6] = {{3, 2, 7, 4, 16, 40}, {3, 1, 1, 2, 8, 24}, {2, 3, 5, 3, 20, 33}};
+    for (int c = 0; c < 3; c++) {
+        int64_t P = cases[c][0], B = cases[c][1], S = cases[c][2], H = cases[c][3], Dh = cases[c][4], K = cases[c][5];
+        o_fresh();
+        Node *x = o_input(3, D(B, S, K), DT_F32);
+        Node *w = o_param(2, D(P * H * Dh, K));
+        Node *b = o_param(1, D(P * H * Dh));
+        Attr a = {.shape = o_shape(5, D(P, B, H, S, Dh))};
+        o_check(o_emit(OP_QKV_LINEAR, N(x, w, b), 3, &a), 1e-5);
+    }
+}
+
+Test(gpu_ocl, gemm_batched_matmul) {
+    o_fresh();
+    o_check(o_emit(OP_MATMUL, N(o_input(3, D(2, 7, 16), DT_F32), o_input(3, D(2, 16, 13), DT_F32)), 2, NULL), 1e-5);
+    o_fresh();   /* B broadcast over the batch, N past one block */
+    o_check(o_emit(OP_MATMUL, N(o_input(4, D(2, 3, 33, 20), DT_F32), o_input(2, D(20, 70), DT_F32)), 2, NULL), 1e-5);
+    o_fresh();   /* scores: [B,H,S,D] x [B,H,D,S] */
+    o_check(o_emit(OP_MATMUL, N(o_input(4, D(1, 2, 65, 8), DT_F32), o_input(4, D(1, 2, 8, 65), DT_F32)), 2, NULL), 1e-5);
+}
+
+/* ---- flash_attention ------------------------------------------------------------------- */
+static void attn(int64_t B, int64_t H, int64_t Hkv, int64_t Sq, int64_t Sk, int64_t Dd, int mask, Attr a) {
+    o_fresh();
+    Node *q = o_input(4, D(B, H, Sq, Dd), DT_F32);
+    Node *k = o_input(4, D(B, Hkv, Sk, Dd), DT_F32);
+    Node *v = o_input(4, D(B, Hkv, Sk, Dd), DT_F32);
+    Node *in[4] = {q, k, v};
+    int nin = 3;
+    if (mask == 1) in[nin++] = o_input(4, D(B, 1, Sq, Sk), DT_BOOL);
+    if (mask == 2) in[nin++] = o_input(2, D(Sq, Sk), DT_F32);
+    if (mask == 3) in[nin++] = o_input(4, D(B, 1, 1, Sk), DT_BOOL);
+    if (H != Hkv) a.i = H / Hkv;
+    o_check(o_emit(OP_SDPA, in, nin, &a), 1e-4);
+}
+
+Test(gpu_ocl, attention) {
+    attn(2, 3, 3, 37, 37, 32, 0, (Attr){0});
+    attn(1, 2, 2, 50, 300, 64, 0, (Attr){0});             /* several key blocks */
+    attn(1, 2, 2, 19, 19, 24, 0, (Attr){.causal = true});
+    attn(1, 1, 1, 130, 130, 16, 0, (Attr){.causal = true});
+    attn(1, 4, 4, 1, 1, 64, 0, (Attr){0});                /* S = 1 */
+    attn(1, 4, 4, 1, 77, 64, 0, (Attr){0});               /* a decode step */
+    attn(2, 2, 2, 17, 23, 8, 1, (Attr){0});               /* bool mask */
+    attn(1, 3, 3, 9, 140, 40, 2, (Attr){.scale = 0.3});   /* additive mask */
+    attn(2, 2, 2, 5, 31, 16, 3, (Attr){.causal = true});
+    attn(1, 8, 2, 19, 37, 32, 0, (Attr){0});              /* GQA */
+    attn(1, 6, 1, 1, 300, 64, 0, (Attr){0});              /* MQA decode */
+    attn(1, 4, 2, 23, 23, 16, 0, (Attr){.causal = true});
+    attn(1, 2, 2, 7, 300, 128, 0, (Attr){0});             /* D = 128: a column per work-item */
+}
+
+/* value dim != head dim, and SDPA broadcasting over a group axis (three
+ * batch dims, K/V of size 1 on the last: grouped-query attention) */
+Test(gpu_ocl, attention_shapes) {
+    o_fresh();
+    Node *q = o_input(4, D(1, 2, 9, 32), DT_F32), *k = o_input(4, D(1, 2, 150, 32), DT_F32);
+    Node *v = o_input(4, D(1, 2, 150, 200), DT_F32);        /* Dv = 200 > T: two columns per work-item */
+    o_check(o_emit(OP_SDPA, N(q, k, v), 3, NULL), 1e-4);
+    o_fresh();
+    q = o_input(5, D(2, 2, 3, 19, 16), DT_F32);
+    k = o_input(5, D(2, 2, 1, 37, 16), DT_F32);
+    v = o_input(5, D(2, 2, 1, 37, 16), DT_F32);
+    o_check(o_emit(OP_SDPA, N(q, k, v), 3, &(Attr){.causal = true}), 1e-4);
+}
+
+Test(gpu_ocl, attention_dropout) {
+    for (uint64_t call = 0; call < 2; call++) {
+        o_fresh();
+        og.call = call * 7;
+        Node *q = o_input(4, D(1, 2, 21, 16), DT_F32), *k = o_input(4, D(1, 2, 33, 16), DT_F32);
+        Node *v = o_input(4, D(1, 2, 33, 16), DT_F32);
+        o_check(o_emit(OP_SDPA, N(q, k, v), 3, &(Attr){.training = true, .p = 0.3, .seed = 0x77, .causal = true}), 1e-4);
+    }
+}
+
+/* ---- norm, softmax ------------------------------------------------------------------------ */
+Test(gpu_ocl, norms) {
+    int64_t cols[] = {1, 20, 77, 1000};
+    for (int c = 0; c < 4; c++) {
+        int64_t Nn = cols[c];
+        o_fresh();
+        o_check(o_emit(OP_LAYER_NORM, N(o_input(2, D(5, Nn), DT_F32), o_param(1, D(Nn)), o_param(1, D(Nn))), 3,
+                       &(Attr){.eps = 1e-5, .flags = NORM_W | NORM_B}), 1e-5);
+        o_fresh();
+        o_check(o_emit(OP_LAYER_NORM, N(o_input(2, D(3, Nn), DT_F32)), 1, &(Attr){.eps = 1e-5}), 1e-5);
+        o_fresh();
+        o_check(o_emit(OP_RMS_NORM, N(o_input(2, D(4, Nn), DT_F32), o_param(1, D(Nn))), 2,
+                       &(Attr){.eps = 1e-6, .flags = NORM_W}), 1e-5);
+        for (int which = 0; which < 2; which++) {
+            o_fresh();
+            Node *x = o_input(2, D(6, Nn), DT_F32), *r = o_input(2, D(6, Nn), DT_F32);
+            Attr a = {.eps = 1e-5, .flags = NORM_W | (which ? 0 : NORM_B), .i = which ? OP_RMS_NORM : OP_LAYER_NORM};
+            Node *in[4] = {x, r, o_param(1, D(Nn)), which ? NULL : o_param(1, D(Nn))};
+            o_check(o_emit(OP_ADD_NORM, in, which ? 3 : 4, &a), 1e-5);
+        }
+    }
+}
+
+/* ADDNORM_HAS_SUM: the kernel also stores x + r (the ADD_NORM_SUM
+ * companion's value, bufs[5]) */
+Test(gpu_ocl, add_norm_stores_sum) {
+    for (int which = 0; which < 2; which++) {
+        o_fresh();
+        Node *x = o_input(2, D(5, 77), DT_F32), *r = o_input(2, D(5, 77), DT_F32), *w = o_param(1, D(77));
+        Attr a = {.eps = 1e-5, .flags = NORM_W | ADDNORM_HAS_SUM, .i = which ? OP_RMS_NORM : OP_LAYER_NORM};
+        Node *an = o_emit(OP_ADD_NORM, N(x, r, w), 3, &a);
+        Node *sum = o_emit(OP_ADD_NORM_SUM, N(an, x, r), 3, NULL);
+        ir_add_output(og.g, an);
+        ir_add_output(og.g, sum);
+        o_check_outputs(N(an, sum), 2, 1e-5);
+    }
+}
+
+Test(gpu_ocl, softmax) {
+    int64_t cols[] = {1, 13, 300, 1025};
+    for (int c = 0; c < 4; c++) {
+        o_fresh();
+        o_check(o_emit(OP_SOFTMAX, N(o_input(2, D(7, cols[c]), DT_F32)), 1, &(Attr){.axis = 1}), 1e-6);
+        o_fresh();
+        o_check(o_emit(OP_LOG_SOFTMAX, N(o_input(3, D(2, 3, cols[c]), DT_F32)), 1, &(Attr){.axis = 2}), 1e-6);
+    }
+}
+
+/* ---- eltwise -------------------------------------------------------------------------------- */
+Test(gpu_ocl, eltwise_binary_broadcast) {
+    Op ops[] = {OP_ADD, OP_SUB, OP_MUL, OP_DIV};
+    for (int i = 0; i < 4; i++) {
+        o_fresh();   /* a row vector */
+        o_check(o_emit(ops[i], N(o_input(2, D(9, 11), DT_F32), o_input(1, D(11), DT_F32)), 2, NULL), 1e-6);
+        o_fresh();   /* a column: a scalar per row */
+        o_check(o_emit(ops[i], N(o_input(3, D(2, 5, 300), DT_F32), o_input(3, D(2, 5, 1), DT_F32)), 2, NULL), 1e-6);
+        o_fresh();   /* both broadcast on different dims */
+        o_check(o_emit(ops[i], N(o_input(3, D(3, 1, 7), DT_F32), o_input(3, D(1, 4, 7), DT_F32)), 2, NULL), 1e-6);
+    }
+    o_fresh();
+    o_check(o_emit(OP_MASKED_FILL, N(o_input(3, D(2, 3, 17), DT_F32), o_input(3, D(2, 1, 17), DT_BOOL)), 2,
+                   &(Attr){.f = -1e9}), 0);
+}
+
+Test(gpu_ocl, eltwise_unary) {
+    Op ops[] = {OP_NEG, OP_ABS, OP_EXP, OP_SQRT, OP_RSQRT, OP_RECIPROCAL, OP_SIN, OP_COS, OP_TANH, OP_SIGMOID,
+                OP_RELU, OP_GELU, OP_SILU, OP_FLOOR, OP_CEIL, OP_ROUND, OP_LOG, OP_LOG2};
+    for (size_t i = 0; i < sizeof ops / sizeof *ops; i++) {
+        o_fresh();
+        o_check(o_emit(ops[i], N(o_input(2, D(3, 130), DT_F32)), 1, NULL), 1e-6);
+    }
+    Op sops[] = {OP_ADD_SCALAR, OP_MUL_SCALAR, OP_DIV_SCALAR, OP_RSUB_SCALAR, OP_POW_SCALAR};
+    for (size_t i = 0; i < sizeof sops / sizeof *sops; i++) {
+        o_fresh();
+        o_check(o_emit(sops[i], N(o_input(2, D(4, 33), DT_F32)), 1, &(Attr){.f = i == 4 ? 2.0 : 0.7}), 1e-6);
+    }
+    o_fresh();
+    o_check(o_emit(OP_CLAMP, N(o_input(1, D(257), DT_F32)), 1, &(Attr){.f = -0.25, .f2 = 0.5}), 0);
+}
+
+/* ---- reduce, copy, cat, misc, dropout ------------------------------------------------------ */
+Test(gpu_ocl, reduce) {
+    Op ops[] = {OP_SUM_DIM, OP_MEAN_DIM, OP_MAX_DIM, OP_ARGMAX};
+    for (int i = 0; i < 4; i++)
+        for (int ax = 0; ax < 3; ax++) {
+            o_fresh();
+            o_check(o_emit(ops[i], N(o_input(3, D(3, 300, 5), DT_F32)), 1, &(Attr){.axis = ax}), 1e-5);
+        }
+}
+
+Test(gpu_ocl, copies) {
+    o_fresh();
+    o_check(o_emit(OP_PERMUTE, N(o_input(3, D(7, 3, 5), DT_F32)), 1, &(Attr){.perm = {1, 0, 2}}), 0);
+    o_fresh();
+    o_check(o_emit(OP_PERMUTE, N(o_input(4, D(2, 3, 5, 4), DT_F32)), 1, &(Attr){.perm = {0, 2, 3, 1}}), 0);
+    o_fresh();
+    o_check(o_emit(OP_EXPAND, N(o_input(3, D(2, 1, 5), DT_F32)), 1, &(Attr){.shape = o_shape(3, D(2, 6, 5))}), 0);
+    o_fresh();   /* a strided slice (not an alias) */
+    o_check(o_emit(OP_SLICE, N(o_input(2, D(9, 10), DT_F32)), 1,
+                   &(Attr){.axis = 1, .start = dim_const(1), .end = dim_const(9), .step = 3}), 0);
+    o_fresh();   /* i64 elements */
+    o_check(o_emit(OP_PERMUTE, N(o_input(2, D(4, 3), DT_I64)), 1, &(Attr){.perm = {1, 0}}), 0);
+}
+
+Test(gpu_ocl, cat) {
+    o_fresh();
+    o_check(o_emit(OP_CAT, N(o_input(2, D(5, 4), DT_F32), o_input(2, D(5, 6), DT_F32)), 2, &(Attr){.axis = 1}), 0);
+    o_fresh();   /* more inputs than one step's buffers: several parts */
+    Node *in[9];
+    for (int i = 0; i < 9; i++) in[i] = o_input(2, D(3, 1 + i), DT_F32);
+    o_check(o_emit(OP_CAT, in, 9, &(Attr){.axis = 1}), 0);
+}
+
+Test(gpu_ocl, misc) {
+    o_fresh();
+    o_check(o_emit(OP_EMBEDDING, N(o_input(1, D(13), DT_I64), o_param(2, D(10, 8))), 2, NULL), 0);
+    o_fresh();
+    o_check(o_emit(OP_TRIU, N(o_input(3, D(2, 6, 9), DT_F32)), 1, &(Attr){.i = 1}), 0);
+    o_fresh();
+    o_check(o_emit(OP_TRIL, N(o_input(2, D(7, 5), DT_F32)), 1, &(Attr){.i = -1}), 0);
+    o_fresh();
+    o_check(o_emit(OP_CAST, N(o_input(2, D(3, 7), DT_BOOL)), 1, &(Attr){.dtype = DT_F32}), 0);
+    o_fresh();
+    o_check(o_emit(OP_CAST, N(o_input(2, D(3, 7), DT_I64)), 1, &(Attr){.dtype = DT_F32}), 0);
+}
+
+/* more tiles than one launch takes (LTC_GPU_MAX_GROUPS): args.tile0 > 0 */
+Test(gpu_ocl, launches_split) {
+    o_fresh();
+    o_check(o_emit(OP_ADD_SCALAR, N(o_input(2, D(LTC_GPU_MAX_GROUPS + 77, 3), DT_F32)), 1, &(Attr){.f = 1.5}), 1e-6);
+}
+
+Test(gpu_ocl, dropout_training) {
+    for (uint64_t call = 0; call < 3; call++) {
+        o_fresh();
+        og.call = call;
+        o_check(o_emit(OP_DROPOUT, N(o_input(2, D(3, 3001), DT_F32)), 1,
+                       &(Attr){.p = 0.3, .training = true, .seed = 77}), 0);
+    }
+}
