@@ -4,7 +4,7 @@
  *   clone the backend's module  (emission rewrites IR; keep the original)
  *   add the descriptor           (descriptor.c)
  *   emit an object file          LLVMTargetMachineEmitToFile
- *   cc -shared -o tmp obj -lm    exit status checked, messages kept
+ *   cc -shared -o tmp obj -lm    support/link.c: exit status checked, messages kept
  *   rename(tmp, path)            no partial output on any failure
  *
  * Every intermediate file is registered with support/tempfiles.h (and the
@@ -16,6 +16,7 @@
 
 #include <llvm-c/Analysis.h>
 
+#include "support/link.h"
 #include "support/tempfiles.h"
 
 #include <errno.h>
@@ -26,75 +27,6 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-extern char **environ;
-
-/* Run argv, stderr+stdout into log; 0 when it exits with status 0. */
-static int run_tool(char *const argv[], const char *log, int *status) {
-    posix_spawn_file_actions_t fa;
-    if (posix_spawn_file_actions_init(&fa) != 0) return -1;
-    posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    pid_t pid;
-    int e = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    if (e != 0) { errno = e; return -1; }
-    tempfiles_set_child(pid);
-    int st;
-    while (waitpid(pid, &st, 0) < 0)
-        if (errno != EINTR) { tempfiles_set_child(0); return -1; }
-    tempfiles_set_child(0);
-    *status = st;
-    return 0;
-}
-
-static void read_log(const char *log, char *buf, size_t n) {
-    buf[0] = 0;
-    FILE *f = fopen(log, "r");
-    if (!f) return;
-    size_t k = fread(buf, 1, n - 1, f);
-    buf[k] = 0;
-    fclose(f);
-    while (k > 0 && (buf[k - 1] == '\n' || buf[k - 1] == ' ')) buf[--k] = 0;
-}
-
-int aot_link_shared(const char *obj, const char *out, LtcDiag *d) {
-    SrcLoc nl = {0};
-    char log[4200];
-    if (snprintf(log, sizeof log, "%s.log", out) >= (int)sizeof log)
-        return diag_set(d, nl, "output path too long: '%s'", out);
-    if (tempfiles_add(log) != 0) return diag_set(d, nl, "too many temporary files (linking '%s')", out);
-    /* -z defs: an unresolved symbol is a link error now, not a dlopen
-     * failure later.  Only libc and libm are linked. */
-    const char *compilers[] = {"cc", "gcc", "clang"};
-    int rc = -1;
-    bool found = false;
-    for (size_t i = 0; i < sizeof compilers / sizeof *compilers; i++) {
-        char *argv[] = {(char *)compilers[i], "-shared", "-o", (char *)out, (char *)obj,
-                        "-Wl,-z,defs", "-Wl,-z,noexecstack", "-lm", NULL};
-        int st = 0;
-        if (run_tool(argv, log, &st) != 0) {
-            if (errno == ENOENT) continue;              /* try the next compiler */
-            found = true;
-            rc = diag_set(d, nl, "cannot run the linker '%s': %s", compilers[i], strerror(errno));
-            break;
-        }
-        found = true;
-        if (WIFEXITED(st) && WEXITSTATUS(st) == 0) { rc = 0; break; }
-        char msg[700];
-        read_log(log, msg, sizeof msg);
-        rc = diag_set(d, nl, "linking '%s' failed (%s %s %d): %s", out, compilers[i],
-                      WIFEXITED(st) ? "exit status" : "signal",
-                      WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st), msg);
-        break;
-    }
-    if (!found) rc = diag_set(d, nl, "no C compiler (cc, gcc, clang) found to link '%s'", out);
-    unlink(log);
-    tempfiles_remove(log);
-    if (rc != 0) unlink(out);
-    return rc;
-}
 
 static int emit_and_link(LLVMModuleRef mod, LLVMTargetMachineRef tm, Plan **plans, int nplans,
                          const char *obj, const char *tmp, const char *path, const void *weights,
@@ -159,7 +91,7 @@ static int emit_and_link(LLVMModuleRef mod, LLVMTargetMachineRef tm, Plan **plan
     }
     LLVMDisposeModule(m);
     if (rc == 0) {
-        rc = aot_link_shared(obj, tmp, d);
+        rc = link_shared((const char *[]){obj}, 1, tmp, d);
         unlink(obj);
     }
     if (rc == 0) {                  /* whole-file CRC32C + digest trailer (runtime/rt_seal.h) */

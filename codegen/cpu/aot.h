@@ -28,8 +28,5 @@ int aot_add_descriptor(LLVMModuleRef mod, Plan **plans, int nplans,
 int aot_emit_library(LLVMModuleRef mod, LLVMTargetMachineRef tm, Plan **plans, int nplans,
                      const char *path, const void *weights, size_t weights_len, LtcDiag *d);
 
-/* Link object file `obj` into shared library `out` with the system C
- * compiler (cc -shared ... -lm); the linker's messages go into d. */
-int aot_link_shared(const char *obj, const char *out, LtcDiag *d);
 
 #endif

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "codegen/csrc/csrc.h"
+#include "plan/code_image.h"
 
 typedef int RenderFn(Cs *c, LtcDiag *d);
 
@@ -115,28 +116,13 @@ void csrc_tune(KernelSpec *s) {
     }
 }
 
+/* The one writer of the format is plan/code_image.c (the runtime reads
+ * with the same file). */
 int csrc_image_add(CsImage *img, uint32_t kind, uint32_t arch, const void *data, uint64_t len) {
-    size_t pad = (size_t)((8 - len % 8) % 8);
-    size_t need = img->len + (img->len == 0 ? 8 : 0) + sizeof(LtcCodeSection) + (size_t)len + pad;
-    if (need > img->cap) {
-        size_t cap = img->cap ? img->cap : 4096;
-        while (cap < need) cap *= 2;
-        uint8_t *p = realloc(img->p, cap);
-        if (!p) return -1;
-        img->p = p;
-        img->cap = cap;
-    }
-    if (img->len == 0) {
-        uint64_t magic = LTC_CODE_MAGIC;
-        memcpy(img->p, &magic, 8);
-        img->len = 8;
-    }
-    LtcCodeSection h = {.kind = kind, .arch = arch, .len = len};
-    memcpy(img->p + img->len, &h, sizeof h);
-    img->len += sizeof h;
-    if (len) memcpy(img->p + img->len, data, (size_t)len);
-    memset(img->p + img->len + len, 0, pad);
-    img->len += (size_t)len + pad;
+    uint64_t n = img->len;
+    if (code_image_append(&img->p, &n, kind, arch, data, len) != 0) return -1;
+    img->len = (size_t)n;
+    img->cap = (size_t)n;
     return 0;
 }
 

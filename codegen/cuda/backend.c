@@ -2,13 +2,14 @@
  * dialect-neutral renderers of codegen/csrc from its KernelSpec; generate
  * compiles it with NVRTC for each target of cuda_targets (PTX for
  * compute_80, cubins for sm_80 and sm_90a) on threads: with nvJitLink one
- * cubin program per kernel and target, linked per target (compile_all).  Model libraries (emit_library) and in-process use
- * (jit_lookup) are not written yet. */
+ * cubin program per kernel and target, linked per target (compile_all).  model.so: codegen/gpu_library.c.  In-process use
+ * (jit_lookup) is not written yet. */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "codegen/cuda/cuda.h"
+#include "codegen/gpu_library.h"
 
 enum { NTARGETS = sizeof cuda_targets / sizeof cuda_targets[0] };
 
@@ -150,11 +151,19 @@ int cuda_code_image(Backend *b, CsImage *img, const LtcGpuKernel **kernels, int 
     return 0;
 }
 
+/* model.so: PTX and the cubins in the code image (codegen/gpu_library.c).
+ * The runtime has no CUDA device yet: such a model is refused at open,
+ * naming the device. */
 static int cu_emit_library(Backend *b, Plan **plans, int nplans, const char *path, const void *w, size_t wl,
                            LtcDiag *d) {
-    (void)b; (void)plans; (void)nplans; (void)w; (void)wl;
-    (void)path;   /* the staged temporary: not a name the user gave */
-    return diag_set(d, (SrcLoc){0}, "the cuda backend cannot write a model library yet; use --emit cuda or ptx");
+    CsImage img = {0};
+    const LtcGpuKernel *ks;
+    int nk;
+    int rc = cuda_code_image(b, &img, &ks, &nk, d);
+    if (rc == 0)
+        rc = gpu_emit_library(path, plans, nplans, b->device, b->target, img.p, img.len, ks, nk, w, wl, d);
+    csrc_image_free(&img);
+    return rc;
 }
 
 static int cu_jit_lookup(Backend *b, const char *name, void **fn, LtcDiag *d) {

@@ -1,11 +1,13 @@
 /* backend.c: the `opencl` backend.  Every kernel is OpenCL C 1.2 written
  * by the dialect-neutral renderers of codegen/csrc from its KernelSpec;
  * the program is built by the OpenCL runtime on the device at load time
- * (runtime/device_opencl.c), so generate only renders.  Model libraries
- * (emit_library) and in-process use (jit_lookup) are not written yet. */
+ * (runtime/device_opencl.c), so generate only renders; emit_library
+ * writes the source into a model.so (codegen/gpu_library.c).  In-process
+ * use (jit_lookup, `lispetorchc run`) is not written yet. */
 #include <stdlib.h>
 #include <string.h>
 
+#include "codegen/gpu_library.h"
 #include "codegen/opencl/opencl.h"
 
 typedef struct OclBackend {
@@ -54,9 +56,14 @@ int opencl_code_image(Backend *b, CsImage *img, const LtcGpuKernel **kernels, in
 
 static int ocl_emit_library(Backend *b, Plan **plans, int nplans, const char *path, const void *w, size_t wl,
                             LtcDiag *d) {
-    (void)b; (void)plans; (void)nplans; (void)w; (void)wl;
-    (void)path;   /* the staged temporary: not a name the user gave */
-    return diag_set(d, (SrcLoc){0}, "the opencl backend cannot write a model library yet; use --emit opencl");
+    CsImage img = {0};
+    const LtcGpuKernel *ks;
+    int nk;
+    int rc = opencl_code_image(b, &img, &ks, &nk, d);
+    if (rc == 0)
+        rc = gpu_emit_library(path, plans, nplans, b->device, b->target, img.p, img.len, ks, nk, w, wl, d);
+    csrc_image_free(&img);
+    return rc;
 }
 
 static int ocl_jit_lookup(Backend *b, const char *name, void **fn, LtcDiag *d) {

@@ -143,6 +143,14 @@ static bool run_backend(const char *name, bool *covered) {
         fprintf(stderr, "backend_ops: %s skipped: this runtime has no '%s' device\n", name, ph.be->device);
         return false;
     }
+    /* This harness runs kernels in process (jit_lookup), which only the CPU
+     * backend does so far; a GPU target's kernels are compared with the
+     * interpreter by unit_gpu_ocl_ops (PoCL, in a process without LLVM 16,
+     * whose symbols crash PoCL's own LLVM) until it runs in process too. */
+    if (!rt_device_find(ph.be->device)->native_code) {
+        fprintf(stderr, "backend_ops: %s skipped here: no in-process execution yet (see unit_gpu_ocl_ops)\n", name);
+        return false;
+    }
     char err[256];
     ph.pool = rt_device_open(ph.be->device, 2, err, sizeof err);
     cr_assert(ph.pool, "backend %s: %s", name, err);
