@@ -26,6 +26,7 @@
 #include <CL/cl.h>
 
 #include "runtime/device.h"
+#include "runtime/rt_internal.h"
 #include "runtime/rt_opencl.h"
 #include "plan/code_image.h"
 
@@ -99,19 +100,11 @@ typedef struct ClDevice {
 
 extern const RtDeviceOps rt_device_opencl;
 
-static int fail(char *err, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t n, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    if (err && n) vsnprintf(err, n, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 /* "clX: CL_NAME" into err; -1 */
 static int cl_fail(char *err, size_t n, const char *call, cl_int st) {
     char buf[32];
-    return fail(err, n, "%s: %s", call, rt_cl_error_name(st, buf, sizeof buf));
+    return rt_fail(err, n, "%s: %s", call, rt_cl_error_name(st, buf, sizeof buf));
 }
 
 /* ---- open / close --------------------------------------------------------------- */
@@ -121,7 +114,7 @@ static int load_api(ClDevice *c, char *err, size_t errlen) {
     c->lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (!c->lib) {
         const char *why = dlerror();
-        return fail(err, errlen, "cannot load the OpenCL library '%s' (%s): install an OpenCL ICD loader "
+        return rt_fail(err, errlen, "cannot load the OpenCL library '%s' (%s): install an OpenCL ICD loader "
                     "(libOpenCL.so.1) and a driver, or set LTC_OPENCL_LIB", path, why ? why : "?");
     }
     static const struct { const char *sym; size_t off; } syms[] = {
@@ -131,7 +124,7 @@ static int load_api(ClDevice *c, char *err, size_t errlen) {
     };
     for (size_t i = 0; i < sizeof syms / sizeof syms[0]; i++) {
         void *f = dlsym(c->lib, syms[i].sym);
-        if (!f) return fail(err, errlen, "the OpenCL library '%s' has no %s (an OpenCL 1.2 library is needed)", path, syms[i].sym);
+        if (!f) return rt_fail(err, errlen, "the OpenCL library '%s' has no %s (an OpenCL 1.2 library is needed)", path, syms[i].sym);
         /* a function address returned as a data pointer (POSIX: same size) */
         memcpy((char *)&c->cl + syms[i].off, &f, sizeof f);
     }
@@ -144,7 +137,7 @@ static int pick_device(ClDevice *c, char *err, size_t errlen) {
     cl_uint np = 0;
     cl_int st = c->cl.GetPlatformIDs(0, NULL, &np);
     if (st == -1001 || (st == CL_SUCCESS && np == 0))
-        return fail(err, errlen, "no OpenCL platform: the ICD loader found no driver (install one, e.g. pocl-opencl-icd)");
+        return rt_fail(err, errlen, "no OpenCL platform: the ICD loader found no driver (install one, e.g. pocl-opencl-icd)");
     if (st != CL_SUCCESS) return cl_fail(err, errlen, "clGetPlatformIDs", st);
     if (np > 64) np = 64;
     cl_platform_id plats[64];
@@ -154,7 +147,7 @@ static int pick_device(ClDevice *c, char *err, size_t errlen) {
     if (want && *want) {
         char *end;
         pick = strtol(want, &end, 10);
-        if (*end || pick < 0) return fail(err, errlen, "LTC_OPENCL_DEVICE='%s' is not a device number", want);
+        if (*end || pick < 0) return rt_fail(err, errlen, "LTC_OPENCL_DEVICE='%s' is not a device number", want);
     }
     cl_device_id first = NULL, gpu = NULL;
     long seen = 0;
@@ -174,9 +167,9 @@ static int pick_device(ClDevice *c, char *err, size_t errlen) {
                 gpu = devs[i];
         }
     }
-    if (pick >= 0) return fail(err, errlen, "LTC_OPENCL_DEVICE=%ld, but there are %ld OpenCL devices", pick, seen);
+    if (pick >= 0) return rt_fail(err, errlen, "LTC_OPENCL_DEVICE=%ld, but there are %ld OpenCL devices", pick, seen);
     c->dev = gpu ? gpu : first;
-    if (!c->dev) return fail(err, errlen, "no OpenCL device (%u platform%s, none has a device)", np, np == 1 ? "" : "s");
+    if (!c->dev) return rt_fail(err, errlen, "no OpenCL device (%u platform%s, none has a device)", np, np == 1 ? "" : "s");
     return 0;
 }
 
@@ -197,7 +190,7 @@ static void cl_close(RtDevice *d) {
 static RtDevice *cl_open(int nthreads, char *err, size_t errlen) {
     (void)nthreads;                 /* host threads do not run the kernels */
     ClDevice *c = calloc(1, sizeof *c);
-    if (!c) { fail(err, errlen, "out of memory"); return NULL; }
+    if (!c) { rt_fail(err, errlen, "out of memory"); return NULL; }
     c->base.ops = &rt_device_opencl;
     char why[400];
     cl_int st = CL_SUCCESS;
@@ -212,7 +205,7 @@ static RtDevice *cl_open(int nthreads, char *err, size_t errlen) {
     if (!c->dummy || st != CL_SUCCESS) { cl_fail(why, sizeof why, "clCreateBuffer", st); goto bad; }
     return &c->base;
 bad:
-    fail(err, errlen, "OpenCL device: %s", why);
+    rt_fail(err, errlen, "OpenCL device: %s", why);
     cl_close(&c->base);
     return NULL;
 }
@@ -263,9 +256,9 @@ static int decode(ClDevice *c, const void *p, uint64_t n, cl_mem *mem, uint64_t 
     uint32_t slot;
     uint64_t end;
     if (rt_cl_decode((uintptr_t)p, &slot, off) != 0 || slot >= c->nbufs || !c->bufs[slot].mem)
-        return fail(err, errlen, "address %p is not OpenCL device memory of this model", p);
+        return rt_fail(err, errlen, "address %p is not OpenCL device memory of this model", p);
     if (__builtin_add_overflow(*off, n, &end) || end > c->bufs[slot].size)
-        return fail(err, errlen, "%llu bytes at offset %llu run past an OpenCL buffer of %llu bytes",
+        return rt_fail(err, errlen, "%llu bytes at offset %llu run past an OpenCL buffer of %llu bytes",
                     (unsigned long long)n, (unsigned long long)*off, (unsigned long long)c->bufs[slot].size);
     *mem = c->bufs[slot].mem;
     return 0;
@@ -320,7 +313,7 @@ static int build_failed(ClDevice *c, cl_int st, char *err, size_t errlen) {
         while (w > log && (w[-1] == '\n' || w[-1] == ' ')) w--;
         *w = 0;
     }
-    fail(err, errlen, "clBuildProgram: %s: %s", rt_cl_error_name(st, buf, sizeof buf), log && *log ? log : "(no build log)");
+    rt_fail(err, errlen, "clBuildProgram: %s: %s", rt_cl_error_name(st, buf, sizeof buf), log && *log ? log : "(no build log)");
     free(log);
     return -1;
 }
@@ -339,16 +332,16 @@ static void cl_unload(RtDevice *d, void **kernels, uint32_t n) {
 
 static int cl_load(RtDevice *d, const LtcModelDescriptor *desc, void **kernels, char *err, size_t errlen) {
     ClDevice *c = (ClDevice *)d;
-    if (c->prog) return fail(err, errlen, "OpenCL device: a model is loaded already");
+    if (c->prog) return rt_fail(err, errlen, "OpenCL device: a model is loaded already");
     if (desc->nkernels && !desc->gpu_kernels)
-        return fail(err, errlen, "the descriptor has no GPU kernel table (gpu_kernels is NULL)");
+        return rt_fail(err, errlen, "the descriptor has no GPU kernel table (gpu_kernels is NULL)");
     const uint8_t *src;
     uint64_t len;
     char why[300];
     int found = code_image_find(desc->code, desc->code_len, LTC_CODE_OPENCL_C, 0, &src, &len, why, sizeof why);
-    if (found < 0) return fail(err, errlen, "%s", why);
-    if (found == 0) return fail(err, errlen, "the code image has no OpenCL C section");
-    if (len > SIZE_MAX) return fail(err, errlen, "OpenCL C source too large");
+    if (found < 0) return rt_fail(err, errlen, "%s", why);
+    if (found == 0) return rt_fail(err, errlen, "the code image has no OpenCL C section");
+    if (len > SIZE_MAX) return rt_fail(err, errlen, "OpenCL C source too large");
     cl_int st = CL_SUCCESS;
     const char *s = (const char *)src;
     size_t sl = (size_t)len;
@@ -365,22 +358,22 @@ static int cl_load(RtDevice *d, const LtcModelDescriptor *desc, void **kernels, 
         const LtcGpuKernel *g = &desc->gpu_kernels[i];
         ClKernel *k = calloc(1, sizeof *k);
         int rc = 0;
-        if (!k) rc = fail(err, errlen, "out of memory");
-        else if (!g->name) rc = fail(err, errlen, "GPU kernel %u has no name", i);
+        if (!k) rc = rt_fail(err, errlen, "out of memory");
+        else if (!g->name) rc = rt_fail(err, errlen, "GPU kernel %u has no name", i);
         else {
             kernels[i] = k;
             k->name = g->name;
             k->k = c->cl.CreateKernel(c->prog, g->name, &st);
             if (!k->k || st != CL_SUCCESS) {
                 k->k = NULL;
-                rc = fail(err, errlen, "clCreateKernel('%s'): %s", g->name, rt_cl_error_name(st, why, sizeof why));
+                rc = rt_fail(err, errlen, "clCreateKernel('%s'): %s", g->name, rt_cl_error_name(st, why, sizeof why));
             }
         }
         size_t wg = 0;
         if (rc == 0 && (st = c->cl.GetKernelWorkGroupInfo(k->k, c->dev, CL_KERNEL_WORK_GROUP_SIZE, sizeof wg, &wg, NULL)) != CL_SUCCESS)
             rc = cl_fail(err, errlen, "clGetKernelWorkGroupInfo", st);
         if (rc == 0 && (g->threads == 0 || g->threads > wg))
-            rc = fail(err, errlen, "kernel '%s' runs groups of %u work-items; OpenCL device '%s' allows 1 to %zu for it",
+            rc = rt_fail(err, errlen, "kernel '%s' runs groups of %u work-items; OpenCL device '%s' allows 1 to %zu for it",
                       g->name, g->threads, c->name, wg);
         if (rc != 0) {
             if (k && !kernels[i]) free(k);
@@ -397,9 +390,9 @@ static int cl_launch(RtDevice *d, const void *kernel, void *const *ptrs, int nbu
     ClDevice *c = (ClDevice *)d;
     const ClKernel *k = kernel;
     if (nbufs < 0 || nbufs > LTC_GPU_MAX_BUFS || ndims < 0 || ndims > LTC_GPU_MAX_DIMS)
-        return fail(err, errlen, "kernel '%s': %d buffers and %d dims exceed gpu_abi.h's %d and %d", k->name, nbufs,
+        return rt_fail(err, errlen, "kernel '%s': %d buffers and %d dims exceed gpu_abi.h's %d and %d", k->name, nbufs,
                     ndims, LTC_GPU_MAX_BUFS, LTC_GPU_MAX_DIMS);
-    if (threads == 0) return fail(err, errlen, "kernel '%s': group size 0", k->name);
+    if (threads == 0) return rt_fail(err, errlen, "kernel '%s': group size 0", k->name);
     if (ntiles <= 0) return 0;
     cl_int st;
     for (int j = 0; j < LTC_GPU_MAX_BUFS; j++) {
@@ -424,7 +417,7 @@ static int cl_launch(RtDevice *d, const void *kernel, void *const *ptrs, int nbu
         int64_t groups = ntiles - t0 < LTC_GPU_MAX_GROUPS ? ntiles - t0 : LTC_GPU_MAX_GROUPS;
         size_t global, local = threads;
         if (__builtin_mul_overflow((size_t)groups, local, &global))
-            return fail(err, errlen, "kernel '%s': %lld groups of %u overflow", k->name, (long long)groups, threads);
+            return rt_fail(err, errlen, "kernel '%s': %lld groups of %u overflow", k->name, (long long)groups, threads);
         a.tile0 = t0;
         /* arguments are captured at enqueue: resetting them for the next
          * launch does not disturb this one */
@@ -432,7 +425,7 @@ static int cl_launch(RtDevice *d, const void *kernel, void *const *ptrs, int nbu
             return cl_fail(err, errlen, "clSetKernelArg", st);
         if ((st = c->cl.EnqueueNDRangeKernel(c->q, k->k, 1, NULL, &global, &local, 0, NULL, NULL)) != CL_SUCCESS) {
             char buf[32];
-            return fail(err, errlen, "clEnqueueNDRangeKernel(%s): %s", k->name, rt_cl_error_name(st, buf, sizeof buf));
+            return rt_fail(err, errlen, "clEnqueueNDRangeKernel(%s): %s", k->name, rt_cl_error_name(st, buf, sizeof buf));
         }
     }
     return 0;

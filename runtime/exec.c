@@ -18,7 +18,7 @@
 #include <string.h>
 
 
-static int fail(char *err, size_t n, const char *fmt, ...) {
+int rt_fail(char *err, size_t n, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     if (err && n) vsnprintf(err, n, fmt, ap);
@@ -62,13 +62,13 @@ int rt_bind_symbols(const Plan *p, const int *ranks, const int64_t *const *shape
     for (int i = 0; i < p->ninputs; i++) {
         const PlanTensor *t = &p->inputs[i];
         if (ranks[i] != t->shape.rank)
-            return fail(err, errlen, "input '%s': expected rank %d %s, got rank %d %s", t->name,
+            return rt_fail(err, errlen, "input '%s': expected rank %d %s, got rank %d %s", t->name,
                         t->shape.rank, rt_shape_str(p, &t->shape, want, sizeof want), ranks[i],
                         dims_str(shapes[i], ranks[i] < 0 ? 0 : ranks[i] > LTC_MAX_RANK ? LTC_MAX_RANK : ranks[i],
                                     got, sizeof got));
         for (int j = 0; j < ranks[i]; j++)
             if (shapes[i][j] < 0)
-                return fail(err, errlen, "input '%s': negative size %lld in dimension %d", t->name,
+                return rt_fail(err, errlen, "input '%s': negative size %lld in dimension %d", t->name,
                             (long long)shapes[i][j], j);
     }
     for (bool progress = true; progress;) {
@@ -97,7 +97,7 @@ int rt_bind_symbols(const Plan *p, const int *ranks, const int64_t *const *shape
             bool ok = (t->shape.d[j].sym & ~known) == 0 && dim_value(t->shape.d[j], symvals, &v) &&
                       v == shapes[i][j];
             if (!ok)
-                return fail(err, errlen, "input '%s': expected rank %d %s, got %s", t->name,
+                return rt_fail(err, errlen, "input '%s': expected rank %d %s, got %s", t->name,
                             t->shape.rank, rt_shape_str(p, &t->shape, want, sizeof want),
                             dims_str(shapes[i], ranks[i], got, sizeof got));
         }
@@ -115,7 +115,7 @@ int rt_bind_symbols(const Plan *p, const int *ranks, const int64_t *const *shape
                 if (p->graph->syms[j].def.kind == SYM_FREE && (known >> j & 1))
                     l += (size_t)snprintf(ctx + l, sizeof ctx - l, "%s%s=%lld", l ? ", " : "",
                                           p->graph->syms[j].name, (long long)symvals[j]);
-            return fail(err, errlen, "input sizes give %s, but the size %s%s%s %s", ctx, sy->name,
+            return rt_fail(err, errlen, "input sizes give %s, but the size %s%s%s %s", ctx, sy->name,
                         sy->where ? " computed at " : "", sy->where ? sy->where : "", why);
         }
         known |= 1u << s;
@@ -127,7 +127,7 @@ int rt_bind_symbols(const Plan *p, const int *ranks, const int64_t *const *shape
             for (int j = 0; j < p->outputs[i].shape.rank; j++)
                 if (p->outputs[i].shape.d[j].sym & (1u << s)) used = true;
         if (used && !(known & (1u << s)))
-            return fail(err, errlen, "symbol '%s' is not determined by the inputs' shapes",
+            return rt_fail(err, errlen, "symbol '%s' is not determined by the inputs' shapes",
                         p->graph->syms[s].name);
     }
     return 0;
@@ -147,17 +147,17 @@ static int run_steps(RtProgram *pr, RtDevice *dev, const PlanStep *steps, int n,
     for (int i = 0; i < n; i++) {
         const PlanStep *s = &steps[i];
         if (s->kernel < 0 || s->kernel >= p->nkernels || !pr->kernels[s->kernel])
-            return fail(err, errlen, "step %d: kernel %d has no code", i, s->kernel);
+            return rt_fail(err, errlen, "step %d: kernel %d has no code", i, s->kernel);
         void *ptrs[PLAN_MAX_ARGS];
         int64_t dims[PLAN_MAX_DIMS + 1];     /* + the call number (plan.h) */
         int64_t ntiles;
         for (int j = 0; j < s->nbufs; j++) ptrs[j] = bases[s->bufs[j]];
         for (int j = 0; j < s->ndims; j++)
             if (!poly_value(&s->dims[j], symvals, &dims[j]))
-                return fail(err, errlen, "step %d (%s): size overflow", i, p->kernels[s->kernel].name);
+                return rt_fail(err, errlen, "step %d (%s): size overflow", i, p->kernels[s->kernel].name);
         dims[s->ndims] = (int64_t)pr->call;
         if (!poly_value(&s->ntiles, symvals, &ntiles))
-            return fail(err, errlen, "step %d (%s): tile count overflow", i, p->kernels[s->kernel].name);
+            return rt_fail(err, errlen, "step %d (%s): tile count overflow", i, p->kernels[s->kernel].name);
         int64_t bytes = 0;                  /* what the step touches: the device's hint */
         for (int j = 0; j < s->nbufs; j++) {
             int64_t b;
@@ -184,14 +184,14 @@ static int buffer_bases(RtProgram *pr, char *scratch, const int64_t *symvals, vo
         case BUF_PARAM:
             bases[i] = pr->params ? pr->params[b->index] : NULL;
             if (!bases[i] && p->nparams)
-                return fail(err, errlen, "entry '%s': parameter '%s' is not bound (bind a weights file first)",
+                return rt_fail(err, errlen, "entry '%s': parameter '%s' is not bound (bind a weights file first)",
                             p->graph ? p->graph->name : "?", p->params[b->index].name);
             break;
         case BUF_PACKED: bases[i] = pr->packed ? pr->packed[b->index] : NULL; break;
         case BUF_ARENA: {
             int64_t off;
             if (!poly_value(&b->offset, symvals, &off))
-                return fail(err, errlen, "buffer %d: offset overflow", i);
+                return rt_fail(err, errlen, "buffer %d: offset overflow", i);
             bases[i] = scratch ? scratch + off : NULL;
             break;
         }
@@ -201,7 +201,7 @@ static int buffer_bases(RtProgram *pr, char *scratch, const int64_t *symvals, vo
         if (b->kind != BUF_ARENA && b->offset.n && bases[i]) {
             int64_t off;
             if (!poly_value(&b->offset, symvals, &off))
-                return fail(err, errlen, "buffer %d: offset overflow", i);
+                return rt_fail(err, errlen, "buffer %d: offset overflow", i);
             bases[i] = (char *)bases[i] + off;
         }
     }
@@ -213,21 +213,21 @@ int rt_prepack(RtProgram *pr, RtDevice *dev, char *err, size_t errlen) {
     rt_program_free_packed(pr);
     if (p->npacked) {
         pr->packed = calloc((size_t)p->npacked, sizeof *pr->packed);
-        if (!pr->packed) return fail(err, errlen, "out of memory");
+        if (!pr->packed) return rt_fail(err, errlen, "out of memory");
         pr->packed_on = dev;
         for (int i = 0; i < p->npacked; i++) {
             int64_t n;
             int64_t zero[LTC_MAX_SYMS] = {0};
             if (!poly_value(&p->packed[i].bytes, zero, &n))
-                return fail(err, errlen, "packed buffer %d: bad size", i);
+                return rt_fail(err, errlen, "packed buffer %d: bad size", i);
             pr->packed[i] = dev->ops->alloc(dev, (size_t)n);
-            if (!pr->packed[i]) return fail(err, errlen, "out of memory (%lld bytes packed)", (long long)n);
+            if (!pr->packed[i]) return rt_fail(err, errlen, "out of memory (%lld bytes packed)", (long long)n);
         }
     }
     if (p->nprepack) {
         int64_t zero[LTC_MAX_SYMS] = {0};
         void **bases = calloc((size_t)p->nbufs + 1, sizeof *bases);
-        if (!bases) return fail(err, errlen, "out of memory");
+        if (!bases) return rt_fail(err, errlen, "out of memory");
         /* Prepack steps read params and write packed buffers only. */
         int rc = rt_check_buffers(p, zero, true, err, errlen);
         if (rc == 0) rc = rt_check_kernels(p, zero, true, err, errlen);
@@ -254,7 +254,7 @@ int rt_run(RtProgram *pr, RtDevice *dev, RtScratch *scratch, const int64_t *symv
            void *const *inputs, void *const *outputs, char *err, size_t errlen) {
     const Plan *p = pr->plan;
     if ((p->nprepack || p->npacked) && !pr->prepacked)
-        return fail(err, errlen, "entry '%s': weights are not bound (pre-packing has not run)",
+        return rt_fail(err, errlen, "entry '%s': weights are not bound (pre-packing has not run)",
                     p->graph ? p->graph->name : "?");
     /* Bounds lowering relies on (pe[:S] of a [512,..] buffer needs S <= 512):
      * checked before any kernel reads memory.  api.c checks them too, right
@@ -270,14 +270,14 @@ int rt_run(RtProgram *pr, RtDevice *dev, RtScratch *scratch, const int64_t *symv
     if (rt_check_kernels(p, symvals, false, err, errlen) != 0) return -1;
     int64_t need;
     if (!poly_value(&p->arena_bytes, symvals, &need))
-        return fail(err, errlen, "scratch size overflows");
+        return rt_fail(err, errlen, "scratch size overflows");
     /* Every arena buffer must fit in the scratch size: a check on the plan. */
     for (int i = 0; i < p->nbufs; i++)
         if (p->bufs[i].kind == BUF_ARENA) {
             int64_t off, len, end;
             if (!poly_value(&p->bufs[i].offset, symvals, &off) || !poly_value(&p->bufs[i].bytes, symvals, &len) ||
                 __builtin_add_overflow(off, len, &end) || end > need)
-                return fail(err, errlen, "plan: buffer %d lies outside the scratch arena", i);
+                return rt_fail(err, errlen, "plan: buffer %d lies outside the scratch arena", i);
         }
     /* A device without host memory gets the inputs and outputs after the
      * arena, in the same allocation (stage.c). */
@@ -288,14 +288,14 @@ int rt_run(RtProgram *pr, RtDevice *dev, RtScratch *scratch, const int64_t *symv
         offs = calloc((size_t)(p->ninputs + p->noutputs) + 1, sizeof *offs);
         din = calloc((size_t)p->ninputs + 1, sizeof *din);
         dout = calloc((size_t)p->noutputs + 1, sizeof *dout);
-        int rc = !offs || !din || !dout ? fail(err, errlen, "out of memory")
+        int rc = !offs || !din || !dout ? rt_fail(err, errlen, "out of memory")
                                         : rt_stage_layout(p, symvals, (uint64_t)need, offs, &total, err, errlen);
         if (rc != 0) { free(offs); free(din); free(dout); return -1; }
     }
     int rc = 0;
     if (total > scratch->cap || (scratch->mem && scratch->dev != dev)) {
         void *mem = dev->ops->alloc(dev, (size_t)total);
-        if (!mem) rc = fail(err, errlen, "out of memory (scratch of %llu bytes)", (unsigned long long)total);
+        if (!mem) rc = rt_fail(err, errlen, "out of memory (scratch of %llu bytes)", (unsigned long long)total);
         else {
             rt_scratch_free(scratch);
             scratch->mem = mem;
@@ -306,7 +306,7 @@ int rt_run(RtProgram *pr, RtDevice *dev, RtScratch *scratch, const int64_t *symv
     if (rc == 0 && staged) rc = rt_stage_in(p, dev, scratch->mem, symvals, offs, inputs, din, dout, err, errlen);
     void *stackb[64];
     void **bases = p->nbufs <= 64 ? stackb : calloc((size_t)p->nbufs, sizeof *bases);
-    if (rc == 0 && !bases) rc = fail(err, errlen, "out of memory");
+    if (rc == 0 && !bases) rc = rt_fail(err, errlen, "out of memory");
     if (rc == 0) rc = buffer_bases(pr, scratch->mem, symvals, staged ? din : inputs, staged ? dout : outputs, bases, err, errlen);
     if (rc == 0) rc = run_steps(pr, dev, p->steps, p->nsteps, bases, symvals, err, errlen);
     /* run_steps ends with the device's sync: the outputs are final */
@@ -324,12 +324,12 @@ int rt_program_init(RtProgram *pr, const Plan *p, RtLookupFn lookup, void *ctx,
     pr->params = calloc((size_t)p->nparams + 1, sizeof *pr->params);
     if (!pr->kernels || !pr->params) {
         rt_program_free(pr);
-        return fail(err, errlen, "out of memory");
+        return rt_fail(err, errlen, "out of memory");
     }
     for (int i = 0; i < p->nkernels; i++) {
         void *fn = NULL;
         if (lookup(ctx, p->kernels[i].name, &fn) != 0 || !fn) {
-            int rc = fail(err, errlen, "kernel '%s' not found", p->kernels[i].name);
+            int rc = rt_fail(err, errlen, "kernel '%s' not found", p->kernels[i].name);
             rt_program_free(pr);
             return rc;
         }

@@ -16,6 +16,10 @@
 #include "runtime/device.h"
 #include "plan/plan.h"
 
+/* Format a message into err[0..n) (when err) and return -1: the runtime's
+ * one way of failing with a message (exec.c). */
+int rt_fail(char *err, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* ---- thread pool -------------------------------------------------------------- */
 typedef struct RtPool RtPool;
 typedef void (*RtRangeFn)(void *arg, int64_t begin, int64_t end);

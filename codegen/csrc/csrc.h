@@ -18,6 +18,7 @@
 #ifndef LTC_CODEGEN_CSRC_H
 #define LTC_CODEGEN_CSRC_H
 
+#include "codegen/backend.h"
 #include "codegen/kernel_spec.h"
 #include "plan/gpu_abi.h"
 #include "support/support.h"
@@ -70,6 +71,12 @@ void csrc_tune(KernelSpec *s);
 typedef struct CsImage { uint8_t *p; size_t len, cap; } CsImage;
 int  csrc_image_add(CsImage *img, uint32_t kind, uint32_t arch, const void *data, uint64_t len);   /* -1: no memory */
 void csrc_image_free(CsImage *img);
+/* Backend.emit_library of a C-source GPU backend: its code image (`image`:
+ * opencl_code_image, cuda_code_image) written into a model.so by
+ * codegen/gpu_library.c. */
+typedef int CsImageFn(Backend *b, CsImage *img, const LtcGpuKernel **kernels, int *nkernels, LtcDiag *d);
+int  csrc_emit_library(Backend *b, CsImageFn *image, Plan **plans, int nplans, const char *path,
+                       const void *weights, size_t weights_len, LtcDiag *d);
 
 /* The kernels of every generate() of a backend (module.c): their source
  * (no preamble) and LtcGpuKernel table, in generation order. */

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "codegen/csrc/csrc.h"
+#include "codegen/gpu_library.h"
 #include "plan/code_image.h"
 
 typedef int RenderFn(Cs *c, LtcDiag *d);
@@ -129,4 +130,17 @@ int csrc_image_add(CsImage *img, uint32_t kind, uint32_t arch, const void *data,
 void csrc_image_free(CsImage *img) {
     free(img->p);
     memset(img, 0, sizeof *img);
+}
+
+int csrc_emit_library(Backend *b, CsImageFn *image, Plan **plans, int nplans, const char *path,
+                      const void *weights, size_t weights_len, LtcDiag *d) {
+    CsImage img = {0};
+    const LtcGpuKernel *ks;
+    int nk;
+    int rc = image(b, &img, &ks, &nk, d);
+    if (rc == 0)
+        rc = gpu_emit_library(path, plans, nplans, b->device, b->target, img.p, img.len, ks, nk, weights,
+                              weights_len, d);
+    csrc_image_free(&img);
+    return rc;
 }

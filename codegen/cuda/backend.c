@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include "codegen/cuda/cuda.h"
-#include "codegen/gpu_library.h"
 
 enum { NTARGETS = sizeof cuda_targets / sizeof cuda_targets[0] };
 
@@ -156,14 +155,7 @@ int cuda_code_image(Backend *b, CsImage *img, const LtcGpuKernel **kernels, int 
  * naming the device. */
 static int cu_emit_library(Backend *b, Plan **plans, int nplans, const char *path, const void *w, size_t wl,
                            LtcDiag *d) {
-    CsImage img = {0};
-    const LtcGpuKernel *ks;
-    int nk;
-    int rc = cuda_code_image(b, &img, &ks, &nk, d);
-    if (rc == 0)
-        rc = gpu_emit_library(path, plans, nplans, b->device, b->target, img.p, img.len, ks, nk, w, wl, d);
-    csrc_image_free(&img);
-    return rc;
+    return csrc_emit_library(b, cuda_code_image, plans, nplans, path, w, wl, d);
 }
 
 static int cu_jit_lookup(Backend *b, const char *name, void **fn, LtcDiag *d) {

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codegen/gpu_library.h"
 #include "codegen/opencl/opencl.h"
 
 typedef struct OclBackend {
@@ -55,15 +54,8 @@ int opencl_code_image(Backend *b, CsImage *img, const LtcGpuKernel **kernels, in
 }
 
 static int ocl_emit_library(Backend *b, Plan **plans, int nplans, const char *path, const void *w, size_t wl,
-                            LtcDiag *d) {
-    CsImage img = {0};
-    const LtcGpuKernel *ks;
-    int nk;
-    int rc = opencl_code_image(b, &img, &ks, &nk, d);
-    if (rc == 0)
-        rc = gpu_emit_library(path, plans, nplans, b->device, b->target, img.p, img.len, ks, nk, w, wl, d);
-    csrc_image_free(&img);
-    return rc;
+                           LtcDiag *d) {
+    return csrc_emit_library(b, opencl_code_image, plans, nplans, path, w, wl, d);
 }
 
 static int ocl_jit_lookup(Backend *b, const char *name, void **fn, LtcDiag *d) {
