@@ -1,6 +1,6 @@
 /* gpu_library.h: model.so for a GPU target (codegen/opencl, codegen/cuda).
  *
- * The library holds no host code: the descriptor (plan/abi.h, ABI 3) with
+ * The library holds no host code: the descriptor (plan/abi.h, ABI 4) with
  * the serialised plans, the code image (plan/gpu_abi.h: OpenCL C, PTX,
  * cubins), the kernel table (name, group size) and optionally the weights;
  * the runtime's device for `device` builds or loads the code. */

@@ -12,8 +12,9 @@
 
 /* ---- model.so descriptor ---------------------------------------------------- */
 #define LTC_MODEL_MAGIC 0x314C444F4D43544CULL   /* "LTCMODL1" little-endian */
-#define LTC_MODEL_ABI 3                        /* == LTC_RUNTIME_ABI; 2: the device field;
-                                                * 3: code, code_len, gpu_kernels */
+#define LTC_MODEL_ABI 4                        /* == LTC_RUNTIME_ABI; 2: the device field;
+                                                * 3: code, code_len, gpu_kernels;
+                                                * 4: LtcGpuKernel.flags */
 #define LTC_DESCRIPTOR_SYMBOL "ltc_model_descriptor"
 
 /* The kernel ABI of plan.h. */

@@ -46,7 +46,12 @@ typedef struct LtcGpuKernel {
     const char *name;
     uint32_t    threads;
     uint32_t    shared_bytes;       /* static shared (local) memory it declares, for messages */
+    uint32_t    flags;              /* LTC_GPU_* below */
 } LtcGpuKernel;
+/* The kernel reads the call number (args.dims[ndims]: Philox dropout).
+ * Others ignore it, so a device may replay their launches with an old one
+ * (device_cuda.c's graphs). */
+#define LTC_GPU_READS_CALL 1u
 
 /* The code image of a GPU model (LtcModelDescriptor.code): sections, each
  * a header then `len` bytes, one after the other, 8-byte aligned. */

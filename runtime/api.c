@@ -557,22 +557,37 @@ typedef struct Call {
     void **in;                              /* ninputs data pointers (any number) */
     void **owned;                           /* contiguous copies of strided inputs */
     void **outs;                            /* noutputs data pointers */
+    uint8_t *resident;                      /* ninputs + noutputs: 1 = in the device's memory (kDLCUDA) */
     int nowned;
 } Call;
 
 static void call_free(Call *c) {
     for (int i = 0; c->owned && i < c->nowned; i++) free(c->owned[i]);
-    free(c->in); free(c->owned); free(c->outs);
+    free(c->in); free(c->owned); free(c->outs); free(c->resident);
     c->in = c->owned = c->outs = NULL;
+    c->resident = NULL;
     c->nowned = 0;
 }
 
-static int check_dl(ltc_model *m, const char *kind, const PlanTensor *t, const DLTensor *x) {
+/* *resident: x is in the device's own memory (used in place), not host
+ * memory the runtime stages. */
+static int check_dl(ltc_model *m, const char *kind, const PlanTensor *t, const DLTensor *x, uint8_t *resident) {
     if (!x) return set_err(merr(m), LTC_ERR_ARG, "%s '%s': tensor is NULL", kind, t->name);
-    /* the model's device says which memory its kernels can read */
-    if ((int)x->device.device_type != m->dev->ops->dlpack_device_type)
-        return set_err(merr(m), LTC_ERR_DEVICE, "%s '%s': tensor is on device type %d, expected %s memory (device type %d)",
-                       kind, t->name, (int)x->device.device_type, m->dev->ops->memory, m->dev->ops->dlpack_device_type);
+    /* the model's device says which memory its kernels can read; a device
+     * without host memory also takes host tensors, through copies */
+    const RtDeviceOps *ops = m->dev->ops;
+    int type = (int)x->device.device_type;
+    *resident = type == ops->dlpack_device_type && type != kDLCPU && !ops->host_memory;
+    if (type != ops->dlpack_device_type && !(type == kDLCPU && !ops->host_memory)) {
+        if (ops->host_memory || ops->dlpack_device_type == kDLCPU)
+            return set_err(merr(m), LTC_ERR_DEVICE, "%s '%s': tensor is on device type %d, expected %s memory (device type %d)",
+                           kind, t->name, type, ops->memory, ops->dlpack_device_type);
+        return set_err(merr(m), LTC_ERR_DEVICE, "%s '%s': tensor is on device type %d, expected %s memory (device type %d) "
+                       "or host memory (device type %d)", kind, t->name, type, ops->memory, ops->dlpack_device_type, kDLCPU);
+    }
+    if (*resident && x->device.device_id != m->dev->dl_device_id)
+        return set_err(merr(m), LTC_ERR_DEVICE, "%s '%s': tensor is on %s %d, the model runs on %s %d", kind, t->name,
+                       ops->memory, (int)x->device.device_id, ops->memory, m->dev->dl_device_id);
     DLDataType want = ltc_dtype_to_dl((ltc_dtype)t->dtype);
     DLDataType u8 = {kDLUInt, 8, 1};         /* older DLPack producers spell bool as uint8 */
     if (!rt_dl_dtype_eq(x->dtype, want) && !(t->dtype == DT_BOOL && rt_dl_dtype_eq(x->dtype, u8))) {
@@ -602,15 +617,16 @@ static int prepare(ltc_model *m, const char *entry, const DLTensor *inputs, int 
     c->in = calloc(nio, sizeof *c->in);
     c->owned = calloc(nio, sizeof *c->owned);
     c->outs = calloc(nio, sizeof *c->outs);
+    c->resident = calloc((size_t)nin + (size_t)p->noutputs + 1, 1);
     int *ranks = calloc(nio, sizeof *ranks);
     const int64_t **shapes = calloc(nio, sizeof *shapes);
-    if (!c->in || !c->owned || !c->outs || !ranks || !shapes) {
+    if (!c->in || !c->owned || !c->outs || !c->resident || !ranks || !shapes) {
         free(ranks); free(shapes); call_free(c);
         return set_err(merr(m), LTC_ERR_NOMEM, "out of memory");
     }
     int rc = 0;
     for (int i = 0; i < nin && rc == 0; i++) {
-        if (check_dl(m, "input", &p->inputs[i], &inputs[i])) rc = -1;
+        if (check_dl(m, "input", &p->inputs[i], &inputs[i], &c->resident[i])) rc = -1;
         else { ranks[i] = inputs[i].ndim; shapes[i] = inputs[i].shape; }
     }
     char why[480];
@@ -628,6 +644,11 @@ static int prepare(ltc_model *m, const char *entry, const DLTensor *inputs, int 
         if (rt_is_contiguous(x) && (uintptr_t)data % es == 0) {
             c->in[i] = data;
             continue;
+        }
+        if (c->resident[i]) {       /* device memory: the host cannot gather it */
+            call_free(c);
+            return set_err(merr(m), LTC_ERR_LAYOUT, "input '%s': a tensor in %s memory must be C-contiguous and aligned",
+                           p->inputs[i].name, m->dev->ops->memory);
         }
         /* A stride-0 view may describe far more elements than its memory
          * holds (2^62 floats of one value): n * es must not wrap. */
@@ -665,7 +686,7 @@ static int execute(ltc_model *m, Call *c, void *const *outs) {
     /* Every run advances the counter (as a torch generator advances on
      * every draw), whichever entry it runs and whether or not it fails. */
     e->prog.call = m->calls++;
-    if (rt_run(&e->prog, m->dev, &m->scratch, c->symvals, c->in, outs, why, sizeof why) != 0)
+    if (rt_run_placed(&e->prog, m->dev, &m->scratch, c->symvals, c->in, outs, c->resident, why, sizeof why) != 0)
         return set_err(merr(m), LTC_ERR_ARG, "entry '%s': %s", p->graph->name, why);
     return 0;
 }
@@ -705,7 +726,7 @@ static int run_with(ltc_model *m, const char *entry, const DLTensor *inputs, int
 static int caller_output(ltc_model *m, const Plan *p, const Call *c, int i, void *ctx, void **out) {
     const PlanTensor *t = &p->outputs[i];
     DLTensor *y = &((DLTensor *)ctx)[i];
-    int rc = check_dl(m, "output", t, y);
+    int rc = check_dl(m, "output", t, y, &c->resident[p->ninputs + i]);
     if (rc) return rc;
     int64_t want[LTC_MAX_RANK];
     char a[256], b[256];

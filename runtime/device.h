@@ -34,7 +34,9 @@ typedef struct RtDevice RtDevice;
 
 typedef struct RtDeviceOps {
     const char *name;           /* what a descriptor's `device` names: "cpu" */
-    int dlpack_device_type;     /* DLDeviceType of tensors it takes (kDLCPU = 1) */
+    int dlpack_device_type;     /* DLDeviceType of tensors its kernels read in place (kDLCPU = 1,
+                                 * kDLCUDA = 2); a device without host memory also takes kDLCPU
+                                 * tensors, staged (stage.c) */
     const char *memory;         /* for messages: "CPU" (memory) */
     bool host_memory;           /* alloc returns host memory (above) */
     bool native_code;           /* kernels are host machine code: the descriptor's
@@ -67,7 +69,10 @@ typedef struct RtDeviceOps {
 } RtDeviceOps;
 
 /* Every device starts with this header. */
-struct RtDevice { const RtDeviceOps *ops; };
+struct RtDevice {
+    const RtDeviceOps *ops;
+    int dl_device_id;               /* DLDevice.device_id of its tensors (a CUDA ordinal; 0 elsewhere) */
+};
 
 /* The device registered as name (devices.def), or NULL. */
 const RtDeviceOps *rt_device_find(const char *name);

@@ -11,6 +11,7 @@
  *   5. on a device without host memory, copy the outputs out.
  * Prepack steps run once, after the weights are bound (rt_prepack). */
 #include "runtime/rt_internal.h"
+#include "runtime/rt_api.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -250,8 +251,47 @@ void rt_program_free_packed(RtProgram *pr) {
     pr->prepacked = false;
 }
 
-int rt_run(RtProgram *pr, RtDevice *dev, RtScratch *scratch, const int64_t *symvals,
-           void *const *inputs, void *const *outputs, char *err, size_t errlen) {
+/* plan_check_ids, with the ids of inputs in device memory read back first
+ * (the check reads them on the host). */
+static int check_ids(const Plan *p, RtDevice *dev, const int64_t *symvals, void *const *inputs,
+                     const uint8_t *resident, char *err, size_t errlen) {
+    bool any = false;
+    for (int c = 0; resident && c < p->nidchecks; c++)
+        any |= p->idchecks[c].input >= 0 && p->idchecks[c].input < p->ninputs && resident[p->idchecks[c].input];
+    if (!any) return plan_check_ids(p, symvals, inputs, err, errlen);
+    void **host = calloc((size_t)p->ninputs + 1, sizeof *host);
+    bool *owned = calloc((size_t)p->ninputs + 1, sizeof *owned);
+    int rc = !host || !owned ? rt_fail(err, errlen, "out of memory") : 0;
+    for (int i = 0; rc == 0 && i < p->ninputs; i++) {
+        host[i] = inputs[i];
+        if (!resident[i] || p->inputs[i].dtype != DT_I64) continue;
+        int64_t dims[LTC_MAX_RANK], n;
+        size_t b;
+        if (plan_tensor_dims(&p->inputs[i], symvals, dims) != 0 || !rt_numel(dims, p->inputs[i].shape.rank, &n) ||
+            __builtin_mul_overflow((size_t)n, sizeof(int64_t), &b))
+            rc = rt_fail(err, errlen, "input '%s': size overflow", p->inputs[i].name);
+        else if (!(host[i] = malloc(b ? b : 8)))
+            rc = rt_fail(err, errlen, "out of memory reading input '%s'", p->inputs[i].name);
+        else {
+            owned[i] = true;
+            if (b) rc = dev->ops->copy_to_host(dev, host[i], inputs[i], b, err, errlen);
+        }
+    }
+    if (rc == 0) rc = plan_check_ids(p, symvals, host, err, errlen);
+    for (int i = 0; host && owned && i < p->ninputs; i++)
+        if (owned[i]) free(host[i]);
+    free(host);
+    free(owned);
+    return rc;
+}
+
+int rt_run(RtProgram *pr, RtDevice *dev, RtScratch *scratch, const int64_t *symvals, void *const *inputs,
+           void *const *outputs, char *err, size_t errlen) {
+    return rt_run_placed(pr, dev, scratch, symvals, inputs, outputs, NULL, err, errlen);
+}
+
+int rt_run_placed(RtProgram *pr, RtDevice *dev, RtScratch *scratch, const int64_t *symvals, void *const *inputs,
+                  void *const *outputs, const uint8_t *resident, char *err, size_t errlen) {
     const Plan *p = pr->plan;
     if ((p->nprepack || p->npacked) && !pr->prepacked)
         return rt_fail(err, errlen, "entry '%s': weights are not bound (pre-packing has not run)",
@@ -262,7 +302,7 @@ int rt_run(RtProgram *pr, RtDevice *dev, RtScratch *scratch, const int64_t *symv
     if (plan_check_limits(p, symvals, err, errlen) != 0) return -1;
     /* Embedding ids that are entry inputs must index the table: the kernel
      * cannot report a bad one (it writes zeros), so they are scanned here. */
-    if (plan_check_ids(p, symvals, inputs, err, errlen) != 0) return -1;
+    if (check_ids(p, dev, symvals, inputs, resident, err, errlen) != 0) return -1;
     /* A buffer larger than the tensor it serves would let a kernel read or
      * write past the caller's memory. */
     if (rt_check_buffers(p, symvals, false, err, errlen) != 0) return -1;
@@ -303,14 +343,15 @@ int rt_run(RtProgram *pr, RtDevice *dev, RtScratch *scratch, const int64_t *symv
             scratch->dev = dev;
         }
     }
-    if (rc == 0 && staged) rc = rt_stage_in(p, dev, scratch->mem, symvals, offs, inputs, din, dout, err, errlen);
+    if (rc == 0 && staged) rc = rt_stage_in(p, dev, scratch->mem, symvals, offs, inputs, outputs, resident, din, dout,
+                                             err, errlen);
     void *stackb[64];
     void **bases = p->nbufs <= 64 ? stackb : calloc((size_t)p->nbufs, sizeof *bases);
     if (rc == 0 && !bases) rc = rt_fail(err, errlen, "out of memory");
     if (rc == 0) rc = buffer_bases(pr, scratch->mem, symvals, staged ? din : inputs, staged ? dout : outputs, bases, err, errlen);
     if (rc == 0) rc = run_steps(pr, dev, p->steps, p->nsteps, bases, symvals, err, errlen);
     /* run_steps ends with the device's sync: the outputs are final */
-    if (rc == 0 && staged) rc = rt_stage_out(p, dev, symvals, dout, outputs, err, errlen);
+    if (rc == 0 && staged) rc = rt_stage_out(p, dev, symvals, dout, outputs, resident, err, errlen);
     if (bases && bases != stackb) free(bases);
     free(offs); free(din); free(dout);
     return rc;

@@ -91,6 +91,10 @@ void rt_program_free_packed(RtProgram *pr);
  * device (stage.c) in the same scratch allocation as the arena. */
 int rt_run(RtProgram *pr, RtDevice *dev, RtScratch *scratch, const int64_t *symvals,
            void *const *inputs, void *const *outputs, char *err, size_t errlen);
+/* rt_run where resident[i] (inputs, then outputs; NULL: none) says that
+ * tensor i is already in the device's memory: used in place, not staged. */
+int rt_run_placed(RtProgram *pr, RtDevice *dev, RtScratch *scratch, const int64_t *symvals, void *const *inputs,
+                  void *const *outputs, const uint8_t *resident, char *err, size_t errlen);
 
 /* ---- staging (stage.c): inputs/outputs of a run on a device without host memory */
 /* Bytes of device memory the run's inputs and outputs take after the
@@ -101,10 +105,11 @@ int rt_stage_layout(const Plan *p, const int64_t *symvals, uint64_t arena_bytes,
 /* Copy the inputs to the device at scratch + offs[i]; din/dout get the
  * device addresses of every input and output. */
 int rt_stage_in(const Plan *p, RtDevice *dev, char *scratch, const int64_t *symvals, const uint64_t *offs,
-                void *const *inputs, void **din, void **dout, char *err, size_t errlen);
+                void *const *inputs, void *const *outputs, const uint8_t *resident, void **din, void **dout,
+                char *err, size_t errlen);
 /* Copy the outputs back from dout to the host's outputs. */
 int rt_stage_out(const Plan *p, RtDevice *dev, const int64_t *symvals, void *const *dout, void *const *outputs,
-                 char *err, size_t errlen);
+                 const uint8_t *resident, char *err, size_t errlen);
 
 /* ---- CPU features ---------------------------------------------------------------- */
 /* Does this CPU (and OS, for AVX/AVX-512/AMX state) support the LLVM

@@ -5,11 +5,19 @@
 #   scripts/gpu-check.sh prepare   here: build, write every unit_gpu_ocl_ops case
 #                                  for the cuda backend (code image, inputs,
 #                                  launches, the interpreter's outputs) and the
-#                                  replay tool into gpu-run/ (gitignored)
+#                                  replay tool into gpu-run/ (gitignored), and
+#                                  every example as a CUDA model.so with
+#                                  ltc_so_check (the interpreter is in it)
 #   scripts/gpu-check.sh device    there (device tool: run this, carry gpu-run):
 #                                  the GPU's name, then every case from the cubin
 #                                  the GPU loads and from the compute_80 PTX,
-#                                  timed; the log also goes to $OUT
+#                                  timed; then every example's model.so through
+#                                  the runtime's CUDA device against the
+#                                  interpreter (outputs poisoned with NaN first),
+#                                  at the traced sizes, B=3 S=13 and S=1, run
+#                                  three times (the later runs replay a CUDA
+#                                  graph), and once from the PTX and once with
+#                                  graphs off; the logs also go to $OUT
 #
 # The GPU machine has no LLVM headers, so nothing is built there: the cases
 # and tests/device/cuda_replay.c (dlopens libcuda.so.1) are built here.
@@ -18,10 +26,15 @@ cd "$(dirname "$0")/.."
 case "${1:-}" in
   prepare)
     scripts/setup.sh >/dev/null
-    ninja -C build unit_gpu_ocl_ops ltc_cuda_replay >/dev/null
+    ninja -C build lispetorchc unit_gpu_ocl_ops ltc_cuda_replay ltc_so_check >/dev/null
     rm -rf gpu-run && mkdir -p gpu-run/cases
     LTC_CUDA_CASES=gpu-run/cases build/tests/unit_gpu_ocl_ops --jobs 1 >gpu-run/prepare.log 2>&1
-    cp build/tests/ltc_cuda_replay gpu-run/
+    cp build/tests/ltc_cuda_replay build/tests/e2e/ltc_so_check gpu-run/
+    for ex in examples/*.lsp; do
+      n=$(basename "$ex" .lsp)
+      mkdir -p "gpu-run/models/$n"
+      build/lispetorchc "$ex" --target cuda -o "gpu-run/models/$n/model.so" 2>>gpu-run/prepare.log
+    done
     echo "gpu-check: $(ls gpu-run/cases | wc -l) cases, $(du -sh gpu-run | cut -f1) in gpu-run/"
     ;;
   device)
@@ -32,6 +45,21 @@ case "${1:-}" in
     gpu-run/ltc_cuda_replay gpu-run/cases/*.bin >"$out/replay.log" 2>&1 || rc=$?
     echo "gpu-check: replay exit $rc in $(( ($(date +%s%N) - t0) / 1000000 )) ms" | tee -a "$out/replay.log"
     tail -5 "$out/replay.log"
+    export LTC_POISON_OUTPUTS=1
+    t0=$(date +%s%N)
+    for ex in examples/*.lsp; do
+      n=$(basename "$ex" .lsp); so="gpu-run/models/$n/model.so"
+      for sizes in "" "B=3 S=13" "S=1"; do
+        # shellcheck disable=SC2086
+        if ! gpu-run/ltc_so_check "$ex" "$so" $sizes --repeat 3 >>"$out/examples.log" 2>&1; then
+          echo "FAIL $n $sizes" >>"$out/examples.log"; rc=1
+        fi
+      done
+      LTC_CUDA_PTX=1 gpu-run/ltc_so_check "$ex" "$so" B=3 S=13 >>"$out/examples.log" 2>&1 || { echo "FAIL ptx $n" >>"$out/examples.log"; rc=1; }
+      LTC_CUDA_GRAPHS=0 gpu-run/ltc_so_check "$ex" "$so" S=7 --repeat 2 >>"$out/examples.log" 2>&1 || { echo "FAIL nographs $n" >>"$out/examples.log"; rc=1; }
+    done
+    echo "gpu-check: examples in $(( ($(date +%s%N) - t0) / 1000000 )) ms, $(grep -c matches "$out/examples.log") outputs matched, $(grep -c FAIL "$out/examples.log") failed" | tee -a "$out/examples.log"
+    grep -B3 FAIL "$out/examples.log" | head -40 || true
     exit $rc
     ;;
   *) echo "usage: scripts/gpu-check.sh prepare|device" >&2; exit 2 ;;

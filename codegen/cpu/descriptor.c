@@ -7,7 +7,7 @@
  *     ptr cpu, ptr features, ptr plans, i64 plans_len, ptr kernels,
  *     ptr kernel_names, ptr weights, i64 weights_len, ptr device,
  *     ptr code, i64 code_len, ptr gpu_kernels }
- * (ABI 3; the last three are the GPU models' and stay NULL/0 here). */
+ * (ABI 4; the last three are the GPU models' and stay NULL/0 here). */
 #include "codegen/cpu/aot.h"
 #include "codegen/cpu/cpu.h"
 #include "plan/serialize.h"

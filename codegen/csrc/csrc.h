@@ -51,6 +51,7 @@ extern const CDialect csrc_cuda, csrc_opencl, csrc_metal;
 typedef struct CsInfo {
     int threads;
     int shared_bytes;
+    bool reads_call;            /* reads the call number (LTC_GPU_READS_CALL) */
 } CsInfo;
 
 /* The preamble of a source file: the dialect's types, LtcGpuArgs laid out
@@ -99,6 +100,7 @@ typedef struct Cs {
     StrBuf *o;
     int threads;
     int shared_bytes;
+    bool reads_call;            /* the renderer read args.dims[<call number>] */
 } Cs;
 
 /* The kernel's signature and prologue: `tile` (i64, returned past

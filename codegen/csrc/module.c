@@ -26,7 +26,8 @@ int csrc_module_add(CsModule *m, const CDialect *dl, Backend *b, Plan **plans, i
             if (csrc_render(dl, &s, &m->src, &info, d) != 0) return -1;
             char *name = strdup(s.name ? s.name : "");
             if (!name) return diag_set(d, s.loc, "%s backend: out of memory", dl->name);
-            m->kernels[m->nkernels++] = (LtcGpuKernel){name, (uint32_t)info.threads, (uint32_t)info.shared_bytes};
+            m->kernels[m->nkernels++] = (LtcGpuKernel){name, (uint32_t)info.threads, (uint32_t)info.shared_bytes,
+                                                           info.reads_call ? LTC_GPU_READS_CALL : 0};
         }
     }
     return 0;

@@ -53,6 +53,7 @@ int cs_attn(Cs *c, LtcDiag *d) {
         sb_printf(o, "    %s%s *mrow = MK + b0 * args.dims[%d] + b1 * args.dims[%d] + i * args.dims[%d];\n"
                      "    const i64 msj = args.dims[%d];\n",
                   gl, s->mask == 1 ? "u8" : "float", AD_MS0, AD_MS1, AD_MSI, AD_MSJ);
+    c->reads_call = drop;
     if (drop)
         sb_printf(o, "    const u32 seed0 = (u32)args.dims[%d], seed1 = (u32)args.dims[%d];\n"
                      "    const u64 call = (u64)args.dims[%d];\n", AD_SEED_LO, AD_SEED_HI, AD_COUNT);

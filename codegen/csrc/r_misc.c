@@ -203,6 +203,7 @@ int cs_dropout(Cs *c, LtcDiag *d) {
     cs_tile(c);
     cs_ptr(c, "float", "X", 0);
     cs_ptr(c, "float", "Y", 1);
+    c->reads_call = true;
     sb_printf(o, "    const i64 N = args.dims[0], lo = tile * %d, hi = lo + %d < N ? lo + %d : N;\n"
                  "    const u32 seed0 = (u32)args.dims[1], seed1 = (u32)args.dims[2];\n"
                  "    const u64 call = (u64)args.dims[3];\n"

@@ -44,6 +44,7 @@ int csrc_render(const CDialect *dl, const KernelSpec *s, StrBuf *out, CsInfo *in
     if (info) {
         info->threads = c.threads;
         info->shared_bytes = c.shared_bytes;
+        info->reads_call = c.reads_call;
     }
     return 0;
 }

@@ -1,7 +1,7 @@
 /* so_check.c: a compiled model.so against the reference interpreter at
  * sizes of the test's choosing (not only the traced ones).
  *
- *   ltc_so_check SCRIPT.lsp MODEL.so [NAME=VALUE]... [--refuse TEXT] [--dynamic NAME:AXIS]...
+ *   ltc_so_check SCRIPT.lsp MODEL.so [NAME=VALUE]... [--refuse TEXT] [--dynamic NAME:AXIS]... [--repeat N]
  *
  * Evaluates SCRIPT in compile mode, traces its entry (the last top-level
  * call of a user function with tensor arguments, as the compiler does),
@@ -10,7 +10,9 @@
  * true), runs the traced graph with ir_run and MODEL.so (weights from
  * MODEL.safetensors beside it) through the public runtime, and compares
  * every output (|err| <= 1e-4 * max(1, max |ref|)).  --dynamic is traced as
- * the compiler's option of that name.
+ * the compiler's option of that name.  --repeat N runs the model N times
+ * (each from call 0, so dropout draws the same) and checks every run: a
+ * GPU device replays the second and later runs (device_cuda.c's graphs).
  * With --refuse TEXT both the interpreter and the runtime must refuse the
  * sizes, the runtime's message containing TEXT.  Prints one line; exit 0
  * on success. */
@@ -63,6 +65,7 @@ static DLDataType dl_of(DType t) {
 int main(int argc, char **argv) {
     if (argc < 3) return fail("usage: %s%s SCRIPT.lsp MODEL.so [NAME=VALUE]... [--refuse TEXT]", argv[0], "");
     const char *script = argv[1], *so = argv[2], *refuse = NULL;
+    int repeat = 1;
     atexit(cleanup);
     arena_init(&R.a);
     R.a_init = true;
@@ -95,6 +98,11 @@ int main(int argc, char **argv) {
     for (int i = 0; i < g->nsyms; i++) vals[i] = g->syms[i].example;
     for (int k = 3; k < argc; k++) {
         if (strcmp(argv[k], "--refuse") == 0 && k + 1 < argc) { refuse = argv[++k]; continue; }
+        if (strcmp(argv[k], "--repeat") == 0 && k + 1 < argc) {
+            repeat = atoi(argv[++k]);
+            if (repeat < 1 || repeat > 1000) return fail("--repeat %s: expected 1 to 1000%s", argv[k], "");
+            continue;
+        }
         if (strcmp(argv[k], "--dynamic") == 0 && k + 1 < argc) { k++; continue; }
         char *eq = strchr(argv[k], '=');
         int s = -1;
@@ -145,6 +153,11 @@ int main(int argc, char **argv) {
     DLTensor **res = R.res = calloc((size_t)no + 1, sizeof *res);
     R.no = no;
     if (!res) return fail("out of memory%s%s", "", "");
+  for (int rep = 0; rep < repeat; rep++) {
+    if (rep > 0) {
+        for (int o = 0; o < no; o++) { ltc_tensor_free(res[o]); res[o] = NULL; }
+        ltc_model_set_call_count(m, 0);
+    }
     int rrc = ltc_model_run_alloc(m, g->name, dl, ni, res, no);
     if (refuse) {
         if (irc == 0) return fail("the interpreter accepted sizes that should be refused%s%s", "", "");
@@ -182,7 +195,9 @@ int main(int argc, char **argv) {
         }
         printf("so_check: output %d [", o);
         for (int j = 0; j < y->shape.rank; j++) printf("%s%lld", j ? "," : "", (long long)osh[o][j]);
-        printf("] matches the interpreter (max |err| %.3g, max |ref| %.3g)\n", maxerr, maxref);
+        printf("] matches the interpreter (max |err| %.3g, max |ref| %.3g)%s\n", maxerr, maxref,
+               repeat > 1 ? (rep ? " (again)" : "") : "");
     }
+  }
     return 0;
 }

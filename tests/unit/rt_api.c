@@ -326,9 +326,9 @@ static void refused(RtSoOpts o, ltc_status code, const char *needle) {
 Test(api, bad_model_files_are_refused_before_running) {
     RtSoOpts o = rt_so_defaults();
     o.abi = LTC_MODEL_ABI + 1;
-    refused(o, LTC_ERR_ABI, "model ABI version 4, this runtime reads version 3: rebuild the model with lispetorchc");
+    refused(o, LTC_ERR_ABI, "model ABI version 5, this runtime reads version 4: rebuild the model with lispetorchc");
     o.abi = 2;                          /* a model built before the GPU fields */
-    refused(o, LTC_ERR_ABI, "model ABI version 2, this runtime reads version 3: rebuild the model");
+    refused(o, LTC_ERR_ABI, "model ABI version 2, this runtime reads version 4: rebuild the model");
     o = rt_so_defaults();
     o.magic ^= 1;
     refused(o, LTC_ERR_FORMAT, "bad descriptor magic");
@@ -340,8 +340,14 @@ Test(api, bad_model_files_are_refused_before_running) {
     refused(o, LTC_ERR_CPU, "aarch64");
     /* the descriptor names its device (runtime/devices.def) */
     o = rt_so_defaults();
+    o.device = "metal";
+    refused(o, LTC_ERR_DEVICE, "the model's kernels are for device 'metal', which this runtime does not have (devices: cpu, cuda");
+    /* a device the runtime has, whose driver this host lacks: the cause named */
+    setenv("LTC_CUDA_LIB", "/nonexistent/libcuda.so.1", 1);
+    o = rt_so_defaults();
     o.device = "cuda";
-    refused(o, LTC_ERR_DEVICE, "the model's kernels are for device 'cuda', which this runtime does not have (devices: cpu");
+    refused(o, LTC_ERR_DEVICE, "CUDA device: cannot load the CUDA driver '/nonexistent/libcuda.so.1'");
+    unsetenv("LTC_CUDA_LIB");
     o = rt_so_defaults();
     o.no_descriptor = true;
     refused(o, LTC_ERR_FORMAT, "no symbol 'ltc_model_descriptor'");

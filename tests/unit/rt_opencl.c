@@ -57,7 +57,7 @@ Test(opencl, toy_model_matches_reference) {
         cr_assert(e >= 0, "B=%lld S=%lld: %s", (long long)shapes[i][0], (long long)shapes[i][1], msg);
         cr_assert(e < 1e-5, "B=%lld S=%lld: off by %g", (long long)shapes[i][0], (long long)shapes[i][1], e);
     }
-    cr_assert_eq(ltc_model_abi_version(m), 3);
+    cr_assert_eq(ltc_model_abi_version(m), LTC_RUNTIME_ABI);
     ltc_model_close(m);
 }
 
@@ -131,7 +131,7 @@ Test(opencl, runs_copy_inputs_in_and_outputs_out_only) {
     size_t len = 0;
     uint8_t *img = rt_cl_image(rt_toy_cl_src, &len);
     cr_assert_not_null(img);
-    LtcGpuKernel gk[4] = {{"k0_pack", 4, 0}, {"k1_relu", 4, 0}, {"k2_affine", 4, 0}, {"k3_rowsum", 4, 0}};
+    LtcGpuKernel gk[4] = {{"k0_pack", 4, 0, 0}, {"k1_relu", 4, 0, 0}, {"k2_affine", 4, 0, 0}, {"k3_rowsum", 4, 0, 0}};
     LtcModelDescriptor desc;
     memset(&desc, 0, sizeof desc);
     desc.nkernels = 4;

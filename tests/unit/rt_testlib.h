@@ -231,7 +231,7 @@ static inline int rt_build_so(const char *path, Plan **plans, int nplans, const 
     if (o->weights) rt_put_bytes(f, "weights", o->weights, o->wlen);
     if (o->code) rt_put_bytes(f, "code", o->code, o->code_len);
     fprintf(f, "typedef void (*K)(void *const *, const int64_t *, const float *, int64_t, int64_t);\n"
-               "struct GK { const char *name; uint32_t threads, shared; };\n"
+               "struct GK { const char *name; uint32_t threads, shared, flags; };\n"
                "struct D { uint64_t magic; uint32_t abi, nk; const char *ver, *triple, *cpu, *feat;\n"
                "  const unsigned char *plans; uint64_t plans_len; const K *k; const char *const *kn;\n"
                "  const unsigned char *w; uint64_t wlen; const char *device;\n"
@@ -244,7 +244,7 @@ static inline int rt_build_so(const char *path, Plan **plans, int nplans, const 
     for (int i = 0; i < nplans; i++)
         for (int k = 0; k < plans[i]->nkernels; k++) {
             int kk = o->swap_names && i == nplans - 1 && k < 2 ? 1 - k : k;
-            fprintf(f, "{\"%s\", %u, 0},", plans[i]->kernels[kk].name, o->gpu_threads);
+            fprintf(f, "{\"%s\", %u, 0, 0},", plans[i]->kernels[kk].name, o->gpu_threads);
         }
     fprintf(f, "};\nstatic const char *const kn[] = {");
     for (int i = 0; i < nplans; i++)

@@ -32,7 +32,7 @@
 extern "C" {
 #endif
 
-#define LTC_RUNTIME_ABI 3        /* descriptor layout version this runtime reads */
+#define LTC_RUNTIME_ABI 4        /* descriptor layout version this runtime reads */
 #define LTC_MAX_NDIM 8
 
 typedef enum {
