@@ -11,6 +11,7 @@ struct KernelSpec;
 typedef struct BackendOptions {
     const char *cpu;        /* --cpu: "native" (default), "x86-64-v3", "sapphirerapids"... */
     const char *features;   /* --features: "+avx512f,..."; NULL = those of cpu */
+    const char *gpu_arch;   /* --gpu-arch: "compute_80,sm_80,sm_90a" (cuda); NULL = the default */
     int  opt_level;         /* -O0..-O3 */
     int  threads;           /* 0 = all cores */
     bool verbose;

@@ -30,6 +30,7 @@ void driver_backend_options(const Driver *d, BackendOptions *bo) {
     memset(bo, 0, sizeof *bo);
     bo->cpu = d->o.cpu;
     bo->features = d->o.features;
+    bo->gpu_arch = d->o.gpu_arch;
     bo->opt_level = d->o.opt_level;
     bo->threads = d->o.threads;
     bo->verbose = d->o.verbose;

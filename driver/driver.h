@@ -48,6 +48,7 @@ typedef struct Options {
     const char *dump_after;         /* --dump-after=PASS */
     const char *target;             /* --target NAME (codegen/backends.def); NULL: BACKEND_DEFAULT */
     const char *cpu, *features;     /* --cpu, --features */
+    const char *gpu_arch;           /* --gpu-arch (cuda) */
     bool embed_weights;             /* --embed-weights */
     int  threads;                   /* --threads (0 = all cores) */
     /* evaluation limits (0: none): a runaway script ends with an error */

@@ -57,6 +57,7 @@ static const OptSpec specs[] = {
     {"--target", ARG_VALUE, FOR_BOTH},
     {"--cpu", ARG_VALUE, FOR_BOTH},
     {"--features", ARG_VALUE, FOR_BOTH},
+    {"--gpu-arch", ARG_VALUE, FOR_COMPILE},
     {"--embed-weights", ARG_NONE, FOR_COMPILE},
     {"--threads", ARG_VALUE, FOR_BOTH},
     {"--max-steps", ARG_VALUE, FOR_BOTH},
@@ -109,6 +110,8 @@ void driver_print_help(FILE *f) {
           "                        are listed by --version)\n"
           "  --cpu NAME            target CPU: native (default), x86-64-v3, x86-64-v4, ...\n"
           "  --features LIST       target features, e.g. +avx2,+fma,-avx512f\n"
+          "  --gpu-arch LIST       --target cuda: PTX and cubins to embed, e.g.\n"
+          "                        compute_80,sm_80,sm_90a (the default)\n"
           "  --threads N           threads for compiled kernels (default: all cores)\n"
           "  --max-steps N         stop the evaluation after N steps (default 1000000000;\n"
           "                        0 = no limit)\n"
@@ -391,6 +394,7 @@ int driver_parse_args(Driver *d, int argc, char **argv) {
         }
         else if (strcmp(name, "--cpu") == 0) o->cpu = val;
         else if (strcmp(name, "--features") == 0) o->features = val;
+        else if (strcmp(name, "--gpu-arch") == 0) o->gpu_arch = val;
         else if (strcmp(name, "--embed-weights") == 0) o->embed_weights = true;
         else if (strcmp(name, "--threads") == 0) {
             uint64_t n;
@@ -417,6 +421,8 @@ int driver_parse_args(Driver *d, int argc, char **argv) {
     }
     if (o->help || o->version) return 0;
     if (check_target(d, o->cpu, o->features) != 0) return EXIT_USAGE;
+    if (o->gpu_arch && (!o->target || strcmp(o->target, "cuda") != 0))
+        return usage(d, "--gpu-arch is for --target cuda (the target is %s)", o->target ? o->target : "cpu");
     if (!o->input)
         return usage(d, "no input file (usage: %s)",
                      o->cmd == CMD_RUN ? "lispetorchc run script.lsp" : "lispetorchc [options] model.lsp");

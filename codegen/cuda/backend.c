@@ -1,23 +1,25 @@
 /* backend.c: the `cuda` backend.  Every kernel is CUDA C written by the
  * dialect-neutral renderers of codegen/csrc from its KernelSpec; generate
- * compiles it with NVRTC for each target of cuda_targets (PTX for
+ * compiles it with NVRTC for each target of --gpu-arch (default PTX for
  * compute_80, cubins for sm_80 and sm_90a) on threads: with nvJitLink one
- * cubin program per kernel and target, linked per target (compile_all).  model.so: codegen/gpu_library.c.  In-process use
- * (jit_lookup) is not written yet. */
+ * cubin program per kernel and target, linked per target (compile_all).
+ * model.so: codegen/gpu_library.c.  In-process use (jit_lookup) is not
+ * written yet. */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "codegen/cuda/cuda.h"
 
-enum { NTARGETS = sizeof cuda_targets / sizeof cuda_targets[0] };
-
 typedef struct CudaBackend {
-    Backend  b;
-    CsModule m;
-    CudaJob  jobs[NTARGETS];    /* the last generate's results, per target */
-    char    *src;               /* the source they were compiled from */
-    int      threads;
+    Backend    b;
+    CsModule   m;
+    CudaTarget targets[CUDA_MAX_TARGETS];
+    int        ntargets;
+    CudaJob    jobs[CUDA_MAX_TARGETS];   /* the last generate's results, per target */
+    char      *src;             /* the source they were compiled from */
+    int        threads;
+    char       target[160];     /* Backend.target: "nvptx compute_80 sm_80 sm_90a" */
 } CudaBackend;
 
 static CudaBackend *self(Backend *b) { return (CudaBackend *)b->self; }
@@ -33,7 +35,7 @@ static void cu_tune(Backend *b, KernelSpec *s) {
 }
 
 static void drop_code(CudaBackend *cb) {
-    for (int i = 0; i < NTARGETS; i++) cuda_job_free(&cb->jobs[i]);
+    for (int i = 0; i < cb->ntargets; i++) cuda_job_free(&cb->jobs[i]);
     free(cb->src);
     cb->src = NULL;
 }
@@ -53,15 +55,22 @@ static int job_error(CudaJob *jobs, int n, LtcDiag *d) {
  * cubins into the one module the code image holds per target. */
 static int compile_all(CudaBackend *cb, int nt, LtcDiag *d) {
     const CsModule *m = &cb->m;
-    int nk = m->nkernels, ncubin = NTARGETS - 1, njobs = 1 + nk * ncubin;
-    CudaJob *jobs = calloc((size_t)njobs, sizeof *jobs);
+    int nk = m->nkernels, ncubin = 0;
+    for (int t = 0; t < cb->ntargets; t++) ncubin += cb->targets[t].kind == LTC_CODE_CUDA_CUBIN;
+    /* first[t]: target t's first job (PTX: one; a cubin target: nk) */
+    int first[CUDA_MAX_TARGETS], njobs = 0;
+    for (int t = 0; t < cb->ntargets; t++) {
+        first[t] = njobs;
+        njobs += cb->targets[t].kind == LTC_CODE_CUDA_PTX ? 1 : nk;
+    }
+    CudaJob *jobs = calloc((size_t)njobs + 1, sizeof *jobs);
     char **srcs = calloc((size_t)nk + 1, sizeof *srcs);
     CudaJob **lk = calloc((size_t)nk + 1, sizeof *lk);
     StrBuf pre = {0};
     int rc = -1;
     if (!jobs || !srcs || !lk) { diag_set(d, (SrcLoc){0}, "cuda backend: out of memory"); goto out; }
     csrc_preamble(&csrc_cuda, &pre);
-    for (int k = 0; k < nk; k++) {
+    for (int k = 0; ncubin && k < nk; k++) {
         size_t s0 = m->starts[k], s1 = k + 1 < nk ? m->starts[k + 1] : m->src.len;
         size_t l = pre.len + (s1 - s0) + 1;
         if (pre.oom || !(srcs[k] = malloc(l))) { diag_set(d, (SrcLoc){0}, "cuda backend: out of memory"); goto out; }
@@ -69,18 +78,24 @@ static int compile_all(CudaBackend *cb, int nt, LtcDiag *d) {
         memcpy(srcs[k] + pre.len, m->src.s + s0, s1 - s0);
         srcs[k][l - 1] = 0;
     }
-    jobs[0] = (CudaJob){.src = cb->src, .file = "lispetorchc_kernels.cu", .arch = cuda_targets[0].arch};
-    for (int t = 0; t < ncubin; t++)
-        for (int k = 0; k < nk; k++)
-            jobs[1 + t * nk + k] = (CudaJob){.src = srcs[k], .file = m->kernels[k].name,
-                                             .arch = cuda_targets[1 + t].arch, .extra = "-rdc=true"};
+    for (int t = 0; t < cb->ntargets; t++) {
+        const char *arch = cb->targets[t].arch;
+        if (cb->targets[t].kind == LTC_CODE_CUDA_PTX)
+            jobs[first[t]] = (CudaJob){.src = cb->src, .file = "lispetorchc_kernels.cu", .arch = arch};
+        else
+            for (int k = 0; k < nk; k++)
+                jobs[first[t] + k] = (CudaJob){.src = srcs[k], .file = m->kernels[k].name, .arch = arch, .extra = "-rdc=true"};
+    }
     if (cuda_compile_jobs(jobs, njobs, nt) != 0) { job_error(jobs, njobs, d); goto out; }
-    cb->jobs[0] = jobs[0];
-    jobs[0] = (CudaJob){0};
-    for (int t = 0; t < ncubin; t++) {
-        CudaJob *r = &cb->jobs[1 + t];
-        *r = (CudaJob){.arch = cuda_targets[1 + t].arch};
-        for (int k = 0; k < nk; k++) lk[k] = &jobs[1 + t * nk + k];
+    for (int t = 0; t < cb->ntargets; t++) {
+        CudaJob *r = &cb->jobs[t];
+        if (cb->targets[t].kind == LTC_CODE_CUDA_PTX) {
+            *r = jobs[first[t]];
+            jobs[first[t]] = (CudaJob){0};
+            continue;
+        }
+        *r = (CudaJob){.arch = cb->targets[t].arch};
+        for (int k = 0; k < nk; k++) lk[k] = &jobs[first[t] + k];
         if (cuda_link_cubins(r->arch, lk, nk, &r->code, &r->code_len, r->err, sizeof r->err) != 0) {
             diag_set(d, (SrcLoc){0}, "cuda backend: %s", r->err);
             goto out;
@@ -100,9 +115,9 @@ out:
 /* Without nvJitLink: the whole module once per target, the targets side
  * by side (cubins of separate programs could not be joined). */
 static int compile_all(CudaBackend *cb, int nt, LtcDiag *d) {
-    for (int i = 0; i < NTARGETS; i++)
-        cb->jobs[i] = (CudaJob){.src = cb->src, .file = "lispetorchc_kernels.cu", .arch = cuda_targets[i].arch};
-    if (cuda_compile_jobs(cb->jobs, NTARGETS, nt) != 0) return job_error(cb->jobs, NTARGETS, d);
+    for (int i = 0; i < cb->ntargets; i++)
+        cb->jobs[i] = (CudaJob){.src = cb->src, .file = "lispetorchc_kernels.cu", .arch = cb->targets[i].arch};
+    if (cuda_compile_jobs(cb->jobs, cb->ntargets, nt) != 0) return job_error(cb->jobs, cb->ntargets, d);
     return 0;
 }
 #endif
@@ -131,18 +146,21 @@ static int cu_emit_text(Backend *b, const char *kind, StrBuf *out, LtcDiag *d) {
         return 0;
     }
     if (strcmp(kind, "ptx") == 0) {
-        if (!cb->jobs[0].code) return diag_set(d, (SrcLoc){0}, "cuda backend: no PTX (nothing generated)");
-        sb_puts(out, cb->jobs[0].code);   /* NUL-terminated by NVRTC */
-        return 0;
+        for (int t = 0; t < cb->ntargets; t++)
+            if (cb->targets[t].kind == LTC_CODE_CUDA_PTX && cb->jobs[t].code) {
+                sb_puts(out, cb->jobs[t].code);   /* NUL-terminated by NVRTC */
+                return 0;
+            }
+        return diag_set(d, (SrcLoc){0}, "cuda backend: no PTX (--gpu-arch lists no compute_XY, or nothing was generated)");
     }
     return diag_set(d, (SrcLoc){0}, "the cuda backend emits --emit cuda or ptx, not '%s'", kind);
 }
 
 int cuda_code_image(Backend *b, CsImage *img, const LtcGpuKernel **kernels, int *nkernels, LtcDiag *d) {
     CudaBackend *cb = self(b);
-    for (int i = 0; i < NTARGETS; i++) {
-        if (!cb->jobs[i].code) return diag_set(d, (SrcLoc){0}, "cuda backend: no code for %s (nothing generated)", cuda_targets[i].arch);
-        if (csrc_image_add(img, cuda_targets[i].kind, cuda_targets[i].code_arch, cb->jobs[i].code, cb->jobs[i].code_len))
+    for (int i = 0; i < cb->ntargets; i++) {
+        if (!cb->jobs[i].code) return diag_set(d, (SrcLoc){0}, "cuda backend: no code for %s (nothing generated)", cb->targets[i].arch);
+        if (csrc_image_add(img, cb->targets[i].kind, cb->targets[i].code_arch, cb->jobs[i].code, cb->jobs[i].code_len))
             return diag_set(d, (SrcLoc){0}, "cuda backend: out of memory for the code image");
     }
     *kernels = cb->m.kernels;
@@ -150,9 +168,8 @@ int cuda_code_image(Backend *b, CsImage *img, const LtcGpuKernel **kernels, int 
     return 0;
 }
 
-/* model.so: PTX and the cubins in the code image (codegen/gpu_library.c).
- * The runtime has no CUDA device yet: such a model is refused at open,
- * naming the device. */
+/* model.so: PTX and the cubins in the code image (codegen/gpu_library.c);
+ * the runtime's CUDA device (runtime/device_cuda.c) picks one at load. */
 static int cu_emit_library(Backend *b, Plan **plans, int nplans, const char *path, const void *w, size_t wl,
                            LtcDiag *d) {
     return csrc_emit_library(b, cuda_code_image, plans, nplans, path, w, wl, d);
@@ -180,10 +197,20 @@ Backend *backend_cuda_new(Arena *a, const BackendOptions *o, LtcDiag *d) {
         return NULL;
     }
     Backend *b = &cb->b;
+    char why[200];
+    if (cuda_parse_targets(o && o->gpu_arch ? o->gpu_arch : CUDA_DEFAULT_TARGETS, cb->targets, &cb->ntargets, why,
+                           sizeof why) != 0) {
+        diag_set(d, (SrcLoc){0}, "%s", why);
+        free(cb);
+        return NULL;
+    }
+    size_t tl = (size_t)snprintf(cb->target, sizeof cb->target, "nvptx");
+    for (int t = 0; t < cb->ntargets && tl < sizeof cb->target; t++)
+        tl += (size_t)snprintf(cb->target + tl, sizeof cb->target - tl, " %s", cb->targets[t].arch);
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);   /* --threads, else every core: one compilation each */
     cb->threads = o && o->threads > 0 ? o->threads : ncpu > 0 ? (int)ncpu : 1;
     b->name = "cuda";
-    b->target = "nvptx compute_80 sm_80 sm_90a";
+    b->target = cb->target;
     b->device = "cuda";
     b->self = cb;
     b->buf_align = 64;

@@ -32,10 +32,17 @@ void cuda_job_free(CudaJob *j);
 int cuda_link_cubins(const char *arch, CudaJob *const *jobs, int n, char **out, size_t *len, char *err,
                      size_t errlen);
 
-/* The targets generate compiles for: PTX compute_80, cubins sm_80 and
- * sm_90a (plan/gpu_abi.h: LTC_CODE_CUDA_PTX 80, CUBIN 80 and 90|LTC_ARCH_A). */
-typedef struct CudaTarget { const char *arch; uint32_t kind, code_arch; } CudaTarget;
-extern const CudaTarget cuda_targets[3];
+/* A target generate compiles for: "compute_80" (PTX, LTC_CODE_CUDA_PTX 80),
+ * "sm_80" (cubin 80), "sm_90a" (cubin 90 | LTC_ARCH_A), ... */
+typedef struct CudaTarget { char arch[16]; uint32_t kind, code_arch; } CudaTarget;
+#define CUDA_MAX_TARGETS 8
+/* --gpu-arch's default: PTX that JITs on any GPU from the A100 on, and
+ * cubins for the A100 and the H100/H200 (sm_90a: wgmma and TMA). */
+#define CUDA_DEFAULT_TARGETS "compute_80,sm_80,sm_90a"
+/* "compute_80,sm_90a" into t[0..*n).  Each item is compute_XY, sm_XY or
+ * sm_XYa with X.Y >= 8.0 (the kernels use sm_80's instructions), at most
+ * CUDA_MAX_TARGETS, no repeats.  0, or -1 + err naming the item. */
+int cuda_parse_targets(const char *list, CudaTarget *t, int *n, char *err, size_t errlen);
 
 /* The code image of everything generated (one section per target) and
  * the kernel table (owned by the backend).  For the integrator's

@@ -11,11 +11,39 @@
 
 #include "codegen/cuda/cuda.h"
 
-const CudaTarget cuda_targets[3] = {
-    {"compute_80", LTC_CODE_CUDA_PTX, 80},
-    {"sm_80", LTC_CODE_CUDA_CUBIN, 80},
-    {"sm_90a", LTC_CODE_CUDA_CUBIN, 90 | LTC_ARCH_A},
-};
+int cuda_parse_targets(const char *list, CudaTarget *t, int *n, char *err, size_t errlen) {
+    *n = 0;
+    const char *p = list ? list : "";
+    if (!*p) return snprintf(err, errlen, "--gpu-arch: empty list (e.g. --gpu-arch %s)", CUDA_DEFAULT_TARGETS), -1;
+    while (*p) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        char item[32];
+        if (len == 0 || len >= sizeof item)
+            return snprintf(err, errlen, "--gpu-arch: bad item '%.*s' (expected compute_XY, sm_XY or sm_XYa)", (int)len, p), -1;
+        memcpy(item, p, len);
+        item[len] = 0;
+        bool ptx = strncmp(item, "compute_", 8) == 0, cubin = strncmp(item, "sm_", 3) == 0;
+        const char *dg = item + (ptx ? 8 : 3);
+        char *end = NULL;
+        long v = (ptx || cubin) && *dg >= '0' && *dg <= '9' ? strtol(dg, &end, 10) : -1;
+        bool a = end && cubin && strcmp(end, "a") == 0;
+        if (v < 0 || !end || (*end && !a) || v > 999)
+            return snprintf(err, errlen, "--gpu-arch: bad item '%s' (expected compute_XY, sm_XY or sm_XYa, e.g. sm_90a)", item), -1;
+        if (v < 80)
+            return snprintf(err, errlen, "--gpu-arch: %s is older than sm_80, which the generated kernels need", item), -1;
+        if (*n == CUDA_MAX_TARGETS) return snprintf(err, errlen, "--gpu-arch: more than %d targets", CUDA_MAX_TARGETS), -1;
+        CudaTarget c = {{0}, ptx ? LTC_CODE_CUDA_PTX : LTC_CODE_CUDA_CUBIN, (uint32_t)v | (a ? LTC_ARCH_A : 0)};
+        memcpy(c.arch, item, len + 1 <= sizeof c.arch ? len + 1 : sizeof c.arch - 1);
+        for (int i = 0; i < *n; i++)
+            if (t[i].kind == c.kind && t[i].code_arch == c.code_arch)
+                return snprintf(err, errlen, "--gpu-arch: %s is listed twice", item), -1;
+        t[(*n)++] = c;
+        p += len;
+        if (*p == ',') p++;
+    }
+    return 0;
+}
 
 /* The first "file(N): error" of the log, with line N of the source. */
 static void first_error(CudaJob *j) {
