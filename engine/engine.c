@@ -71,10 +71,12 @@ static int fall_back(Engine *e, const Fallback *fb, int nnodes, LtcDiag *d) {
     return 1;
 }
 
+/* rt_program_init's lookup: the backend's, keeping its reason (a GPU
+ * backend that has no in-process execution says so) for the note. */
+typedef struct Lookup { Backend *b; LtcDiag d; } Lookup;
 static int lookup_fn(void *ctx, const char *name, void **fn) {
-    Backend *b = ctx;
-    LtcDiag d;
-    return b->jit_lookup(b, name, fn, &d);
+    Lookup *l = ctx;
+    return l->b->jit_lookup(l->b, name, fn, &l->d);
 }
 
 /* Generate en->plan into the session's JIT.  Its kernels are renamed
@@ -95,9 +97,13 @@ static int compile(Engine *e, Entry *en, const Node *target, LtcDiag *d) {
     LtcDiag why;
     memset(&why, 0, sizeof why);
     char err[512] = "";
+    Lookup lk;
+    memset(&lk, 0, sizeof lk);
+    lk.b = e->backend;
     if (e->backend->generate(e->backend, &p, 1, &bo, &why) != 0 ||
-        rt_program_init(&en->prog, p, lookup_fn, e->backend, err, sizeof err) != 0) {
-        if (err[0]) diag_set(&why, (SrcLoc){0}, "jit: %s", err);
+        rt_program_init(&en->prog, p, lookup_fn, &lk, err, sizeof err) != 0) {
+        if (lk.d.msg[0]) diag_set(&why, (SrcLoc){0}, "jit: %s", lk.d.msg);
+        else if (err[0]) diag_set(&why, (SrcLoc){0}, "jit: %s", err);
         en->fb = failed(e, NULL, &why, target);
         return 1;
     }
