@@ -34,9 +34,16 @@ int cs_norm(Cs *c, LtcDiag *d) {
     if (s->bias) cs_ptr(c, et, "bb", NB_B);
     sb_puts(o, "    const float Nf = (float)N, eps = args.f[0];\n    float acc = 0.0f;\n"
                "    for (i64 j = tid; j < N; j += T) {\n");
-    if (add) sb_printf(o, "        const float v = %s + %s;\n", cs_ld(c, ft, "x", "j"), cs_ld(c, ft, "r", "j"));
-    else sb_printf(o, "        const float v = %s;\n", cs_ld(c, ft, "x", "j"));
-    if (add) sb_printf(o, "        %s;\n", cs_st(c, ft, "y", "j", "v"));
+    if (add && cs_half(ft)) {
+        /* the statistics of the sum as stored (rounded), as the interpreter */
+        sb_printf(o, "        float v = %s + %s;\n", cs_ld(c, ft, "x", "j"), cs_ld(c, ft, "r", "j"));
+        sb_printf(o, "        %s;\n        v = %s;\n", cs_st(c, ft, "y", "j", "v"), cs_ld(c, ft, "y", "j"));
+    } else if (add) {
+        sb_printf(o, "        const float v = %s + %s;\n", cs_ld(c, ft, "x", "j"), cs_ld(c, ft, "r", "j"));
+        sb_printf(o, "        %s;\n", cs_st(c, ft, "y", "j", "v"));
+    } else {
+        sb_printf(o, "        const float v = %s;\n", cs_ld(c, ft, "x", "j"));
+    }
     if (s->stores_sum) sb_printf(o, "        %s;\n", cs_st(c, ft, "sm", "j", "v"));
     sb_printf(o, "        acc += %s;\n    }\n", rms ? "v * v" : "v");
     sb_printf(o, "    %s%s *src = %s;\n", gl, et, add ? "y" : "x");
