@@ -186,9 +186,9 @@ static int check_pass_name(Driver *d, const char *opt, const char *val, bool can
     int n = 0;
     bool known = can_all && strcmp(val, "all") == 0;
     for (int i = 0; names[i] && n < 31; i++) {
-        /* dce is not a fusion and always runs */
-        if (!can_all && strcmp(names[i], "dce") == 0) {
-            if (strcmp(val, "dce") == 0) return usage(d, "%s: pass 'dce' cannot be disabled", opt);
+        /* dce and dtype are not fusions and always run */
+        if (!can_all && !passes_can_disable(names[i])) {
+            if (strcmp(val, names[i]) == 0) return usage(d, "%s: pass '%s' cannot be disabled", opt, names[i]);
             continue;
         }
         cands[n++] = names[i];

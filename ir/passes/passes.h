@@ -40,6 +40,8 @@ void fusion_report_print(const FusionReport *r, const char *entry, StrBuf *out);
 
 /* The pass names in pipeline order, NULL-terminated (for --help / checks). */
 const char *const *passes_names(void);
+/* Whether --no-fuse may switch pass `name` off (not dce, not dtype). */
+bool passes_can_disable(const char *name);
 
 /* ---- what passes share (pass_util.c) -------------------------------------- */
 typedef struct PassCtx {

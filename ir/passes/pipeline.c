@@ -43,6 +43,11 @@ static int find_pass(const char *name) {
     return -1;
 }
 
+bool passes_can_disable(const char *name) {
+    int k = name ? find_pass(name) : -1;
+    return k >= 0 && pipeline[k].can_disable;
+}
+
 static bool disabled(const PassOptions *o, const char *name) {
     for (int i = 0; o && i < o->nno_fuse; i++)
         if (o->no_fuse[i] && strcmp(o->no_fuse[i], name) == 0) return true;
