@@ -65,7 +65,7 @@ struct Backend {
 /* ---- the registry (backends.def, registry.c) ------------------------------ */
 typedef Backend *(*BackendNewFn)(Arena *a, const BackendOptions *o, LtcDiag *d);
 
-#define BACKEND(name, ctor, what) Backend *ctor(Arena *a, const BackendOptions *o, LtcDiag *d);
+#define BACKEND(name, ctor, what, dtypes) Backend *ctor(Arena *a, const BackendOptions *o, LtcDiag *d);
 #include "codegen/backends.def"
 #undef BACKEND
 
@@ -79,5 +79,8 @@ Backend *backend_new(const char *name, Arena *a, const BackendOptions *o, LtcDia
  * each targets (for --help and --version). */
 const char *const *backend_names(int *n);
 const char *backend_what(const char *name);
+/* Whether backend `name` (NULL: the default) stores float dtype `dtype`
+ * ("f32", "bf16", "f16"; backends.def's last column): --dtype. */
+bool backend_stores_dtype(const char *name, const char *dtype);
 
 #endif

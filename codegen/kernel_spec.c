@@ -7,11 +7,14 @@
 
 /* What each family's contract constants mean (plan/kernel_footprint.c). */
 static const struct { const char *family; const char *names[PLAN_MAX_KCONSTS]; } const_names[] = {
-    {"gemm", {"variant", "nr", "packed"}},
-    {"gemm_pack", {"nr"}},
-    {"flash_attention", {"D", "Dv", "group", "mask_elem"}},
-    {"eltwise", {"ninputs", "in0_full_row", "in1_full_row", "in1_elem"}},
-    {"reduce", {"elem"}},
+    {"gemm", {"variant", "nr", "packed", "elem"}},
+    {"gemm_pack", {"nr", "elem"}},
+    {"flash_attention", {"D", "Dv", "group", "mask_elem", "elem"}},
+    {"norm", {"elem"}},
+    {"softmax", {"elem"}},
+    {"eltwise", {"ninputs", "in0_full_row", "in1_full_row", "in1_elem", "elem"}},
+    {"dropout", {"elem"}},
+    {"reduce", {"elem", "in_elem"}},
     {"copy", {"elem"}},
     {"cat", {"elem"}},
     {"misc", {"variant", "out_elem", "in_elem"}},

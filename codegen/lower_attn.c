@@ -149,10 +149,12 @@ static int push_attn_dims(Backend *be, Plan *p, Node *n, const int *in_bufs, int
         return lower_unsupported(be, n, d, "attention batch is not one monomial");
     int kid = lower_add_kernel(p, n, "flash_attention", d);
     if (kid < 0) return -1;
-    /* D, Dv, query heads per key/value head, mask element size (0: none) */
+    /* D, Dv, query heads per key/value head, mask element size (0: none),
+     * element size of q, k, v and the output (4 f32, 2 bf16/f16) */
     Node *q = n->in[0], *v = n->in[2];
-    lower_kernel_consts(p, kid, 4, (int64_t[]){q->shape.d[q->shape.rank - 1].k, v->shape.d[v->shape.rank - 1].k,
-                                             lower_attn_group(n), mk ? (mk->dtype == DT_BOOL ? 1 : 4) : 0});
+    lower_kernel_consts(p, kid, 5, (int64_t[]){q->shape.d[q->shape.rank - 1].k, v->shape.d[v->shape.rank - 1].k,
+                                             lower_attn_group(n), mk ? (int64_t)dtype_size(mk->dtype) : 0,
+                                             (int64_t)dtype_size(n->dtype)});
     s->kernel = kid;
     s->nbufs = 5;
     s->bufs[AB_Q] = in_bufs[0];

@@ -87,7 +87,9 @@ int lower_eltwise(Backend *be, Plan *p, Node *n, const KernelSpec *ks, const int
     int kid = lower_add_kernel(p, n, "eltwise", d);
     if (kid < 0) return -1;
     /* inputs read, last-dim contiguity of each, element size of input 1 */
-    lower_kernel_consts(p, kid, 4, (int64_t[]){ks->ew.ninputs, L.vec[0], L.vec[1], ks->ew.bool_mask ? 1 : 4});
+    lower_kernel_consts(p, kid, 5, (int64_t[]){ks->ew.ninputs, L.vec[0], L.vec[1],
+                                             ks->ew.bool_mask ? 1 : (int64_t)dtype_size(n->dtype),
+                                             (int64_t)dtype_size(n->dtype)});
     s->kernel = kid;
     s->nbufs = 3;
     s->bufs[0] = in_bufs[0];

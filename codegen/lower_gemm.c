@@ -80,7 +80,9 @@ static int lower_linear(Backend *be, Plan *p, Node *n, const KernelSpec *ks, con
     }
     int kid = lower_add_kernel(p, n, "gemm", d);
     if (kid < 0) return -1;
-    lower_kernel_consts(p, kid, 3, (int64_t[]){ks->gemm.qkv ? 1 : 0, ks->tune.nr, ks->gemm.packed});   /* variant, nr, packed */
+    /* variant, nr, packed, element size of A, W, bias, res, C */
+    lower_kernel_consts(p, kid, 4, (int64_t[]){ks->gemm.qkv ? 1 : 0, ks->tune.nr, ks->gemm.packed,
+                                             (int64_t)dtype_size(n->dtype)});
     s->kernel = kid;
     int bi = 2;
     s->nbufs = 5;
@@ -104,13 +106,16 @@ static int lower_linear(Backend *be, Plan *p, Node *n, const KernelSpec *ks, con
         int64_t np = (N + ks->tune.nr - 1) / ks->tune.nr;
         const char *what = arena_printf(p->graph->arena, "%%%d packed %s", w->id,
                                         w->name ? w->name : "weight");
-        int pb = lower_add_packed(p, np * K * ks->tune.nr * 4, what, d);
+        int64_t pbytes;
+        if (__builtin_mul_overflow(np, K, &pbytes) || __builtin_mul_overflow(pbytes, (int64_t)ks->tune.nr * 4, &pbytes))
+            return lower_unsupported(be, n, d, "packed weight size overflows");
+        int pb = lower_add_packed(p, pbytes, what, d);   /* f32 panels whatever W's dtype */
         if (pb < 0) return -1;
         PlanStep ps;
         memset(&ps, 0, sizeof ps);
         int pk = lower_add_kernel(p, n, "gemm_pack", d);
         if (pk < 0) return -1;
-        lower_kernel_consts(p, pk, 1, (int64_t[]){ks->tune.nr});
+        lower_kernel_consts(p, pk, 2, (int64_t[]){ks->tune.nr, (int64_t)dtype_size(w->dtype)});
         ps.kernel = pk;
         ps.nbufs = 2;
         ps.bufs[0] = in_bufs[1];
@@ -173,7 +178,7 @@ static int lower_matmul(Backend *be, Plan *p, Node *n, const KernelSpec *ks, con
         return lower_unsupported(be, n, d, "matmul batch is not one monomial");
     int kid = lower_add_kernel(p, n, "gemm", d);
     if (kid < 0) return -1;
-    lower_kernel_consts(p, kid, 3, (int64_t[]){2, ks->tune.nr, 0});   /* matmul, nr, not packed */
+    lower_kernel_consts(p, kid, 4, (int64_t[]){2, ks->tune.nr, 0, (int64_t)dtype_size(n->dtype)});   /* matmul, nr, not packed, element size */
     s->kernel = kid;
     s->nbufs = 5;
     s->bufs[GB_A] = in_bufs[0];

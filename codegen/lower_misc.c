@@ -115,8 +115,9 @@ int lower_reduce(Backend *be, Plan *p, Node *n, const KernelSpec *ks, const int 
     if (reduce_split(n, &o, &l, &i) || !dim_mul(o, i, &rows))
         return lower_unsupported(be, n, d, "reduction sizes are not monomials");
     lower_set_dim(s, o); lower_set_dim(s, l); lower_set_dim(s, i);
-    /* element size of the output: argmax writes i64, the rest f32 */
-    return finish(p, n, "reduce", 1, (int64_t[]){n->op == OP_ARGMAX ? 8 : 4}, rows, s, d);
+    /* element sizes of the output (argmax: i64) and of the input */
+    return finish(p, n, "reduce", 2, (int64_t[]){(int64_t)dtype_size(n->dtype), (int64_t)dtype_size(n->in[0]->dtype)},
+                  rows, s, d);
 }
 
 /* bufs [x, y], dims [cols, nlead, size[nlead], stride[nlead], last stride,
@@ -145,7 +146,7 @@ int lower_copy(Backend *be, Plan *p, Node *n, const KernelSpec *ks, const int *i
     for (int i = 0; i < L.nlead; i++) lower_set_dim(s, L.st[i]);
     lower_set_dim(s, L.last);
     lower_set_dim(s, L.base);
-    return finish(p, n, "copy", 1, (int64_t[]){(int64_t)dtype_storage_size(n->dtype)}, rows, s, d);
+    return finish(p, n, "copy", 1, (int64_t[]){(int64_t)dtype_size(n->dtype)}, rows, s, d);
 }
 
 /* bufs [in[G].., out], dims [G, total, chunk[G], offset[G]] (a part's
@@ -203,7 +204,7 @@ int lower_cat(Backend *be, Plan *p, Node *n, const KernelSpec *ks, const int *in
             }
         return diag_set(d, n->loc, "plan: cat part %d before part 0", s->part);
     }
-    return finish(p, n, "cat", 1, (int64_t[]){(int64_t)dtype_storage_size(n->dtype)}, rows, s, d);
+    return finish(p, n, "cat", 1, (int64_t[]){(int64_t)dtype_size(n->dtype)}, rows, s, d);
 }
 
 int lower_misc(Backend *be, Plan *p, Node *n, const KernelSpec *ks, const int *in_bufs, int out_buf,
@@ -212,7 +213,9 @@ int lower_misc(Backend *be, Plan *p, Node *n, const KernelSpec *ks, const int *i
     const char *fam = NULL;
     int64_t kc[3] = {0};       /* contract constants (plan/kernel_footprint.c) */
     int nkc = 1;
-    int64_t es = (int64_t)dtype_storage_size(n->dtype);
+    /* compiled buffers hold each dtype in its own width (bf16/f16: 2
+     * bytes, lower.c sizes them so), not the interpreter's float storage */
+    int64_t es = (int64_t)dtype_size(n->dtype);
     Dim rows = dim_const(1);
     s->nbufs = 2;
     s->bufs[0] = in_bufs[0];
@@ -259,7 +262,7 @@ int lower_misc(Backend *be, Plan *p, Node *n, const KernelSpec *ks, const int *i
         if (R && !lower_dims_prod(&n->shape, 0, R - 1, &rows)) return lower_unsupported(be, n, d, "cast shape");
         lower_set_dim(s, cols);
         fam = "misc";
-        nkc = 3; kc[0] = 4; kc[1] = es; kc[2] = (int64_t)dtype_storage_size(n->in[0]->dtype);
+        nkc = 3; kc[0] = 4; kc[1] = es; kc[2] = (int64_t)dtype_size(n->in[0]->dtype);
         break;
     }
     default:
@@ -285,6 +288,7 @@ int lower_dropout(Backend *be, Plan *p, Node *n, const KernelSpec *ks, const int
     int kid = lower_add_kernel(p, n, "dropout", d);
     if (kid < 0) return -1;
     s->kernel = kid;
+    lower_kernel_consts(p, kid, 1, (int64_t[]){(int64_t)dtype_size(n->dtype)});   /* element size */
     /* ceil(k*syms / T) is no monomial; ceil(k / T)*syms tiles of T
      * elements cover k*syms (the kernel clamps to numel). */
     Dim t = ne;

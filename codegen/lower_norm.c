@@ -16,6 +16,7 @@ int lower_norm(Backend *be, Plan *p, Node *n, const KernelSpec *ks, const int *i
     if (!lower_dims_prod(&n->shape, 0, R - 1, &rows)) return lower_unsupported(be, n, d, "rows are not one monomial");
     int kid = lower_add_kernel(p, n, ks->family, d);
     if (kid < 0) return -1;
+    lower_kernel_consts(p, kid, 1, (int64_t[]){(int64_t)dtype_size(n->dtype)});   /* element size */
     s->kernel = kid;
     s->nbufs = 6;
     for (int i = 0; i < 6; i++) s->bufs[i] = out_buf;

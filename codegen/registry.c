@@ -7,17 +7,18 @@ typedef struct Registered {
     const char  *name;
     BackendNewFn make;
     const char  *what;
+    const char  *dtypes;
 } Registered;
 
 static const Registered registered[] = {
-#define BACKEND(name, ctor, what) {#name, ctor, what},
+#define BACKEND(name, ctor, what, dtypes) {#name, ctor, what, dtypes},
 #include "codegen/backends.def"
 #undef BACKEND
 };
 enum { NREGISTERED = sizeof registered / sizeof registered[0] };
 
 static const char *names[NREGISTERED + 1] = {
-#define BACKEND(name, ctor, what) #name,
+#define BACKEND(name, ctor, what, dtypes) #name,
 #include "codegen/backends.def"
 #undef BACKEND
 };
@@ -36,6 +37,15 @@ static const Registered *find(const char *name) {
 const char *backend_what(const char *name) {
     const Registered *r = name ? find(name) : NULL;
     return r ? r->what : NULL;
+}
+
+bool backend_stores_dtype(const char *name, const char *dtype) {
+    const Registered *r = find(name ? name : BACKEND_DEFAULT);
+    if (!r || !dtype) return false;
+    size_t n = strlen(dtype);
+    for (const char *p = r->dtypes; (p = strstr(p, dtype)) != NULL; p += n)
+        if ((p == r->dtypes || p[-1] == ' ') && (p[n] == 0 || p[n] == ' ')) return true;
+    return false;
 }
 
 Backend *backend_new(const char *name, Arena *a, const BackendOptions *o, LtcDiag *d) {

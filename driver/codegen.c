@@ -24,6 +24,7 @@ static void pass_options(const Driver *d, PassOptions *po) {
     for (int i = 0; i < d->o.nno_fuse && i < PASS_MAX_DISABLED; i++) po->no_fuse[po->nno_fuse++] = d->o.no_fuse[i];
     po->dump_after = d->o.dump_after;
     po->verbose = d->o.verbose;
+    po->dtype = d->o.dtype;
 }
 
 void driver_backend_options(const Driver *d, BackendOptions *bo) {

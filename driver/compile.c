@@ -8,6 +8,7 @@
  *        -> emit (ir, dot, weights) or hand over to the backend
  *           (driver_codegen: a library, llvm, asm, obj, fusion, plan). */
 #include "driver/driver.h"
+#include "ir/passes/passes.h"
 
 #include <string.h>
 
@@ -168,6 +169,11 @@ int driver_compile(Driver *d) {
         if (weights_load(d, graphs, ncalls, d->o.weights, &diag) != 0) { drv_diag(d, &diag); return EXIT_ERROR; }
         drv_phase(d, "weights", t0);
     }
+    /* --dtype: the model in bf16/f16 (as torch's model.to(dtype)) after the
+     * f32 weights are loaded and before any are saved; the pass pipeline's
+     * dtype pass finds nothing left to do. */
+    for (int i = 0; i < ncalls && d->o.dtype != DT_F32; i++)
+        if (pass_to_dtype(graphs[i], d->o.dtype, &diag) != 0) { drv_diag(d, &diag); return EXIT_ERROR; }
     if (d->o.save_weights) {
         double t0 = now_ms();
         if (weights_save(d, graphs, ncalls, d->o.save_weights, &diag) != 0) { drv_diag(d, &diag); return EXIT_ERROR; }

@@ -49,6 +49,8 @@ typedef struct Options {
     const char *target;             /* --target NAME (codegen/backends.def); NULL: BACKEND_DEFAULT */
     const char *cpu, *features;     /* --cpu, --features */
     const char *gpu_arch;           /* --gpu-arch (cuda) */
+    DType dtype;                    /* --dtype (default DT_F32): ir/passes/dtype.c */
+    const char *dtype_name;         /* its spelling, for messages */
     bool embed_weights;             /* --embed-weights */
     int  threads;                   /* --threads (0 = all cores) */
     /* evaluation limits (0: none): a runaway script ends with an error */

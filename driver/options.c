@@ -55,6 +55,7 @@ static const OptSpec specs[] = {
     {"--no-fuse", ARG_VALUE, FOR_COMPILE},
     {"--dump-after", ARG_VALUE, FOR_COMPILE},
     {"--target", ARG_VALUE, FOR_BOTH},
+    {"--dtype", ARG_VALUE, FOR_COMPILE},
     {"--cpu", ARG_VALUE, FOR_BOTH},
     {"--features", ARG_VALUE, FOR_BOTH},
     {"--gpu-arch", ARG_VALUE, FOR_COMPILE},
@@ -91,6 +92,9 @@ void driver_print_help(FILE *f) {
           "  --static              trace with concrete shapes (no symbolic dimensions)\n"
           "  --dynamic NAME:AXIS   make that dim of input NAME symbolic (repeatable)\n"
           "  -O0 .. -O3            optimisation level (default -O2)\n"
+          "  --dtype T             f32 (default) | bf16 | f16: the model's float tensors\n"
+          "                        (weights, activations) in T, fp32 accumulation\n"
+          "                        (--target opencl, cuda)\n"
           "  --embed-weights       bake the weights into the library (default: they are\n"
           "                        written to MODEL.safetensors beside MODEL.so)\n"
           "  --no-fuse=PASS        switch one fusion pass off (simplify, attention, causal,\n"
@@ -185,9 +189,9 @@ static int check_pass_name(Driver *d, const char *opt, const char *val, bool can
     int n = 0;
     bool known = can_all && strcmp(val, "all") == 0;
     for (int i = 0; names[i] && n < 31; i++) {
-        /* dce is not a fusion and always runs */
-        if (!can_all && strcmp(names[i], "dce") == 0) {
-            if (strcmp(val, "dce") == 0) return usage(d, "%s: pass 'dce' cannot be disabled", opt);
+        /* dce and dtype are not fusions and always run */
+        if (!can_all && !passes_can_disable(names[i])) {
+            if (strcmp(val, names[i]) == 0) return usage(d, "%s: pass '%s' cannot be disabled", opt, names[i]);
             continue;
         }
         cands[n++] = names[i];
@@ -391,6 +395,18 @@ int driver_parse_args(Driver *d, int argc, char **argv) {
         else if (strcmp(name, "--target") == 0) {
             if (check_backend_name(d, val) != 0) return EXIT_USAGE;
             o->target = val;
+        } else if (strcmp(name, "--dtype") == 0) {
+            static const char *const dts[] = {"f32", "bf16", "f16"};
+            static const DType dtv[] = {DT_F32, DT_BF16, DT_F16};
+            int k = 0;
+            while (k < 3 && strcmp(val, dts[k]) != 0) k++;
+            if (k == 3) {
+                const char *hint = name_closest(val, dts, 3);
+                if (hint) return usage(d, "unknown dtype '%s' for --dtype; did you mean '%s'? (expected f32, bf16 or f16)", val, hint);
+                return usage(d, "unknown dtype '%s' for --dtype (expected f32, bf16 or f16)", val);
+            }
+            o->dtype = dtv[k];
+            o->dtype_name = dts[k];
         }
         else if (strcmp(name, "--cpu") == 0) o->cpu = val;
         else if (strcmp(name, "--features") == 0) o->features = val;
@@ -423,6 +439,15 @@ int driver_parse_args(Driver *d, int argc, char **argv) {
     if (check_target(d, o->cpu, o->features) != 0) return EXIT_USAGE;
     if (o->gpu_arch && (!o->target || strcmp(o->target, "cuda") != 0))
         return usage(d, "--gpu-arch is for --target cuda (the target is %s)", o->target ? o->target : "cpu");
+    if (o->dtype != DT_F32) {
+#ifdef HAVE_LLVM_C
+        if (!backend_stores_dtype(o->target, o->dtype_name))
+            return usage(d, "--dtype %s: the %s target computes in f32 only (bf16 and f16 are for --target opencl or cuda)",
+                         o->dtype_name, o->target ? o->target : BACKEND_DEFAULT);
+#else
+        return usage(d, "--dtype %s: no code generator in this build", o->dtype_name);
+#endif
+    }
     if (!o->input)
         return usage(d, "no input file (usage: %s)",
                      o->cmd == CMD_RUN ? "lispetorchc run script.lsp" : "lispetorchc [options] model.lsp");

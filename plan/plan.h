@@ -27,7 +27,7 @@
 #define PLAN_MAX_TERMS 8
 #define PLAN_MAX_ARGS 8
 #define PLAN_MAX_DIMS 20     /* flash attention uses 18 */
-#define PLAN_MAX_KCONSTS 4
+#define PLAN_MAX_KCONSTS 6
 /* Arena slot offsets are multiples of this for every symbol value, and the
  * runtime allocates every buffer it owns (arena, packed weights) at this
  * alignment: a backend may need at most this much (Backend.buf_align). */

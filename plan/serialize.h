@@ -6,7 +6,7 @@
  *   str entry   u32 nsyms {str name, i64 example}
  *   tensors inputs, outputs, params: u32 n {str name, u32 dtype, u32 rank, rank x dim}
  *   u32 nbufs {u32 kind, i32 index, poly offset, poly bytes, str what}
- *   u32 nkernels {str name, str family, u32 nconsts, i64 x nconsts}  (consts: version 6)
+ *   u32 nkernels {str name, str family, u32 nconsts, i64 x nconsts}  (consts: version 6; float element sizes among them: 7)
  *   steps prepack, steps: u32 n {i32 kernel, u32 nbufs, i32 x nbufs,
  *                              u32 ndims, poly x ndims, f32 x 4, poly ntiles}
  *   poly arena_bytes
@@ -33,10 +33,12 @@
  * layout as 4, but kernels may read the call number at dims[ndims]
  * (plan.h), which a version-4 runtime does not pass; 6: each kernel
  * carries its contract constants (PlanKernel.consts), without which the
- * runtime cannot bound what a kernel touches (runtime/kernel_check.c), so
- * this runtime reads version 6 only. */
-#define PLAN_BLOB_VERSION 6
-#define PLAN_BLOB_MIN_VERSION 6
+ * runtime cannot bound what a kernel touches (runtime/kernel_check.c); 7:
+ * the float families' constants end with their float element size (4, or
+ * 2 for bf16/f16: --dtype), one more than version 6 had, so this runtime
+ * reads version 7 only. */
+#define PLAN_BLOB_VERSION 7
+#define PLAN_BLOB_MIN_VERSION 7
 
 int plan_serialize(Plan *const *plans, int nplans, StrBuf *out, LtcDiag *d);
 int plan_deserialize(Arena *a, const void *buf, size_t n, Plan ***plans, int *nplans,

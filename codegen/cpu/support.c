@@ -55,6 +55,10 @@ bool cpu_supports(Backend *b, const KernelSpec *s, const char **why) {
     } else if (!is(s, "copy") && !is(s, "cat")) {
         *why = "no CPU generator for this kernel family";
     }
+    /* compiled buffers hold bf16/f16 in 2 bytes (codegen/lower_misc.c),
+     * the CPU's kernels move the interpreter's float storage: not moved */
+    if (!*why && (is(s, "copy") || is(s, "cat") || is(s, "misc")) && !plain_dtype(s->dtype))
+        *why = "bf16/f16 data (the CPU target computes in f32 only)";
     return *why == NULL;
 }
 

@@ -43,6 +43,16 @@ typedef struct CDialect {
     bool        has_f64;         /* double arithmetic available (Metal has none) */
     bool        has_erf;         /* erf available (Metal: the preamble defines one) */
     const char *types;           /* typedefs of i64 u64 u32 u16 u8 and the f64 pragma */
+    /* bf16/f16 storage: elements are u16 in every dialect, loaded as float
+     * and stored from float by the preamble's ltc_ld_bf16/ltc_st_bf16
+     * (bit operations through these reinterpretations, round to nearest
+     * even, NaN kept quiet: ir/types.c f32_to_bf16) and ltc_ld_f16/
+     * ltc_st_f16, whose bodies (p: the u16 pointer, i: the index, v: the
+     * value) are the dialect's conversions. */
+    const char *bits_as_float;   /* u32 -> float, same bits: "as_float" */
+    const char *float_as_bits;   /* float -> u32, same bits: "as_uint" */
+    const char *f16_load;        /* body of float ltc_ld_f16(p, i) */
+    const char *f16_store;       /* body of void ltc_st_f16(p, i, v), round to nearest even */
 } CDialect;
 
 extern const CDialect csrc_cuda, csrc_opencl, csrc_metal;
@@ -94,6 +104,7 @@ char *csrc_module_source(const CsModule *m, const CDialect *dl);
 void csrc_module_free(CsModule *m);
 
 /* ---- for the renderers (render.c) -------------------------------------------------- */
+enum { CS_NTMP = 32 };
 typedef struct Cs {
     const CDialect *dl;
     const KernelSpec *s;
@@ -101,6 +112,8 @@ typedef struct Cs {
     int threads;
     int shared_bytes;
     bool reads_call;            /* the renderer read args.dims[<call number>] */
+    StrBuf tmp[CS_NTMP];         /* cs_ld / cs_st texts, reused in turn (freed by csrc_render) */
+    int ntmp;
 } Cs;
 
 /* The kernel's signature and prologue: `tile` (i64, returned past
@@ -120,6 +133,15 @@ void cs_shared(Cs *c, const char *ty, const char *name, int n);
 void cs_ptr(Cs *c, const char *ty, const char *name, int buf);
 /* The element type moving `bytes`-sized elements unchanged ("u32"...). */
 const char *cs_uint(int bytes);
+/* Element type of a buffer of dtype t: float, u16 (bf16 and f16), i64, u8. */
+const char *cs_etype(DType t);
+/* bf16 or f16: stored in 2 bytes, loaded as float and stored from float. */
+bool cs_half(DType t);
+/* The float value of element i of pointer p holding t (f32: "p[i]",
+ * bf16/f16: the preamble's conversion), and the statement (no ';') that
+ * stores float v there.  The text lives in c until CS_NTMP later calls. */
+const char *cs_ld(Cs *c, DType t, const char *p, const char *i);
+const char *cs_st(Cs *c, DType t, const char *p, const char *i, const char *v);
 /* Value type of a dtype (f32 float, i64, bool u8); NULL when none. */
 const char *cs_vtype(DType t);
 /* The float version of math function `base` ("exp" -> "expf" in CUDA). */

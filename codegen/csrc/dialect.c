@@ -26,6 +26,11 @@ const CDialect csrc_cuda = {
     .has_erf = true,
     .types = "typedef long long i64;\ntypedef unsigned long long u64;\ntypedef unsigned int u32;\n"
              "typedef unsigned short u16;\ntypedef unsigned char u8;\n",
+    .bits_as_float = "__uint_as_float",
+    .float_as_bits = "__float_as_uint",
+    /* PTX conversions: no cuda_fp16.h (the source includes nothing) */
+    .f16_load = "float f; asm(\"cvt.f32.f16 %0, %1;\" : \"=f\"(f) : \"h\"(p[i])); return f;",
+    .f16_store = "u16 h; asm(\"cvt.rn.f16.f32 %0, %1;\" : \"=h\"(h) : \"f\"(v)); p[i] = h;",
 };
 
 const CDialect csrc_opencl = {
@@ -49,6 +54,11 @@ const CDialect csrc_opencl = {
     /* fp32 needs no extension; double (the reference's accumulators) does */
     .types = "#pragma OPENCL EXTENSION cl_khr_fp64 : enable\n"
              "typedef long i64;\ntypedef ulong u64;\ntypedef uint u32;\ntypedef ushort u16;\ntypedef uchar u8;\n",
+    .bits_as_float = "as_float",
+    .float_as_bits = "as_uint",
+    /* OpenCL 1.2 core (no cl_khr_fp16): half only behind a pointer */
+    .f16_load = "return vload_half((size_t)i, (__global half *)p);",
+    .f16_store = "vstore_half_rte(v, (size_t)i, (__global half *)p);",
 };
 
 const CDialect csrc_metal = {
@@ -70,6 +80,11 @@ const CDialect csrc_metal = {
     .has_erf = false,
     .types = "#include <metal_stdlib>\nusing namespace metal;\n"
              "typedef long i64;\ntypedef ulong u64;\ntypedef uint u32;\ntypedef ushort u16;\ntypedef uchar u8;\n",
+    .bits_as_float = "as_type<float>",
+    .float_as_bits = "as_type<uint>",
+    /* half is a type in MSL; float -> half rounds to nearest even */
+    .f16_load = "return (float)as_type<half>(p[i]);",
+    .f16_store = "p[i] = as_type<u16>((half)v);",
 };
 
 const char *cs_math(const Cs *c, const char *base) {
@@ -102,6 +117,18 @@ void csrc_preamble(const CDialect *dl, StrBuf *o) {
                      "    float y = 1.0f - (((((1.061405429f * t - 1.453152027f) * t) + 1.421413741f) * t - 0.284496736f) * t"
                      " + 0.254829592f) * t * exp(-a * a);\n"
                      "    return x < 0.0f ? -y : y;\n}\n", fn);
+    /* bf16/f16 storage: u16 elements, float values (ir/types.c's rounding) */
+    sb_printf(o, "%s float ltc_ld_bf16(%su16 *p, i64 i) { return %s((u32)p[i] << 16); }\n", fn, dl->global,
+              dl->bits_as_float);
+    /* NaN tested as v != v (as ltc_max): the bit test of the exponent made
+     * ptxas spill the qkv GEMM's epilogue on sm_80 (64 registers) */
+    sb_printf(o, "%s void ltc_st_bf16(%su16 *p, i64 i, float v) {\n"
+                 "    u32 u = %s(v);\n"
+                 "    u32 r = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;\n"
+                 "    p[i] = (u16)(v != v ? (u >> 16) | 0x40u : r);\n"
+                 "}\n", fn, dl->global, dl->float_as_bits);
+    sb_printf(o, "%s float ltc_ld_f16(%su16 *p, i64 i) { %s }\n", fn, dl->global, dl->f16_load);
+    sb_printf(o, "%s void ltc_st_f16(%su16 *p, i64 i, float v) { %s }\n", fn, dl->global, dl->f16_store);
     /* NaN wins, as in the interpreter (fmax would drop it) */
     sb_printf(o, "%s float ltc_max(float a, float b) { return (a != a || a > b) ? a : b; }\n", fn);
     sb_printf(o, "%s float ltc_add(float a, float b) { return a + b; }\n", fn);
@@ -178,6 +205,33 @@ void cs_ptr(Cs *c, const char *ty, const char *name, int buf) {
 
 const char *cs_uint(int bytes) {
     return bytes == 1 ? "u8" : bytes == 2 ? "u16" : bytes == 4 ? "u32" : bytes == 8 ? "u64" : NULL;
+}
+
+const char *cs_etype(DType t) {
+    return t == DT_F32 ? "float" : t == DT_BF16 || t == DT_F16 ? "u16" : t == DT_I64 ? "i64" : t == DT_BOOL ? "u8" : NULL;
+}
+
+bool cs_half(DType t) { return t == DT_BF16 || t == DT_F16; }
+
+static StrBuf *cs_tmp(Cs *c) {
+    StrBuf *b = &c->tmp[c->ntmp++ % CS_NTMP];
+    b->len = 0;
+    if (b->s) b->s[0] = 0;
+    return b;
+}
+
+const char *cs_ld(Cs *c, DType t, const char *p, const char *i) {
+    StrBuf *b = cs_tmp(c);
+    if (cs_half(t)) sb_printf(b, "ltc_ld_%s(%s, %s)", t == DT_BF16 ? "bf16" : "f16", p, i);
+    else sb_printf(b, "%s[%s]", p, i);
+    return b->s ? b->s : "";
+}
+
+const char *cs_st(Cs *c, DType t, const char *p, const char *i, const char *v) {
+    StrBuf *b = cs_tmp(c);
+    if (cs_half(t)) sb_printf(b, "ltc_st_%s(%s, %s, %s)", t == DT_BF16 ? "bf16" : "f16", p, i, v);
+    else sb_printf(b, "%s[%s] = %s", p, i, v);
+    return b->s ? b->s : "";
 }
 
 const char *cs_vtype(DType t) {

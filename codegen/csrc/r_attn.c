@@ -15,6 +15,7 @@
  * p and scales it by 1/(1-p); l keeps the undropped sum, as k_attn.c.
  * bufs/dims: codegen/kernel_layout.h (AD_*, AB_*). */
 #include <math.h>
+#include <stdio.h>
 
 #include "codegen/csrc/csrc.h"
 #include "codegen/kernel_layout.h"
@@ -31,33 +32,37 @@ int cs_attn(Cs *c, LtcDiag *d) {
     int NV = (Dv + T - 1) / T;
     double scale = s->scale > 0 ? s->scale : 1.0 / sqrt((double)D);
     const char *gl = c->dl->global, *ex = cs_math(c, "exp");
+    /* q, k, v, out (and a float mask) in one float dtype; scores,
+     * softmax statistics and accumulators in float */
+    const DType ft = s->dtype, mt = s->mask == 2 ? s->in_dtypes[3] : DT_BOOL;
+    const char *et = cs_etype(ft), *mty = s->mask == 1 ? "u8" : cs_etype(mt);
     cs_begin(c, 5);
     cs_shared(c, "float", "qs", D);
     cs_shared(c, "float", "P", T);
     cs_shared(c, "float", "red", T);
     cs_tile_live(c);
-    cs_ptr(c, "float", "Q", AB_Q);
-    cs_ptr(c, "float", "K", AB_K);
-    cs_ptr(c, "float", "V", AB_V);
-    cs_ptr(c, s->mask == 1 ? "u8" : "float", "MK", AB_MASK);
-    cs_ptr(c, "float", "OUT", AB_OUT);
+    cs_ptr(c, et, "Q", AB_Q);
+    cs_ptr(c, et, "K", AB_K);
+    cs_ptr(c, et, "V", AB_V);
+    cs_ptr(c, mty, "MK", AB_MASK);
+    cs_ptr(c, et, "OUT", AB_OUT);
     sb_printf(o, "    const i64 Sq = args.dims[%d], Sk = args.dims[%d], nb1 = args.dims[%d];\n", AD_SQ, AD_SK, AD_NB1);
     sb_printf(o, "    const i64 bh = tile / Sq, i = tile %% Sq, b0 = bh / nb1, b1 = bh %% nb1, b1kv = b1 / %lld;\n",
               (long long)G);
-    sb_printf(o, "    %sfloat *q = Q + b0 * args.dims[%d] + b1 * args.dims[%d] + i * args.dims[%d];\n", gl, AD_QS0,
+    sb_printf(o, "    %s%s *q = Q + b0 * args.dims[%d] + b1 * args.dims[%d] + i * args.dims[%d];\n", gl, et, AD_QS0,
               AD_QS1, AD_QSS);
-    sb_printf(o, "    %sfloat *kb = K + b0 * args.dims[%d] + b1kv * args.dims[%d];\n", gl, AD_KS0, AD_KS1);
-    sb_printf(o, "    %sfloat *vb = V + b0 * args.dims[%d] + b1kv * args.dims[%d];\n", gl, AD_VS0, AD_VS1);
+    sb_printf(o, "    %s%s *kb = K + b0 * args.dims[%d] + b1kv * args.dims[%d];\n", gl, et, AD_KS0, AD_KS1);
+    sb_printf(o, "    %s%s *vb = V + b0 * args.dims[%d] + b1kv * args.dims[%d];\n", gl, et, AD_VS0, AD_VS1);
     sb_printf(o, "    const i64 kss = args.dims[%d], vss = args.dims[%d];\n", AD_KSS, AD_VSS);
     if (s->mask)
         sb_printf(o, "    %s%s *mrow = MK + b0 * args.dims[%d] + b1 * args.dims[%d] + i * args.dims[%d];\n"
                      "    const i64 msj = args.dims[%d];\n",
-                  gl, s->mask == 1 ? "u8" : "float", AD_MS0, AD_MS1, AD_MSI, AD_MSJ);
+                  gl, mty, AD_MS0, AD_MS1, AD_MSI, AD_MSJ);
     c->reads_call = drop;
     if (drop)
         sb_printf(o, "    const u32 seed0 = (u32)args.dims[%d], seed1 = (u32)args.dims[%d];\n"
                      "    const u64 call = (u64)args.dims[%d];\n", AD_SEED_LO, AD_SEED_HI, AD_COUNT);
-    sb_printf(o, "    for (int e = tid; e < %d; e += T) qs[e] = q[e];\n    %s;\n", D, c->dl->barrier);
+    sb_printf(o, "    for (int e = tid; e < %d; e += T) qs[e] = %s;\n    %s;\n", D, cs_ld(c, ft, "q", "e"), c->dl->barrier);
     sb_printf(o, "    float acc[%d];\n    for (int v = 0; v < %d; v++) acc[v] = 0.0f;\n", NV, NV);
     sb_puts(o, "    float m = -LTC_INF, l = 0.0f;\n");
     sb_printf(o, "    const i64 kend = !live ? 0 : %s;\n", s->causal ? "Sk < i + 1 ? Sk : i + 1" : "Sk");
@@ -66,14 +71,14 @@ int cs_attn(Cs *c, LtcDiag *d) {
                "        float sc = -LTC_INF;\n"
                "        if (j < kend) {\n"
                "            " );
-    sb_printf(o, "%sfloat *kr = kb + j * kss;\n"
+    sb_printf(o, "%s%s *kr = kb + j * kss;\n"
                  "            float dot = 0.0f;\n"
-                 "            for (int e = 0; e < %d; e++) dot += qs[e] * kr[e];\n"
-                 "            sc = dot * ", gl, D);
+                 "            for (int e = 0; e < %d; e++) dot += qs[e] * %s;\n"
+                 "            sc = dot * ", gl, et, D, cs_ld(c, ft, "kr", "e"));
     cs_flt(o, scale);
     sb_puts(o, ";\n");
     if (s->mask == 1) sb_puts(o, "            if (mrow[j * msj] == 0) sc = -LTC_INF;\n");
-    else if (s->mask == 2) sb_puts(o, "            sc += mrow[j * msj];\n");
+    else if (s->mask == 2) sb_printf(o, "            sc += %s;\n", cs_ld(c, mt, "mrow", "j * msj"));
     sb_puts(o, "        }\n");
     /* all masked so far: subtract 0, not -inf, so exp gives 0, not NaN */
     sb_puts(o, "        float bm = sc;\n");
@@ -99,16 +104,18 @@ int cs_attn(Cs *c, LtcDiag *d) {
                  "            const int dv = tid + v * T;\n"
                  "            if (dv >= %d) break;\n"
                  "            float a = acc[v] * alpha;\n"
-                 "            for (int c2 = 0; c2 < nk; c2++) a += P[c2] * vb[(j0 + c2) * vss + dv];\n"
+                 "            for (int c2 = 0; c2 < nk; c2++) a += P[c2] * %s;\n"
                  "            acc[v] = a;\n"
                  "        }\n"
                  "        %s;\n"
                  "        m = mnew;\n"
-                 "    }\n", NV, Dv, c->dl->barrier);
+                 "    }\n", NV, Dv, cs_ld(c, ft, "vb", "(j0 + c2) * vss + dv"), c->dl->barrier);
+    char oi[48];
+    snprintf(oi, sizeof oi, "tile * %d + dv", Dv);
     sb_printf(o, "    for (int v = 0; v < %d; v++) {\n"
                  "        const int dv = tid + v * T;\n"
-                 "        if (live && dv < %d) OUT[tile * %d + dv] = acc[v] / l;\n"
-                 "    }\n", NV, Dv, Dv);
+                 "        if (live && dv < %d) %s;\n"
+                 "    }\n", NV, Dv, cs_st(c, ft, "OUT", oi, "acc[v] / l"));
     cs_end(c);
     return 0;
 }

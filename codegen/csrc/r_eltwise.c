@@ -46,11 +46,13 @@ int cs_eltwise(Cs *c, LtcDiag *d) {
         return diag_set(d, s->loc, "%s backend: no element-wise expression for %s", c->dl->name, s->op ? s->op : "?");
     }
     int nl = L->nlead, nin = L->ninputs;
+    /* operands loaded as float, the result stored in its dtype */
+    const DType t0 = s->in_dtypes[0], t1 = s->nin > 1 ? s->in_dtypes[1] : t0, ft = s->dtype;
     cs_begin(c, 3);
     cs_tile(c);
-    cs_ptr(c, "float", "in0", 0);
-    cs_ptr(c, L->bool_mask ? "u8" : "float", "in1", 1);
-    cs_ptr(c, "float", "out", 2);
+    cs_ptr(c, cs_etype(t0), "in0", 0);
+    cs_ptr(c, L->bool_mask ? "u8" : cs_etype(t1), "in1", 1);
+    cs_ptr(c, cs_etype(ft), "out", 2);
     sb_puts(o, "    const i64 cols = args.dims[0];\n    i64 rem = tile, o0 = 0, o1 = 0;\n");
     for (int i = nl - 1; i >= 0; i--) {
         if (i) sb_printf(o, "    { const i64 ix = rem %% args.dims[%d]; rem /= args.dims[%d];\n", ED_SIZES + i, ED_SIZES + i);
@@ -60,9 +62,10 @@ int cs_eltwise(Cs *c, LtcDiag *d) {
     }
     sb_puts(o, "    (void)o1;\n"
                "    for (i64 j = tid; j < cols; j += T) {\n");
-    sb_printf(o, "        const float a = in0[o0 + %s];\n", L->vec[0] ? "j" : "0");
-    if (nin > 1) sb_printf(o, "        const %s b = in1[o1 + %s];\n", L->bool_mask ? "u8" : "float", L->vec[1] ? "j" : "0");
-    sb_printf(o, "        out[tile * cols + j] = %s;\n    }\n", e.s);
+    sb_printf(o, "        const float a = %s;\n", cs_ld(c, t0, "in0", L->vec[0] ? "o0 + j" : "o0 + 0"));
+    if (nin > 1 && L->bool_mask) sb_printf(o, "        const u8 b = in1[o1 + %s];\n", L->vec[1] ? "j" : "0");
+    else if (nin > 1) sb_printf(o, "        const float b = %s;\n", cs_ld(c, t1, "in1", L->vec[1] ? "o1 + j" : "o1 + 0"));
+    sb_printf(o, "        %s;\n    }\n", cs_st(c, ft, "out", "tile * cols + j", e.s));
     sb_free(&e);
     cs_end(c);
     return 0;

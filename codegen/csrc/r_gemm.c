@@ -25,6 +25,10 @@ int cs_gemm(Cs *c, LtcDiag *d) {
     const KernelSpec *s = c->s;
     StrBuf *o = c->o;
     bool matmul = s->gemm.kind == 1, packed = s->gemm.packed, qkv = s->gemm.qkv;
+    /* one float dtype for A, W, bias, residual and C (csrc_supports);
+     * packed panels are f32; the accumulators are float */
+    const DType ft = s->dtype;
+    const char *et = cs_etype(ft), *bt = packed ? "float" : et;
     if (c->threads != 256 || s->tune.nr != NB || s->tune.nb != NB)
         return diag_set(d, s->loc, "%s backend: %s: GEMM blocking nr %d nb %d threads %d is not the renderer's",
                         c->dl->name, s->name, s->tune.nr, s->tune.nb, c->threads);
@@ -32,17 +36,17 @@ int cs_gemm(Cs *c, LtcDiag *d) {
     cs_shared(c, "float", "As", BK * BM);
     cs_shared(c, "float", "Bs", BK * NB);
     cs_tile_live(c);
-    cs_ptr(c, "float", "A0", GB_A);
-    cs_ptr(c, "float", "B0", GB_B);
-    cs_ptr(c, "float", "bias", GB_BIAS);
-    cs_ptr(c, "float", "R", GB_RES);
-    cs_ptr(c, "float", "C0", GB_C);
+    cs_ptr(c, et, "A0", GB_A);
+    cs_ptr(c, bt, "B0", GB_B);
+    cs_ptr(c, et, "bias", GB_BIAS);
+    cs_ptr(c, et, "R", GB_RES);
+    cs_ptr(c, et, "C0", GB_C);
     sb_puts(o, "    const i64 M = live ? args.dims[0] : 0, N = args.dims[1], K = args.dims[2], lda = args.dims[3];\n"
                "    const int tx = tid % 16, ty = tid / 16;\n");
     if (!matmul) {
         sb_printf(o, "    const i64 ldc = args.dims[%d], ldr = args.dims[%d];\n", LD_LDC, LD_LDR);
         sb_puts(o, "    const i64 cb0 = tile, cb1 = tile + 1;\n");
-        sb_printf(o, "    %sfloat *A = A0, *B = B0, *C = C0;\n", c->dl->global);
+        sb_printf(o, "    %s%s *A = A0, *C = C0;\n    %s%s *B = B0;\n", c->dl->global, et, c->dl->global, bt);
         if (qkv)
             sb_printf(o, "    const i64 qS = args.dims[%d], qDh = args.dims[%d], qE = args.dims[%d];\n"
                          "    const i64 qPs = args.dims[%d], qLs = args.dims[%d], qHs = args.dims[%d];\n",
@@ -56,10 +60,10 @@ int cs_gemm(Cs *c, LtcDiag *d) {
                      "    const i64 cb0 = ncb > 0 ? tile %% ncb : 0, cb1 = ncb > 0 ? cb0 + 1 : (N + %d) / %d;\n",
                   NB - 1, NB);
         sb_printf(o, "    const i64 b0 = tb / nb1, b1 = tb %% nb1;\n"
-                     "    %sfloat *A = A0 + b0 * args.dims[%d] + b1 * args.dims[%d];\n"
-                     "    %sfloat *B = B0 + b0 * args.dims[%d] + b1 * args.dims[%d];\n"
-                     "    %sfloat *C = C0 + tb * M * ldc;\n",
-                  c->dl->global, MD_SA0, MD_SA1, c->dl->global, MD_SB0, MD_SB1, c->dl->global);
+                     "    %s%s *A = A0 + b0 * args.dims[%d] + b1 * args.dims[%d];\n"
+                     "    %s%s *B = B0 + b0 * args.dims[%d] + b1 * args.dims[%d];\n"
+                     "    %s%s *C = C0 + tb * M * ldc;\n",
+                  c->dl->global, et, MD_SA0, MD_SA1, c->dl->global, bt, MD_SB0, MD_SB1, c->dl->global, et);
     }
     sb_printf(o, "    for (i64 cb = cb0; cb < cb1; cb++) {\n"
                  "        const i64 j0 = cb * %d;\n"
@@ -72,15 +76,15 @@ int cs_gemm(Cs *c, LtcDiag *d) {
     sb_printf(o, "                for (int e = tid; e < %d; e += T) {\n"
                  "                    const int kk = e %% %d, r = e / %d;\n"
                  "                    const i64 row = m0 + r, k = k0 + kk;\n"
-                 "                    As[kk * %d + r] = (row < M && k < K) ? A[row * lda + k] : 0.0f;\n"
-                 "                }\n", BK * BM, BK, BK, BM);
+                 "                    As[kk * %d + r] = (row < M && k < K) ? %s : 0.0f;\n"
+                 "                }\n", BK * BM, BK, BK, BM, cs_ld(c, ft, "A", "row * lda + k"));
     /* stage B[k0.., j0..] as Bs[kk][cc] */
     sb_printf(o, "                for (int e = tid; e < %d; e += T) {\n", BK * NB);
     if (matmul)
         sb_printf(o, "                    const int kk = e / %d, cc = e %% %d;\n"
                      "                    const i64 k = k0 + kk, col = j0 + cc;\n"
-                     "                    Bs[kk * %d + cc] = (k < K && col < N) ? B[k * ldb + col] : 0.0f;\n",
-                  NB, NB, NB);
+                     "                    Bs[kk * %d + cc] = (k < K && col < N) ? %s : 0.0f;\n",
+                  NB, NB, NB, cs_ld(c, ft, "B", "k * ldb + col"));
     else if (packed)   /* panel cb is [K][64], zero past N */
         sb_printf(o, "                    const int kk = e / %d, cc = e %% %d;\n"
                      "                    const i64 k = k0 + kk;\n"
@@ -89,8 +93,8 @@ int cs_gemm(Cs *c, LtcDiag *d) {
     else               /* W [N,K]: consecutive work-items read along a row of W */
         sb_printf(o, "                    const int kk = e %% %d, cc = e / %d;\n"
                      "                    const i64 k = k0 + kk, col = j0 + cc;\n"
-                     "                    Bs[kk * %d + cc] = (k < K && col < N) ? B[col * K + k] : 0.0f;\n",
-                  BK, BK, NB);
+                     "                    Bs[kk * %d + cc] = (k < K && col < N) ? %s : 0.0f;\n",
+                  BK, BK, NB, cs_ld(c, ft, "B", "col * K + k"));
     sb_printf(o, "                }\n"
                  "                %s;\n"
                  "                for (int kk = 0; kk < %d; kk++) {\n"
@@ -110,19 +114,20 @@ int cs_gemm(Cs *c, LtcDiag *d) {
                "                    const i64 col = j0 + tx + 16 * j;\n"
                "                    if (col >= N) continue;\n"
                "                    float v = acc[i][j];\n");
-    if (s->bias) sb_puts(o, "                    v += bias[col];\n");
+    if (s->bias) sb_printf(o, "                    v += %s;\n", cs_ld(c, ft, "bias", "col"));
     if (s->act) {
         StrBuf a = {0};
         cs_act(c, s->act, "v", &a);
         sb_printf(o, "                    v = %s;\n", a.s ? a.s : "v");
         sb_free(&a);
     }
-    if (s->residual) sb_puts(o, "                    v += R[row * ldr + col];\n");
+    if (s->residual) sb_printf(o, "                    v += %s;\n", cs_ld(c, ft, "R", "row * ldr + col"));
     if (qkv)
-        sb_puts(o, "                    const i64 e = col % qE;\n"
-                   "                    C[(row / qS) * qLs + (row % qS) * qDh + (col / qE) * qPs + (e / qDh) * qHs + e % qDh] = v;\n");
+        sb_printf(o, "                    const i64 e = col %% qE;\n"
+                     "                    %s;\n",
+                  cs_st(c, ft, "C", "(row / qS) * qLs + (row % qS) * qDh + (col / qE) * qPs + (e / qDh) * qHs + e % qDh", "v"));
     else
-        sb_puts(o, "                    C[row * ldc + col] = v;\n");
+        sb_printf(o, "                    %s;\n", cs_st(c, ft, "C", "row * ldc + col", "v"));
     sb_puts(o, "                }\n            }\n        }\n    }\n");
     cs_end(c);
     return 0;
@@ -134,15 +139,16 @@ int cs_gemm_pack(Cs *c, LtcDiag *d) {
     if (c->s->tune.nr != NB)
         return diag_set(d, c->s->loc, "%s backend: %s: panel width %d is not the renderer's %d", c->dl->name,
                         c->s->name, c->s->tune.nr, NB);
+    const DType wt = c->s->dtype;   /* W's (the linear's one float dtype); the panels are f32 */
     cs_begin(c, 2);
     cs_tile(c);
-    cs_ptr(c, "float", "W", 0);
+    cs_ptr(c, cs_etype(wt), "W", 0);
     cs_ptr(c, "float", "P", 1);
     sb_printf(c->o, "    const i64 N = args.dims[0], K = args.dims[1];\n"
                     "    for (i64 e = tid; e < K * %d; e += T) {\n"
                     "        const i64 k = e / %d, col = tile * %d + e %% %d;\n"
-                    "        P[tile * K * %d + e] = col < N ? W[col * K + k] : 0.0f;\n"
-                    "    }\n", NB, NB, NB, NB, NB);
+                    "        P[tile * K * %d + e] = col < N ? %s : 0.0f;\n"
+                    "    }\n", NB, NB, NB, NB, NB, cs_ld(c, wt, "W", "col * K + k"));
     cs_end(c);
     return 0;
 }

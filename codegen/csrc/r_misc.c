@@ -14,8 +14,11 @@
  *   dropout  training: tiles of DROP_TILE elements; element i kept iff
  *            philox_uniform_at(seed, call, i) >= p, scaled by 1/(1-p) in
  *            double as interp_dropout (bit-identical where double exists)
- * Data moved unchanged is moved as unsigned integers of its size, so
- * every dtype works.  bufs/dims: codegen/lower_misc.c. */
+ * Data moved unchanged is moved as unsigned integers of its size in
+ * compiled buffers (dtype_size: bf16/f16 in 2 bytes), so every dtype works;
+ * arithmetic loads bf16/f16 as float and stores through cs_st.  bufs/dims: codegen/lower_misc.c. */
+#include <stdio.h>
+
 #include "codegen/csrc/csrc.h"
 #include "codegen/kernel_layout.h"
 
@@ -28,6 +31,7 @@ int cs_reduce(Cs *c, LtcDiag *d) {
     int op = c->s->opcode;
     bool sum = op == OP_SUM_DIM || op == OP_MEAN_DIM;
     const char *acc = cs_f64(c);
+    const DType xt = c->s->in_dtypes[0], yt = c->s->dtype;
     cs_begin(c, 2);
     if (sum) {
         cs_shared(c, acc, "rs", c->threads);
@@ -36,24 +40,29 @@ int cs_reduce(Cs *c, LtcDiag *d) {
         cs_shared(c, "i64", "ri", c->threads);
     }
     cs_tile_live(c);
-    cs_ptr(c, "float", "X", 0);
-    cs_ptr(c, op == OP_ARGMAX ? "i64" : "float", "Y", 1);
+    cs_ptr(c, cs_etype(xt), "X", 0);
+    cs_ptr(c, op == OP_ARGMAX ? "i64" : cs_etype(yt), "Y", 1);
     sb_puts(o, "    const i64 len = live ? args.dims[1] : 0, inner = args.dims[2];\n"
                "    const i64 base = (tile / inner) * len * inner + tile % inner;\n");
     if (sum) {
         sb_printf(o, "    %s a = 0;\n"
-                     "    for (i64 j = tid; j < len; j += T) a += (%s)X[base + j * inner];\n"
+                     "    for (i64 j = tid; j < len; j += T) a += (%s)%s;\n"
                      "    rs[tid] = a;\n    %s;\n"
                      "    for (int s = T / 2; s > 0; s >>= 1) {\n"
                      "        if (tid < s) rs[tid] += rs[tid + s];\n        %s;\n    }\n",
-                  acc, acc, c->dl->barrier, c->dl->barrier);
-        if (op == OP_MEAN_DIM) sb_printf(o, "    if (tid == 0 && live) Y[tile] = (float)(rs[0] / (%s)len);\n", acc);
-        else sb_puts(o, "    if (tid == 0 && live) Y[tile] = (float)rs[0];\n");
+                  acc, acc, cs_ld(c, xt, "X", "base + j * inner"), c->dl->barrier, c->dl->barrier);
+        if (op == OP_MEAN_DIM) {
+            char v[64];
+            snprintf(v, sizeof v, "(float)(rs[0] / (%s)len)", acc);
+            sb_printf(o, "    if (tid == 0 && live) %s;\n", cs_st(c, yt, "Y", "tile", v));
+        } else {
+            sb_printf(o, "    if (tid == 0 && live) %s;\n", cs_st(c, yt, "Y", "tile", "(float)rs[0]"));
+        }
     } else {
         /* (a, ia) per work-item over its elements in order; ia == len: none */
         sb_printf(o, "    float a = -LTC_INF;\n    i64 ia = len;\n"
                      "    for (i64 j = tid; j < len; j += T) {\n"
-                     "        const float x = X[base + j * inner];\n"
+                     "        const float x = %s;\n"
                      "        if (a == a && (x > a || x != x || ia == len)) { a = x; ia = j; }\n"
                      "    }\n"
                      "    rv[tid] = a; ri[tid] = ia;\n    %s;\n"
@@ -66,9 +75,9 @@ int cs_reduce(Cs *c, LtcDiag *d) {
                      "            const bool tb = ib != len && (ia == len || (bn && (!an || ib < ia)) ||\n"
                      "                            (!an && !bn && (b > a || (b == a && ib < ia))));\n"
                      "            if (tb) { rv[tid] = b; ri[tid] = ib; }\n"
-                     "        }\n        %s;\n    }\n", c->dl->barrier, c->dl->barrier);
+                     "        }\n        %s;\n    }\n", cs_ld(c, xt, "X", "base + j * inner"), c->dl->barrier, c->dl->barrier);
         if (op == OP_ARGMAX) sb_puts(o, "    if (tid == 0 && live) Y[tile] = ri[0] == len ? 0 : ri[0];\n");
-        else sb_puts(o, "    if (tid == 0 && live) Y[tile] = rv[0];\n");
+        else sb_printf(o, "    if (tid == 0 && live) %s;\n", cs_st(c, yt, "Y", "tile", "rv[0]"));
     }
     cs_end(c);
     return 0;
@@ -77,7 +86,7 @@ int cs_reduce(Cs *c, LtcDiag *d) {
 int cs_copy(Cs *c, LtcDiag *d) {
     const KernelSpec *s = c->s;
     StrBuf *o = c->o;
-    const char *et = cs_uint((int)dtype_storage_size(s->dtype));
+    const char *et = cs_uint((int)dtype_size(s->dtype));
     if (!et) return diag_set(d, s->loc, "%s backend: copy of %s elements", c->dl->name, dtype_name(s->dtype));
     int nl = s->copy.nlead;
     cs_begin(c, 2);
@@ -100,7 +109,7 @@ int cs_copy(Cs *c, LtcDiag *d) {
 int cs_cat(Cs *c, LtcDiag *d) {
     const KernelSpec *s = c->s;
     StrBuf *o = c->o;
-    const char *et = cs_uint((int)dtype_storage_size(s->dtype));
+    const char *et = cs_uint((int)dtype_size(s->dtype));
     int G = s->cat_group;
     if (!et || G < 1 || G >= LTC_GPU_MAX_BUFS)
         return diag_set(d, s->loc, "%s backend: cat of %d %s inputs", c->dl->name, G, dtype_name(s->dtype));
@@ -118,9 +127,9 @@ int cs_cat(Cs *c, LtcDiag *d) {
 }
 
 /* "(float)(x)" / "(i64)(x)" / "(x != 0 ? 1 : 0)": the reference's double x
- * stored as dtype t */
+ * stored as dtype t (bf16/f16: the float the store rounds) */
 static void store_as(StrBuf *o, DType t, const char *x) {
-    if (t == DT_F32) sb_printf(o, "(float)(%s)", x);
+    if (t == DT_F32 || cs_half(t)) sb_printf(o, "(float)(%s)", x);
     else if (t == DT_I64) sb_printf(o, "(i64)(%s)", x);
     else sb_printf(o, "(u8)((%s) != 0 ? 1 : 0)", x);
 }
@@ -131,7 +140,7 @@ int cs_misc(Cs *c, LtcDiag *d) {
     int op = s->opcode;
     const char *acc = cs_f64(c);
     if (op == OP_EMBEDDING) {
-        const char *et = cs_uint((int)dtype_storage_size(s->dtype));
+        const char *et = cs_uint((int)dtype_size(s->dtype));
         if (!et) return diag_set(d, s->loc, "%s backend: embedding of %s", c->dl->name, dtype_name(s->dtype));
         cs_begin(c, 3);
         cs_tile(c);
@@ -142,7 +151,7 @@ int cs_misc(Cs *c, LtcDiag *d) {
                    "    const bool ok = id >= 0 && id < num;\n"
                    "    for (i64 j = tid; j < dim; j += T) Y[tile * dim + j] = ok ? Tb[id * dim + j] : 0;\n");
     } else if (op == OP_FULL || op == OP_ARANGE) {
-        const char *vt = cs_vtype(s->dtype);
+        const char *vt = cs_half(s->dtype) ? "u16" : cs_vtype(s->dtype);
         if (!vt) return diag_set(d, s->loc, "%s backend: %s of %s", c->dl->name, s->op, dtype_name(s->dtype));
         cs_begin(c, 1);
         cs_tile(c);
@@ -157,11 +166,12 @@ int cs_misc(Cs *c, LtcDiag *d) {
             sb_puts(o, " + ");
             dbl(o, s->lo);
         }
-        sb_puts(o, ";\n        Y[tile * cols + j] = ");
-        store_as(o, s->dtype, "x");
-        sb_puts(o, ";\n    }\n");
+        StrBuf v = {0};
+        store_as(&v, s->dtype, "x");
+        sb_printf(o, ";\n        %s;\n    }\n", cs_st(c, s->dtype, "Y", "tile * cols + j", v.s ? v.s : "0"));
+        sb_free(&v);
     } else if (op == OP_TRIU || op == OP_TRIL) {
-        const char *et = cs_uint((int)dtype_storage_size(s->dtype));
+        const char *et = cs_uint((int)dtype_size(s->dtype));
         if (!et) return diag_set(d, s->loc, "%s backend: %s of %s", c->dl->name, s->op, dtype_name(s->dtype));
         cs_begin(c, 2);
         cs_tile(c);
@@ -173,7 +183,8 @@ int cs_misc(Cs *c, LtcDiag *d) {
                      "        Y[tile * cols + j] = (j - i %s %lld) ? X[tile * cols + j] : 0;\n",
                   op == OP_TRIU ? ">=" : "<=", (long long)s->diag);
     } else if (op == OP_CAST) {
-        const char *ft = cs_vtype(s->in_dtypes[0]), *tt = cs_vtype(s->dtype);
+        DType fd = s->in_dtypes[0], td = s->dtype;
+        const char *ft = cs_half(fd) ? "u16" : cs_vtype(fd), *tt = cs_half(td) ? "u16" : cs_vtype(td);
         if (!ft || !tt)
             return diag_set(d, s->loc, "%s backend: cast %s -> %s", c->dl->name, dtype_name(s->in_dtypes[0]),
                             dtype_name(s->dtype));
@@ -181,12 +192,14 @@ int cs_misc(Cs *c, LtcDiag *d) {
         cs_tile(c);
         cs_ptr(c, ft, "X", 0);
         cs_ptr(c, tt, "Y", 1);
+        StrBuf v = {0};
+        store_as(&v, td, "x");
         sb_printf(o, "    const i64 cols = args.dims[0];\n"
                      "    for (i64 j = tid; j < cols; j += T) {\n"
-                     "        const %s x = (%s)X[tile * cols + j];\n"
-                     "        Y[tile * cols + j] = ", acc, acc);
-        store_as(o, s->dtype, "x");
-        sb_puts(o, ";\n    }\n");
+                     "        const %s x = (%s)%s;\n"
+                     "        %s;\n    }\n", acc, acc, cs_ld(c, fd, "X", "tile * cols + j"),
+                  cs_st(c, td, "Y", "tile * cols + j", v.s ? v.s : "0"));
+        sb_free(&v);
     } else {
         return diag_set(d, s->loc, "%s backend: %s is not a misc kernel", c->dl->name, s->op ? s->op : "?");
     }
@@ -201,8 +214,9 @@ int cs_dropout(Cs *c, LtcDiag *d) {
     double ks = s->p >= 1 ? 0 : 1.0 / (1.0 - s->p);
     cs_begin(c, 2);
     cs_tile(c);
-    cs_ptr(c, "float", "X", 0);
-    cs_ptr(c, "float", "Y", 1);
+    const DType ft = s->dtype;
+    cs_ptr(c, cs_etype(ft), "X", 0);
+    cs_ptr(c, cs_etype(ft), "Y", 1);
     c->reads_call = true;
     sb_printf(o, "    const i64 N = args.dims[0], lo = tile * %d, hi = lo + %d < N ? lo + %d : N;\n"
                  "    const u32 seed0 = (u32)args.dims[1], seed1 = (u32)args.dims[2];\n"
@@ -210,9 +224,12 @@ int cs_dropout(Cs *c, LtcDiag *d) {
                  "    for (i64 e = lo + tid; e < hi; e += T) {\n"
                  "        const bool keep = ltc_uniform(seed0, seed1, call, (u64)e) >= ", DROP_TILE, DROP_TILE, DROP_TILE);
     cs_flt(o, s->p);
-    sb_printf(o, ";\n        Y[e] = keep ? (float)((%s)X[e] * ", cs_f64(c));
-    dbl(o, ks);
-    sb_puts(o, ") : 0.0f;\n    }\n");
+    StrBuf v = {0};
+    sb_printf(&v, "keep ? (float)((%s)%s * ", cs_f64(c), cs_ld(c, ft, "X", "e"));
+    dbl(&v, ks);
+    sb_puts(&v, ") : 0.0f");
+    sb_printf(o, ";\n        %s;\n    }\n", cs_st(c, ft, "Y", "e", v.s ? v.s : "0"));
+    sb_free(&v);
     cs_end(c);
     return 0;
 }

@@ -18,24 +18,35 @@ int cs_norm(Cs *c, LtcDiag *d) {
     const KernelSpec *s = c->s;
     StrBuf *o = c->o;
     bool add = s->opcode == OP_ADD_NORM, rms = s->norm == OP_RMS_NORM;
+    /* every operand in the one float dtype; the statistics in float */
+    const DType ft = s->dtype;
+    const char *et = cs_etype(ft);
     cs_begin(c, 6);
     cs_shared(c, "float", "red", c->threads);
     cs_tile_live(c);
     const char *gl = c->dl->global;
     sb_printf(o, "    const i64 N = live ? args.dims[1] : 0, off = tile * N;\n"
-                 "    %sfloat *x = (%sfloat *)p%d + off, *y = (%sfloat *)p%d + off;\n",
-              gl, gl, NB_X, gl, NB_OUT);
-    if (add) sb_printf(o, "    %sfloat *r = (%sfloat *)p%d + off;\n", gl, gl, NB_R);
-    if (s->stores_sum) sb_printf(o, "    %sfloat *sm = (%sfloat *)p%d + off;\n", gl, gl, NB_SUM);
-    if (s->weight) cs_ptr(c, "float", "w", NB_W);
-    if (s->bias) cs_ptr(c, "float", "bb", NB_B);
+                 "    %s%s *x = (%s%s *)p%d + off, *y = (%s%s *)p%d + off;\n",
+              gl, et, gl, et, NB_X, gl, et, NB_OUT);
+    if (add) sb_printf(o, "    %s%s *r = (%s%s *)p%d + off;\n", gl, et, gl, et, NB_R);
+    if (s->stores_sum) sb_printf(o, "    %s%s *sm = (%s%s *)p%d + off;\n", gl, et, gl, et, NB_SUM);
+    if (s->weight) cs_ptr(c, et, "w", NB_W);
+    if (s->bias) cs_ptr(c, et, "bb", NB_B);
     sb_puts(o, "    const float Nf = (float)N, eps = args.f[0];\n    float acc = 0.0f;\n"
                "    for (i64 j = tid; j < N; j += T) {\n");
-    sb_printf(o, "        const float v = x[j]%s;\n", add ? " + r[j]" : "");
-    if (add) sb_puts(o, "        y[j] = v;\n");
-    if (s->stores_sum) sb_puts(o, "        sm[j] = v;\n");
+    if (add && cs_half(ft)) {
+        /* the statistics of the sum as stored (rounded), as the interpreter */
+        sb_printf(o, "        float v = %s + %s;\n", cs_ld(c, ft, "x", "j"), cs_ld(c, ft, "r", "j"));
+        sb_printf(o, "        %s;\n        v = %s;\n", cs_st(c, ft, "y", "j", "v"), cs_ld(c, ft, "y", "j"));
+    } else if (add) {
+        sb_printf(o, "        const float v = %s + %s;\n", cs_ld(c, ft, "x", "j"), cs_ld(c, ft, "r", "j"));
+        sb_printf(o, "        %s;\n", cs_st(c, ft, "y", "j", "v"));
+    } else {
+        sb_printf(o, "        const float v = %s;\n", cs_ld(c, ft, "x", "j"));
+    }
+    if (s->stores_sum) sb_printf(o, "        %s;\n", cs_st(c, ft, "sm", "j", "v"));
     sb_printf(o, "        acc += %s;\n    }\n", rms ? "v * v" : "v");
-    sb_printf(o, "    %sfloat *src = %s;\n", gl, add ? "y" : "x");
+    sb_printf(o, "    %s%s *src = %s;\n", gl, et, add ? "y" : "x");
     cs_block_reduce(c, false, "acc", "red");
     if (rms) {
         sb_puts(o, "    const float mean = 0.0f, var = acc / Nf;\n");
@@ -43,17 +54,18 @@ int cs_norm(Cs *c, LtcDiag *d) {
         sb_puts(o, "    const float mean = acc / Nf;\n"
                    "    acc = 0.0f;\n"
                    "    for (i64 j = tid; j < N; j += T) {\n"
-                   "        const float e = src[j] - mean;\n"
-                   "        acc += e * e;\n    }\n");
+                   "        const float e = ");
+        sb_printf(o, "%s - mean;\n"
+                     "        acc += e * e;\n    }\n", cs_ld(c, ft, "src", "j"));
         cs_block_reduce(c, false, "acc", "red");
         sb_puts(o, "    const float var = acc / Nf;\n");
     }
     sb_printf(o, "    const float rstd = 1.0f / %s(var + eps);\n"
                  "    for (i64 j = tid; j < N; j += T) {\n"
-                 "        float v = (src[j] - mean) * rstd;\n", cs_math(c, "sqrt"));
-    if (s->weight) sb_puts(o, "        v *= w[j];\n");
-    if (s->bias) sb_puts(o, "        v += bb[j];\n");
-    sb_puts(o, "        y[j] = v;\n    }\n");
+                 "        float v = (%s - mean) * rstd;\n", cs_math(c, "sqrt"), cs_ld(c, ft, "src", "j"));
+    if (s->weight) sb_printf(o, "        v *= %s;\n", cs_ld(c, ft, "w", "j"));
+    if (s->bias) sb_printf(o, "        v += %s;\n", cs_ld(c, ft, "bb", "j"));
+    sb_printf(o, "        %s;\n    }\n", cs_st(c, ft, "y", "j", "v"));
     cs_end(c);
     return 0;
 }
@@ -63,26 +75,42 @@ int cs_softmax(Cs *c, LtcDiag *d) {
     StrBuf *o = c->o;
     bool logsm = c->s->opcode == OP_LOG_SOFTMAX;
     const char *gl = c->dl->global;
+    /* bf16/f16: the exponentials are not stored between the passes (a
+     * rounded e would be rounded again); the last pass makes them again */
+    const DType ft = c->s->dtype;
+    const char *et = cs_etype(ft);
+    bool half = cs_half(ft);
     cs_begin(c, 6);
     cs_shared(c, "float", "red", c->threads);
     cs_tile_live(c);
     sb_printf(o, "    const i64 N = live ? args.dims[1] : 0, off = tile * N;\n"
-                 "    %sfloat *x = (%sfloat *)p%d + off, *y = (%sfloat *)p%d + off;\n"
+                 "    %s%s *x = (%s%s *)p%d + off, *y = (%s%s *)p%d + off;\n"
                  "    float mx = -LTC_INF, acc = 0.0f;\n"
-                 "    for (i64 j = tid; j < N; j += T) mx = ltc_max(mx, x[j]);\n",
-              gl, gl, NB_X, gl, NB_OUT);
+                 "    for (i64 j = tid; j < N; j += T) mx = ltc_max(mx, %s);\n",
+              gl, et, gl, et, NB_X, gl, et, NB_OUT, cs_ld(c, ft, "x", "j"));
     cs_block_reduce(c, true, "mx", "red");
     sb_printf(o, "    for (i64 j = tid; j < N; j += T) {\n"
-                 "        const float e = %s(x[j] - mx);\n%s"
-                 "        acc += e;\n    }\n", cs_math(c, "exp"), logsm ? "" : "        y[j] = e;\n");
+                 "        const float e = %s(%s - mx);\n%s"
+                 "        acc += e;\n    }\n", cs_math(c, "exp"), cs_ld(c, ft, "x", "j"),
+              logsm || half ? "" : "        y[j] = e;\n");
     cs_block_reduce(c, false, "acc", "red");
     sb_puts(o, "    const float sum = acc;\n");
-    if (logsm)
+    if (logsm) {
+        StrBuf e = {0};
+        sb_printf(&e, "%s - shift", cs_ld(c, ft, "x", "j"));
         sb_printf(o, "    const float shift = mx + %s(sum);\n"
-                     "    for (i64 j = tid; j < N; j += T) y[j] = x[j] - shift;\n", cs_math(c, "log"));
-    else
+                     "    for (i64 j = tid; j < N; j += T) %s;\n", cs_math(c, "log"), cs_st(c, ft, "y", "j", e.s ? e.s : "0"));
+        sb_free(&e);
+    } else if (!half)
         sb_puts(o, "    const float inv = 1.0f / sum;\n"
                    "    for (i64 j = tid; j < N; j += T) y[j] = y[j] * inv;\n");
+    else {
+        StrBuf e = {0};
+        sb_printf(&e, "%s(%s - mx) * inv", cs_math(c, "exp"), cs_ld(c, ft, "x", "j"));
+        sb_printf(o, "    const float inv = 1.0f / sum;\n"
+                     "    for (i64 j = tid; j < N; j += T) %s;\n", cs_st(c, ft, "y", "j", e.s ? e.s : "0"));
+        sb_free(&e);
+    }
     cs_end(c);
     return 0;
 }

@@ -39,7 +39,14 @@ int csrc_render(const CDialect *dl, const KernelSpec *s, StrBuf *out, CsInfo *in
         return diag_set(d, s->loc, "%s backend: %s was tuned for %d work-items, its renderer uses %d (a tune bug)",
                         dl->name, s->name, s->tune.threads, families[f].threads);
     Cs c = {.dl = dl, .s = s, .o = out, .threads = s->tune.threads};
-    if (families[f].fn(&c, d) != 0) return -1;
+    int rc = families[f].fn(&c, d);
+    bool oom = false;
+    for (int i = 0; i < CS_NTMP; i++) {
+        oom = oom || c.tmp[i].oom;
+        sb_free(&c.tmp[i]);
+    }
+    if (rc != 0) return -1;
+    if (oom) return diag_set(d, s->loc, "%s backend: out of memory rendering %s", dl->name, s->name);
     if (out->oom) return diag_set(d, s->loc, "%s backend: out of memory rendering %s", dl->name, s->name);
     if (info) {
         info->threads = c.threads;
@@ -49,10 +56,15 @@ int csrc_render(const CDialect *dl, const KernelSpec *s, StrBuf *out, CsInfo *in
     return 0;
 }
 
-static bool all_f32(const KernelSpec *s) {
-    if (s->dtype != DT_F32) return false;
+/* f32, bf16 or f16: a float the renderers load and store (cs_ld, cs_st) */
+static bool fdt(DType t) { return t == DT_F32 || t == DT_BF16 || t == DT_F16; }
+
+/* the value and every operand in one float dtype (the renderers compute in
+ * float whatever it is; mixed dtypes keep the interpreter's promotions) */
+static bool one_float(const KernelSpec *s) {
+    if (!fdt(s->dtype)) return false;
     for (int i = 0; i < s->nin; i++)
-        if (s->in_dtypes[i] != DT_F32) return false;
+        if (s->in_dtypes[i] != s->dtype) return false;
     return true;
 }
 
@@ -60,36 +72,38 @@ static bool is(const KernelSpec *s, const char *f) { return s->family && strcmp(
 
 bool csrc_supports(const KernelSpec *s, const char **why) {
     *why = NULL;
-    bool moves = cs_uint((int)dtype_storage_size(s->dtype)) != NULL;
+    bool moves = cs_uint((int)dtype_size(s->dtype)) != NULL;
     if (is(s, "gemm") || is(s, "gemm_pack")) {
-        if (!all_f32(s)) *why = "gemm on a non-f32 dtype (bf16/f16 are not generated yet)";
+        if (!one_float(s)) *why = "gemm on mixed or non-float dtypes";
         else if (s->act && !cs_eltwise_op(s->act))   /* the epilogue writes the op's expr */
             *why = "activation of a fused_linear without an element-wise expression";
     } else if (is(s, "flash_attention")) {
-        if (s->in_dtypes[0] != DT_F32 || s->in_dtypes[1] != DT_F32 || s->in_dtypes[2] != DT_F32 || s->dtype != DT_F32)
-            *why = "attention on a non-f32 dtype";
-        else if (s->mask && s->in_dtypes[3] != DT_F32 && s->in_dtypes[3] != DT_BOOL)
+        if (!fdt(s->dtype) || s->in_dtypes[0] != s->dtype || s->in_dtypes[1] != s->dtype || s->in_dtypes[2] != s->dtype)
+            *why = "attention on mixed or non-float dtypes";
+        else if (s->mask && s->in_dtypes[3] != s->dtype && s->in_dtypes[3] != DT_BOOL)
             *why = "attention mask dtype";
         else if (s->head_dim > CS_ATT_MAXD || s->value_dim > CS_ATT_MAXD)   /* q row and O in shared/registers */
             *why = "attention head dims above 512";
     } else if (is(s, "norm") || is(s, "softmax")) {
-        if (!all_f32(s)) *why = "norm on a non-f32 dtype";
+        if (!one_float(s)) *why = "norm on mixed or non-float dtypes";
     } else if (is(s, "eltwise")) {
-        if (s->dtype != DT_F32 || s->in_dtypes[0] != DT_F32 ||
-            (s->nin > 1 && s->in_dtypes[1] != DT_F32 && !s->ew.bool_mask))
-            *why = "dtype other than f32";
+        if (!fdt(s->dtype) || s->in_dtypes[0] != s->dtype ||
+            (s->nin > 1 && s->in_dtypes[1] != s->dtype && !s->ew.bool_mask))
+            *why = "mixed or non-float dtypes";
         else if (!cs_eltwise_op(s->opcode))
             *why = "no expression for this element-wise op";
     } else if (is(s, "reduce")) {
-        if (s->in_dtypes[0] != DT_F32) *why = "reduction of a non-f32 tensor";
+        if (!fdt(s->in_dtypes[0]) || (s->opcode != OP_ARGMAX && !fdt(s->dtype)))
+            *why = "reduction of a non-float tensor";
     } else if (is(s, "dropout")) {
-        if (!all_f32(s)) *why = "dropout of a non-f32 tensor";
+        if (!one_float(s)) *why = "dropout of a non-float tensor";
     } else if (is(s, "copy") || is(s, "cat")) {
         if (!moves) *why = "elements of this size";
     } else if (is(s, "misc")) {
-        if ((s->opcode == OP_FULL || s->opcode == OP_ARANGE) && !cs_vtype(s->dtype))
+        bool v = cs_vtype(s->dtype) || cs_half(s->dtype);
+        if ((s->opcode == OP_FULL || s->opcode == OP_ARANGE) && !v)
             *why = "source of this dtype";
-        else if (s->opcode == OP_CAST && (!cs_vtype(s->dtype) || !cs_vtype(s->in_dtypes[0])))
+        else if (s->opcode == OP_CAST && (!v || !(cs_vtype(s->in_dtypes[0]) || cs_half(s->in_dtypes[0]))))
             *why = "cast between these dtypes";
         else if (!moves)
             *why = "elements of this size";

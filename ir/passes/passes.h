@@ -22,6 +22,7 @@ typedef struct PassOptions {
     int  nno_fuse;
     const char *dump_after;     /* --dump-after=PASS: ir_print after it ("all": every pass) */
     bool verbose;               /* -v: the report also goes to the dump */
+    DType dtype;                /* --dtype: f32 (default, nothing done), bf16 or f16 (pass dtype) */
 } PassOptions;
 
 typedef struct FusionReport {
@@ -39,6 +40,8 @@ void fusion_report_print(const FusionReport *r, const char *entry, StrBuf *out);
 
 /* The pass names in pipeline order, NULL-terminated (for --help / checks). */
 const char *const *passes_names(void);
+/* Whether --no-fuse may switch pass `name` off (not dce, not dtype). */
+bool passes_can_disable(const char *name);
 
 /* ---- what passes share (pass_util.c) -------------------------------------- */
 typedef struct PassCtx {
@@ -76,6 +79,7 @@ bool  pass_scalar_const(const Node *n, double *v);
 
 /* ---- the passes -------------------------------------------------------------- */
 int pass_dce(Graph *g, PassCtx *c);
+int pass_dtype(Graph *g, PassCtx *c);       /* --dtype: every f32 tensor in PassOptions.dtype */
 int pass_simplify(Graph *g, PassCtx *c);
 int pass_attention(Graph *g, PassCtx *c);
 int pass_causal(Graph *g, PassCtx *c);
@@ -83,6 +87,11 @@ int pass_gqa(Graph *g, PassCtx *c);         /* repeated K/V heads -> sdpa head g
 int pass_qkv(Graph *g, PassCtx *c);
 int pass_epilogue(Graph *g, PassCtx *c);
 int pass_addnorm(Graph *g, PassCtx *c);
+
+/* Every f32 tensor of g in float dtype t (bf16, f16; f32: nothing):
+ * params (their origin becomes an eager cast), inputs, constants,
+ * intermediate values, outputs.  Idempotent.  0, or -1 + d. */
+int pass_to_dtype(Graph *g, DType t, LtcDiag *d);
 
 /* ADD_NORM attr.flags bits beyond LAYER_NORM's (bit 0: w, bit 1: b). */
 

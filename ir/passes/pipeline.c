@@ -1,6 +1,7 @@
 /* pipeline.c: the ordered pass table and the driver loop.
  *
- * Order matters: simplify removes the identity layouts and inactive
+ * Order matters: dtype first (--dtype: every f32 tensor in bf16/f16, so
+ * the fusions see the graph as it will run); simplify removes the identity layouts and inactive
  * dropouts that would hide patterns; attention makes the SDPA nodes that
  * qkv looks for; qkv runs before epilogue so that the projections are
  * still plain LINEARs; addnorm last.  After every pass the graph is
@@ -18,6 +19,7 @@ typedef struct Pass {
 /* The pipeline, in order: PASS(name, function, --no-fuse may disable it). */
 #define PASSES(PASS)                       \
     PASS(dce,       pass_dce,       false) \
+    PASS(dtype,     pass_dtype,     false) \
     PASS(simplify,  pass_simplify,  true)  \
     PASS(attention, pass_attention, true)  \
     PASS(causal,    pass_causal,    true)  \
@@ -39,6 +41,11 @@ static int find_pass(const char *name) {
     for (int i = 0; i < NPASSES; i++)
         if (strcmp(pipeline[i].name, name) == 0) return i;
     return -1;
+}
+
+bool passes_can_disable(const char *name) {
+    int k = name ? find_pass(name) : -1;
+    return k >= 0 && pipeline[k].can_disable;
 }
 
 static bool disabled(const PassOptions *o, const char *name) {

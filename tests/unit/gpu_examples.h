@@ -54,12 +54,16 @@ static char *gx_read(const char *path) {
     return s;
 }
 
-/* Run the compiler on ex for target/kind; the text split into kernels. */
-__attribute__((unused)) static void gx_generate(const char *ex, const char *target, const char *kind, GxSource *g) {
+/* Run the compiler on ex for target/kind with more options (`extra`,
+ * e.g. "--dtype bf16"); the text split into kernels. */
+__attribute__((unused)) static void gx_generate_opts(const char *ex, const char *target, const char *kind,
+                                                     const char *extra, GxSource *g) {
     memset(g, 0, sizeof *g);
     char out[256], cmd[1024];
-    snprintf(out, sizeof out, "%s/gx_%d.%s", LTC_BINARY_DIR, (int)getpid(), kind);
-    snprintf(cmd, sizeof cmd, "'%s/lispetorchc' '%s' --target %s --emit %s -o '%s'", LTC_BINARY_DIR, ex, target, kind, out);
+    static int seq;
+    snprintf(out, sizeof out, "%s/gx_%d_%d.%s", LTC_BINARY_DIR, (int)getpid(), __atomic_fetch_add(&seq, 1, __ATOMIC_RELAXED), kind);
+    snprintf(cmd, sizeof cmd, "'%s/lispetorchc' '%s' --target %s --emit %s %s -o '%s'", LTC_BINARY_DIR, ex, target, kind,
+             extra ? extra : "", out);
     int rc = system(cmd);
     cr_assert(rc == 0, "%s failed (%d)", cmd, rc);
     g->all = gx_read(out);
@@ -77,6 +81,10 @@ __attribute__((unused)) static void gx_generate(const char *ex, const char *targ
         g->n++;
         p = q;
     }
+}
+
+__attribute__((unused)) static void gx_generate(const char *ex, const char *target, const char *kind, GxSource *g) {
+    gx_generate_opts(ex, target, kind, NULL, g);
 }
 
 __attribute__((unused)) static void gx_free(GxSource *g) {

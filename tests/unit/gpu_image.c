@@ -184,7 +184,11 @@ Test(gpu_image, supports_refuses_with_a_reason) {
     s.dtype = DT_BF16;
     s.nin = 2;
     s.in_dtypes[0] = s.in_dtypes[1] = DT_BF16;
-    cr_assert(!csrc_supports(&s, &why) && strstr(why, "non-f32"), "%s", why ? why : "(none)");
+    cr_assert(csrc_supports(&s, &why), "bf16 gemm: %s", why ? why : "");
+    s.in_dtypes[1] = DT_F32;      /* mixed float dtypes keep the interpreter's promotions: not generated */
+    cr_assert(!csrc_supports(&s, &why) && strstr(why, "mixed"), "%s", why ? why : "(none)");
+    s.dtype = s.in_dtypes[0] = s.in_dtypes[1] = DT_I64;
+    cr_assert(!csrc_supports(&s, &why) && strstr(why, "non-float"), "%s", why ? why : "(none)");
     s.family = "flash_attention";
     s.dtype = DT_F32;
     s.nin = 3;

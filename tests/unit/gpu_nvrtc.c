@@ -38,7 +38,9 @@ static void ptxas_info(const char *log, int *regs, int *smem, int *spill_st, int
     }
 }
 
-Test(gpu_nvrtc, every_example_kernel_sm80_sm90a, .timeout = 1800) {
+/* Every kernel of every example, compiled with `extra` options (the
+ * dtype), alone through NVRTC for both targets: no error, no spill. */
+static void every_example(const char *extra) {
     int nex;
     char **ex = gx_examples(&nex);
     cr_assert_gt(nex, 0);
@@ -46,7 +48,7 @@ Test(gpu_nvrtc, every_example_kernel_sm80_sm90a, .timeout = 1800) {
     int total = 0;
     for (int e = 0; e < nex; e++) {
         GxSource g;
-        gx_generate(ex[e], "cuda", "cuda", &g);
+        gx_generate_opts(ex[e], "cuda", "cuda", extra, &g);
         CudaJob *jobs = calloc((size_t)g.n * 2, sizeof *jobs);
         char **srcs = calloc((size_t)g.n, sizeof *srcs);
         cr_assert(jobs && srcs);
@@ -69,8 +71,8 @@ Test(gpu_nvrtc, every_example_kernel_sm80_sm90a, .timeout = 1800) {
                 cr_expect(regs > 0, "%s %s: no ptxas -v line in the log:\n%s", g.k[k].name, archs[a],
                           jobs[2 * k + a].log ? jobs[2 * k + a].log : "");
                 cr_expect(st == 0 && ld == 0, "%s %s: spills (%d bytes stored, %d loaded)", g.k[k].name, archs[a], st, ld);
-                fprintf(stderr, "nvrtc: %-30s %-7s %-48s %3d registers %6d B shared, spills %d/%d\n", base, archs[a],
-                        g.k[k].name, regs, smem, st, ld);
+                fprintf(stderr, "nvrtc: %-30s %-7s %s%-48s %3d registers %6d B shared, spills %d/%d\n", base, archs[a],
+                        extra ? "bf16 " : "", g.k[k].name, regs, smem, st, ld);
                 total++;
             }
         for (int j = 0; j < 2 * g.n; j++) cuda_job_free(&jobs[j]);
@@ -79,7 +81,26 @@ Test(gpu_nvrtc, every_example_kernel_sm80_sm90a, .timeout = 1800) {
         free(jobs);
         gx_free(&g);
     }
-    fprintf(stderr, "nvrtc: %d kernel compilations of %d examples, no spills\n", total, nex);
+    fprintf(stderr, "nvrtc: %d kernel compilations of %d examples%s, no spills\n", total, nex, extra ? " in bf16" : "");
+}
+
+Test(gpu_nvrtc, every_example_kernel_sm80_sm90a, .timeout = 1800) { every_example(NULL); }
+
+/* --dtype bf16: u16 storage, bit-operation conversions, fp32 arithmetic */
+Test(gpu_nvrtc, every_example_kernel_bf16_sm80_sm90a, .timeout = 1800) { every_example("--dtype bf16"); }
+
+/* f16 through inline PTX cvt (no cuda_fp16.h): the seed example */
+Test(gpu_nvrtc, flash_example_f16_sm80_sm90a, .timeout = 600) {
+    GxSource g;
+    gx_generate_opts(LTC_SOURCE_DIR "/examples/flash_transformer_example.lsp", "cuda", "cuda", "--dtype f16", &g);
+    cr_assert(strstr(g.preamble, "cvt.rn.f16.f32") && !strstr(g.all, "#include"));
+    const char *archs[2] = {"sm_80", "sm_90a"};
+    for (int a = 0; a < 2; a++) {
+        CudaJob j = {.src = g.all, .file = "flash_f16.cu", .arch = archs[a], .extra = "-Xptxas=-v"};
+        cr_expect(cuda_compile_jobs(&j, 1, 1) == 0, "%s: %s", archs[a], j.err);
+        cuda_job_free(&j);
+    }
+    gx_free(&g);
 }
 
 /* An NVRTC error names the generated line. */

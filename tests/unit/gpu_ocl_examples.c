@@ -1,20 +1,21 @@
 /* gpu_ocl_examples.c: the OpenCL C of every example, as the opencl
  * backend writes it, builds with the machine's OpenCL (PoCL) — the build
  * log is shown on failure — and passes clang-14's OpenCL C 1.2 syntax
- * check where clang-14 is installed. */
+ * check where clang-14 is installed; in f32, bf16 and f16 (--dtype: u16
+ * storage, vload_half/vstore_half_rte of OpenCL 1.2 core, no cl_khr_fp16). */
 #include "tests/unit/gpu_examples.h"
 #include "tests/unit/ocl_runner.h"
 
 TestSuite(gpu_ocl_examples, .init = o_setup, .fini = o_teardown, .timeout = 900);
 
-Test(gpu_ocl_examples, every_example_builds) {
+static void every_example(const char *extra) {
     int nex;
     char **ex = gx_examples(&nex);
     cr_assert_gt(nex, 0);
     bool clang = system("command -v clang-14 > /dev/null 2>&1") == 0;
     for (int e = 0; e < nex; e++) {
         GxSource g;
-        gx_generate(ex[e], "opencl", "opencl", &g);
+        gx_generate_opts(ex[e], "opencl", "opencl", extra, &g);
         char *log = NULL;
         cl_program p = ocl_build(&og.cl, g.all, &log);
         cr_expect(p, "%s: clBuildProgram failed:\n%s", ex[e], log ? log : "(no log)");
@@ -31,7 +32,12 @@ Test(gpu_ocl_examples, every_example_builds) {
             cr_expect(system(cmd) == 0, "%s: clang-14 -fsyntax-only rejects the OpenCL C", ex[e]);
             remove(path);
         }
-        fprintf(stderr, "opencl: %s: %d kernels build%s\n", strrchr(ex[e], '/') + 1, g.n, clang ? ", clang-14 syntax ok" : "");
+        fprintf(stderr, "opencl: %s%s: %d kernels build%s\n", strrchr(ex[e], '/') + 1, extra ? extra : "", g.n,
+                clang ? ", clang-14 syntax ok" : "");
         gx_free(&g);
     }
 }
+
+Test(gpu_ocl_examples, every_example_builds) { every_example(NULL); }
+Test(gpu_ocl_examples, every_example_builds_bf16) { every_example(" --dtype bf16"); }
+Test(gpu_ocl_examples, every_example_builds_f16) { every_example(" --dtype f16"); }

@@ -262,3 +262,31 @@ Test(gpu_ocl, dropout_training) {
                        &(Attr){.p = 0.3, .training = true, .seed = 77}), 0);
     }
 }
+
+/* ---- --dtype bf16 / f16 ------------------------------------------------------------------
+ * The same cases with the graph in bf16 and in f16 (ir/passes/dtype.c, as
+ * --dtype: inputs, parameters, values and outputs; 2-byte elements in the
+ * kernels' buffers, float arithmetic) against the interpreter on the
+ * converted graph (float storage rounded after every op).  Tolerance
+ * (relative to max(1, max |ref|)): at least one rounding of the result,
+ * 1e-2 for bf16 (8-bit mantissa), 2e-3 for f16 (11 bits).  Each case body
+ * is the f32 test's (Criterion names it gpu_ocl_NAME_impl).  Not under
+ * Oclgrind (LTC_OCL_LIB set): the kernels' structure is the f32 one. */
+static void in_dtype(DType t, void (*body)(void)) {
+    if (getenv("LTC_OCL_LIB")) cr_skip_test("bf16/f16 cases are not run under another OpenCL library");
+    og.dtype = t;
+    og.dtype_tol = t == DT_BF16 ? 1e-2 : 2e-3;
+    body();
+    og.dtype = DT_F32;
+    og.dtype_tol = 0;
+}
+
+#define HALF_CASES(X)                                                                                     \
+    X(gemm_linear_ragged) X(gemm_unpacked_weight) X(gemm_epilogues) X(gemm_qkv_head_split)               \
+    X(gemm_batched_matmul) X(attention) X(attention_shapes) X(attention_dropout) X(norms)                \
+    X(add_norm_stores_sum) X(softmax) X(eltwise_binary_broadcast) X(eltwise_unary) X(reduce) X(copies)   \
+    X(cat) X(misc) X(dropout_training)
+#define HALF_TEST(name)                                                                                   \
+    Test(gpu_ocl, name##_bf16) { in_dtype(DT_BF16, gpu_ocl_##name##_impl); }                               \
+    Test(gpu_ocl, name##_f16) { in_dtype(DT_F16, gpu_ocl_##name##_impl); }
+HALF_CASES(HALF_TEST)

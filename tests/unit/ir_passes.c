@@ -602,3 +602,49 @@ Test(random, graphs_keep_their_values, .init = setup, .fini = teardown, .timeout
     }
     cr_expect(fused > 100, "only %d fusions in 300 random graphs", fused);
 }
+
+/* --dtype (pass dtype): every f32 tensor in bf16, i64/bool kept, a PARAM's
+ * origin an eager cast shared by every graph, idempotent; the interpreter
+ * on the converted graph rounds its result to bf16. */
+Test(dtype, every_f32_tensor_in_bf16, .init = setup, .fini = teardown) {
+    Node *W = param(shp(2, C(8), C(5)));
+    Graph *gs[2];
+    for (int k = 0; k < 2; k++) {
+        Graph *g = gs[k] = graph_new(&fx.A, "f", false);
+        Node *x = ir_input(g, "x", DT_F32, &(Shape){2, {C(3), C(5)}}, (SrcLoc){0});
+        Node *ids = ir_input(g, "ids", DT_I64, &(Shape){1, {C(3)}}, (SrcLoc){0});
+        Node *y = e1(g, OP_RELU, linear(g, x, W, NULL), A0());
+        ir_add_output(g, y);
+        ir_add_output(g, ids);
+        cr_assert_eq(pass_to_dtype(g, DT_BF16, &fx.d), 0, "%s", fx.d.msg);
+        cr_assert_eq(pass_to_dtype(g, DT_BF16, &fx.d), 0, "%s", fx.d.msg);   /* idempotent */
+        for (int i = 0; i < g->nnodes; i++) {
+            Node *n = g->nodes[i];
+            cr_assert(n->dtype == (n == ids ? DT_I64 : DT_BF16), "%%%d %s is %s", n->id, op_info[n->op].name,
+                      dtype_name(n->dtype));
+        }
+        cr_assert_eq(g->nparams, 1);
+        Node *o = g->params[0]->origin;
+        cr_assert(o->op == OP_CAST && o->dtype == DT_BF16 && o->in[0] == W);
+    }
+    cr_assert_eq(gs[0]->params[0]->origin, gs[1]->params[0]->origin, "one eager cast per origin");
+    /* the interpreter's values are bf16 numbers */
+    float xv[15];
+    for (int i = 0; i < 15; i++) xv[i] = round_to_dtype(DT_BF16, 0.1f * (float)i - 0.7f);
+    int64_t idv[3] = {0, 1, 2};
+    void *ins[2] = {xv, idv}, *outs[2];
+    int64_t ish[2][LTC_MAX_RANK] = {{3, 5}, {3}}, osh[2][LTC_MAX_RANK];
+    RunArgs ra = {.inputs = ins, .in_shapes = ish, .outputs = outs, .out_shapes = osh};
+    cr_assert_eq(ir_run(gs[0], &ra, &fx.A, &fx.d), 0, "%s", fx.d.msg);
+    for (int i = 0; i < 24; i++) {
+        float v = ((float *)outs[0])[i];
+        cr_assert_eq(v, round_to_dtype(DT_BF16, v));
+    }
+    PassOptions po = {0};
+    po.dtype = DT_F16;
+    Graph *g = graph_new(&fx.A, "h", false);
+    Node *x = ir_input(g, "x", DT_F32, &(Shape){1, {C(4)}}, (SrcLoc){0});
+    ir_add_output(g, e1(g, OP_EXP, x, A0()));
+    cr_assert_eq(passes_run(g, &po, NULL, NULL, &fx.d), 0, "%s", fx.d.msg);
+    cr_assert_eq(g->outputs[0]->dtype, DT_F16);
+}

@@ -28,6 +28,7 @@
 #include "codegen/backend.h"
 #include "codegen/lower.h"
 #include "codegen/opencl/opencl.h"
+#include "ir/passes/passes.h"
 #ifdef LTC_HAVE_CUDA
 #include "codegen/cuda/cuda.h"
 #endif
@@ -240,6 +241,10 @@ typedef struct O {
     Ocl cl;
     uint64_t rng, call;
     void *in_data[16]; size_t in_bytes[16]; int nin;
+    /* o_dtype: the case's graph in bf16/f16 (ir/passes/dtype.c, as
+     * --dtype), with at least tolerance dtype_tol */
+    DType dtype;
+    double dtype_tol;
 } O;
 
 static O og;
@@ -322,10 +327,25 @@ __attribute__((unused)) static Node *o_emit(Op op, Node **in, int nin, const Att
     return n;
 }
 
-static size_t o_node_bytes(const Node *n) {
+static size_t o_node_numel(const Node *n) {
     size_t ne = 1;
     for (int i = 0; i < n->shape.rank; i++) ne *= (size_t)n->shape.d[i].k;
-    return ne * dtype_storage_size(n->dtype);
+    return ne;
+}
+
+static size_t o_node_bytes(const Node *n) { return o_node_numel(n) * dtype_storage_size(n->dtype); }
+
+/* bf16/f16: the interpreter's float storage as the 2-byte elements of a
+ * compiled buffer (arena), else the same data */
+static void *o_to_device(const Node *n, void *data, size_t *bytes) {
+    size_t ne = o_node_numel(n);
+    *bytes = ne * dtype_size(n->dtype);
+    if (n->dtype != DT_BF16 && n->dtype != DT_F16) return data;
+    uint16_t *h = arena_alloc_big(&og.a, *bytes + 64);
+    cr_assert(h);
+    for (size_t i = 0; i < ne; i++)
+        h[i] = n->dtype == DT_F16 ? f32_to_f16(((float *)data)[i]) : f32_to_bf16(((float *)data)[i]);
+    return h;
 }
 
 #ifdef LTC_HAVE_CUDA
@@ -436,6 +456,22 @@ static void o_dump_cuda(Graph *g, Node **outs, int nout, void **ref, void **para
 __attribute__((unused)) static double o_check_outputs(Node **outs, int nout, double tol) {
     Graph *g = og.g;
     cr_assert(nout >= 1 && nout <= 4 && g->noutputs == nout);
+    /* --dtype: the graph in bf16/f16, its float inputs rounded (the
+     * interpreter's storage) and given to the kernels in 2 bytes */
+    void *dev_in[16];
+    size_t dev_in_bytes[16];
+    for (int i = 0; i < og.nin; i++) { dev_in[i] = og.in_data[i]; dev_in_bytes[i] = og.in_bytes[i]; }
+    if (og.dtype != DT_F32) {
+        cr_assert(pass_to_dtype(g, og.dtype, &og.d) == 0, "%s", og.d.msg);
+        if (og.dtype_tol > tol) tol = og.dtype_tol;
+        for (int i = 0; i < g->ninputs; i++) {
+            const Node *x = g->inputs[i];
+            if (x->dtype != og.dtype) continue;
+            for (size_t j = 0; j < o_node_numel(x); j++)
+                ((float *)og.in_data[i])[j] = round_to_dtype(x->dtype, ((float *)og.in_data[i])[j]);
+            dev_in[i] = o_to_device(x, og.in_data[i], &dev_in_bytes[i]);
+        }
+    }
     /* the reference first (plan_build may look at users, never changes values) */
     int64_t ish[16][LTC_MAX_RANK];
     for (int i = 0; i < g->ninputs; i++)
@@ -476,37 +512,39 @@ __attribute__((unused)) static double o_check_outputs(Node **outs, int nout, dou
     for (int i = 0; i < p->nparams; i++) {
         Node *po = g->params[i]->origin;
         cr_assert(ir_force(po, &og.d) == 0, "%s", og.d.msg);
-        params[i] = po->data;
-        pbytes[i] = o_node_bytes(po);
+        params[i] = o_to_device(po, po->data, &pbytes[i]);
     }
     void *res[4];
     size_t obytes[4];
     for (int o = 0; o < nout; o++) {
-        obytes[o] = o_node_bytes(outs[o]);
+        obytes[o] = o_node_numel(outs[o]) * dtype_size(outs[o]->dtype);
         res[o] = arena_alloc_big(&og.a, obytes[o] + 64);
         memset(res[o], 0xff, obytes[o]);   /* NaN: unwritten elements show */
     }
     int64_t symvals[LTC_MAX_SYMS] = {0};
-    OclPlanRun r = {.plan = p, .kernels = kt, .nkernels = nk, .symvals = symvals, .inputs = og.in_data,
-                    .in_bytes = og.in_bytes, .params = params, .param_bytes = pbytes, .outputs = res,
+    OclPlanRun r = {.plan = p, .kernels = kt, .nkernels = nk, .symvals = symvals, .inputs = dev_in,
+                    .in_bytes = dev_in_bytes, .params = params, .param_bytes = pbytes, .outputs = res,
                     .out_bytes = obytes, .call = og.call};
     char err[512] = "";
     int rc = ocl_run_plan(&og.cl, prog, &r, err, sizeof err);
     og.cl.ReleaseProgram(prog);
     cr_assert(rc == 0, "run: %s", err);
 
-    o_dump_cuda(g, outs, nout, ref, params, pbytes, tol);
+    if (og.dtype == DT_F32) o_dump_cuda(g, outs, nout, ref, params, pbytes, tol);   /* f32 cases only */
     double worst = 0;
     for (int o = 0; o < nout; o++) {
         const Node *n = outs[o];
         double maxerr = 0, maxref = 0;
-        size_t ne = obytes[o] / dtype_storage_size(n->dtype);
+        size_t ne = o_node_numel(n);
         for (size_t i = 0; i < ne; i++) {
             double rv, x;
             if (n->dtype == DT_I64) { rv = (double)((int64_t *)ref[o])[i]; x = (double)((int64_t *)res[o])[i]; }
             else if (n->dtype == DT_BOOL) { rv = ((uint8_t *)ref[o])[i]; x = ((uint8_t *)res[o])[i]; }
+            else if (n->dtype == DT_BF16) { rv = ((float *)ref[o])[i]; x = bf16_to_f32(((uint16_t *)res[o])[i]); }
+            else if (n->dtype == DT_F16) { rv = ((float *)ref[o])[i]; x = f16_to_f32(((uint16_t *)res[o])[i]); }
             else { rv = ((float *)ref[o])[i]; x = ((float *)res[o])[i]; }
             if (isnan(rv) && isnan(x)) continue;
+            if (isinf(rv) && rv == x) continue;   /* f16: -1e9 is -inf on both sides */
             double e = fabs(rv - x);
             if (!(e <= maxerr)) maxerr = isnan(e) ? INFINITY : e;
             if (fabs(rv) > maxref) maxref = fabs(rv);
