@@ -10,7 +10,7 @@
 #                          staged), PyTorch eager and torch.compile; one line
 #                          each into $OUT/bench.txt, then the ratios
 #
-# Shapes: issue 11's [B S E H F] for the seed layer, fp32.
+# Shapes: issue 11's [B S E H F] for the seed layer, fp32 and bf16.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SHAPES=("2 128 256 8 1024" "8 512 512 8 2048" "4 2048 1024 16 4096")
@@ -24,7 +24,8 @@ case "${1:-}" in
       sed "s/@B@/$b/g; s/@S@/$s/g; s/@E@/$e/g; s/@H@/$h/g; s/@F@/$f/g" bench/layer.lsp.in >"gpu-run/bench/$n.lsp"
       t0=$(date +%s%N)
       build/lispetorchc "gpu-run/bench/$n.lsp" --target cuda -o "gpu-run/bench/$n.so" 2>/dev/null
-      rm -f "gpu-run/bench/$n.safetensors"   # gpu_bench binds random weights
+      build/lispetorchc "gpu-run/bench/$n.lsp" --target cuda --dtype bf16 -o "gpu-run/bench/${n}_bf16.so" 2>/dev/null
+      rm -f gpu-run/bench/*.safetensors   # gpu_bench binds random weights
       echo "prepare: $n compiled in $(( ($(date +%s%N) - t0) / 1000000 )) ms"
     done
     ;;
@@ -37,6 +38,9 @@ case "${1:-}" in
       gpu-run/bench/ltc_gpu_bench "gpu-run/bench/$n.so" B=$b S=$s --iters 30 | tee -a "$out/bench.txt" || echo "ours failed: $n" | tee -a "$out/bench.txt"
       timeout 240 python3 gpu-run/bench/gpu_torch.py $b $s $e $h $f --iters 30 ${GPU_BENCH_COMPILE:+--compile} 2>&1 \
         | grep kind= | tee -a "$out/bench.txt" || echo "torch failed: $n" | tee -a "$out/bench.txt"
+      gpu-run/bench/ltc_gpu_bench "gpu-run/bench/${n}_bf16.so" B=$b S=$s --iters 30 | tee -a "$out/bench.txt" || echo "ours failed: ${n}_bf16" | tee -a "$out/bench.txt"
+      timeout 240 python3 gpu-run/bench/gpu_torch.py $b $s $e $h $f --dtype bf16 --iters 30 2>&1 \
+        | grep kind= | tee -a "$out/bench.txt" || echo "torch failed: ${n}_bf16" | tee -a "$out/bench.txt"
     done
     ;;
   *) echo "usage: bench/gpu.sh prepare|device" >&2; exit 2 ;;

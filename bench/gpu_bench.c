@@ -156,6 +156,13 @@ int main(int argc, char **argv) {
         if (!h) return die("host", "out of memory");
         if (i < ni && ti.dtype == LTC_F32)
             for (size_t j = 0; j < n; j++) ((float *)h)[j] = (float)((double)rand() / RAND_MAX * 2 - 1);
+        if (i < ni && ti.dtype == LTC_BF16)      /* the high half of a float in [-1, 1) */
+            for (size_t j = 0; j < n; j++) {
+                float v = (float)((double)rand() / RAND_MAX * 2 - 1);
+                uint32_t u;
+                memcpy(&u, &v, 4);
+                ((uint16_t *)h)[j] = (uint16_t)(u >> 16);
+            }
         if (i < ni && ti.dtype == LTC_BOOL) memset(h, 1, n);
         CuDevPtr p;
         if (cu.MemAlloc(&p, n * es > 0 ? n * es : 64) || (i < ni && cu.MemcpyHtoDAsync(p, h, n * es, NULL)) ||

@@ -16,7 +16,8 @@
 #                                  interpreter (outputs poisoned with NaN first),
 #                                  at the traced sizes, B=3 S=13 and S=1, run
 #                                  three times (the later runs replay a CUDA
-#                                  graph), and once from the PTX and once with
+#                                  graph), in bf16 (tolerance 1e-2), and once
+#                                  from the PTX and once with
 #                                  graphs off; the logs also go to $OUT
 #
 # The GPU machine has no LLVM headers, so nothing is built there: the cases
@@ -34,6 +35,7 @@ case "${1:-}" in
       n=$(basename "$ex" .lsp)
       mkdir -p "gpu-run/models/$n"
       build/lispetorchc "$ex" --target cuda -o "gpu-run/models/$n/model.so" 2>>gpu-run/prepare.log
+      build/lispetorchc "$ex" --target cuda --dtype bf16 -o "gpu-run/models/$n/bf16.so" 2>>gpu-run/prepare.log
     done
     echo "gpu-check: $(ls gpu-run/cases | wc -l) cases, $(du -sh gpu-run | cut -f1) in gpu-run/"
     ;;
@@ -53,6 +55,12 @@ case "${1:-}" in
         # shellcheck disable=SC2086
         if ! gpu-run/ltc_so_check "$ex" "$so" $sizes --repeat 3 >>"$out/examples.log" 2>&1; then
           echo "FAIL $n $sizes" >>"$out/examples.log"; rc=1
+        fi
+      done
+      for sizes in "" "B=3 S=13" "S=1"; do
+        # shellcheck disable=SC2086
+        if ! gpu-run/ltc_so_check "$ex" "gpu-run/models/$n/bf16.so" --dtype bf16 --tol 1e-2 $sizes --repeat 2 >>"$out/examples.log" 2>&1; then
+          echo "FAIL bf16 $n $sizes" >>"$out/examples.log"; rc=1
         fi
       done
       LTC_CUDA_PTX=1 gpu-run/ltc_so_check "$ex" "$so" B=3 S=13 >>"$out/examples.log" 2>&1 || { echo "FAIL ptx $n" >>"$out/examples.log"; rc=1; }
