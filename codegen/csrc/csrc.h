@@ -152,6 +152,8 @@ void cs_act(Cs *c, int act, const char *x, StrBuf *out);
 /* GEMM blocking of the renderers (r_gemm.c): BM rows x NB columns per
  * pass, BK deep; 256 threads each own a 4 x 4 block of C. */
 enum { CS_GEMM_NB = 64, CS_GEMM_BM = 64, CS_GEMM_BK = 16, CS_GEMM_T = 256 };
+/* groups a GEMM aims for when its row-block count is symbolic (tune.mgroups) */
+enum { CS_GEMM_GROUPS = 1024 };
 /* attention: one query row per group, a key per thread per block */
 enum { CS_ATT_T = 128, CS_ATT_MAXD = 512 };
 

@@ -110,6 +110,10 @@ void csrc_tune(KernelSpec *s) {
         t->nr = t->nb = CS_GEMM_NB;
         t->mc = CS_GEMM_BM;
         t->kc = CS_GEMM_BK;
+        /* (row block, column block) tiles: a [4096 x 4096] linear is 64 x 64
+         * groups, not 64; ~1024 groups (a few per SM) when M is symbolic */
+        t->mt = CS_GEMM_BM;
+        t->mgroups = CS_GEMM_GROUPS;
     } else if (is(s, "flash_attention")) {
         t->att_br = 1;
         t->att_bc = CS_ATT_T;
