@@ -10,9 +10,12 @@
 
 typedef int RenderFn(Cs *c, LtcDiag *d);
 
+/* bf16/f16 GEMMs on tensor cores (r_gemm_mma.c), the rest in fp32 */
+static int gemm_any(Cs *c, LtcDiag *d) { return cs_gemm_is_mma(c->s) ? cs_gemm_mma(c, d) : cs_gemm(c, d); }
+
 /* family, renderer, work-items per group */
 static const struct { const char *family; RenderFn *fn; int threads; } families[] = {
-    {"gemm", cs_gemm, CS_GEMM_T},
+    {"gemm", gemm_any, CS_GEMM_T},
     {"gemm_pack", cs_gemm_pack, 128},
     {"flash_attention", cs_attn, CS_ATT_T},
     {"norm", cs_norm, 256},
@@ -57,11 +60,26 @@ static bool all_f32(const KernelSpec *s) {
 
 static bool is(const KernelSpec *s, const char *f) { return s->family && strcmp(s->family, f) == 0; }
 
-bool csrc_supports(const KernelSpec *s, const char **why) {
+/* A bf16 or f16 GEMM for r_gemm_mma.c: A, B, bias, residual and C of one
+ * 16-bit dtype. */
+static bool mma_dtypes(const KernelSpec *s) {
+    if (!is(s, "gemm") || !cs_gemm_is_mma(s) || s->dtype != s->in_dtypes[0]) return false;
+    for (int i = 2; i < s->nin; i++)
+        if (s->in_dtypes[i] != s->dtype) return false;
+    return true;
+}
+
+bool csrc_supports(const KernelSpec *s, const char **why) { return csrc_supports_in(NULL, s, why); }
+
+bool csrc_supports_in(const CDialect *dl, const KernelSpec *s, const char **why) {
     *why = NULL;
     bool moves = cs_uint((int)dtype_storage_size(s->dtype)) != NULL;
-    if (is(s, "gemm") || is(s, "gemm_pack")) {
-        if (!all_f32(s)) *why = "gemm on a non-f32 dtype (bf16/f16 are not generated yet)";
+    if (dl && dl->has_mma && mma_dtypes(s)) {
+        if (s->act && !cs_eltwise_op(s->act)) *why = "activation of a fused_linear without an element-wise expression";
+    } else if (is(s, "gemm") || is(s, "gemm_pack")) {
+        if (!all_f32(s))
+            *why = dl && dl->has_mma ? "gemm on mixed or non-float dtypes (tensor cores: A, B, bias, residual, C all bf16 or all f16)"
+                                     : "gemm on a non-f32 dtype (bf16/f16: tensor cores, in the cuda backend only)";
         else if (s->act && !cs_eltwise_op(s->act))   /* the epilogue writes the op's expr */
             *why = "activation of a fused_linear without an element-wise expression";
     } else if (is(s, "flash_attention")) {
@@ -98,13 +116,25 @@ bool csrc_supports(const KernelSpec *s, const char **why) {
     return *why == NULL;
 }
 
-void csrc_tune(KernelSpec *s) {
+void csrc_tune(KernelSpec *s) { csrc_tune_in(NULL, s); }
+
+void csrc_tune_in(const CDialect *dl, KernelSpec *s) {
     KernelTune *t = &s->tune;
     memset(t, 0, sizeof *t);
     int f = family_index(s->family);
     if (f < 0) return;
     t->threads = families[f].threads;
-    if (is(s, "gemm") || is(s, "gemm_pack")) {
+    if (dl && dl->has_mma && mma_dtypes(s)) {
+        /* 128 x 128 tiles of 8 warps (r_gemm_mma.c); W is read as given:
+         * no gemm_pack panels for 16-bit weights (the backend's choice,
+         * before the lowering makes the prepack step) */
+        t->mr = 16;
+        t->nr = t->nb = CS_MMA_NB;
+        t->mt = t->mc = CS_MMA_MB;
+        t->kc = CS_MMA_KB;
+        t->mgroups = CS_GEMM_GROUPS;
+        s->gemm.packed = false;
+    } else if (is(s, "gemm") || is(s, "gemm_pack")) {
         /* a tile = one gemm_pack panel = NB columns (lower_gemm: nb % nr == 0) */
         t->mr = 4;
         t->nr = t->nb = CS_GEMM_NB;
