@@ -108,6 +108,10 @@ Test(gpu_nvrtc, mma_gemm_bf16_f16_no_spills, .timeout = 600) {
         csrc_preamble(&csrc_cuda, &src);
         cr_assert(csrc_render(&csrc_cuda, &ks, &src, NULL, &d) == 0, "%s", d.msg);
         cr_assert(strstr(src.s, "mma.sync.aligned.m16n8k16") && !strstr(src.s, "#include"));
+        if (getenv("LTC_MMA_DUMP") && v == 0) {   /* the source, for a check on a GPU by hand */
+            FILE *f = fopen(getenv("LTC_MMA_DUMP"), "w");
+            if (f) { fputs(src.s, f); fclose(f); }
+        }
         CudaJob jobs[2];
         for (int a = 0; a < 2; a++) jobs[a] = (CudaJob){.src = src.s, .file = "k_mma", .arch = archs[a], .extra = "-Xptxas=-v"};
         int rc = cuda_compile_jobs(jobs, 2, 2);
