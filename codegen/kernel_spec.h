@@ -53,6 +53,10 @@ typedef struct KernelTune {
     int mr, nr, vw;         /* GEMM micro-tile rows, panel width, vector width */
     int nb;                 /* GEMM columns per tile (a multiple of nr) */
     int mc, kc;             /* GEMM row block and depth block */
+    int mt;                 /* GEMM rows per tile (GPU): tiles are (row block, column block) pairs;
+                             * 0 = a tile walks every row (the CPU) */
+    int mgroups;            /* mt > 0 and M without an exact count of row blocks (symbolic, not a
+                             * multiple of mt): about this many groups, each walking row blocks */
     bool scatter;           /* qkv: C columns addressed per lane (Dh % vw != 0) */
     int att_br, att_bc, att_rg;   /* attention: query rows per block, keys per block, rows per group */
     int threads;            /* GPU targets: work-items per group (plan/gpu_abi.h LtcGpuKernel.threads) */

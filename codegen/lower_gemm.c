@@ -8,13 +8,15 @@
  * matmul (batch dims merged to two, broadcast as stride 0).  A linear's
  * weight made once at bind time (PlanStep.bind_const) is packed once, by a
  * gemm_pack prepack step, into panels of the backend's width (tune.nr).
- * Tiles are blocks of tune.nb columns (matmul: times the batch).  Dims:
+ * Tiles are blocks of tune.nb columns (matmul: times the batch); with
+ * tune.mt (the GPU targets) each also a block of mt rows (row_slots).  Dims:
  * codegen/kernel_layout.h. */
 #include <stdio.h>
 #include <string.h>
 
 #include "codegen/kernel_layout.h"
 #include "codegen/lower_kernel.h"
+#include "plan/kernel_contract.h"
 
 bool ks_gemm(const Node *n, KernelSpec *ks, const char **why) {
     switch (n->op) {
@@ -60,6 +62,28 @@ bool ks_gemm(const Node *n, KernelSpec *ks, const char **why) {
 }
 
 /* ---- lowering --------------------------------------------------------------------- */
+/* Row slots of a row-blocked tile (tune.mt > 0, the GPU targets): the
+ * number of row blocks ceil(M / mt) when it is a monomial (M constant, or
+ * k * syms with mt | k), else a constant near tune.mgroups / (other
+ * tiles), each slot walking the row blocks slot, slot + nslots, ... (the
+ * kernel reads nslots as ntiles / other tiles; !exact: that constant
+ * always, for M symbolic).  false: no row block. */
+static bool row_slots(const KernelTune *t, Dim M, int64_t other, bool exact, Dim *out) {
+    if (t->mt < 1) return false;
+    if (M.sym == 0) {
+        *out = dim_const(M.k / t->mt + (M.k % t->mt != 0));
+        return true;
+    }
+    if (exact && M.k % t->mt == 0) {
+        *out = (Dim){M.k / t->mt, M.sym};
+        return true;
+    }
+    int64_t g = t->mgroups > 0 ? t->mgroups : 1, o = other > 0 ? other : 1;
+    int64_t r = g / o + (g % o != 0);
+    *out = dim_const(r < 1 ? 1 : r > KF_GEMM_MAX_SLOTS ? KF_GEMM_MAX_SLOTS : r);
+    return true;
+}
+
 static int lower_linear(Backend *be, Plan *p, Node *n, const KernelSpec *ks, const int *in_bufs,
                         int out_buf, PlanStep *s, LtcDiag *d) {
     Node *x = n->in[0], *w = n->in[1];
@@ -80,8 +104,9 @@ static int lower_linear(Backend *be, Plan *p, Node *n, const KernelSpec *ks, con
     }
     int kid = lower_add_kernel(p, n, "gemm", d);
     if (kid < 0) return -1;
+    int64_t rows = ks->tune.mt > 0 ? KF_GEMM_ROWS : 0;   /* (row block, column block) tiles */
     /* variant, nr, packed, element size of A, W, bias, res, C */
-    lower_kernel_consts(p, kid, 4, (int64_t[]){ks->gemm.qkv ? 1 : 0, ks->tune.nr, ks->gemm.packed,
+    lower_kernel_consts(p, kid, 4, (int64_t[]){(ks->gemm.qkv ? 1 : 0) | rows, ks->tune.nr, ks->gemm.packed,
                                              (int64_t)dtype_size(n->dtype)});
     s->kernel = kid;
     int bi = 2;
@@ -101,7 +126,14 @@ static int lower_linear(Backend *be, Plan *p, Node *n, const KernelSpec *ks, con
         lower_set_dim(s, S); lower_set_dim(s, Dh); lower_set_dim(s, E);
         lower_set_dim(s, ps); lower_set_dim(s, ls); lower_set_dim(s, hs);
     }
-    s->ntiles = poly_const((N + ks->tune.nb - 1) / ks->tune.nb);
+    int64_t ncb = (N + ks->tune.nb - 1) / ks->tune.nb;
+    s->ntiles = poly_const(ncb);
+    if (rows) {
+        Dim rs, nt;
+        if (!row_slots(&ks->tune, M, ncb, true, &rs) || !dim_mul(rs, dim_const(ncb), &nt))
+            return lower_unsupported(be, n, d, "linear whose tile count overflows");
+        s->ntiles = poly_dim(nt);
+    }
     if (ks->gemm.packed) {
         int64_t np = (N + ks->tune.nr - 1) / ks->tune.nr;
         const char *what = arena_printf(p->graph->arena, "%%%d packed %s", w->id,
@@ -178,7 +210,8 @@ static int lower_matmul(Backend *be, Plan *p, Node *n, const KernelSpec *ks, con
         return lower_unsupported(be, n, d, "matmul batch is not one monomial");
     int kid = lower_add_kernel(p, n, "gemm", d);
     if (kid < 0) return -1;
-    lower_kernel_consts(p, kid, 4, (int64_t[]){2, ks->tune.nr, 0, (int64_t)dtype_size(n->dtype)});   /* matmul, nr, not packed, element size */
+    int64_t rows = ks->tune.mt > 0 ? KF_GEMM_ROWS : 0;
+    lower_kernel_consts(p, kid, 4, (int64_t[]){2 | rows, ks->tune.nr, 0, (int64_t)dtype_size(n->dtype)});   /* matmul, nr, not packed, element size */
     s->kernel = kid;
     s->nbufs = 5;
     s->bufs[GB_A] = in_bufs[0];
@@ -201,6 +234,13 @@ static int lower_matmul(Backend *be, Plan *p, Node *n, const KernelSpec *ks, con
     Dim nt;
     if (ncb > 0 && dim_mul(batch, dim_const(ncb), &nt)) s->ntiles = poly_dim(nt);
     else s->ntiles = poly_dim(batch);
+    if (rows) {   /* tile = (batch entry * row slots + row slot) * column tiles + column block */
+        Dim rs, bc;
+        if (!dim_mul(batch, dim_const(ncb > 0 ? ncb : 1), &bc) || !row_slots(&ks->tune, M, bc.k, true, &rs) ||
+            (!dim_mul(bc, rs, &nt) && (!row_slots(&ks->tune, M, bc.k, false, &rs) || !dim_mul(bc, rs, &nt))))
+            return lower_unsupported(be, n, d, "matmul whose tile count is not one monomial");
+        s->ntiles = poly_dim(nt);
+    }
     return 0;
 }
 

@@ -45,6 +45,13 @@ typedef struct KernelFamily {
 #include "plan/kernel_families.def"
 #undef KF
 
+/* gemm: variant | KF_GEMM_ROWS = tiles are (row slot, column block)
+ * pairs (the GPU targets): a tile walks the row blocks rs, rs + nrs, ...
+ * where nrs = ntiles / column tiles (the count is not in the plan: a tile
+ * past the rows touches nothing); at most KF_GEMM_MAX_SLOTS slots beyond
+ * the rows of dims[0]; fewer than 2^31 tiles. */
+enum { KF_GEMM_ROWS = 4, KF_GEMM_MAX_SLOTS = 4096 };
+
 /* The family called name, or NULL. */
 const KernelFamily *kf_find(const char *name);
 /* Counts against the family's, then its footprint: 0, or -1 + why. */

@@ -53,9 +53,9 @@ static bool fsize_ok(int64_t e) { return e == 2 || e == 4; }
 
 /* ---- gemm (k_gemm.c) ----------------------------------------------------------------
  * bufs [A, B, bias, res, C]; consts [variant (0 linear, 1 qkv_linear, 2
- * matmul), nr (panel width), packed (B holds prepacked panels), fe (bytes
- * of a float element of A, W, bias, res, C: 4 f32, 2 bf16/f16; packed
- * panels are f32)].
+ * matmul; | KF_GEMM_ROWS: row-blocked tiles), nr (panel width), packed (B
+ * holds prepacked panels), fe (bytes of a float element of A, W, bias,
+ * res, C: 4 f32, 2 bf16/f16; packed panels are f32)].
  * linear  dims [M, N, K, lda, ldc, ldr]; qkv adds [S, Dh, E, ps, ls, hs];
  * matmul  dims [M, N, K, lda, ldb, ldc, nb0, nb1, sa0, sa1, sb0, sb1, ncb].
  * Rows past M are clamped to M-1 and columns past N masked, so a tile
@@ -63,7 +63,8 @@ static bool fsize_ok(int64_t e) { return e == 2 || e == 4; }
  * past N does nothing. */
 int kf_gemm(const KfStep *s, int64_t *need, char *why, size_t n) {
     const int64_t *d = s->dims, *k = s->consts;
-    int64_t variant = k[0], nr = k[1], packed = k[2], fe = k[3];
+    int64_t variant = k[0] & ~(int64_t)KF_GEMM_ROWS, nr = k[1], packed = k[2], fe = k[3];
+    bool rows = (k[0] & KF_GEMM_ROWS) != 0;
     int want = variant == 0 ? 6 : variant == 1 ? 12 : variant == 2 ? 13 : -1;
     if (want < 0) return why_(why, n, "unknown gemm variant %lld%.0lld", (long long)variant, 0);
     if (s->ndims != want) return why_(why, n, "%lld dims, this gemm variant has %lld", s->ndims, want);
@@ -71,6 +72,10 @@ int kf_gemm(const KfStep *s, int64_t *need, char *why, size_t n) {
         return why_(why, n, "bad gemm constants (nr %lld, packed %lld)", (long long)nr, (long long)packed);
     int64_t Mr = d[0], N = d[1], K = d[2], lda = d[3];
     bool o = false;
+    /* row-blocked (GPU): a slot per row block at most, or KF_GEMM_MAX_SLOTS */
+    int64_t slots = rows ? (Mr > KF_GEMM_MAX_SLOTS ? Mr : KF_GEMM_MAX_SLOTS) : 1;
+    if (rows && s->ntiles > INT32_MAX)   /* the GPU kernels split the tile index in 32 bits */
+        return why_(why, n, "tile count %lld of a row-blocked gemm is 2^31 or more%.0lld", (long long)s->ntiles, 0);
     for (int i = 0; i < 5; i++) need[i] = 0;
     if (variant < 2) {
         int64_t ldc = d[4], ldr = d[5];
@@ -78,7 +83,8 @@ int kf_gemm(const KfStep *s, int64_t *need, char *why, size_t n) {
          * plan does not hold (gemm_config); so the bound is the
          * conservative ceil(N/nr) >= ceil(N/nb): a tile past the last block
          * has no columns (nbw <= 0) and touches nothing */
-        if (tiles_le(s, cdiv(N, nr), "column panels of N", why, n)) return -1;
+        if (tiles_le(s, M(cdiv(N, nr), slots, &o), rows ? "row slots x column panels of N" : "column panels of N", why, n))
+            return -1;
         if (s->ntiles == 0 || N == 0) return 0;
         if (K > 0) {
             if (Mr > 0) need[0] = M(A(M(Mr - 1, lda, &o), K, &o), fe, &o);
@@ -106,7 +112,9 @@ int kf_gemm(const KfStep *s, int64_t *need, char *why, size_t n) {
         int64_t nbat = M(nb0, nb1, &o);
         OVERFLOW(o);
         /* tiles: (batch entry, column block) pairs, or batch entries */
-        if (tiles_le(s, ncb > 0 ? M(nbat, ncb, &o) : nbat, "batch x column blocks of the dims", why, n)) return -1;
+        if (tiles_le(s, M(ncb > 0 ? M(nbat, ncb, &o) : nbat, slots, &o),
+                     rows ? "batch x row slots x column blocks of the dims" : "batch x column blocks of the dims", why, n))
+            return -1;
         OVERFLOW(o);
         if (s->ntiles == 0 || N == 0) return 0;
         int64_t boffa = A(M(nb0 - 1, sa0, &o), M(nb1 - 1, sa1, &o), &o);

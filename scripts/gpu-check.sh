@@ -31,6 +31,14 @@ case "${1:-}" in
     rm -rf gpu-run && mkdir -p gpu-run/cases
     LTC_CUDA_CASES=gpu-run/cases build/tests/unit_gpu_ocl_ops --jobs 1 >gpu-run/prepare.log 2>&1
     cp build/tests/ltc_cuda_replay build/tests/e2e/ltc_so_check gpu-run/
+    # the bf16 tensor-core GEMM (r_gemm_mma.c): its source from unit_gpu_nvrtc,
+    # an sm_90a cubin by NVRTC (tests/device/mma_cubin.c), the checker
+    ninja -C build unit_gpu_nvrtc >/dev/null
+    LTC_MMA_DUMP=gpu-run/mma.cu build/tests/unit_gpu_nvrtc --filter 'gpu_nvrtc/mma*' >gpu-run/mma.log 2>&1
+    cc -O2 -o gpu-run/mma_cubin tests/device/mma_cubin.c -I/usr/local/cuda/include -L/usr/local/cuda/lib64 -lnvrtc \
+       -Wl,-rpath,/usr/local/cuda/lib64
+    gpu-run/mma_cubin gpu-run/mma.cu gpu-run/mma.cubin
+    cc -O2 -std=gnu11 -I. -I/usr/local/cuda/include -o gpu-run/mma_check tests/device/mma_check.c -ldl -lm
     for ex in examples/*.lsp; do
       n=$(basename "$ex" .lsp)
       mkdir -p "gpu-run/models/$n"
@@ -47,6 +55,7 @@ case "${1:-}" in
     gpu-run/ltc_cuda_replay gpu-run/cases/*.bin >"$out/replay.log" 2>&1 || rc=$?
     echo "gpu-check: replay exit $rc in $(( ($(date +%s%N) - t0) / 1000000 )) ms" | tee -a "$out/replay.log"
     tail -5 "$out/replay.log"
+    gpu-run/mma_check gpu-run/mma.cubin 2>&1 | tee "$out/mma.log" || rc=$?
     export LTC_POISON_OUTPUTS=1
     t0=$(date +%s%N)
     for ex in examples/*.lsp; do

@@ -42,6 +42,9 @@ typedef struct CDialect {
     const char *infinity;        /* +inf as a float expression */
     bool        has_f64;         /* double arithmetic available (Metal has none) */
     bool        has_erf;         /* erf available (Metal: the preamble defines one) */
+    bool        has_mma;         /* tensor cores (CUDA sm_80+: mma.sync, ldmatrix, cp.async):
+                                  * bf16/f16 GEMMs render with r_gemm_mma.c; the preamble
+                                  * then has the 16-bit float conversions and PTX wrappers */
     const char *types;           /* typedefs of i64 u64 u32 u16 u8 and the f64 pragma */
     /* bf16/f16 storage: elements are u16 in every dialect, loaded as float
      * and stored from float by the preamble's ltc_ld_bf16/ltc_st_bf16
@@ -76,6 +79,10 @@ int csrc_render(const CDialect *dl, const KernelSpec *s, StrBuf *out, CsInfo *in
  * backend) and their choices (Backend.tune). */
 bool csrc_supports(const KernelSpec *s, const char **why);
 void csrc_tune(KernelSpec *s);
+/* The same for dialect dl (its capabilities: has_mma).  csrc_supports and
+ * csrc_tune are these for a dialect without tensor cores. */
+bool csrc_supports_in(const CDialect *dl, const KernelSpec *s, const char **why);
+void csrc_tune_in(const CDialect *dl, KernelSpec *s);
 
 /* A code image (plan/gpu_abi.h): LTC_CODE_MAGIC, then sections, each an
  * LtcCodeSection and its bytes padded with zeros to 8. */
@@ -151,6 +158,9 @@ const char *cs_f64(const Cs *c);
 
 int cs_gemm(Cs *c, LtcDiag *d);
 int cs_gemm_pack(Cs *c, LtcDiag *d);
+/* tensor cores (r_gemm_mma.c): A and B bf16 or both f16 */
+bool cs_gemm_is_mma(const KernelSpec *s);
+int cs_gemm_mma(Cs *c, LtcDiag *d);
 int cs_attn(Cs *c, LtcDiag *d);
 int cs_norm(Cs *c, LtcDiag *d);
 int cs_softmax(Cs *c, LtcDiag *d);
@@ -176,6 +186,10 @@ void cs_act(Cs *c, int act, const char *x, StrBuf *out);
 /* GEMM blocking of the renderers (r_gemm.c): BM rows x NB columns per
  * pass, BK deep; 256 threads each own a 4 x 4 block of C. */
 enum { CS_GEMM_NB = 64, CS_GEMM_BM = 64, CS_GEMM_BK = 16, CS_GEMM_T = 256 };
+/* groups a GEMM aims for when its row-block count is symbolic (tune.mgroups) */
+enum { CS_GEMM_GROUPS = 1024 };
+/* tensor-core GEMM (r_gemm_mma.c): 128 x 128 of C per tile, K by 32, 8 warps */
+enum { CS_MMA_MB = 128, CS_MMA_NB = 128, CS_MMA_KB = 32 };
 /* attention: one query row per group, a key per thread per block */
 enum { CS_ATT_T = 128, CS_ATT_MAXD = 512 };
 

@@ -24,6 +24,7 @@ const CDialect csrc_cuda = {
     .infinity = "__int_as_float(0x7f800000)",
     .has_f64 = true,
     .has_erf = true,
+    .has_mma = true,
     .types = "typedef long long i64;\ntypedef unsigned long long u64;\ntypedef unsigned int u32;\n"
              "typedef unsigned short u16;\ntypedef unsigned char u8;\n",
     .bits_as_float = "__uint_as_float",
@@ -136,6 +137,36 @@ void csrc_preamble(const CDialect *dl, StrBuf *o) {
     /* exact gelu: x/2 (1 + erf(x / sqrt 2)) = h erf(..) + h */
     sb_printf(o, "%s float ltc_gelu(float x) { float h = 0.5f * x; return h * %s(x * 0.70710678118654752f) + h; }\n",
               fn, cs_math(&c, "erf"));
+    if (dl->has_mma) {
+        /* 16-bit floats as u16 bits: bf16 round to nearest even (NaN stays
+         * a quiet NaN, as ir/types.c f32_to_bf16), f16 by cvt.rn */
+        sb_printf(o, "%s float ltc_bf16_f(u16 h) { return __uint_as_float((u32)h << 16); }\n", fn);
+        sb_printf(o, "%s u16 ltc_f_bf16(float x) {\n"
+                     "    u32 u = __float_as_uint(x);\n"
+                     "    if ((u & 0x7fffffffu) > 0x7f800000u) return (u16)((u >> 16) | 0x40u);\n"
+                     "    return (u16)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);\n}\n", fn);
+        sb_printf(o, "%s float ltc_f16_f(u16 h) { float f; asm(\"{ .reg .f16 t; mov.b16 t, %%1; cvt.f32.f16 %%0, t; }\" : \"=f\"(f) : \"h\"(h)); return f; }\n", fn);
+        sb_printf(o, "%s u16 ltc_f_f16(float x) { u16 h; asm(\"{ .reg .f16 t; cvt.rn.f16.f32 t, %%1; mov.b16 %%0, t; }\" : \"=h\"(h) : \"f\"(x)); return h; }\n", fn);
+        /* shared-memory addresses, cp.async (16 bytes, zero past src-size), ldmatrix, mma */
+        sb_printf(o, "%s u32 ltc_smem(const void *p) { u32 r; asm(\"{ .reg .u64 a; cvta.to.shared.u64 a, %%1; cvt.u32.u64 %%0, a; }\" : \"=r\"(r) : \"l\"(p)); return r; }\n", fn);
+        sb_printf(o, "%s void ltc_cp16(u32 dst, const void *src, int bytes) {\n"
+                     "    asm volatile(\"cp.async.cg.shared.global [%%0], [%%1], 16, %%2;\\n\" :: \"r\"(dst), \"l\"(src), \"r\"(bytes));\n}\n", fn);
+        sb_printf(o, "%s void ltc_cp_commit(void) { asm volatile(\"cp.async.commit_group;\\n\" ::); }\n", fn);
+        sb_printf(o, "%s void ltc_cp_wait0(void) { asm volatile(\"cp.async.wait_group 0;\\n\" ::: \"memory\"); }\n", fn);
+        sb_printf(o, "%s void ltc_cp_wait1(void) { asm volatile(\"cp.async.wait_group 1;\\n\" ::: \"memory\"); }\n", fn);
+        sb_printf(o, "%s void ltc_ldm4(u32 a, u32 *r) {\n"
+                     "    asm volatile(\"ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%%0, %%1, %%2, %%3}, [%%4];\\n\"\n"
+                     "                 : \"=r\"(r[0]), \"=r\"(r[1]), \"=r\"(r[2]), \"=r\"(r[3]) : \"r\"(a));\n}\n", fn);
+        sb_printf(o, "%s void ltc_ldm4t(u32 a, u32 *r) {\n"
+                     "    asm volatile(\"ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%%0, %%1, %%2, %%3}, [%%4];\\n\"\n"
+                     "                 : \"=r\"(r[0]), \"=r\"(r[1]), \"=r\"(r[2]), \"=r\"(r[3]) : \"r\"(a));\n}\n", fn);
+        for (int t = 0; t < 2; t++)
+            sb_printf(o, "%s void ltc_mma_%s(float *c, const u32 *a, const u32 *b) {\n"
+                         "    asm(\"mma.sync.aligned.m16n8k16.row.col.f32.%s.%s.f32 {%%0, %%1, %%2, %%3}, {%%4, %%5, %%6, %%7}, {%%8, %%9}, {%%0, %%1, %%2, %%3};\\n\"\n"
+                         "        : \"+f\"(c[0]), \"+f\"(c[1]), \"+f\"(c[2]), \"+f\"(c[3])\n"
+                         "        : \"r\"(a[0]), \"r\"(a[1]), \"r\"(a[2]), \"r\"(a[3]), \"r\"(b[0]), \"r\"(b[1]));\n}\n",
+                      fn, t ? "f16" : "bf16", t ? "f16" : "bf16", t ? "f16" : "bf16");
+    }
     /* ir/philox.c's philox_u32_at: Philox-4x32-10, word idx % 4 of block
      * idx / 4, counter (blk lo, blk hi, call hi << 1, call lo), key = seed */
     sb_printf(o, "%s u32 ltc_philox(u32 k0, u32 k1, u64 call, u64 idx) {\n"

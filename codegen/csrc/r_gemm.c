@@ -2,9 +2,11 @@
  *
  *   C[M,N] = act(A[M,K] . B[K,N] + bias) + residual
  *
- * One group per tile; a tile is a block of NB = 64 columns (matmul: of one
- * batch entry, or every block of it when N is symbolic), and the group
- * walks all M rows in passes of BM = 64.  A pass keeps a 64 x 64 block of
+ * One group per tile; a tile is a row slot and a block of NB = 64 columns
+ * (matmul: of one batch entry, or every block of it when N is symbolic):
+ * the group computes the row blocks of BM = 64 rows rs, rs + nrs, ... where
+ * nrs = ntiles / (other tiles) (codegen/lower_gemm.c row_slots: one block
+ * per slot when M is constant or a multiple of 64).  A pass keeps a 64 x 64 block of
  * C in registers, 4 x 4 per work-item (rows ty + 16i, columns tx + 16j:
  * neighbouring work-items touch neighbouring columns, so shared-memory
  * reads are conflict-free and stores coalesce), and steps through K by
@@ -29,9 +31,9 @@ int cs_gemm(Cs *c, LtcDiag *d) {
      * packed panels are f32; the accumulators are float */
     const DType ft = s->dtype;
     const char *et = cs_etype(ft), *bt = packed ? "float" : et;
-    if (c->threads != 256 || s->tune.nr != NB || s->tune.nb != NB)
-        return diag_set(d, s->loc, "%s backend: %s: GEMM blocking nr %d nb %d threads %d is not the renderer's",
-                        c->dl->name, s->name, s->tune.nr, s->tune.nb, c->threads);
+    if (c->threads != 256 || s->tune.nr != NB || s->tune.nb != NB || s->tune.mt != BM)
+        return diag_set(d, s->loc, "%s backend: %s: GEMM blocking nr %d nb %d mt %d threads %d is not the renderer's",
+                        c->dl->name, s->name, s->tune.nr, s->tune.nb, s->tune.mt, c->threads);
     cs_begin(c, 5);
     cs_shared(c, "float", "As", BK * BM);
     cs_shared(c, "float", "Bs", BK * NB);
@@ -45,7 +47,11 @@ int cs_gemm(Cs *c, LtcDiag *d) {
                "    const int tx = tid % 16, ty = tid / 16;\n");
     if (!matmul) {
         sb_printf(o, "    const i64 ldc = args.dims[%d], ldr = args.dims[%d];\n", LD_LDC, LD_LDR);
-        sb_puts(o, "    const i64 cb0 = tile, cb1 = tile + 1;\n");
+        /* tile = row slot * column blocks + column block (lower_gemm row_slots) */
+        /* in u32: tile counts are < 2^31 (plan/kernel_footprint.c), and i64
+         * division (a call) made ptxas spill on sm_90a */
+        sb_printf(o, "    const u32 ncbk = N > 0 ? (u32)((N + %d) / %d) : 1u, nrs = (u32)args.ntiles / ncbk;\n"
+                     "    const i64 rs = (u32)tile / ncbk, cb0 = (u32)tile %% ncbk, cb1 = cb0 + 1;\n", NB - 1, NB);
         sb_printf(o, "    %s%s *A = A0, *C = C0;\n    %s%s *B = B0;\n", c->dl->global, et, c->dl->global, bt);
         if (qkv)
             sb_printf(o, "    const i64 qS = args.dims[%d], qDh = args.dims[%d], qE = args.dims[%d];\n"
@@ -56,9 +62,12 @@ int cs_gemm(Cs *c, LtcDiag *d) {
          * walk every column block (N symbolic: ncb = 0) */
         sb_printf(o, "    const i64 ldb = args.dims[%d], ldc = args.dims[%d], nb1 = args.dims[%d], ncb = args.dims[%d];\n",
                   MD_LDB, MD_LDC, MD_NB1, MD_NCB);
-        sb_printf(o, "    const i64 tb = ncb > 0 ? tile / ncb : tile;\n"
-                     "    const i64 cb0 = ncb > 0 ? tile %% ncb : 0, cb1 = ncb > 0 ? cb0 + 1 : (N + %d) / %d;\n",
-                  NB - 1, NB);
+        /* tile = (batch entry * row slots + row slot) * column tiles + column block */
+        sb_printf(o, "    const u32 ct = ncb > 0 ? (u32)ncb : 1u, nbc = (u32)(args.dims[%d] * args.dims[%d]) * ct;\n"
+                     "    const u32 nrs0 = nbc > 0 ? (u32)args.ntiles / nbc : 1u, nrs = nrs0 > 0 ? nrs0 : 1u;\n"
+                     "    const i64 tb = (u32)tile / ct / nrs, rs = (u32)tile / ct %% nrs;\n"
+                     "    const i64 cb0 = ncb > 0 ? (i64)((u32)tile %% ct) : 0, cb1 = ncb > 0 ? cb0 + 1 : (N + %d) / %d;\n",
+                  MD_NB0, MD_NB1, NB - 1, NB);
         sb_printf(o, "    const i64 b0 = tb / nb1, b1 = tb %% nb1;\n"
                      "    %s%s *A = A0 + b0 * args.dims[%d] + b1 * args.dims[%d];\n"
                      "    %s%s *B = B0 + b0 * args.dims[%d] + b1 * args.dims[%d];\n"
@@ -67,11 +76,11 @@ int cs_gemm(Cs *c, LtcDiag *d) {
     }
     sb_printf(o, "    for (i64 cb = cb0; cb < cb1; cb++) {\n"
                  "        const i64 j0 = cb * %d;\n"
-                 "        for (i64 m0 = 0; m0 < M; m0 += %d) {\n"
+                 "        for (i64 m0 = rs * %d; m0 < M; m0 += (i64)nrs * %d) {\n"
                  "            float acc[4][4];\n"
                  "            for (int i = 0; i < 4; i++)\n"
                  "                for (int j = 0; j < 4; j++) acc[i][j] = 0.0f;\n"
-                 "            for (i64 k0 = 0; k0 < K; k0 += %d) {\n", NB, BM, BK);
+                 "            for (i64 k0 = 0; k0 < K; k0 += %d) {\n", NB, BM, BM, BK);
     /* stage A[m0.., k0..] as As[kk][r]: consecutive work-items read along a row of A */
     sb_printf(o, "                for (int e = tid; e < %d; e += T) {\n"
                  "                    const int kk = e %% %d, r = e / %d;\n"

@@ -10,9 +10,17 @@
 
 typedef int RenderFn(Cs *c, LtcDiag *d);
 
+/* bf16/f16 GEMMs on tensor cores (r_gemm_mma.c), the rest in fp32 */
+static bool mma_dtypes(const KernelSpec *s);
+/* the tensor-core renderer where the dialect has one and the dtypes fit
+ * (as csrc_tune_in chose), else the fp32-accumulating SIMT one */
+static int gemm_any(Cs *c, LtcDiag *d) {
+    return c->dl->has_mma && mma_dtypes(c->s) ? cs_gemm_mma(c, d) : cs_gemm(c, d);
+}
+
 /* family, renderer, work-items per group */
 static const struct { const char *family; RenderFn *fn; int threads; } families[] = {
-    {"gemm", cs_gemm, CS_GEMM_T},
+    {"gemm", gemm_any, CS_GEMM_T},
     {"gemm_pack", cs_gemm_pack, 128},
     {"flash_attention", cs_attn, CS_ATT_T},
     {"norm", cs_norm, 256},
@@ -70,10 +78,23 @@ static bool one_float(const KernelSpec *s) {
 
 static bool is(const KernelSpec *s, const char *f) { return s->family && strcmp(s->family, f) == 0; }
 
-bool csrc_supports(const KernelSpec *s, const char **why) {
+/* A bf16 or f16 GEMM for r_gemm_mma.c: A, B, bias, residual and C of one
+ * 16-bit dtype. */
+static bool mma_dtypes(const KernelSpec *s) {
+    if (!is(s, "gemm") || !cs_gemm_is_mma(s) || s->dtype != s->in_dtypes[0]) return false;
+    for (int i = 2; i < s->nin; i++)
+        if (s->in_dtypes[i] != s->dtype) return false;
+    return true;
+}
+
+bool csrc_supports(const KernelSpec *s, const char **why) { return csrc_supports_in(NULL, s, why); }
+
+bool csrc_supports_in(const CDialect *dl, const KernelSpec *s, const char **why) {
     *why = NULL;
     bool moves = cs_uint((int)dtype_size(s->dtype)) != NULL;
-    if (is(s, "gemm") || is(s, "gemm_pack")) {
+    if (dl && dl->has_mma && mma_dtypes(s)) {   /* tensor cores (r_gemm_mma.c) */
+        if (s->act && !cs_eltwise_op(s->act)) *why = "activation of a fused_linear without an element-wise expression";
+    } else if (is(s, "gemm") || is(s, "gemm_pack")) {
         if (!one_float(s)) *why = "gemm on mixed or non-float dtypes";
         else if (s->act && !cs_eltwise_op(s->act))   /* the epilogue writes the op's expr */
             *why = "activation of a fused_linear without an element-wise expression";
@@ -113,18 +134,34 @@ bool csrc_supports(const KernelSpec *s, const char **why) {
     return *why == NULL;
 }
 
-void csrc_tune(KernelSpec *s) {
+void csrc_tune(KernelSpec *s) { csrc_tune_in(NULL, s); }
+
+void csrc_tune_in(const CDialect *dl, KernelSpec *s) {
     KernelTune *t = &s->tune;
     memset(t, 0, sizeof *t);
     int f = family_index(s->family);
     if (f < 0) return;
     t->threads = families[f].threads;
-    if (is(s, "gemm") || is(s, "gemm_pack")) {
+    if (dl && dl->has_mma && mma_dtypes(s)) {
+        /* 128 x 128 tiles of 8 warps (r_gemm_mma.c); W is read as given:
+         * no gemm_pack panels for 16-bit weights (the backend's choice,
+         * before the lowering makes the prepack step) */
+        t->mr = 16;
+        t->nr = t->nb = CS_MMA_NB;
+        t->mt = t->mc = CS_MMA_MB;
+        t->kc = CS_MMA_KB;
+        t->mgroups = CS_GEMM_GROUPS;
+        s->gemm.packed = false;
+    } else if (is(s, "gemm") || is(s, "gemm_pack")) {
         /* a tile = one gemm_pack panel = NB columns (lower_gemm: nb % nr == 0) */
         t->mr = 4;
         t->nr = t->nb = CS_GEMM_NB;
         t->mc = CS_GEMM_BM;
         t->kc = CS_GEMM_BK;
+        /* (row block, column block) tiles: a [4096 x 4096] linear is 64 x 64
+         * groups, not 64; ~1024 groups (a few per SM) when M is symbolic */
+        t->mt = CS_GEMM_BM;
+        t->mgroups = CS_GEMM_GROUPS;
     } else if (is(s, "flash_attention")) {
         t->att_br = 1;
         t->att_bc = CS_ATT_T;

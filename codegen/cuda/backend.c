@@ -26,12 +26,12 @@ static CudaBackend *self(Backend *b) { return (CudaBackend *)b->self; }
 
 static bool cu_supports(Backend *b, const KernelSpec *s, const char **why) {
     (void)b;
-    return csrc_supports(s, why);
+    return csrc_supports_in(&csrc_cuda, s, why);
 }
 
 static void cu_tune(Backend *b, KernelSpec *s) {
     (void)b;
-    csrc_tune(s);
+    csrc_tune_in(&csrc_cuda, s);
 }
 
 static void drop_code(CudaBackend *cb) {

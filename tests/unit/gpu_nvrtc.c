@@ -103,6 +103,51 @@ Test(gpu_nvrtc, flash_example_f16_sm80_sm90a, .timeout = 600) {
     gx_free(&g);
 }
 
+/* The tensor-core GEMM (r_gemm_mma.c) of bf16 and f16 specs made here
+ * (linear with bias + gelu + residual, qkv head-split, matmul): NVRTC for
+ * sm_80 and sm_90a, no spills. */
+Test(gpu_nvrtc, mma_gemm_bf16_f16_no_spills, .timeout = 600) {
+    const char *archs[2] = {"sm_80", "sm_90a"};
+    for (int v = 0; v < 6; v++) {
+        KernelSpec ks;
+        memset(&ks, 0, sizeof ks);
+        DType t = v % 2 ? DT_F16 : DT_BF16;
+        ks.name = "k_mma";
+        ks.family = "gemm";
+        ks.op = "fused_linear";
+        ks.dtype = t;
+        ks.nin = 2;
+        ks.in_dtypes[0] = ks.in_dtypes[1] = t;
+        if (v / 2 == 0) { ks.bias = ks.residual = true; ks.act = OP_GELU; ks.nin = 4; ks.in_dtypes[2] = ks.in_dtypes[3] = t; }
+        if (v / 2 == 1) { ks.gemm.qkv = true; ks.bias = true; ks.nin = 3; ks.in_dtypes[2] = t; }
+        if (v / 2 == 2) ks.gemm.kind = 1;
+        const char *why;
+        cr_assert(csrc_supports_in(&csrc_cuda, &ks, &why), "%s", why);
+        csrc_tune_in(&csrc_cuda, &ks);
+        StrBuf src = {0};
+        LtcDiag d = {0};
+        csrc_preamble(&csrc_cuda, &src);
+        cr_assert(csrc_render(&csrc_cuda, &ks, &src, NULL, &d) == 0, "%s", d.msg);
+        cr_assert(strstr(src.s, "mma.sync.aligned.m16n8k16") && !strstr(src.s, "#include"));
+        if (getenv("LTC_MMA_DUMP") && v == 0) {   /* the source, for a check on a GPU by hand */
+            FILE *f = fopen(getenv("LTC_MMA_DUMP"), "w");
+            if (f) { fputs(src.s, f); fclose(f); }
+        }
+        CudaJob jobs[2];
+        for (int a = 0; a < 2; a++) jobs[a] = (CudaJob){.src = src.s, .file = "k_mma", .arch = archs[a], .extra = "-Xptxas=-v"};
+        int rc = cuda_compile_jobs(jobs, 2, 2);
+        for (int a = 0; a < 2; a++) {
+            cr_expect(jobs[a].rc == 0, "%s", jobs[a].err);
+            int regs, smem, st, ld;
+            ptxas_info(jobs[a].log ? jobs[a].log : "", &regs, &smem, &st, &ld);
+            cr_expect(rc == 0 && regs > 0 && st == 0 && ld == 0, "variant %d %s: %d registers, spills %d/%d", v, archs[a], regs, st, ld);
+            fprintf(stderr, "nvrtc: mma gemm variant %d %-7s %3d registers %6d B shared, spills %d/%d\n", v, archs[a], regs, smem, st, ld);
+            cuda_job_free(&jobs[a]);
+        }
+        sb_free(&src);
+    }
+}
+
 /* An NVRTC error names the generated line. */
 Test(gpu_nvrtc, error_quotes_the_source_line) {
     CudaJob j = {.src = "typedef int i64;\nextern \"C\" __global__ void k(int *p) {\n    p[0] = undefined_x;\n}\n",
