@@ -26,7 +26,8 @@ static int die(const char *what, const char *why) {
     return 1;
 }
 
-/* A safetensors image of every parameter of m (f32), uniform [-0.05, 0.05). */
+/* A safetensors image of every parameter of m (f32 or bf16), uniform
+ * [-0.05, 0.05). */
 static void *random_weights(ltc_model *m, size_t *len) {
     int np = ltc_model_num_params(m);
     size_t hcap = 256 + (size_t)(np > 0 ? np : 0) * 512, hl = 0, data = 0;
@@ -35,13 +36,14 @@ static void *random_weights(ltc_model *m, size_t *len) {
     hl += (size_t)snprintf(h + hl, hcap - hl, "{");
     for (int i = 0; i < np; i++) {
         ltc_tensor_info ti;
-        if (ltc_model_param_info(m, i, &ti) != 0 || ti.dtype != LTC_F32) { free(h); return NULL; }
-        size_t n = 1;
+        if (ltc_model_param_info(m, i, &ti) != 0 || (ti.dtype != LTC_F32 && ti.dtype != LTC_BF16)) { free(h); return NULL; }
+        size_t n = 1, es = ti.dtype == LTC_F32 ? 4 : 2;
         for (int d = 0; d < ti.ndim; d++) n *= (size_t)ti.dims[d];
-        hl += (size_t)snprintf(h + hl, hcap - hl, "%s\"%s\":{\"dtype\":\"F32\",\"shape\":[", i ? "," : "", ti.name);
+        hl += (size_t)snprintf(h + hl, hcap - hl, "%s\"%s\":{\"dtype\":\"%s\",\"shape\":[", i ? "," : "", ti.name,
+                               es == 4 ? "F32" : "BF16");
         for (int d = 0; d < ti.ndim; d++) hl += (size_t)snprintf(h + hl, hcap - hl, "%s%lld", d ? "," : "", (long long)ti.dims[d]);
-        hl += (size_t)snprintf(h + hl, hcap - hl, "],\"data_offsets\":[%zu,%zu]}", data, data + 4 * n);
-        data += 4 * n;
+        hl += (size_t)snprintf(h + hl, hcap - hl, "],\"data_offsets\":[%zu,%zu]}", data, data + es * n);
+        data += es * n;
         if (hl >= hcap - 8) { free(h); return NULL; }
     }
     hl += (size_t)snprintf(h + hl, hcap - hl, "}");
@@ -51,8 +53,16 @@ static void *random_weights(ltc_model *m, size_t *len) {
     uint64_t n8 = hl;
     memcpy(img, &n8, 8);
     memcpy(img + 8, h, hl);
-    float *f = (float *)(img + 8 + hl);
-    for (size_t i = 0; i < data / 4; i++) f[i] = (float)((double)rand() / RAND_MAX * 0.1 - 0.05);
+    /* bytes of small random numbers: any pair is a bf16 in [-0.05, 0.05)
+     * and any four an f32 there (the sign and the low mantissa bits vary) */
+    unsigned char *f = img + 8 + hl;
+    for (size_t i = 0; i + 1 < data; i += 2) {
+        float v = (float)((double)rand() / RAND_MAX * 0.1 - 0.05);
+        uint32_t u;
+        memcpy(&u, &v, 4);
+        uint16_t hi = (uint16_t)(u >> 16);
+        memcpy(f + i, &hi, 2);
+    }
     free(h);
     *len = 8 + hl + data;
     return img;
