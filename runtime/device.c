@@ -1,5 +1,6 @@
 /* device.c: the device registry (devices.def). */
 #include "runtime/device.h"
+#include "runtime/rt_internal.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -38,6 +39,19 @@ RtDevice *rt_device_open(const char *name, int nthreads, char *err, size_t errle
         return NULL;
     }
     return ops->open(nthreads, err, errlen);
+}
+
+int rt_gpu_args(const char *kernel, int nbufs, const int64_t *dims, int ndims, const float *f, int64_t ntiles,
+                uint32_t threads, LtcGpuArgs *a, char *err, size_t errlen) {
+    if (nbufs < 0 || nbufs > LTC_GPU_MAX_BUFS || ndims < 0 || ndims > LTC_GPU_MAX_DIMS)
+        return rt_fail(err, errlen, "kernel '%s': %d buffers and %d dims exceed gpu_abi.h's %d and %d", kernel, nbufs,
+                       ndims, LTC_GPU_MAX_BUFS, LTC_GPU_MAX_DIMS);
+    if (threads == 0) return rt_fail(err, errlen, "kernel '%s': group size 0", kernel);
+    memset(a, 0, sizeof *a);
+    for (int j = 0; j < ndims; j++) a->dims[j] = dims[j];
+    for (int j = 0; j < 4; j++) a->f[j] = f ? f[j] : 0;
+    a->ntiles = ntiles;
+    return 0;
 }
 
 void rt_device_close(RtDevice *d) {

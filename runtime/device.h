@@ -74,6 +74,12 @@ struct RtDevice {
     int dl_device_id;               /* DLDevice.device_id of its tensors (a CUDA ordinal; 0 elsewhere) */
 };
 
+/* A GPU device's launch (plan/gpu_abi.h): check the step's counts against
+ * the ABI's (kernel named in the message) and fill a's dims, f and ntiles
+ * (tile0 0).  0, or -1 + err. */
+int rt_gpu_args(const char *kernel, int nbufs, const int64_t *dims, int ndims, const float *f, int64_t ntiles,
+                uint32_t threads, LtcGpuArgs *a, char *err, size_t errlen);
+
 /* The device registered as name (devices.def), or NULL. */
 const RtDeviceOps *rt_device_find(const char *name);
 /* "cpu" or "cpu, cuda": the registered names, for messages. */

@@ -438,20 +438,14 @@ static int cu_launch(RtDevice *d, const void *kernel, void *const *ptrs, int nbu
     (void)bytes;
     CuDeviceImpl *c = (CuDeviceImpl *)d;
     const CuKernel *k = kernel;
-    if (nbufs < 0 || nbufs > LTC_GPU_MAX_BUFS || ndims < 0 || ndims > LTC_GPU_MAX_DIMS)
-        return rt_fail(err, errlen, "kernel '%s': %d buffers and %d dims exceed gpu_abi.h's %d and %d", k->name, nbufs,
-                       ndims, LTC_GPU_MAX_BUFS, LTC_GPU_MAX_DIMS);
-    if (threads == 0) return rt_fail(err, errlen, "kernel '%s': block size 0", k->name);
-    if (ntiles <= 0) return 0;
     CuLaunch l;
     memset(&l, 0, sizeof l);
+    if (rt_gpu_args(k->name, nbufs, dims, ndims, f, ntiles, threads, &l.args, err, errlen) != 0) return -1;
+    if (ntiles <= 0) return 0;
     l.k = k;
     l.threads = threads;
     for (int j = 0; j < LTC_GPU_MAX_BUFS; j++)
         l.bufs[j] = j < nbufs && ptrs[j] ? (CuDevPtr)(uintptr_t)ptrs[j] : c->dummy;
-    for (int j = 0; j < ndims; j++) l.args.dims[j] = dims[j];
-    for (int j = 0; j < 4; j++) l.args.f[j] = f ? f[j] : 0;
-    l.args.ntiles = ntiles;
     /* the grid's x extent is at most 2^31 - 1 blocks: a larger step is
      * several launches, tile0 apart */
     const int64_t maxg = INT32_MAX;

@@ -389,10 +389,8 @@ static int cl_launch(RtDevice *d, const void *kernel, void *const *ptrs, int nbu
     (void)bytes;
     ClDevice *c = (ClDevice *)d;
     const ClKernel *k = kernel;
-    if (nbufs < 0 || nbufs > LTC_GPU_MAX_BUFS || ndims < 0 || ndims > LTC_GPU_MAX_DIMS)
-        return rt_fail(err, errlen, "kernel '%s': %d buffers and %d dims exceed gpu_abi.h's %d and %d", k->name, nbufs,
-                    ndims, LTC_GPU_MAX_BUFS, LTC_GPU_MAX_DIMS);
-    if (threads == 0) return rt_fail(err, errlen, "kernel '%s': group size 0", k->name);
+    LtcGpuArgs a;
+    if (rt_gpu_args(k->name, nbufs, dims, ndims, f, ntiles, threads, &a, err, errlen) != 0) return -1;
     if (ntiles <= 0) return 0;
     cl_int st;
     for (int j = 0; j < LTC_GPU_MAX_BUFS; j++) {
@@ -406,11 +404,6 @@ static int cl_launch(RtDevice *d, const void *kernel, void *const *ptrs, int nbu
             (st = c->cl.SetKernelArg(k->k, (cl_uint)(2 * j + 1), sizeof loff, &loff)) != CL_SUCCESS)
             return cl_fail(err, errlen, "clSetKernelArg", st);
     }
-    LtcGpuArgs a;
-    memset(&a, 0, sizeof a);
-    for (int j = 0; j < ndims; j++) a.dims[j] = dims[j];
-    for (int j = 0; j < 4; j++) a.f[j] = f ? f[j] : 0;
-    a.ntiles = ntiles;
     /* at most LTC_GPU_MAX_GROUPS groups a launch (the smallest grid limit
      * of the targets): a bigger step is several launches, tile0 apart */
     for (int64_t t0 = 0; t0 < ntiles; t0 += LTC_GPU_MAX_GROUPS) {

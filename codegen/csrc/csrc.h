@@ -157,6 +157,10 @@ const char *cs_math(const Cs *c, const char *base);
 const char *cs_f64(const Cs *c);
 
 int cs_gemm(Cs *c, LtcDiag *d);
+/* Both GEMM renderers' split of the group's tile into its row slot `rs`
+ * (of `nrs`), column blocks [cb0, cb1) of nb columns and (matmul) batch
+ * entry `tb`, with the qkv store's dims (r_gemm.c). */
+void cs_gemm_tile(Cs *c, bool matmul, int nb);
 int cs_gemm_pack(Cs *c, LtcDiag *d);
 /* tensor cores (r_gemm_mma.c): A and B bf16 or both f16 */
 bool cs_gemm_is_mma(const KernelSpec *s);

@@ -23,6 +23,32 @@
 
 enum { NB = CS_GEMM_NB, BM = CS_GEMM_BM, BK = CS_GEMM_BK };
 
+void cs_gemm_tile(Cs *c, bool matmul, int nb) {
+    StrBuf *o = c->o;
+    /* in u32: tile counts are < 2^31 (plan/kernel_footprint.c), and i64
+     * division (a call) made ptxas spill on sm_90a */
+    if (!matmul) {
+        /* tile = row slot * column blocks + column block (lower_gemm row_slots) */
+        sb_printf(o, "    const u32 ncbk = N > 0 ? (u32)((N + %d) / %d) : 1u, nrs = (u32)args.ntiles / ncbk;\n"
+                     "    const i64 rs = (u32)tile / ncbk, cb0 = (u32)tile %% ncbk, cb1 = cb0 + 1;\n", nb - 1, nb);
+        if (c->s->gemm.qkv)
+            sb_printf(o, "    const i64 qS = args.dims[%d], qDh = args.dims[%d], qE = args.dims[%d];\n"
+                         "    const i64 qPs = args.dims[%d], qLs = args.dims[%d], qHs = args.dims[%d];\n",
+                      QD_S, QD_DH, QD_E, QD_PS, QD_LS, QD_HS);
+        return;
+    }
+    /* column tiles: blocks (ncb > 0), or one that walks every column block
+     * (N symbolic: ncb = 0); tile = (batch entry * row slots + row slot) *
+     * column tiles + column block */
+    sb_printf(o, "    const i64 ldb = args.dims[%d], ldc = args.dims[%d], nb1 = args.dims[%d], ncb = args.dims[%d];\n",
+              MD_LDB, MD_LDC, MD_NB1, MD_NCB);
+    sb_printf(o, "    const u32 ct = ncb > 0 ? (u32)ncb : 1u, nbc = (u32)(args.dims[%d] * nb1) * ct;\n"
+                 "    const u32 nrs0 = nbc > 0 ? (u32)args.ntiles / nbc : 1u, nrs = nrs0 > 0 ? nrs0 : 1u;\n"
+                 "    const i64 tb = (u32)tile / ct / nrs, rs = (u32)tile / ct %% nrs;\n"
+                 "    const i64 cb0 = ncb > 0 ? (i64)((u32)tile %% ct) : 0, cb1 = ncb > 0 ? cb0 + 1 : (N + %d) / %d;\n",
+              MD_NB0, nb - 1, nb);
+}
+
 int cs_gemm(Cs *c, LtcDiag *d) {
     const KernelSpec *s = c->s;
     StrBuf *o = c->o;
@@ -47,27 +73,10 @@ int cs_gemm(Cs *c, LtcDiag *d) {
                "    const int tx = tid % 16, ty = tid / 16;\n");
     if (!matmul) {
         sb_printf(o, "    const i64 ldc = args.dims[%d], ldr = args.dims[%d];\n", LD_LDC, LD_LDR);
-        /* tile = row slot * column blocks + column block (lower_gemm row_slots) */
-        /* in u32: tile counts are < 2^31 (plan/kernel_footprint.c), and i64
-         * division (a call) made ptxas spill on sm_90a */
-        sb_printf(o, "    const u32 ncbk = N > 0 ? (u32)((N + %d) / %d) : 1u, nrs = (u32)args.ntiles / ncbk;\n"
-                     "    const i64 rs = (u32)tile / ncbk, cb0 = (u32)tile %% ncbk, cb1 = cb0 + 1;\n", NB - 1, NB);
+        cs_gemm_tile(c, false, NB);
         sb_printf(o, "    %s%s *A = A0, *C = C0;\n    %s%s *B = B0;\n", c->dl->global, et, c->dl->global, bt);
-        if (qkv)
-            sb_printf(o, "    const i64 qS = args.dims[%d], qDh = args.dims[%d], qE = args.dims[%d];\n"
-                         "    const i64 qPs = args.dims[%d], qLs = args.dims[%d], qHs = args.dims[%d];\n",
-                      QD_S, QD_DH, QD_E, QD_PS, QD_LS, QD_HS);
     } else {
-        /* tiles: batch x column blocks (ncb > 0), or batch entries that
-         * walk every column block (N symbolic: ncb = 0) */
-        sb_printf(o, "    const i64 ldb = args.dims[%d], ldc = args.dims[%d], nb1 = args.dims[%d], ncb = args.dims[%d];\n",
-                  MD_LDB, MD_LDC, MD_NB1, MD_NCB);
-        /* tile = (batch entry * row slots + row slot) * column tiles + column block */
-        sb_printf(o, "    const u32 ct = ncb > 0 ? (u32)ncb : 1u, nbc = (u32)(args.dims[%d] * args.dims[%d]) * ct;\n"
-                     "    const u32 nrs0 = nbc > 0 ? (u32)args.ntiles / nbc : 1u, nrs = nrs0 > 0 ? nrs0 : 1u;\n"
-                     "    const i64 tb = (u32)tile / ct / nrs, rs = (u32)tile / ct %% nrs;\n"
-                     "    const i64 cb0 = ncb > 0 ? (i64)((u32)tile %% ct) : 0, cb1 = ncb > 0 ? cb0 + 1 : (N + %d) / %d;\n",
-                  MD_NB0, MD_NB1, NB - 1, NB);
+        cs_gemm_tile(c, true, NB);
         sb_printf(o, "    const i64 b0 = tb / nb1, b1 = tb %% nb1;\n"
                      "    %s%s *A = A0 + b0 * args.dims[%d] + b1 * args.dims[%d];\n"
                      "    %s%s *B = B0 + b0 * args.dims[%d] + b1 * args.dims[%d];\n"

@@ -65,21 +65,10 @@ int cs_gemm_mma(Cs *c, LtcDiag *d) {
                "    const i64 M = live ? args.dims[0] : 0, N = args.dims[1], K = args.dims[2], lda = args.dims[3];\n");
     if (!matmul) {
         sb_printf(o, "    const i64 ldc = args.dims[%d], ldr = args.dims[%d], ldb = K;\n", LD_LDC, LD_LDR);
-        sb_printf(o, "    const u32 ncbk = N > 0 ? (u32)((N + %d) / %d) : 1u, nrs = (u32)args.ntiles / ncbk;\n"
-                     "    const i64 rs = (u32)tile / ncbk, cb0 = (u32)tile %% ncbk, cb1 = cb0 + 1;\n"
-                     "    const u16 *A = A0, *B = B0;\n    u16 *C = C0;\n", NB - 1, NB);
-        if (qkv)
-            sb_printf(o, "    const i64 qS = args.dims[%d], qDh = args.dims[%d], qE = args.dims[%d];\n"
-                         "    const i64 qPs = args.dims[%d], qLs = args.dims[%d], qHs = args.dims[%d];\n",
-                      QD_S, QD_DH, QD_E, QD_PS, QD_LS, QD_HS);
+        cs_gemm_tile(c, false, NB);
+        sb_puts(o, "    const u16 *A = A0, *B = B0;\n    u16 *C = C0;\n");
     } else {
-        sb_printf(o, "    const i64 ldb = args.dims[%d], ldc = args.dims[%d], nb1 = args.dims[%d], ncb = args.dims[%d];\n",
-                  MD_LDB, MD_LDC, MD_NB1, MD_NCB);
-        sb_printf(o, "    const u32 ct = ncb > 0 ? (u32)ncb : 1u, nbc = (u32)(args.dims[%d] * nb1) * ct;\n"
-                     "    const u32 nrs0 = nbc > 0 ? (u32)args.ntiles / nbc : 1u, nrs = nrs0 > 0 ? nrs0 : 1u;\n"
-                     "    const i64 tb = (u32)tile / ct / nrs, rs = (u32)tile / ct %% nrs;\n"
-                     "    const i64 cb0 = ncb > 0 ? (i64)((u32)tile %% ct) : 0, cb1 = ncb > 0 ? cb0 + 1 : (N + %d) / %d;\n",
-                  MD_NB0, NB - 1, NB);
+        cs_gemm_tile(c, true, NB);
         sb_printf(o, "    const i64 b0 = nb1 > 0 ? tb / nb1 : 0, b1 = nb1 > 0 ? tb %% nb1 : 0;\n"
                      "    const u16 *A = A0 + b0 * args.dims[%d] + b1 * args.dims[%d];\n"
                      "    const u16 *B = B0 + b0 * args.dims[%d] + b1 * args.dims[%d];\n"
