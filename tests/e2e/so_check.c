@@ -190,56 +190,56 @@ int main(int argc, char **argv) {
     DLTensor **res = R.res = calloc((size_t)no + 1, sizeof *res);
     R.no = no;
     if (!res) return fail("out of memory%s%s", "", "");
-  for (int rep = 0; rep < repeat; rep++) {
-    if (rep > 0) {
-        for (int o = 0; o < no; o++) { ltc_tensor_free(res[o]); res[o] = NULL; }
-        ltc_model_set_call_count(m, 0);
-    }
-    int rrc = ltc_model_run_alloc(m, g->name, dl, ni, res, no);
-    if (refuse) {
-        if (irc == 0) return fail("the interpreter accepted sizes that should be refused%s%s", "", "");
-        if (rrc == 0) return fail("the runtime accepted sizes that should be refused%s%s", "", "");
-        const char *msg = ltc_last_error(m)->message;
-        if (!strstr(msg, refuse)) return fail("runtime message '%s' lacks '%s'", msg, refuse);
-        printf("so_check: refused as expected: %s\n", msg);
-        return 0;
-    }
-    if (irc) return fail("ir_run: %s%s", d.msg, "");
-    if (rrc) return fail("run: %s%s", ltc_last_error(m)->message, "");
-    for (int o = 0; o < no; o++) {
-        Node *y = g->outputs[o];
-        if (res[o]->ndim != y->shape.rank) return fail("output rank differs%s%s", "", "");
-        size_t n = 1;
-        for (int j = 0; j < y->shape.rank; j++) {
-            if (res[o]->shape[j] != osh[o][j]) return fail("output shape differs%s%s", "", "");
-            n *= (size_t)osh[o][j];
+    for (int rep = 0; rep < repeat; rep++) {
+        if (rep > 0) {
+            for (int o = 0; o < no; o++) { ltc_tensor_free(res[o]); res[o] = NULL; }
+            ltc_model_set_call_count(m, 0);
         }
-        double maxerr = 0, maxref = 0;
-        for (size_t j = 0; j < n; j++) {
-            double r, v;
-            if (y->dtype == DT_I64) { r = (double)((int64_t *)outs[o])[j]; v = (double)((int64_t *)res[o]->data)[j]; }
-            else if (y->dtype == DT_BOOL) { r = ((uint8_t *)outs[o])[j]; v = ((uint8_t *)res[o]->data)[j]; }
-            else if (y->dtype == DT_BF16 || y->dtype == DT_F16) {
-                uint16_t h = ((uint16_t *)res[o]->data)[j];
-                r = ((float *)outs[o])[j];
-                v = y->dtype == DT_F16 ? f16_to_f32(h) : bf16_to_f32(h);
+        int rrc = ltc_model_run_alloc(m, g->name, dl, ni, res, no);
+        if (refuse) {
+            if (irc == 0) return fail("the interpreter accepted sizes that should be refused%s%s", "", "");
+            if (rrc == 0) return fail("the runtime accepted sizes that should be refused%s%s", "", "");
+            const char *msg = ltc_last_error(m)->message;
+            if (!strstr(msg, refuse)) return fail("runtime message '%s' lacks '%s'", msg, refuse);
+            printf("so_check: refused as expected: %s\n", msg);
+            return 0;
+        }
+        if (irc) return fail("ir_run: %s%s", d.msg, "");
+        if (rrc) return fail("run: %s%s", ltc_last_error(m)->message, "");
+        for (int o = 0; o < no; o++) {
+            Node *y = g->outputs[o];
+            if (res[o]->ndim != y->shape.rank) return fail("output rank differs%s%s", "", "");
+            size_t n = 1;
+            for (int j = 0; j < y->shape.rank; j++) {
+                if (res[o]->shape[j] != osh[o][j]) return fail("output shape differs%s%s", "", "");
+                n *= (size_t)osh[o][j];
             }
-            else { r = ((float *)outs[o])[j]; v = ((float *)res[o]->data)[j]; }
-            if (isnan(r) != isnan(v)) { maxerr = INFINITY; break; }
-            if (isnan(r)) continue;
-            maxerr = fmax(maxerr, fabs(v - r));
-            maxref = fmax(maxref, fabs(r));
+            double maxerr = 0, maxref = 0;
+            for (size_t j = 0; j < n; j++) {
+                double r, v;
+                if (y->dtype == DT_I64) { r = (double)((int64_t *)outs[o])[j]; v = (double)((int64_t *)res[o]->data)[j]; }
+                else if (y->dtype == DT_BOOL) { r = ((uint8_t *)outs[o])[j]; v = ((uint8_t *)res[o]->data)[j]; }
+                else if (y->dtype == DT_BF16 || y->dtype == DT_F16) {
+                    uint16_t h = ((uint16_t *)res[o]->data)[j];
+                    r = ((float *)outs[o])[j];
+                    v = y->dtype == DT_F16 ? f16_to_f32(h) : bf16_to_f32(h);
+                }
+                else { r = ((float *)outs[o])[j]; v = ((float *)res[o]->data)[j]; }
+                if (isnan(r) != isnan(v)) { maxerr = INFINITY; break; }
+                if (isnan(r)) continue;
+                maxerr = fmax(maxerr, fabs(v - r));
+                maxref = fmax(maxref, fabs(r));
+            }
+            if (!(maxerr <= tol * (maxref > 1 ? maxref : 1))) {
+                char e[64];
+                snprintf(e, sizeof e, "%g", maxerr);
+                return fail("output %s: max |err| %s", y->name ? y->name : "?", e);
+            }
+            printf("so_check: output %d [", o);
+            for (int j = 0; j < y->shape.rank; j++) printf("%s%lld", j ? "," : "", (long long)osh[o][j]);
+            printf("] matches the interpreter%s%s (max |err| %.3g, max |ref| %.3g)%s\n", dtype != DT_F32 ? " in " : "",
+                   dtype != DT_F32 ? dtype_name(dtype) : "", maxerr, maxref, repeat > 1 && rep ? " (again)" : "");
         }
-        if (!(maxerr <= tol * (maxref > 1 ? maxref : 1))) {
-            char e[64];
-            snprintf(e, sizeof e, "%g", maxerr);
-            return fail("output %s: max |err| %s", y->name ? y->name : "?", e);
-        }
-        printf("so_check: output %d [", o);
-        for (int j = 0; j < y->shape.rank; j++) printf("%s%lld", j ? "," : "", (long long)osh[o][j]);
-        printf("] matches the interpreter%s%s (max |err| %.3g, max |ref| %.3g)%s\n", dtype != DT_F32 ? " in " : "",
-               dtype != DT_F32 ? dtype_name(dtype) : "", maxerr, maxref, repeat > 1 && rep ? " (again)" : "");
     }
-  }
     return 0;
 }
