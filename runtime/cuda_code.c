@@ -17,20 +17,17 @@ int rt_cu_load_api(RtCuApi *api, void **lib, char *err, size_t errlen) {
         return rt_fail(err, errlen, "cannot load the CUDA driver '%s' (%s): this host has no NVIDIA driver; "
                        "install one, or set LTC_CUDA_LIB", path, why ? why : "?");
     }
-    static const struct { const char *sym; size_t off; } syms[] = {
+    static const RtDlSym syms[] = {
 #define X(field, sym, ret, args) {sym, offsetof(RtCuApi, field)},
         RT_CU_FUNCS(X)
 #undef X
     };
-    for (size_t i = 0; i < sizeof syms / sizeof syms[0]; i++) {
-        void *f = dlsym(*lib, syms[i].sym);
-        if (!f) {
-            dlclose(*lib);
-            *lib = NULL;
-            return rt_fail(err, errlen, "the CUDA driver '%s' has no %s (a driver for CUDA 12 or later is needed)",
-                           path, syms[i].sym);
-        }
-        memcpy((char *)api + syms[i].off, &f, sizeof f);   /* POSIX: function and data pointers agree */
+    const char *missing = rt_dl_bind(*lib, syms, sizeof syms / sizeof syms[0], api);
+    if (missing) {
+        dlclose(*lib);
+        *lib = NULL;
+        return rt_fail(err, errlen, "the CUDA driver '%s' has no %s (a driver for CUDA 12 or later is needed)", path,
+                       missing);
     }
     return 0;
 }

@@ -2,6 +2,7 @@
 #include "runtime/device.h"
 #include "runtime/rt_internal.h"
 
+#include <dlfcn.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -52,6 +53,15 @@ int rt_gpu_args(const char *kernel, int nbufs, const int64_t *dims, int ndims, c
     for (int j = 0; j < 4; j++) a->f[j] = f ? f[j] : 0;
     a->ntiles = ntiles;
     return 0;
+}
+
+const char *rt_dl_bind(void *lib, const RtDlSym *syms, size_t n, void *table) {
+    for (size_t i = 0; i < n; i++) {
+        void *f = dlsym(lib, syms[i].sym);
+        if (!f) return syms[i].sym;
+        memcpy((char *)table + syms[i].off, &f, sizeof f);   /* POSIX: function and data pointers agree */
+    }
+    return NULL;
 }
 
 void rt_device_close(RtDevice *d) {

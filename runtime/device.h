@@ -80,6 +80,12 @@ struct RtDevice {
 int rt_gpu_args(const char *kernel, int nbufs, const int64_t *dims, int ndims, const float *f, int64_t ntiles,
                 uint32_t threads, LtcGpuArgs *a, char *err, size_t errlen);
 
+/* A driver entry point a GPU device takes with dlsym: its symbol and the
+ * offset of its function pointer in the device's table. */
+typedef struct RtDlSym { const char *sym; size_t off; } RtDlSym;
+/* Every syms[0..n) from lib into table; NULL, or the first symbol lib lacks. */
+const char *rt_dl_bind(void *lib, const RtDlSym *syms, size_t n, void *table);
+
 /* The device registered as name (devices.def), or NULL. */
 const RtDeviceOps *rt_device_find(const char *name);
 /* "cpu" or "cpu, cuda": the registered names, for messages. */

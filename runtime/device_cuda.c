@@ -137,7 +137,7 @@ static int graph_build(CuDeviceImpl *c, char *err, size_t errlen) {
 
 /* Does launch a equal b, apart from the call number of a kernel that
  * reads it? */
-static bool same_launch(const CuLaunch *a, const CuLaunch *b, bool *call_differs) {
+static bool same_launch(const CuLaunch *a, const CuLaunch *b) {
     if (a->k != b->k || a->groups != b->groups || a->threads != b->threads ||
         memcmp(a->bufs, b->bufs, sizeof a->bufs) != 0)
         return false;
@@ -149,7 +149,6 @@ static bool same_launch(const CuLaunch *a, const CuLaunch *b, bool *call_differs
     /* the call number is the last dim used; every other dim must agree */
     int diff = 0;
     for (int j = 0; j < LTC_GPU_MAX_DIMS; j++) diff += a->args.dims[j] != b->args.dims[j];
-    *call_differs = true;
     return diff <= 1;
 }
 
@@ -173,10 +172,7 @@ static int flush(CuDeviceImpl *c, char *err, size_t errlen) {
     if (c->q.n == 0) return 0;
     int rc = 0;
     bool same = c->graphs && c->q.n == c->last.n;
-    for (size_t i = 0; same && i < c->q.n; i++) {
-        bool cd = false;
-        same = same_launch(&c->q.l[i], &c->last.l[i], &cd);
-    }
+    for (size_t i = 0; same && i < c->q.n; i++) same = same_launch(&c->q.l[i], &c->last.l[i]);
     if (same) {
         if (!c->exec && graph_build(c, err, errlen) != 0) {
             graph_drop(c);

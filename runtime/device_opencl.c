@@ -117,17 +117,13 @@ static int load_api(ClDevice *c, char *err, size_t errlen) {
         return rt_fail(err, errlen, "cannot load the OpenCL library '%s' (%s): install an OpenCL ICD loader "
                     "(libOpenCL.so.1) and a driver, or set LTC_OPENCL_LIB", path, why ? why : "?");
     }
-    static const struct { const char *sym; size_t off; } syms[] = {
+    static const RtDlSym syms[] = {
 #define X(name, ret, args) {"cl" #name, offsetof(ClApi, name)},
         CL_FUNCS(X)
 #undef X
     };
-    for (size_t i = 0; i < sizeof syms / sizeof syms[0]; i++) {
-        void *f = dlsym(c->lib, syms[i].sym);
-        if (!f) return rt_fail(err, errlen, "the OpenCL library '%s' has no %s (an OpenCL 1.2 library is needed)", path, syms[i].sym);
-        /* a function address returned as a data pointer (POSIX: same size) */
-        memcpy((char *)&c->cl + syms[i].off, &f, sizeof f);
-    }
+    const char *missing = rt_dl_bind(c->lib, syms, sizeof syms / sizeof syms[0], &c->cl);
+    if (missing) return rt_fail(err, errlen, "the OpenCL library '%s' has no %s (an OpenCL 1.2 library is needed)", path, missing);
     return 0;
 }
 
