@@ -9,11 +9,19 @@
 #                          each shape ours (device tensors, and host tensors
 #                          staged), PyTorch eager and torch.compile; one line
 #                          each into $OUT/bench.txt, then the ratios
+#                          (GPU_BENCH_PARTS="layer attn profile": which parts)
 #
-# Shapes: issue 11's [B S E H F] for the seed layer, fp32 and bf16.
+# Shapes: issue 11's [B S E H F] for the seed layer, fp32 and bf16; then
+# attention alone in bf16 (bench/gpu_attn.lsp.in, one model.so per head
+# count, head dim and causal, B and S symbolic) at B*S = 16k tokens, S from
+# 1k to 32k, against each PyTorch SDPA backend, with TFLOP/s (4 B H S^2 D,
+# half when causal) and the memory a run takes beyond its tensors; and the
+# bf16 layer's kernels at the largest shape by LTC_CUDA_PROFILE=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SHAPES=("2 128 256 8 1024" "8 512 512 8 2048" "4 2048 1024 16 4096")
+ATTNS=("16 64 false" "16 64 true" "16 128 false")
+SEQS=(1024 2048 4096 8192 16384 32768)
 case "${1:-}" in
   prepare)
     ninja -C build lispetorchc ltc_gpu_bench >/dev/null
@@ -28,12 +36,19 @@ case "${1:-}" in
       rm -f gpu-run/bench/*.safetensors   # gpu_bench binds random weights
       echo "prepare: $n compiled in $(( ($(date +%s%N) - t0) / 1000000 )) ms"
     done
+    for a in "${ATTNS[@]}"; do
+      read -r h d c <<<"$a"; n="attn_H${h}_D${d}_$c"
+      sed "s/@B@/4/g; s/@H@/$h/g; s/@S@/2048/g; s/@D@/$d/g; s/@C@/$c/g" bench/gpu_attn.lsp.in >"gpu-run/bench/$n.lsp"
+      build/lispetorchc "gpu-run/bench/$n.lsp" --target cuda --dtype bf16 -o "gpu-run/bench/$n.so" 2>/dev/null
+    done
     ;;
   device)
     out=${OUT:-gpu-run}
     : >"$out/bench.txt"
     nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee -a "$out/bench.txt"
+    parts=${GPU_BENCH_PARTS:-layer attn profile}
     for sh in "${SHAPES[@]}"; do
+      [[ $parts == *layer* ]] || break
       read -r b s e h f <<<"$sh"; n="B${b}_S${s}_E${e}_H${h}_F${f}"
       gpu-run/bench/ltc_gpu_bench "gpu-run/bench/$n.so" B=$b S=$s --iters 30 | tee -a "$out/bench.txt" || echo "ours failed: $n" | tee -a "$out/bench.txt"
       timeout 240 python3 gpu-run/bench/gpu_torch.py $b $s $e $h $f --iters 30 ${GPU_BENCH_COMPILE:+--compile} 2>&1 \
@@ -42,6 +57,25 @@ case "${1:-}" in
       timeout 240 python3 gpu-run/bench/gpu_torch.py $b $s $e $h $f --dtype bf16 --iters 30 2>&1 \
         | grep kind= | tee -a "$out/bench.txt" || echo "torch failed: ${n}_bf16" | tee -a "$out/bench.txt"
     done
+    for a in "${ATTNS[@]}"; do
+      [[ $parts == *attn* ]] || break
+      read -r h d c <<<"$a"; n="attn_H${h}_D${d}_$c"
+      for s in "${SEQS[@]}"; do
+        b=$(( 16384 / s > 0 ? 16384 / s : 1 ))
+        div=1; [ "$c" = true ] && div=2
+        flops=$(( 4 * b * h * s * s * d / div ))
+        gpu-run/bench/ltc_gpu_bench "gpu-run/bench/$n.so" B=$b S=$s --iters 20 --dev-only \
+          | awk -v f=$flops -v h=$h -v d=$d -v c=$c '{ for (i = 1; i <= NF; i++) if ($i ~ /^dev_ms=/) ms = substr($i, 8);
+                 print "kind=ours_attn " $0 " H=" h " D=" d " causal=" (c == "true") " tflops=" sprintf("%.1f", f / ms / 1e9) }' \
+          | tee -a "$out/bench.txt" || echo "ours failed: $n S=$s" | tee -a "$out/bench.txt"
+        timeout 120 python3 gpu-run/bench/gpu_torch.py attn $b $h $s $d ${c/true/--causal} --iters 20 2>&1 \
+          | grep kind= | tee -a "$out/bench.txt" || echo "torch failed: $n S=$s" | tee -a "$out/bench.txt"
+      done
+    done
+    [[ $parts == *profile* ]] || exit 0
+    read -r b s e h f <<<"${SHAPES[2]}"
+    LTC_CUDA_PROFILE=1 gpu-run/bench/ltc_gpu_bench "gpu-run/bench/B${b}_S${s}_E${e}_H${h}_F${f}_bf16.so" B=$b S=$s \
+      --iters 3 --dev-only 2>&1 | tee -a "$out/bench.txt"
     ;;
   *) echo "usage: bench/gpu.sh prepare|device" >&2; exit 2 ;;
 esac

@@ -24,7 +24,9 @@
  *   P = exp(S - m) rounded to the 16-bit dtype, reused in registers as the
  *   A fragments of  O += P V  (V [key][dv] is B [k][n]: ldmatrix.trans).
  * Accumulators, scores and statistics are fp32; only P is rounded, as in
- * FlashAttention-2's bf16 kernels.  Causal: key blocks past the group's
+ * FlashAttention-2's bf16 kernels.  Scores are kept in base 2 (s log2 e,
+ * the scale folded in; the additive mask times log2 e) so exp is one
+ * exp2f: e^(s - m) = 2^(s log2 e - m log2 e).  Causal: key blocks past the group's
  * last row are skipped.  Grouped-query attention: query head b1 reads
  * key/value head b1 / G.
  *
@@ -137,8 +139,12 @@ int cs_attn_mma(Cs *c, LtcDiag *d) {
               Dv / 8, Dv / 8);
     if (s->causal) sb_printf(o, "    const i64 kend = Sk < i0 + %d ? Sk : i0 + %d;\n", BR, BR);
     else sb_puts(o, "    const i64 kend = Sk;\n");
-    sb_printf(o, "#pragma unroll 1\n    for (i64 j0 = 0; j0 < kend; j0 += %d) {\n", BC);
+    /* the copies overlap the tensor cores: V_j arrives while S = Q K_j^T
+     * is computed, K_(j+1) while O += P V_j (one stage of each) */
+    sb_puts(o, "    if (kend > 0) {\n        const i64 j0 = 0;\n");
     stage(o, "sK", "Ks", "kb", "kss", D, SK, "j0", "Sk");
+    sb_puts(o, "    }\n");
+    sb_printf(o, "#pragma unroll 1\n    for (i64 j0 = 0; j0 < kend; j0 += %d) {\n", BC);
     stage(o, "sV", "Vs", "vb", "vss", Dv, SV, "j0", "Sk");
     sb_puts(o, "        ltc_cp_wait1();\n"
                "        __syncthreads();\n");
@@ -158,6 +164,12 @@ int cs_attn_mma(Cs *c, LtcDiag *d) {
                  "            }\n",
               D / 16, SK, mma, mma);
     /* scale, mask, causal and Sk bounds; e: row qr (e < 2) or qr + 8, key 2 qc' + (e & 1) */
+    sb_printf(o, "        __syncthreads();\n"
+                 "        const bool more = j0 + %d < kend;\n"
+                 "        if (more) {\n"
+                 "            const i64 jn = j0 + %d;\n", BC, BC);
+    stage(o, "sK", "Ks", "kb", "kss", D, SK, "jn", "Sk");
+    sb_puts(o, "        }\n");
     /* in-block key jj and row r as ints: key j0 + jj < Sk iff jj < klim;
      * causal j > i iff jj > r + cd, cd = i0 - j0 (clamped: |jj|, |r| < 64) */
     sb_puts(o, "        float mx[2] = {-LTC_INF, -LTC_INF};\n"
@@ -174,7 +186,8 @@ int cs_attn_mma(Cs *c, LtcDiag *d) {
     if (s->mask)
         sb_puts(o, "                const i64 i = i0 + r, j = j0 + jj;\n");
     if (s->mask == 1) sb_puts(o, "                if (jj < klim && i < Sq && mb[i * msi + j * msj] == 0) v = -LTC_INF;\n");
-    else if (s->mask == 2) sb_printf(o, "                if (jj < klim && i < Sq) v += %s(mb[i * msi + j * msj]);\n", ld);
+    else if (s->mask == 2)
+        sb_printf(o, "                if (jj < klim && i < Sq) v += %s(mb[i * msi + j * msj]) * 1.44269504088896341f;\n", ld);
     sb_printf(o, "                if (jj >= klim%s) v = -LTC_INF;\n", s->causal ? " || jj > r + cd" : "");
     sb_puts(o, "                sc[n][e] = v;\n"
                "                mx[e >> 1] = ltc_max(mx[e >> 1], v);\n"
@@ -196,7 +209,7 @@ int cs_attn_mma(Cs *c, LtcDiag *d) {
                  "            oacc[n][0] *= alpha[0]; oacc[n][1] *= alpha[0];\n"
                  "            oacc[n][2] *= alpha[1]; oacc[n][3] *= alpha[1];\n"
                  "        }\n",
-              cs_math(c, "exp"), Dv / 8);
+              "exp2f", Dv / 8);
     /* P in registers: the accumulator of n-tiles 2k, 2k + 1 is the A fragment of keys 16k.. */
     sb_printf(o, "        u32 pf[4][4];\n"
                  "#pragma unroll\n"
@@ -210,9 +223,9 @@ int cs_attn_mma(Cs *c, LtcDiag *d) {
                  "            pf[n >> 1][(n & 1) * 2] = (u32)%s(pv[0]) | (u32)%s(pv[1]) << 16;\n"
                  "            pf[n >> 1][(n & 1) * 2 + 1] = (u32)%s(pv[2]) | (u32)%s(pv[3]) << 16;\n"
                  "        }\n",
-              cs_math(c, "exp"), st, st, st, st);
+              "exp2f", st, st, st, st);
     /* A fragment register order: a0 (row qr, k lo), a1 (row qr + 8, k lo), a2 (qr, k hi), a3 (qr + 8, k hi) */
-    sb_printf(o, "        ltc_cp_wait0();\n"
+    sb_printf(o, "        if (more) ltc_cp_wait1(); else ltc_cp_wait0();\n"
                  "        __syncthreads();\n"
                  "#pragma unroll\n"
                  "        for (int kc = 0; kc < 4; kc++) {\n"
