@@ -101,6 +101,17 @@ static bool adjacent(const MslTok *a, const MslTok *b) { return a->s + a->len ==
 static const char *const banned[] = {"goto", "new", "delete", "virtual", "thread_local", "register", "try", "catch",
                                      "throw", "dynamic_cast", "typeid", "noexcept"};
 
+/* a floating literal without f or h: a double in the shim's C++, so RUN
+ * mode would compute in double where Metal does not */
+static bool unsuffixed_float(const MslTok *k) {
+    if (k->kind != MT_NUMBER) return false;
+    bool hex = k->len > 1 && k->s[0] == '0' && (k->s[1] == 'x' || k->s[1] == 'X'), flt = false;
+    for (int i = 0; i < k->len; i++)
+        flt = flt || k->s[i] == '.' || (hex ? k->s[i] == 'p' || k->s[i] == 'P' : k->s[i] == 'e' || k->s[i] == 'E');
+    char last = k->s[k->len - 1];
+    return flt && !strchr("fFhH", last);
+}
+
 static bool is_banned(const MslTok *k) {
     for (size_t j = 0; k->kind == MT_IDENT && j < sizeof banned / sizeof *banned; j++)
         if (msl_tok_is(k, banned[j])) return true;
@@ -129,6 +140,10 @@ int msl_lint(const char *src, const char *file, char *err, size_t errlen) {
             rc = -1;
         } else if (msl_tok_is(k, "long") && i + 1 < t.n && (msl_tok_is(&t.t[i + 1], "long") || msl_tok_is(&t.t[i + 1], "double"))) {
             say(err, errlen, file, k->line, "MSL has no long %.*s", t.t[i + 1].s, t.t[i + 1].len);
+            rc = -1;
+        } else if (unsuffixed_float(k)) {
+            say(err, errlen, file, k->line, "the floating literal %.*s has no f or h suffix (a double in C++: the shim "
+                "would compute in double)", k->s, k->len);
             rc = -1;
         } else if (is_banned(k)) {
             say(err, errlen, file, k->line, "MSL has no %.*s (C++ it leaves out)", k->s, k->len);

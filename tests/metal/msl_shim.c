@@ -60,6 +60,8 @@ Test(msl_shim, check_rejects) {
     must_fail_check("a position attribute with an argument",
                     HEAD "kernel void k(device float *x [[buffer(0)]], uint i [[thread_position_in_grid(0)]]) { x[i] = 0; }\n",
                     "takes no argument");
+    must_fail_check("an unsuffixed float literal", HEAD "kernel void k(device float *x [[buffer(0)]]) { x[0] *= 0.5; }\n",
+                    "0.5 has no f or h suffix");
     must_fail_check("goto", HEAD "kernel void k(device float *x [[buffer(0)]]) { goto end; end: x[0] = 0.0f; }\n",
                     "MSL has no goto");
     must_fail_check("recursion", HEAD "static int f(int n) { return n ? g(n - 1) : 0; }\nstatic int g(int n) { return f(n); }\n"
