@@ -124,7 +124,9 @@ int msl_check(const char *src, char *err, size_t errlen) {
     const char *file = tmp_file(&t, "kernels.metal"), *log = tmp_file(&t, "clang.log");
     int rc = write_file(file, src, NULL, err, errlen);
     if (rc == 0) {
+        /* half is __fp16 in CHECK mode (ltc_msl/half.h): allowed as a parameter and result */
         char *argv[] = {(char *)cxx(), "-std=c++17", "-fsyntax-only", "-DLTC_MSL_CHECK", "-Wno-unknown-attributes",
+                        "-Xclang", "-fallow-half-arguments-and-returns",
                         "-ferror-limit=20", "-I", MSL_INCLUDE_DIR, "-x", "c++", (char *)file, NULL};
         rc = run_tool(argv, log, err, errlen);
     }

@@ -85,6 +85,16 @@ Test(msl_shim, check_accepts) {
                          "    half h = half(v); v += float(h * h) + tanh(v) + pow(v, 2.0f) + clamp(v, 0.0f, 1.0f);\n"
                          "    if (isnan(v) || isinf(v)) v = INFINITY;\n"
                          "    x[g * 64 + tp.x] = v + float(s + n);\n}\n");
+    /* half through device memory, half and float simdgroup matrices from device and threadgroup memory */
+    must_pass_check(HEAD "kernel void k(device half *h [[buffer(0)]], device float *f [[buffer(1)]],\n"
+                         "              ushort lane [[thread_index_in_simdgroup]]) {\n"
+                         "    half a = h[lane];\n    h[lane + 32] = a * a + half(1.0f);\n"
+                         "    simdgroup_half8x8 A;\n    simdgroup_load(A, h, 8);\n"
+                         "    threadgroup float t[64];\n    t[lane] = f[lane];\n"
+                         "    threadgroup_barrier(mem_flags::mem_threadgroup);\n"
+                         "    simdgroup_float8x8 B, C;\n    simdgroup_load(B, t, 8, ulong2(0, 0), true);\n"
+                         "    simdgroup_multiply(C, B, B);\n    simdgroup_store(C, f + 64, 8);\n"
+                         "    simdgroup_store(A, h + 64, 8);\n}\n");
 }
 
 /* build src's kernel "k" and launch it; the error (or "") in err */
