@@ -151,6 +151,19 @@ int msl_lint(const char *src, const char *file, char *err, size_t errlen) {
         } else if (msl_tok_is(k, "printf")) {
             say(err, errlen, file, k->line, "MSL has no printf%.*s", "", 0);
             rc = -1;
+        } else if (msl_tok_is(k, "static")) {
+            /* a static function is MSL; a static variable is not (a program-scope
+             * one must be in constant; the shim's own threadgroup is static) */
+            for (int j = i + 1; j < t.n; j++) {
+                const MslTok *q = &t.t[j];
+                if (msl_tok_is(q, "(")) break;
+                if (q->kind == MT_PUNCT && strchr("[;,=", q->s[0])) {
+                    say(err, errlen, file, k->line, "a static variable: MSL has none (a program-scope constant is "
+                        "declared `constant`)%.*s", "", 0);
+                    rc = -1;
+                    break;
+                }
+            }
         } else if (msl_tok_is(k, "threadgroup")) {
             /* threadgroup T x[N] only: a pointer or reference to threadgroup
              * memory would be a `static` pointer in the shim */

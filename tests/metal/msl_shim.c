@@ -62,6 +62,8 @@ Test(msl_shim, check_rejects) {
                     "takes no argument");
     must_fail_check("an unsuffixed float literal", HEAD "kernel void k(device float *x [[buffer(0)]]) { x[0] *= 0.5; }\n",
                     "0.5 has no f or h suffix");
+    must_fail_check("a static variable", HEAD "kernel void k(device float *x [[buffer(0)]]) { static float s = 1.0f; x[0] = s; }\n",
+                    "a static variable");
     must_fail_check("goto", HEAD "kernel void k(device float *x [[buffer(0)]]) { goto end; end: x[0] = 0.0f; }\n",
                     "MSL has no goto");
     must_fail_check("recursion", HEAD "static int f(int n) { return n ? g(n - 1) : 0; }\nstatic int g(int n) { return f(n); }\n"
