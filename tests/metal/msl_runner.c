@@ -116,6 +116,18 @@ static int run_tool(char *const *argv, const char *log, char *err, size_t errlen
     return rc;
 }
 
+/* every `path` in s (NUL-terminated, capacity cap) becomes `name`: the
+ * diagnostics name the source as the lint does, not the temporary file */
+static void rename_in(char *s, size_t cap, const char *path, const char *name) {
+    size_t pl = strlen(path), nl = strlen(name);
+    if (!pl || nl > pl) return;
+    for (char *q = strstr(s, path); q; q = strstr(q + nl, path)) {
+        memcpy(q, name, nl);
+        memmove(q + nl, q + pl, strlen(q + pl) + 1);
+    }
+    (void)cap;
+}
+
 /* ---- CHECK --------------------------------------------------------------------------- */
 int msl_check(const char *src, char *err, size_t errlen) {
     if (msl_lint(src, "<msl>", err, errlen)) return -1;
@@ -129,6 +141,7 @@ int msl_check(const char *src, char *err, size_t errlen) {
                         "-Xclang", "-fallow-half-arguments-and-returns",
                         "-ferror-limit=20", "-I", MSL_INCLUDE_DIR, "-x", "c++", (char *)file, NULL};
         rc = run_tool(argv, log, err, errlen);
+        if (rc) rename_in(err, errlen, file, "<msl>");
     }
     tmp_close(&t);
     return rc;

@@ -28,6 +28,7 @@ void msl_free(MslProgram *p);
 /* Here no barrier waits in real time (the lanes of a group are coroutines,
  * msl_sched.h): the one limit is the launch's wall clock, LTC_MSL_TIMEOUT_S
  * (default 120 s), past which the launch is abandoned and the program
- * refuses further launches.  msl_build does not run msl_check: call both. */
+ * refuses further launches.  msl_build does not run msl_check: call both.
+ * msl_check's diagnostics name the source "<msl>" (lint and clang alike). */
 
 #endif
