@@ -3,7 +3,7 @@ on the GPU, timed as bench/gpu_bench.c times ours: median and minimum of N
 forwards after warm-up, each timed with CUDA events.
 
     python3 bench/gpu_torch.py B S E H F [--dtype f32|bf16] [--iters N] [--compile]
-    python3 bench/gpu_torch.py attn B H S D [--causal] [--iters N]
+    python3 bench/gpu_torch.py attn B H S D [--causal] [--math] [--iters N]
 
 Prints one line: kind=torch_eager (or torch_compile) ... ms=... min_ms=...
 The attn form times F.scaled_dot_product_attention alone in bf16 (bench/
@@ -58,8 +58,11 @@ def attn(argv):
     q, k, v = (torch.rand(B, H, S, D, device="cuda", dtype=torch.bfloat16) for _ in range(3))
     io = 4 * q.numel() * q.element_size()
     flops = 4 * B * H * S * S * D * (0.5 if causal else 1.0)
-    for name, be in [("flash", SDPBackend.FLASH_ATTENTION), ("cudnn", SDPBackend.CUDNN_ATTENTION),
-                     ("efficient", SDPBackend.EFFICIENT_ATTENTION)]:
+    backends = [("flash", SDPBackend.FLASH_ATTENTION), ("cudnn", SDPBackend.CUDNN_ATTENTION),
+                ("efficient", SDPBackend.EFFICIENT_ATTENTION)]
+    if "--math" in argv:     # the unfused path: S x S scores in memory
+        backends.append(("math", SDPBackend.MATH))
+    for name, be in backends:
         try:
             with sdpa_kernel(be):
                 fn = lambda _: F.scaled_dot_product_attention(q, k, v, is_causal=causal)
@@ -67,7 +70,8 @@ def attn(argv):
                 base = torch.cuda.memory_allocated()
                 med, mn = timed(fn, None, iters)
                 peak = torch.cuda.max_memory_allocated() - base
-        except Exception as e:  # a backend that does not run this shape says so
+        except Exception as e:  # a backend that does not run this shape (or runs out of memory) says so
+            torch.cuda.empty_cache()
             print(f"kind=sdpa_{name} B={B} H={H} S={S} D={D} causal={int(causal)} failed={type(e).__name__}", flush=True)
             continue
         print(f"kind=sdpa_{name} B={B} H={H} S={S} D={D} causal={int(causal)} ms={med:.4f} min_ms={mn:.4f} "
