@@ -65,3 +65,15 @@ if(TARGET ltc_msl_check)
     endforeach()
   endforeach()
 endif()
+
+# runtime/device_metal.m cannot be compiled off Apple; clang parses it
+# here against stand-in headers (tests/metal/objc_stub, NOT Apple's), ARC
+# on, so that an edit that breaks its syntax or its ARC bridging is seen.
+find_program(LTC_OBJC_CLANG NAMES clang clang-16 clang-14)
+if(LTC_OBJC_CLANG AND NOT APPLE)
+  add_test(NAME e2e_metal_device_syntax
+    COMMAND ${LTC_OBJC_CLANG} -x objective-c -fobjc-arc -fobjc-runtime=macosx-13.0 -std=gnu11 -D_GNU_SOURCE
+            -Wall -Wextra -Wno-unused-parameter -Werror -fsyntax-only
+            -I${CMAKE_CURRENT_LIST_DIR}/objc_stub -I${CMAKE_SOURCE_DIR} -I${CMAKE_SOURCE_DIR}/runtime/include
+            ${CMAKE_SOURCE_DIR}/runtime/device_metal.m)
+endif()
