@@ -77,3 +77,12 @@ if(LTC_OBJC_CLANG AND NOT APPLE)
             -I${CMAKE_CURRENT_LIST_DIR}/objc_stub -I${CMAKE_SOURCE_DIR} -I${CMAKE_SOURCE_DIR}/runtime/include
             ${CMAKE_SOURCE_DIR}/runtime/device_metal.m)
 endif()
+
+# The shim device itself through its RtDeviceOps: memory checks, one load,
+# a step of more than LTC_GPU_MAX_GROUPS tiles split with args.tile0.
+if(TARGET ltc_runtime_msl)
+  add_executable(unit_metal_shim_device ${CMAKE_CURRENT_LIST_DIR}/shim_device.c)
+  target_link_libraries(unit_metal_shim_device PRIVATE ltc_runtime_msl PkgConfig::CRITERION)
+  add_test(NAME unit_metal_shim_device COMMAND unit_metal_shim_device --jobs 1)
+  set_tests_properties(unit_metal_shim_device PROPERTIES TIMEOUT 300)
+endif()
