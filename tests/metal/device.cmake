@@ -22,15 +22,16 @@ if(TARGET ltc_msl_runner)
   target_link_libraries(ltc_so_check_msl PRIVATE ltc_frontend ltc_runtime_msl)
 
   # Every example as a metal model.so (the MSL section; LTC_XCRUN=none: no
-  # metallib even on a Mac), run by the shim device at the traced sizes,
-  # B=3 S=13 and S=1.  The shim runs groups one after the other on one
-  # core, so the sizes stay small.
+  # metallib even on a Mac), run by the shim device at the traced sizes
+  # (twice: the second run reuses the device's buffers and staging), B=3
+  # S=13 and S=1.  The shim runs groups one after the other on one core,
+  # so the sizes stay small.
   foreach(ex ${LTC_METAL_EXAMPLES})
     get_filename_component(exn ${ex} NAME_WE)
     set(w ${LTC_METAL_WORK}/f32_${exn})
     set(chk "$<TARGET_FILE:ltc_so_check_msl> ${ex} model.so")
     add_test(NAME e2e_metal_example_${exn}
-      COMMAND bash -c "mkdir -p ${w} && cd ${w} && LTC_XCRUN=none ${LTC_METAL_BIN} ${ex} --target metal -o model.so 2>/dev/null && ${chk} && ${chk} B=3 S=13 && ${chk} S=1")
+      COMMAND bash -c "mkdir -p ${w} && cd ${w} && LTC_XCRUN=none ${LTC_METAL_BIN} ${ex} --target metal -o model.so 2>/dev/null && ${chk} --repeat 2 && ${chk} B=3 S=13 && ${chk} S=1")
     set_tests_properties(e2e_metal_example_${exn} PROPERTIES TIMEOUT 600)
   endforeach()
   # bf16 and f16 (u16 storage, bit-operation bf16, MSL half), within 1e-2
