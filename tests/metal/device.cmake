@@ -34,6 +34,13 @@ if(TARGET ltc_msl_runner)
       COMMAND bash -c "mkdir -p ${w} && cd ${w} && LTC_XCRUN=none ${LTC_METAL_BIN} ${ex} --target metal -o model.so 2>/dev/null && ${chk} --repeat 2 && ${chk} B=3 S=13 && ${chk} S=1")
     set_tests_properties(e2e_metal_example_${exn} PROPERTIES TIMEOUT 600)
   endforeach()
+  # a model whose code image holds a metallib too (the fake xcrun's): the
+  # shim device finds the MSL section after it and runs that
+  set(w ${LTC_METAL_WORK}/with_metallib)
+  set(ex ${CMAKE_SOURCE_DIR}/examples/llama_block.lsp)
+  add_test(NAME e2e_metal_example_with_metallib
+    COMMAND bash -c "mkdir -p ${w} && cd ${w} && LTC_XCRUN=${CMAKE_CURRENT_LIST_DIR}/fake_xcrun.sh ${LTC_METAL_BIN} ${ex} --target metal -o model.so 2>/dev/null && grep -q MTLB model.so && $<TARGET_FILE:ltc_so_check_msl> ${ex} model.so B=3 S=13")
+  set_tests_properties(e2e_metal_example_with_metallib PROPERTIES TIMEOUT 600)
   # bf16 and f16 (u16 storage, bit-operation bf16, MSL half), within 1e-2
   # of max(1, max |ref|) as the OpenCL ones
   foreach(case "flash_transformer_example bf16" "flash_transformer_example f16" "gpt_decoder bf16")
