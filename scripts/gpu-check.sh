@@ -2,7 +2,7 @@
 # scripts/gpu-check.sh: the CUDA kernels against the reference interpreter
 # on a GPU machine, in one call of the device tool.
 #
-#   scripts/gpu-check.sh prepare   here: build, write every unit_gpu_ocl_ops case
+#   scripts/gpu-check.sh prepare   here: build, write every unit_gpu_ocl_ops case (f32, bf16, f16; packed)
 #                                  for the cuda backend (code image, inputs,
 #                                  launches, the interpreter's outputs) and the
 #                                  replay tool into gpu-run/ (gitignored), and
@@ -45,14 +45,20 @@ case "${1:-}" in
       build/lispetorchc "$ex" --target cuda -o "gpu-run/models/$n/model.so" 2>>gpu-run/prepare.log
       build/lispetorchc "$ex" --target cuda --dtype bf16 -o "gpu-run/models/$n/bf16.so" 2>>gpu-run/prepare.log
     done
-    echo "gpu-check: $(ls gpu-run/cases | wc -l) cases, $(du -sh gpu-run | cut -f1) in gpu-run/"
+    # packed: the f32, bf16 and f16 cases are ~40 MB, the device tool carries 64 MiB
+    ncases=$(ls gpu-run/cases | wc -l)
+    tar czf gpu-run/cases.tgz -C gpu-run cases && rm -rf gpu-run/cases
+    echo "gpu-check: $ncases cases, $(du -sh gpu-run | cut -f1) in gpu-run/"
     ;;
   device)
     out=${OUT:-gpu-run}
     nvidia-smi --query-gpu=name,driver_version,compute_cap --format=csv,noheader | tee "$out/gpu.txt"
     t0=$(date +%s%N)
     rc=0
-    gpu-run/ltc_cuda_replay gpu-run/cases/*.bin >"$out/replay.log" 2>&1 || rc=$?
+    cases=$(mktemp -d)
+    tar xzf gpu-run/cases.tgz -C "$cases"
+    gpu-run/ltc_cuda_replay "$cases"/cases/*.bin >"$out/replay.log" 2>&1 || rc=$?
+    rm -rf "$cases"
     echo "gpu-check: replay exit $rc in $(( ($(date +%s%N) - t0) / 1000000 )) ms" | tee -a "$out/replay.log"
     tail -5 "$out/replay.log"
     gpu-run/mma_check gpu-run/mma.cubin 2>&1 | tee "$out/mma.log" || rc=$?

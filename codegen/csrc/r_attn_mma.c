@@ -181,7 +181,7 @@ int cs_attn_mma(Cs *c, LtcDiag *d) {
                "            for (int e = 0; e < 4; e++) {\n"
                "                const int jj = n * 8 + qc + (e & 1), r = warp * 16 + qr + (e >> 1) * 8;\n"
                "                float v = sc[n][e] * ");
-    cs_flt(o, scale);
+    cs_flt(o, scale * 1.4426950408889634);   /* log2 e: exp2f below */
     sb_puts(o, ";\n");
     if (s->mask)
         sb_puts(o, "                const i64 i = i0 + r, j = j0 + jj;\n");

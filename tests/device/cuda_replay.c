@@ -39,6 +39,27 @@ typedef struct Out { uint32_t root, dtype; uint64_t bytes; double tol; uint8_t *
 
 static int get(FILE *f, void *p, size_t n) { return fread(p, 1, n, f) == n ? 0 : -1; }
 
+/* ir.h's DType codes the cases use: f32 0, f16 1, bf16 2, i64 3, bool 4 */
+enum { C_F16 = 1, C_BF16 = 2, C_I64 = 3, C_BOOL = 4 };
+static int is_half(uint32_t dt) { return dt == C_F16 || dt == C_BF16; }
+/* the float value of a bf16 or f16 element's bits */
+static float half_value(uint32_t dt, uint16_t h) {
+    uint32_t u;
+    if (dt == C_BF16) u = (uint32_t)h << 16;
+    else {
+        uint32_t sgn = (uint32_t)(h >> 15) << 31, e = (h >> 10) & 31, m = h & 1023;
+        if (e == 31) u = sgn | 0x7f800000u | m << 13;
+        else if (e) u = sgn | (e + 112) << 23 | m << 13;
+        else {                       /* subnormal: m 2^-24 */
+            float v = (float)m * 5.9604644775390625e-8f;
+            return sgn ? -v : v;
+        }
+    }
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
 /* the section of kind/arch in the image, or NULL */
 static const uint8_t *section(const uint8_t *img, uint64_t len, uint32_t kind, uint32_t arch, uint64_t *slen) {
     uint64_t at = 8;
@@ -86,13 +107,21 @@ static int run(const char *path, const char *what, const void *code, Root *roots
         uint8_t *got = malloc(outs[o].bytes + 1);
         if (!got || cu.cuMemcpyDtoH(got, roots[outs[o].root].dev, outs[o].bytes)) { bad = 1; free(got); break; }
         double maxerr = 0, maxref = 0;
-        size_t es = outs[o].dtype == 3 ? 8 : outs[o].dtype == 4 ? 1 : 4, n = outs[o].bytes / es;
+        uint32_t dt = outs[o].dtype;
+        size_t es = dt == C_I64 ? 8 : dt == C_BOOL ? 1 : is_half(dt) ? 2 : 4, n = outs[o].bytes / es;
         for (size_t i = 0; i < n; i++) {
             double x, rv;
-            if (es == 8) { int64_t a, b; memcpy(&a, got + 8 * i, 8); memcpy(&b, outs[o].ref + 8 * i, 8); x = (double)a; rv = (double)b; }
+            if (es == 2) {   /* a bf16/f16 result against the float reference */
+                uint16_t h;
+                float b;
+                memcpy(&h, got + 2 * i, 2);
+                memcpy(&b, outs[o].ref + 4 * i, 4);
+                x = half_value(dt, h);
+                rv = b;
+            } else if (es == 8) { int64_t a, b; memcpy(&a, got + 8 * i, 8); memcpy(&b, outs[o].ref + 8 * i, 8); x = (double)a; rv = (double)b; }
             else if (es == 1) { x = got[i]; rv = outs[o].ref[i]; }
             else { float a, b; memcpy(&a, got + 4 * i, 4); memcpy(&b, outs[o].ref + 4 * i, 4); x = a; rv = b; }
-            if (isnan(x) && isnan(rv)) continue;
+            if ((isnan(x) && isnan(rv)) || x == rv) continue;   /* equal infinities too */
             double e = fabs(x - rv);
             if (!(e <= maxerr)) maxerr = isnan(e) ? INFINITY : e;
             if (fabs(rv) > maxref) maxref = fabs(rv);
@@ -139,7 +168,8 @@ static int one(const char *path, int cc) {
     if (get(f, &nout, 4) || !(outs = calloc(nout + 1, sizeof *outs))) goto bad;
     for (uint32_t o = 0; o < nout; o++)
         if (get(f, &outs[o].root, 4) || get(f, &outs[o].bytes, 8) || get(f, &outs[o].dtype, 4) || get(f, &outs[o].tol, 8) ||
-            !(outs[o].ref = malloc(outs[o].bytes + 1)) || get(f, outs[o].ref, outs[o].bytes))
+            !(outs[o].ref = malloc(2 * outs[o].bytes + 1)) ||
+            get(f, outs[o].ref, is_half(outs[o].dtype) ? 2 * outs[o].bytes : outs[o].bytes))
             goto bad;
     uint64_t sl;
     const uint8_t *cubin = cc >= 90 ? section(img, il, LTC_CODE_CUDA_CUBIN, 90 | LTC_ARCH_A, &sl)

@@ -401,10 +401,12 @@ static void *o_to_device(const Node *n, void *data, size_t *bytes) {
  * Layout: "LTCCASE1", u64 image length + image, u32 roots {u64 bytes, u8
  * has data, data}, u32 launches {char name[128], u32 threads, i64 tiles,
  * 8 x (u32 root, u64 offset), LtcGpuArgs}, u32 outputs {u32 root, u64
- * bytes, u32 dtype, f64 tol, reference}. */
+ * bytes, u32 dtype (ir.h DType), f64 tol, reference: `bytes` bytes of the
+ * dtype, or 2 x bytes of float for bf16/f16}. */
 static int o_case_no;
 static void o_put(FILE *f, const void *p, size_t n) { cr_assert(fwrite(p, 1, n, f) == n); }
-static void o_dump_cuda(Graph *g, Node **outs, int nout, void **ref, void **params, size_t *pbytes, double tol) {
+static void o_dump_cuda(Graph *g, Node **outs, int nout, void **ref, void **ins, size_t *ibytes, void **params,
+                        size_t *pbytes, double tol) {
     const char *dir = getenv("LTC_CUDA_CASES");
     if (!dir) return;
     BackendOptions bo = {.opt_level = 2};
@@ -432,9 +434,9 @@ static void o_dump_cuda(Graph *g, Node **outs, int nout, void **ref, void **para
         uint64_t bytes;
         const void *data = NULL;
         int k = (int)i;
-        if (k < p->ninputs) { bytes = og.in_bytes[k]; data = og.in_data[k]; }
+        if (k < p->ninputs) { bytes = ibytes[k]; data = ins[k]; }
         else if ((k -= p->ninputs) < p->nparams) { bytes = pbytes[k]; data = params[k]; }
-        else if ((k -= p->nparams) < p->noutputs) bytes = o_node_bytes(outs[k]);
+        else if ((k -= p->nparams) < p->noutputs) bytes = o_node_numel(outs[k]) * dtype_size(outs[k]->dtype);
         else if ((k -= p->noutputs) < p->npacked) bytes = (uint64_t)poly_eval(&p->packed[k].bytes, sv);
         else bytes = (uint64_t)poly_eval(&p->arena_bytes, sv);
         uint8_t has = data != NULL;
@@ -477,20 +479,23 @@ static void o_dump_cuda(Graph *g, Node **outs, int nout, void **ref, void **para
     o_put(f, &no, 4);
     for (int o = 0; o < nout; o++) {
         uint32_t root = (uint32_t)(p->ninputs + p->nparams + o), dt = (uint32_t)outs[o]->dtype;
-        uint64_t bytes = o_node_bytes(outs[o]);
+        uint64_t bytes = o_node_numel(outs[o]) * dtype_size(outs[o]->dtype);   /* on the device: 2 for bf16/f16 */
         o_put(f, &root, 4);
         o_put(f, &bytes, 8);
         o_put(f, &dt, 4);
         o_put(f, &tol, 8);
-        o_put(f, ref[o], bytes);
+        /* the reference in float for a bf16/f16 output (twice its bytes) */
+        bool half = outs[o]->dtype == DT_BF16 || outs[o]->dtype == DT_F16;
+        o_put(f, ref[o], half ? 2 * bytes : bytes);
     }
     fclose(f);
     csrc_image_free(&img);
     be->destroy(be);
 }
 #else
-static void o_dump_cuda(Graph *g, Node **outs, int nout, void **ref, void **params, size_t *pbytes, double tol) {
-    (void)g; (void)outs; (void)nout; (void)ref; (void)params; (void)pbytes; (void)tol;
+static void o_dump_cuda(Graph *g, Node **outs, int nout, void **ref, void **ins, size_t *ibytes, void **params,
+                        size_t *pbytes, double tol) {
+    (void)g; (void)outs; (void)nout; (void)ref; (void)ins; (void)ibytes; (void)params; (void)pbytes; (void)tol;
 }
 #endif
 
@@ -553,7 +558,7 @@ __attribute__((unused)) static double o_check_outputs(Node **outs, int nout, dou
                     .param_bytes = pbytes, .outputs = res, .out_bytes = obytes, .call = og.call};
     o_gpu_run(&og.cl, be, p, &r, &og.d);
 
-    if (og.dtype == DT_F32) o_dump_cuda(g, outs, nout, ref, params, pbytes, tol);   /* f32 cases only */
+    o_dump_cuda(g, outs, nout, ref, dev_in, dev_in_bytes, params, pbytes, tol);
     double worst = 0;
     for (int o = 0; o < nout; o++) {
         const Node *n = outs[o];
