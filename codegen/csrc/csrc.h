@@ -45,6 +45,11 @@ typedef struct CDialect {
     bool        has_mma;         /* tensor cores (CUDA sm_80+: mma.sync, ldmatrix, cp.async):
                                   * bf16/f16 GEMMs render with r_gemm_mma.c; the preamble
                                   * then has the 16-bit float conversions and PTX wrappers */
+    /* value of v in lane (own lane ^ d) of the 32-lane warp/simdgroup, a
+     * printf of (v, d) every lane of it executes; NULL: no lane exchange
+     * (OpenCL 1.2 has no subgroups), block reductions go through shared
+     * memory alone (cs_block_reduce) */
+    const char *shuffle_xor;
     const char *types;           /* typedefs of i64 u64 u32 u16 u8 and the f64 pragma */
     /* bf16/f16 storage: elements are u16 in every dialect, loaded as float
      * and stored from float by the preamble's ltc_ld_bf16/ltc_st_bf16
