@@ -166,6 +166,18 @@ int cs_gemm(Cs *c, LtcDiag *d);
  * (of `nrs`), column blocks [cb0, cb1) of nb columns and (matmul) batch
  * entry `tb`, with the qkv store's dims (r_gemm.c). */
 void cs_gemm_tile(Cs *c, bool matmul, int nb);
+/* What the GEMM renderers that stage fp32 tiles (r_gemm.c, r_gemm_simd.c)
+ * share, in r_gemm.c.  cs_gemm_head: after the kernel's shared arrays,
+ * `live` and the tile, the buffers A0 B0 bias R C0 (B0 f32 when packed),
+ * M N K lda, the renderer's `locals` text, ldc (ldr), the tile split and
+ * the operands A, B, C of the tile's batch entry.  cs_gemm_stage_b: in
+ * the K loop (k0, column block cb at j0), B[k0 + kk][j0 + cc] into float
+ * Bs[kk * CS_GEMM_NB + cc] for kk < CS_GEMM_BK, zero past K and N.
+ * cs_gemm_epilogue: C[row][col] = act(acc + bias) + residual, stored in
+ * C's dtype (qkv: head-split offsets), each line indented by `ind`. */
+void cs_gemm_head(Cs *c, const char *locals);
+void cs_gemm_stage_b(Cs *c);
+void cs_gemm_epilogue(Cs *c, const char *ind, const char *acc);
 int cs_gemm_pack(Cs *c, LtcDiag *d);
 /* tensor cores (r_gemm_mma.c): A and B bf16 or both f16 */
 bool cs_gemm_is_mma(const KernelSpec *s);
