@@ -45,6 +45,8 @@ typedef struct CDialect {
     bool        has_mma;         /* tensor cores (CUDA sm_80+: mma.sync, ldmatrix, cp.async):
                                   * bf16/f16 GEMMs render with r_gemm_mma.c; the preamble
                                   * then has the 16-bit float conversions and PTX wrappers */
+    bool        has_simdgroup_matrix;   /* 8 x 8 float matrices per 32-lane simdgroup (Metal
+                                  * 2.3+, Apple7 and later): GEMMs render with r_gemm_simd.c */
     /* value of v in lane (own lane ^ d) of the 32-lane warp/simdgroup, a
      * printf of (v, d) every lane of it executes; NULL: no lane exchange
      * (OpenCL 1.2 has no subgroups), block reductions go through shared
@@ -178,6 +180,8 @@ void cs_gemm_tile(Cs *c, bool matmul, int nb);
 void cs_gemm_head(Cs *c, const char *locals);
 void cs_gemm_stage_b(Cs *c);
 void cs_gemm_epilogue(Cs *c, const char *ind, const char *acc);
+/* simdgroup matrices (r_gemm_simd.c): r_gemm.c's tune and operands */
+int cs_gemm_simd(Cs *c, LtcDiag *d);
 int cs_gemm_pack(Cs *c, LtcDiag *d);
 /* tensor cores (r_gemm_mma.c): A and B bf16 or both f16 */
 bool cs_gemm_is_mma(const KernelSpec *s);

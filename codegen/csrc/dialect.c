@@ -80,6 +80,7 @@ const CDialect csrc_metal = {
     .infinity = "INFINITY",
     .has_f64 = false,
     .has_erf = false,
+    .has_simdgroup_matrix = true,
     /* Apple GPUs' simdgroups are 32 lanes (threads_execution_width) */
     .shuffle_xor = "simd_shuffle_xor(%s, (ushort)(%d))",
     .types = "#include <metal_stdlib>\nusing namespace metal;\n"
