@@ -8,7 +8,15 @@
  * dropout. */
 #include "tests/unit/ocl_runner.h"
 
-TestSuite(gpu_ocl, .init = o_setup, .fini = o_teardown, .timeout = 900);
+/* The same cases run as MSL through the shim when built as unit_gpu_msl_ops
+ * (tests/metal/CMakeLists.txt: GPU_SUITE gpu_msl, LTC_GPU_MSL). */
+#ifndef GPU_SUITE
+#define GPU_SUITE gpu_ocl
+#endif
+#define GPU_IMPL_(suite, name) suite##_##name##_impl
+#define GPU_IMPL(suite, name) GPU_IMPL_(suite, name)
+
+TestSuite(GPU_SUITE, .init = o_setup, .fini = o_teardown, .timeout = 900);
 
 #define D(...) (int64_t[]){__VA_ARGS__}
 #define N(...) (Node *[]){__VA_ARGS__}
@@ -27,7 +35,7 @@ static void linear(int64_t M, int64_t Nn, int64_t K, bool param, bool bias, bool
     o_check(o_emit(fused ? OP_FUSED_LINEAR : OP_LINEAR, in, fused ? nin : 2 + bias, &a), 1e-5);
 }
 
-Test(gpu_ocl, gemm_linear_ragged) {
+Test(GPU_SUITE, gemm_linear_ragged) {
     linear(1, 1, 1, true, false, false, 0);
     linear(7, 33, 37, true, true, false, 0);
     linear(70, 100, 300, true, true, false, 0);
@@ -35,17 +43,17 @@ Test(gpu_ocl, gemm_linear_ragged) {
     linear(5, 7, 0, true, true, true, OP_RELU);   /* K = 0: act(bias) + residual */
 }
 
-Test(gpu_ocl, gemm_unpacked_weight) {
+Test(GPU_SUITE, gemm_unpacked_weight) {
     linear(33, 100, 57, false, true, false, 0);
     linear(3, 65, 1, false, false, false, 0);
 }
 
-Test(gpu_ocl, gemm_epilogues) {
+Test(GPU_SUITE, gemm_epilogues) {
     int acts[] = {0, OP_RELU, OP_GELU, OP_SILU, OP_SIGMOID, OP_TANH};
     for (int i = 0; i < 6; i++) linear(37, 70, 61, true, true, true, acts[i]);
 }
 
-Test(gpu_ocl, gemm_qkv_head_split) {
+Test(GPU_SUITE, gemm_qkv_head_split) {
     int64_t cases[][6] = {{3, 2, 7, 4, 16, 40}, {3, 1, 1, 2, 8, 24}, {2, 3, 5, 3, 20, 33}};
     for (int c = 0; c < 3; c++) {
         int64_t P = cases[c][0], B = cases[c][1], S = cases[c][2], H = cases[c][3], Dh = cases[c][4], K = cases[c][5];
@@ -58,7 +66,7 @@ Test(gpu_ocl, gemm_qkv_head_split) {
     }
 }
 
-Test(gpu_ocl, gemm_batched_matmul) {
+Test(GPU_SUITE, gemm_batched_matmul) {
     o_fresh();
     o_check(o_emit(OP_MATMUL, N(o_input(3, D(2, 7, 16), DT_F32), o_input(3, D(2, 16, 13), DT_F32)), 2, NULL), 1e-5);
     o_fresh();   /* B broadcast over the batch, N past one block */
@@ -82,7 +90,7 @@ static void attn(int64_t B, int64_t H, int64_t Hkv, int64_t Sq, int64_t Sk, int6
     o_check(o_emit(OP_SDPA, in, nin, &a), 1e-4);
 }
 
-Test(gpu_ocl, attention) {
+Test(GPU_SUITE, attention) {
     attn(2, 3, 3, 37, 37, 32, 0, (Attr){0});
     attn(1, 2, 2, 50, 300, 64, 0, (Attr){0});             /* several key blocks */
     attn(1, 2, 2, 19, 19, 24, 0, (Attr){.causal = true});
@@ -100,7 +108,7 @@ Test(gpu_ocl, attention) {
 
 /* value dim != head dim, and SDPA broadcasting over a group axis (three
  * batch dims, K/V of size 1 on the last: grouped-query attention) */
-Test(gpu_ocl, attention_shapes) {
+Test(GPU_SUITE, attention_shapes) {
     o_fresh();
     Node *q = o_input(4, D(1, 2, 9, 32), DT_F32), *k = o_input(4, D(1, 2, 150, 32), DT_F32);
     Node *v = o_input(4, D(1, 2, 150, 200), DT_F32);        /* Dv = 200 > T: two columns per work-item */
@@ -112,7 +120,7 @@ Test(gpu_ocl, attention_shapes) {
     o_check(o_emit(OP_SDPA, N(q, k, v), 3, &(Attr){.causal = true}), 1e-4);
 }
 
-Test(gpu_ocl, attention_dropout) {
+Test(GPU_SUITE, attention_dropout) {
     for (uint64_t call = 0; call < 2; call++) {
         o_fresh();
         og.call = call * 7;
@@ -123,7 +131,7 @@ Test(gpu_ocl, attention_dropout) {
 }
 
 /* ---- norm, softmax ------------------------------------------------------------------------ */
-Test(gpu_ocl, norms) {
+Test(GPU_SUITE, norms) {
     int64_t cols[] = {1, 20, 77, 1000};
     for (int c = 0; c < 4; c++) {
         int64_t Nn = cols[c];
@@ -147,7 +155,7 @@ Test(gpu_ocl, norms) {
 
 /* ADDNORM_HAS_SUM: the kernel also stores x + r (the ADD_NORM_SUM
  * companion's value, bufs[5]) */
-Test(gpu_ocl, add_norm_stores_sum) {
+Test(GPU_SUITE, add_norm_stores_sum) {
     for (int which = 0; which < 2; which++) {
         o_fresh();
         Node *x = o_input(2, D(5, 77), DT_F32), *r = o_input(2, D(5, 77), DT_F32), *w = o_param(1, D(77));
@@ -160,7 +168,7 @@ Test(gpu_ocl, add_norm_stores_sum) {
     }
 }
 
-Test(gpu_ocl, softmax) {
+Test(GPU_SUITE, softmax) {
     int64_t cols[] = {1, 13, 300, 1025};
     for (int c = 0; c < 4; c++) {
         o_fresh();
@@ -171,7 +179,7 @@ Test(gpu_ocl, softmax) {
 }
 
 /* ---- eltwise -------------------------------------------------------------------------------- */
-Test(gpu_ocl, eltwise_binary_broadcast) {
+Test(GPU_SUITE, eltwise_binary_broadcast) {
     Op ops[] = {OP_ADD, OP_SUB, OP_MUL, OP_DIV};
     for (int i = 0; i < 4; i++) {
         o_fresh();   /* a row vector */
@@ -186,7 +194,7 @@ Test(gpu_ocl, eltwise_binary_broadcast) {
                    &(Attr){.f = -1e9}), 0);
 }
 
-Test(gpu_ocl, eltwise_unary) {
+Test(GPU_SUITE, eltwise_unary) {
     Op ops[] = {OP_NEG, OP_ABS, OP_EXP, OP_SQRT, OP_RSQRT, OP_RECIPROCAL, OP_SIN, OP_COS, OP_TANH, OP_SIGMOID,
                 OP_RELU, OP_GELU, OP_SILU, OP_FLOOR, OP_CEIL, OP_ROUND, OP_LOG, OP_LOG2};
     for (size_t i = 0; i < sizeof ops / sizeof *ops; i++) {
@@ -203,7 +211,7 @@ Test(gpu_ocl, eltwise_unary) {
 }
 
 /* ---- reduce, copy, cat, misc, dropout ------------------------------------------------------ */
-Test(gpu_ocl, reduce) {
+Test(GPU_SUITE, reduce) {
     Op ops[] = {OP_SUM_DIM, OP_MEAN_DIM, OP_MAX_DIM, OP_ARGMAX};
     for (int i = 0; i < 4; i++)
         for (int ax = 0; ax < 3; ax++) {
@@ -212,7 +220,7 @@ Test(gpu_ocl, reduce) {
         }
 }
 
-Test(gpu_ocl, copies) {
+Test(GPU_SUITE, copies) {
     o_fresh();
     o_check(o_emit(OP_PERMUTE, N(o_input(3, D(7, 3, 5), DT_F32)), 1, &(Attr){.perm = {1, 0, 2}}), 0);
     o_fresh();
@@ -226,7 +234,7 @@ Test(gpu_ocl, copies) {
     o_check(o_emit(OP_PERMUTE, N(o_input(2, D(4, 3), DT_I64)), 1, &(Attr){.perm = {1, 0}}), 0);
 }
 
-Test(gpu_ocl, cat) {
+Test(GPU_SUITE, cat) {
     o_fresh();
     o_check(o_emit(OP_CAT, N(o_input(2, D(5, 4), DT_F32), o_input(2, D(5, 6), DT_F32)), 2, &(Attr){.axis = 1}), 0);
     o_fresh();   /* more inputs than one step's buffers: several parts */
@@ -235,7 +243,7 @@ Test(gpu_ocl, cat) {
     o_check(o_emit(OP_CAT, in, 9, &(Attr){.axis = 1}), 0);
 }
 
-Test(gpu_ocl, misc) {
+Test(GPU_SUITE, misc) {
     o_fresh();
     o_check(o_emit(OP_EMBEDDING, N(o_input(1, D(13), DT_I64), o_param(2, D(10, 8))), 2, NULL), 0);
     o_fresh();
@@ -249,12 +257,12 @@ Test(gpu_ocl, misc) {
 }
 
 /* more tiles than one launch takes (LTC_GPU_MAX_GROUPS): args.tile0 > 0 */
-Test(gpu_ocl, launches_split) {
+Test(GPU_SUITE, launches_split) {
     o_fresh();
     o_check(o_emit(OP_ADD_SCALAR, N(o_input(2, D(LTC_GPU_MAX_GROUPS + 77, 3), DT_F32)), 1, &(Attr){.f = 1.5}), 1e-6);
 }
 
-Test(gpu_ocl, dropout_training) {
+Test(GPU_SUITE, dropout_training) {
     for (uint64_t call = 0; call < 3; call++) {
         o_fresh();
         og.call = call;
@@ -270,7 +278,7 @@ Test(gpu_ocl, dropout_training) {
  * converted graph (float storage rounded after every op).  Tolerance
  * (relative to max(1, max |ref|)): at least one rounding of the result,
  * 1e-2 for bf16 (8-bit mantissa), 2e-3 for f16 (11 bits).  Each case body
- * is the f32 test's (Criterion names it gpu_ocl_NAME_impl).  Not under
+ * is the f32 test's (Criterion names it SUITE_NAME_impl).  Not under
  * Oclgrind (LTC_OCL_LIB set): the kernels' structure is the f32 one. */
 static void in_dtype(DType t, void (*body)(void)) {
     if (getenv("LTC_OCL_LIB")) cr_skip_test("bf16/f16 cases are not run under another OpenCL library");
@@ -287,6 +295,6 @@ static void in_dtype(DType t, void (*body)(void)) {
     X(add_norm_stores_sum) X(softmax) X(eltwise_binary_broadcast) X(eltwise_unary) X(reduce) X(copies)   \
     X(cat) X(misc) X(dropout_training)
 #define HALF_TEST(name)                                                                                   \
-    Test(gpu_ocl, name##_bf16) { in_dtype(DT_BF16, gpu_ocl_##name##_impl); }                               \
-    Test(gpu_ocl, name##_f16) { in_dtype(DT_F16, gpu_ocl_##name##_impl); }
+    Test(GPU_SUITE, name##_bf16) { in_dtype(DT_BF16, GPU_IMPL(GPU_SUITE, name)); }                           \
+    Test(GPU_SUITE, name##_f16) { in_dtype(DT_F16, GPU_IMPL(GPU_SUITE, name)); }
 HALF_CASES(HALF_TEST)

@@ -13,7 +13,14 @@
  * real device is runtime/device_opencl.c (not this).  A test using this
  * must not link LLVM 16 (tests/CMakeLists.txt: gpu_ocl_* links the opencl
  * backend alone): PoCL's kernel compiler is LLVM 15, and LLVM 16's symbols
- * in the same process interpose on it and crash clBuildProgram. */
+ * in the same process interpose on it and crash clBuildProgram.
+ *
+ * The same harness runs the kernels as Metal Shading Language instead
+ * when LTC_GPU_MSL is defined (unit_gpu_msl_ops, tests/metal/): the plan
+ * is still the opencl backend's (its supports and tune are what the metal
+ * backend uses), its kernels rendered by csrc_metal, type-checked and run
+ * on the CPU through the MSL shim (tests/metal/msl_plan.h).  Only the
+ * device differs (GpuDev, o_gpu_run); the cases and checks are the same. */
 #include <criterion/criterion.h>
 #include <dlfcn.h>
 #include <math.h>
@@ -22,8 +29,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#ifndef LTC_GPU_MSL
 #define CL_TARGET_OPENCL_VERSION 120
 #include <CL/cl.h>
+#endif
 
 #include "codegen/backend.h"
 #include "codegen/lower.h"
@@ -33,6 +42,26 @@
 #include "codegen/cuda/cuda.h"
 #endif
 
+/* ---- one plan on the device -------------------------------------------------------- */
+typedef struct OclPlanRun {
+    const Plan *plan;
+    const LtcGpuKernel *kernels; int nkernels;
+    const int64_t *symvals;
+    void **inputs; size_t *in_bytes;      /* host data of plan inputs, parameters, outputs */
+    void **params; size_t *param_bytes;
+    void **outputs; size_t *out_bytes;
+    uint64_t call;
+} OclPlanRun;
+
+static int ocl_kernel_threads(const OclPlanRun *r, const char *name) {
+    for (int i = 0; i < r->nkernels; i++)
+        if (strcmp(r->kernels[i].name, name) == 0) return (int)r->kernels[i].threads;
+    return -1;
+}
+
+#ifdef LTC_GPU_MSL
+#include "tests/metal/msl_plan.h"
+#else
 /* ---- OpenCL by dlopen ------------------------------------------------------------ */
 #define OCL_FNS(X) X(GetPlatformIDs) X(GetDeviceIDs) X(CreateContext) X(CreateCommandQueue) \
     X(CreateProgramWithSource) X(BuildProgram) X(GetProgramBuildInfo) X(CreateKernel) X(SetKernelArg) \
@@ -111,23 +140,6 @@ __attribute__((unused)) static cl_program ocl_build(Ocl *o, const char *src, cha
     if (*log) o->GetProgramBuildInfo(p, o->dev, CL_PROGRAM_BUILD_LOG, n, *log, NULL);
     o->ReleaseProgram(p);
     return NULL;
-}
-
-/* ---- one plan on the device -------------------------------------------------------- */
-typedef struct OclPlanRun {
-    const Plan *plan;
-    const LtcGpuKernel *kernels; int nkernels;
-    const int64_t *symvals;
-    void **inputs; size_t *in_bytes;      /* host data of plan inputs, parameters, outputs */
-    void **params; size_t *param_bytes;
-    void **outputs; size_t *out_bytes;
-    uint64_t call;
-} OclPlanRun;
-
-static int ocl_kernel_threads(const OclPlanRun *r, const char *name) {
-    for (int i = 0; i < r->nkernels; i++)
-        if (strcmp(r->kernels[i].name, name) == 0) return (int)r->kernels[i].threads;
-    return -1;
 }
 
 /* One step: tiles in launches of at most LTC_GPU_MAX_GROUPS groups. */
@@ -233,12 +245,44 @@ out:
     return rc;
 }
 
+/* The device of the harness (named `cl` in O for both devices). */
+typedef Ocl GpuDev;
+#define GPU_DEV_NAME "OpenCL"
+static int gpu_open(GpuDev *d, char *err, size_t errlen) { return ocl_open(d, err, errlen); }
+static void gpu_close(GpuDev *d) { ocl_close(d); }
+
+/* Build the plan's kernels (the opencl backend be generates them) and run
+ * r on the device; r's kernel table is filled here. */
+static void o_gpu_run(GpuDev *dev, Backend *be, Plan *p, OclPlanRun *r, LtcDiag *d) {
+    cr_assert(be->generate(be, &p, 1, NULL, d) == 0, "generate: %s", d->msg);
+    CsImage img = {0};
+    cr_assert(opencl_code_image(be, &img, &r->kernels, &r->nkernels, d) == 0, "%s", d->msg);
+    StrBuf src = {0};
+    cr_assert(be->emit_text(be, "opencl", &src, d) == 0, "%s", d->msg);
+    const char *dump = getenv("LTC_OCL_DUMP");   /* a file to write the source to, for debugging */
+    FILE *df = dump ? fopen(dump, "w") : NULL;
+    if (df) {
+        fputs(src.s, df);
+        fclose(df);
+    }
+    char *log = NULL;
+    cl_program prog = ocl_build(dev, src.s, &log);
+    cr_assert(prog, "clBuildProgram failed:\n%s\n--- source ---\n%s", log ? log : "(no log)", src.s);
+    char err[512] = "";
+    int rc = ocl_run_plan(dev, prog, r, err, sizeof err);
+    dev->ReleaseProgram(prog);
+    cr_assert(rc == 0, "run: %s", err);
+    sb_free(&src);
+    csrc_image_free(&img);
+}
+#endif
+
 /* ---- the harness: one node against ir_run ------------------------------------------ */
 typedef struct O {
     Arena a;
     Graph *eager, *g;
     LtcDiag d;
-    Ocl cl;
+    GpuDev cl;
     uint64_t rng, call;
     void *in_data[16]; size_t in_bytes[16]; int nin;
     /* o_dtype: the case's graph in bf16/f16 (ir/passes/dtype.c, as
@@ -255,11 +299,11 @@ __attribute__((unused)) static void o_setup(void) {
     og.eager = graph_new(&og.a, "<eager>", true);
     og.rng = 88172645463325252ull;
     char err[256] = "";
-    cr_assert(ocl_open(&og.cl, err, sizeof err) == 0, "OpenCL: %s", err);
+    cr_assert(gpu_open(&og.cl, err, sizeof err) == 0, GPU_DEV_NAME ": %s", err);
 }
 
 __attribute__((unused)) static void o_teardown(void) {
-    ocl_close(&og.cl);
+    gpu_close(&og.cl);
     arena_free(&og.a);
 }
 
@@ -333,7 +377,7 @@ static size_t o_node_numel(const Node *n) {
     return ne;
 }
 
-static size_t o_node_bytes(const Node *n) { return o_node_numel(n) * dtype_storage_size(n->dtype); }
+__attribute__((unused)) static size_t o_node_bytes(const Node *n) { return o_node_numel(n) * dtype_storage_size(n->dtype); }
 
 /* bf16/f16: the interpreter's float storage as the 2-byte elements of a
  * compiled buffer (arena), else the same data */
@@ -489,23 +533,6 @@ __attribute__((unused)) static double o_check_outputs(Node **outs, int nout, dou
     cr_assert(be, "%s", og.d.msg);
     Plan *p = NULL;
     cr_assert(plan_build(g, be, &og.a, &p, &og.d) == 0, "plan_build: %s", og.d.msg);
-    cr_assert(be->generate(be, &p, 1, NULL, &og.d) == 0, "generate: %s", og.d.msg);
-    CsImage img = {0};
-    const LtcGpuKernel *kt;
-    int nk;
-    cr_assert(opencl_code_image(be, &img, &kt, &nk, &og.d) == 0, "%s", og.d.msg);
-    StrBuf src = {0};
-    cr_assert(be->emit_text(be, "opencl", &src, &og.d) == 0, "%s", og.d.msg);
-    const char *dump = getenv("LTC_OCL_DUMP");   /* a file to write the source to, for debugging */
-    FILE *df = dump ? fopen(dump, "w") : NULL;
-    if (df) {
-        fputs(src.s, df);
-        fclose(df);
-    }
-    char *log = NULL;
-    cl_program prog = ocl_build(&og.cl, src.s, &log);
-    cr_assert(prog, "clBuildProgram failed:\n%s\n--- source ---\n%s", log ? log : "(no log)", src.s);
-
     void *params[16];
     size_t pbytes[16];
     cr_assert(p->nparams <= 16);
@@ -522,13 +549,9 @@ __attribute__((unused)) static double o_check_outputs(Node **outs, int nout, dou
         memset(res[o], 0xff, obytes[o]);   /* NaN: unwritten elements show */
     }
     int64_t symvals[LTC_MAX_SYMS] = {0};
-    OclPlanRun r = {.plan = p, .kernels = kt, .nkernels = nk, .symvals = symvals, .inputs = dev_in,
-                    .in_bytes = dev_in_bytes, .params = params, .param_bytes = pbytes, .outputs = res,
-                    .out_bytes = obytes, .call = og.call};
-    char err[512] = "";
-    int rc = ocl_run_plan(&og.cl, prog, &r, err, sizeof err);
-    og.cl.ReleaseProgram(prog);
-    cr_assert(rc == 0, "run: %s", err);
+    OclPlanRun r = {.plan = p, .symvals = symvals, .inputs = dev_in, .in_bytes = dev_in_bytes, .params = params,
+                    .param_bytes = pbytes, .outputs = res, .out_bytes = obytes, .call = og.call};
+    o_gpu_run(&og.cl, be, p, &r, &og.d);
 
     if (og.dtype == DT_F32) o_dump_cuda(g, outs, nout, ref, params, pbytes, tol);   /* f32 cases only */
     double worst = 0;
@@ -553,8 +576,6 @@ __attribute__((unused)) static double o_check_outputs(Node **outs, int nout, dou
         cr_expect(rel <= tol, "%s output %d: rel err %.3g > %.3g (max ref %g)", op_info[n->op].name, o, rel, tol, maxref);
         if (rel > worst) worst = rel;
     }
-    sb_free(&src);
-    csrc_image_free(&img);
     be->destroy(be);
     return worst;
 }
