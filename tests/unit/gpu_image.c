@@ -198,3 +198,30 @@ Test(gpu_image, supports_refuses_with_a_reason) {
     s.family = "toy_rows";
     cr_assert(!csrc_supports(&s, &why) && strstr(why, "renderer"));
 }
+
+/* The dialects' lane exchange and matrix units: block reductions by xor
+ * shuffles in CUDA and MSL, the shared-memory tree in OpenCL (no
+ * subgroups in 1.2); the MSL gemm on simdgroup matrices, its threadgroup
+ * memory only kernel-scope arrays (the MSL shim relies on it). */
+Test(gpu_image, lane_exchange_and_simdgroup_matrix_by_dialect) {
+    BackendOptions o = {0};
+    Backend *b = backend_new("opencl", &A, &o, &D);
+    cr_assert(b);
+    Plan *p = small_plan(b);
+    const CDialect *dls[3] = {&csrc_cuda, &csrc_opencl, &csrc_metal};
+    StrBuf t[3] = {{0}};
+    for (int k = 0; k < 3; k++)
+        for (int i = 0; i < p->nkernels; i++) {
+            KernelSpec s;
+            kernel_spec(p, i, b, &s);
+            cr_assert(csrc_render(dls[k], &s, &t[k], NULL, &D) == 0, "%s: %s", dls[k]->name, D.msg);
+        }
+    cr_assert(strstr(t[0].s, "__shfl_xor_sync(0xffffffffu, mx, 16)") && !strstr(t[0].s, "red[tid + s_]"));
+    cr_assert(!strstr(t[0].s, "simdgroup"));
+    cr_assert(strstr(t[1].s, "red[tid + s_]") && !strstr(t[1].s, "shfl") && !strstr(t[1].s, "simd"));
+    cr_assert(strstr(t[2].s, "simd_shuffle_xor(mx, (ushort)(16))") && !strstr(t[2].s, "red[tid + s_]"));
+    cr_assert(strstr(t[2].s, "simdgroup_multiply_accumulate(") && strstr(t[2].s, "threadgroup float Cs[4096]"));
+    cr_assert(!strstr(t[2].s, "threadgroup float *") && !strstr(t[2].s, "fmax") && !strstr(t[2].s, "simd_max"));
+    for (int k = 0; k < 3; k++) sb_free(&t[k]);
+    b->destroy(b);
+}
