@@ -122,6 +122,12 @@ void csrc_preamble(const CDialect *dl, StrBuf *o) {
                      "    float y = 1.0f - (((((1.061405429f * t - 1.453152027f) * t) + 1.421413741f) * t - 0.284496736f) * t"
                      " + 0.254829592f) * t * exp(-a * a);\n"
                      "    return x < 0.0f ? -y : y;\n}\n", fn);
+    /* without double (Metal): x * k for a double k = kh + kl, rounded once
+     * to float but for ties within 2^-48 of x k, as the reference's
+     * (float)(x * k) (dropout's scale); fma gives x * kh's rounding error */
+    if (!dl->has_f64)
+        sb_printf(o, "%s float ltc_mul2(float x, float kh, float kl) { float p = x * kh; return p + (fma(x, kh, -p) + x * kl); }\n",
+                  fn);
     /* bf16/f16 storage: u16 elements, float values (ir/types.c's rounding) */
     sb_printf(o, "%s float ltc_ld_bf16(%su16 *p, i64 i) { return %s((u32)p[i] << 16); }\n", fn, dl->global,
               dl->bits_as_float);

@@ -22,8 +22,13 @@
 #include "codegen/csrc/csrc.h"
 #include "codegen/kernel_layout.h"
 
-/* a double literal (the reference's constants are doubles) */
-static void dbl(StrBuf *o, double v) { sb_printf(o, "%.17e", v); }
+/* a double literal (the reference's constants are doubles); a float one
+ * in a dialect without double (Metal: an unsuffixed literal would not be
+ * the double the source seems to say) */
+static void dbl(const Cs *c, StrBuf *o, double v) {
+    if (c->dl->has_f64) sb_printf(o, "%.17e", v);
+    else cs_flt(o, v);
+}
 
 int cs_reduce(Cs *c, LtcDiag *d) {
     (void)d;
@@ -159,12 +164,12 @@ int cs_misc(Cs *c, LtcDiag *d) {
         sb_puts(o, "    const i64 cols = args.dims[0];\n    for (i64 j = tid; j < cols; j += T) {\n");
         sb_printf(o, "        const %s x = ", acc);
         if (op == OP_FULL) {
-            dbl(o, s->f0);
+            dbl(c, o, s->f0);
         } else {   /* lo + j * step, in double as the interpreter */
             sb_printf(o, "(%s)j * ", acc);
-            dbl(o, s->hi);
+            dbl(c, o, s->hi);
             sb_puts(o, " + ");
-            dbl(o, s->lo);
+            dbl(c, o, s->lo);
         }
         StrBuf v = {0};
         store_as(&v, s->dtype, "x");
@@ -225,9 +230,18 @@ int cs_dropout(Cs *c, LtcDiag *d) {
                  "        const bool keep = ltc_uniform(seed0, seed1, call, (u64)e) >= ", DROP_TILE, DROP_TILE, DROP_TILE);
     cs_flt(o, s->p);
     StrBuf v = {0};
-    sb_printf(&v, "keep ? (float)((%s)%s * ", cs_f64(c), cs_ld(c, ft, "X", "e"));
-    dbl(&v, ks);
-    sb_puts(&v, ") : 0.0f");
+    if (c->dl->has_f64) {
+        sb_printf(&v, "keep ? (float)((%s)%s * ", cs_f64(c), cs_ld(c, ft, "X", "e"));
+        dbl(c, &v, ks);
+        sb_puts(&v, ") : 0.0f");
+    } else {   /* no double: x * (kh + kl) through fma (the preamble's ltc_mul2) */
+        float kh = (float)ks, kl = (float)(ks - (double)kh);
+        sb_printf(&v, "keep ? ltc_mul2(%s, ", cs_ld(c, ft, "X", "e"));
+        cs_flt(&v, kh);
+        sb_puts(&v, ", ");
+        cs_flt(&v, kl);
+        sb_puts(&v, ") : 0.0f");
+    }
     sb_printf(o, ";\n        %s;\n    }\n", cs_st(c, ft, "Y", "e", v.s ? v.s : "0"));
     sb_free(&v);
     cs_end(c);

@@ -2,9 +2,11 @@
  * --target metal --emit metal` writes it (gpu_examples.h), in f32, bf16
  * and f16: it passes msl_check (the shim's CHECK mode and attribute
  * whitelist) and builds in RUN mode with every kernel's lane entry (the
- * parameters of each kernel read and passed).  Skipped where this
- * lispetorchc has no metal target (the backend lives on its own branch
- * until merged). */
+ * parameters of each kernel read and passed).  Needs lispetorchc built;
+ * skipped where it has no metal target (the backend lives on its own
+ * branch until merged). */
+#include <sys/stat.h>
+
 #include "tests/unit/gpu_examples.h"
 #include "tests/metal/msl_runner.h"
 
@@ -26,6 +28,8 @@ static void every_example(const char *extra) {
     int nex;
     char **ex = gx_examples(&nex);
     cr_assert_gt(nex, 0);
+    struct stat st;
+    cr_assert(stat(LTC_BINARY_DIR "/lispetorchc", &st) == 0, "build lispetorchc first (ninja lispetorchc)");
     if (!have_metal_target(ex[0])) cr_skip_test("this lispetorchc has no --target metal");
     for (int e = 0; e < nex; e++) {
         GxSource g;

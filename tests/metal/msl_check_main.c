@@ -38,7 +38,12 @@ int main(int argc, char **argv) {
             return 2;
         }
         if (msl_check(src, err, sizeof err) != 0) {
-            fprintf(stderr, "%s: MSL check failed:\n%s\n", argv[i], err);
+            /* msl_check names the source <msl>: say the file */
+            for (const char *q = err, *m; *q; q = m + 5) {
+                if (!(m = strstr(q, "<msl>"))) { fputs(q, stderr); break; }
+                fprintf(stderr, "%.*s%s", (int)(m - q), q, argv[i]);
+            }
+            fputc('\n', stderr);
             bad = 1;
         }
         free(src);

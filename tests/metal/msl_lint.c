@@ -97,6 +97,31 @@ static int check_attrs(const MslToks *t, int i, const char *file, int *next, cha
 
 static bool adjacent(const MslTok *a, const MslTok *b) { return a->s + a->len == b->s; }
 
+/* C++ that MSL leaves out (the specification's list of restrictions) */
+static const char *const banned[] = {"goto", "new", "delete", "virtual", "thread_local", "register", "try", "catch",
+                                     "throw", "dynamic_cast", "typeid", "noexcept"};
+
+/* a floating literal without f or h: a double in the shim's C++, so RUN
+ * mode would compute in double where Metal does not */
+static bool unsuffixed_float(const MslTok *k) {
+    if (k->kind != MT_NUMBER) return false;
+    bool hex = k->len > 1 && k->s[0] == '0' && (k->s[1] == 'x' || k->s[1] == 'X'), flt = false;
+    for (int i = 0; i < k->len; i++)
+        flt = flt || k->s[i] == '.' || (hex ? k->s[i] == 'p' || k->s[i] == 'P' : k->s[i] == 'e' || k->s[i] == 'E');
+    char last = k->s[k->len - 1];
+    return flt && !strchr("fFhH", last);
+}
+
+static bool is_banned(const MslTok *k) {
+    for (size_t j = 0; k->kind == MT_IDENT && j < sizeof banned / sizeof *banned; j++)
+        if (msl_tok_is(k, banned[j])) return true;
+    return false;
+}
+
+typedef struct Fn Fn;
+static int functions(const MslToks *t, Fn **out);
+static int lint_functions(const MslToks *t, const char *file, char *err, size_t errlen);
+
 int msl_lint(const char *src, const char *file, char *err, size_t errlen) {
     MslToks t;
     int line = 0;
@@ -116,9 +141,29 @@ int msl_lint(const char *src, const char *file, char *err, size_t errlen) {
         } else if (msl_tok_is(k, "long") && i + 1 < t.n && (msl_tok_is(&t.t[i + 1], "long") || msl_tok_is(&t.t[i + 1], "double"))) {
             say(err, errlen, file, k->line, "MSL has no long %.*s", t.t[i + 1].s, t.t[i + 1].len);
             rc = -1;
+        } else if (unsuffixed_float(k)) {
+            say(err, errlen, file, k->line, "the floating literal %.*s has no f or h suffix (a double in C++: the shim "
+                "would compute in double)", k->s, k->len);
+            rc = -1;
+        } else if (is_banned(k)) {
+            say(err, errlen, file, k->line, "MSL has no %.*s (C++ it leaves out)", k->s, k->len);
+            rc = -1;
         } else if (msl_tok_is(k, "printf")) {
             say(err, errlen, file, k->line, "MSL has no printf%.*s", "", 0);
             rc = -1;
+        } else if (msl_tok_is(k, "static")) {
+            /* a static function is MSL; a static variable is not (a program-scope
+             * one must be in constant; the shim's own threadgroup is static) */
+            for (int j = i + 1; j < t.n; j++) {
+                const MslTok *q = &t.t[j];
+                if (msl_tok_is(q, "(")) break;
+                if (q->kind == MT_PUNCT && strchr("[;,=", q->s[0])) {
+                    say(err, errlen, file, k->line, "a static variable: MSL has none (a program-scope constant is "
+                        "declared `constant`)%.*s", "", 0);
+                    rc = -1;
+                    break;
+                }
+            }
         } else if (msl_tok_is(k, "threadgroup")) {
             /* threadgroup T x[N] only: a pointer or reference to threadgroup
              * memory would be a `static` pointer in the shim */
@@ -135,6 +180,7 @@ int msl_lint(const char *src, const char *file, char *err, size_t errlen) {
             }
         }
     }
+    if (rc == 0) rc = lint_functions(&t, file, err, errlen);
     msl_toks_free(&t);
     return rc;
 }
@@ -152,7 +198,7 @@ static int match(const MslToks *t, int i) {
     return -1;
 }
 
-typedef struct Fn { const MslTok *name; int lp, body, end; bool sync; } Fn;
+struct Fn { const MslTok *name; int lp, body, end; bool sync; int mark; };
 
 /* the functions defined at file scope: NAME ( ... ) [const] { ... } */
 static int functions(const MslToks *t, Fn **out) {
@@ -174,7 +220,7 @@ static int functions(const MslToks *t, Fn **out) {
             if (!g) { free(f); return -1; }
             f = g;
         }
-        f[n++] = (Fn){&t->t[i], i + 1, b, e, false};
+        f[n++] = (Fn){&t->t[i], i + 1, b, e, false, 0};
         i = e;
     }
     *out = f;
@@ -200,6 +246,63 @@ static void mark_sync(const MslToks *t, Fn *f, int n) {
                 for (int m = 0; m < n && !f[k].sync; m++)
                     if (f[m].sync && t->t[j].kind == MT_IDENT && same_tok(&t->t[j], f[m].name)) f[k].sync = changed = true;
     }
+}
+
+/* a call cycle through f[k] (depth-first; mark 1: on the path, 2: done) */
+static int cycle(const MslToks *t, Fn *f, int n, int k) {
+    if (f[k].mark == 1) return k;
+    if (f[k].mark == 2) return -1;
+    f[k].mark = 1;
+    for (int j = f[k].body; j < f[k].end; j++) {
+        if (t->t[j].kind != MT_IDENT || j + 1 >= f[k].end || !msl_tok_is(&t->t[j + 1], "(")) continue;
+        for (int m = 0; m < n; m++)
+            if (same_tok(&t->t[j], f[m].name)) {
+                int c = cycle(t, f, n, m);
+                if (c >= 0) return c;
+            }
+    }
+    f[k].mark = 2;
+    return -1;
+}
+
+/* no recursion (MSL has none); a kernel's pointer and reference
+ * parameters name their address space */
+static int lint_functions(const MslToks *t, const char *file, char *err, size_t errlen) {
+    Fn *f = NULL;
+    int n = functions(t, &f), rc = 0;
+    if (n < 0) { snprintf(err, errlen, "%s: out of memory", file); return -1; }
+    for (int k = 0; k < n && rc == 0; k++) {
+        int c = cycle(t, f, n, k);
+        if (c >= 0) {
+            say(err, errlen, file, f[c].name->line, "%.*s is recursive (MSL has no recursion)", f[c].name->s, f[c].name->len);
+            rc = -1;
+        }
+    }
+    for (int k = 0; k < n && rc == 0; k++) {
+        if (f[k].lp < 3 || !msl_tok_is(&t->t[f[k].lp - 3], "kernel")) continue;
+        int rp = match(t, f[k].lp);
+        bool space = false, indirect = false;
+        for (int j = f[k].lp + 1; j <= rp && rc == 0; j++) {
+            const MslTok *q = &t->t[j];
+            if (msl_tok_is(q, "device") || msl_tok_is(q, "constant") || msl_tok_is(q, "threadgroup") ||
+                msl_tok_is(q, "thread"))
+                space = true;
+            else if (msl_tok_is(q, "*") || msl_tok_is(q, "&")) indirect = true;
+            else if (msl_tok_is(q, "[") && j + 1 <= rp && msl_tok_is(&t->t[j + 1], "[")) {   /* skip the attribute */
+                while (j <= rp && !msl_tok_is(&t->t[j], "]")) j++;
+                j++;
+            } else if (msl_tok_is(q, ",") || j == rp) {
+                if (indirect && !space) {
+                    say(err, errlen, file, q->line, "a pointer or reference parameter of kernel %.*s without an address space "
+                        "(device, constant, threadgroup)", f[k].name->s, f[k].name->len);
+                    rc = -1;
+                }
+                space = indirect = false;
+            }
+        }
+    }
+    free(f);
+    return rc;
 }
 
 static void copy_text(char *dst, size_t cap, const char *a, const char *b) {

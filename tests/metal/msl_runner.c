@@ -116,6 +116,18 @@ static int run_tool(char *const *argv, const char *log, char *err, size_t errlen
     return rc;
 }
 
+/* every `path` in s (NUL-terminated, capacity cap) becomes `name`: the
+ * diagnostics name the source as the lint does, not the temporary file */
+static void rename_in(char *s, size_t cap, const char *path, const char *name) {
+    size_t pl = strlen(path), nl = strlen(name);
+    if (!pl || nl > pl) return;
+    for (char *q = strstr(s, path); q; q = strstr(q + nl, path)) {
+        memcpy(q, name, nl);
+        memmove(q + nl, q + pl, strlen(q + pl) + 1);
+    }
+    (void)cap;
+}
+
 /* ---- CHECK --------------------------------------------------------------------------- */
 int msl_check(const char *src, char *err, size_t errlen) {
     if (msl_lint(src, "<msl>", err, errlen)) return -1;
@@ -124,9 +136,12 @@ int msl_check(const char *src, char *err, size_t errlen) {
     const char *file = tmp_file(&t, "kernels.metal"), *log = tmp_file(&t, "clang.log");
     int rc = write_file(file, src, NULL, err, errlen);
     if (rc == 0) {
+        /* half is __fp16 in CHECK mode (ltc_msl/half.h): allowed as a parameter and result */
         char *argv[] = {(char *)cxx(), "-std=c++17", "-fsyntax-only", "-DLTC_MSL_CHECK", "-Wno-unknown-attributes",
+                        "-Xclang", "-fallow-half-arguments-and-returns",
                         "-ferror-limit=20", "-I", MSL_INCLUDE_DIR, "-x", "c++", (char *)file, NULL};
         rc = run_tool(argv, log, err, errlen);
+        if (rc) rename_in(err, errlen, file, "<msl>");
     }
     tmp_close(&t);
     return rc;

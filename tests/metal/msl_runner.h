@@ -25,5 +25,10 @@ MslProgram *msl_build(const char *src, const char *const *names, int n, char *er
 /* Kernel k (index into names) over ngroups groups of `threads` lanes (groups one after another, lanes as threads), buffers bufs[0..LTC_GPU_MAX_BUFS) (host pointers; unused ones may be NULL), args as plan/gpu_abi.h. 0, or -1 + err: a lane that left while others waited at a barrier (divergent barrier), a barrier that waited over 30 s, threads > 1024 or not a multiple of 32 where simd operations are used, etc. Never hangs. */
 int msl_launch(MslProgram *p, int k, void *const *bufs, const LtcGpuArgs *args, int64_t ngroups, int threads, char *err, size_t errlen);
 void msl_free(MslProgram *p);
+/* Here no barrier waits in real time (the lanes of a group are coroutines,
+ * msl_sched.h): the one limit is the launch's wall clock, LTC_MSL_TIMEOUT_S
+ * (default 120 s), past which the launch is abandoned and the program
+ * refuses further launches.  msl_build does not run msl_check: call both.
+ * msl_check's diagnostics name the source "<msl>" (lint and clang alike). */
 
 #endif

@@ -60,6 +60,16 @@ Test(msl_shim, check_rejects) {
     must_fail_check("a position attribute with an argument",
                     HEAD "kernel void k(device float *x [[buffer(0)]], uint i [[thread_position_in_grid(0)]]) { x[i] = 0; }\n",
                     "takes no argument");
+    must_fail_check("an unsuffixed float literal", HEAD "kernel void k(device float *x [[buffer(0)]]) { x[0] *= 0.5; }\n",
+                    "0.5 has no f or h suffix");
+    must_fail_check("a static variable", HEAD "kernel void k(device float *x [[buffer(0)]]) { static float s = 1.0f; x[0] = s; }\n",
+                    "a static variable");
+    must_fail_check("goto", HEAD "kernel void k(device float *x [[buffer(0)]]) { goto end; end: x[0] = 0.0f; }\n",
+                    "MSL has no goto");
+    must_fail_check("recursion", HEAD "static int f(int n) { return n ? g(n - 1) : 0; }\nstatic int g(int n) { return f(n); }\n"
+                                      "kernel void k(device int *x [[buffer(0)]]) { x[0] = f(3); }\n", "is recursive");
+    must_fail_check("a kernel pointer without an address space",
+                    HEAD "kernel void k(float *x [[buffer(0)]]) { x[0] = 0.0f; }\n", "without an address space");
     /* without the shim's own lint, clang still rejects an unknown function */
     must_fail_check("erf (not in MSL)", HEAD "kernel void k(device float *x [[buffer(0)]]) { x[0] = erf(x[0]); }\n", "erf");
 }
@@ -77,6 +87,16 @@ Test(msl_shim, check_accepts) {
                          "    half h = half(v); v += float(h * h) + tanh(v) + pow(v, 2.0f) + clamp(v, 0.0f, 1.0f);\n"
                          "    if (isnan(v) || isinf(v)) v = INFINITY;\n"
                          "    x[g * 64 + tp.x] = v + float(s + n);\n}\n");
+    /* half through device memory, half and float simdgroup matrices from device and threadgroup memory */
+    must_pass_check(HEAD "kernel void k(device half *h [[buffer(0)]], device float *f [[buffer(1)]],\n"
+                         "              ushort lane [[thread_index_in_simdgroup]]) {\n"
+                         "    half a = h[lane];\n    h[lane + 32] = a * a + half(1.0f);\n"
+                         "    simdgroup_half8x8 A;\n    simdgroup_load(A, h, 8);\n"
+                         "    threadgroup float t[64];\n    t[lane] = f[lane];\n"
+                         "    threadgroup_barrier(mem_flags::mem_threadgroup);\n"
+                         "    simdgroup_float8x8 B, C;\n    simdgroup_load(B, t, 8, ulong2(0, 0), true);\n"
+                         "    simdgroup_multiply(C, B, B);\n    simdgroup_store(C, f + 64, 8);\n"
+                         "    simdgroup_store(A, h + 64, 8);\n}\n");
 }
 
 /* build src's kernel "k" and launch it; the error (or "") in err */
@@ -115,11 +135,32 @@ Test(msl_shim, run_rejects) {
     cr_expect(run1(HEAD "kernel void k(device float *x [[buffer(0)]], uint i [[thread_position_in_threadgroup]]) {\n"
                         "    if (i < 16) x[i] = simd_sum(x[i]);\n}\n", b, 1, 32) != 0);
     cr_expect(strstr(err, "divergent simd operation"), "%s", err);
+    /* a missing barrier: lane 0 reads the others' slots before they run
+     * (the schedule runs lanes in order up to a barrier) */
+    float y[64] = {0};
+    void *by[] = {y, NULL};
+    cr_expect(run1(HEAD "kernel void k(device float *x [[buffer(0)]], uint i [[thread_position_in_threadgroup]]) {\n"
+                        "    threadgroup float t[64];\n    t[i] = 1.0f;\n    threadgroup_barrier(mem_flags::mem_threadgroup);\n"
+                        "    t[i] = 2.0f;\n    float s = 0.0f;\n    for (int j = 0; j < 64; j++) s += t[j];\n    x[i] = s;\n}\n",
+                   by, 1, 64) == 0, "%s", err);
+    cr_expect(y[0] != 128.0f || y[63] != 128.0f, "the race went unseen: %g %g", y[0], y[63]);
     cr_expect(run1(HEAD "[[max_total_threads_per_threadgroup(32)]] kernel void k(device float *x [[buffer(0)]]) { x[0] = 1; }\n",
                    b, 1, 64) != 0);
     cr_expect(strstr(err, "max_total_threads_per_threadgroup(32)"), "%s", err);
     cr_expect(run1(HEAD "kernel void k(device float *x [[buffer(0)]]) { x[0] = 1; }\n", b, 1, 1025) != 0);
     cr_expect(strstr(err, "1..1024"), "%s", err);
+}
+
+/* never hangs: a lane that spins is abandoned at the time limit */
+Test(msl_shim, spin_times_out) {
+    setenv("LTC_MSL_TIMEOUT_S", "2", 1);
+    int x[64] = {0};
+    void *b[] = {x, NULL};
+    cr_expect(run1(HEAD "kernel void k(device int *x [[buffer(0)]], uint i [[thread_position_in_threadgroup]]) {\n"
+                        "    threadgroup_barrier(mem_flags::mem_threadgroup);\n"
+                        "    if (i == 1) while (((volatile device int *)x)[0] == 0) {}\n    x[i] = 1;\n}\n", b, 1, 64) != 0);
+    cr_expect(strstr(err, "did not finish in 2 s"), "%s", err);
+    unsetenv("LTC_MSL_TIMEOUT_S");
 }
 
 /* a group sum: simd_sum per simdgroup, the simdgroups' sums through

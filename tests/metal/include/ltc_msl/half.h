@@ -87,7 +87,19 @@ inline ushort ltc_f_to_bf(float f) {
     inline T operator/(int a, T b) { return T(a) / b; }                                         \
     static_assert(sizeof(T) == 2, #T " is 2 bytes");
 
+#ifdef LTC_MSL_CHECK
+// CHECK mode: half is clang's __fp16 (the compile passes
+// -fallow-half-arguments-and-returns), a builtin type, so that loads and
+// stores through `device half *` type-check (a class's implicit copy
+// members live in the generic address space and cannot bind to an object
+// in device memory).  Its arithmetic promotes to float, where MSL's stays
+// half: an overload chosen by that difference (max(h * h, h)) may be
+// reported ambiguous here although MSL accepts it.  RUN mode has the exact
+// struct below.
+typedef __fp16 half;
+#else
 LTC_MSL_HALFLIKE(half, ltc_f_to_h, ltc_h_to_f)
+#endif
 inline float ltc_bf_to_f(ushort h) { return __builtin_bit_cast(float, uint(h) << 16); }
 LTC_MSL_HALFLIKE(bfloat, ltc_f_to_bf, ltc_bf_to_f)
 #undef LTC_MSL_HALFLIKE
