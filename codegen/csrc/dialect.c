@@ -297,7 +297,7 @@ void cs_flt(StrBuf *o, double v) {
  * work-item reaches every barrier and every lane exchange (the callers
  * run it in group-uniform control flow: cs_tile_live).
  *
- * With lane exchange (dl->shuffle_xor) and T = 32 W, W a power of two:
+ * With lane exchange (dl->shuffle_xor) and T = 32 W (whole warps):
  *   1. an xor butterfly in each warp: after the steps d = 16, 8, .., 1
  *      lane 0 holds op over its 32 lanes;
  *   2. lane 0 of warp w writes red[w]; one barrier;
@@ -311,13 +311,12 @@ void cs_flt(StrBuf *o, double v) {
 void cs_block_reduce(Cs *c, bool max, const char *v, const char *red) {
     const char *b = c->dl->barrier, *op = max ? "ltc_max" : "ltc_add";
     int T = c->threads, W = T / 32;
-    if (c->dl->shuffle_xor && T % 32 == 0 && (W & (W - 1)) == 0) {
+    if (c->dl->shuffle_xor && T >= 32 && T % 32 == 0) {
         for (int d = 16; d > 0; d >>= 1) {
             sb_printf(c->o, "    %s = %s(%s, ", v, op, v);
             sb_printf(c->o, c->dl->shuffle_xor, v, d);
             sb_puts(c->o, ");\n");
         }
-        if (W == 1) return;
         sb_printf(c->o, "    if ((tid & 31) == 0) %s[tid >> 5] = %s;\n    %s;\n"
                         "    %s = %s[0];\n"
                         "    for (int w_ = 1; w_ < %d; w_++) %s = %s(%s, %s[w_]);\n    %s;\n",
