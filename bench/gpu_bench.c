@@ -9,9 +9,12 @@
  * inputs with uniform [-1, 1) floats (ids: 0; masks: true), and times
  * ltc_model_run, which returns when the outputs are final, two ways:
  *   dev   inputs and outputs in GPU memory (DLPack kDLCUDA): no copies;
- *   host  inputs and outputs in host memory: staged by the runtime.
+ *   host  inputs and outputs in host memory: staged by the runtime
+ *         (--dev-only skips it).
  * Prints one line: the median and the minimum of N runs (default 50) after
- * 5 warm-up runs, in milliseconds.  Device memory comes from the driver the
+ * 5 warm-up runs, in milliseconds, and the device memory the runs took
+ * beyond the weights and the tensors (run_mb: the scratch arena, by
+ * cuMemGetInfo before and after) with the tensors' (io_mb).  Device memory comes from the driver the
  * runtime uses (runtime/rt_cuda.h's table, its primary context). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,6 +104,7 @@ int main(int argc, char **argv) {
     if (argc < 2) return die("usage", "ltc_gpu_bench MODEL.so NAME=VALUE... [--iters N]");
     const char *so = argv[1];
     int iters = 50;
+    int dev_only = 0;
     ltc_error err;
     ltc_model *m = ltc_model_open(so, &err);
     if (!m) return die(so, err.message);
@@ -124,6 +128,7 @@ int main(int argc, char **argv) {
     for (int s = 0; s < nsym; s++) sym[s] = -1;
     for (int k = 2; k < argc; k++) {
         if (strcmp(argv[k], "--iters") == 0 && k + 1 < argc) { iters = atoi(argv[++k]); continue; }
+        if (strcmp(argv[k], "--dev-only") == 0) { dev_only = 1; continue; }
         char *eq = strchr(argv[k], '=');
         int found = 0;
         for (int s = 0; eq && s < nsym; s++)
@@ -147,6 +152,7 @@ int main(int argc, char **argv) {
 
     int ni = ltc_model_num_inputs(m, entry), no = ltc_model_num_outputs(m, entry);
     DLTensor hin[16], din[16], hout[16], dout[16];
+    size_t io_bytes = 0;
     int64_t shp[32][LTC_MAX_NDIM];
     if (ni > 16 || no > 16) return die(so, "more than 16 inputs or outputs");
     for (int i = 0; i < ni + no; i++) {
@@ -162,6 +168,7 @@ int main(int argc, char **argv) {
             n *= (size_t)shp[i][d];
         }
         size_t es = ti.dtype == LTC_I64 ? 8 : ti.dtype == LTC_BOOL ? 1 : ti.dtype == LTC_F32 ? 4 : 2;
+        io_bytes += n * es;
         unsigned char *h = calloc(n ? n : 1, es);
         if (!h) return die("host", "out of memory");
         if (i < ni && ti.dtype == LTC_F32)
@@ -187,12 +194,17 @@ int main(int argc, char **argv) {
         if (i < ni) hin[i] = hd, din[i] = dd;
         else hout[i - ni] = hd, dout[i - ni] = dd;
     }
-    double dmed, dmin, hmed, hmin;
+    double dmed, dmin, hmed = 0, hmin = 0;
+    size_t free0 = 0, free1 = 0, total = 0;
+    if (cu.MemGetInfo(&free0, &total)) return die("driver", "cuMemGetInfo failed");
     if (timed(m, entry, din, ni, dout, no, iters, &dmed, &dmin) != 0) return die("run (device tensors)", ltc_last_error(m)->message);
-    if (timed(m, entry, hin, ni, hout, no, iters, &hmed, &hmin) != 0) return die("run (host tensors)", ltc_last_error(m)->message);
+    if (cu.MemGetInfo(&free1, &total)) return die("driver", "cuMemGetInfo failed");
+    if (!dev_only && timed(m, entry, hin, ni, hout, no, iters, &hmed, &hmin) != 0)
+        return die("run (host tensors)", ltc_last_error(m)->message);
     printf("gpu_bench: %s", so);
     for (int s = 0; s < nsym; s++) printf(" %s=%lld", ltc_model_symbol_name(m, entry, s), (long long)sym[s]);
-    printf(" dev_ms=%.4f dev_min_ms=%.4f host_ms=%.4f host_min_ms=%.4f iters=%d\n", dmed, dmin, hmed, hmin, iters);
+    printf(" dev_ms=%.4f dev_min_ms=%.4f host_ms=%.4f host_min_ms=%.4f iters=%d run_mb=%.1f io_mb=%.1f\n", dmed, dmin,
+           hmed, hmin, iters, free0 > free1 ? (double)(free0 - free1) / 1048576 : 0.0, (double)io_bytes / 1048576);
     ltc_model_close(m);
     return 0;
 }

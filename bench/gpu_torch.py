@@ -3,8 +3,13 @@ on the GPU, timed as bench/gpu_bench.c times ours: median and minimum of N
 forwards after warm-up, each timed with CUDA events.
 
     python3 bench/gpu_torch.py B S E H F [--dtype f32|bf16] [--iters N] [--compile]
+    python3 bench/gpu_torch.py attn B H S D [--causal] [--math] [--iters N]
 
 Prints one line: kind=torch_eager (or torch_compile) ... ms=... min_ms=...
+The attn form times F.scaled_dot_product_attention alone in bf16 (bench/
+gpu_attn.lsp.in) with each SDPA backend that runs it (flash, cuDNN,
+memory-efficient): kind=sdpa_<backend> ... ms=... tflops=... run_mb=...
+(memory beyond q, k, v and the output, from max_memory_allocated).
 fp32 matrix products stay fp32 (TF32 off, PyTorch's default), as ours are.
 """
 import sys
@@ -45,7 +50,37 @@ def timed(fn, x, iters):
     return ts[len(ts) // 2], ts[0]
 
 
+def attn(argv):
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    B, H, S, D = (int(v) for v in argv[:4])
+    causal = "--causal" in argv
+    iters = int(argv[argv.index("--iters") + 1]) if "--iters" in argv else 20
+    q, k, v = (torch.rand(B, H, S, D, device="cuda", dtype=torch.bfloat16) for _ in range(3))
+    io = 4 * q.numel() * q.element_size()
+    flops = 4 * B * H * S * S * D * (0.5 if causal else 1.0)
+    backends = [("flash", SDPBackend.FLASH_ATTENTION), ("cudnn", SDPBackend.CUDNN_ATTENTION),
+                ("efficient", SDPBackend.EFFICIENT_ATTENTION)]
+    if "--math" in argv:     # the unfused path: S x S scores in memory
+        backends.append(("math", SDPBackend.MATH))
+    for name, be in backends:
+        try:
+            with sdpa_kernel(be):
+                fn = lambda _: F.scaled_dot_product_attention(q, k, v, is_causal=causal)
+                torch.cuda.reset_peak_memory_stats()
+                base = torch.cuda.memory_allocated()
+                med, mn = timed(fn, None, iters)
+                peak = torch.cuda.max_memory_allocated() - base
+        except Exception as e:  # a backend that does not run this shape (or runs out of memory) says so
+            torch.cuda.empty_cache()
+            print(f"kind=sdpa_{name} B={B} H={H} S={S} D={D} causal={int(causal)} failed={type(e).__name__}", flush=True)
+            continue
+        print(f"kind=sdpa_{name} B={B} H={H} S={S} D={D} causal={int(causal)} ms={med:.4f} min_ms={mn:.4f} "
+              f"tflops={flops / med / 1e9:.1f} run_mb={max(peak - io / 4, 0) / 1048576:.1f} iters={iters}", flush=True)
+
+
 def main(argv):
+    if argv and argv[0] == "attn":
+        return attn(argv[1:])
     B, S, E, H, Fd = (int(v) for v in argv[:5])
     dt = torch.bfloat16 if "--dtype" in argv and argv[argv.index("--dtype") + 1] == "bf16" else torch.float32
     iters = int(argv[argv.index("--iters") + 1]) if "--iters" in argv else 50

@@ -169,9 +169,9 @@ int driver_codegen(Driver *d, Interp *I, Graph **entries, int n, const char *kin
     drv_verbose(d, "generating kernels...");
     if (b->generate(b, plans, n, &bo, diag) != 0) goto out;
     drv_phase(d, "generate", t0);
-    /* the backend's text kinds: llvm, asm (cpu), opencl, cuda, ptx (GPU targets) */
+    /* the backend's text kinds: llvm, asm (cpu), opencl, metal, cuda, ptx (GPU targets) */
     if (strcmp(kind, "llvm") == 0 || strcmp(kind, "asm") == 0 || strcmp(kind, "opencl") == 0 ||
-        strcmp(kind, "cuda") == 0 || strcmp(kind, "ptx") == 0) {
+        strcmp(kind, "metal") == 0 || strcmp(kind, "cuda") == 0 || strcmp(kind, "ptx") == 0) {
         rc = b->emit_text(b, kind, text, diag);
         goto out;
     }

@@ -69,7 +69,7 @@ enum { NSPECS = sizeof specs / sizeof specs[0] };
 
 /* Emit kinds: those the driver handles itself, then the backend's. */
 static const char *const emit_kinds[] = {"ir", "dot", "weights", "llvm", "asm", "obj", "fusion", "plan", "kernels",
-                                           "opencl", "cuda", "ptx"};
+                                           "opencl", "metal", "cuda", "ptx"};
 enum { NEMIT = sizeof emit_kinds / sizeof emit_kinds[0] };
 
 void driver_print_help(FILE *f) {
@@ -83,8 +83,8 @@ void driver_print_help(FILE *f) {
           "                        MODEL.so for a library). All outputs are renamed into\n"
           "                        place only when the whole compile succeeded.\n"
           "  --emit KIND           ir | dot | weights | llvm | asm | obj | fusion | plan |\n"
-          "                        kernels | opencl (--target opencl) | cuda | ptx\n"
-          "                        (--target cuda)\n"
+          "                        kernels | opencl (--target opencl) | metal\n"
+          "                        (--target metal) | cuda | ptx (--target cuda)\n"
           "  --entry NAME          function to compile (repeatable; default: the last user\n"
           "                        function called at top level with tensor arguments)\n"
           "  --save-weights FILE   write the entries' parameters as safetensors\n"
@@ -94,7 +94,7 @@ void driver_print_help(FILE *f) {
           "  -O0 .. -O3            optimisation level (default -O2)\n"
           "  --dtype T             f32 (default) | bf16 | f16: the model's float tensors\n"
           "                        (weights, activations) in T, fp32 accumulation\n"
-          "                        (--target opencl, cuda)\n"
+          "                        (--target opencl, metal, cuda)\n"
           "  --embed-weights       bake the weights into the library (default: they are\n"
           "                        written to MODEL.safetensors beside MODEL.so)\n"
           "  --no-fuse=PASS        switch one fusion pass off (simplify, attention, causal,\n"
@@ -346,7 +346,7 @@ int driver_parse_args(Driver *d, int argc, char **argv) {
             if (k == NEMIT) {
                 const char *hint = name_closest(val, emit_kinds, NEMIT);
                 if (hint) return usage(d, "unknown --emit kind '%s'; did you mean '%s'?", val, hint);
-                return usage(d, "unknown --emit kind '%s' (expected ir, dot, weights, llvm, asm, obj, fusion, plan, kernels, opencl, cuda or ptx)",
+                return usage(d, "unknown --emit kind '%s' (expected ir, dot, weights, llvm, asm, obj, fusion, plan, kernels, opencl, metal, cuda or ptx)",
                              val);
             }
             o->emit = val;
@@ -442,7 +442,7 @@ int driver_parse_args(Driver *d, int argc, char **argv) {
     if (o->dtype != DT_F32) {
 #ifdef HAVE_LLVM_C
         if (!backend_stores_dtype(o->target, o->dtype_name))
-            return usage(d, "--dtype %s: the %s target computes in f32 only (bf16 and f16 are for --target opencl or cuda)",
+            return usage(d, "--dtype %s: the %s target computes in f32 only (bf16 and f16 are for --target opencl, metal or cuda)",
                          o->dtype_name, o->target ? o->target : BACKEND_DEFAULT);
 #else
         return usage(d, "--dtype %s: no code generator in this build", o->dtype_name);

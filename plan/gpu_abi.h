@@ -17,9 +17,12 @@
  *             (a cl_mem and a byte offset into it: OpenCL 1.2 has no
  *             pointers a host can add to; the kernel starts with
  *             `__global char *pI = bI + bI_off`)
+ *     Metal:  device char *bI [[buffer(I)]]
+ *             (the device sets the buffer and its offset at encode time)
  *     unused slots (the step has fewer buffers) hold any valid buffer
  *     and are never read;
- *   LtcGpuArgs args                (by value)
+ *   LtcGpuArgs args                (by value; Metal: constant LtcGpuArgs &
+ *                                   [[buffer(8)]], set with setBytes)
  *
  * LtcGpuArgs carries what plan.h's CPU ABI passes as dims[], f[] and the
  * tile range: dims[0..ndims) = the step's dims evaluated, dims[ndims] =
@@ -60,7 +63,8 @@ enum {
     LTC_CODE_OPENCL_C = 1,          /* OpenCL C source of every kernel; arch 0 */
     LTC_CODE_CUDA_PTX = 2,          /* PTX for compute_<arch>, e.g. 80 */
     LTC_CODE_CUDA_CUBIN = 3,        /* cubin for sm_<arch>: 80, or 90 | LTC_ARCH_A for sm_90a */
-    LTC_CODE_MSL = 4,               /* Metal Shading Language source */
+    LTC_CODE_MSL = 4,               /* Metal Shading Language source of every kernel; arch 0 */
+    LTC_CODE_METALLIB = 5,          /* the same compiled by Apple's metal + metallib (macOS only); arch 0 */
 };
 #define LTC_ARCH_A 0x10000u          /* an arch-specific target (sm_90a) */
 typedef struct LtcCodeSection {

@@ -47,6 +47,8 @@ typedef struct CuKernel {
     CuFn fn;
     const char *name;               /* the descriptor's string */
     bool reads_call;                /* LTC_GPU_READS_CALL */
+    double ms;                      /* LTC_CUDA_PROFILE: time in this kernel's launches */
+    uint64_t calls;
 } CuKernel;
 
 /* One queued launch: what cuLaunchKernel takes, with the parameters by
@@ -71,6 +73,8 @@ typedef struct CuDeviceImpl {
     CuDevPtr dummy;                 /* for unused buffer slots (gpu_abi.h) */
     int cc_major, cc_minor;
     bool graphs;                    /* LTC_CUDA_GRAPHS != 0 */
+    bool profile;                   /* LTC_CUDA_PROFILE=1: each launch timed (no graphs) */
+    CuEvent ev[2];
     CuQueue q;                      /* launches not yet issued */
     CuQueue last;                   /* the previous batch, for graph replay */
     CuGraph graph;                  /* of `last`, once seen twice */
@@ -152,18 +156,60 @@ static bool same_launch(const CuLaunch *a, const CuLaunch *b) {
     return diff <= 1;
 }
 
+/* ---- LTC_CUDA_PROFILE ----------------------------------------------------------------- */
+/* The launch just issued between ev[0] and ev[1], waited for: its time
+ * goes to its kernel (the profile serialises the stream; it measures
+ * kernels, not the overlap of a run). */
+static int profile_add(CuDeviceImpl *c, CuKernel *k, char *err, size_t errlen) {
+    float ms = 0;
+    CuResult st = c->cu.EventRecord(c->ev[1], c->stream);
+    if (st == 0) st = c->cu.EventSynchronize(c->ev[1]);
+    if (st != 0) return cu_fail(err, errlen, "cuEventRecord/cuEventSynchronize", st);
+    if ((st = c->cu.EventElapsedTime(&ms, c->ev[0], c->ev[1])) != 0) return cu_fail(err, errlen, "cuEventElapsedTime", st);
+    k->ms += ms;
+    k->calls++;
+    return 0;
+}
+
+/* The kernels' times, largest first, on stderr (the user asked for it by
+ * LTC_CUDA_PROFILE=1). */
+static void profile_print(const CuDeviceImpl *c, void **kernels, uint32_t n) {
+    double total = 0;
+    uint32_t used = 0;
+    for (uint32_t i = 0; i < n; i++)
+        if (kernels[i]) total += ((CuKernel *)kernels[i])->ms, used += ((CuKernel *)kernels[i])->calls > 0;
+    fprintf(stderr, "LTC_CUDA_PROFILE: %s, %u kernels run, %.3f ms in kernels\n"
+                    "   share   total ms    calls    mean us  kernel\n", c->name, used, total);
+    bool *done = calloc(n ? n : 1, 1);
+    for (uint32_t r = 0; done && r < used; r++) {
+        const CuKernel *best = NULL;
+        uint32_t bi = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            const CuKernel *k = kernels[i];
+            if (k && k->calls && !done[i] && (!best || k->ms > best->ms)) best = k, bi = i;
+        }
+        if (!best) break;
+        done[bi] = true;
+        fprintf(stderr, "  %5.1f%% %10.3f %8llu %10.2f  %s\n", total > 0 ? 100 * best->ms / total : 0, best->ms,
+                (unsigned long long)best->calls, 1000 * best->ms / (double)best->calls, best->name);
+    }
+    free(done);
+}
+
 /* ---- issuing ------------------------------------------------------------------------ */
 static int launch_direct(CuDeviceImpl *c, const CuLaunch *l, char *err, size_t errlen) {
     void *params[LTC_GPU_MAX_BUFS + 1];
     RtCuKernelNode np;
     node_params(l, params, &np);
-    CuResult st = c->cu.LaunchKernel(l->k->fn, l->groups, 1, 1, l->threads, 1, 1, 0, c->stream, params, NULL);
+    CuResult st = c->profile ? c->cu.EventRecord(c->ev[0], c->stream) : 0;
+    if (st != 0) return cu_fail(err, errlen, "cuEventRecord", st);
+    st = c->cu.LaunchKernel(l->k->fn, l->groups, 1, 1, l->threads, 1, 1, 0, c->stream, params, NULL);
     if (st != 0) {
         char buf[32];
         return rt_fail(err, errlen, "cuLaunchKernel(%s, %u groups of %u): %s", l->k->name, l->groups, l->threads,
                        rt_cu_error_name(st, buf, sizeof buf));
     }
-    return 0;
+    return c->profile ? profile_add(c, (CuKernel *)l->k, err, errlen) : 0;
 }
 
 /* Issue the queued launches (context current): replayed as a graph when
@@ -221,6 +267,8 @@ static void cu_close(RtDevice *d) {
         graph_drop(c);
         if (c->mod) c->cu.ModuleUnload(c->mod);
         if (c->dummy) c->cu.MemFree(c->dummy);
+        for (int i = 0; i < 2; i++)
+            if (c->ev[i]) c->cu.EventDestroy(c->ev[i]);
         if (c->stream) c->cu.StreamDestroy(c->stream);
         pop(c);
         c->cu.PrimaryCtxRelease(c->dev);
@@ -268,6 +316,11 @@ static int open_device(CuDeviceImpl *c, char *why, size_t n) {
         c->dummy = 0;
         rc = cu_fail(why, n, "cuMemAlloc", st);
     }
+    for (int i = 0; rc == 0 && c->profile && i < 2; i++)
+        if ((st = c->cu.EventCreate(&c->ev[i], 0)) != 0) {
+            c->ev[i] = NULL;
+            rc = cu_fail(why, n, "cuEventCreate", st);
+        }
     pop(c);
     return rc;
 }
@@ -279,6 +332,9 @@ static RtDevice *cu_open(int nthreads, char *err, size_t errlen) {
     c->base.ops = &rt_device_cuda;
     const char *g = getenv("LTC_CUDA_GRAPHS");
     c->graphs = !(g && strcmp(g, "0") == 0);
+    const char *pr = getenv("LTC_CUDA_PROFILE");
+    c->profile = pr && strcmp(pr, "1") == 0;
+    if (c->profile) c->graphs = false;    /* a graph's kernels cannot be timed one by one */
     char why[400];
     if (rt_cu_load_api(&c->cu, &c->lib, why, sizeof why) != 0 || open_device(c, why, sizeof why) != 0) {
         rt_fail(err, errlen, "CUDA device: %s", why);
@@ -349,6 +405,7 @@ static void cu_unload(RtDevice *d, void **kernels, uint32_t n) {
     CuDeviceImpl *c = (CuDeviceImpl *)d;
     if (push(c, NULL, 0) == 0) {
         (void)flush_sync(c, NULL, 0);
+        if (c->profile) profile_print(c, kernels, n);
         graph_drop(c);
         c->last.n = 0;
         if (c->mod) c->cu.ModuleUnload(c->mod);

@@ -24,6 +24,7 @@ typedef struct CuStream_ *CuStream;
 typedef struct CuGraph_ *CuGraph;
 typedef struct CuGraphExec_ *CuGraphExec;
 typedef struct CuGraphNode_ *CuGraphNode;
+typedef struct CuEvent_ *CuEvent;
 
 enum {
     RT_CU_ERROR_STUB_LIBRARY = 34,
@@ -86,7 +87,13 @@ typedef struct RtCuKernelNode {
     X(GraphExecKernelNodeSetParams, "cuGraphExecKernelNodeSetParams_v2", CuResult,                              \
       (CuGraphExec, CuGraphNode, const RtCuKernelNode *))                                                       \
     X(GraphExecDestroy, "cuGraphExecDestroy", CuResult, (CuGraphExec))                                          \
-    X(GraphLaunch, "cuGraphLaunch", CuResult, (CuGraphExec, CuStream))
+    X(GraphLaunch, "cuGraphLaunch", CuResult, (CuGraphExec, CuStream))                                          \
+    X(EventCreate, "cuEventCreate", CuResult, (CuEvent *, unsigned))                                            \
+    X(EventRecord, "cuEventRecord", CuResult, (CuEvent, CuStream))                                              \
+    X(EventSynchronize, "cuEventSynchronize", CuResult, (CuEvent))                                              \
+    /* the first version (every driver has it; _v2 is CUDA 12.8's) */                                          \
+    X(EventElapsedTime, "cuEventElapsedTime", CuResult, (float *, CuEvent, CuEvent))                            \
+    X(EventDestroy, "cuEventDestroy_v2", CuResult, (CuEvent))
 
 typedef struct RtCuApi {
 #define X(field, sym, ret, args) ret (*field) args;

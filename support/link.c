@@ -1,7 +1,8 @@
 /* link.c: a shared library from objects or C/assembly sources, by the
  * system C compiler (cc, else gcc, else clang), as a child process whose
  * pid support/tempfiles.h knows (SIGINT kills it and removes the
- * temporaries).  Used by every backend that writes a model.so. */
+ * temporaries).  Used by every backend that writes a model.so; tool_run
+ * also by the metal backend for Apple's metal and metallib. */
 #include "support/link.h"
 
 #include "support/tempfiles.h"
@@ -17,8 +18,8 @@
 
 extern char **environ;
 
-/* Run argv, stderr+stdout into log; 0 when it exits with status 0. */
-static int run_tool(char *const argv[], const char *log, int *status) {
+/* (link.h) posix_spawnp, so that the compiler never forks its whole heap */
+int tool_run(char *const argv[], const char *log, int *status) {
     posix_spawn_file_actions_t fa;
     if (posix_spawn_file_actions_init(&fa) != 0) return -1;
     posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -37,7 +38,7 @@ static int run_tool(char *const argv[], const char *log, int *status) {
     return 0;
 }
 
-static void read_log(const char *log, char *buf, size_t n) {
+void tool_read_log(const char *log, char *buf, size_t n) {
     buf[0] = 0;
     FILE *f = fopen(log, "r");
     if (!f) return;
@@ -73,7 +74,7 @@ int link_shared(const char *const *inputs, int ninputs, const char *out, LtcDiag
         argv[na++] = "-lm";
         argv[na] = NULL;
         int st = 0;
-        if (run_tool(argv, log, &st) != 0) {
+        if (tool_run(argv, log, &st) != 0) {
             if (errno == ENOENT) continue;              /* try the next compiler */
             found = true;
             rc = diag_set(d, nl, "cannot run the linker '%s': %s", compilers[i], strerror(errno));
@@ -82,7 +83,7 @@ int link_shared(const char *const *inputs, int ninputs, const char *out, LtcDiag
         found = true;
         if (WIFEXITED(st) && WEXITSTATUS(st) == 0) { rc = 0; break; }
         char msg[700];
-        read_log(log, msg, sizeof msg);
+        tool_read_log(log, msg, sizeof msg);
         rc = diag_set(d, nl, "linking '%s' failed (%s %s %d): %s", out, compilers[i],
                       WIFEXITED(st) ? "exit status" : "signal",
                       WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st), msg);

@@ -187,6 +187,9 @@ int cs_gemm_pack(Cs *c, LtcDiag *d);
 bool cs_gemm_is_mma(const KernelSpec *s);
 int cs_gemm_mma(Cs *c, LtcDiag *d);
 int cs_attn(Cs *c, LtcDiag *d);
+/* tensor cores (r_attn_mma.c): bf16/f16, head dims % 16 == 0 up to 128, no dropout */
+bool cs_attn_is_mma(const KernelSpec *s);
+int cs_attn_mma(Cs *c, LtcDiag *d);
 int cs_norm(Cs *c, LtcDiag *d);
 int cs_softmax(Cs *c, LtcDiag *d);
 int cs_eltwise(Cs *c, LtcDiag *d);
@@ -217,5 +220,8 @@ enum { CS_GEMM_GROUPS = 1024 };
 enum { CS_MMA_MB = 128, CS_MMA_NB = 128, CS_MMA_KB = 32 };
 /* attention: one query row per group, a key per thread per block */
 enum { CS_ATT_T = 128, CS_ATT_MAXD = 512 };
+/* tensor-core attention (r_attn_mma.c): 64 query rows per group of 4 warps
+ * (CS_ATT_T threads), keys in blocks of 64 */
+enum { CS_ATTM_BR = 64, CS_ATTM_BC = 64, CS_ATTM_MAXD = 128 };
 
 #endif

@@ -171,14 +171,34 @@ int cs_gemm_mma(Cs *c, LtcDiag *d) {
                  "            }\n"
                  "            __syncthreads();\n"
                  "        }\n", mma);
-    /* epilogue: c0 c1 at row lane/4, c2 c3 at row lane/4 + 8; columns (lane%4)*2 + 0, 1 */
-    sb_puts(o, "        for (int mi = 0; mi < 4; mi++)\n"
-               "          for (int ni = 0; ni < 4; ni++)\n"
-               "            for (int e = 0; e < 4; e++) {\n"
-               "                const i64 row = m0 + wm * 64 + mi * 16 + (lane >> 2) + (e >> 1) * 8;\n"
-               "                const i64 col = n0 + wn * 32 + ni * 8 + (lane & 3) * 2 + (e & 1);\n"
-               "                if (row >= M || col >= N) continue;\n"
-               "                float v = acc[mi][ni][e];\n");
+    /* epilogue: c0 c1 at row lane/4, c2 c3 at row lane/4 + 8; columns
+     * (lane%4)*2 + 0, 1.  A thread's columns and each of its 8 rows have
+     * their offsets into C computed once (the qkv head split divides:
+     * per element it made the qkv GEMM half as fast as the others) */
+    /* the even column of each pair; the odd one is its neighbour in C
+     * when a head's width qDh is even (a uniform test), else computed */
+    sb_printf(o, "        i64 coff[4];\n"
+                 "#pragma unroll\n"
+                 "        for (int q = 0; q < 4; q++) {\n"
+                 "            const i64 col = n0 + wn * 32 + q * 8 + (lane & 3) * 2;\n"
+                 "            coff[q] = %s;\n"
+                 "        }\n",
+              qkv ? "(col / qE) * qPs + ((col % qE) / qDh) * qHs + (col % qE) % qDh" : "col");
+    sb_printf(o, "#pragma unroll\n"
+                 "        for (int mi = 0; mi < 4; mi++)\n"
+                 "#pragma unroll\n"
+                 "          for (int h = 0; h < 2; h++) {\n"
+                 "            const i64 row = m0 + wm * 64 + mi * 16 + (lane >> 2) + h * 8;\n"
+                 "            if (row >= M) continue;\n"
+                 "            const i64 roff = %s;\n"
+                 "#pragma unroll\n"
+                 "            for (int ni = 0; ni < 4; ni++)\n"
+                 "#pragma unroll\n"
+                 "              for (int e = 2 * h; e < 2 * h + 2; e++) {\n"
+                 "                const i64 col = n0 + wn * 32 + ni * 8 + (lane & 3) * 2 + (e & 1);\n"
+                 "                if (col >= N) continue;\n"
+                 "                float v = acc[mi][ni][e];\n",
+              qkv ? "(row / qS) * qLs + (row % qS) * qDh" : "row * ldc");
     if (s->bias) sb_printf(o, "                v += %s(bias[col]);\n", ld);
     if (s->act) {
         StrBuf a = {0};
@@ -189,11 +209,11 @@ int cs_gemm_mma(Cs *c, LtcDiag *d) {
     if (s->residual) sb_printf(o, "                v += %s(R[row * ldr + col]);\n", ld);
     if (qkv)
         sb_printf(o, "                const i64 e2 = col %% qE;\n"
-                     "                C[(row / qS) * qLs + (row %% qS) * qDh + (col / qE) * qPs + (e2 / qDh) * qHs + e2 %% qDh] = %s(v);\n",
-                  st);
+                     "                C[roff + (!(e & 1) ? coff[ni] : qDh %% 2 == 0 ? coff[ni] + 1 :\n"
+                     "                          (col / qE) * qPs + (e2 / qDh) * qHs + e2 %% qDh)] = %s(v);\n", st);
     else
-        sb_printf(o, "                C[row * ldc + col] = %s(v);\n", st);
-    sb_puts(o, "            }\n      }\n    }\n");
+        sb_printf(o, "                C[roff + coff[ni] + (e & 1)] = %s(v);\n", st);
+    sb_puts(o, "              }\n          }\n      }\n    }\n");
     cs_end(c);
     return 0;
 }

@@ -20,11 +20,17 @@ static int gemm_any(Cs *c, LtcDiag *d) {
     return c->dl->has_simdgroup_matrix ? cs_gemm_simd(c, d) : cs_gemm(c, d);
 }
 
+/* the tensor-core attention where csrc_tune_in chose its blocks (64
+ * query rows), else one query row per group */
+static int attn_any(Cs *c, LtcDiag *d) {
+    return c->dl->has_mma && c->s->tune.att_br == CS_ATTM_BR ? cs_attn_mma(c, d) : cs_attn(c, d);
+}
+
 /* family, renderer, work-items per group */
 static const struct { const char *family; RenderFn *fn; int threads; } families[] = {
     {"gemm", gemm_any, CS_GEMM_T},
     {"gemm_pack", cs_gemm_pack, 128},
-    {"flash_attention", cs_attn, CS_ATT_T},
+    {"flash_attention", attn_any, CS_ATT_T},
     {"norm", cs_norm, 256},
     {"softmax", cs_softmax, 256},
     {"eltwise", cs_eltwise, 128},
@@ -169,6 +175,10 @@ void csrc_tune_in(const CDialect *dl, KernelSpec *s) {
          * groups, not 64; ~1024 groups (a few per SM) when M is symbolic */
         t->mt = CS_GEMM_BM;
         t->mgroups = CS_GEMM_GROUPS;
+    } else if (is(s, "flash_attention") && dl && dl->has_mma && cs_attn_is_mma(s)) {
+        t->att_br = CS_ATTM_BR;     /* r_attn_mma.c: 4 warps of 16 rows, 64 keys per block */
+        t->att_bc = CS_ATTM_BC;
+        t->att_rg = 16;
     } else if (is(s, "flash_attention")) {
         t->att_br = 1;
         t->att_bc = CS_ATT_T;

@@ -4,6 +4,7 @@
  * carry; C++'s standard attributes too. */
 #include "tests/metal/msl_lint.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,9 +36,15 @@ static const AttrRule rules[] = {
     {"nodiscard", "", 0, 0}, {"noreturn", "", 0, 0},
 };
 
-static void say(char *err, size_t errlen, const char *file, int line, const char *fmt, const char *a, int alen) {
+/* err = "FILE:LINE: " + the message */
+static void say(char *err, size_t errlen, const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static void say(char *err, size_t errlen, const char *file, int line, const char *fmt, ...) {
     char msg[256];
-    snprintf(msg, sizeof msg, fmt, alen, a);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
     snprintf(err, errlen, "%s:%d: %s", file, line, msg);
 }
 
@@ -46,7 +53,7 @@ static int check_attrs(const MslToks *t, int i, const char *file, int *next, cha
     int j = i + 2;
     for (;;) {
         if (j >= t->n || t->t[j].kind != MT_IDENT) {
-            say(err, errlen, file, t->t[j < t->n ? j : i].line, "an attribute name expected after '[['%.*s", "", 0);
+            say(err, errlen, file, t->t[j < t->n ? j : i].line, "an attribute name expected after '[['");
             return -1;
         }
         const MslTok *nm = &t->t[j++];
@@ -54,12 +61,12 @@ static int check_attrs(const MslToks *t, int i, const char *file, int *next, cha
         for (size_t k = 0; k < sizeof rules / sizeof *rules && !r; k++)
             if (msl_tok_is(nm, rules[k].name)) r = &rules[k];
         if (!r) {
-            say(err, errlen, file, nm->line, "[[%.*s]] is not an MSL attribute", nm->s, nm->len);
+            say(err, errlen, file, nm->line, "[[%.*s]] is not an MSL attribute", (int)nm->len, nm->s);
             return -1;
         }
         bool has = j < t->n && msl_tok_is(&t->t[j], "(");
-        if (!r->args[0] && has) { say(err, errlen, file, nm->line, "[[%.*s]] takes no argument", nm->s, nm->len); return -1; }
-        if (r->args[0] && !has) { say(err, errlen, file, nm->line, "[[%.*s]] needs an argument", nm->s, nm->len); return -1; }
+        if (!r->args[0] && has) { say(err, errlen, file, nm->line, "[[%.*s]] takes no argument", (int)nm->len, nm->s); return -1; }
+        if (r->args[0] && !has) { say(err, errlen, file, nm->line, "[[%.*s]] needs an argument", (int)nm->len, nm->s); return -1; }
         if (has) {
             const MslTok *a = j + 1 < t->n ? &t->t[j + 1] : NULL;
             bool shape = a && j + 2 < t->n && msl_tok_is(&t->t[j + 2], ")") &&
@@ -69,20 +76,18 @@ static int check_attrs(const MslToks *t, int i, const char *file, int *next, cha
                 say(err, errlen, file, nm->line,
                     r->args[0] == 'N' ? "[[%.*s(...)]] takes one integer literal"
                     : r->args[0] == 'I' ? "[[%.*s(...)]] takes one identifier" : "[[%.*s(...)]] takes one string literal",
-                    nm->s, nm->len);
+                    (int)nm->len, nm->s);
                 return -1;
             }
             if (r->args[0] == 'N') {
                 char *end;
                 long v = strtol(a->s, &end, 0);
                 if (end != a->s + a->len && !(end + 1 == a->s + a->len && (*end == 'u' || *end == 'U'))) {
-                    say(err, errlen, file, nm->line, "[[%.*s(...)]]: not an integer literal", nm->s, nm->len);
+                    say(err, errlen, file, nm->line, "[[%.*s(...)]]: not an integer literal", (int)nm->len, nm->s);
                     return -1;
                 }
                 if (v < r->lo || v > r->hi) {
-                    char m[96];
-                    snprintf(m, sizeof m, "[[%%.*s(%ld)]]: out of %ld..%ld", v, r->lo, r->hi);
-                    say(err, errlen, file, nm->line, m, nm->s, nm->len);
+                    say(err, errlen, file, nm->line, "[[%.*s(%ld)]]: out of %ld..%ld", nm->len, nm->s, v, r->lo, r->hi);
                     return -1;
                 }
             }
@@ -90,7 +95,7 @@ static int check_attrs(const MslToks *t, int i, const char *file, int *next, cha
         }
         if (j < t->n && msl_tok_is(&t->t[j], ",")) { j++; continue; }
         if (j + 1 < t->n && msl_tok_is(&t->t[j], "]") && msl_tok_is(&t->t[j + 1], "]")) { *next = j + 2; return 0; }
-        say(err, errlen, file, nm->line, "']]' expected after [[%.*s...", nm->s, nm->len);
+        say(err, errlen, file, nm->line, "']]' expected after [[%.*s...", (int)nm->len, nm->s);
         return -1;
     }
 }
@@ -136,20 +141,20 @@ int msl_lint(const char *src, const char *file, char *err, size_t errlen) {
             int next;
             if ((rc = check_attrs(&t, i, file, &next, err, errlen)) == 0) i = next - 1;
         } else if (msl_tok_is(k, "double")) {
-            say(err, errlen, file, k->line, "MSL has no double%.*s", "", 0);
+            say(err, errlen, file, k->line, "MSL has no double");
             rc = -1;
         } else if (msl_tok_is(k, "long") && i + 1 < t.n && (msl_tok_is(&t.t[i + 1], "long") || msl_tok_is(&t.t[i + 1], "double"))) {
-            say(err, errlen, file, k->line, "MSL has no long %.*s", t.t[i + 1].s, t.t[i + 1].len);
+            say(err, errlen, file, k->line, "MSL has no long %.*s", (int)t.t[i + 1].len, t.t[i + 1].s);
             rc = -1;
         } else if (unsuffixed_float(k)) {
             say(err, errlen, file, k->line, "the floating literal %.*s has no f or h suffix (a double in C++: the shim "
-                "would compute in double)", k->s, k->len);
+                "would compute in double)", (int)k->len, k->s);
             rc = -1;
         } else if (is_banned(k)) {
-            say(err, errlen, file, k->line, "MSL has no %.*s (C++ it leaves out)", k->s, k->len);
+            say(err, errlen, file, k->line, "MSL has no %.*s (C++ it leaves out)", (int)k->len, k->s);
             rc = -1;
         } else if (msl_tok_is(k, "printf")) {
-            say(err, errlen, file, k->line, "MSL has no printf%.*s", "", 0);
+            say(err, errlen, file, k->line, "MSL has no printf");
             rc = -1;
         } else if (msl_tok_is(k, "static")) {
             /* a static function is MSL; a static variable is not (a program-scope
@@ -159,7 +164,7 @@ int msl_lint(const char *src, const char *file, char *err, size_t errlen) {
                 if (msl_tok_is(q, "(")) break;
                 if (q->kind == MT_PUNCT && strchr("[;,=", q->s[0])) {
                     say(err, errlen, file, k->line, "a static variable: MSL has none (a program-scope constant is "
-                        "declared `constant`)%.*s", "", 0);
+                        "declared `constant`)");
                     rc = -1;
                     break;
                 }
@@ -172,7 +177,7 @@ int msl_lint(const char *src, const char *file, char *err, size_t errlen) {
                 if (msl_tok_is(q, "*") || msl_tok_is(q, "&")) {
                     say(err, errlen, file, k->line,
                         "a threadgroup pointer or reference: the shim models threadgroup memory only as kernel-scope "
-                        "arrays (index the array instead)%.*s", "", 0);
+                        "arrays (index the array instead)");
                     rc = -1;
                     break;
                 }
@@ -274,7 +279,7 @@ static int lint_functions(const MslToks *t, const char *file, char *err, size_t 
     for (int k = 0; k < n && rc == 0; k++) {
         int c = cycle(t, f, n, k);
         if (c >= 0) {
-            say(err, errlen, file, f[c].name->line, "%.*s is recursive (MSL has no recursion)", f[c].name->s, f[c].name->len);
+            say(err, errlen, file, f[c].name->line, "%.*s is recursive (MSL has no recursion)", (int)f[c].name->len, f[c].name->s);
             rc = -1;
         }
     }
@@ -294,7 +299,7 @@ static int lint_functions(const MslToks *t, const char *file, char *err, size_t 
             } else if (msl_tok_is(q, ",") || j == rp) {
                 if (indirect && !space) {
                     say(err, errlen, file, q->line, "a pointer or reference parameter of kernel %.*s without an address space "
-                        "(device, constant, threadgroup)", f[k].name->s, f[k].name->len);
+                        "(device, constant, threadgroup)", (int)f[k].name->len, f[k].name->s);
                     rc = -1;
                 }
                 space = indirect = false;

@@ -4,10 +4,12 @@
  * shared memory); the Metal dialect renders every family; supports
  * refuses what the renderers do not write, with a reason. */
 #include <criterion/criterion.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "codegen/backend.h"
 #include "codegen/lower.h"
+#include "codegen/metal/metal.h"
 #include "codegen/opencl/opencl.h"
 #ifdef LTC_HAVE_CUDA
 #include "codegen/cuda/cuda.h"
@@ -173,6 +175,42 @@ Test(gpu_image, metal_dialect_renders) {
               strstr(t.s, "threadgroup_barrier(mem_flags::mem_threadgroup)") && strstr(t.s, "ltc_erf"));
     cr_assert(!strstr(t.s, "__global") && !strstr(t.s, "__shared__") && !strstr(t.s, "double"));
     sb_free(&t);
+    b->destroy(b);
+}
+
+/* The metal backend: one MSL section (no metallib where Apple's tools are
+ * absent: LTC_XCRUN=none is what a Linux host amounts to), the text of
+ * --emit metal, the same kernel table as the other GPU targets. */
+Test(gpu_image, metal_source_section_and_table) {
+    BackendOptions o = {0};
+    Backend *b = backend_new("metal", &A, &o, &D);
+    cr_assert(b, "%s", D.msg);
+    cr_assert_str_eq(b->name, "metal");
+    cr_assert_str_eq(b->device, "metal");
+    cr_assert_eq(b->buf_align, 64);
+    Plan *p = small_plan(b);
+    CsImage img = {0};
+    const LtcGpuKernel *k;
+    int nk;
+    cr_assert(metal_code_image(b, &img, &k, &nk, &D) == 0, "%s", D.msg);
+    LtcCodeSection s[4];
+    const uint8_t *data[4];
+    cr_assert_eq(sections(&img, s, data, 4), 1);
+    cr_assert(s[0].kind == LTC_CODE_MSL && s[0].arch == 0);
+    StrBuf t = {0};
+    cr_assert(b->emit_text(b, "metal", &t, &D) == 0, "%s", D.msg);
+    cr_assert_eq(s[0].len, t.len);
+    cr_assert(memcmp(data[0], t.s, t.len) == 0);
+    cr_assert(strstr(t.s, "kernel void") && strstr(t.s, "[[buffer(8)]]"));
+    check_table(p, k, nk);
+    cr_assert(b->emit_text(b, "opencl", &t, &D) != 0 && strstr(D.msg, "emits --emit metal, not 'opencl'"), "%s", D.msg);
+    uint8_t *lib = (uint8_t *)"x";
+    size_t len = 1;
+    setenv("LTC_XCRUN", "none", 1);
+    cr_assert(metal_compile_lib("/nonexistent/m.so", t.s, &lib, &len, &D) == 0 && lib == NULL && len == 0);
+    unsetenv("LTC_XCRUN");
+    sb_free(&t);
+    csrc_image_free(&img);
     b->destroy(b);
 }
 
