@@ -45,6 +45,13 @@ typedef struct CDialect {
     bool        has_mma;         /* tensor cores (CUDA sm_80+: mma.sync, ldmatrix, cp.async):
                                   * bf16/f16 GEMMs render with r_gemm_mma.c; the preamble
                                   * then has the 16-bit float conversions and PTX wrappers */
+    bool        has_simdgroup_matrix;   /* 8 x 8 float matrices per 32-lane simdgroup (Metal
+                                  * 2.3+, Apple7 and later): GEMMs render with r_gemm_simd.c */
+    /* value of v in lane (own lane ^ d) of the 32-lane warp/simdgroup, a
+     * printf of (v, d) every lane of it executes; NULL: no lane exchange
+     * (OpenCL 1.2 has no subgroups), block reductions go through shared
+     * memory alone (cs_block_reduce) */
+    const char *shuffle_xor;
     const char *types;           /* typedefs of i64 u64 u32 u16 u8 and the f64 pragma */
     /* bf16/f16 storage: elements are u16 in every dialect, loaded as float
      * and stored from float by the preamble's ltc_ld_bf16/ltc_st_bf16
@@ -161,6 +168,20 @@ int cs_gemm(Cs *c, LtcDiag *d);
  * (of `nrs`), column blocks [cb0, cb1) of nb columns and (matmul) batch
  * entry `tb`, with the qkv store's dims (r_gemm.c). */
 void cs_gemm_tile(Cs *c, bool matmul, int nb);
+/* What the GEMM renderers that stage fp32 tiles (r_gemm.c, r_gemm_simd.c)
+ * share, in r_gemm.c.  cs_gemm_head: after the kernel's shared arrays,
+ * `live` and the tile, the buffers A0 B0 bias R C0 (B0 f32 when packed),
+ * M N K lda, the renderer's `locals` text, ldc (ldr), the tile split and
+ * the operands A, B, C of the tile's batch entry.  cs_gemm_stage_b: in
+ * the K loop (k0, column block cb at j0), B[k0 + kk][j0 + cc] into float
+ * Bs[kk * CS_GEMM_NB + cc] for kk < CS_GEMM_BK, zero past K and N.
+ * cs_gemm_epilogue: C[row][col] = act(acc + bias) + residual, stored in
+ * C's dtype (qkv: head-split offsets), each line indented by `ind`. */
+void cs_gemm_head(Cs *c, const char *locals);
+void cs_gemm_stage_b(Cs *c);
+void cs_gemm_epilogue(Cs *c, const char *ind, const char *acc);
+/* simdgroup matrices (r_gemm_simd.c): r_gemm.c's tune and operands */
+int cs_gemm_simd(Cs *c, LtcDiag *d);
 int cs_gemm_pack(Cs *c, LtcDiag *d);
 /* tensor cores (r_gemm_mma.c): A and B bf16 or both f16 */
 bool cs_gemm_is_mma(const KernelSpec *s);

@@ -25,6 +25,7 @@ const CDialect csrc_cuda = {
     .has_f64 = true,
     .has_erf = true,
     .has_mma = true,
+    .shuffle_xor = "__shfl_xor_sync(0xffffffffu, %s, %d)",
     .types = "typedef long long i64;\ntypedef unsigned long long u64;\ntypedef unsigned int u32;\n"
              "typedef unsigned short u16;\ntypedef unsigned char u8;\n",
     .bits_as_float = "__uint_as_float",
@@ -79,6 +80,9 @@ const CDialect csrc_metal = {
     .infinity = "INFINITY",
     .has_f64 = false,
     .has_erf = false,
+    .has_simdgroup_matrix = true,
+    /* Apple GPUs' simdgroups are 32 lanes (threads_execution_width) */
+    .shuffle_xor = "simd_shuffle_xor(%s, (ushort)(%d))",
     .types = "#include <metal_stdlib>\nusing namespace metal;\n"
              "typedef long i64;\ntypedef ulong u64;\ntypedef uint u32;\ntypedef ushort u16;\ntypedef uchar u8;\n",
     .bits_as_float = "as_type<float>",
@@ -288,14 +292,40 @@ void cs_flt(StrBuf *o, double v) {
 }
 
 /* v = the sum (or NaN-propagating max) of v over the group, in every
- * work-item: a tree in shared memory `red` of T slots (T a power of two).
- * Written inline: PoCL 3.1 crashed running the same tree as a helper
- * function called from straight-line code (norm, softmax). */
+ * work-item.  Written inline: PoCL 3.1 crashed running the same tree as a
+ * helper function called from straight-line code (norm, softmax).  Every
+ * work-item reaches every barrier and every lane exchange (the callers
+ * run it in group-uniform control flow: cs_tile_live).
+ *
+ * With lane exchange (dl->shuffle_xor) and T = 32 W (whole warps):
+ *   1. an xor butterfly in each warp: after the steps d = 16, 8, .., 1
+ *      lane 0 holds op over its 32 lanes;
+ *   2. lane 0 of warp w writes red[w]; one barrier;
+ *   3. every work-item folds red[0] .. red[W-1] in the same order, so the
+ *      whole group holds the same bits (the butterfly alone can leave
+ *      lanes disagreeing on the sign of a zero: ltc_max(+0, -0) = -0 but
+ *      ltc_max(-0, +0) = +0); W reads of one address (broadcasts) stand
+ *      for the first warp's reduction and the broadcast of its result;
+ *   4. a barrier before red is written again.
+ * Two barriers instead of 2 + log2 T.  Without it: a tree in red[T]. */
 void cs_block_reduce(Cs *c, bool max, const char *v, const char *red) {
-    const char *b = c->dl->barrier;
+    const char *b = c->dl->barrier, *op = max ? "ltc_max" : "ltc_add";
+    int T = c->threads, W = T / 32;
+    if (c->dl->shuffle_xor && T >= 32 && T % 32 == 0) {
+        for (int d = 16; d > 0; d >>= 1) {
+            sb_printf(c->o, "    %s = %s(%s, ", v, op, v);
+            sb_printf(c->o, c->dl->shuffle_xor, v, d);
+            sb_puts(c->o, ");\n");
+        }
+        sb_printf(c->o, "    if ((tid & 31) == 0) %s[tid >> 5] = %s;\n    %s;\n"
+                        "    %s = %s[0];\n"
+                        "    for (int w_ = 1; w_ < %d; w_++) %s = %s(%s, %s[w_]);\n    %s;\n",
+                  red, v, b, v, red, W, v, op, v, red, b);
+        return;
+    }
     sb_printf(c->o, "    %s[tid] = %s;\n    %s;\n"
                     "    for (int s_ = T / 2; s_ > 0; s_ >>= 1) {\n"
                     "        if (tid < s_) %s[tid] = %s(%s[tid], %s[tid + s_]);\n        %s;\n    }\n"
                     "    %s = %s[0];\n    %s;\n",
-              red, v, b, red, max ? "ltc_max" : "ltc_add", red, red, b, v, red, b);
+              red, v, b, red, op, red, red, b, v, red, b);
 }

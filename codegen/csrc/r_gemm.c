@@ -49,40 +49,87 @@ void cs_gemm_tile(Cs *c, bool matmul, int nb) {
               MD_NB0, nb - 1, nb);
 }
 
-int cs_gemm(Cs *c, LtcDiag *d) {
+void cs_gemm_head(Cs *c, const char *locals) {
     const KernelSpec *s = c->s;
     StrBuf *o = c->o;
-    bool matmul = s->gemm.kind == 1, packed = s->gemm.packed, qkv = s->gemm.qkv;
-    /* one float dtype for A, W, bias, residual and C (csrc_supports);
-     * packed panels are f32; the accumulators are float */
-    const DType ft = s->dtype;
-    const char *et = cs_etype(ft), *bt = packed ? "float" : et;
-    if (c->threads != 256 || s->tune.nr != NB || s->tune.nb != NB || s->tune.mt != BM)
-        return diag_set(d, s->loc, "%s backend: %s: GEMM blocking nr %d nb %d mt %d threads %d is not the renderer's",
-                        c->dl->name, s->name, s->tune.nr, s->tune.nb, s->tune.mt, c->threads);
-    cs_begin(c, 5);
-    cs_shared(c, "float", "As", BK * BM);
-    cs_shared(c, "float", "Bs", BK * NB);
+    const char *et = cs_etype(s->dtype), *bt = s->gemm.packed ? "float" : et, *gl = c->dl->global;
     cs_tile_live(c);
     cs_ptr(c, et, "A0", GB_A);
     cs_ptr(c, bt, "B0", GB_B);
     cs_ptr(c, et, "bias", GB_BIAS);
     cs_ptr(c, et, "R", GB_RES);
     cs_ptr(c, et, "C0", GB_C);
-    sb_puts(o, "    const i64 M = live ? args.dims[0] : 0, N = args.dims[1], K = args.dims[2], lda = args.dims[3];\n"
-               "    const int tx = tid % 16, ty = tid / 16;\n");
-    if (!matmul) {
+    sb_puts(o, "    const i64 M = live ? args.dims[0] : 0, N = args.dims[1], K = args.dims[2], lda = args.dims[3];\n");
+    sb_puts(o, locals);
+    if (s->gemm.kind != 1) {
         sb_printf(o, "    const i64 ldc = args.dims[%d], ldr = args.dims[%d];\n", LD_LDC, LD_LDR);
         cs_gemm_tile(c, false, NB);
-        sb_printf(o, "    %s%s *A = A0, *C = C0;\n    %s%s *B = B0;\n", c->dl->global, et, c->dl->global, bt);
+        sb_printf(o, "    %s%s *A = A0, *C = C0;\n    %s%s *B = B0;\n", gl, et, gl, bt);
     } else {
         cs_gemm_tile(c, true, NB);
         sb_printf(o, "    const i64 b0 = tb / nb1, b1 = tb %% nb1;\n"
                      "    %s%s *A = A0 + b0 * args.dims[%d] + b1 * args.dims[%d];\n"
                      "    %s%s *B = B0 + b0 * args.dims[%d] + b1 * args.dims[%d];\n"
                      "    %s%s *C = C0 + tb * M * ldc;\n",
-                  c->dl->global, et, MD_SA0, MD_SA1, c->dl->global, bt, MD_SB0, MD_SB1, c->dl->global, et);
+                  gl, et, MD_SA0, MD_SA1, gl, bt, MD_SB0, MD_SB1, gl, et);
     }
+}
+
+void cs_gemm_stage_b(Cs *c) {
+    StrBuf *o = c->o;
+    const DType ft = c->s->dtype;
+    sb_printf(o, "                for (int e = tid; e < %d; e += T) {\n", BK * NB);
+    if (c->s->gemm.kind == 1)
+        sb_printf(o, "                    const int kk = e / %d, cc = e %% %d;\n"
+                     "                    const i64 k = k0 + kk, col = j0 + cc;\n"
+                     "                    Bs[kk * %d + cc] = (k < K && col < N) ? %s : 0.0f;\n",
+                  NB, NB, NB, cs_ld(c, ft, "B", "k * ldb + col"));
+    else if (c->s->gemm.packed)   /* panel cb is [K][64], zero past N */
+        sb_printf(o, "                    const int kk = e / %d, cc = e %% %d;\n"
+                     "                    const i64 k = k0 + kk;\n"
+                     "                    Bs[kk * %d + cc] = k < K ? B[(cb * K + k) * %d + cc] : 0.0f;\n",
+                  NB, NB, NB, NB);
+    else               /* W [N,K]: consecutive work-items read along a row of W */
+        sb_printf(o, "                    const int kk = e %% %d, cc = e / %d;\n"
+                     "                    const i64 k = k0 + kk, col = j0 + cc;\n"
+                     "                    Bs[kk * %d + cc] = (k < K && col < N) ? %s : 0.0f;\n",
+                  BK, BK, NB, cs_ld(c, ft, "B", "col * K + k"));
+    sb_puts(o, "                }\n");
+}
+
+void cs_gemm_epilogue(Cs *c, const char *ind, const char *acc) {
+    const KernelSpec *s = c->s;
+    StrBuf *o = c->o;
+    const DType ft = s->dtype;
+    sb_printf(o, "%sfloat v = %s;\n", ind, acc);
+    if (s->bias) sb_printf(o, "%sv += %s;\n", ind, cs_ld(c, ft, "bias", "col"));
+    if (s->act) {
+        StrBuf a = {0};
+        cs_act(c, s->act, "v", &a);
+        sb_printf(o, "%sv = %s;\n", ind, a.s ? a.s : "v");
+        sb_free(&a);
+    }
+    if (s->residual) sb_printf(o, "%sv += %s;\n", ind, cs_ld(c, ft, "R", "row * ldr + col"));
+    if (s->gemm.qkv)
+        sb_printf(o, "%sconst i64 e = col %% qE;\n%s%s;\n", ind, ind,
+                  cs_st(c, ft, "C", "(row / qS) * qLs + (row % qS) * qDh + (col / qE) * qPs + (e / qDh) * qHs + e % qDh", "v"));
+    else
+        sb_printf(o, "%s%s;\n", ind, cs_st(c, ft, "C", "row * ldc + col", "v"));
+}
+
+int cs_gemm(Cs *c, LtcDiag *d) {
+    const KernelSpec *s = c->s;
+    StrBuf *o = c->o;
+    /* one float dtype for A, W, bias, residual and C (csrc_supports);
+     * packed panels are f32; the accumulators are float */
+    const DType ft = s->dtype;
+    if (c->threads != 256 || s->tune.nr != NB || s->tune.nb != NB || s->tune.mt != BM)
+        return diag_set(d, s->loc, "%s backend: %s: GEMM blocking nr %d nb %d mt %d threads %d is not the renderer's",
+                        c->dl->name, s->name, s->tune.nr, s->tune.nb, s->tune.mt, c->threads);
+    cs_begin(c, 5);
+    cs_shared(c, "float", "As", BK * BM);
+    cs_shared(c, "float", "Bs", BK * NB);
+    cs_gemm_head(c, "    const int tx = tid % 16, ty = tid / 16;\n");
     sb_printf(o, "    for (i64 cb = cb0; cb < cb1; cb++) {\n"
                  "        const i64 j0 = cb * %d;\n"
                  "        for (i64 m0 = rs * %d; m0 < M; m0 += (i64)nrs * %d) {\n"
@@ -96,25 +143,8 @@ int cs_gemm(Cs *c, LtcDiag *d) {
                  "                    const i64 row = m0 + r, k = k0 + kk;\n"
                  "                    As[kk * %d + r] = (row < M && k < K) ? %s : 0.0f;\n"
                  "                }\n", BK * BM, BK, BK, BM, cs_ld(c, ft, "A", "row * lda + k"));
-    /* stage B[k0.., j0..] as Bs[kk][cc] */
-    sb_printf(o, "                for (int e = tid; e < %d; e += T) {\n", BK * NB);
-    if (matmul)
-        sb_printf(o, "                    const int kk = e / %d, cc = e %% %d;\n"
-                     "                    const i64 k = k0 + kk, col = j0 + cc;\n"
-                     "                    Bs[kk * %d + cc] = (k < K && col < N) ? %s : 0.0f;\n",
-                  NB, NB, NB, cs_ld(c, ft, "B", "k * ldb + col"));
-    else if (packed)   /* panel cb is [K][64], zero past N */
-        sb_printf(o, "                    const int kk = e / %d, cc = e %% %d;\n"
-                     "                    const i64 k = k0 + kk;\n"
-                     "                    Bs[kk * %d + cc] = k < K ? B[(cb * K + k) * %d + cc] : 0.0f;\n",
-                  NB, NB, NB, NB);
-    else               /* W [N,K]: consecutive work-items read along a row of W */
-        sb_printf(o, "                    const int kk = e %% %d, cc = e / %d;\n"
-                     "                    const i64 k = k0 + kk, col = j0 + cc;\n"
-                     "                    Bs[kk * %d + cc] = (k < K && col < N) ? %s : 0.0f;\n",
-                  BK, BK, NB, cs_ld(c, ft, "B", "col * K + k"));
-    sb_printf(o, "                }\n"
-                 "                %s;\n"
+    cs_gemm_stage_b(c);
+    sb_printf(o, "                %s;\n"
                  "                for (int kk = 0; kk < %d; kk++) {\n"
                  "                    float a[4], b[4];\n"
                  "                    for (int i = 0; i < 4; i++) a[i] = As[kk * %d + ty + 16 * i];\n"
@@ -130,22 +160,8 @@ int cs_gemm(Cs *c, LtcDiag *d) {
                "                if (row >= M) continue;\n"
                "                for (int j = 0; j < 4; j++) {\n"
                "                    const i64 col = j0 + tx + 16 * j;\n"
-               "                    if (col >= N) continue;\n"
-               "                    float v = acc[i][j];\n");
-    if (s->bias) sb_printf(o, "                    v += %s;\n", cs_ld(c, ft, "bias", "col"));
-    if (s->act) {
-        StrBuf a = {0};
-        cs_act(c, s->act, "v", &a);
-        sb_printf(o, "                    v = %s;\n", a.s ? a.s : "v");
-        sb_free(&a);
-    }
-    if (s->residual) sb_printf(o, "                    v += %s;\n", cs_ld(c, ft, "R", "row * ldr + col"));
-    if (qkv)
-        sb_printf(o, "                    const i64 e = col %% qE;\n"
-                     "                    %s;\n",
-                  cs_st(c, ft, "C", "(row / qS) * qLs + (row % qS) * qDh + (col / qE) * qPs + (e / qDh) * qHs + e % qDh", "v"));
-    else
-        sb_printf(o, "                    %s;\n", cs_st(c, ft, "C", "row * ldc + col", "v"));
+               "                    if (col >= N) continue;\n");
+    cs_gemm_epilogue(c, "                    ", "acc[i][j]");
     sb_puts(o, "                }\n            }\n        }\n    }\n");
     cs_end(c);
     return 0;

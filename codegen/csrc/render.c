@@ -13,9 +13,11 @@ typedef int RenderFn(Cs *c, LtcDiag *d);
 /* bf16/f16 GEMMs on tensor cores (r_gemm_mma.c), the rest in fp32 */
 static bool mma_dtypes(const KernelSpec *s);
 /* the tensor-core renderer where the dialect has one and the dtypes fit
- * (as csrc_tune_in chose), else the fp32-accumulating SIMT one */
+ * (as csrc_tune_in chose), else the fp32-accumulating one: on simdgroup
+ * matrices where the dialect has them (same tune), else SIMT */
 static int gemm_any(Cs *c, LtcDiag *d) {
-    return c->dl->has_mma && mma_dtypes(c->s) ? cs_gemm_mma(c, d) : cs_gemm(c, d);
+    if (c->dl->has_mma && mma_dtypes(c->s)) return cs_gemm_mma(c, d);
+    return c->dl->has_simdgroup_matrix ? cs_gemm_simd(c, d) : cs_gemm(c, d);
 }
 
 /* the tensor-core attention where csrc_tune_in chose its blocks (64
@@ -159,7 +161,12 @@ void csrc_tune_in(const CDialect *dl, KernelSpec *s) {
         t->mgroups = CS_GEMM_GROUPS;
         s->gemm.packed = false;
     } else if (is(s, "gemm") || is(s, "gemm_pack")) {
-        /* a tile = one gemm_pack panel = NB columns (lower_gemm: nb % nr == 0) */
+        /* a tile = one gemm_pack panel = NB columns (lower_gemm: nb % nr == 0).
+         * Also the blocking of r_gemm_simd.c (Metal's simdgroup matrices),
+         * which stages B as r_gemm.c (cs_gemm_stage_b), packed panels
+         * included: unlike the tensor cores' 16-bit operands, packing stays
+         * on, since a panel is B's k-major staging layout already (rows of
+         * 64 floats, one coalesced read per k) */
         t->mr = 4;
         t->nr = t->nb = CS_GEMM_NB;
         t->mc = CS_GEMM_BM;

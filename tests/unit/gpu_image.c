@@ -81,15 +81,19 @@ static int sections(const CsImage *img, LtcCodeSection *out, const uint8_t **dat
     return n;
 }
 
-static void check_table(const Plan *p, const LtcGpuKernel *k, int nk) {
+/* gemm_shared: the fp32 gemm's shared bytes, As and Bs (r_gemm.c), and
+ * with Metal's simdgroup matrices the 64 x 64 C block too (r_gemm_simd.c) */
+enum { GEMM_SHARED = 2 * 64 * 16 * 4, GEMM_SIMD_SHARED = (2 * 64 * 16 + 64 * 64) * 4 };
+static void check_table_shared(const Plan *p, const LtcGpuKernel *k, int nk, int gemm_shared) {
     cr_assert_eq(nk, p->nkernels);
     for (int i = 0; i < nk; i++) {
         cr_assert_str_eq(k[i].name, p->kernels[i].name);
         cr_assert(k[i].threads == 128 || k[i].threads == 256, "%s: %u threads", k[i].name, k[i].threads);
-        if (!strcmp(p->kernels[i].family, "gemm")) cr_assert_eq(k[i].shared_bytes, 2 * 64 * 16 * 4);
+        if (!strcmp(p->kernels[i].family, "gemm")) cr_assert_eq(k[i].shared_bytes, gemm_shared);
         if (!strcmp(p->kernels[i].family, "gemm_pack")) cr_assert_eq(k[i].shared_bytes, 0);
     }
 }
+static void check_table(const Plan *p, const LtcGpuKernel *k, int nk) { check_table_shared(p, k, nk, GEMM_SHARED); }
 
 Test(gpu_image, opencl_source_section_and_table) {
     BackendOptions o = {0};
@@ -202,7 +206,7 @@ Test(gpu_image, metal_source_section_and_table) {
     cr_assert_eq(s[0].len, t.len);
     cr_assert(memcmp(data[0], t.s, t.len) == 0);
     cr_assert(strstr(t.s, "kernel void") && strstr(t.s, "[[buffer(8)]]"));
-    check_table(p, k, nk);
+    check_table_shared(p, k, nk, GEMM_SIMD_SHARED);
     cr_assert(b->emit_text(b, "opencl", &t, &D) != 0 && strstr(D.msg, "emits --emit metal, not 'opencl'"), "%s", D.msg);
     uint8_t *lib = (uint8_t *)"x";
     size_t len = 1;
@@ -235,4 +239,31 @@ Test(gpu_image, supports_refuses_with_a_reason) {
     cr_assert(!csrc_supports(&s, &why) && strstr(why, "512"), "%s", why ? why : "(none)");
     s.family = "toy_rows";
     cr_assert(!csrc_supports(&s, &why) && strstr(why, "renderer"));
+}
+
+/* The dialects' lane exchange and matrix units: block reductions by xor
+ * shuffles in CUDA and MSL, the shared-memory tree in OpenCL (no
+ * subgroups in 1.2); the MSL gemm on simdgroup matrices, its threadgroup
+ * memory only kernel-scope arrays (the MSL shim relies on it). */
+Test(gpu_image, lane_exchange_and_simdgroup_matrix_by_dialect) {
+    BackendOptions o = {0};
+    Backend *b = backend_new("opencl", &A, &o, &D);
+    cr_assert(b);
+    Plan *p = small_plan(b);
+    const CDialect *dls[3] = {&csrc_cuda, &csrc_opencl, &csrc_metal};
+    StrBuf t[3] = {{0}};
+    for (int k = 0; k < 3; k++)
+        for (int i = 0; i < p->nkernels; i++) {
+            KernelSpec s;
+            kernel_spec(p, i, b, &s);
+            cr_assert(csrc_render(dls[k], &s, &t[k], NULL, &D) == 0, "%s: %s", dls[k]->name, D.msg);
+        }
+    cr_assert(strstr(t[0].s, "__shfl_xor_sync(0xffffffffu, mx, 16)") && !strstr(t[0].s, "red[tid + s_]"));
+    cr_assert(!strstr(t[0].s, "simdgroup"));
+    cr_assert(strstr(t[1].s, "red[tid + s_]") && !strstr(t[1].s, "shfl") && !strstr(t[1].s, "simd"));
+    cr_assert(strstr(t[2].s, "simd_shuffle_xor(mx, (ushort)(16))") && !strstr(t[2].s, "red[tid + s_]"));
+    cr_assert(strstr(t[2].s, "simdgroup_multiply_accumulate(") && strstr(t[2].s, "threadgroup float Cs[4096]"));
+    cr_assert(!strstr(t[2].s, "threadgroup float *") && !strstr(t[2].s, "fmax") && !strstr(t[2].s, "simd_max"));
+    for (int k = 0; k < 3; k++) sb_free(&t[k]);
+    b->destroy(b);
 }
