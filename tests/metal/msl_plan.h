@@ -81,14 +81,8 @@ static int msl_run_plan(MslProgram *prog, const OclPlanRun *r, char *err, size_t
     int rc = -1;
     if (!roots || !ptr) { snprintf(err, errlen, "out of memory"); goto out; }
     for (int i = 0; i < nroots; i++) {
-        size_t bytes = 0;
-        const void *init = NULL;
-        int k = i;
-        if (k < p->ninputs) { bytes = r->in_bytes[k]; init = r->inputs[k]; }
-        else if ((k -= p->ninputs) < p->nparams) { bytes = r->param_bytes[k]; init = r->params[k]; }
-        else if ((k -= p->nparams) < p->noutputs) { bytes = r->out_bytes[k]; init = r->outputs[k]; }
-        else if ((k -= p->noutputs) < p->npacked) bytes = (size_t)poly_eval(&p->packed[k].bytes, r->symvals);
-        else bytes = (size_t)poly_eval(&p->arena_bytes, r->symvals);
+        const void *init;
+        size_t bytes = o_root(p, r, i, &init);
         /* 64 bytes more, as the OpenCL harness: no empty buffer */
         if (!(roots[i] = calloc(1, bytes + 64))) { snprintf(err, errlen, "out of memory for %zu bytes", bytes); goto out; }
         if (init && bytes) memcpy(roots[i], init, bytes);

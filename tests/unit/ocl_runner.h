@@ -53,6 +53,20 @@ typedef struct OclPlanRun {
     uint64_t call;
 } OclPlanRun;
 
+/* Root buffer i of a run (inputs, params, outputs, packed, the arena):
+ * its bytes, and *init its host data or NULL. */
+static size_t o_root(const Plan *p, const OclPlanRun *r, int i, const void **init) {
+    size_t bytes = 0;
+    int k = i;
+    *init = NULL;
+    if (k < p->ninputs) { bytes = r->in_bytes[k]; *init = r->inputs[k]; }
+    else if ((k -= p->ninputs) < p->nparams) { bytes = r->param_bytes[k]; *init = r->params[k]; }
+    else if ((k -= p->nparams) < p->noutputs) { bytes = r->out_bytes[k]; *init = r->outputs[k]; }
+    else if ((k -= p->noutputs) < p->npacked) bytes = (size_t)poly_eval(&p->packed[k].bytes, r->symvals);
+    else bytes = (size_t)poly_eval(&p->arena_bytes, r->symvals);
+    return bytes;
+}
+
 static int ocl_kernel_threads(const OclPlanRun *r, const char *name) {
     for (int i = 0; i < r->nkernels; i++)
         if (strcmp(r->kernels[i].name, name) == 0) return (int)r->kernels[i].threads;
@@ -202,14 +216,8 @@ __attribute__((unused)) static int ocl_run_plan(Ocl *o, cl_program prog, const O
     cl_int e;
     /* roots: inputs, params, outputs, packed, the arena (64 bytes at least: no empty cl_mem) */
     for (int i = 0; i < nroots; i++) {
-        size_t bytes = 0;
-        const void *init = NULL;
-        int k = i;
-        if (k < p->ninputs) { bytes = r->in_bytes[k]; init = r->inputs[k]; }
-        else if ((k -= p->ninputs) < p->nparams) { bytes = r->param_bytes[k]; init = r->params[k]; }
-        else if ((k -= p->nparams) < p->noutputs) { bytes = r->out_bytes[k]; init = r->outputs[k]; }
-        else if ((k -= p->noutputs) < p->npacked) bytes = (size_t)poly_eval(&p->packed[k].bytes, r->symvals);
-        else bytes = (size_t)poly_eval(&p->arena_bytes, r->symvals);
+        const void *init;
+        size_t bytes = o_root(p, r, i, &init);
         roots[i] = o->CreateBuffer(o->ctx, CL_MEM_READ_WRITE, bytes + 64, NULL, &e);
         if (!roots[i]) { snprintf(err, errlen, "clCreateBuffer %zu: %d", bytes + 64, e); goto out; }
         if (init && bytes && o->EnqueueWriteBuffer(o->q, roots[i], CL_TRUE, 0, bytes, init, 0, NULL, NULL) != CL_SUCCESS) {
