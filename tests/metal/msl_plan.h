@@ -56,12 +56,7 @@ static int msl_step(MslProgram *prog, const OclPlanRun *r, const PlanStep *st, c
     const char *name = r->plan->kernels[st->kernel].name;
     int k = msl_kernel_index(r, name), threads = ocl_kernel_threads(r, name);
     if (k < 0 || threads < 1) { snprintf(err, errlen, "%s: not in the kernel table", name); return -1; }
-    LtcGpuArgs a;
-    memset(&a, 0, sizeof a);
-    for (int i = 0; i < st->ndims; i++) a.dims[i] = poly_eval(&st->dims[i], r->symvals);
-    a.dims[st->ndims] = (int64_t)r->call;
-    a.ntiles = poly_eval(&st->ntiles, r->symvals);
-    memcpy(a.f, st->f, sizeof a.f);
+    LtcGpuArgs a = o_step_args(r, st);
     void *bufs[LTC_GPU_MAX_BUFS];
     for (int i = 0; i < LTC_GPU_MAX_BUFS; i++) bufs[i] = ptr[st->bufs[i < st->nbufs ? i : 0]];
     for (int64_t t0 = 0; t0 < a.ntiles; t0 += LTC_GPU_MAX_GROUPS) {

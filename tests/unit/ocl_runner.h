@@ -67,6 +67,18 @@ static size_t o_root(const Plan *p, const OclPlanRun *r, int i, const void **ini
     return bytes;
 }
 
+/* A step's LtcGpuArgs (plan/gpu_abi.h): its dims, the call number last,
+ * its tiles and floats; tile0 0. */
+static LtcGpuArgs o_step_args(const OclPlanRun *r, const PlanStep *st) {
+    LtcGpuArgs a;
+    memset(&a, 0, sizeof a);
+    for (int i = 0; i < st->ndims; i++) a.dims[i] = poly_eval(&st->dims[i], r->symvals);
+    a.dims[st->ndims] = (int64_t)r->call;
+    a.ntiles = poly_eval(&st->ntiles, r->symvals);
+    memcpy(a.f, st->f, sizeof a.f);
+    return a;
+}
+
 static int ocl_kernel_threads(const OclPlanRun *r, const char *name) {
     for (int i = 0; i < r->nkernels; i++)
         if (strcmp(r->kernels[i].name, name) == 0) return (int)r->kernels[i].threads;
@@ -165,12 +177,7 @@ static int ocl_step(Ocl *o, cl_program prog, const OclPlanRun *r, const PlanStep
     cl_int e;
     cl_kernel k = o->CreateKernel(prog, name, &e);
     if (!k) { snprintf(err, errlen, "clCreateKernel %s: %d", name, e); return -1; }
-    LtcGpuArgs a;
-    memset(&a, 0, sizeof a);
-    for (int i = 0; i < st->ndims; i++) a.dims[i] = poly_eval(&st->dims[i], r->symvals);
-    a.dims[st->ndims] = (int64_t)r->call;
-    a.ntiles = poly_eval(&st->ntiles, r->symvals);
-    memcpy(a.f, st->f, sizeof a.f);
+    LtcGpuArgs a = o_step_args(r, st);
     if (getenv("LTC_OCL_TRACE")) {   /* each launch, for debugging */
         fprintf(stderr, "ocl: %s threads %d tiles %lld dims", name, threads, (long long)a.ntiles);
         for (int i = 0; i <= st->ndims; i++) fprintf(stderr, " %lld", (long long)a.dims[i]);
