@@ -55,6 +55,13 @@ typedef struct LtcGpuKernel {
  * Others ignore it, so a device may replay their launches with an old one
  * (device_cuda.c's graphs). */
 #define LTC_GPU_READS_CALL 1u
+/* A kernel that needs dynamic shared memory (more than the 48 KB of static
+ * shared memory CUDA allows) defines the device global
+ *   extern "C" __device__ unsigned ltc_dsm_<kernel name> = <bytes>;
+ * in its code, per target (r_gemm_mma.c: the sm_90a branch's size, 0 in
+ * the others).  The CUDA device reads it at load, raises the function's
+ * limit to it and launches with it; a kernel without it gets 0. */
+#define LTC_GPU_DSM_PREFIX "ltc_dsm_"
 
 /* The code image of a GPU model (LtcModelDescriptor.code): sections, each
  * a header then `len` bytes, one after the other, 8-byte aligned. */

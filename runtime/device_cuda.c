@@ -47,6 +47,7 @@ typedef struct CuKernel {
     CuFn fn;
     const char *name;               /* the descriptor's string */
     bool reads_call;                /* LTC_GPU_READS_CALL */
+    unsigned dsm;                   /* dynamic shared memory per launch (plan/gpu_abi.h: ltc_dsm_<name>) */
     double ms;                      /* LTC_CUDA_PROFILE: time in this kernel's launches */
     uint64_t calls;
 } CuKernel;
@@ -116,6 +117,7 @@ static void node_params(const CuLaunch *l, void **params, RtCuKernelNode *np) {
     np->func = l->k->fn;
     np->gridDimX = l->groups, np->gridDimY = 1, np->gridDimZ = 1;
     np->blockDimX = l->threads, np->blockDimY = 1, np->blockDimZ = 1;
+    np->sharedMemBytes = ((const CuKernel *)l->k)->dsm;
     np->kernelParams = params;
 }
 
@@ -203,7 +205,7 @@ static int launch_direct(CuDeviceImpl *c, const CuLaunch *l, char *err, size_t e
     node_params(l, params, &np);
     CuResult st = c->profile ? c->cu.EventRecord(c->ev[0], c->stream) : 0;
     if (st != 0) return cu_fail(err, errlen, "cuEventRecord", st);
-    st = c->cu.LaunchKernel(l->k->fn, l->groups, 1, 1, l->threads, 1, 1, 0, c->stream, params, NULL);
+    st = c->cu.LaunchKernel(l->k->fn, l->groups, 1, 1, l->threads, 1, 1, np.sharedMemBytes, c->stream, params, NULL);
     if (st != 0) {
         char buf[32];
         return rt_fail(err, errlen, "cuLaunchKernel(%s, %u groups of %u): %s", l->k->name, l->groups, l->threads,
@@ -450,6 +452,34 @@ static int load_module(CuDeviceImpl *c, const LtcModelDescriptor *desc, char *er
     return 0;
 }
 
+/* The kernel's dynamic shared memory (plan/gpu_abi.h, LTC_GPU_DSM_PREFIX):
+ * the u32 the code for this GPU defines, 0 without one; the function's
+ * limit is raised to it, and a GPU with less gets an error naming both. */
+static int dyn_shared(CuDeviceImpl *c, CuKernel *k, const char *name, char *err, size_t errlen) {
+    char sym[160];
+    if (snprintf(sym, sizeof sym, LTC_GPU_DSM_PREFIX "%s", name) >= (int)sizeof sym) return 0;
+    CuDevPtr p;
+    size_t n = 0;
+    CuResult st = c->cu.ModuleGetGlobal(&p, &n, c->mod, sym);
+    if (st == RT_CU_ERROR_NOT_FOUND) return 0;
+    if (st != 0) return cu_fail(err, errlen, "cuModuleGetGlobal", st);
+    uint32_t v = 0;
+    if (n != sizeof v) return rt_fail(err, errlen, "kernel '%s': %s has %zu bytes, not 4", name, sym, n);
+    if ((st = c->cu.MemcpyDtoHAsync(&v, p, sizeof v, c->stream)) != 0) return cu_fail(err, errlen, "cuMemcpyDtoHAsync", st);
+    if ((st = c->cu.StreamSynchronize(c->stream)) != 0) return cu_fail(err, errlen, "cuStreamSynchronize", st);
+    if (v == 0) return 0;
+    int most = 0;
+    if ((st = c->cu.DeviceGetAttribute(&most, RT_CU_ATTR_SHARED_OPTIN, c->dev)) != 0)
+        return cu_fail(err, errlen, "cuDeviceGetAttribute", st);
+    if (v > (uint32_t)most)
+        return rt_fail(err, errlen, "kernel '%s' needs %u bytes of shared memory; %s allows %d per block", name, v,
+                       c->name, most);
+    if ((st = c->cu.FuncSetAttribute(k->fn, RT_CU_FUNC_MAX_DYN_SHARED, (int)v)) != 0)
+        return cu_fail(err, errlen, "cuFuncSetAttribute", st);
+    k->dsm = v;
+    return 0;
+}
+
 static int cu_load(RtDevice *d, const LtcModelDescriptor *desc, void **kernels, char *err, size_t errlen) {
     CuDeviceImpl *c = (CuDeviceImpl *)d;
     if (c->mod) return rt_fail(err, errlen, "CUDA device: a model is loaded already");
@@ -477,6 +507,7 @@ static int cu_load(RtDevice *d, const LtcModelDescriptor *desc, void **kernels, 
         else if (g->threads == 0 || g->threads > (uint32_t)maxt)
             rc = rt_fail(err, errlen, "kernel '%s' runs blocks of %u threads; on %s it can run 1 to %d", g->name,
                          g->threads, c->name, maxt);
+        else rc = dyn_shared(c, k, g->name, err, errlen);
     }
     pop(c);
     if (rc != 0) {

@@ -33,6 +33,9 @@ enum {
     RT_CU_ATTR_CC_MAJOR = 75,           /* CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR */
     RT_CU_ATTR_CC_MINOR = 76,
     RT_CU_FUNC_MAX_THREADS = 0,         /* CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK */
+    RT_CU_FUNC_MAX_DYN_SHARED = 8,      /* CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES */
+    RT_CU_ATTR_SHARED_OPTIN = 97,       /* CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN */
+    RT_CU_ERROR_NOT_FOUND = 500,        /* CUDA_ERROR_NOT_FOUND */
     RT_CU_JIT_ERROR_LOG = 5,            /* CU_JIT_ERROR_LOG_BUFFER */
     RT_CU_JIT_ERROR_LOG_SIZE = 6,       /* CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES */
     RT_CU_STREAM_NON_BLOCKING = 1,      /* CU_STREAM_NON_BLOCKING */
@@ -77,6 +80,8 @@ typedef struct RtCuKernelNode {
     X(ModuleUnload, "cuModuleUnload", CuResult, (CuMod))                                                        \
     X(ModuleGetFunction, "cuModuleGetFunction", CuResult, (CuFn *, CuMod, const char *))                        \
     X(FuncGetAttribute, "cuFuncGetAttribute", CuResult, (int *, int, CuFn))                                     \
+    X(FuncSetAttribute, "cuFuncSetAttribute", CuResult, (CuFn, int, int))                                       \
+    X(ModuleGetGlobal, "cuModuleGetGlobal_v2", CuResult, (CuDevPtr *, size_t *, CuMod, const char *))           \
     X(LaunchKernel, "cuLaunchKernel", CuResult,                                                                 \
       (CuFn, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, CuStream, void **, void **)) \
     X(GraphCreate, "cuGraphCreate", CuResult, (CuGraph *, unsigned))                                            \

@@ -26,6 +26,8 @@
 typedef struct CDialect {
     const char *name;            /* "cuda", "opencl", "metal" */
     const char *kernel_prefix;   /* before the kernel's name: "extern \"C\" __global__ void" */
+    const char *kernel_prefix_min; /* the same with a minimum of resident groups (threads, then an
+                                    * expression: CUDA's __launch_bounds__(T, G)); NULL: none */
     const char *bounds;          /* group-size attribute, printf with the threads, or NULL */
     const char *global;          /* qualifier of a pointer into a buffer: "", "__global ", "device " */
     const char *local;           /* qualifier of a shared-memory array: "__shared__ " ... */
@@ -126,6 +128,7 @@ typedef struct Cs {
     int threads;
     int shared_bytes;
     bool reads_call;            /* the renderer read args.dims[<call number>] */
+    const char *min_groups;     /* non-NULL: resident groups per core to ask for (kernel_prefix_min) */
     StrBuf tmp[CS_NTMP];         /* cs_ld / cs_st texts, reused in turn (freed by csrc_render) */
     int ntmp;
 } Cs;

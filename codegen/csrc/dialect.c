@@ -10,6 +10,7 @@
 const CDialect csrc_cuda = {
     .name = "cuda",
     .kernel_prefix = "extern \"C\" __global__ void __launch_bounds__(%d)",
+    .kernel_prefix_min = "extern \"C\" __global__ void __launch_bounds__(%d, %s)",
     .global = "",
     .local = "__shared__ ",
     .local_ptr = "",
@@ -162,8 +163,8 @@ void csrc_preamble(const CDialect *dl, StrBuf *o) {
         sb_printf(o, "%s void ltc_cp16(u32 dst, const void *src, int bytes) {\n"
                      "    asm volatile(\"cp.async.cg.shared.global [%%0], [%%1], 16, %%2;\\n\" :: \"r\"(dst), \"l\"(src), \"r\"(bytes));\n}\n", fn);
         sb_printf(o, "%s void ltc_cp_commit(void) { asm volatile(\"cp.async.commit_group;\\n\" ::); }\n", fn);
-        sb_printf(o, "%s void ltc_cp_wait0(void) { asm volatile(\"cp.async.wait_group 0;\\n\" ::: \"memory\"); }\n", fn);
-        sb_printf(o, "%s void ltc_cp_wait1(void) { asm volatile(\"cp.async.wait_group 1;\\n\" ::: \"memory\"); }\n", fn);
+        for (int n = 0; n < 4; n++)   /* at most n copy groups still pending */
+            sb_printf(o, "%s void ltc_cp_wait%d(void) { asm volatile(\"cp.async.wait_group %d;\\n\" ::: \"memory\"); }\n", fn, n, n);
         sb_printf(o, "%s void ltc_ldm4(u32 a, u32 *r) {\n"
                      "    asm volatile(\"ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%%0, %%1, %%2, %%3}, [%%4];\\n\"\n"
                      "                 : \"=r\"(r[0]), \"=r\"(r[1]), \"=r\"(r[2]), \"=r\"(r[3]) : \"r\"(a));\n}\n", fn);
@@ -176,6 +177,36 @@ void csrc_preamble(const CDialect *dl, StrBuf *o) {
                          "        : \"+f\"(c[0]), \"+f\"(c[1]), \"+f\"(c[2]), \"+f\"(c[3])\n"
                          "        : \"r\"(a[0]), \"r\"(a[1]), \"r\"(a[2]), \"r\"(a[3]), \"r\"(b[0]), \"r\"(b[1]));\n}\n",
                       fn, t ? "f16" : "bf16", t ? "f16" : "bf16", t ? "f16" : "bf16");
+        /* sm_90a only (r_gemm_mma.c's wgmma loop): the async-proxy fence,
+         * warpgroup fence/commit/wait, the shared-memory matrix descriptor
+         * of a K-major 128-byte swizzled operand (start address, LBO, SBO
+         * in 16-byte units at bits 0, 16, 32: LBO unused for this layout,
+         * 1; SBO 1024, the distance of 8-row atoms; swizzle mode 1 = 128
+         * bytes at bits 62-63) and m64n128k16 with both operands K-major
+         * from shared memory, D += A B (scale-d 1, no negation, no
+         * transpose); d is the 64 accumulators in fragment order */
+        /* the wgmma GEMM's two groups per SM (<= 128 registers); 1 (no
+         * bound) for the mma.sync one, which needs up to 169 */
+        sb_puts(o, "#if defined(__CUDA_ARCH_FEAT_SM90_ALL)\n#define LTC_WG_MINB 2\n#else\n#define LTC_WG_MINB 1\n#endif\n");
+        sb_puts(o, "#if defined(__CUDA_ARCH_FEAT_SM90_ALL)\n");
+        sb_printf(o, "%s void ltc_fence_async(void) { asm volatile(\"fence.proxy.async.shared::cta;\\n\" ::: \"memory\"); }\n", fn);
+        sb_printf(o, "%s void ltc_wg_fence(void) { asm volatile(\"wgmma.fence.sync.aligned;\\n\" ::: \"memory\"); }\n", fn);
+        sb_printf(o, "%s void ltc_wg_commit(void) { asm volatile(\"wgmma.commit_group.sync.aligned;\\n\" ::: \"memory\"); }\n", fn);
+        for (int n = 0; n < 2; n++)
+            sb_printf(o, "%s void ltc_wg_wait%d(void) { asm volatile(\"wgmma.wait_group.sync.aligned %d;\\n\" ::: \"memory\"); }\n", fn, n, n);
+        sb_printf(o, "%s u64 ltc_wg_desc_sw(u32 addr) {\n"
+                     "    return (u64)((addr & 0x3ffffu) >> 4) | (u64)1 << 16 | (u64)(1024 >> 4) << 32 | (u64)1 << 62;\n}\n", fn);
+        for (int t = 0; t < 2; t++) {
+            const char *ty = t ? "f16" : "bf16";
+            sb_printf(o, "%s void ltc_wgmma_%s(float *d, u64 da, u64 db) {\n"
+                         "    asm volatile(\"{\\n.reg .pred p;\\nsetp.ne.b32 p, %%66, 0;\\n\"\n"
+                         "        \"wgmma.mma_async.sync.aligned.m64n128k16.f32.%s.%s {", fn, ty, ty, ty);
+            for (int i = 0; i < 64; i++) sb_printf(o, "%%%d%s", i, i < 63 ? ", " : "");
+            sb_puts(o, "}, %64, %65, p, 1, 1, 0, 0;\\n}\\n\"\n        : ");
+            for (int i = 0; i < 64; i++) sb_printf(o, "\"+f\"(d[%d])%s", i, i < 63 ? ", " : "");
+            sb_puts(o, "\n        : \"l\"(da), \"l\"(db), \"r\"(1) : \"memory\");\n}\n");
+        }
+        sb_puts(o, "#endif\n");
     }
     /* ir/philox.c's philox_u32_at: Philox-4x32-10, word idx % 4 of block
      * idx / 4, counter (blk lo, blk hi, call hi << 1, call lo), key = seed */
@@ -200,7 +231,8 @@ void cs_begin(Cs *c, int nbufs) {
     const CDialect *dl = c->dl;
     StrBuf *o = c->o;
     sb_printf(o, "\n/* %s: %s (%s) */\n", c->s->name, c->s->family, c->s->op ? c->s->op : "?");
-    sb_printf(o, dl->kernel_prefix, c->threads);
+    if (c->min_groups && dl->kernel_prefix_min) sb_printf(o, dl->kernel_prefix_min, c->threads, c->min_groups);
+    else sb_printf(o, dl->kernel_prefix, c->threads);
     sb_printf(o, " %s(", c->s->name);
     for (int i = 0; i < LTC_GPU_MAX_BUFS; i++) {
         sb_printf(o, "%s%schar *ltc_b%d", i ? ", " : "", dl->global, i);

@@ -22,63 +22,50 @@
  * kernel loads the stages with guarded scalar reads instead (a per-tile,
  * uniform branch), so any shape is right; only aligned ones are fast.
  *
+ * On sm_90a (the code image's Hopper cubin) a linear GEMM runs the same
+ * tile on wgmma instead (wgmma_loop below: two warpgroups, 128-byte
+ * swizzled stages of KB = 64 in dynamic shared memory); the other targets
+ * (sm_80 cubin, compute_80 PTX) and matmul keep mma.sync.  One source: the
+ * branches are `#if defined(__CUDA_ARCH_FEAT_SM90_ALL)`.
+ *
  * B: linear W [N,K] row-major (W rows are B columns: "col" for mma, no
  * transpose), never the gemm_pack panels (csrc_tune turns packing off for
  * these kernels); matmul B [K,N] with ldb.  Epilogue per element: + bias,
  * act (the op's expr), + residual, rounded store; qkv: head-split offsets.
  * bufs/dims: codegen/kernel_layout.h. */
+#include <stdint.h>
+
 #include "codegen/csrc/csrc.h"
 #include "codegen/kernel_layout.h"
+#include "plan/gpu_abi.h"
 
 enum { MB = CS_MMA_MB, NB = CS_MMA_NB, KB = CS_MMA_KB, SA = 40, SBT = 136 };
+/* the wgmma loop's stages: KB 64, A and W halves of 128 rows x 128 bytes,
+ * two stages and 1024 bytes to align them */
+enum { WG_KB = 64, WG_HALF = MB * WG_KB * 2, WG_STAGE = 2 * WG_HALF, WG_DSM = 2 * WG_STAGE + 1024 };
 
 bool cs_gemm_is_mma(const KernelSpec *s) {
     DType t = s->nin >= 2 ? s->in_dtypes[0] : DT_F32;
     return (t == DT_BF16 || t == DT_F16) && s->in_dtypes[1] == t;
 }
 
-int cs_gemm_mma(Cs *c, LtcDiag *d) {
+/* The mma.sync main loop (sm_80 and later): the stages of the header
+ * comment, 8 warps of 64 x 32, acc[4][4][4]. */
+static void mma_loop(Cs *c) {
     const KernelSpec *s = c->s;
     StrBuf *o = c->o;
     bool matmul = s->gemm.kind == 1, qkv = s->gemm.qkv;
     bool bf = s->in_dtypes[0] == DT_BF16;
     const char *ld = bf ? "ltc_bf16_f" : "ltc_f16_f", *st = bf ? "ltc_f_bf16" : "ltc_f_f16";
     const char *mma = bf ? "bf16" : "f16";
-    if (!c->dl->has_mma)
-        return diag_set(d, s->loc, "%s backend: %s: no tensor-core GEMM in this dialect", c->dl->name, s->name);
-    if (c->threads != 256 || s->tune.nr != NB || s->tune.nb != NB || s->tune.mt != MB || s->gemm.packed)
-        return diag_set(d, s->loc, "%s backend: %s: tensor-core GEMM blocking nr %d nb %d mt %d threads %d%s is not the renderer's",
-                        c->dl->name, s->name, s->tune.nr, s->tune.nb, s->tune.mt, c->threads,
-                        s->gemm.packed ? " (packed)" : "");
-    if (s->dtype != s->in_dtypes[0] || (s->bias && s->in_dtypes[2] != s->dtype) ||
-        (s->residual && s->in_dtypes[2 + s->bias] != s->dtype))
-        return diag_set(d, s->loc, "%s backend: %s: tensor-core GEMM with mixed dtypes", c->dl->name, s->name);
-    cs_begin(c, 5);
+    (void)qkv; (void)ld; (void)st;
     /* u32 arrays (the byte count of cs_shared): 2 stages of A [128][40
      * halves], B [128][40] (W rows) or [32][136] (matmul rows of k) */
     int na = 2 * MB * SA / 2, nbs = matmul ? 2 * KB * SBT / 2 : 2 * NB * SA / 2;
     cs_shared(c, "__align__(16) u32", "As", na);
     cs_shared(c, "__align__(16) u32", "Bs", nbs);
-    cs_tile_live(c);
-    sb_puts(o, "    const u16 *A0 = (const u16 *)p0, *B0 = (const u16 *)p1, *bias = (const u16 *)p2, *R = (const u16 *)p3;\n"
-               "    u16 *C0 = (u16 *)p4;\n"
-               "    const i64 M = live ? args.dims[0] : 0, N = args.dims[1], K = args.dims[2], lda = args.dims[3];\n");
-    if (!matmul) {
-        sb_printf(o, "    const i64 ldc = args.dims[%d], ldr = args.dims[%d], ldb = K;\n", LD_LDC, LD_LDR);
-        cs_gemm_tile(c, false, NB);
-        sb_puts(o, "    const u16 *A = A0, *B = B0;\n    u16 *C = C0;\n");
-    } else {
-        cs_gemm_tile(c, true, NB);
-        sb_printf(o, "    const i64 b0 = nb1 > 0 ? tb / nb1 : 0, b1 = nb1 > 0 ? tb %% nb1 : 0;\n"
-                     "    const u16 *A = A0 + b0 * args.dims[%d] + b1 * args.dims[%d];\n"
-                     "    const u16 *B = B0 + b0 * args.dims[%d] + b1 * args.dims[%d];\n"
-                     "    u16 *C = C0 + tb * M * ldc;\n",
-                  MD_SA0, MD_SA1, MD_SB0, MD_SB1);
-    }
-    /* 16-byte copies need 8-element aligned rows and bases */
-    sb_puts(o, "    const bool vec = lda % 8 == 0 && ldb % 8 == 0 && ((u64)A & 15) == 0 && ((u64)B & 15) == 0;\n"
-               "    const u32 sA = ltc_smem(As), sB = ltc_smem(Bs);\n"
-               "    const int warp = tid >> 5, lane = tid & 31, wm = warp >> 2, wn = warp & 3;\n");
+    sb_puts(o, "    const u32 sA = ltc_smem(As), sB = ltc_smem(Bs);\n"
+               "    const int wm = warp >> 2, wn = warp & 3;\n");
     /* one stage: A rows m0.. (and W rows n0..) as 4 chunks of 8 halves per row */
     sb_printf(o, "    for (i64 cb = cb0; cb < cb1; cb++) {\n"
                  "      const i64 n0 = cb * %d;\n"
@@ -171,34 +158,59 @@ int cs_gemm_mma(Cs *c, LtcDiag *d) {
                  "            }\n"
                  "            __syncthreads();\n"
                  "        }\n", mma);
+}
+
+/* The epilogue over a thread's accumulators acc[rm][rn][4]: fragment
+ * (mi, ni) is an m16n8 block of C at rows m0 + rowbase + 16 mi, columns
+ * n0 + colbase + 8 ni (mma.sync's and wgmma's accumulator layouts agree
+ * per 16 x 8 block). */
+static void epilogue(Cs *c, int rm, int rn, const char *rowbase, const char *colbase) {
+    const KernelSpec *s = c->s;
+    StrBuf *o = c->o;
+    bool matmul = s->gemm.kind == 1, qkv = s->gemm.qkv;
+    bool bf = s->in_dtypes[0] == DT_BF16;
+    const char *ld = bf ? "ltc_bf16_f" : "ltc_f16_f", *st = bf ? "ltc_f_bf16" : "ltc_f_f16";
+    const char *mma = bf ? "bf16" : "f16";
+    (void)matmul; (void)mma;
     /* epilogue: c0 c1 at row lane/4, c2 c3 at row lane/4 + 8; columns
-     * (lane%4)*2 + 0, 1.  A thread's columns and each of its 8 rows have
-     * their offsets into C computed once (the qkv head split divides:
-     * per element it made the qkv GEMM half as fast as the others) */
-    /* the even column of each pair; the odd one is its neighbour in C
-     * when a head's width qDh is even (a uniform test), else computed */
-    sb_printf(o, "        i64 coff[4];\n"
-                 "#pragma unroll\n"
-                 "        for (int q = 0; q < 4; q++) {\n"
-                 "            const i64 col = n0 + wn * 32 + q * 8 + (lane & 3) * 2;\n"
-                 "            coff[q] = %s;\n"
-                 "        }\n",
-              qkv ? "(col / qE) * qPs + ((col % qE) / qDh) * qHs + (col % qE) % qDh" : "col");
+     * (lane%4)*2 + 0, 1.  The qkv head split divides: per element it made
+     * the qkv GEMM half as fast as the others, so a column pair's offset
+     * into C is computed once per row (wgmma: a thread has 2 rows), or
+     * once for all 8 rows of a thread (mma.sync: coff[], when it has the
+     * registers).  The odd column of a pair is the even one's neighbour
+     * in C when a head's width qDh is even (a uniform test), else computed */
+    bool cache = qkv && rm > 1;
+    if (cache)
+        sb_printf(o, "        i64 coff[%d];\n"
+                     "#pragma unroll\n"
+                     "        for (int q = 0; q < %d; q++) {\n"
+                     "            const i64 col = n0 + %s + q * 8 + (lane & 3) * 2;\n"
+                     "            coff[q] = (col / qE) * qPs + ((col %% qE) / qDh) * qHs + (col %% qE) %% qDh;\n"
+                     "        }\n",
+                  rn, rn, colbase);
     sb_printf(o, "#pragma unroll\n"
-                 "        for (int mi = 0; mi < 4; mi++)\n"
+                 "        for (int mi = 0; mi < %d; mi++)\n"
                  "#pragma unroll\n"
                  "          for (int h = 0; h < 2; h++) {\n"
-                 "            const i64 row = m0 + wm * 64 + mi * 16 + (lane >> 2) + h * 8;\n"
+                 "            const i64 row = m0 + %s + mi * 16 + (lane >> 2) + h * 8;\n"
                  "            if (row >= M) continue;\n"
                  "            const i64 roff = %s;\n"
                  "#pragma unroll\n"
-                 "            for (int ni = 0; ni < 4; ni++)\n"
-                 "#pragma unroll\n"
-                 "              for (int e = 2 * h; e < 2 * h + 2; e++) {\n"
-                 "                const i64 col = n0 + wn * 32 + ni * 8 + (lane & 3) * 2 + (e & 1);\n"
-                 "                if (col >= N) continue;\n"
-                 "                float v = acc[mi][ni][e];\n",
-              qkv ? "(row / qS) * qLs + (row % qS) * qDh" : "row * ldc");
+                 "            for (int ni = 0; ni < %d; ni++) {\n"
+                 "              const i64 c0 = n0 + %s + ni * 8 + (lane & 3) * 2;\n",
+              rm, rowbase, qkv ? "(row / qS) * qLs + (row % qS) * qDh" : "row * ldc", rn, colbase);
+    /* u32 division (i64 division is a call, and made the epilogue spill at
+     * 128 registers): c0 < N, the weight's rows, checked to fit */
+    if (qkv && !cache && (uint64_t)s->gemm.N > UINT32_MAX)
+        sb_puts(o, "              const i64 cof = (c0 / qE) * qPs + ((c0 % qE) / qDh) * qHs + (c0 % qE) % qDh;\n");
+    else if (qkv && !cache)
+        sb_puts(o, "              const u32 cq = (u32)c0 / (u32)qE, cr = (u32)c0 % (u32)qE;\n"
+                   "              const i64 cof = cq * qPs + (cr / (u32)qDh) * qHs + cr % (u32)qDh;\n");
+    sb_puts(o, "#pragma unroll\n"
+               "              for (int e = 2 * h; e < 2 * h + 2; e++) {\n"
+               "                const i64 col = c0 + (e & 1);\n"
+               "                if (col >= N) continue;\n"
+               "                float v = acc[mi][ni][e];\n");
     if (s->bias) sb_printf(o, "                v += %s(bias[col]);\n", ld);
     if (s->act) {
         StrBuf a = {0};
@@ -209,11 +221,155 @@ int cs_gemm_mma(Cs *c, LtcDiag *d) {
     if (s->residual) sb_printf(o, "                v += %s(R[row * ldr + col]);\n", ld);
     if (qkv)
         sb_printf(o, "                const i64 e2 = col %% qE;\n"
-                     "                C[roff + (!(e & 1) ? coff[ni] : qDh %% 2 == 0 ? coff[ni] + 1 :\n"
-                     "                          (col / qE) * qPs + (e2 / qDh) * qHs + e2 %% qDh)] = %s(v);\n", st);
+                     "                C[roff + (!(e & 1) ? %s : qDh %% 2 == 0 ? %s + 1 :\n"
+                     "                          (col / qE) * qPs + (e2 / qDh) * qHs + e2 %% qDh)] = %s(v);\n",
+                  cache ? "coff[ni]" : "cof", cache ? "coff[ni]" : "cof", st);
     else
-        sb_printf(o, "                C[roff + coff[ni] + (e & 1)] = %s(v);\n", st);
-    sb_puts(o, "              }\n          }\n      }\n    }\n");
+        sb_printf(o, "                C[roff + col] = %s(v);\n", st);
+    sb_puts(o, "              }\n            }\n          }\n      }\n    }\n");
+}
+
+/* The wgmma main loop (sm_90a): the same 128 x 128 tile, each of the two
+ * warpgroups (4 warps, 128 threads) owning 64 rows x 128 columns as one
+ * wgmma.m64n128k16 accumulator (64 floats per thread, acc[1][16][4]: the
+ * mma.sync m16n8 layout per block of 8 columns, warp w of the group at
+ * rows 16 w).  A and W are both K-major (W [N,K] rows are B's columns),
+ * read by the tensor cores from shared memory through descriptors in the
+ * 128-byte swizzled layout: KB = 64, so a row of a stage is 128 bytes and
+ * its 16-byte chunk c lies at chunk c ^ (row % 8) (the hardware's XOR of
+ * address bits 4-6 with bits 7-9: stages start 1024-aligned, 8-row atoms
+ * 1024 bytes apart = SBO); k16 step ks of a row starts 32 ks bytes in.
+ * Measured on an H200 (tests/device/mma_check, 4096^3): this layout ran at
+ * 311 TFLOP/s where the unswizzled one with KB = 32 ran at 155 at any
+ * pipeline depth, and mma.sync at 140-221.
+ *
+ * Two stages of A 16 KB + W 16 KB: 65 KB with the alignment slack, more
+ * than the 48 KB of static shared memory, so the kernel declares it
+ * dynamic and publishes the size as ltc_dsm_<name> (the runtime sets the
+ * function's limit and launches with it; sm_80's branch publishes 0); two
+ * groups fit an SM (launch bounds: <= 128 registers).  The copy of step
+ * kt + 1 is issued after the barrier of step kt, once every warpgroup has
+ * waited for its step kt - 1 products (the last reads of that stage);
+ * cp.async and the scalar stores of the unaligned path write through the
+ * generic proxy, so each thread fences to the async proxy before the
+ * barrier.  Chunk ch of a copy is (row ch / 8, k chunk ch % 8): 8
+ * consecutive threads read one row's 128 contiguous bytes. */
+static void wgmma_loop(Cs *c) {
+    const KernelSpec *s = c->s;
+    StrBuf *o = c->o;
+    const char *mma = s->in_dtypes[0] == DT_BF16 ? "bf16" : "f16";
+    sb_printf(o, "    extern __shared__ __align__(1024) u32 Ws[];   /* %d bytes: ltc_dsm_%s */\n", WG_DSM, s->name);
+    c->shared_bytes += WG_DSM;
+    sb_puts(o, "    const u32 sW = (ltc_smem(Ws) + 1023u) & ~1023u, wso = sW - ltc_smem(Ws);\n"
+               "    const int wg = warp >> 2;\n");
+    sb_printf(o, "    for (i64 cb = cb0; cb < cb1; cb++) {\n"
+                 "      const i64 n0 = cb * %d;\n"
+                 "      for (i64 m0 = rs * %d; m0 < M; m0 += (i64)nrs * %d) {\n", NB, MB, MB);
+    /* a stage: A rows at 0, W rows at WG_HALF; 128 rows x 8 chunks each */
+    sb_printf(o, "        auto load = [&](int st, i64 k0) {\n"
+                 "#pragma unroll\n"
+                 "            for (int i = 0; i < 4; i++) {\n"
+                 "                const int ch = tid + i * 256, r = ch >> 3, kc = ch & 7;\n"
+                 "                const u32 off = (u32)st * %du + (u32)(r * 128 + ((kc ^ (r & 7)) * 16));\n"
+                 "                const i64 row = m0 + r, col = n0 + r, k = k0 + kc * 8;\n"
+                 "                if (vec) {\n"
+                 "                    const int ka = k < K ? (K - k < 8 ? (int)(K - k) * 2 : 16) : 0;\n"
+                 "                    ltc_cp16(sW + off, row < M && ka ? A + row * lda + k : A, row < M ? ka : 0);\n"
+                 "                    ltc_cp16(sW + off + %du, col < N && ka ? B + col * K + k : B, col < N ? ka : 0);\n"
+                 "                } else {\n"
+                 "                    for (int j = 0; j < 4; j++) {\n"
+                 "                        const i64 k2 = k + 2 * j;\n"
+                 "                        const u32 alo = row < M && k2 < K ? A[row * lda + k2] : 0;\n"
+                 "                        const u32 ahi = row < M && k2 + 1 < K ? A[row * lda + k2 + 1] : 0;\n"
+                 "                        const u32 blo = col < N && k2 < K ? B[col * K + k2] : 0;\n"
+                 "                        const u32 bhi = col < N && k2 + 1 < K ? B[col * K + k2 + 1] : 0;\n"
+                 "                        Ws[(wso + off) / 4 + j] = alo | ahi << 16;\n"
+                 "                        Ws[(wso + off + %du) / 4 + j] = blo | bhi << 16;\n"
+                 "                    }\n"
+                 "                }\n"
+                 "            }\n"
+                 "            ltc_cp_commit();\n"
+                 "        };\n", WG_STAGE, WG_HALF, WG_HALF);
+    sb_printf(o, "        float acc[1][16][4];\n"
+                 "#pragma unroll\n"
+                 "        for (int j = 0; j < 16; j++)\n"
+                 "            for (int e = 0; e < 4; e++) acc[0][j][e] = 0.0f;\n"
+                 "        const i64 nk = (K + %d) / %d;\n"
+                 "        if (nk > 0) load(0, 0);\n"
+                 "        for (i64 kt = 0; kt < nk; kt++) {\n"
+                 "            const u32 cur = (u32)(kt & 1);\n"
+                 "            ltc_cp_wait0();\n"
+                 "            ltc_fence_async();\n"
+                 "            __syncthreads();\n"
+                 "            if (kt + 1 < nk) load((int)(cur ^ 1u), (kt + 1) * %d);\n"
+                 "            ltc_wg_fence();\n"
+                 "#pragma unroll\n"
+                 "            for (int ks = 0; ks < %d; ks++) {\n"
+                 "                const u64 da = ltc_wg_desc_sw(sW + cur * %du + (u32)wg * 8192u + ks * 32u);\n"
+                 "                const u64 db = ltc_wg_desc_sw(sW + cur * %du + %du + ks * 32u);\n"
+                 "                ltc_wgmma_%s(&acc[0][0][0], da, db);\n"
+                 "            }\n"
+                 "            ltc_wg_commit();\n"
+                 "            ltc_wg_wait0();\n"
+                 "        }\n"
+                 "        __syncthreads();   /* the next tile's copies overwrite the stages */\n",
+              WG_KB - 1, WG_KB, WG_KB, WG_KB / 16, WG_STAGE, WG_STAGE, WG_HALF, mma);
+}
+
+int cs_gemm_mma(Cs *c, LtcDiag *d) {
+    const KernelSpec *s = c->s;
+    StrBuf *o = c->o;
+    bool matmul = s->gemm.kind == 1;
+    if (!c->dl->has_mma)
+        return diag_set(d, s->loc, "%s backend: %s: no tensor-core GEMM in this dialect", c->dl->name, s->name);
+    if (c->threads != 256 || s->tune.nr != NB || s->tune.nb != NB || s->tune.mt != MB || s->gemm.packed)
+        return diag_set(d, s->loc, "%s backend: %s: tensor-core GEMM blocking nr %d nb %d mt %d threads %d%s is not the renderer's",
+                        c->dl->name, s->name, s->tune.nr, s->tune.nb, s->tune.mt, c->threads,
+                        s->gemm.packed ? " (packed)" : "");
+    if (s->dtype != s->in_dtypes[0] || (s->bias && s->in_dtypes[2] != s->dtype) ||
+        (s->residual && s->in_dtypes[2 + s->bias] != s->dtype))
+        return diag_set(d, s->loc, "%s backend: %s: tensor-core GEMM with mixed dtypes", c->dl->name, s->name);
+    if (!matmul)   /* the dynamic shared memory per target (plan/gpu_abi.h: LTC_GPU_DSM_PREFIX) */
+        sb_printf(o, "\n#if defined(__CUDA_ARCH_FEAT_SM90_ALL)\n"
+                     "extern \"C\" __device__ unsigned " LTC_GPU_DSM_PREFIX "%s = %du;\n"
+                     "#else\n"
+                     "extern \"C\" __device__ unsigned " LTC_GPU_DSM_PREFIX "%s = 0u;\n"
+                     "#endif\n", s->name, WG_DSM, s->name);
+    if (!matmul) c->min_groups = "LTC_WG_MINB";   /* sm_90a: two groups per SM (the preamble) */
+    cs_begin(c, 5);
+    cs_tile_live(c);
+    sb_puts(o, "    const u16 *A0 = (const u16 *)p0, *B0 = (const u16 *)p1, *bias = (const u16 *)p2, *R = (const u16 *)p3;\n"
+               "    u16 *C0 = (u16 *)p4;\n"
+               "    const i64 M = live ? args.dims[0] : 0, N = args.dims[1], K = args.dims[2], lda = args.dims[3];\n");
+    if (!matmul) {
+        sb_printf(o, "    const i64 ldc = args.dims[%d], ldr = args.dims[%d], ldb = K;\n", LD_LDC, LD_LDR);
+        cs_gemm_tile(c, false, NB);
+        sb_puts(o, "    const u16 *A = A0, *B = B0;\n    u16 *C = C0;\n");
+    } else {
+        cs_gemm_tile(c, true, NB);
+        sb_printf(o, "    const i64 b0 = nb1 > 0 ? tb / nb1 : 0, b1 = nb1 > 0 ? tb %% nb1 : 0;\n"
+                     "    const u16 *A = A0 + b0 * args.dims[%d] + b1 * args.dims[%d];\n"
+                     "    const u16 *B = B0 + b0 * args.dims[%d] + b1 * args.dims[%d];\n"
+                     "    u16 *C = C0 + tb * M * ldc;\n",
+                  MD_SA0, MD_SA1, MD_SB0, MD_SB1);
+    }
+    /* 16-byte copies need 8-element aligned rows and bases */
+    sb_puts(o, "    const bool vec = lda % 8 == 0 && ldb % 8 == 0 && ((u64)A & 15) == 0 && ((u64)B & 15) == 0;\n"
+               "    const int warp = tid >> 5, lane = tid & 31;\n");
+    if (!matmul) {
+        /* sm_90a (the one target with wgmma): the same tile by warpgroups */
+        sb_puts(o, "#if defined(__CUDA_ARCH_FEAT_SM90_ALL)\n");
+        wgmma_loop(c);
+        epilogue(c, 1, 16, "wg * 64 + (warp & 3) * 16", "0");
+        sb_puts(o, "#else\n");
+    }
+    int wg_bytes = c->shared_bytes;
+    c->shared_bytes = 0;
+    mma_loop(c);
+    epilogue(c, 4, 4, "wm * 64", "wn * 32");
+    if (!matmul) sb_puts(o, "#endif\n");
+    /* one of the two branches is compiled: its shared memory */
+    if (wg_bytes > c->shared_bytes) c->shared_bytes = wg_bytes;
     cs_end(c);
     return 0;
 }

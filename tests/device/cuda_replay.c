@@ -21,8 +21,9 @@
 #include "plan/gpu_abi.h"
 
 #define CU_FNS(X) X(cuInit) X(cuDeviceGet) X(cuDeviceGetAttribute) X(cuDevicePrimaryCtxRetain) X(cuCtxSetCurrent) \
-    X(cuModuleLoadData) X(cuModuleUnload) X(cuModuleGetFunction) X(cuLaunchKernel) X(cuCtxSynchronize)
-#define CU_FNS2(X) X(cuMemAlloc, "cuMemAlloc_v2") X(cuMemFree, "cuMemFree_v2") \
+    X(cuModuleLoadData) X(cuModuleUnload) X(cuModuleGetFunction) X(cuLaunchKernel) X(cuCtxSynchronize) \
+    X(cuFuncSetAttribute)
+#define CU_FNS2(X) X(cuMemAlloc, "cuMemAlloc_v2") X(cuModuleGetGlobal, "cuModuleGetGlobal_v2") X(cuMemFree, "cuMemFree_v2") \
     X(cuMemcpyHtoD, "cuMemcpyHtoD_v2") X(cuMemcpyDtoH, "cuMemcpyDtoH_v2") X(cuMemsetD8, "cuMemsetD8_v2")
 static struct {
 #define F(n) __typeof__(&n) n;
@@ -88,6 +89,18 @@ static int run(const char *path, const char *what, const void *code, Root *roots
     for (uint32_t i = 0; i < nl && !bad; i++) {
         CUfunction fn;
         if ((r = cu.cuModuleGetFunction(&fn, mod, ls[i].name))) { printf("FAIL %s: no kernel %s (%d)\n", path, ls[i].name, r); bad = 1; break; }
+        /* its dynamic shared memory, as the runtime (plan/gpu_abi.h LTC_GPU_DSM_PREFIX) */
+        char sym[160];
+        snprintf(sym, sizeof sym, LTC_GPU_DSM_PREFIX "%s", ls[i].name);
+        CUdeviceptr dp;
+        size_t dn = 0;
+        unsigned dsm = 0;
+        if (cu.cuModuleGetGlobal(&dp, &dn, mod, sym) == CUDA_SUCCESS && dn == 4 &&
+            (cu.cuMemcpyDtoH(&dsm, dp, 4) || (dsm && cu.cuFuncSetAttribute(fn, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, (int)dsm)))) {
+            printf("FAIL %s: %s: %u bytes of dynamic shared memory refused\n", path, ls[i].name, dsm);
+            bad = 1;
+            break;
+        }
         CUdeviceptr ptr[8];
         void *params[9];
         for (int b = 0; b < 8; b++) { ptr[b] = roots[ls[i].root[b]].dev + ls[i].off[b]; params[b] = &ptr[b]; }
@@ -96,7 +109,7 @@ static int run(const char *path, const char *what, const void *code, Root *roots
         for (int64_t t0 = 0; t0 < ls[i].tiles && !bad; t0 += LTC_GPU_MAX_GROUPS) {
             int64_t g = ls[i].tiles - t0 < LTC_GPU_MAX_GROUPS ? ls[i].tiles - t0 : LTC_GPU_MAX_GROUPS;
             a.tile0 = t0;
-            if ((r = cu.cuLaunchKernel(fn, (unsigned)g, 1, 1, ls[i].threads, 1, 1, 0, NULL, params, NULL)) ||
+            if ((r = cu.cuLaunchKernel(fn, (unsigned)g, 1, 1, ls[i].threads, 1, 1, dsm, NULL, params, NULL)) ||
                 (r = cu.cuCtxSynchronize())) {
                 printf("FAIL %s (%s): %s: launch %d\n", path, what, ls[i].name, r);
                 bad = 1;

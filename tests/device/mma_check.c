@@ -14,9 +14,9 @@
 #include "plan/gpu_abi.h"
 
 #define FN(X) X(cuInit) X(cuDeviceGet) X(cuDevicePrimaryCtxRetain) X(cuCtxSetCurrent) X(cuModuleLoadData) \
-    X(cuModuleGetFunction) X(cuLaunchKernel) X(cuCtxSynchronize) X(cuEventRecord) X(cuEventSynchronize)
+    X(cuModuleGetFunction) X(cuLaunchKernel) X(cuFuncSetAttribute) X(cuCtxSynchronize) X(cuEventRecord) X(cuEventSynchronize)
 #define FN2(X) X(cuMemAlloc, "cuMemAlloc_v2") X(cuMemFree, "cuMemFree_v2") X(cuMemcpyHtoD, "cuMemcpyHtoD_v2") \
-    X(cuMemcpyDtoH, "cuMemcpyDtoH_v2") X(cuEventCreate, "cuEventCreate") X(cuEventElapsedTime, "cuEventElapsedTime_v2")
+    X(cuMemcpyDtoH, "cuMemcpyDtoH_v2") X(cuModuleGetGlobal, "cuModuleGetGlobal_v2") X(cuEventCreate, "cuEventCreate") X(cuEventElapsedTime, "cuEventElapsedTime_v2")
 static struct {
 #define F(n) __typeof__(&n) n;
     FN(F)
@@ -31,6 +31,8 @@ static float fb(uint16_t h) { uint32_t u = (uint32_t)h << 16; float f; memcpy(&f
 static uint64_t rng = 88172645463325252ull;
 static float rnd(void) { rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17; return (float)((rng >> 40) * (1.0 / (1 << 23))) - 1.0f; }
 static int cmpf(const void *a, const void *b) { float x = *(const float *)a, y = *(const float *)b; return x < y ? -1 : x > y; }
+
+static unsigned dyn;   /* dynamic shared-memory bytes the kernel asks for (its ltc_dsm_k_mma) */
 
 static int run(CUfunction fn, int64_t M, int64_t N, int64_t K, int timed) {
     size_t na = M * K, nw = N * K, nc = M * N;
@@ -52,7 +54,7 @@ static int run(CUfunction fn, int64_t M, int64_t N, int64_t K, int timed) {
     for (int i = 0; i < 8; i++) params[i] = &p8[i];
     params[8] = &a;
     int bad = 0;
-    if (cu.cuLaunchKernel(fn, (unsigned)a.ntiles, 1, 1, 256, 1, 1, 0, NULL, params, NULL) || cu.cuCtxSynchronize()) { printf("launch failed\n"); return 1; }
+    if (cu.cuLaunchKernel(fn, (unsigned)a.ntiles, 1, 1, 256, 1, 1, dyn, NULL, params, NULL) || cu.cuCtxSynchronize()) { printf("launch failed\n"); return 1; }
     cu.cuMemcpyDtoH(C, d[4], nc * 2);
     double maxerr = 0, maxref = 0;
     int64_t step = timed ? 97 : 1;   /* 4096: a sample of rows */
@@ -76,14 +78,14 @@ static int run(CUfunction fn, int64_t M, int64_t N, int64_t K, int timed) {
         float ms[20];
         for (int it = 0; it < 23; it++) {
             cu.cuEventRecord(e0, NULL);
-            cu.cuLaunchKernel(fn, (unsigned)a.ntiles, 1, 1, 256, 1, 1, 0, NULL, params, NULL);
+            cu.cuLaunchKernel(fn, (unsigned)a.ntiles, 1, 1, 256, 1, 1, dyn, NULL, params, NULL);
             cu.cuEventRecord(e1, NULL);
             cu.cuEventSynchronize(e1);
             if (it >= 3) cu.cuEventElapsedTime(&ms[it - 3], e0, e1);
         }
         qsort(ms, 20, sizeof *ms, cmpf);
         double med = (ms[9] + ms[10]) / 2;
-        printf("time M=N=K=%lld: median %.3f ms, %.1f TFLOP/s\n", (long long)M, med, 2.0 * M * N * K / (med * 1e-3) / 1e12);
+        printf("time M=%lld N=%lld K=%lld: median %.3f ms, %.1f TFLOP/s\n", (long long)M, (long long)N, (long long)K, med, 2.0 * M * N * K / (med * 1e-3) / 1e12);
     }
     for (int i = 0; i < 5; i++) cu.cuMemFree(d[i]);
     free(A); free(W); free(b); free(R); free(C);
@@ -107,10 +109,20 @@ int main(int argc, char **argv) {
     CUdevice dev; CUcontext ctx; CUmodule mod; CUfunction fn;
     if (cu.cuInit(0) || cu.cuDeviceGet(&dev, 0) || cu.cuDevicePrimaryCtxRetain(&ctx, dev) || cu.cuCtxSetCurrent(ctx) ||
         cu.cuModuleLoadData(&mod, img) || cu.cuModuleGetFunction(&fn, mod, "k_mma")) { printf("no GPU / module\n"); return 2; }
+    CUdeviceptr dp;    /* the kernel's dynamic shared memory (plan/gpu_abi.h LTC_GPU_DSM_PREFIX) */
+    size_t dn = 0;
+    if (cu.cuModuleGetGlobal(&dp, &dn, mod, LTC_GPU_DSM_PREFIX "k_mma") == CUDA_SUCCESS && dn == 4) cu.cuMemcpyDtoH(&dyn, dp, 4);
+    printf("k_mma: %u bytes of dynamic shared memory\n", dyn);
+    if (dyn && cu.cuFuncSetAttribute(fn, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, (int)dyn)) {
+        printf("cuFuncSetAttribute(%u bytes of dynamic shared memory) failed\n", dyn);
+        return 2;
+    }
     int bad = 0;
     int64_t shapes[][3] = {{1, 1, 1}, {7, 33, 37}, {130, 129, 72}, {257, 300, 64}, {64, 128, 5}, {300, 200, 1000}, {128, 128, 32}};
     for (int i = 0; i < 7; i++) bad += run(fn, shapes[i][0], shapes[i][1], shapes[i][2], 0);
     bad += run(fn, 4096, 4096, 4096, 1);
+    bad += run(fn, 8192, 3072, 1024, 1);   /* the qkv GEMM of the B4 S2048 E1024 layer */
+    bad += run(fn, 8192, 1024, 4096, 1);   /* its second FFN GEMM */
     printf("mma_check: %d failed\n", bad);
     return bad != 0;
 }

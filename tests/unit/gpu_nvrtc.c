@@ -70,7 +70,11 @@ static void every_example(const char *extra) {
                 ptxas_info(jobs[2 * k + a].log ? jobs[2 * k + a].log : "", &regs, &smem, &st, &ld);
                 cr_expect(regs > 0, "%s %s: no ptxas -v line in the log:\n%s", g.k[k].name, archs[a],
                           jobs[2 * k + a].log ? jobs[2 * k + a].log : "");
-                cr_expect(st == 0 && ld == 0, "%s %s: spills (%d bytes stored, %d loaded)", g.k[k].name, archs[a], st, ld);
+                /* the sm_90a wgmma GEMM runs at <= 128 registers (two groups
+                 * per SM): a few words of epilogue spill are its price */
+                int slack = a == 1 && strstr(g.k[k].text, "ltc_wgmma_") ? 32 : 0;
+                cr_expect(st <= slack && ld <= slack, "%s %s: spills (%d bytes stored, %d loaded)", g.k[k].name, archs[a],
+                          st, ld);
                 fprintf(stderr, "nvrtc: %-30s %-7s %s%-48s %3d registers %6d B shared, spills %d/%d\n", base, archs[a],
                         extra ? "bf16 " : "", g.k[k].name, regs, smem, st, ld);
                 total++;
@@ -140,7 +144,13 @@ Test(gpu_nvrtc, mma_gemm_bf16_f16_no_spills, .timeout = 600) {
             cr_expect(jobs[a].rc == 0, "%s", jobs[a].err);
             int regs, smem, st, ld;
             ptxas_info(jobs[a].log ? jobs[a].log : "", &regs, &smem, &st, &ld);
-            cr_expect(rc == 0 && regs > 0 && st == 0 && ld == 0, "variant %d %s: %d registers, spills %d/%d", v, archs[a], regs, st, ld);
+            /* sm_90a: the wgmma loop is capped at 128 registers for two
+             * groups per SM (311 TFLOP/s against 257 with one, on an
+             * H200); the epilogue may spill a few words, the loop none */
+            int slack = a == 1 ? 32 : 0;
+            cr_expect(rc == 0 && regs > 0 && st <= slack && ld <= slack, "variant %d %s: %d registers, spills %d/%d",
+                      v, archs[a], regs, st, ld);
+            if (a == 1 && v / 2 < 2) cr_expect(regs <= 128 && strstr(src.s, "wgmma.mma_async") && strstr(src.s, "ltc_dsm_k_mma"));
             fprintf(stderr, "nvrtc: mma gemm variant %d %-7s %3d registers %6d B shared, spills %d/%d\n", v, archs[a], regs, smem, st, ld);
             cuda_job_free(&jobs[a]);
         }
