@@ -23,7 +23,7 @@ int driver_cache(Driver *d) {
         if (rc == 0) printf("removed %d entries (bound %" PRIu64 " bytes)\n", removed, max);
     } else if (strcmp(act, "clear") == 0) {
         rc = disk_cache_clear(&c, &removed, &diag);
-        if (rc == 0) printf("removed %d entries\n", removed);
+        if (rc == 0) printf("removed %d files\n", removed);
     }
     if (rc == 0) rc = disk_cache_stats(&c, &n, &bytes, &diag);
     if (rc == 0) {

@@ -304,7 +304,25 @@ static bool ends_with(const char *s, const char *suffix) {
     return n > k && strcmp(s + n - k, suffix) == 0;
 }
 
-/* Our entries' names, sizes and mtimes.  A missing directory has none. */
+/* A file of ours: NAME.ltcj starting with the magic, or a temporary
+ * NAME.ltcj.tmp.PID of write_file_atomic. */
+static bool is_ours(DIR *dir, const char *name) {
+    const char *s = strstr(name, DISK_CACHE_SUFFIX ".tmp.");
+    if (s && s != name) {
+        for (s += strlen(DISK_CACHE_SUFFIX ".tmp."); *s >= '0' && *s <= '9'; s++) {}
+        return *s == '\0';
+    }
+    if (!ends_with(name, DISK_CACHE_SUFFIX)) return false;
+    int fd = openat(dirfd(dir), name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) return false;
+    char magic[8];
+    bool ours = read(fd, magic, 8) == 8 && memcmp(magic, DISK_MAGIC, 8) == 0;
+    close(fd);
+    return ours;
+}
+
+/* Our entries' names, sizes and mtimes (files NAME.ltcj that start with
+ * our magic; not the temporaries).  A missing directory has none. */
 static int list_entries(const DiskCache *c, Item **out, int *nout, LtcDiag *d) {
     *out = NULL;
     *nout = 0;
@@ -317,7 +335,7 @@ static int list_entries(const DiskCache *c, Item **out, int *nout, LtcDiag *d) {
     int n = 0, cap = 0, rc = 0;
     struct dirent *de;
     while (rc == 0 && (errno = 0, de = readdir(dir))) {
-        if (!ends_with(de->d_name, DISK_CACHE_SUFFIX)) continue;
+        if (!ends_with(de->d_name, DISK_CACHE_SUFFIX) || !is_ours(dir, de->d_name)) continue;
         struct stat st;
         if (fstatat(dirfd(dir), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
             if (errno == ENOENT) continue;  /* removed by another process meanwhile */
@@ -406,23 +424,6 @@ int disk_cache_stats(const DiskCache *c, int *n, uint64_t *bytes, LtcDiag *d) {
 
 int disk_cache_prune(const DiskCache *c, uint64_t max, int *removed, LtcDiag *d) {
     return evict(c, max, NULL, removed, d);
-}
-
-/* A file of ours: NAME.ltcj starting with the magic, or a temporary
- * NAME.ltcj.tmp.PID of write_file_atomic. */
-static bool is_ours(DIR *dir, const char *name) {
-    const char *s = strstr(name, DISK_CACHE_SUFFIX ".tmp.");
-    if (s && s != name) {
-        for (s += strlen(DISK_CACHE_SUFFIX ".tmp."); *s >= '0' && *s <= '9'; s++) {}
-        return *s == '\0';
-    }
-    if (!ends_with(name, DISK_CACHE_SUFFIX)) return false;
-    int fd = openat(dirfd(dir), name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) return false;
-    char magic[8];
-    bool ours = read(fd, magic, 8) == 8 && memcmp(magic, DISK_MAGIC, 8) == 0;
-    close(fd);
-    return ours;
 }
 
 int disk_cache_clear(const DiskCache *c, int *removed, LtcDiag *d) {

@@ -63,13 +63,15 @@ int  disk_cache_put(const DiskCache *c, const char *key, size_t keylen, const ch
                     const void *obj, size_t objlen, LtcDiag *d);
 
 /* ---- the `lispetorchc cache` command --------------------------------------- */
-/* Our entries (files ending in DISK_CACHE_SUFFIX): count and bytes.  A
- * missing directory is an empty cache. */
+/* Our entries (files NAME.ltcj that start with our magic): count and
+ * bytes.  A missing directory is an empty cache.  Eviction and prune count
+ * and remove these only. */
 int  disk_cache_stats(const DiskCache *c, int *n, uint64_t *bytes, LtcDiag *d);
 /* Remove least recently used entries until the total is at most max. */
 int  disk_cache_prune(const DiskCache *c, uint64_t max, int *removed, LtcDiag *d);
 /* Remove every entry that starts with our magic, and our temporaries
- * (NAME.ltcj.tmp.PID) left by a killed process; nothing else. */
+ * (NAME.ltcj.tmp.PID) left by a killed process; nothing else.  *removed
+ * counts both. */
 int  disk_cache_clear(const DiskCache *c, int *removed, LtcDiag *d);
 
 #endif
