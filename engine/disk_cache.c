@@ -52,6 +52,30 @@ void disk_cache_hash_hex(const void *key, size_t len, char hex[33]) {
     snprintf(hex, 33, "%016llx%016llx", (unsigned long long)(h >> 64), (unsigned long long)h);
 }
 
+int disk_cache_build_id(char hex[33], char *why, size_t whylen) {
+    /* the code generators are linked into the executable: its bytes are
+     * the build (the version string stays 0.1.0 across many builds) */
+    const char *self = "/proc/self/exe";
+    int fd = open(self, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) { snprintf(why, whylen, "cannot open '%s': %s", self, strerror(errno)); return -1; }
+    u128 h = fnv128_init();
+    static unsigned char buf[1 << 16];
+    for (;;) {
+        ssize_t r = read(fd, buf, sizeof buf);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) {
+            snprintf(why, whylen, "cannot read '%s': %s", self, strerror(errno));
+            close(fd);
+            return -1;
+        }
+        if (r == 0) break;
+        h = fnv128(h, buf, (size_t)r);
+    }
+    close(fd);
+    snprintf(hex, 33, "%016llx%016llx", (unsigned long long)(h >> 64), (unsigned long long)h);
+    return 0;
+}
+
 /* ---- configuration ------------------------------------------------------------ */
 static char *join(const char *a, const char *b) {
     size_t na = strlen(a), nb = strlen(b);

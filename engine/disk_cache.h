@@ -50,6 +50,11 @@ void disk_cache_free(DiskCache *c);
  * -1: d names it. */
 int  disk_cache_mkdir(const DiskCache *c, LtcDiag *d);
 
+/* The compiler's build: the hash of this executable's bytes
+ * (/proc/self/exe), part of every key, so a rebuilt compiler never loads
+ * an older build's code.  -1 with why. */
+int  disk_cache_build_id(char hex[33], char *why, size_t whylen);
+
 /* The 128-bit FNV-1a hash of key, as 32 hex digits (hex: 33 bytes). */
 void disk_cache_hash_hex(const void *key, size_t len, char hex[33]);
 

@@ -222,9 +222,23 @@ Engine *engine_new(const EngineOptions *o, const EngineLog *log, LtcDiag *d) {
         engine_free(e);
         return NULL;
     }
-    e->target_key = arena_printf(&e->arena, "lispetorchc %s plan %d backend %s target %s", LTC_VERSION,
-                                 PLAN_BLOB_VERSION, e->backend ? e->backend->name : "none",
-                                 e->backend && e->backend->target ? e->backend->target : "-");
+    /* The disk cache outlives this build of the compiler: its keys name
+     * the build; without one the disk cache is off (the session's cache
+     * needs none). */
+    char build[33] = "-";
+    if (e->disk.dir) {
+        double t0 = now_ms();
+        char why[300];
+        if (disk_cache_build_id(build, why, sizeof why) != 0) {
+            if (!(e->disk_off = arena_printf(&e->arena, "cannot identify the compiler's build: %s", why)))
+                e->disk_off = "cannot identify the compiler's build";
+            snprintf(build, sizeof build, "-");
+        }
+        e->st.load_ms += now_ms() - t0;       /* compile-side: the disk cache's */
+    }
+    e->target_key = arena_printf(&e->arena, "lispetorchc %s build %s plan %d backend %s opt %d target %s",
+                                 LTC_VERSION, build, PLAN_BLOB_VERSION, e->backend ? e->backend->name : "none",
+                                 o->backend.opt_level, e->backend && e->backend->target ? e->backend->target : "-");
     if (!e->target_key) {
         diag_set(d, (SrcLoc){0}, "out of memory");
         engine_free(e);

@@ -9,7 +9,7 @@
  * the runtime's executor in this process.
  *
  * Compiled regions are cached.  The key is the region's serialised plan
- * with the compiler version, backend, triple, CPU and features, compared
+ * with the compiler version and build, backend, triple, CPU and features, compared
  * in full on a hit (region.c, cache.c): two regions share code only when
  * they would generate the same kernels.  Dropout seeds are not part of
  * the key (they are kernel data, rewritten on a hit) unless two random

@@ -61,6 +61,11 @@ changed_option)
     # and the first one is still a hit
     run again "$ffn"
     has again.err "disk hit"
+    # a rebuilt compiler (other bytes, the same version string) misses
+    cp "$ltc" ltc_rebuilt && printf 'x' >>ltc_rebuilt
+    ltc=./ltc_rebuilt run rebuilt "$ffn"
+    has rebuilt.err "(no entry): compiled"
+    cmp -s first.out rebuilt.out || bad "the rebuilt compiler printed other values"
     ;;
 corrupt)
     run first "$ffn"
