@@ -109,8 +109,9 @@ int engine_code(Engine *e, Entry *en, int nnodes, const Node *target, LtcDiag *d
         }
         e->st.load_ms += now_ms() - t0;
         if (found == DISK_NO_ENTRY) snprintf(miss, sizeof miss, "no entry");
-        else if (found == DISK_KEY_DIFFERS) snprintf(miss, sizeof miss, "key differs: %s; removed", detail);
-        else snprintf(miss, sizeof miss, "corrupt: %s; removed", detail);
+        else if (found == DISK_KEY_DIFFERS) snprintf(miss, sizeof miss, "key differs: %s", detail);
+        else if (found == DISK_UNREADABLE) snprintf(miss, sizeof miss, "unreadable: %s", detail);
+        else snprintf(miss, sizeof miss, "corrupt: %s", detail);
     }
 
     /* ---- a compile ---- */

@@ -252,7 +252,7 @@ int disk_cache_get(const DiskCache *c, const char *key, size_t keylen, const cha
     if (r == 1) { *found = DISK_NO_ENTRY; free(path); return 0; }
     if (r < 0) {
         /* unreadable: not ours to remove */
-        *found = DISK_CORRUPT;
+        *found = DISK_UNREADABLE;
         free(path);
         return strcmp(why, "out of memory") == 0 ? -1 : 0;
     }
@@ -261,10 +261,11 @@ int disk_cache_get(const DiskCache *c, const char *key, size_t keylen, const cha
     if (*found != DISK_HIT) {
         /* never trusted: removed, and the caller rebuilds it (another
          * process may have replaced it meanwhile: that costs a rebuild) */
-        if (unlink(path) != 0 && errno != ENOENT) {
-            size_t k = strlen(why);
+        size_t k = strlen(why);
+        if (unlink(path) != 0 && errno != ENOENT)
             snprintf(why + k, whylen - k, "; cannot remove '%s': %s", path, strerror(errno));
-        }
+        else
+            snprintf(why + k, whylen - k, "; removed");
         free(f);
         free(path);
         return 0;

@@ -34,6 +34,7 @@ typedef enum {
     DISK_NO_ENTRY,
     DISK_KEY_DIFFERS,       /* a file of that name holds another key (removed) */
     DISK_CORRUPT,           /* truncated, bad checksum, other format (removed; why says) */
+    DISK_UNREADABLE,        /* the file or directory cannot be read (left as it is; why says) */
 } DiskFind;
 
 /* The directory from the environment: $LTC_CACHE_DIR, else
@@ -60,7 +61,9 @@ void disk_cache_hash_hex(const void *key, size_t len, char hex[33]);
 
 /* Look key up.  On DISK_HIT, *obj (malloc'ed) and *objlen hold the object
  * code, the stored names equal `names` and the entry's mtime is touched.
- * Otherwise why (may be empty) says more; -1 only for out of memory. */
+ * Otherwise why (may be empty) says more, ending in "; removed" when the
+ * bad file was removed;
+ * -1 only for out of memory. */
 int  disk_cache_get(const DiskCache *c, const char *key, size_t keylen, const char *names, size_t nameslen,
                     void **obj, size_t *objlen, DiskFind *found, char *why, size_t whylen);
 /* Store an entry, then evict down to the bound.  -1: d names the path. */

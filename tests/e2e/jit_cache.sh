@@ -125,6 +125,14 @@ disabled)
     LTC_LOG= run quiet "$ffn"
     [ ! -s quiet.err ] || { bad "a hit without LTC_LOG wrote to stderr"; cat quiet.err; }
     cmp -s off.out quiet.out || bad "the runs printed other values"
+    # a cache that cannot be written: one warning, and the run goes on
+    LTC_CACHE_DIR=$ffn/sub run unwritable "$ffn"
+    [ "$(grep -c 'warning: the disk cache is off for this run' unwritable.err)" = 1 ] ||
+        { bad "expected one warning"; cat unwritable.err; }
+    has unwritable.err "cannot create the cache directory '$ffn/sub': Not a directory"
+    has unwritable.err "(unreadable: cannot open '$ffn/sub/"
+    has unwritable.err ", not stored"
+    cmp -s off.out unwritable.out || bad "the run without a cache printed other values"
     ;;
 fallback_log)
     # every fallback, with its place (the note: once)
