@@ -51,7 +51,6 @@ struct Engine {
     DiskCache     disk;         /* off: disk.dir NULL (disk.off_why or disk_off say why) */
     const char   *disk_off;     /* why the disk cache went off during the session */
     bool          warned;       /* the session's one warning was given */
-    int           nregions;     /* regions sent to the backend: names their kernels */
 };
 
 void engine_verbose(Engine *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
