@@ -226,7 +226,7 @@ Engine *engine_new(const EngineOptions *o, const EngineLog *log, LtcDiag *d) {
      * the build; without one the disk cache is off (the session's cache
      * needs none). */
     char build[33] = "-";
-    if (e->disk.dir) {
+    if (e->disk.dir && e->backend && e->backend->jit_emit_object) {
         double t0 = now_ms();
         char why[300];
         if (disk_cache_build_id(build, why, sizeof why) != 0) {
