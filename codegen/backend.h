@@ -59,6 +59,15 @@ struct Backend {
      * generate() since the backend was made stays loaded (one JIT per
      * backend), so names must be unique across them. */
     int  (*jit_lookup)(Backend *b, const char *name, void **fn, LtcDiag *d);
+    /* Just in time through object code (the engine's disk cache,
+     * engine/disk_cache.h); both NULL when the backend has none.
+     * jit_emit_object: the object code of the module the last generate()
+     * built, as the JIT would run it (*obj malloc'ed, the caller frees).
+     * jit_add_object: load such an object into the JIT (its kernels then
+     * answer jit_lookup); the engine adds the object it just emitted on a
+     * miss and the stored one on a hit, so both run the same code. */
+    int  (*jit_emit_object)(Backend *b, void **obj, size_t *len, LtcDiag *d);
+    int  (*jit_add_object)(Backend *b, const void *obj, size_t len, LtcDiag *d);
     void (*destroy)(Backend *b);
 };
 

@@ -7,6 +7,7 @@
  *   weights.c   --save-weights / --weights / --save-tensors (safetensors)
  *   run_weights.c  run --weights: bind a file as the script's values are computed
  *   outputs.c   every output staged as a temporary, renamed into place at the end
+ *   cache_cmd.c `lispetorchc cache`: show, prune and clear the disk cache
  *
  * Exit status: 0 ok, 1 error in the script or its files, 2 usage error. */
 #ifndef LTC_DRIVER_H
@@ -20,7 +21,7 @@ enum { EXIT_OK = 0, EXIT_ERROR = 1, EXIT_USAGE = 2 };
 
 #define DRV_MAX_ENTRIES 16
 
-typedef enum { CMD_COMPILE, CMD_RUN } Command;
+typedef enum { CMD_COMPILE, CMD_RUN, CMD_CACHE } Command;
 
 typedef struct Options {
     Command cmd;
@@ -39,6 +40,9 @@ typedef struct Options {
     bool training;                  /* --train */
     bool interpret;                 /* run --interpret */
     bool strict;                    /* run --strict: a JIT fallback is an error */
+    bool no_cache;                  /* run --no-cache: the disk cache is off */
+    const char *cache_action;       /* cache: "show", "prune", "clear" */
+    bool cache_max_set; uint64_t cache_max;   /* cache prune --max BYTES */
     bool verbose;                   /* -v */
     bool time_passes;               /* --time-passes */
     bool color;                     /* resolved from --color and the tty */
@@ -150,6 +154,12 @@ int  driver_run_passes(Driver *d, Graph **entries, int n, StrBuf *report, LtcDia
  * frees the engine. */
 int  jit_attach(Driver *d, Graph *eager);
 void jit_detach(Driver *d, Graph *eager);
+/* The jit log is on: -v, or LTC_LOG names "jit" (or "all"). */
+bool drv_log_jit(const Driver *d);
+
+/* ---- cache_cmd.c ------------------------------------------------------------ */
+/* `lispetorchc cache [show | prune [--max BYTES] | clear]`: 0 or EXIT_ERROR. */
+int  driver_cache(Driver *d);
 
 /* ---- run_weights.c ------------------------------------------------------ */
 /* run --weights: bind the file's tensors into the eager pool as the script

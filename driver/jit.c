@@ -3,6 +3,8 @@
  * notes, -v lines and --time-passes phases. */
 #include "driver/driver.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "engine/engine.h"
@@ -10,11 +12,16 @@
 static void log_note(void *ctx, SrcLoc loc, const char *msg) { drv_note_line(ctx, loc, "%s", msg); }
 static void log_verbose(void *ctx, const char *msg) { drv_verbose(ctx, "%s", msg); }
 static void log_phase(void *ctx, const char *phase, double start) { drv_phase(ctx, phase, start); }
+static void log_jit(void *ctx, const char *msg) {
+    Driver *d = ctx;
+    fprintf(d->err, "lispetorchc: jit: %s\n", msg);
+}
+static void log_warning(void *ctx, const char *msg) { drv_warning(ctx, "%s", msg); }
 
 int jit_attach(Driver *d, Graph *eager) {
-    EngineOptions o = {.target = d->o.target, .strict = d->o.strict};
+    EngineOptions o = {.target = d->o.target, .strict = d->o.strict, .no_disk_cache = d->o.no_cache};
     driver_backend_options(d, &o.backend);
-    EngineLog log = {d, log_note, log_verbose, log_phase};
+    EngineLog log = {d, log_note, log_verbose, log_phase, drv_log_jit(d) ? log_jit : NULL, log_warning};
     LtcDiag diag;
     memset(&diag, 0, sizeof diag);
     if (!(d->engine = engine_new(&o, &log, &diag))) {
@@ -31,6 +38,25 @@ void jit_detach(Driver *d, Graph *eager) {
     EngineStats s = engine_stats(d->engine);
     drv_verbose(d, "jit: %d regions compiled, %d cache hits, %d regions interpreted (%d small, %d not compilable)",
                 s.compiled, s.hits, s.small + s.fallbacks, s.small, s.fallbacks);
+    if (drv_log_jit(d))
+        fprintf(d->err,
+                "lispetorchc: jit: session: %d regions compiled, %d loaded from the disk cache, %d memory hits, "
+                "%d interpreted; compile-side %.1f ms (plans and keys %.1f, code generation %.1f, loading %.1f)\n",
+                s.compiled, s.disk_hits, s.hits, s.small + s.fallbacks, s.plan_ms + s.codegen_ms + s.load_ms,
+                s.plan_ms, s.codegen_ms, s.load_ms);
     engine_free(d->engine);
     d->engine = NULL;
+}
+
+bool drv_log_jit(const Driver *d) {
+    if (d->o.verbose) return true;
+    /* LTC_LOG: a comma-separated list of topics ("jit"; "all") */
+    const char *v = getenv("LTC_LOG");
+    for (const char *p = v; p && *p;) {
+        size_t n = strcspn(p, ",");
+        if ((n == 3 && strncmp(p, "jit", 3) == 0) || (n == 3 && strncmp(p, "all", 3) == 0)) return true;
+        p += n;
+        if (*p == ',') p++;
+    }
+    return false;
 }

@@ -55,7 +55,7 @@ int main(int argc, char **argv) {
         return EXIT_ERROR;
     }
     arena_init(&d.arena);
-    rc = d.o.cmd == CMD_RUN ? driver_run(&d) : driver_compile(&d);
+    rc = d.o.cmd == CMD_RUN ? driver_run(&d) : d.o.cmd == CMD_CACHE ? driver_cache(&d) : driver_compile(&d);
     /* All the outputs or none: only a command that succeeded replaces files. */
     if (rc == 0) {
         LtcDiag diag;

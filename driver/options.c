@@ -41,6 +41,7 @@ static const OptSpec specs[] = {
     {"--train", ARG_NONE, FOR_BOTH},
     {"--interpret", ARG_NONE, FOR_RUN},
     {"--strict", ARG_NONE, FOR_RUN},
+    {"--no-cache", ARG_NONE, FOR_RUN},
     {"-O0", ARG_NONE, FOR_COMPILE},
     {"-O1", ARG_NONE, FOR_COMPILE},
     {"-O2", ARG_NONE, FOR_COMPILE},
@@ -77,6 +78,7 @@ void driver_print_help(FILE *f) {
           "\n"
           "USAGE: lispetorchc [options] model.lsp            compile a model\n"
           "       lispetorchc run [options] script.lsp       run a script (println to stdout)\n"
+          "       lispetorchc cache [show|prune [--max BYTES]|clear]   the JIT's disk cache\n"
           "\n"
           "COMPILE OPTIONS:\n"
           "  -o FILE               output file ('-' = stdout; default: stdout for text,\n"
@@ -107,6 +109,8 @@ void driver_print_help(FILE *f) {
           "                        of JIT-compiled kernels\n"
           "  --strict              a region the JIT cannot compile is an error (without it:\n"
           "                        a note naming the op, and the interpreter computes it)\n"
+          "  --no-cache            neither read nor write the disk cache of compiled regions\n"
+          "                        (also LTC_CACHE=off; LTC_LOG=jit logs each region)\n"
           "\n"
           "COMMON OPTIONS:\n"
           "  --seed N              random seed (default 0)\n"
@@ -279,6 +283,40 @@ static int parse_u64(const char *s, uint64_t *out) {
     return 0;
 }
 
+/* cache [show | prune [--max BYTES] | clear] */
+static int parse_cache_args(Driver *d, int argc, char **argv) {
+    Options *o = &d->o;
+    o->cmd = CMD_CACHE;
+    o->cache_action = "show";
+    int i = 2;
+    if (i < argc && (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)) { o->help = true; return 0; }
+    if (i < argc) {
+        static const char *const acts[] = {"show", "prune", "clear"};
+        int k = 0;
+        while (k < 3 && strcmp(argv[i], acts[k]) != 0) k++;
+        if (k == 3) {
+            const char *hint = name_closest(argv[i], acts, 3);
+            if (hint) return usage(d, "unknown cache action '%s'; did you mean '%s'? (show, prune, clear)", argv[i], hint);
+            return usage(d, "unknown cache action '%s' (show, prune, clear)", argv[i]);
+        }
+        o->cache_action = acts[k];
+        i++;
+    }
+    for (; i < argc; i++) {
+        if (strcmp(o->cache_action, "prune") == 0 && strncmp(argv[i], "--max", 5) == 0 &&
+            (argv[i][5] == '\0' || argv[i][5] == '=')) {
+            const char *val = argv[i][5] == '=' ? argv[i] + 6 : (i + 1 < argc ? argv[++i] : NULL);
+            if (!val) return usage(d, "option '--max' needs a value");
+            if (parse_u64(val, &o->cache_max) != 0)
+                return usage(d, "invalid value '%s' for --max (expected a size in bytes)", val);
+            o->cache_max_set = true;
+            continue;
+        }
+        return usage(d, "unexpected argument '%s' for 'cache %s'", argv[i], o->cache_action);
+    }
+    return 0;
+}
+
 int driver_parse_args(Driver *d, int argc, char **argv) {
     Options *o = &d->o;
     o->opt_level = 2;
@@ -286,6 +324,7 @@ int driver_parse_args(Driver *d, int argc, char **argv) {
     const char *color = "auto";
     int i = 1;
     if (argc > 1 && strcmp(argv[1], "run") == 0) { o->cmd = CMD_RUN; i = 2; }
+    if (argc > 1 && strcmp(argv[1], "cache") == 0) return parse_cache_args(d, argc, argv);
 
     /* Resolve --color first so that usage errors are coloured as asked. */
     for (int k = i; k < argc; k++) {
@@ -378,6 +417,7 @@ int driver_parse_args(Driver *d, int argc, char **argv) {
         else if (strcmp(name, "--train") == 0) o->training = true;
         else if (strcmp(name, "--interpret") == 0) o->interpret = true;
         else if (strcmp(name, "--strict") == 0) o->strict = true;
+        else if (strcmp(name, "--no-cache") == 0) o->no_cache = true;
         else if (name[0] == '-' && name[1] == 'O') o->opt_level = name[2] - '0';
         else if (strcmp(name, "-v") == 0 || strcmp(name, "--verbose") == 0) o->verbose = true;
         else if (strcmp(name, "--time-passes") == 0) o->time_passes = true;

@@ -1,11 +1,12 @@
 /* cache.c: compiled regions, keyed by what they would generate.
  *
- * The key is the engine's target (compiler version, backend, triple, CPU,
- * features) and the region's serialised plan (plan/serialize.h): its
+ * The key is the engine's target (compiler version and build, backend,
+ * optimisation level, triple, CPU, features: engine_new) and the region's
+ * serialised plan (plan/serialize.h): its
  * tensors, buffers, kernels (family and name), steps with every dim and
  * constant, limits.  Two regions with the same key generate the same code,
  * so a hit reuses it; the full key is compared, the hash only picks the
- * candidates.  The same bytes can key an on-disk cache later.
+ * candidates.  The same bytes key the disk cache (disk_cache.h).
  *
  * The plan does not say everything a kernel is specialised on: until
  * kernels are described on their own (the KernelSpec of the kernel-IR

@@ -21,6 +21,19 @@ void engine_verbose(Engine *e, const char *fmt, ...) {
     e->log.verbose(e->log.ctx, buf);
 }
 
+void engine_jit_log(Engine *e, SrcLoc loc, const char *fmt, ...) {
+    if (!e->log.jit) return;
+    char msg[1024];
+    int n = loc.file ? snprintf(msg, sizeof msg, "%s:%d:%d: ", loc.file->name, loc.line, loc.col)
+                     : snprintf(msg, sizeof msg, "?: ");
+    if (n < 0 || (size_t)n >= sizeof msg) n = 0;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg + n, sizeof msg - (size_t)n, fmt, ap);
+    va_end(ap);
+    e->log.jit(e->log.ctx, msg);
+}
+
 static void phase(Engine *e, const char *name, double t0) {
     if (e->log.phase) e->log.phase(e->log.ctx, name, t0);
 }
@@ -28,7 +41,7 @@ static void phase(Engine *e, const char *name, double t0) {
 /* A compile that failed becomes the fallback's reason: the refused op when
  * the backend refused one, else the diagnostic (its place, or the
  * region's target when it has none). */
-static Fallback failed(Engine *e, const LowerInfo *li, const LtcDiag *why, const Node *target) {
+Fallback engine_failed(Engine *e, const LowerInfo *li, const LtcDiag *why, const Node *target) {
     Fallback fb = {0};
     if (li && li->refused) {
         fb.op = op_info[li->refused->op].name;
@@ -49,6 +62,9 @@ static int fall_back(Engine *e, const Fallback *fb, int nnodes, LtcDiag *d) {
     char what[64];
     if (fb->op) snprintf(what, sizeof what, "'%s'", fb->op);
     else snprintf(what, sizeof what, "a region of %d ops", nnodes);
+    /* the jit log has every one (the note below: once per place) */
+    engine_jit_log(e, fb->loc, "fallback: %s%s in the interpreter: %s", what, e->o.strict ? " would run" : " runs",
+                   fb->why);
     /* The evaluator reports an error at the builtin that forced the value,
      * so the message carries the op's own place too. */
     if (e->o.strict && fb->loc.file)
@@ -69,46 +85,6 @@ static int fall_back(Engine *e, const Fallback *fb, int nnodes, LtcDiag *d) {
         e->log.note(e->log.ctx, fb->loc, msg);
     }
     return 1;
-}
-
-/* rt_program_init's lookup: the backend's, keeping its reason (a GPU
- * backend that has no in-process execution says so) for the note. */
-typedef struct Lookup { Backend *b; LtcDiag d; } Lookup;
-static int lookup_fn(void *ctx, const char *name, void **fn) {
-    Lookup *l = ctx;
-    return l->b->jit_lookup(l->b, name, fn, &l->d);
-}
-
-/* Generate en->plan into the session's JIT.  Its kernels are renamed
- * ltc_r<N>_k<i>_<family> first: every region's code lives in one JIT
- * library, where names must be unique (the key was taken with the
- * plan's own names, which are the same for every region).  0, or 1 with
- * en->fb set when the backend failed. */
-static int compile(Engine *e, Entry *en, const Node *target, LtcDiag *d) {
-    Plan *p = en->plan;
-    int region = e->nregions++;
-    for (int i = 0; i < p->nkernels; i++) {
-        const char *nm = arena_printf(&e->arena, "ltc_r%d_k%d_%s", region, i, p->kernels[i].family);
-        if (!nm) return diag_set(d, target->loc, "out of memory");
-        p->kernels[i].name = nm;
-    }
-    BackendOptions bo = e->o.backend;
-    bo.verbose = false;
-    LtcDiag why;
-    memset(&why, 0, sizeof why);
-    char err[512] = "";
-    Lookup lk;
-    memset(&lk, 0, sizeof lk);
-    lk.b = e->backend;
-    if (e->backend->generate(e->backend, &p, 1, &bo, &why) != 0 ||
-        rt_program_init(&en->prog, p, lookup_fn, &lk, err, sizeof err) != 0) {
-        if (lk.d.msg[0]) diag_set(&why, (SrcLoc){0}, "jit: %s", lk.d.msg);
-        else if (err[0]) diag_set(&why, (SrcLoc){0}, "jit: %s", err);
-        en->fb = failed(e, NULL, &why, target);
-        return 1;
-    }
-    en->compiled = true;
-    return 0;
 }
 
 /* Bind the region's parameters (by their p<k> names) and run. */
@@ -151,7 +127,7 @@ static int force_region(Engine *e, Graph *rg, bool worth, Node *target, LtcDiag 
     Plan *plan = NULL;
     double t0 = now_ms();
     if (passes_run(rg, &po, NULL, NULL, &why) != 0) {
-        Fallback fb = failed(e, NULL, &why, target);
+        Fallback fb = engine_failed(e, NULL, &why, target);
         return fall_back(e, &fb, rg->nnodes, d);
     }
     if (!e->backend) {
@@ -159,32 +135,38 @@ static int force_region(Engine *e, Graph *rg, bool worth, Node *target, LtcDiag 
         return fall_back(e, &fb, rg->nnodes, d);
     }
     if (plan_build_ex(rg, e->backend, &e->arena, &plan, &li, &why) != 0) {
-        Fallback fb = failed(e, &li, &why, target);
+        Fallback fb = engine_failed(e, &li, &why, target);
         return fall_back(e, &fb, rg->nnodes, d);
     }
-    phase(e, "jit-plan", t0);
-    if (!worth) { e->st.small++; return 1; }
+    if (!worth) {
+        e->st.plan_ms += now_ms() - t0;
+        phase(e, "jit-plan", t0);
+        e->st.small++;
+        engine_jit_log(e, target->loc, "interpreted by choice: %d nodes without a GEMM or attention", rg->nnodes);
+        return 1;
+    }
 
     char *key = NULL;
     size_t keylen = 0;
     if (cache_key(e, plan, &key, &keylen, d) != 0) return -1;
+    e->st.plan_ms += now_ms() - t0;
+    phase(e, "jit-plan", t0);
     Entry *en = cache_find(e, key, keylen);
     int rc = 0;
     if (en) {
         free(key);
         /* same code, maybe other dropout seeds: the cached plan takes them */
-        if (en->compiled) { e->st.hits++; rc = cache_take_seeds(en->plan, plan, d); }
+        if (en->compiled) {
+            e->st.hits++;
+            engine_jit_log(e, target->loc, "memory hit (%d kernels)", en->plan->nkernels);
+            rc = cache_take_seeds(en->plan, plan, d);
+        }
     } else if (!(en = cache_add(e, key, keylen, d))) {
         rc = -1;
     } else {
         en->plan = plan;
         t0 = now_ms();
-        if ((rc = compile(e, en, target, d)) == 0) {
-            phase(e, "jit-compile", t0);
-            engine_verbose(e, "jit: compiled a region of %d nodes into %d kernels (%.0f ms)", rg->nnodes,
-                           plan->nkernels, now_ms() - t0);
-            e->st.compiled++;
-        }
+        if ((rc = engine_code(e, en, rg->nnodes, target, d)) == 0) phase(e, "jit-compile", t0);
         if (rc > 0) rc = 0;            /* not compiled: en->fb, below */
     }
     if (rc != 0) return -1;
@@ -236,9 +218,27 @@ Engine *engine_new(const EngineOptions *o, const EngineLog *log, LtcDiag *d) {
         engine_free(e);
         return NULL;
     }
-    e->target_key = arena_printf(&e->arena, "lispetorchc %s plan %d backend %s target %s", LTC_VERSION,
-                                 PLAN_BLOB_VERSION, e->backend ? e->backend->name : "none",
-                                 e->backend && e->backend->target ? e->backend->target : "-");
+    if (disk_cache_init(&e->disk, o->no_disk_cache, d) != 0) {
+        engine_free(e);
+        return NULL;
+    }
+    /* The disk cache outlives this build of the compiler: its keys name
+     * the build; without one the disk cache is off (the session's cache
+     * needs none). */
+    char build[33] = "-";
+    if (e->disk.dir && e->backend && e->backend->jit_emit_object) {
+        double t0 = now_ms();
+        char why[300];
+        if (disk_cache_build_id(build, why, sizeof why) != 0) {
+            if (!(e->disk_off = arena_printf(&e->arena, "cannot identify the compiler's build: %s", why)))
+                e->disk_off = "cannot identify the compiler's build";
+            snprintf(build, sizeof build, "-");
+        }
+        e->st.load_ms += now_ms() - t0;       /* compile-side: the disk cache's */
+    }
+    e->target_key = arena_printf(&e->arena, "lispetorchc %s build %s plan %d backend %s opt %d target %s",
+                                 LTC_VERSION, build, PLAN_BLOB_VERSION, e->backend ? e->backend->name : "none",
+                                 o->backend.opt_level, e->backend && e->backend->target ? e->backend->target : "-");
     if (!e->target_key) {
         diag_set(d, (SrcLoc){0}, "out of memory");
         engine_free(e);
@@ -264,6 +264,7 @@ EngineStats engine_stats(const Engine *e) { return e->st; }
 void engine_free(Engine *e) {
     if (!e) return;
     cache_free(e);
+    disk_cache_free(&e->disk);
     if (e->backend) e->backend->destroy(e->backend);
     rt_scratch_free(&e->scratch);
     rt_device_close(e->dev);

@@ -9,7 +9,7 @@
  * the runtime's executor in this process.
  *
  * Compiled regions are cached.  The key is the region's serialised plan
- * with the compiler version, backend, triple, CPU and features, compared
+ * with the compiler version and build, backend, triple, CPU and features, compared
  * in full on a hit (region.c, cache.c): two regions share code only when
  * they would generate the same kernels.  Dropout seeds are not part of
  * the key (they are kernel data, rewritten on a hit) unless two random
@@ -22,9 +22,16 @@
  * the log's note names the op, its place and the reason, once per place
  * and reason; with `strict` it is an error.
  *
- * Designed for what comes next (an on-disk cache keyed the same way, the
- * C embedding API): the engine knows nothing of the command line; options
- * come in a struct, messages go out through a log of callbacks. */
+ * Compiled code also persists across processes (disk_cache.h): a region
+ * missing the session's cache is looked up on disk by the same key; the
+ * miss path emits the region's object code, loads it into the JIT and
+ * stores it, the hit path loads the stored object, so both run the same
+ * code.  The directory comes from the environment (LTC_CACHE_DIR...,
+ * disk_cache_init); EngineOptions.no_disk_cache turns it off.
+ *
+ * Designed for what comes next (the C embedding API): the engine knows
+ * nothing of the command line; options come in a struct, messages go out
+ * through a log of callbacks. */
 #ifndef LTC_ENGINE_H
 #define LTC_ENGINE_H
 
@@ -34,6 +41,7 @@ typedef struct EngineOptions {
     const char    *target;      /* backend name (codegen/backends.def); NULL: the default */
     BackendOptions backend;     /* cpu, features, opt level, threads */
     bool           strict;      /* a region that cannot be compiled is an error */
+    bool           no_disk_cache;   /* --no-cache: compile every region of the session */
 } EngineOptions;
 
 /* Where the engine's messages go; any callback may be NULL. */
@@ -45,13 +53,23 @@ typedef struct EngineLog {
     void (*verbose)(void *ctx, const char *msg);
     /* --time-passes: `phase` took now - start_ms */
     void (*phase)(void *ctx, const char *phase, double start_ms);
+    /* LTC_LOG=jit: one line per region ("FILE:L:C: disk hit (...)"); see
+     * docs/cli.md for the lines.  NULL: not logged (and not formatted). */
+    void (*jit)(void *ctx, const char *msg);
+    /* a problem that changes nothing computed (the disk cache cannot be
+     * written): said once per session */
+    void (*warning)(void *ctx, const char *msg);
 } EngineLog;
 
 typedef struct EngineStats {
-    int compiled;       /* regions compiled (cache misses) */
-    int hits;           /* runs of a cached compiled region */
+    int compiled;       /* regions compiled (missing both caches) */
+    int disk_hits;      /* regions loaded from the disk cache */
+    int hits;           /* runs of a region compiled or loaded earlier in the session */
     int small;          /* regions interpreted by choice (no GEMM/attention) */
     int fallbacks;      /* regions that could not be compiled */
+    double plan_ms;     /* compile-side time: passes, plans and keys of every region */
+    double codegen_ms;  /* generating and emitting object code (misses) */
+    double load_ms;     /* reading the disk cache, loading objects into the JIT, binding */
 } EngineStats;
 
 typedef struct Engine Engine;

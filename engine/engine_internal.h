@@ -5,6 +5,8 @@
 #define LTC_ENGINE_INTERNAL_H
 
 #include "engine/engine.h"
+#include "codegen/lower.h"
+#include "engine/disk_cache.h"
 #include "runtime/rt_internal.h"
 
 /* Why a region runs in the interpreter: the op (NULL when no single op is
@@ -46,10 +48,24 @@ struct Engine {
     RtDevice     *dev;          /* where the regions run: the backend's device */
     RtScratch     scratch;
     EngineStats   st;
-    int           nregions;     /* regions sent to the backend: names their kernels */
+    DiskCache     disk;         /* off: disk.dir NULL (disk.off_why or disk_off say why) */
+    const char   *disk_off;     /* why the disk cache went off during the session */
+    bool          warned;       /* the session's one warning was given */
 };
 
 void engine_verbose(Engine *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A LTC_LOG=jit line about the region forced at loc. */
+void engine_jit_log(Engine *e, SrcLoc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* A failed compile as a fallback's reason: the op the backend refused
+ * (li), else the diagnostic at its place or the region's target's. */
+Fallback engine_failed(Engine *e, const LowerInfo *li, const LtcDiag *why, const Node *target);
+
+/* ---- code.c ------------------------------------------------------------------ */
+/* Fill en (plan set, just added) with code: its kernels renamed after the
+ * key, loaded from the disk cache or generated (and stored there).  0;
+ * 1 with en->fb set when neither worked; -1 on error. */
+int engine_code(Engine *e, Entry *en, int nnodes, const Node *target, LtcDiag *d);
 
 /* ---- region.c ---------------------------------------------------------------- */
 /* Nodes of target's pool that it needs and that have no value yet, in id

@@ -169,6 +169,7 @@ static void drop_jit(CpuBackend *be) {
         if (e) LLVMConsumeError(e);
         be->jit = NULL;
     }
+    be->jit_has_code = false;
     free(be->jit_names);
     be->jit_names = NULL;
     be->jit_names_cap = be->jit_names_n = 0;
@@ -415,15 +416,68 @@ static int jit_add_module(CpuBackend *be, LtcDiag *d) {
     return 0;
 }
 
-static int cpu_jit_lookup(Backend *b, const char *name, void **fn, LtcDiag *d) {
+/* The object code of the current module, as the JIT's own compiler makes
+ * it: the same target machine settings as jit_start (static relocation,
+ * the large code model; see there), from a clone (code generation
+ * rewrites IR in place and mod stays for emit_text and AOT). */
+static int cpu_jit_emit_object(Backend *b, void **obj, size_t *len, LtcDiag *d) {
     CpuBackend *be = self(b);
-    *fn = NULL;
+    *obj = NULL;
+    *len = 0;
     if (!be->mod) return diag_set(d, (SrcLoc){0}, "cpu backend: nothing generated yet");
+    if (!be->jit_tm && make_tm(be, LLVMRelocStatic, LLVMCodeModelLarge, &be->jit_tm, d)) return -1;
+    LLVMModuleRef m = LLVMCloneModule(be->mod);
+    if (!m) return diag_set(d, (SrcLoc){0}, "cpu backend: cannot clone the module");
+    char *err = NULL;
+    LLVMMemoryBufferRef buf = NULL;
+    LLVMBool bad = LLVMTargetMachineEmitToMemoryBuffer(be->jit_tm, m, LLVMObjectFile, &err, &buf);
+    LLVMDisposeModule(m);
+    if (bad) {
+        diag_set(d, (SrcLoc){0}, "cpu backend: object emission failed: %s", err ? err : "?");
+        LLVMDisposeMessage(err);
+        return -1;
+    }
+    size_t n = LLVMGetBufferSize(buf);
+    void *copy = n ? malloc(n) : NULL;
+    if (!copy) {
+        LLVMDisposeMemoryBuffer(buf);
+        return diag_set(d, (SrcLoc){0}, n ? "cpu backend: out of memory" : "cpu backend: empty object code");
+    }
+    memcpy(copy, LLVMGetBufferStart(buf), n);
+    LLVMDisposeMemoryBuffer(buf);
+    *obj = copy;
+    *len = n;
+    return 0;
+}
+
+/* An object (from cpu_jit_emit_object, now or in an earlier process) into
+ * the JIT; the current module counts as loaded (it is that object, or,
+ * on a disk hit, an older module whose code is already there). */
+static int cpu_jit_add_object(Backend *b, const void *obj, size_t len, LtcDiag *d) {
+    CpuBackend *be = self(b);
     if (!be->jit && jit_start(be, d)) {
         drop_jit(be);
         return -1;
     }
-    if (!be->mod_in_jit && jit_add_module(be, d)) return -1;
+    LLVMMemoryBufferRef buf = LLVMCreateMemoryBufferWithMemoryRangeCopy(obj, len, "ltc_region");
+    if (!buf) return diag_set(d, (SrcLoc){0}, "cpu backend: out of memory");
+    /* takes ownership of buf, also on failure */
+    LLVMErrorRef e = LLVMOrcLLJITAddObjectFile(be->jit, LLVMOrcLLJITGetMainJITDylib(be->jit), buf);
+    if (e) return llvm_err(d, "cannot add the object code to the JIT", e);
+    be->mod_in_jit = true;
+    be->jit_has_code = true;
+    return 0;
+}
+
+static int cpu_jit_lookup(Backend *b, const char *name, void **fn, LtcDiag *d) {
+    CpuBackend *be = self(b);
+    *fn = NULL;
+    if (!be->mod && !be->jit_has_code) return diag_set(d, (SrcLoc){0}, "cpu backend: nothing generated yet");
+    if (!be->jit && jit_start(be, d)) {
+        drop_jit(be);
+        return -1;
+    }
+    if (be->mod && !be->mod_in_jit && jit_add_module(be, d)) return -1;
     LLVMOrcExecutorAddress addr = 0;
     LLVMErrorRef e = LLVMOrcLLJITLookup(be->jit, &addr, name);
     if (e) return llvm_err(d, "kernel lookup failed", e);
@@ -443,6 +497,8 @@ static void cpu_destroy(Backend *b) {
     drop_jit(be);
     drop_module(be);
     if (be->tm) LLVMDisposeTargetMachine(be->tm);
+    if (be->jit_tm) LLVMDisposeTargetMachine(be->jit_tm);
+    be->jit_tm = NULL;
     if (be->tsc) LLVMOrcDisposeThreadSafeContext(be->tsc);
     LLVMDisposeMessage(be->t.triple);
     LLVMDisposeMessage(be->t.cpu);
@@ -467,6 +523,8 @@ Backend *backend_cpu_new(Arena *a, const BackendOptions *o, LtcDiag *d) {
     be->base.emit_text = cpu_emit_text;
     be->base.emit_library = cpu_emit_library_fwd;
     be->base.jit_lookup = cpu_jit_lookup;
+    be->base.jit_emit_object = cpu_jit_emit_object;
+    be->base.jit_add_object = cpu_jit_add_object;
     be->base.destroy = cpu_destroy;
     if (target_init(be, d)) { cpu_destroy(&be->base); return NULL; }
     be->base.target = arena_printf(a, "%s %s %s", be->t.triple, be->t.cpu, be->t.features);

@@ -50,7 +50,9 @@ typedef struct CpuBackend {
     LLVMContextRef ctx;              /* owned by tsc */
     LLVMModuleRef mod;               /* the generated module (NULL before generate) */
     LLVMOrcLLJITRef jit;             /* created on the first jit_lookup */
-    bool mod_in_jit;                 /* a clone of mod was added to the JIT */
+    bool mod_in_jit;                 /* a clone of mod (or its object code) was added to the JIT */
+    bool jit_has_code;               /* an object was added (jit_add_object): lookups need no mod */
+    LLVMTargetMachineRef jit_tm;     /* jit_emit_object: jit_start's settings (static, large model) */
     /* Hashes of the kernel names the JIT holds (open addressing, 0 =
      * empty): a generate() that reuses one starts a new JIT, so a lookup
      * can never find an older module's kernel of the same name. */
