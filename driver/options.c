@@ -463,6 +463,8 @@ int driver_parse_args(Driver *d, int argc, char **argv) {
         return usage(d, "--dtype %s: no code generator in this build", o->dtype_name);
 #endif
     }
+    /* --interpret computes everything in the interpreter by request:
+     * nothing would be left for --strict to refuse, which would hide it */
     if (o->strict && o->interpret) return usage(d, "--strict and --interpret contradict each other");
     if (o->cmd == CMD_REPL) return 0;
     if (o->input && strcmp(o->input, "-") == 0 && o->cmd != CMD_RUN)
@@ -470,9 +472,6 @@ int driver_parse_args(Driver *d, int argc, char **argv) {
     if (!o->input)
         return usage(d, "no input file (usage: %s)",
                      o->cmd == CMD_RUN ? "lispetorchc run script.lsp" : "lispetorchc [options] model.lsp");
-    /* --interpret computes everything in the interpreter by request:
-     * nothing would be left for --strict to refuse, which would hide it */
-    if (o->strict && o->interpret) return usage(d, "--strict and --interpret contradict each other");
     if (o->emit && strcmp(o->emit, "weights") == 0 && (!o->output || strcmp(o->output, "-") == 0))
         return usage(d, "--emit weights writes a binary file: give it with -o FILE");
     return 0;
