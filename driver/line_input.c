@@ -62,9 +62,12 @@ int line_input_start(bool interactive, const char *history) {
          * back as one entry */
         history_write_timestamps = 1;
         history_multiline_entries = 1;
-        /* a missing file is a first session; anything else is reported by
-         * the caller when it writes */
-        if (history_path) read_history(history_path);
+        /* a missing file is a first session */
+        int e = history_path ? read_history(history_path) : 0;
+        if (e != 0 && e != ENOENT) {
+            errno = e;
+            return 1;
+        }
     }
 #endif
     return 0;

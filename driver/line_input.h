@@ -15,7 +15,9 @@ enum { LINE_OK, LINE_EOF, LINE_INTERRUPTED, LINE_ERROR };
 
 /* interactive: prompts, editing and history (stdin is a terminal).
  * history: the file to load and append to, or NULL for none.
- * 0, or -1 (SIGINT handler not installed; errno set). */
+ * 0; 1 with errno when the history file exists but cannot be read (the
+ * reader works, without the old entries); -1 with errno when the SIGINT
+ * handler cannot be installed (nothing started). */
 int  line_input_start(bool interactive, const char *history);
 /* One line without its newline, malloc'ed, in *line (LINE_OK); LINE_EOF at
  * the end of input, LINE_INTERRUPTED after Ctrl-C, LINE_ERROR with errno

@@ -143,11 +143,13 @@ int driver_repl(Driver *d) {
         return EXIT_ERROR;
     }
     const char *hist = tty ? history_file(d) : NULL;
-    if (line_input_start(tty, hist) != 0) {
+    int lrc = line_input_start(tty, hist);
+    if (lrc < 0) {
         drv_error(d, "cannot install the REPL's SIGINT handler: %s", strerror(errno));
         jit_detach(d, I.eager);
         return EXIT_ERROR;
     }
+    if (lrc > 0) drv_warning(d, "cannot read the REPL history '%s': %s", hist, strerror(errno));
     if (tty) {
         printf("lispetorchc " LTC_VERSION " REPL (%s); Ctrl-D or :quit to leave\n",
                d->o.interpret ? "--interpret" : "JIT");
@@ -185,16 +187,17 @@ int driver_repl(Driver *d) {
             if (tty) fputs("\n", stdout);
             break;
         }
-        if (line_no == INT_MAX) {
+        if (!pending.len && is_quit_command(line)) { free(line); break; }
+        /* a recalled multi-line entry brings its newlines along */
+        int nl = 1;
+        for (const char *p = line; *p && nl < INT_MAX; p++) nl += *p == '\n';
+        if (line_no > INT_MAX - 1 - nl) {
             free(line);
             drv_error(d, "too many input lines");
             read_error = true;
             break;
         }
-        if (!pending.len && is_quit_command(line)) { free(line); break; }
-        /* a recalled multi-line entry brings its newlines along */
-        for (const char *p = line; *p; p++) line_no += *p == '\n';
-        line_no++;
+        line_no += nl;
         if (!pending.len && strspn(line, " \t\r") == strlen(line)) {
             free(line);
             first_line = line_no + 1;
