@@ -4,6 +4,9 @@
  *   options.c   option table, parsing, --help, --version, did-you-mean
  *   compile.c   `lispetorchc model.lsp`: evaluate, pick entries, trace, emit
  *   run.c       `lispetorchc run script.lsp`: evaluate with println
+ *   stdin_source.c  `run -`: the script read from standard input
+ *   repl.c      `lispetorchc repl`: the interactive session
+ *   line_input.c    the REPL's line reader (GNU readline or plain) and history
  *   weights.c   --save-weights / --weights / --save-tensors (safetensors)
  *   run_weights.c  run --weights: bind a file as the script's values are computed
  *   outputs.c   every output staged as a temporary, renamed into place at the end
@@ -21,7 +24,7 @@ enum { EXIT_OK = 0, EXIT_ERROR = 1, EXIT_USAGE = 2 };
 
 #define DRV_MAX_ENTRIES 16
 
-typedef enum { CMD_COMPILE, CMD_RUN, CMD_CACHE } Command;
+typedef enum { CMD_COMPILE, CMD_RUN, CMD_REPL, CMD_CACHE } Command;
 
 typedef struct Options {
     Command cmd;
@@ -118,6 +121,13 @@ void drv_print_times(Driver *d);
 
 /* Read the script and evaluate it in `mode`.  0 or EXIT_ERROR (reported). */
 int  drv_load_script(Driver *d, Interp *I, InterpMode mode, FILE *out, SrcFile *src);
+/* Start an evaluator with the command line's options (seed, limits, the
+ * JIT unless --interpret, --weights); what drv_load_script runs the script
+ * in.  0 or EXIT_ERROR (reported). */
+int  drv_interp_start(Driver *d, Interp *I, InterpMode mode, FILE *out);
+/* stdin_source.c: standard input to its end, as the SrcFile `<stdin>`.
+ * 0, or -1 with diag. */
+int  drv_read_stdin(Driver *d, SrcFile *out, LtcDiag *diag);
 
 /* ---- outputs.c ------------------------------------------------------------ */
 /* Check that `path` may be written (not the input script, not a directory;
@@ -134,6 +144,10 @@ void outputs_abort(Driver *d);
 /* ---- compile.c / run.c ----------------------------------------------------- */
 int  driver_compile(Driver *d);
 int  driver_run(Driver *d);
+/* repl.c: the interactive session (or forms from a non-terminal stdin). */
+int  driver_repl(Driver *d);
+/* line_input.c: which line reader this build has, for --help/--version. */
+const char *line_input_kind(void);
 
 /* Code generation hook: build a native artifact (kind "so", or an --emit
  * kind handled by a backend: llvm, asm, obj, fusion, plan) for the traced

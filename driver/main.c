@@ -9,27 +9,34 @@
 
 #include "support/tempfiles.h"
 
-int drv_load_script(Driver *d, Interp *I, InterpMode mode, FILE *out, SrcFile *src) {
-    LtcDiag diag;
-    double t0 = now_ms();
-    if (read_file(&d->arena, d->o.input, src, &diag) != 0) {
-        drv_diag(d, &diag);
-        return EXIT_ERROR;
-    }
-    drv_phase(d, "read", t0);
-
-    t0 = now_ms();
+int drv_interp_start(Driver *d, Interp *I, InterpMode mode, FILE *out) {
     interp_init(I, &d->arena, mode, d->o.seed);
     torch_register(I);
     I->out = out;
     I->training = d->o.training;
     I->max_steps = d->o.max_steps;
     I->timeout_s = d->o.timeout_s;
-    if (d->o.timeout_s > 0) I->deadline_ms = t0 + d->o.timeout_s * 1e3;
+    if (d->o.timeout_s > 0) I->deadline_ms = now_ms() + d->o.timeout_s * 1e3;
     I->max_memory = (size_t)d->o.max_memory_mb << 20;     /* bounded when parsed */
     if (mode == MODE_RUN && !d->o.interpret && jit_attach(d, I->eager) != 0) return EXIT_ERROR;
     if (mode == MODE_RUN && d->o.weights && run_weights_attach(d, I) != 0) return EXIT_ERROR;
-    drv_verbose(d, "evaluating '%s'...", d->o.input);
+    return 0;
+}
+
+int drv_load_script(Driver *d, Interp *I, InterpMode mode, FILE *out, SrcFile *src) {
+    LtcDiag diag;
+    double t0 = now_ms();
+    /* "-": the script is standard input (run -) */
+    int rrc = strcmp(d->o.input, "-") == 0 ? drv_read_stdin(d, src, &diag) : read_file(&d->arena, d->o.input, src, &diag);
+    if (rrc != 0) {
+        drv_diag(d, &diag);
+        return EXIT_ERROR;
+    }
+    drv_phase(d, "read", t0);
+
+    t0 = now_ms();
+    if (drv_interp_start(d, I, mode, out) != 0) return EXIT_ERROR;
+    drv_verbose(d, "evaluating '%s'...", src->name);
     int rc = lisp_eval_file(I, src);
     if (out) fflush(out);
     drv_phase(d, "eval", t0);
@@ -55,7 +62,12 @@ int main(int argc, char **argv) {
         return EXIT_ERROR;
     }
     arena_init(&d.arena);
-    rc = d.o.cmd == CMD_RUN ? driver_run(&d) : d.o.cmd == CMD_CACHE ? driver_cache(&d) : driver_compile(&d);
+    switch (d.o.cmd) {
+    case CMD_RUN: rc = driver_run(&d); break;
+    case CMD_REPL: rc = driver_repl(&d); break;
+    case CMD_CACHE: rc = driver_cache(&d); break;
+    default: rc = driver_compile(&d); break;
+    }
     /* All the outputs or none: only a command that succeeded replaces files. */
     if (rc == 0) {
         LtcDiag diag;

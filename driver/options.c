@@ -78,6 +78,8 @@ void driver_print_help(FILE *f) {
           "\n"
           "USAGE: lispetorchc [options] model.lsp            compile a model\n"
           "       lispetorchc run [options] script.lsp       run a script (println to stdout)\n"
+          "       lispetorchc run [options] -                run the script on standard input\n"
+          "       lispetorchc repl [options]                 interactive session (run's options)\n"
           "       lispetorchc cache [show|prune [--max BYTES]|clear]   the JIT's disk cache\n"
           "\n"
           "COMPILE OPTIONS:\n"
@@ -133,6 +135,13 @@ void driver_print_help(FILE *f) {
           "  -h, --help            this text\n"
           "  --version             version information\n"
           "\n"
+          "REPL: each complete form (parentheses balanced) is evaluated and its value\n"
+          "printed; errors do not end the session; Ctrl-D, (quit) or :quit leave.\n"
+          "History: $LTC_HISTORY, else $XDG_STATE_HOME/lispetorchc/history, else\n"
+          "~/.lispetorchc_history.  Line editing: ",
+          f);
+    fputs(line_input_kind(), f);
+    fputs("\n\n"
           "Exit status: 0 success, 1 error in the script or its files, 2 usage error.\n"
           "See docs/cli.md.\n",
           f);
@@ -140,6 +149,7 @@ void driver_print_help(FILE *f) {
 
 void driver_print_version(FILE *f) {
     fprintf(f, "lispetorchc " LTC_VERSION "\n");
+    fprintf(f, "REPL line editing: %s\n", line_input_kind());
 #ifdef HAVE_LLVM_C
     unsigned maj = 0, min = 0, pat = 0;
     LLVMGetVersion(&maj, &min, &pat);
@@ -324,6 +334,7 @@ int driver_parse_args(Driver *d, int argc, char **argv) {
     const char *color = "auto";
     int i = 1;
     if (argc > 1 && strcmp(argv[1], "run") == 0) { o->cmd = CMD_RUN; i = 2; }
+    else if (argc > 1 && strcmp(argv[1], "repl") == 0) { o->cmd = CMD_REPL; i = 2; }
     if (argc > 1 && strcmp(argv[1], "cache") == 0) return parse_cache_args(d, argc, argv);
 
     /* Resolve --color first so that usage errors are coloured as asked. */
@@ -345,6 +356,7 @@ int driver_parse_args(Driver *d, int argc, char **argv) {
     for (; i < argc; i++) {
         const char *a = argv[i];
         if (only_files || a[0] != '-' || strcmp(a, "-") == 0) {
+            if (o->cmd == CMD_REPL) return usage(d, "'repl' takes no script ('%s'); use (load \"%s\") inside it", a, a);
             if (o->input) return usage(d, "more than one input file ('%s' and '%s')", o->input, a);
             o->input = a;
             continue;
@@ -374,9 +386,12 @@ int driver_parse_args(Driver *d, int argc, char **argv) {
             if (i + 1 >= argc) return usage(d, "option '%s' needs a value", name);
             val = argv[++i];
         }
-        if (!(sp->cmds & (o->cmd == CMD_RUN ? FOR_RUN : FOR_COMPILE)))
+        /* the REPL is `run` one form at a time: it takes run's options,
+         * but --save-tensors (at the end of what?) */
+        bool repl = o->cmd == CMD_REPL;
+        if (!(sp->cmds & (o->cmd == CMD_COMPILE ? FOR_COMPILE : FOR_RUN)) || (repl && !strcmp(name, "--save-tensors")))
             return usage(d, "option '%s' %s", name,
-                         o->cmd == CMD_RUN ? "is not valid with 'run'" : "is only valid with 'run'");
+                         repl ? "is not valid with 'repl'" : o->cmd == CMD_RUN ? "is not valid with 'run'" : "is only valid with 'run'");
 
         if (strcmp(name, "-o") == 0) o->output = val;
         else if (strcmp(name, "--emit") == 0) {
@@ -488,12 +503,15 @@ int driver_parse_args(Driver *d, int argc, char **argv) {
         return usage(d, "--dtype %s: no code generator in this build", o->dtype_name);
 #endif
     }
-    if (!o->input)
-        return usage(d, "no input file (usage: %s)",
-                     o->cmd == CMD_RUN ? "lispetorchc run script.lsp" : "lispetorchc [options] model.lsp");
     /* --interpret computes everything in the interpreter by request:
      * nothing would be left for --strict to refuse, which would hide it */
     if (o->strict && o->interpret) return usage(d, "--strict and --interpret contradict each other");
+    if (o->cmd == CMD_REPL) return 0;
+    if (o->input && strcmp(o->input, "-") == 0 && o->cmd != CMD_RUN)
+        return usage(d, "'-' (the script from standard input) is for 'run -'; give the model as a file");
+    if (!o->input)
+        return usage(d, "no input file (usage: %s)",
+                     o->cmd == CMD_RUN ? "lispetorchc run script.lsp" : "lispetorchc [options] model.lsp");
     if (o->emit && strcmp(o->emit, "weights") == 0 && (!o->output || strcmp(o->output, "-") == 0))
         return usage(d, "--emit weights writes a binary file: give it with -o FILE");
     return 0;

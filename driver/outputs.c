@@ -86,7 +86,7 @@ const char *outputs_stage(Driver *d, const char *path, LtcDiag *diag) {
                      strerror(errno));
             return NULL;
         }
-        if (d->o.input && stat(d->o.input, &in) == 0 && in.st_dev == st.st_dev && in.st_ino == st.st_ino) {
+        if (d->o.input && strcmp(d->o.input, "-") != 0 && stat(d->o.input, &in) == 0 && in.st_dev == st.st_dev && in.st_ino == st.st_ino) {
             diag_set(diag, none, "refusing to write '%s': it is the input script", path);
             return NULL;
         }

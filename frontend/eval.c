@@ -11,6 +11,7 @@
  * Recursion of user functions is bounded by I->max_depth and by the room
  * left on the C stack, whichever comes first. */
 #include "frontend/core.h"
+#include "frontend/session.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -948,6 +949,48 @@ int lisp_eval_file(Interp *I, const SrcFile *f) {
         core_eval(I, forms->items[k]);
         I->unwinding = UNWIND_NONE;     /* a stray break/return at top level */
     }
+    I->on_error = prev;
+    return 0;
+}
+
+int lisp_eval_toplevel(Interp *I, const SrcFile *f, Value *form, FILE *out) {
+    if (!I->stack) return diag_set(&I->diag, (SrcLoc){0}, "out of memory");
+    /* on the heap: the pointer does not change between setjmp and a
+     * longjmp out of v_print, so the handler may free what it holds */
+    StrBuf *b = calloc(1, sizeof *b);
+    if (!b) return diag_set(&I->diag, form->loc, "out of memory");
+    core_add_file(I, f);
+    jmp_buf jb, *prev = I->on_error;
+    int depth0 = I->depth;
+    I->on_error = &jb;
+    Value *self0 = I->self;
+    int nloading0 = I->nloading, nroots0 = I->nroots;
+    if (setjmp(jb)) {
+        /* the same restoration as lisp_eval_file's: the next form starts
+         * from a clean top level */
+        I->on_error = prev;
+        I->nroots = nroots0;
+        I->depth = depth0;
+        I->unwinding = UNWIND_NONE;
+        I->self = self0;
+        I->nloading = nloading0;
+        sb_free(b);
+        free(b);
+        return -1;
+    }
+    Value *v = core_eval(I, form);
+    I->unwinding = UNWIND_NONE;         /* a stray break/return at top level */
+    if (out && v->kind != V_NIL) {
+        int mark = gc_root(I, &v, 1);
+        v_print(I, v, b, false);
+        gc_unroot(I, mark);
+        sb_putc(b, '\n');
+        if (b->oom) lisp_fail(I, form->loc, "out of memory while printing the value");
+        fwrite(b->s, 1, b->len, out);
+        fflush(out);
+    }
+    sb_free(b);
+    free(b);
     I->on_error = prev;
     return 0;
 }

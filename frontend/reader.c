@@ -17,6 +17,7 @@
  * The reader never crashes on bad input: every error is a located
  * diagnostic, and nesting is bounded so the C stack cannot overflow. */
 #include "frontend/lisp.h"
+#include "frontend/session.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -34,6 +35,7 @@ typedef struct Reader {
     LtcDiag *d;
     int depth;
     bool close_all;             /* a `]` is closing lists up to the next `[` */
+    bool hit_end;               /* the error is that the text ended inside a form */
 } Reader;
 
 static SrcLoc here(Reader *r) {
@@ -154,6 +156,7 @@ static Value *read_string(Reader *r) {
     return v;
 unterminated:
     sb_free(&b);
+    r->hit_end = true;
     diag_set(r->d, loc, "unterminated string literal");
     return NULL;
 }
@@ -263,6 +266,7 @@ static Value *read_list_items(Reader *r, char opener, SrcLoc loc, bool nested) {
     for (;;) {
         skip_space(r);
         if (at_end(r)) {
+            r->hit_end = true;
             diag_set(r->d, loc, "unterminated list: missing '%c'", opener == '[' ? ']' : ')');
             return NULL;
         }
@@ -315,7 +319,7 @@ static Value *read_dict(Reader *r) {
     if (!list || !head || !push_item(r, list, head)) return oom(r), NULL;
     for (;;) {
         skip_space(r);
-        if (at_end(r)) return diag_set(r->d, loc, "unterminated dictionary: missing '}'"), NULL;
+        if (at_end(r)) return r->hit_end = true, diag_set(r->d, loc, "unterminated dictionary: missing '}'"), NULL;
         if (*r->p == '}') {
             advance(r);
             return list;
@@ -325,12 +329,12 @@ static Value *read_dict(Reader *r) {
         if (r->close_all) return diag_set(r->d, k->loc, "unexpected ']' inside a dictionary"), NULL;
         skip_space(r);
         if (at_end(r) || *r->p != ':') {
-            if (at_end(r)) return diag_set(r->d, loc, "unterminated dictionary: missing '}'"), NULL;
+            if (at_end(r)) return r->hit_end = true, diag_set(r->d, loc, "unterminated dictionary: missing '}'"), NULL;
             return diag_set(r->d, here(r), "expected ':' after a dictionary key"), NULL;
         }
         advance(r);
         skip_space(r);
-        if (at_end(r)) return diag_set(r->d, loc, "unterminated dictionary: missing '}'"), NULL;
+        if (at_end(r)) return r->hit_end = true, diag_set(r->d, loc, "unterminated dictionary: missing '}'"), NULL;
         if (*r->p == '}') return diag_set(r->d, here(r), "missing value after ':'"), NULL;
         Value *v = read_form(r);
         if (!v) return NULL;
@@ -370,6 +374,7 @@ static Value *read_form(Reader *r) {
         advance(r);
         skip_space(r);
         if (at_end(r) || *r->p == ')' || *r->p == ']') {
+            r->hit_end = at_end(r);
             diag_set(r->d, loc, "nothing to quote after '''");
             break;
         }
@@ -395,7 +400,9 @@ static Value *read_form(Reader *r) {
     return v;
 }
 
-Value *lisp_read(Arena *a, const SrcFile *f, LtcDiag *d) {
+/* The whole text; *incomplete (when asked) tells an error that is only
+ * the text ending inside a form from one that more text cannot mend. */
+static Value *read_all(Arena *a, const SrcFile *f, LtcDiag *d, bool *incomplete) {
     Reader r = {0};
     r.arena = a;
     r.f = f;
@@ -404,6 +411,7 @@ Value *lisp_read(Arena *a, const SrcFile *f, LtcDiag *d) {
     r.line = 1;
     r.line_start = f->text;
     r.d = d;
+    if (incomplete) *incomplete = false;
     if (f->len >= 3 && !memcmp(f->text, "\xEF\xBB\xBF", 3)) r.p = r.line_start = f->text + 3;   /* UTF-8 BOM */
     SrcLoc top = {f, 1, 1};
     Value *forms = newval(&r, V_LIST, top);
@@ -412,8 +420,17 @@ Value *lisp_read(Arena *a, const SrcFile *f, LtcDiag *d) {
         skip_space(&r);
         if (at_end(&r)) return forms;
         Value *v = read_form(&r);
-        if (!v) return NULL;
+        if (!v) {
+            if (incomplete) *incomplete = r.hit_end;
+            return NULL;
+        }
         r.close_all = false;        /* `]` with no `[` open: closed everything */
         if (!push_item(&r, forms, v)) return oom(&r), NULL;
     }
+}
+
+Value *lisp_read(Arena *a, const SrcFile *f, LtcDiag *d) { return read_all(a, f, d, NULL); }
+
+Value *lisp_read_partial(Arena *a, const SrcFile *f, LtcDiag *d, bool *incomplete) {
+    return read_all(a, f, d, incomplete);
 }

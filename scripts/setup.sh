@@ -13,6 +13,8 @@ JOBS=${LTC_JOBS:-$(nproc 2>/dev/null || echo 2)}
 
 PKGS=(llvm-16-dev libcriterion-dev libtorch-dev libopenblas0-pthread libopenblas-dev
       pkg-config ninja-build cmake gcc g++ clang-14 libclang-rt-14-dev
+      # the REPL's line editing and history
+      libreadline-dev
       # the GPU targets' kernels run and are checked on the CPU: PoCL (an
       # OpenCL 1.2+ implementation), the ICD loader and headers, Oclgrind
       pocl-opencl-icd ocl-icd-libopencl1 ocl-icd-opencl-dev opencl-headers clinfo oclgrind)
