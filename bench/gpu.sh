@@ -9,14 +9,16 @@
 #                          timing host bench/gpu_bench.c and the PyTorch side
 #                          (gpu_torch.py, gpu_models.py, gpu_tables.py)
 #   bench/gpu.sh device    there (device tool: run this, carry gpu-run): the
-#                          parts of GPU_BENCH_PARTS (default all: "layer attn
-#                          bert llama gemm compile profile"), one line per
+#                          parts of GPU_BENCH_PARTS (default all, in this
+#                          order: "layer attn llama gemm compile bert
+#                          profile"), one line per
 #                          measurement into $OUT/bench.txt, then a markdown
 #                          table per part with the ratios into $OUT/bench.md
 #                          (bench/gpu_tables.py).  Each part prints its
-#                          estimated and its actual time; the default set is
-#                          estimated at ~7 minutes (the device tool's limit
-#                          is 10 per call).
+#                          estimated and its actual time; a part whose
+#                          estimate would end past GPU_BENCH_BUDGET_S
+#                          (default 540) is skipped and says so (the device
+#                          tool's limit is 600 s per call).
 #
 # Parts:
 #   layer    the seed layer (bench/layer.lsp.in) at issue 11's [B S E H F],
@@ -60,7 +62,7 @@ for sh in "${SHAPES[@]}"; do
   GEMMS+=("$((b * s)) $((3 * e)) $e" "$((b * s)) $e $e" "$((b * s)) $f $e" "$((b * s)) $e $f")
 done
 GEMMS+=("4096 4096 4096")
-ALL_PARTS="layer attn bert llama gemm compile profile"
+ALL_PARTS="layer attn llama gemm compile bert profile"
 parts=${GPU_BENCH_PARTS:-$ALL_PARTS}
 for p in $parts; do
   [[ " $ALL_PARTS " == *" $p "* ]] || { echo "bench/gpu.sh: unknown part '$p' (parts: $ALL_PARTS)" >&2; exit 2; }
@@ -130,7 +132,19 @@ case "${1:-}" in
     trap 'rm -rf "$work"' EXIT
     log() { tee -a "$txt"; }
     # PART ESTIMATE_S: start a part, print its estimate; part_end prints the actual time
-    part() { pname=$1; pstart=$(date +%s); echo "part: $1 starts (estimate ~$2 s)" | log; }
+    # a part that would end past GPU_BENCH_BUDGET_S (default 540 s, under the
+    # device tool's 600 s call) by its estimate is skipped, saying so, so that
+    # the tables are always written
+    budget=${GPU_BENCH_BUDGET_S:-540}
+    t_start=$(date +%s)
+    part() {
+      local used=$(( $(date +%s) - t_start ))
+      if (( used + $2 > budget )); then
+        echo "part: $1 skipped: ~$2 s estimated, $(( budget - used )) s of GPU_BENCH_BUDGET_S=$budget left" | log
+        return 1
+      fi
+      pname=$1; pstart=$(date +%s); echo "part: $1 starts (estimate ~$2 s, $used s used)" | log
+    }
     part_end() { echo "part: $pname took $(( $(date +%s) - pstart )) s" | log; }
     # ours: PART LABEL MODEL.so ltc_gpu_bench-arguments: one line, prefixed
     ours() {
@@ -140,8 +154,7 @@ case "${1:-}" in
         echo "kind=ours part=$p $label failed=1 $(tr '\n' ' ' <"$work/err")" | log
       fi
     }
-    if has layer; then
-      part layer $([ -n "${GPU_BENCH_COMPILE:-}" ] && echo 200 || echo 90)
+    if has layer && part layer $([ -n "${GPU_BENCH_COMPILE:-}" ] && echo 200 || echo 90); then
       for sh in "${SHAPES[@]}"; do
         read -r b s e h f it <<<"$sh"; n="B${b}_S${s}_E${e}_H${h}_F${f}"
         for dt in f32 bf16; do
@@ -159,34 +172,14 @@ case "${1:-}" in
       timeout 150 python3 "$R/gpu_torch.py" attn $b $h $s $d $([ "$c" = true ] && echo --causal) --iters 20 "${@:6}" 2>&1 \
         | grep kind= | sed 's/^kind=/part=attn kind=/' | log || echo "part=attn kind=torch B=$b H=$h S=$s failed=1" | log
     }
-    if has attn; then
-      part attn 80
+    if has attn && part attn 80; then
       for a in "${ATTNS[@]}"; do
         for c in false true; do attn_case $a $c; done
       done
       for a in "${MEMS[@]}"; do attn_case $a false --math; done
       part_end
     fi
-    if has bert; then
-      part bert 170
-      for dt in f32 bf16; do
-        mkdir -p "$work/bert_$dt"
-        list=$(printf '%s\n' "${BERTS[@]}" | tr ' ' x | paste -sd,)
-        timeout 200 python3 "$R/gpu_models.py" bert "$work/bert_$dt" --dtype $dt --shapes "$list" --iters 30 2>&1 \
-          | grep kind= | log || echo "kind=hf part=bert dtype=$dt failed=1" | log
-        for bs in "${BERTS[@]}"; do
-          read -r b s <<<"$bs"; t="${b}x$s"; d="$work/bert_$dt"
-          [ -f "$d/ref_$t.bin" ] || continue
-          ours bert "shape=B${b}_S$s dtype=$dt" "$R/bert_$dt.so" B=$b S=$s --iters 30 --dev-only \
-            --weights "$d/weights.safetensors" --input "0=$d/ids_$t.bin" --input "1=$d/mask_$t.bin" --output "$d/ours_$t.bin"
-          [ -f "$d/ours_$t.bin" ] && python3 "$R/gpu_models.py" cmp "$d/ref_$t.bin" "$d/ours_$t.bin" $dt "part=bert shape=B${b}_S$s dtype=$dt" | log
-        done
-        rm -rf "$work/bert_$dt"
-      done
-      part_end
-    fi
-    if has llama; then
-      part llama 90
+    if has llama && part llama 90; then
       d="$work/llama"; mkdir -p "$d"
       list=$(printf '%s\n' "${LLAMAS[@]}" | tr ' ' x | paste -sd,)
       timeout 240 python3 "$R/gpu_models.py" llama "$d" --shapes "$list" --iters 10 2>&1 \
@@ -201,8 +194,7 @@ case "${1:-}" in
       rm -rf "$d"
       part_end
     fi
-    if has gemm; then
-      part gemm 60
+    if has gemm && part gemm 60; then
       specs=()
       for g in "${GEMMS[@]}"; do
         read -r m nn k <<<"$g"
@@ -213,8 +205,7 @@ case "${1:-}" in
         || echo "kind=cublas part=gemm failed=1" | log
       part_end
     fi
-    if has compile; then   # a fresh process per model: open, bind, first run cold
-      part compile 60
+    if has compile && part compile 60; then
       grep kind=compile "$R/compile.txt" | log || true
       while read -r line; do
         n=$(sed 's/.*model=\([^ ]*\).*/\1/' <<<"$line")
@@ -229,12 +220,28 @@ case "${1:-}" in
       done < <(grep kind=compile "$R/compile.txt")
       part_end
     fi
-    if has profile; then
-      part profile 20
+    if has bert && part bert 200; then
+      for dt in f32 bf16; do
+        mkdir -p "$work/bert_$dt"
+        list=$(printf '%s\n' "${BERTS[@]}" | tr ' ' x | paste -sd,)
+        timeout 150 python3 "$R/gpu_models.py" bert "$work/bert_$dt" --dtype $dt --shapes "$list" --iters 30 2>&1 \
+          | grep kind= | log || echo "kind=hf part=bert dtype=$dt failed=1" | log
+        for bs in "${BERTS[@]}"; do
+          read -r b s <<<"$bs"; t="${b}x$s"; d="$work/bert_$dt"
+          [ -f "$d/ref_$t.bin" ] || continue
+          ours bert "shape=B${b}_S$s dtype=$dt" "$R/bert_$dt.so" B=$b S=$s --iters 30 --dev-only \
+            --weights "$d/weights.safetensors" --input "0=$d/ids_$t.bin" --input "1=$d/mask_$t.bin" --output "$d/ours_$t.bin"
+          [ -f "$d/ours_$t.bin" ] && python3 "$R/gpu_models.py" cmp "$d/ref_$t.bin" "$d/ours_$t.bin" $dt "part=bert shape=B${b}_S$s dtype=$dt" | log
+        done
+        rm -rf "$work/bert_$dt"
+      done
+      part_end
+    fi
+    if has profile && part profile 20; then
       read -r b s e h f it <<<"${SHAPES[2]}"
       for v in _bf16 ""; do
         LTC_CUDA_PROFILE=1 "$R/ltc_gpu_bench" "$R/B${b}_S${s}_E${e}_H${h}_F${f}$v.so" B=$b S=$s \
-          --iters 3 --dev-only 2>&1 | sed 's/^/profile: /' | log
+          --iters 3 --dev-only 2>&1 | sed 's/^/profile: /' | log || echo "profile: failed: B${b}_S${s}$v" | log
       done
       part_end
     fi
