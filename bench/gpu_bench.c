@@ -17,6 +17,9 @@
  *         (--dev-only skips it).
  * --output FILE writes output 0 of the last device run there, raw bytes of
  * its dtype (bench/gpu_models.py cmp compares it with PyTorch's).
+ * --host-only makes no driver call and runs on host tensors only (the
+ * "dev" figures are then host ones): for any model.so, a CPU one too, so
+ * that --weights/--input/--output can be checked without a GPU.
  * Prints one line: the time ltc_model_open took (open_ms), binding the
  * weights (bind_ms) and the first run with device tensors (first_ms: module
  * load and first launches included), then the median and the minimum of N
@@ -113,12 +116,13 @@ int main(int argc, char **argv) {
     if (argc < 2) return die("usage", "ltc_gpu_bench MODEL.so NAME=VALUE... [--iters N]");
     const char *so = argv[1];
     int iters = 50;
-    int dev_only = 0;
+    int dev_only = 0, host_only = 0;
     const char *wopt = NULL, *outfile = NULL;
     const char *infile[16] = {0};
     for (int k = 2; k < argc; k++) {   /* the file options first: weights are bound before the sizes are read */
         if (strcmp(argv[k], "--weights") == 0 && k + 1 < argc) wopt = argv[k + 1];
         if (strcmp(argv[k], "--output") == 0 && k + 1 < argc) outfile = argv[k + 1];
+        if (strcmp(argv[k], "--host-only") == 0) host_only = dev_only = 1;
         if (strcmp(argv[k], "--input") == 0 && k + 1 < argc) {
             char *end;
             long i = strtol(argv[k + 1], &end, 10);
@@ -160,7 +164,7 @@ int main(int argc, char **argv) {
     for (int s = 0; s < nsym; s++) sym[s] = -1;
     for (int k = 2; k < argc; k++) {
         if (strcmp(argv[k], "--iters") == 0 && k + 1 < argc) { iters = atoi(argv[++k]); continue; }
-        if (strcmp(argv[k], "--dev-only") == 0) { dev_only = 1; continue; }
+        if (strcmp(argv[k], "--dev-only") == 0 || strcmp(argv[k], "--host-only") == 0) { dev_only = 1; continue; }
         if ((strcmp(argv[k], "--weights") == 0 || strcmp(argv[k], "--input") == 0 || strcmp(argv[k], "--output") == 0) &&
             k + 1 < argc) { k++; continue; }
         char *eq = strchr(argv[k], '=');
@@ -180,8 +184,8 @@ int main(int argc, char **argv) {
     char why[400];
     CuDevice dev;
     CuCtx ctx;
-    if (rt_cu_load_api(&cu, &lib, why, sizeof why) != 0) return die("driver", why);
-    if (cu.Init(0) || cu.DeviceGet(&dev, 0) || cu.PrimaryCtxRetain(&ctx, dev) || cu.CtxPushCurrent(ctx))
+    if (!host_only && rt_cu_load_api(&cu, &lib, why, sizeof why) != 0) return die("driver", why);
+    if (!host_only && (cu.Init(0) || cu.DeviceGet(&dev, 0) || cu.PrimaryCtxRetain(&ctx, dev) || cu.CtxPushCurrent(ctx)))
         return die("driver", "no context on GPU 0");
 
     int ni = ltc_model_num_inputs(m, entry), no = ltc_model_num_outputs(m, entry);
@@ -225,9 +229,9 @@ int main(int argc, char **argv) {
             fclose(f);
             if (got != n * es || extra) return die(infile[i], "not exactly the input's size in bytes");
         }
-        CuDevPtr p;
-        if (cu.MemAlloc(&p, n * es > 0 ? n * es : 64) || (i < ni && cu.MemcpyHtoDAsync(p, h, n * es, NULL)) ||
-            cu.StreamSynchronize(NULL))
+        CuDevPtr p = 0;
+        if (!host_only && (cu.MemAlloc(&p, n * es > 0 ? n * es : 64) || (i < ni && cu.MemcpyHtoDAsync(p, h, n * es, NULL)) ||
+                           cu.StreamSynchronize(NULL)))
             return die("device", "cuMemAlloc / copy failed");
         DLDataType dt = ti.dtype == LTC_I64 ? (DLDataType){kDLInt, 64, 1}
                         : ti.dtype == LTC_BOOL ? (DLDataType){kDLBool, 8, 1}
@@ -235,12 +239,13 @@ int main(int argc, char **argv) {
                         : ti.dtype == LTC_BF16 ? (DLDataType){kDLBfloat, 16, 1} : (DLDataType){kDLFloat, 16, 1};
         DLTensor hd = {h, {kDLCPU, 0}, ti.ndim, dt, shp[i], NULL, 0};
         DLTensor dd = {(void *)(uintptr_t)p, {kDLCUDA, 0}, ti.ndim, dt, shp[i], NULL, 0};
+        if (host_only) dd = hd;
         if (i < ni) hin[i] = hd, din[i] = dd;
         else hout[i - ni] = hd, dout[i - ni] = dd;
     }
     double dmed, dmin, hmed = 0, hmin = 0;
     size_t free0 = 0, free1 = 0, total = 0;
-    if (cu.MemGetInfo(&free0, &total)) return die("driver", "cuMemGetInfo failed");
+    if (!host_only && cu.MemGetInfo(&free0, &total)) return die("driver", "cuMemGetInfo failed");
     double t_first = now_ms();
     if (ltc_model_run(m, entry, din, ni, dout, no) != 0) return die("first run (device tensors)", ltc_last_error(m)->message);
     t_first = now_ms() - t_first;
@@ -248,14 +253,15 @@ int main(int argc, char **argv) {
     if (outfile && no > 0) {   /* output 0 of the last device run, raw */
         size_t n = 1, es = dout[0].dtype.bits / 8;
         for (int d = 0; d < dout[0].ndim; d++) n *= (size_t)dout[0].shape[d];
-        if (cu.MemcpyDtoHAsync(hout[0].data, (CuDevPtr)(uintptr_t)dout[0].data, n * es, NULL) || cu.StreamSynchronize(NULL))
+        if (!host_only &&
+            (cu.MemcpyDtoHAsync(hout[0].data, (CuDevPtr)(uintptr_t)dout[0].data, n * es, NULL) || cu.StreamSynchronize(NULL)))
             return die("device", "cuMemcpyDtoH failed");
         FILE *f = fopen(outfile, "wb");
         if (!f) return die(outfile, "cannot create the --output file");
         size_t put = fwrite(hout[0].data, 1, n * es, f);
         if (fclose(f) != 0 || put != n * es) return die(outfile, "write failed");
     }
-    if (cu.MemGetInfo(&free1, &total)) return die("driver", "cuMemGetInfo failed");
+    if (!host_only && cu.MemGetInfo(&free1, &total)) return die("driver", "cuMemGetInfo failed");
     if (!dev_only && timed(m, entry, hin, ni, hout, no, iters, &hmed, &hmin) != 0)
         return die("run (host tensors)", ltc_last_error(m)->message);
     printf("gpu_bench: %s", so);

@@ -139,8 +139,8 @@ def main(path):
                      f(num(o, "bind_ms"), "{:.1f}"), f(num(o, "first_ms"), "{:.1f}")])
     if rows:
         md += ["## compile: cold compile (lispetorchc --target cuda, NVRTC included, on the prepare machine), "
-               "and on the GPU in a fresh process: ltc_model_open, weight binding (random weights), first run "
-               "(CUDA context and module load included), ms\n",
+               "and on the GPU in a fresh process: ltc_model_open, weight binding (random weights), first run; "
+               "the driver, context and module load fall in open or the first run, wherever the runtime does them; ms\n",
                table(["model", "compile ms", ".so KiB", "open ms", "bind ms", "first run ms"], rows)]
 
     prof = [l.rstrip()[len("profile: "):] for l in open(path) if l.startswith("profile: ")]
