@@ -189,7 +189,9 @@ case "${1:-}" in
         [ -f "$d/ref_$t.bin" ] || continue
         ours llama "shape=B${b}_S$s dtype=bf16" "$R/llama_bf16.so" B=$b S=$s --iters 10 --dev-only \
           --weights "$d/weights.safetensors" --input "0=$d/x_$t.bin" --output "$d/ours_$t.bin"
-        [ -f "$d/ours_$t.bin" ] && python3 "$R/gpu_models.py" cmp "$d/ref_$t.bin" "$d/ours_$t.bin" bf16 "part=llama shape=B${b}_S$s dtype=bf16" | log
+        if [ -f "$d/ours_$t.bin" ]; then
+          python3 "$R/gpu_models.py" cmp "$d/ref_$t.bin" "$d/ours_$t.bin" bf16 "part=llama shape=B${b}_S$s dtype=bf16" | log || true
+        fi
       done
       rm -rf "$d"
       part_end
@@ -231,7 +233,9 @@ case "${1:-}" in
           [ -f "$d/ref_$t.bin" ] || continue
           ours bert "shape=B${b}_S$s dtype=$dt" "$R/bert_$dt.so" B=$b S=$s --iters 30 --dev-only \
             --weights "$d/weights.safetensors" --input "0=$d/ids_$t.bin" --input "1=$d/mask_$t.bin" --output "$d/ours_$t.bin"
-          [ -f "$d/ours_$t.bin" ] && python3 "$R/gpu_models.py" cmp "$d/ref_$t.bin" "$d/ours_$t.bin" $dt "part=bert shape=B${b}_S$s dtype=$dt" | log
+          if [ -f "$d/ours_$t.bin" ]; then
+            python3 "$R/gpu_models.py" cmp "$d/ref_$t.bin" "$d/ours_$t.bin" $dt "part=bert shape=B${b}_S$s dtype=$dt" | log || true
+          fi
         done
         rm -rf "$work/bert_$dt"
       done
