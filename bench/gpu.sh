@@ -17,7 +17,7 @@
 #                          (bench/gpu_tables.py).  Each part prints its
 #                          estimated and its actual time; a part whose
 #                          estimate would end past GPU_BENCH_BUDGET_S
-#                          (default 540) is skipped and says so (the device
+#                          (default 560) is skipped and says so (the device
 #                          tool's limit is 600 s per call).
 #
 # Parts:
@@ -132,10 +132,10 @@ case "${1:-}" in
     trap 'rm -rf "$work"' EXIT
     log() { tee -a "$txt"; }
     # PART ESTIMATE_S: start a part, print its estimate; part_end prints the actual time
-    # a part that would end past GPU_BENCH_BUDGET_S (default 540 s, under the
+    # a part that would end past GPU_BENCH_BUDGET_S (default 560 s, under the
     # device tool's 600 s call) by its estimate is skipped, saying so, so that
     # the tables are always written
-    budget=${GPU_BENCH_BUDGET_S:-540}
+    budget=${GPU_BENCH_BUDGET_S:-560}
     t_start=$(date +%s)
     part() {
       local used=$(( $(date +%s) - t_start ))
@@ -179,7 +179,7 @@ case "${1:-}" in
       for a in "${MEMS[@]}"; do attn_case $a false --math; done
       part_end
     fi
-    if has llama && part llama 90; then
+    if has llama && part llama 60; then
       d="$work/llama"; mkdir -p "$d"
       list=$(printf '%s\n' "${LLAMAS[@]}" | tr ' ' x | paste -sd,)
       timeout 240 python3 "$R/gpu_models.py" llama "$d" --shapes "$list" --iters 10 2>&1 \
@@ -196,7 +196,7 @@ case "${1:-}" in
       rm -rf "$d"
       part_end
     fi
-    if has gemm && part gemm 60; then
+    if has gemm && part gemm 45; then
       specs=()
       for g in "${GEMMS[@]}"; do
         read -r m nn k <<<"$g"
@@ -207,7 +207,7 @@ case "${1:-}" in
         || echo "kind=cublas part=gemm failed=1" | log
       part_end
     fi
-    if has compile && part compile 60; then
+    if has compile && part compile 45; then
       grep kind=compile "$R/compile.txt" | log || true
       while read -r line; do
         n=$(sed 's/.*model=\([^ ]*\).*/\1/' <<<"$line")
