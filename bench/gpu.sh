@@ -154,7 +154,7 @@ case "${1:-}" in
         echo "kind=ours part=$p $label failed=1 $(tr '\n' ' ' <"$work/err")" | log
       fi
     }
-    if has layer && part layer $([ -n "${GPU_BENCH_COMPILE:-}" ] && echo 200 || echo 90); then
+    if has layer && part layer "$([ -n "${GPU_BENCH_COMPILE:-}" ] && echo 200 || echo 90)"; then
       for sh in "${SHAPES[@]}"; do
         read -r b s e h f it <<<"$sh"; n="B${b}_S${s}_E${e}_H${h}_F${f}"
         for dt in f32 bf16; do
@@ -169,6 +169,7 @@ case "${1:-}" in
     attn_case() {   # B H S D causal [torch options]
       local b=$1 h=$2 s=$3 d=$4 c=$5 n="attn_H$2_D$4_$5"
       ours attn "B=$b H=$h S=$s D=$d causal=$([ "$c" = true ] && echo 1 || echo 0)" "$R/$n.so" B=$b S=$s --iters 20 --dev-only
+      # shellcheck disable=SC2046  # --causal or no word at all
       timeout 150 python3 "$R/gpu_torch.py" attn $b $h $s $d $([ "$c" = true ] && echo --causal) --iters 20 "${@:6}" 2>&1 \
         | grep kind= | sed 's/^kind=/part=attn kind=/' | log || echo "part=attn kind=torch B=$b H=$h S=$s failed=1" | log
     }
