@@ -1,18 +1,30 @@
 /* gpu_bench.c: a CUDA model.so timed through the public runtime.
  *
- *   ltc_gpu_bench MODEL.so NAME=VALUE... [--iters N]
+ *   ltc_gpu_bench MODEL.so NAME=VALUE... [--iters N] [--dev-only]
+ *                 [--weights W.safetensors] [--input I=FILE]... [--output FILE]
  *
- * Binds MODEL.safetensors beside it or, when there is none, random weights
+ * Binds W (--weights), else MODEL.safetensors beside it or, when there is
+ * none, random weights
  * (uniform [-0.05, 0.05): the timing does not depend on them, and a large
  * model's weights need not travel to the GPU machine); gives each input the sizes of its
  * symbols (NAME=VALUE; every symbol of the entry must be given), fills the
- * inputs with uniform [-1, 1) floats (ids: 0; masks: true), and times
+ * inputs with uniform [-1, 1) floats (ids: 0; masks: true) or, with
+ * --input I=FILE, input I with FILE's raw bytes (exactly the tensor's size:
+ * little-endian elements of its dtype, row-major), and times
  * ltc_model_run, which returns when the outputs are final, two ways:
  *   dev   inputs and outputs in GPU memory (DLPack kDLCUDA): no copies;
  *   host  inputs and outputs in host memory: staged by the runtime
  *         (--dev-only skips it).
- * Prints one line: the median and the minimum of N runs (default 50) after
- * 5 warm-up runs, in milliseconds, and the device memory the runs took
+ * --output FILE writes output 0 of the last device run there, raw bytes of
+ * its dtype (bench/gpu_models.py cmp compares it with PyTorch's).
+ * --host-only makes no driver call and runs on host tensors only (the
+ * "dev" figures are then host ones): for any model.so, a CPU one too, so
+ * that --weights/--input/--output can be checked without a GPU.
+ * Prints one line: the time ltc_model_open took (open_ms), binding the
+ * weights (bind_ms) and the first run with device tensors (first_ms: module
+ * load and first launches included), then the median and the minimum of N
+ * runs (default 50) after 5 warm-up runs, in milliseconds, and the device
+ * memory the runs took
  * beyond the weights and the tensors (run_mb: the scratch arena, by
  * cuMemGetInfo before and after) with the tensors' (io_mb).  Device memory comes from the driver the
  * runtime uses (runtime/rt_cuda.h's table, its primary context). */
@@ -104,13 +116,35 @@ int main(int argc, char **argv) {
     if (argc < 2) return die("usage", "ltc_gpu_bench MODEL.so NAME=VALUE... [--iters N]");
     const char *so = argv[1];
     int iters = 50;
-    int dev_only = 0;
+    int dev_only = 0, host_only = 0;
+    const char *wopt = NULL, *outfile = NULL;
+    const char *infile[16] = {0};
+    for (int k = 2; k < argc; k++) {   /* the file options first: weights are bound before the sizes are read */
+        if (strcmp(argv[k], "--weights") == 0 && k + 1 < argc) wopt = argv[k + 1];
+        if (strcmp(argv[k], "--output") == 0 && k + 1 < argc) outfile = argv[k + 1];
+        if (strcmp(argv[k], "--host-only") == 0) host_only = dev_only = 1;
+        if (strcmp(argv[k], "--input") == 0 && k + 1 < argc) {
+            char *end;
+            long i = strtol(argv[k + 1], &end, 10);
+            if (end == argv[k + 1] || *end != '=' || i < 0 || i >= 16) return die(argv[k + 1], "expected --input I=FILE, I in 0..15");
+            infile[i] = end + 1;
+        }
+    }
     ltc_error err;
+    double t_open = now_ms();
     ltc_model *m = ltc_model_open(so, &err);
     if (!m) return die(so, err.message);
+    t_open = now_ms() - t_open;
     char w[4096];
-    snprintf(w, sizeof w, "%.*s.safetensors", (int)(strlen(so) > 3 ? strlen(so) - 3 : strlen(so)), so);
+    if ((size_t)snprintf(w, sizeof w, "%.*s.safetensors", (int)(strlen(so) > 3 ? strlen(so) - 3 : strlen(so)), so) >= sizeof w)
+        return die(so, "path too long");
+    if (wopt) {
+        if (strlen(wopt) >= sizeof w) return die(wopt, "path too long");
+        strcpy(w, wopt);
+    }
+    double t_bind = now_ms();
     FILE *wf = fopen(w, "rb");
+    if (wopt && !wf) return die(w, "cannot open the --weights file");
     if (wf) fclose(wf);
     if (!ltc_model_has_embedded_weights(m) && wf && ltc_model_bind_weights_file(m, w) != 0)
         return die(w, ltc_last_error(m)->message);
@@ -118,9 +152,11 @@ int main(int argc, char **argv) {
         size_t wl;
         void *img = random_weights(m, &wl);
         if (!img) return die(so, "cannot make random weights (non-f32 parameters?)");
+        t_bind = now_ms();   /* the binding alone, not making the image */
         /* img stays until exit: a binding may point into it */
         if (ltc_model_bind_weights_memory(m, img, wl) != 0) return die("random weights", ltc_last_error(m)->message);
     }
+    t_bind = now_ms() - t_bind;
     const char *entry = ltc_model_entry_name(m, 0);
     int nsym = ltc_model_num_symbols(m, entry);
     int64_t sym[64];
@@ -128,7 +164,9 @@ int main(int argc, char **argv) {
     for (int s = 0; s < nsym; s++) sym[s] = -1;
     for (int k = 2; k < argc; k++) {
         if (strcmp(argv[k], "--iters") == 0 && k + 1 < argc) { iters = atoi(argv[++k]); continue; }
-        if (strcmp(argv[k], "--dev-only") == 0) { dev_only = 1; continue; }
+        if (strcmp(argv[k], "--dev-only") == 0 || strcmp(argv[k], "--host-only") == 0) { dev_only = 1; continue; }
+        if ((strcmp(argv[k], "--weights") == 0 || strcmp(argv[k], "--input") == 0 || strcmp(argv[k], "--output") == 0) &&
+            k + 1 < argc) { k++; continue; }
         char *eq = strchr(argv[k], '=');
         int found = 0;
         for (int s = 0; eq && s < nsym; s++)
@@ -146,8 +184,8 @@ int main(int argc, char **argv) {
     char why[400];
     CuDevice dev;
     CuCtx ctx;
-    if (rt_cu_load_api(&cu, &lib, why, sizeof why) != 0) return die("driver", why);
-    if (cu.Init(0) || cu.DeviceGet(&dev, 0) || cu.PrimaryCtxRetain(&ctx, dev) || cu.CtxPushCurrent(ctx))
+    if (!host_only && rt_cu_load_api(&cu, &lib, why, sizeof why) != 0) return die("driver", why);
+    if (!host_only && (cu.Init(0) || cu.DeviceGet(&dev, 0) || cu.PrimaryCtxRetain(&ctx, dev) || cu.CtxPushCurrent(ctx)))
         return die("driver", "no context on GPU 0");
 
     int ni = ltc_model_num_inputs(m, entry), no = ltc_model_num_outputs(m, entry);
@@ -155,6 +193,8 @@ int main(int argc, char **argv) {
     size_t io_bytes = 0;
     int64_t shp[32][LTC_MAX_NDIM];
     if (ni > 16 || no > 16) return die(so, "more than 16 inputs or outputs");
+    for (int i = ni; i < 16; i++)
+        if (infile[i]) return die(infile[i], "--input names an input the entry does not have");
     for (int i = 0; i < ni + no; i++) {
         ltc_tensor_info ti;
         int rc = i < ni ? ltc_model_input_info(m, entry, i, &ti) : ltc_model_output_info(m, entry, i - ni, &ti);
@@ -181,9 +221,17 @@ int main(int argc, char **argv) {
                 ((uint16_t *)h)[j] = (uint16_t)(u >> 16);
             }
         if (i < ni && ti.dtype == LTC_BOOL) memset(h, 1, n);
-        CuDevPtr p;
-        if (cu.MemAlloc(&p, n * es > 0 ? n * es : 64) || (i < ni && cu.MemcpyHtoDAsync(p, h, n * es, NULL)) ||
-            cu.StreamSynchronize(NULL))
+        if (i < ni && infile[i]) {   /* the caller's values: exactly n elements */
+            FILE *f = fopen(infile[i], "rb");
+            if (!f) return die(infile[i], "cannot open the --input file");
+            size_t got = fread(h, 1, n * es, f);
+            int extra = fgetc(f) != EOF;
+            fclose(f);
+            if (got != n * es || extra) return die(infile[i], "not exactly the input's size in bytes");
+        }
+        CuDevPtr p = 0;
+        if (!host_only && (cu.MemAlloc(&p, n * es > 0 ? n * es : 64) || (i < ni && cu.MemcpyHtoDAsync(p, h, n * es, NULL)) ||
+                           cu.StreamSynchronize(NULL)))
             return die("device", "cuMemAlloc / copy failed");
         DLDataType dt = ti.dtype == LTC_I64 ? (DLDataType){kDLInt, 64, 1}
                         : ti.dtype == LTC_BOOL ? (DLDataType){kDLBool, 8, 1}
@@ -191,18 +239,34 @@ int main(int argc, char **argv) {
                         : ti.dtype == LTC_BF16 ? (DLDataType){kDLBfloat, 16, 1} : (DLDataType){kDLFloat, 16, 1};
         DLTensor hd = {h, {kDLCPU, 0}, ti.ndim, dt, shp[i], NULL, 0};
         DLTensor dd = {(void *)(uintptr_t)p, {kDLCUDA, 0}, ti.ndim, dt, shp[i], NULL, 0};
+        if (host_only) dd = hd;
         if (i < ni) hin[i] = hd, din[i] = dd;
         else hout[i - ni] = hd, dout[i - ni] = dd;
     }
     double dmed, dmin, hmed = 0, hmin = 0;
     size_t free0 = 0, free1 = 0, total = 0;
-    if (cu.MemGetInfo(&free0, &total)) return die("driver", "cuMemGetInfo failed");
+    if (!host_only && cu.MemGetInfo(&free0, &total)) return die("driver", "cuMemGetInfo failed");
+    double t_first = now_ms();
+    if (ltc_model_run(m, entry, din, ni, dout, no) != 0) return die("first run (device tensors)", ltc_last_error(m)->message);
+    t_first = now_ms() - t_first;
     if (timed(m, entry, din, ni, dout, no, iters, &dmed, &dmin) != 0) return die("run (device tensors)", ltc_last_error(m)->message);
-    if (cu.MemGetInfo(&free1, &total)) return die("driver", "cuMemGetInfo failed");
+    if (outfile && no > 0) {   /* output 0 of the last device run, raw */
+        size_t n = 1, es = dout[0].dtype.bits / 8;
+        for (int d = 0; d < dout[0].ndim; d++) n *= (size_t)dout[0].shape[d];
+        if (!host_only &&
+            (cu.MemcpyDtoHAsync(hout[0].data, (CuDevPtr)(uintptr_t)dout[0].data, n * es, NULL) || cu.StreamSynchronize(NULL)))
+            return die("device", "cuMemcpyDtoH failed");
+        FILE *f = fopen(outfile, "wb");
+        if (!f) return die(outfile, "cannot create the --output file");
+        size_t put = fwrite(hout[0].data, 1, n * es, f);
+        if (fclose(f) != 0 || put != n * es) return die(outfile, "write failed");
+    }
+    if (!host_only && cu.MemGetInfo(&free1, &total)) return die("driver", "cuMemGetInfo failed");
     if (!dev_only && timed(m, entry, hin, ni, hout, no, iters, &hmed, &hmin) != 0)
         return die("run (host tensors)", ltc_last_error(m)->message);
     printf("gpu_bench: %s", so);
     for (int s = 0; s < nsym; s++) printf(" %s=%lld", ltc_model_symbol_name(m, entry, s), (long long)sym[s]);
+    printf(" open_ms=%.1f bind_ms=%.1f first_ms=%.1f", t_open, t_bind, t_first);
     printf(" dev_ms=%.4f dev_min_ms=%.4f host_ms=%.4f host_min_ms=%.4f iters=%d run_mb=%.1f io_mb=%.1f\n", dmed, dmin,
            hmed, hmin, iters, free0 > free1 ? (double)(free0 - free1) / 1048576 : 0.0, (double)io_bytes / 1048576);
     ltc_model_close(m);
