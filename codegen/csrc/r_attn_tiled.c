@@ -19,11 +19,14 @@
  *
  * Shared memory, all float: Qs [BR][D+1] (once), KV [BC][Dm+1] (Dm =
  * max(D, Dv): the K block, then the V block over it), Ps [BR][BC+1] (the
- * scores, then the weights p), al [BR] (the rescale e^(m - m'), at the end
- * l).  The +1 pads make the column walks of the micro-tiles conflict-free.
- * Bytes = 4 (BR (D+1) + BC (Dm+1) + BR (BC+1) + BR) < 48 KiB for every
- * head dim up to CS_ATT_MAXD through the blocking by Dm (the table below;
- * checked at render time).  Per key block, three barriers:
+ * scores, then the weights p; column BC, the pad, holds the row's rescale
+ * e^(m - m') and at the end its l).  The +1 pads make the micro-tiles'
+ * column walks conflict-free (odd row strides).  Budget:
+ *   bytes = 4 (BR (D+1) + BC (Dm+1) + BR (BC+1)) <= 32 KiB
+ * (the least local memory OpenCL 1.2 guarantees, CL_DEVICE_LOCAL_MEM_SIZE,
+ * and Apple GPUs' threadgroup memory; CUDA's static limit is 48 KiB),
+ * through the blocking by Dm below, checked at render time.  Per key
+ * block, three barriers:
  *   1. K block staged (coalesced: consecutive work-items, consecutive e);
  *   2. scores: work-item (tr, tc) of an STR x STC grid computes rows tr +
  *      STR a (a < RM) x keys tc + STC b (b < CN), each Qs/KV element read
@@ -31,8 +34,8 @@
  *   3. V block staged over K while work-item r < BR walks row r of Ps: max,
  *      m', alpha, p (dropout), l (m, l of row r live in its registers);
  *   4. O: work-item (tr, tc) of an OTR x OTC grid owns rows tr + OTR a x
- *      columns tc + OTC k (k < NV = ceil(Dv / OTC)), scaled by al[r], plus
- *      sum_c Ps[r][c] V[c][dv].
+ *      columns tc + OTC k (k < NV = ceil(Dv / OTC)), scaled by alpha of
+ *      its row, plus sum_c Ps[r][c] V[c][dv].
  * Every micro-tile is a register array indexed by constant-bound loops
  * only.  Causal: the group's key range ends at its last row (later key
  * blocks are never visited).
@@ -51,18 +54,22 @@
 
 /* Blocking by Dm = max(D, Dv): rows, keys, score grid, output grid.
  * Shared bytes at each row's largest Dm (D = Dv = maxd):
- *   64: 4 (64*65 + 32*65 + 64*33 + 64) = 33664     128: 4 (32*129 + 32*129 + 32*33 + 32) = 37376
- *  256: 4 (16*257 + 16*257 + 16*17 + 16) = 34064   512: 4 (8*513 + 8*513 + 8*9 + 8) = 33152
- * Registers per work-item: RM CN scores + RM NV accumulators <= 16 + 32,
- * 32 + 32, 2 + 32 and 1 + 32. */
+ *    64: 4 (64*65 + 24*65 + 64*25) = 29280
+ *   128: 4 (32*129 + 24*129 + 32*25) = 32096
+ *   256: 4 (16*257 + 8*257 + 16*9) = 25248
+ * Registers per work-item: RM CN scores + RM NV accumulators: 12 + 32,
+ * 6 + 32, 1 + 32.  Dm in (256, CS_ATT_MAXD] has no row here and stays on
+ * r_attn.c (the tune's att_br = 1): a Q block and a K block of 512 floats a
+ * row leave room for 8 rows x 4 keys, 32 of the 128 work-items scoring,
+ * three barriers per 4 keys; the one-row kernel stages 2 KB and uses all
+ * of its work-items. */
 typedef struct AttTiling { int maxd, br, bc, str, stc, otr, otc; } AttTiling;
 static const AttTiling tilings[] = {
-    {64, 64, 32, 16, 8, 16, 8},    /* scores 4 x 4, output 4 rows x <= 8 columns */
-    {128, 32, 32, 16, 8, 16, 8},   /* scores 2 x 4, output 2 x <= 16 */
-    {256, 16, 16, 16, 8, 16, 8},   /* scores 1 x 2, output 1 x <= 32 */
-    {CS_ATT_MAXD, 8, 8, 8, 8, 8, 16},   /* scores 1 x 1 on 64 work-items, output 1 x <= 32 */
+    {64, 64, 24, 16, 8, 16, 8},    /* scores 4 x 3, output 4 rows x <= 8 columns */
+    {128, 32, 24, 16, 8, 16, 8},   /* scores 2 x 3, output 2 x <= 16 */
+    {256, 16, 8, 16, 8, 16, 8},    /* scores 1 x 1, output 1 x <= 32 */
 };
-enum { CS_ATT_SHARED_MAX = 48 * 1024 };
+enum { CS_ATT_SHARED_MAX = 32 * 1024 };
 
 static const AttTiling *tiling_for(int64_t D, int64_t Dv) {
     int64_t dm = D > Dv ? D : Dv;
@@ -71,12 +78,13 @@ static const AttTiling *tiling_for(int64_t D, int64_t Dv) {
     return NULL;
 }
 
-void cs_attn_tiled_tune(const KernelSpec *s, KernelTune *t) {
+bool cs_attn_tiled_tune(const KernelSpec *s, KernelTune *t) {
     const AttTiling *b = tiling_for(s->head_dim, s->value_dim);
-    if (!b) return;   /* past CS_ATT_MAXD: csrc_supports refused it */
+    if (!b) return false;
     t->att_br = b->br;
     t->att_bc = b->bc;
     t->att_rg = b->br / b->str;   /* query rows per work-item in the score micro-tile */
+    return true;
 }
 
 int cs_attn_tiled(Cs *c, LtcDiag *d) {
@@ -98,7 +106,7 @@ int cs_attn_tiled(Cs *c, LtcDiag *d) {
                         "the renderer's blocking for head dims %d, %d is %dx%d (%d), %d (a tune bug)", c->dl->name,
                         s->name, s->tune.att_br, s->tune.att_bc, s->tune.att_rg, T, D, Dv, BR, BC, RM,
                         b->otr * b->otc);
-    const int shared = 4 * (BR * QP + BC * KP + BR * PP + BR);
+    const int shared = 4 * (BR * QP + BC * KP + BR * PP);
     if (shared > CS_ATT_SHARED_MAX)
         return diag_set(d, s->loc, "%s backend: %s: tiled attention needs %d bytes of shared memory (over %d)",
                         c->dl->name, s->name, shared, CS_ATT_SHARED_MAX);
@@ -111,7 +119,6 @@ int cs_attn_tiled(Cs *c, LtcDiag *d) {
     cs_shared(c, "float", "Qs", BR * QP);
     cs_shared(c, "float", "KV", BC * KP);
     cs_shared(c, "float", "Ps", BR * PP);
-    cs_shared(c, "float", "al", BR);
     cs_ptr(c, et, "Q", AB_Q);
     cs_ptr(c, et, "K", AB_K);
     cs_ptr(c, et, "V", AB_V);
@@ -141,8 +148,8 @@ int cs_attn_tiled(Cs *c, LtcDiag *d) {
     /* rows i0 .. ilim - 1 exist; causal: no key past the last of them */
     sb_printf(o, "    const i64 ilim = !live ? i0 : Sq < i0 + %d ? Sq : i0 + %d;\n", BR, BR);
     sb_printf(o, "    const i64 kend = !live ? 0 : %s;\n", s->causal ? "Sk < ilim ? Sk : ilim" : "Sk");
-    /* Q block, zero past Sq */
-    sb_printf(o, "    for (int x = tid; x < %d; x += T) {\n"
+    /* Q block, zero past Sq (a dead group: nothing; it reads no Qs) */
+    sb_printf(o, "    for (int x = tid; x < (live ? %d : 0); x += T) {\n"
                  "        const int r = x / %d, e = x %% %d;\n"
                  "        Qs[r * %d + e] = i0 + r < ilim ? %s : 0.0f;\n"
                  "    }\n",
@@ -227,17 +234,17 @@ int cs_attn_tiled(Cs *c, LtcDiag *d) {
                  "            }\n"
                  "            l = l * alpha + ps;\n"
                  "            m = mnew;\n"
-                 "            al[tid] = alpha;\n"
+                 "            Ps[tid * %d + %d] = alpha;\n"
                  "        }\n"
                  "        %s;\n",
-              PP, bar);
+              PP, PP, BC, bar);
     /* 4. O = O alpha + P V on the output micro-tile */
     /* columns past Dv (Dv % OTC != 0) read 0, not past the row's end */
     char vload[96];
     if (Dv % b->otc) snprintf(vload, sizeof vload, "otc + %d * k < %d ? KV[cc * %d + otc + %d * k] : 0.0f", b->otc, Dv, KP, b->otc);
     else snprintf(vload, sizeof vload, "KV[cc * %d + otc + %d * k]", KP, b->otc);
     sb_printf(o, "        for (int a = 0; a < %d; a++) {\n"
-                 "            const float s_ = al[otr + %d * a];\n"
+                 "            const float s_ = Ps[(otr + %d * a) * %d + %d];\n"
                  "            for (int k = 0; k < %d; k++) acc[a][k] *= s_;\n"
                  "        }\n"
                  "        for (int cc = 0; cc < %d; cc++) {\n"
@@ -249,17 +256,17 @@ int cs_attn_tiled(Cs *c, LtcDiag *d) {
                  "        }\n"
                  "        %s;\n"
                  "    }\n",
-              RO, b->otr, NV, BC, RO, NV, RO, b->otr, PP, NV, vload, RO, NV, bar);
+              RO, b->otr, PP, BC, NV, BC, RO, NV, RO, b->otr, PP, NV, vload, RO, NV, bar);
     /* out = O / l, rows < Sq, columns < Dv */
-    sb_printf(o, "    if (tid < %d) al[tid] = l;\n"
+    sb_printf(o, "    if (tid < %d) Ps[tid * %d + %d] = l;\n"
                  "    %s;\n"
                  "    for (int a = 0; a < %d; a++) {\n"
                  "        const int r = otr + %d * a;\n"
                  "        const i64 i = i0 + r;\n"
-                 "        const float lr = al[r];\n"
+                 "        const float lr = Ps[r * %d + %d];\n"
                  "        for (int k = 0; k < %d; k++) {\n"
                  "            const int dv = otc + %d * k;\n",
-              BR, bar, RO, b->otr, NV, b->otc);
+              BR, PP, BC, bar, RO, b->otr, PP, BC, NV, b->otc);
     char oi[48];
     snprintf(oi, sizeof oi, "(bh * Sq + i) * %d + dv", Dv);
     sb_printf(o, "            if (i < ilim && dv < %d) %s;\n"

@@ -22,8 +22,7 @@ static int gemm_any(Cs *c, LtcDiag *d) {
 
 /* as csrc_tune_in chose: the tensor-core attention where the dialect has
  * it and the dtypes and head dims fit, else the tiled SIMT one (att_br >
- * 1), else one query row per group (att_br = 1, which no tune chooses
- * now: r_attn.c stays as the simplest statement of the semantics) */
+ * 1), else one query row per group (att_br = 1: head dims above 256) */
 static int attn_any(Cs *c, LtcDiag *d) {
     const KernelSpec *s = c->s;
     if (c->dl->has_mma && cs_attn_is_mma(s) && s->tune.att_br == CS_ATTM_BR && s->tune.att_bc == CS_ATTM_BC)
@@ -187,8 +186,14 @@ void csrc_tune_in(const CDialect *dl, KernelSpec *s) {
     } else if (is(s, "flash_attention")) {
         /* every other case, f32 included, in every dialect: r_attn_tiled.c
          * (its blocking by head dim; the semantics of r_attn.c in all of
-         * them: masks, causal, GQA, D != Dv, ragged sizes, dropout) */
-        cs_attn_tiled_tune(s, t);
+         * them: masks, causal, GQA, D != Dv, ragged sizes, dropout), but
+         * for head dims above 256, which stay on one query row per group
+         * (r_attn.c): no useful tile fits 32 KiB there (r_attn_tiled.c) */
+        if (!cs_attn_tiled_tune(s, t)) {
+            t->att_br = 1;
+            t->att_bc = CS_ATT_T;
+            t->att_rg = 1;
+        }
     }
 }
 

@@ -107,8 +107,8 @@ Test(GPU_SUITE, attention) {
 }
 
 /* The tiled renderer's (codegen/csrc/r_attn_tiled.c) edges: its blocking by
- * max(D, Dv) (BR x BC = 64 x 32 to 64, 32 x 32 to 128, 16 x 16 to 256,
- * 8 x 8 to 512), sizes one either side of the row and key blocks, Dv not a
+ * max(D, Dv) (BR x BC = 64 x 24 to 64, 32 x 24 to 128, 16 x 8 to 256;
+ * above, r_attn.c), sizes one either side of the row and key blocks, Dv not a
  * multiple of the output grid's 8 or 16 columns, causal with Sq != Sk,
  * GQA, masks (bool [B,1,Sq,Sk], float [B,H,Sq,Sk] and broadcast [1,Sk]),
  * rows fully masked (NaN, as the interpreter) or masked only in their
@@ -141,10 +141,10 @@ static void attn_t(int64_t B, int64_t H, int64_t Hkv, int64_t Sq, int64_t Sk, in
 }
 
 Test(GPU_SUITE, attention_tiled) {
-    attn_t(1, 2, 2, 65, 33, 64, 64, 0, -1, 0, (Attr){0});     /* BR 64, BC 32: one past each */
-    attn_t(1, 1, 1, 63, 31, 64, 64, 0, -1, 0, (Attr){0});     /* one short of each */
+    attn_t(1, 2, 2, 65, 25, 64, 64, 0, -1, 0, (Attr){0});     /* BR 64, BC 24: one past each */
+    attn_t(1, 1, 1, 63, 47, 64, 64, 0, -1, 0, (Attr){0});     /* one short of each */
     attn_t(2, 2, 2, 129, 97, 40, 40, 0, -1, 0, (Attr){0});    /* D = 40 */
-    attn_t(1, 2, 2, 33, 65, 128, 128, 0, -1, 0, (Attr){0});   /* BR 32, BC 32 */
+    attn_t(1, 2, 2, 33, 49, 128, 128, 0, -1, 0, (Attr){0});   /* BR 32, BC 24 */
     attn_t(1, 3, 3, 1, 70, 40, 40, 0, -1, 0, (Attr){0});      /* Sq = 1 */
     attn_t(1, 2, 2, 1, 33, 128, 128, 0, -1, 0, (Attr){.causal = true});   /* decode, causal: key 0 alone */
     attn_t(1, 2, 2, 40, 70, 64, 64, 0, -1, 0, (Attr){.causal = true});    /* causal, Sq < Sk */
@@ -154,11 +154,12 @@ Test(GPU_SUITE, attention_tiled) {
     attn_t(1, 4, 1, 66, 34, 40, 40, 0, -1, 0, (Attr){.causal = true});    /* MQA, causal */
     attn_t(1, 2, 2, 37, 45, 32, 20, 0, -1, 0, (Attr){0});     /* Dv = 20: not a multiple of 8 */
     attn_t(1, 2, 2, 21, 19, 64, 96, 0, -1, 0, (Attr){0});     /* D != Dv, blocking by Dv */
-    attn_t(1, 1, 1, 17, 35, 200, 250, 0, -1, 0, (Attr){0});   /* BR 16, BC 16, Dv % 8 != 0 */
-    attn_t(1, 1, 1, 9, 21, 300, 72, 0, -1, 0, (Attr){0});     /* BR 8, BC 8 */
-    attn_t(1, 1, 1, 10, 17, 512, 500, 0, -1, 0, (Attr){0});   /* D = CS_ATT_MAXD, Dv % 16 != 0 */
+    attn_t(1, 1, 1, 17, 35, 200, 250, 0, -1, 0, (Attr){0});   /* BR 16, BC 8, Dv % 8 != 0 */
+    attn_t(1, 2, 2, 33, 17, 256, 256, 0, -1, 0, (Attr){.causal = true});  /* Dm = 256, the last tiled */
+    attn_t(1, 1, 1, 9, 21, 300, 72, 0, -1, 0, (Attr){0});     /* Dm > 256: r_attn.c */
+    attn_t(1, 1, 1, 10, 17, 512, 500, 0, -1, 0, (Attr){0});   /* D = CS_ATT_MAXD (r_attn.c) */
     attn_t(2, 2, 2, 70, 45, 40, 40, 1, 5, 45, (Attr){0});     /* bool mask, row 5 fully masked: NaN */
-    attn_t(1, 2, 2, 70, 75, 64, 64, 1, 66, 64, (Attr){0});    /* row 66 masked for its first two key blocks */
+    attn_t(1, 2, 2, 70, 75, 64, 64, 1, 66, 50, (Attr){0});    /* row 66 masked for its first two key blocks */
     attn_t(1, 2, 2, 33, 40, 128, 128, 4, 32, 40, (Attr){.scale = 0.2});   /* float mask, row 32 all -inf */
     attn_t(2, 2, 2, 19, 50, 64, 64, 4, 3, 33, (Attr){.causal = true});  /* float mask + causal, masked so far */
     attn_t(2, 3, 3, 67, 38, 64, 64, 5, -1, 0, (Attr){0});     /* float mask broadcast over batch and rows */
