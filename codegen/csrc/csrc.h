@@ -190,6 +190,12 @@ int cs_gemm_pack(Cs *c, LtcDiag *d);
 bool cs_gemm_is_mma(const KernelSpec *s);
 int cs_gemm_mma(Cs *c, LtcDiag *d);
 int cs_attn(Cs *c, LtcDiag *d);
+/* tiled SIMT attention (r_attn_tiled.c): BR query rows per group, K/V
+ * blocks of BC keys in shared memory, blocking by max(D, Dv); its tune
+ * (att_br, att_bc, att_rg), false (t untouched) for head dims above 256,
+ * which it leaves to r_attn.c */
+bool cs_attn_tiled_tune(const KernelSpec *s, KernelTune *t);
+int cs_attn_tiled(Cs *c, LtcDiag *d);
 /* tensor cores (r_attn_mma.c): bf16/f16, head dims % 16 == 0 up to 128, no dropout */
 bool cs_attn_is_mma(const KernelSpec *s);
 int cs_attn_mma(Cs *c, LtcDiag *d);
@@ -221,7 +227,9 @@ enum { CS_GEMM_NB = 64, CS_GEMM_BM = 64, CS_GEMM_BK = 16, CS_GEMM_T = 256 };
 enum { CS_GEMM_GROUPS = 1024 };
 /* tensor-core GEMM (r_gemm_mma.c): 128 x 128 of C per tile, K by 32, 8 warps */
 enum { CS_MMA_MB = 128, CS_MMA_NB = 128, CS_MMA_KB = 32 };
-/* attention: one query row per group, a key per thread per block */
+/* attention: 128 work-items per group (every attention renderer); head
+ * dims up to 512 (r_attn_tiled.c blocks by them up to 256; r_attn.c, above:
+ * one query row per group, a key per work-item per block) */
 enum { CS_ATT_T = 128, CS_ATT_MAXD = 512 };
 /* tensor-core attention (r_attn_mma.c): 64 query rows per group of 4 warps
  * (CS_ATT_T threads), keys in blocks of 64 */

@@ -20,10 +20,14 @@ static int gemm_any(Cs *c, LtcDiag *d) {
     return c->dl->has_simdgroup_matrix ? cs_gemm_simd(c, d) : cs_gemm(c, d);
 }
 
-/* the tensor-core attention where csrc_tune_in chose its blocks (64
- * query rows), else one query row per group */
+/* as csrc_tune_in chose: the tensor-core attention where the dialect has
+ * it and the dtypes and head dims fit, else the tiled SIMT one (att_br >
+ * 1), else one query row per group (att_br = 1: head dims above 256) */
 static int attn_any(Cs *c, LtcDiag *d) {
-    return c->dl->has_mma && c->s->tune.att_br == CS_ATTM_BR ? cs_attn_mma(c, d) : cs_attn(c, d);
+    const KernelSpec *s = c->s;
+    if (c->dl->has_mma && cs_attn_is_mma(s) && s->tune.att_br == CS_ATTM_BR && s->tune.att_bc == CS_ATTM_BC)
+        return cs_attn_mma(c, d);
+    return s->tune.att_br > 1 ? cs_attn_tiled(c, d) : cs_attn(c, d);
 }
 
 /* family, renderer, work-items per group */
@@ -180,9 +184,16 @@ void csrc_tune_in(const CDialect *dl, KernelSpec *s) {
         t->att_bc = CS_ATTM_BC;
         t->att_rg = 16;
     } else if (is(s, "flash_attention")) {
-        t->att_br = 1;
-        t->att_bc = CS_ATT_T;
-        t->att_rg = 1;
+        /* every other case, f32 included, in every dialect: r_attn_tiled.c
+         * (its blocking by head dim; the semantics of r_attn.c in all of
+         * them: masks, causal, GQA, D != Dv, ragged sizes, dropout), but
+         * for head dims above 256, which stay on one query row per group
+         * (r_attn.c): no useful tile fits 32 KiB there (r_attn_tiled.c) */
+        if (!cs_attn_tiled_tune(s, t)) {
+            t->att_br = 1;
+            t->att_bc = CS_ATT_T;
+            t->att_rg = 1;
+        }
     }
 }
 

@@ -158,6 +158,75 @@ Test(gpu_nvrtc, mma_gemm_bf16_f16_no_spills, .timeout = 600) {
     }
 }
 
+/* The attention tune at the tiled renderer's head-dim boundaries
+ * (r_attn_tiled.c: 64 x 24 to Dm = 64, 32 x 24 to 128, 16 x 8 to 256,
+ * r_attn.c above; r_attn_mma.c for CUDA bf16 with D % 16 == 0 and no
+ * dropout), the shared bytes of each rendering within 32 KiB in every
+ * dialect, and the CUDA source of the largest tiles (f32 with a float
+ * mask, causal and dropout) through NVRTC for sm_80 and sm_90a, no spills. */
+Test(gpu_nvrtc, attention_tiles_and_no_spills, .timeout = 600) {
+    static const struct { int D, Dv; DType t; bool drop; int br, bc; } cases[] = {
+        {8, 8, DT_F32, false, 64, 24},      {64, 64, DT_F32, true, 64, 24},    {40, 72, DT_F32, false, 32, 24},
+        {128, 128, DT_F32, true, 32, 24},   {65, 16, DT_F32, false, 32, 24},   {200, 256, DT_F32, true, 16, 8},
+        {256, 256, DT_F32, false, 16, 8},   {257, 64, DT_F32, false, 1, 128},  {512, 512, DT_F32, true, 1, 128},
+        {64, 64, DT_BF16, false, 64, 64},   {64, 64, DT_BF16, true, 64, 24},   {40, 40, DT_F16, false, 64, 24},
+    };
+    const CDialect *dls[3] = {&csrc_cuda, &csrc_opencl, &csrc_metal};
+    const char *archs[2] = {"sm_80", "sm_90a"};
+    for (size_t v = 0; v < sizeof cases / sizeof *cases; v++) {
+        for (int di = 0; di < 3; di++) {
+            KernelSpec ks;
+            memset(&ks, 0, sizeof ks);
+            ks.name = "k_attn";
+            ks.family = "flash_attention";
+            ks.op = "sdpa";
+            ks.dtype = cases[v].t;
+            ks.nin = 4;
+            ks.in_dtypes[0] = ks.in_dtypes[1] = ks.in_dtypes[2] = ks.in_dtypes[3] = cases[v].t;
+            ks.mask = 2;
+            ks.causal = true;
+            ks.training = cases[v].drop;
+            ks.p = cases[v].drop ? 0.1 : 0;
+            ks.head_dim = cases[v].D;
+            ks.value_dim = cases[v].Dv;
+            ks.group = 2;
+            const char *why;
+            cr_assert(csrc_supports_in(dls[di], &ks, &why), "%s", why);
+            csrc_tune_in(dls[di], &ks);
+            /* the tensor-core blocking only where the dialect has it */
+            int br = cases[v].br == 64 && cases[v].bc == 64 && !dls[di]->has_mma ? 64 : cases[v].br;
+            int bc = cases[v].br == 64 && cases[v].bc == 64 && !dls[di]->has_mma ? 24 : cases[v].bc;
+            cr_expect(ks.tune.att_br == br && ks.tune.att_bc == bc, "D %d Dv %d %s: tuned %d x %d, not %d x %d",
+                      cases[v].D, cases[v].Dv, dls[di]->name, ks.tune.att_br, ks.tune.att_bc, br, bc);
+            StrBuf src = {0};
+            LtcDiag d = {0};
+            CsInfo info = {0};
+            csrc_preamble(dls[di], &src);
+            cr_assert(csrc_render(dls[di], &ks, &src, &info, &d) == 0, "%s", d.msg);
+            cr_expect(info.shared_bytes <= 32768, "D %d Dv %d %s: %d bytes of shared memory", cases[v].D, cases[v].Dv,
+                      dls[di]->name, info.shared_bytes);
+            cr_expect(info.reads_call == cases[v].drop);
+            if (di == 0 && (v == 1 || v == 3 || v == 5 || v == 6)) {
+                CudaJob jobs[2];
+                for (int a = 0; a < 2; a++)
+                    jobs[a] = (CudaJob){.src = src.s, .file = "k_attn", .arch = archs[a], .extra = "-Xptxas=-v"};
+                int rc = cuda_compile_jobs(jobs, 2, 2);
+                for (int a = 0; a < 2; a++) {
+                    cr_expect(jobs[a].rc == 0, "%s", jobs[a].err);
+                    int regs, smem, st, ld;
+                    ptxas_info(jobs[a].log ? jobs[a].log : "", &regs, &smem, &st, &ld);
+                    cr_expect(rc == 0 && regs > 0 && st == 0 && ld == 0, "D %d %s: %d registers, spills %d/%d",
+                              cases[v].D, archs[a], regs, st, ld);
+                    fprintf(stderr, "nvrtc: tiled attention D %3d Dv %3d %-7s %3d registers %6d B shared, spills %d/%d\n",
+                            cases[v].D, cases[v].Dv, archs[a], regs, smem, st, ld);
+                    cuda_job_free(&jobs[a]);
+                }
+            }
+            sb_free(&src);
+        }
+    }
+}
+
 /* An NVRTC error names the generated line. */
 Test(gpu_nvrtc, error_quotes_the_source_line) {
     CudaJob j = {.src = "typedef int i64;\nextern \"C\" __global__ void k(int *p) {\n    p[0] = undefined_x;\n}\n",

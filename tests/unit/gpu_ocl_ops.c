@@ -106,6 +106,86 @@ Test(GPU_SUITE, attention) {
     attn(1, 2, 2, 7, 300, 128, 0, (Attr){0});             /* D = 128: a column per work-item */
 }
 
+/* The tiled renderer's (codegen/csrc/r_attn_tiled.c) edges: its blocking by
+ * max(D, Dv) (BR x BC = 64 x 24 to 64, 32 x 24 to 128, 16 x 8 to 256;
+ * above, r_attn.c), sizes one either side of the row and key blocks, Dv not a
+ * multiple of the output grid's 8 or 16 columns, causal with Sq != Sk,
+ * GQA, masks (bool [B,1,Sq,Sk], float [B,H,Sq,Sk] and broadcast [1,Sk]),
+ * rows fully masked (NaN, as the interpreter) or masked only in their
+ * first key blocks.  mask: 1 bool [B,1,Sq,Sk], 4 float [B,H,Sq,Sk], 5
+ * float [1,Sk]; dead: that row (in every batch entry and head) masked at
+ * keys < dead_to (Sk: the whole row). */
+static void attn_t(int64_t B, int64_t H, int64_t Hkv, int64_t Sq, int64_t Sk, int64_t Dd, int64_t Dv, int mask,
+                   int64_t dead, int64_t dead_to, Attr a) {
+    o_fresh();
+    Node *q = o_input(4, D(B, H, Sq, Dd), DT_F32);
+    Node *k = o_input(4, D(B, Hkv, Sk, Dd), DT_F32);
+    Node *v = o_input(4, D(B, Hkv, Sk, Dv), DT_F32);
+    Node *in[4] = {q, k, v};
+    int nin = 3;
+    int64_t mh = 1;
+    if (mask == 1) in[nin++] = o_input(4, D(B, 1, Sq, Sk), DT_BOOL);
+    if (mask == 4) in[nin++] = o_input(4, D(B, H, Sq, Sk), DT_F32), mh = H;
+    if (mask == 5) in[nin++] = o_input(2, D(1, Sk), DT_F32);
+    if (dead >= 0) {
+        cr_assert(mask == 1 || mask == 4);
+        for (int64_t e = 0; e < B * mh; e++)
+            for (int64_t j = 0; j < dead_to; j++) {
+                size_t at = (size_t)((e * Sq + dead) * Sk + j);
+                if (mask == 1) ((uint8_t *)og.in_data[og.nin - 1])[at] = 0;
+                else ((float *)og.in_data[og.nin - 1])[at] = -INFINITY;
+            }
+    }
+    if (H != Hkv) a.i = H / Hkv;
+    o_check(o_emit(OP_SDPA, in, nin, &a), 1e-4);
+}
+
+Test(GPU_SUITE, attention_tiled) {
+    /* under Oclgrind (LTC_OCL_LIB: the memory and race checks, ~100x slower
+     * than PoCL) the cases marked `all` are left out: each path of the
+     * kernel keeps a case there (one-past edges, decode, causal Sq > Sk,
+     * ragged Dv, the 16 x 8 blocking, masks, dead and masked-so-far rows, GQA) */
+    const bool all = !getenv("LTC_OCL_LIB");
+    attn_t(1, 2, 2, 65, 25, 64, 64, 0, -1, 0, (Attr){0});     /* BR 64, BC 24: one past each */
+    if (all) attn_t(1, 1, 1, 63, 47, 64, 64, 0, -1, 0, (Attr){0});     /* one short of each */
+    if (all) attn_t(2, 2, 2, 129, 97, 40, 40, 0, -1, 0, (Attr){0});    /* D = 40 */
+    if (all) attn_t(1, 2, 2, 33, 49, 128, 128, 0, -1, 0, (Attr){0});   /* BR 32, BC 24 */
+    if (all) attn_t(1, 3, 3, 1, 70, 40, 40, 0, -1, 0, (Attr){0});      /* Sq = 1 */
+    attn_t(1, 2, 2, 1, 33, 128, 128, 0, -1, 0, (Attr){.causal = true});   /* decode, causal: key 0 alone */
+    if (all) attn_t(1, 2, 2, 40, 70, 64, 64, 0, -1, 0, (Attr){.causal = true});    /* causal, Sq < Sk */
+    attn_t(1, 2, 2, 70, 40, 64, 64, 0, -1, 0, (Attr){.causal = true});    /* causal, Sq > Sk */
+    if (all) attn_t(1, 2, 2, 97, 97, 128, 128, 0, -1, 0, (Attr){.causal = true});
+    if (all) attn_t(2, 8, 2, 35, 67, 128, 128, 0, -1, 0, (Attr){0});   /* GQA at D = 128 */
+    if (all) attn_t(1, 4, 1, 66, 34, 40, 40, 0, -1, 0, (Attr){.causal = true});    /* MQA, causal */
+    attn_t(1, 2, 2, 37, 45, 32, 20, 0, -1, 0, (Attr){0});     /* Dv = 20: not a multiple of 8 */
+    if (all) attn_t(1, 2, 2, 21, 19, 64, 96, 0, -1, 0, (Attr){0});     /* D != Dv, blocking by Dv */
+    attn_t(1, 1, 1, 17, 35, 200, 250, 0, -1, 0, (Attr){0});   /* BR 16, BC 8, Dv % 8 != 0 */
+    if (all) attn_t(1, 2, 2, 33, 17, 256, 256, 0, -1, 0, (Attr){.causal = true});  /* Dm = 256, the last tiled */
+    if (all) attn_t(1, 1, 1, 9, 21, 300, 72, 0, -1, 0, (Attr){0});     /* Dm > 256: r_attn.c */
+    if (all) attn_t(1, 1, 1, 10, 17, 512, 500, 0, -1, 0, (Attr){0});   /* D = CS_ATT_MAXD (r_attn.c) */
+    attn_t(2, 2, 2, 70, 45, 40, 40, 1, 5, 45, (Attr){0});     /* bool mask, row 5 fully masked: NaN */
+    attn_t(1, 2, 2, 70, 75, 64, 64, 1, 66, 50, (Attr){0});    /* row 66 masked for its first two key blocks */
+    attn_t(1, 2, 2, 33, 40, 128, 128, 4, 32, 40, (Attr){.scale = 0.2});   /* float mask, row 32 all -inf */
+    if (all) attn_t(2, 2, 2, 19, 50, 64, 64, 4, 3, 33, (Attr){.causal = true});  /* float mask + causal, masked so far */
+    attn_t(2, 3, 3, 67, 38, 64, 64, 5, -1, 0, (Attr){0});     /* float mask broadcast over batch and rows */
+    attn_t(1, 4, 2, 36, 36, 64, 64, 1, -1, 0, (Attr){.causal = true});  /* GQA + bool mask + causal */
+}
+
+/* dropout on the tiled blocking: the same Philox index row * Sk + j */
+Test(GPU_SUITE, attention_tiled_dropout) {
+    o_fresh();
+    og.call = 3;
+    Node *q = o_input(4, D(1, 2, 70, 64), DT_F32), *k = o_input(4, D(1, 2, 45, 64), DT_F32);
+    Node *v = o_input(4, D(1, 2, 45, 64), DT_F32);
+    o_check(o_emit(OP_SDPA, N(q, k, v), 3, &(Attr){.training = true, .p = 0.25, .seed = 0x1234}), 1e-4);
+    o_fresh();
+    og.call = 11;
+    q = o_input(4, D(2, 4, 35, 128), DT_F32), k = o_input(4, D(2, 2, 67, 128), DT_F32);
+    v = o_input(4, D(2, 2, 67, 128), DT_F32);
+    o_check(o_emit(OP_SDPA, N(q, k, v), 3, &(Attr){.training = true, .p = 0.4, .seed = 0x99, .causal = true, .i = 2}),
+            1e-4);
+}
+
 /* value dim != head dim, and SDPA broadcasting over a group axis (three
  * batch dims, K/V of size 1 on the last: grouped-query attention) */
 Test(GPU_SUITE, attention_shapes) {
@@ -291,7 +371,8 @@ static void in_dtype(DType t, void (*body)(void)) {
 
 #define HALF_CASES(X)                                                                                     \
     X(gemm_linear_ragged) X(gemm_unpacked_weight) X(gemm_epilogues) X(gemm_qkv_head_split)               \
-    X(gemm_batched_matmul) X(attention) X(attention_shapes) X(attention_dropout) X(norms)                \
+    X(gemm_batched_matmul) X(attention) X(attention_shapes) X(attention_dropout) X(attention_tiled)     \
+    X(attention_tiled_dropout) X(norms)                                                                   \
     X(add_norm_stores_sum) X(softmax) X(eltwise_binary_broadcast) X(eltwise_unary) X(reduce) X(copies)   \
     X(cat) X(misc) X(dropout_training)
 #define HALF_TEST(name)                                                                                   \
