@@ -926,30 +926,45 @@ void core_add_file(Interp *I, const SrcFile *f) {
     I->files[I->nfiles++] = (SrcFile *)f;
 }
 
+/* What an error unwinding to a top level (a file, a REPL form) restores:
+ * the handler before it, the roots, depth, `self` and load nesting. */
+typedef struct TopLevel {
+    jmp_buf *prev;
+    int depth, nloading, nroots;
+    Value *self;
+} TopLevel;
+
+static TopLevel top_enter(Interp *I, jmp_buf *jb) {
+    TopLevel t = {I->on_error, I->depth, I->nloading, I->nroots, I->self};
+    I->on_error = jb;
+    return t;
+}
+
+static void top_restore(Interp *I, const TopLevel *t) {
+    I->on_error = t->prev;
+    I->nroots = t->nroots;
+    I->depth = t->depth;
+    I->unwinding = UNWIND_NONE;
+    I->self = t->self;
+    I->nloading = t->nloading;
+}
+
 int lisp_eval_file(Interp *I, const SrcFile *f) {
     if (!I->stack) return diag_set(&I->diag, (SrcLoc){0}, "out of memory");
     Value *forms = lisp_read(I->arena, f, &I->diag);
     if (!forms) return -1;
     core_add_file(I, f);
-    jmp_buf jb, *prev = I->on_error;
-    int depth0 = I->depth;
-    I->on_error = &jb;
-    Value *self0 = I->self;
-    int nloading0 = I->nloading, nroots0 = I->nroots;
+    jmp_buf jb;
+    TopLevel t = top_enter(I, &jb);
     if (setjmp(jb)) {
-        I->on_error = prev;
-        I->nroots = nroots0;
-        I->depth = depth0;
-        I->unwinding = UNWIND_NONE;
-        I->self = self0;
-        I->nloading = nloading0;
+        top_restore(I, &t);
         return -1;
     }
     for (int k = 0; k < forms->nitems; k++) {
         core_eval(I, forms->items[k]);
         I->unwinding = UNWIND_NONE;     /* a stray break/return at top level */
     }
-    I->on_error = prev;
+    I->on_error = t.prev;
     return 0;
 }
 
@@ -960,20 +975,12 @@ int lisp_eval_toplevel(Interp *I, const SrcFile *f, Value *form, FILE *out) {
     StrBuf *b = calloc(1, sizeof *b);
     if (!b) return diag_set(&I->diag, form->loc, "out of memory");
     core_add_file(I, f);
-    jmp_buf jb, *prev = I->on_error;
-    int depth0 = I->depth;
-    I->on_error = &jb;
-    Value *self0 = I->self;
-    int nloading0 = I->nloading, nroots0 = I->nroots;
+    jmp_buf jb;
+    TopLevel t = top_enter(I, &jb);
     if (setjmp(jb)) {
         /* the same restoration as lisp_eval_file's: the next form starts
          * from a clean top level */
-        I->on_error = prev;
-        I->nroots = nroots0;
-        I->depth = depth0;
-        I->unwinding = UNWIND_NONE;
-        I->self = self0;
-        I->nloading = nloading0;
+        top_restore(I, &t);
         sb_free(b);
         free(b);
         return -1;
@@ -991,7 +998,7 @@ int lisp_eval_toplevel(Interp *I, const SrcFile *f, Value *form, FILE *out) {
     }
     sb_free(b);
     free(b);
-    I->on_error = prev;
+    I->on_error = t.prev;
     return 0;
 }
 

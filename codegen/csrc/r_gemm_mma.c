@@ -54,11 +54,8 @@ bool cs_gemm_is_mma(const KernelSpec *s) {
 static void mma_loop(Cs *c) {
     const KernelSpec *s = c->s;
     StrBuf *o = c->o;
-    bool matmul = s->gemm.kind == 1, qkv = s->gemm.qkv;
-    bool bf = s->in_dtypes[0] == DT_BF16;
-    const char *ld = bf ? "ltc_bf16_f" : "ltc_f16_f", *st = bf ? "ltc_f_bf16" : "ltc_f_f16";
-    const char *mma = bf ? "bf16" : "f16";
-    (void)qkv; (void)ld; (void)st;
+    bool matmul = s->gemm.kind == 1;
+    const char *mma = s->in_dtypes[0] == DT_BF16 ? "bf16" : "f16";
     /* u32 arrays (the byte count of cs_shared): 2 stages of A [128][40
      * halves], B [128][40] (W rows) or [32][136] (matmul rows of k) */
     int na = 2 * MB * SA / 2, nbs = matmul ? 2 * KB * SBT / 2 : 2 * NB * SA / 2;
@@ -167,11 +164,8 @@ static void mma_loop(Cs *c) {
 static void epilogue(Cs *c, int rm, int rn, const char *rowbase, const char *colbase) {
     const KernelSpec *s = c->s;
     StrBuf *o = c->o;
-    bool matmul = s->gemm.kind == 1, qkv = s->gemm.qkv;
-    bool bf = s->in_dtypes[0] == DT_BF16;
+    bool qkv = s->gemm.qkv, bf = s->in_dtypes[0] == DT_BF16;
     const char *ld = bf ? "ltc_bf16_f" : "ltc_f16_f", *st = bf ? "ltc_f_bf16" : "ltc_f_f16";
-    const char *mma = bf ? "bf16" : "f16";
-    (void)matmul; (void)mma;
     /* epilogue: c0 c1 at row lane/4, c2 c3 at row lane/4 + 8; columns
      * (lane%4)*2 + 0, 1.  The qkv head split divides: per element it made
      * the qkv GEMM half as fast as the others, so a column pair's offset
