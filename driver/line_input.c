@@ -83,16 +83,33 @@ static void on_line(char *line) {
     rl_callback_handler_remove();       /* no prompt until the next read */
 }
 
+/* SIGINT is blocked except inside pselect: a Ctrl-C that came after the
+ * flag was tested but before select started waiting (a loaded machine
+ * did it) was lost, and the REPL waited for input with the flag set. */
+static int read_readline_loop(char **line, const sigset_t *orig);
+
 static int read_readline(const char *prompt, char **line) {
     got_line = NULL;
     got_done = false;
     interrupted = 0;
+    sigset_t block, orig;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    if (sigprocmask(SIG_BLOCK, &block, &orig) != 0) return LINE_ERROR;
     rl_callback_handler_install(prompt, on_line);
+    int rc = read_readline_loop(line, &orig);
+    int e = errno;
+    sigprocmask(SIG_SETMASK, &orig, NULL);
+    errno = e;
+    return rc;
+}
+
+static int read_readline_loop(char **line, const sigset_t *orig) {
     while (!got_done) {
         fd_set in;
         FD_ZERO(&in);
         FD_SET(STDIN_FILENO, &in);
-        int r = select(STDIN_FILENO + 1, &in, NULL, NULL, NULL);
+        int r = interrupted ? -1 : pselect(STDIN_FILENO + 1, &in, NULL, NULL, NULL, orig);
         if (interrupted) {
             /* drop what was typed and start a fresh prompt */
             interrupted = 0;
