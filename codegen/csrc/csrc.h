@@ -189,6 +189,7 @@ int cs_gemm_pack(Cs *c, LtcDiag *d);
 /* tensor cores (r_gemm_mma.c): A and B bf16 or both f16 */
 bool cs_gemm_is_mma(const KernelSpec *s);
 int cs_gemm_mma(Cs *c, LtcDiag *d);
+void cs_attn_seeds(Cs *c, bool drop);   /* r_attn.c: dropout's seed and call, for both SIMT attentions */
 int cs_attn(Cs *c, LtcDiag *d);
 /* tiled SIMT attention (r_attn_tiled.c): BR query rows per group, K/V
  * blocks of BC keys in shared memory, blocking by max(D, Dv); its tune

@@ -20,6 +20,15 @@
 #include "codegen/csrc/csrc.h"
 #include "codegen/kernel_layout.h"
 
+/* Training dropout's Philox key and call number (the kernel then reads
+ * the call: LTC_GPU_READS_CALL); shared with r_attn_tiled.c. */
+void cs_attn_seeds(Cs *c, bool drop) {
+    c->reads_call = drop;
+    if (drop)
+        sb_printf(c->o, "    const u32 seed0 = (u32)args.dims[%d], seed1 = (u32)args.dims[%d];\n"
+                        "    const u64 call = (u64)args.dims[%d];\n", AD_SEED_LO, AD_SEED_HI, AD_COUNT);
+}
+
 int cs_attn(Cs *c, LtcDiag *d) {
     const KernelSpec *s = c->s;
     StrBuf *o = c->o;
@@ -58,10 +67,7 @@ int cs_attn(Cs *c, LtcDiag *d) {
         sb_printf(o, "    %s%s *mrow = MK + b0 * args.dims[%d] + b1 * args.dims[%d] + i * args.dims[%d];\n"
                      "    const i64 msj = args.dims[%d];\n",
                   gl, mty, AD_MS0, AD_MS1, AD_MSI, AD_MSJ);
-    c->reads_call = drop;
-    if (drop)
-        sb_printf(o, "    const u32 seed0 = (u32)args.dims[%d], seed1 = (u32)args.dims[%d];\n"
-                     "    const u64 call = (u64)args.dims[%d];\n", AD_SEED_LO, AD_SEED_HI, AD_COUNT);
+    cs_attn_seeds(c, drop);
     sb_printf(o, "    for (int e = tid; e < %d; e += T) qs[e] = %s;\n    %s;\n", D, cs_ld(c, ft, "q", "e"), c->dl->barrier);
     sb_printf(o, "    float acc[%d];\n    for (int v = 0; v < %d; v++) acc[v] = 0.0f;\n", NV, NV);
     sb_puts(o, "    float m = -LTC_INF, l = 0.0f;\n");

@@ -141,10 +141,7 @@ int cs_attn_tiled(Cs *c, LtcDiag *d) {
         sb_printf(o, "    %s%s *mb = MK + b0 * args.dims[%d] + b1 * args.dims[%d];\n"
                      "    const i64 msi = args.dims[%d], msj = args.dims[%d];\n",
                   gl, mty, AD_MS0, AD_MS1, AD_MSI, AD_MSJ);
-    c->reads_call = drop;
-    if (drop)
-        sb_printf(o, "    const u32 seed0 = (u32)args.dims[%d], seed1 = (u32)args.dims[%d];\n"
-                     "    const u64 call = (u64)args.dims[%d];\n", AD_SEED_LO, AD_SEED_HI, AD_COUNT);
+    cs_attn_seeds(c, drop);
     /* rows i0 .. ilim - 1 exist; causal: no key past the last of them */
     sb_printf(o, "    const i64 ilim = !live ? i0 : Sq < i0 + %d ? Sq : i0 + %d;\n", BR, BR);
     sb_printf(o, "    const i64 kend = !live ? 0 : %s;\n", s->causal ? "Sk < ilim ? Sk : ilim" : "Sk");
