@@ -410,8 +410,13 @@ static int plan_memory(Lower *L, Plan *p, int *nslots_out) {
     if (!slots) return diag_set(L->d, (SrcLoc){0}, "out of memory");
     int ns = 0;
     Poly total = poly_dim(dim_const(0));
-    int64_t ex[LTC_MAX_SYMS] = {0};
-    for (int k = 0; k < g->nsyms && k < LTC_MAX_SYMS; k++) ex[k] = g->syms[k].example > 0 ? g->syms[k].example : 1;
+    /* The best fit is judged at one fixed point, every symbol 64, not at
+     * the trace's example sizes: the plan (and so the JIT's cache key,
+     * engine/cache.c) must not depend on the sizes a function was first
+     * called with.  Any choice is correct: a slot is reused only when it
+     * is large enough for every symbol value (poly_dominates). */
+    int64_t ex[LTC_MAX_SYMS];
+    for (int k = 0; k < LTC_MAX_SYMS; k++) ex[k] = 64;
     /* Buffers in order of their first step (the SUM companions start at
      * their ADD_NORM, which is before them: visit by `first`). */
     for (int t = 0; t < L->N; t++)
@@ -421,7 +426,7 @@ static int plan_memory(Lower *L, Plan *p, int *nslots_out) {
             if (b->kind != BUF_ARENA) continue;
             Poly size = poly_round64(b->bytes);
             /* best fit: of the free slots that are large enough for every
-             * symbol value, the smallest at the trace's example sizes */
+             * symbol value, the smallest at that point */
             int s = -1;
             int64_t best = 0;
             for (int k = 0; k < ns; k++)

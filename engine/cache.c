@@ -21,7 +21,11 @@
  * dims (PlanStep.seed_dim).  A training step called again is a new region
  * with new seeds and the same code, so those dims are zeroed in the key;
  * on a hit the cached plan takes the new plan's seed dims, step by step
- * (equal keys mean the same steps in the same order). */
+ * (equal keys mean the same steps in the same order).
+ *
+ * Symbols: the key holds their names and definitions, not their example
+ * sizes (cache_key), so the function JIT's traced calls (call.c) at
+ * other sizes share code. */
 #include "engine/engine_internal.h"
 
 #include <stdlib.h>
@@ -117,7 +121,17 @@ int cache_key(Engine *e, Plan *p, char **key, size_t *len, LtcDiag *d) {
         sb_putc(&b, '\n');
     }
     size_t head = b.len;
+    /* The symbols' example sizes are only the trace's (the plan is made
+     * for every value: lower.c does not choose by them): without them a
+     * traced call at another batch size or length has the same key. */
+    Graph *g = p->graph;
+    int64_t examples[LTC_MAX_SYMS];
+    for (int i = 0; g && i < g->nsyms && i < LTC_MAX_SYMS; i++) {
+        examples[i] = g->syms[i].example;
+        g->syms[i].example = 0;
+    }
     int rc = plan_serialize(&p, 1, &b, d);
+    for (int i = 0; g && i < g->nsyms && i < LTC_MAX_SYMS; i++) g->syms[i].example = examples[i];
     k = 0;
     FOR_SEED_DIMS(p, s, {
         s->dims[s->seed_dim] = saved[k++];

@@ -37,7 +37,7 @@ case $case in
 miss_then_hit)
     # two processes: the first compiles and stores, the second loads
     run first "$ffn"
-    has first.err "(no entry): compiled 7 nodes into 4 kernels"
+    has first.err "(no entry): compiled 8 nodes into 4 kernels"
     has first.err ", stored"
     [ "$(entries)" = 1 ] || bad "expected 1 entry after the first run, found $(entries)"
     run second "$ffn"
@@ -121,7 +121,7 @@ disabled)
     [ ! -e "$LTC_CACHE_DIR" ] || bad "a disabled cache created $LTC_CACHE_DIR"
     # -v shows the same lines without LTC_LOG
     LTC_LOG= run verbose "$ffn" -v
-    has verbose.err "lispetorchc: jit: $ffn:6:4: miss"
+    has verbose.err "lispetorchc: jit: $ffn:8:9: miss"
     LTC_LOG= run quiet "$ffn"
     [ ! -s quiet.err ] || { bad "a hit without LTC_LOG wrote to stderr"; cat quiet.err; }
     cmp -s off.out quiet.out || bad "the runs printed other values"

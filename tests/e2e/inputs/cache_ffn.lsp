@@ -1,5 +1,5 @@
 ; The disk cache tests (tests/e2e/jit_cache.sh): a feed-forward block,
-; 8 -> 16 -> 8, compiled as one region; its values printed in full.
+; 8 -> 16 -> 8, compiled as one call of model (the function JIT); its values printed in full.
 (setq ffn1 (torch_linear 8 16))
 (setq ffn2 (torch_linear 16 8))
 (defun model (x)
