@@ -44,6 +44,7 @@ typedef struct Options {
     bool interpret;                 /* run --interpret */
     bool strict;                    /* run --strict: a JIT fallback is an error */
     bool no_cache;                  /* run --no-cache: the disk cache is off */
+    bool jit_regions_only;          /* run --jit=regions: no function JIT */
     const char *cache_action;       /* cache: "show", "prune", "clear" */
     bool cache_max_set; uint64_t cache_max;   /* cache prune --max BYTES */
     bool verbose;                   /* -v */
@@ -90,6 +91,7 @@ typedef struct Driver {
     Arena   arena;
     FILE   *err;                    /* stderr */
     struct Engine *engine;          /* run: compiled kernels (jit.c, engine/) */
+    JitControl jit_ctl;             /* run: the script's jit_* builtins' host side (jit.c) */
     struct RunWeights *run_weights; /* run --weights (run_weights.c) */
     uint8_t *bound; int nbound;     /* bound[id]: eager node id's value came from --weights */
     bool wrote_random;              /* the last weights written hold random initial values */
@@ -166,7 +168,7 @@ int  driver_run_passes(Driver *d, Graph **entries, int n, StrBuf *report, LtcDia
  * JIT-compiled kernels (falling back to the interpreter), by the engine.
  * attach: 0, or EXIT_ERROR reported; detach prints the -v counts and
  * frees the engine. */
-int  jit_attach(Driver *d, Graph *eager);
+int  jit_attach(Driver *d, Interp *I);
 void jit_detach(Driver *d, Graph *eager);
 /* The jit log is on: -v, or LTC_LOG names "jit" (or "all"). */
 bool drv_log_jit(const Driver *d);

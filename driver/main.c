@@ -18,7 +18,7 @@ int drv_interp_start(Driver *d, Interp *I, InterpMode mode, FILE *out) {
     I->timeout_s = d->o.timeout_s;
     if (d->o.timeout_s > 0) I->deadline_ms = now_ms() + d->o.timeout_s * 1e3;
     I->max_memory = (size_t)d->o.max_memory_mb << 20;     /* bounded when parsed */
-    if (mode == MODE_RUN && !d->o.interpret && jit_attach(d, I->eager) != 0) return EXIT_ERROR;
+    if (mode == MODE_RUN && !d->o.interpret && jit_attach(d, I) != 0) return EXIT_ERROR;
     if (mode == MODE_RUN && d->o.weights && run_weights_attach(d, I) != 0) return EXIT_ERROR;
     return 0;
 }

@@ -42,6 +42,7 @@ static const OptSpec specs[] = {
     {"--interpret", ARG_NONE, FOR_RUN},
     {"--strict", ARG_NONE, FOR_RUN},
     {"--no-cache", ARG_NONE, FOR_RUN},
+    {"--jit", ARG_VALUE, FOR_RUN},
     {"-O0", ARG_NONE, FOR_COMPILE},
     {"-O1", ARG_NONE, FOR_COMPILE},
     {"-O2", ARG_NONE, FOR_COMPILE},
@@ -113,6 +114,10 @@ void driver_print_help(FILE *f) {
           "                        a note naming the op, and the interpreter computes it)\n"
           "  --no-cache            neither read nor write the disk cache of compiled regions\n"
           "                        (also LTC_CACHE=off; LTC_LOG=jit logs each region)\n"
+          "  --jit=UNIT            what the JIT compiles: 'functions' (default: each call of\n"
+          "                        a function with tensor arguments, traced, one compile\n"
+          "                        for every size; and the regions of what runs eagerly)\n"
+          "                        or 'regions' (only the values a script asks for)\n"
           "\n"
           "COMMON OPTIONS:\n"
           "  --seed N              random seed (default 0)\n"
@@ -433,6 +438,11 @@ int driver_parse_args(Driver *d, int argc, char **argv) {
         else if (strcmp(name, "--interpret") == 0) o->interpret = true;
         else if (strcmp(name, "--strict") == 0) o->strict = true;
         else if (strcmp(name, "--no-cache") == 0) o->no_cache = true;
+        else if (strcmp(name, "--jit") == 0) {
+            if (strcmp(val, "functions") == 0) o->jit_regions_only = false;
+            else if (strcmp(val, "regions") == 0) o->jit_regions_only = true;
+            else return usage(d, "invalid value '%s' for --jit (expected 'functions' or 'regions')", val);
+        }
         else if (name[0] == '-' && name[1] == 'O') o->opt_level = name[2] - '0';
         else if (strcmp(name, "-v") == 0 || strcmp(name, "--verbose") == 0) o->verbose = true;
         else if (strcmp(name, "--time-passes") == 0) o->time_passes = true;

@@ -55,19 +55,19 @@ static const char *disk_off(Engine *e) {
     return NULL;
 }
 
-int engine_code(Engine *e, Entry *en, int nnodes, const Node *target, LtcDiag *d) {
+int engine_code(Engine *e, Entry *en, int nnodes, SrcLoc at, LtcDiag *d) {
     Plan *p = en->plan;
     char hex[33];
     disk_cache_hash_hex(en->key, en->keylen, hex);
     StrBuf names = {0};
     for (int i = 0; i < p->nkernels; i++) {
         const char *nm = arena_printf(&e->arena, "ltc_%s_k%d_%s", hex, i, p->kernels[i].family);
-        if (!nm) { sb_free(&names); return diag_set(d, target->loc, "out of memory"); }
+        if (!nm) { sb_free(&names); return diag_set(d, at, "out of memory"); }
         p->kernels[i].name = nm;
         sb_puts(&names, nm);
         sb_putc(&names, '\n');
     }
-    if (names.oom || !names.s) { sb_free(&names); return diag_set(d, target->loc, "out of memory"); }
+    if (names.oom || !names.s) { sb_free(&names); return diag_set(d, at, "out of memory"); }
     LtcDiag why;
     memset(&why, 0, sizeof why);
     const char *off = disk_off(e);
@@ -85,7 +85,7 @@ int engine_code(Engine *e, Entry *en, int nnodes, const Node *target, LtcDiag *d
         if (disk_cache_get(&e->disk, en->key, en->keylen, names.s, names.len, &obj, &objlen, &found, detail,
                            sizeof detail) != 0) {
             sb_free(&names);
-            return diag_set(d, target->loc, "out of memory");
+            return diag_set(d, at, "out of memory");
         }
         if (found == DISK_HIT) {
             int rc = e->backend->jit_add_object(e->backend, obj, objlen, &why);
@@ -97,13 +97,13 @@ int engine_code(Engine *e, Entry *en, int nnodes, const Node *target, LtcDiag *d
                 /* a stored object that passed its checks and still does not
                  * load: the JIT may hold part of it, so no rebuild under the
                  * same names; the interpreter computes the region */
-                engine_jit_log(e, target->loc, "disk hit %s failed to load: %s", hex, why.msg);
-                en->fb = engine_failed(e, NULL, &why, target);
+                engine_jit_log(e, at, "disk hit %s failed to load: %s", hex, why.msg);
+                en->fb = engine_failed(e, NULL, &why, at);
                 return 1;
             }
             e->st.disk_hits++;
             en->compiled = true;
-            engine_jit_log(e, target->loc, "disk hit %s (%d nodes, %d kernels, %zu bytes, loaded in %.1f ms)", hex,
+            engine_jit_log(e, at, "disk hit %s (%d nodes, %d kernels, %zu bytes, loaded in %.1f ms)", hex,
                            nnodes, p->nkernels, objlen, now_ms() - t0);
             return 0;
         }
@@ -131,8 +131,8 @@ int engine_code(Engine *e, Entry *en, int nnodes, const Node *target, LtcDiag *d
     if (rc != 0) {
         free(obj);
         sb_free(&names);
-        engine_jit_log(e, target->loc, "miss %s (%s): the backend failed: %s", hex, miss, why.msg);
-        en->fb = engine_failed(e, NULL, &why, target);
+        engine_jit_log(e, at, "miss %s (%s): the backend failed: %s", hex, miss, why.msg);
+        en->fb = engine_failed(e, NULL, &why, at);
         return 1;
     }
     en->compiled = true;
@@ -154,7 +154,7 @@ int engine_code(Engine *e, Entry *en, int nnodes, const Node *target, LtcDiag *d
     }
     free(obj);
     sb_free(&names);
-    engine_jit_log(e, target->loc, "miss %s (%s): compiled %d nodes into %d kernels in %.1f ms%s", hex, miss, nnodes,
+    engine_jit_log(e, at, "miss %s (%s): compiled %d nodes into %d kernels in %.1f ms%s", hex, miss, nnodes,
                    p->nkernels, gen_ms, stored);
     return 0;
 }

@@ -34,21 +34,21 @@ void engine_jit_log(Engine *e, SrcLoc loc, const char *fmt, ...) {
     e->log.jit(e->log.ctx, msg);
 }
 
-static void phase(Engine *e, const char *name, double t0) {
+void engine_phase(Engine *e, const char *name, double t0) {
     if (e->log.phase) e->log.phase(e->log.ctx, name, t0);
 }
 
 /* A compile that failed becomes the fallback's reason: the refused op when
  * the backend refused one, else the diagnostic (its place, or the
  * region's target when it has none). */
-Fallback engine_failed(Engine *e, const LowerInfo *li, const LtcDiag *why, const Node *target) {
+Fallback engine_failed(Engine *e, const LowerInfo *li, const LtcDiag *why, SrcLoc at) {
     Fallback fb = {0};
     if (li && li->refused) {
         fb.op = op_info[li->refused->op].name;
         fb.loc = li->refused->loc;
         fb.why = li->refused_why;
     } else {
-        fb.loc = why->loc.file ? why->loc : target->loc;
+        fb.loc = why->loc.file ? why->loc : at;
         fb.why = arena_printf(&e->arena, "%s", why->msg);
     }
     if (!fb.why) fb.why = "out of memory";
@@ -57,7 +57,7 @@ Fallback engine_failed(Engine *e, const LowerInfo *li, const LtcDiag *why, const
 
 /* A region that cannot be compiled: an error with strict, else a note
  * (once per place and reason) and the interpreter computes it (1). */
-static int fall_back(Engine *e, const Fallback *fb, int nnodes, LtcDiag *d) {
+int engine_fall_back(Engine *e, const Fallback *fb, int nnodes, LtcDiag *d) {
     e->st.fallbacks++;
     char what[64];
     if (fb->op) snprintf(what, sizeof what, "'%s'", fb->op);
@@ -116,9 +116,12 @@ static int run_region(Engine *e, Entry *en, Graph *rg, Node *target, LtcDiag *d)
     return 0;
 }
 
-/* Passes and plan for the region (every time: the plan is the cache
- * key), then the cached code or a compile. */
-static int force_region(Engine *e, Graph *rg, bool worth, Node *target, LtcDiag *d) {
+/* Passes and plan for g (every time: the plan is the cache key), then
+ * the cached code or a compile: 0 with *out ready to run; 1 when g is
+ * left to the interpreter (said in the log, or a note: fall_back); -1 on
+ * error.  worth: g has a GEMM or attention (else it is planned, so that
+ * an op the backend cannot generate is found, but not compiled). */
+int engine_prepare(Engine *e, Graph *g, bool worth, SrcLoc loc, Entry **out, LtcDiag *d) {
     LowerInfo li;
     memset(&li, 0, sizeof li);
     LtcDiag why;
@@ -126,23 +129,24 @@ static int force_region(Engine *e, Graph *rg, bool worth, Node *target, LtcDiag 
     PassOptions po = {0};
     Plan *plan = NULL;
     double t0 = now_ms();
-    if (passes_run(rg, &po, NULL, NULL, &why) != 0) {
-        Fallback fb = engine_failed(e, NULL, &why, target);
-        return fall_back(e, &fb, rg->nnodes, d);
+    int nnodes = g->nnodes;
+    if (passes_run(g, &po, NULL, NULL, &why) != 0) {
+        Fallback fb = engine_failed(e, NULL, &why, loc);
+        return engine_fall_back(e, &fb, nnodes, d);
     }
     if (!e->backend) {
-        Fallback fb = {NULL, target->loc, e->no_backend};
-        return fall_back(e, &fb, rg->nnodes, d);
+        Fallback fb = {NULL, loc, e->no_backend};
+        return engine_fall_back(e, &fb, nnodes, d);
     }
-    if (plan_build_ex(rg, e->backend, &e->arena, &plan, &li, &why) != 0) {
-        Fallback fb = engine_failed(e, &li, &why, target);
-        return fall_back(e, &fb, rg->nnodes, d);
+    if (plan_build_ex(g, e->backend, &e->arena, &plan, &li, &why) != 0) {
+        Fallback fb = engine_failed(e, &li, &why, loc);
+        return engine_fall_back(e, &fb, nnodes, d);
     }
     if (!worth) {
         e->st.plan_ms += now_ms() - t0;
-        phase(e, "jit-plan", t0);
+        engine_phase(e, "jit-plan", t0);
         e->st.small++;
-        engine_jit_log(e, target->loc, "interpreted by choice: %d nodes without a GEMM or attention", rg->nnodes);
+        engine_jit_log(e, loc, "interpreted by choice: %d nodes without a GEMM or attention", nnodes);
         return 1;
     }
 
@@ -150,7 +154,7 @@ static int force_region(Engine *e, Graph *rg, bool worth, Node *target, LtcDiag 
     size_t keylen = 0;
     if (cache_key(e, plan, &key, &keylen, d) != 0) return -1;
     e->st.plan_ms += now_ms() - t0;
-    phase(e, "jit-plan", t0);
+    engine_phase(e, "jit-plan", t0);
     Entry *en = cache_find(e, key, keylen);
     int rc = 0;
     if (en) {
@@ -158,7 +162,7 @@ static int force_region(Engine *e, Graph *rg, bool worth, Node *target, LtcDiag 
         /* same code, maybe other dropout seeds: the cached plan takes them */
         if (en->compiled) {
             e->st.hits++;
-            engine_jit_log(e, target->loc, "memory hit (%d kernels)", en->plan->nkernels);
+            engine_jit_log(e, loc, "memory hit (%d kernels)", en->plan->nkernels);
             rc = cache_take_seeds(en->plan, plan, d);
         }
     } else if (!(en = cache_add(e, key, keylen, d))) {
@@ -166,16 +170,24 @@ static int force_region(Engine *e, Graph *rg, bool worth, Node *target, LtcDiag 
     } else {
         en->plan = plan;
         t0 = now_ms();
-        if ((rc = engine_code(e, en, rg->nnodes, target, d)) == 0) phase(e, "jit-compile", t0);
+        if ((rc = engine_code(e, en, nnodes, loc, d)) == 0) engine_phase(e, "jit-compile", t0);
         if (rc > 0) rc = 0;            /* not compiled: en->fb, below */
     }
     if (rc != 0) return -1;
-    if (!en->compiled) return fall_back(e, &en->fb, rg->nnodes, d);
-    /* The cached plan was made from a region of the same key; its
-     * parameters are bound from this region's p<k>. */
-    t0 = now_ms();
+    if (!en->compiled) return engine_fall_back(e, &en->fb, nnodes, d);
+    *out = en;
+    return 0;
+}
+
+/* The cached plan was made from a region of the same key; its parameters
+ * are bound from this region's p<k>. */
+static int force_region(Engine *e, Graph *rg, bool worth, Node *target, LtcDiag *d) {
+    Entry *en = NULL;
+    int rc = engine_prepare(e, rg, worth, target->loc, &en, d);
+    if (rc != 0) return rc;
+    double t0 = now_ms();
     rc = run_region(e, en, rg, target, d);
-    phase(e, "jit-run", t0);
+    engine_phase(e, "jit-run", t0);
     return rc;
 }
 
@@ -194,7 +206,7 @@ static int force(void *ctx, Node *target, LtcDiag *d) {
     int r = region_graph(&e->arena, list, n, target, &rg, &fb, d);
     free(list);
     if (r < 0) return -1;
-    if (r > 0) return fall_back(e, &fb, n, d);
+    if (r > 0) return engine_fall_back(e, &fb, n, d);
     return force_region(e, rg, worth, target, d);
 }
 
@@ -250,6 +262,9 @@ Engine *engine_new(const EngineOptions *o, const EngineLog *log, LtcDiag *d) {
 void engine_attach(Engine *e, Graph *eager) {
     eager->force_hook = force;
     eager->force_ctx = e;
+    e->eager = eager;
+    e->call_hook = (CallHook){e, engine_call_run, engine_call_eager};
+    if (!e->o.no_functions) eager->call_hook = &e->call_hook;
 }
 
 void engine_detach(Engine *e, Graph *eager) {
@@ -257,6 +272,8 @@ void engine_detach(Engine *e, Graph *eager) {
         eager->force_hook = NULL;
         eager->force_ctx = NULL;
     }
+    if (eager->call_hook == &e->call_hook) eager->call_hook = NULL;
+    if (e->eager == eager) e->eager = NULL;
 }
 
 EngineStats engine_stats(const Engine *e) { return e->st; }

@@ -42,6 +42,7 @@ typedef struct EngineOptions {
     BackendOptions backend;     /* cpu, features, opt level, threads */
     bool           strict;      /* a region that cannot be compiled is an error */
     bool           no_disk_cache;   /* --no-cache: compile every region of the session */
+    bool           no_functions;    /* --jit=regions: no function JIT, regions only */
 } EngineOptions;
 
 /* Where the engine's messages go; any callback may be NULL. */
@@ -67,6 +68,9 @@ typedef struct EngineStats {
     int hits;           /* runs of a region compiled or loaded earlier in the session */
     int small;          /* regions interpreted by choice (no GEMM/attention) */
     int fallbacks;      /* regions that could not be compiled */
+    int calls;          /* calls of functions with tensor arguments the function JIT saw */
+    int calls_compiled; /* ...that ran compiled */
+    int calls_eager;    /* ...that ran eagerly (could not be traced or compiled, or by choice) */
     double plan_ms;     /* compile-side time: passes, plans and keys of every region */
     double codegen_ms;  /* generating and emitting object code (misses) */
     double load_ms;     /* reading the disk cache, loading objects into the JIT, binding */
@@ -76,7 +80,8 @@ typedef struct Engine Engine;
 
 /* NULL when out of memory or the thread pool cannot start (*d says). */
 Engine     *engine_new(const EngineOptions *o, const EngineLog *log, LtcDiag *d);
-/* Compile the pool's values from now on (sets eager->force_hook). */
+/* Compile the pool's values from now on (sets eager->force_hook, and
+ * eager->call_hook unless no_functions). */
 void        engine_attach(Engine *e, Graph *eager);
 void        engine_detach(Engine *e, Graph *eager);
 EngineStats engine_stats(const Engine *e);

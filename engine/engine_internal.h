@@ -51,6 +51,8 @@ struct Engine {
     DiskCache     disk;         /* off: disk.dir NULL (disk.off_why or disk_off say why) */
     const char   *disk_off;     /* why the disk cache went off during the session */
     bool          warned;       /* the session's one warning was given */
+    CallHook      call_hook;    /* the function JIT's (call.c), ctx = this engine */
+    Graph        *eager;        /* the pool attached (where calls put their results) */
 };
 
 void engine_verbose(Engine *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -59,13 +61,28 @@ void engine_jit_log(Engine *e, SrcLoc loc, const char *fmt, ...) __attribute__((
 
 /* A failed compile as a fallback's reason: the op the backend refused
  * (li), else the diagnostic at its place or the region's target's. */
-Fallback engine_failed(Engine *e, const LowerInfo *li, const LtcDiag *why, const Node *target);
+Fallback engine_failed(Engine *e, const LowerInfo *li, const LtcDiag *why, SrcLoc at);
+/* A graph that cannot be compiled: an error with strict (-1), else a note
+ * (once per place and reason) and the interpreter computes it (1). */
+int engine_fall_back(Engine *e, const Fallback *fb, int nnodes, LtcDiag *d);
+/* --time-passes: phase took now - t0 */
+void engine_phase(Engine *e, const char *name, double t0);
+/* Passes, plan, key, then the session's cache, the disk cache or a
+ * compile (engine.c): 0 with *out ready to bind and run; 1 when g is left
+ * to the interpreter (logged or noted); -1 on error.  worth: g has a GEMM
+ * or attention (else planned but not compiled, by choice). */
+int engine_prepare(Engine *e, Graph *g, bool worth, SrcLoc loc, Entry **out, LtcDiag *d);
+
+/* ---- call.c ------------------------------------------------------------------ */
+/* The eager pool's call_hook (the function JIT, ir.h CallHook). */
+int  engine_call_run(void *ctx, Graph *g, Node *const *in, Node **out, const char *fn, SrcLoc at, LtcDiag *d);
+void engine_call_eager(void *ctx, const char *fn, SrcLoc at, SrcLoc where, const char *why, bool by_choice);
 
 /* ---- code.c ------------------------------------------------------------------ */
 /* Fill en (plan set, just added) with code: its kernels renamed after the
  * key, loaded from the disk cache or generated (and stored there).  0;
  * 1 with en->fb set when neither worked; -1 on error. */
-int engine_code(Engine *e, Entry *en, int nnodes, const Node *target, LtcDiag *d);
+int engine_code(Engine *e, Entry *en, int nnodes, SrcLoc at, LtcDiag *d);
 
 /* ---- region.c ---------------------------------------------------------------- */
 /* Nodes of target's pool that it needs and that have no value yet, in id

@@ -391,24 +391,49 @@ BI(max) { return extreme(I, args, n, call, 1); }
 
 /* ---- printing -------------------------------------------------------------- */
 
-static void emit(Interp *I, FILE *f, Value **args, int n, bool spaces, bool newline) {
+/* v holds a tensor of the trace running now (depth: how far to look; a
+ * structure deeper than that counts as holding one). */
+static bool holds_traced(Interp *I, const Value *v, int depth) {
+    if (depth <= 0) return true;
+    switch (v->kind) {
+    case V_TENSOR: return v->t && v->t->graph == I->trace;
+    case V_LIST:
+        for (int i = 0; i < v->nitems; i++)
+            if (holds_traced(I, v->items[i], depth - 1)) return true;
+        return false;
+    case V_DICT:
+        for (int i = 0; v->dict && i < v->dict->n; i++)
+            if (holds_traced(I, v->dict->vals[i], depth - 1)) return true;
+        return false;
+    default: return false;
+    }
+}
+
+static void emit(Interp *I, Value *call, FILE *f, Value **args, int n, bool spaces, bool newline) {
+    /* the function JIT's trace (jit_call.c) prints only what the eager
+     * call would: a traced tensor has no value yet, so the call runs
+     * eagerly (the trace fails here, and is undone) */
+    for (int k = 0; I->journal && k < n; k++)
+        if (holds_traced(I, args[k], 16))
+            lisp_fail(I, cloc(call), "%s: printing a tensor computed inside the call needs its value",
+                      core_call_name(call));
     StrBuf b = {0};
     for (int k = 0; k < n; k++) {
         if (spaces && k) sb_putc(&b, ' ');
         v_print(I, args[k], &b, false);
     }
     if (newline) sb_putc(&b, '\n');
-    if (f && b.len) {
+    if (f && b.len && !journal_print(I, f, b.s, b.len)) {
         fwrite(b.s, 1, b.len, f);
         fflush(f);
     }
     sb_free(&b);
 }
 
-BI(println) { emit(I, I->out, args, n, true, true); return v_nil(); }
-BI(print) { emit(I, I->out, args, n, false, false); return v_nil(); }
-BI(printerrln) { emit(I, I->out ? stderr : NULL, args, n, true, true); return v_nil(); }
-BI(printerr) { emit(I, I->out ? stderr : NULL, args, n, false, false); return v_nil(); }
+BI(println) { emit(I, call, I->out, args, n, true, true); return v_nil(); }
+BI(print) { emit(I, call, I->out, args, n, false, false); return v_nil(); }
+BI(printerrln) { emit(I, call, I->out ? stderr : NULL, args, n, true, true); return v_nil(); }
+BI(printerr) { emit(I, call, I->out ? stderr : NULL, args, n, false, false); return v_nil(); }
 
 /* ---- conversions -------------------------------------------------------------- */
 
@@ -606,12 +631,14 @@ BI(cxr) {
 
 BI(push) {
     Value *l = want_list(I, call, args, 0);
+    journal_list(I, l);
     for (int k = 1; k < n; k++) v_push(I, l, typed_item(I, call, l->lkind, args[k], k));
     return l;
 }
 
 BI(pushfirst) {
     Value *l = want_list(I, call, args, 0);
+    journal_list(I, l);
     for (int k = 1; k < n; k++) {
         v_push(I, l, v_nil());
         memmove(l->items + 1, l->items, sizeof *l->items * (size_t)(l->nitems - 1));
@@ -622,6 +649,7 @@ BI(pushfirst) {
 
 BI(extend) {
     Value *l = want_list(I, call, args, 0);
+    journal_list(I, l);
     for (int k = 1; k < n; k++) {
         /* the count is taken first: (extend l l) appends l's items once
          * instead of chasing its own growing end */
@@ -786,7 +814,10 @@ BI(setat) {
     Value *key = args[n - 2], *v = args[n - 1];
     Dict *d = dict_of(c);
     if (d) dict_set(I, d, v_key_string(I, key), v);
-    else if (c->kind == V_LIST) c->items[index_of(I, call, key, n - 2, c->nitems)] = typed_item(I, call, c->lkind, v, n - 1);
+    else if (c->kind == V_LIST) {
+        journal_list(I, c);
+        c->items[index_of(I, call, key, n - 2, c->nitems)] = typed_item(I, call, c->lkind, v, n - 1);
+    }
     else bad_arg(I, call, 0, "a list or a dictionary", c);
     return args[0];
 }

@@ -311,6 +311,11 @@ void core_print_tensor(Interp *I, Node *t, StrBuf *out) {
         sb_puts(out, "<tensor>");
         return;
     }
+    /* the function JIT's trace (jit_call.c) prints only what the eager
+     * call would: a traced tensor has no value yet, so the call runs
+     * eagerly (the trace fails here, and is undone) */
+    if (I->journal && !t->graph->eager && t->graph == I->trace)
+        lisp_fail(I, t->loc, "printing a tensor computed inside the call needs its value");
     if (!t->graph->eager || !concrete_numel(t, &numel)) {
         char buf[256];
         sb_printf(out, "<tensor %s %s>", shape_str(t->graph, &t->shape, buf, sizeof buf), dtype_name(t->dtype));

@@ -132,6 +132,7 @@ static int frame_find(Interp *I, Frame *f, const char *name) {
 }
 
 static void frame_add(Interp *I, Frame *f, const char *name, Value *v) {
+    if (I->journal) journal_frame(I, f);
     if (f->n == f->cap) {
         int cap = f->cap ? f->cap * 2 : 8;
         const char **names = arena_alloc(I->arena, sizeof *names * (size_t)cap);
@@ -149,6 +150,7 @@ static void frame_add(Interp *I, Frame *f, const char *name, Value *v) {
 
 static void frame_set(Interp *I, Frame *f, const char *name, Value *v) {
     int k = frame_find(I, f, name);
+    if (k >= 0 && I->journal) journal_frame(I, f);
     if (k >= 0) f->vals[k] = v;
     else frame_add(I, f, name, v);
 }
@@ -561,6 +563,11 @@ static Value *sf_arith_assign(Interp *I, Value *x) {
     if (I->unwinding) return v;
     Value *r = core_arith(I, x, core_call_name(x)[0], *slot, v);
     slot = lookup_slot(I, var);      /* the frame may have grown meanwhile */
+    if (I->journal) {               /* the slot is in one of these three */
+        journal_frame(I, cur_frame(I));
+        journal_frame(I, &I->global);
+        if (I->self) journal_dict(I, I->self->dict);
+    }
     *slot = r;
     return r;
 }
@@ -844,9 +851,16 @@ static Value *eval_apply(Interp *I, Value *fnv, Func *method, Value **args, int 
             for (int k = 0; k < n; k++) tensors |= args[k]->kind == V_TENSOR;
             if (tensors) record_entry(I, class_entry_function(I, method, I->self, n, x), args, n, x);
         }
+        Value *r;
+        if (jit_wants(I, method, args, n) &&
+            jit_call(I, method, class_entry_function(I, method, I->self, n, x), I->self, args, n, x, &r))
+            return r;
         return core_apply_method(I, method, I->self, args, n, x);
     }
     if (fnv->kind == V_FUNC && I->depth == 0 && !I->trace) record_entry(I, fnv, args, n, x);
+    Value *r;
+    if (fnv->kind == V_FUNC && jit_wants(I, fnv->fn, args, n) && jit_call(I, fnv->fn, fnv, NULL, args, n, x, &r))
+        return r;
     return core_apply(I, fnv, args, n, x);
 }
 
@@ -897,6 +911,7 @@ void interp_init(Interp *I, Arena *a, InterpMode mode, uint64_t seed) {
     I->arena = a;
     I->mode = mode;
     I->out = stdout;
+    I->jit_functions = true;      /* used when the eager pool has a call_hook */
     I->seed = seed;
     I->max_depth = DEFAULT_MAX_DEPTH;
     const char *stress = getenv("LTC_GC_STRESS");    /* tests: collect at every safe point */

@@ -45,6 +45,12 @@ typedef struct Func {
     Value *body;                /* V_LIST of expressions */
     int nreq, nparams;          /* mandatory / total */
     bool is_method;             /* a class@ method: runs with its instance's fields visible */
+    /* the function JIT (frontend/jit_call.c): once a call could not be
+     * compiled, the function runs eagerly for the rest of the session;
+     * jit_mode: (jit 'f) 1, (jit 'f false) -1, else 0 (the session's
+     * default, Interp.jit_functions) */
+    bool jit_eager;
+    int8_t jit_mode;
 } Func;
 
 typedef struct Builtin Builtin;
@@ -80,6 +86,7 @@ struct Value {
     Module  *mod;
     const struct ClassDef *cls; /* V_DICT: an instance of this class@ (its fields), else NULL */
     uint32_t gc_seen;           /* the collection that last visited it (frontend/gc.c) */
+    uint32_t born;              /* the function-JIT trace that made it (Interp.jit_gen), or 0 */
 };
 
 /* A built-in function.  args are evaluated; call is the calling form (for
@@ -166,7 +173,34 @@ struct Interp {
     bool      gc_stress, gc_off;
     uint64_t  gc_runs;
     size_t    gc_released;      /* tensor bytes the collections released */
+    /* the function JIT (frontend/jit_call.c, docs/jit.md): a call of a
+     * user function with tensor arguments is traced and run as one
+     * compiled graph through the eager pool's call_hook.  journal: the
+     * undo log of the trace running now (NULL: none); jit_gen: that
+     * trace's number (Values it makes are born in it); jit_functions:
+     * on (the engine's option) */
+    struct Journal *journal;
+    uint32_t  jit_gen;
+    bool      jit_functions;
+    /* what the script's jit_* builtins (jit_builtins.c) ask of the host
+     * that runs the JIT (the command line's driver); NULL: no JIT */
+    const struct JitControl *jit_ctl;
 };
+
+/* The host's side of the jit_* builtins.  (jit_stats)'s keys, in order
+ * (the same without a JIT, all 0). */
+#define JIT_STAT_NAMES "compiled", "disk_hits", "memory_hits", "interpreted", "fallbacks", \
+                       "calls", "calls_compiled", "calls_eager", "compile_ms"
+typedef struct JitStat { const char *name; double value; } JitStat;
+typedef struct JitControl {
+    void *ctx;
+    /* the session's counters (at most max): how many filled */
+    int (*stats)(void *ctx, JitStat *out, int max);
+    /* (jit_compile 'f "model.so" args...): call traced as an entry and
+     * written as a library at path (committed when the run succeeds).
+     * 0, or -1 with *d */
+    int (*compile)(void *ctx, Interp *I, EntryCall *call, const char *path, LtcDiag *d);
+} JitControl;
 
 enum { UNWIND_NONE, UNWIND_BREAK, UNWIND_RETURN };
 
@@ -256,5 +290,30 @@ typedef struct TraceOptions {
     const char *dyn_name[TRACE_MAX_DYNAMIC]; int dyn_axis[TRACE_MAX_DYNAMIC]; int ndyn;
 } TraceOptions;
 int    trace_entry(Interp *I, EntryCall *call, const char *name, const TraceOptions *o, Graph **out);
+/* The tracing step alone (the function JIT's): the function runs on
+ * symbolic INPUTs into a new graph *out and returns its LispE result in
+ * *result; no outputs are added, PARAMs are named p0, p1... (their order
+ * in the graph).  *targs: the arguments it ran on (a tensor argument is
+ * a new Value holding its INPUT; an in-place op may have changed it).
+ * 0 / -1 with I->diag. */
+int    trace_call(Interp *I, EntryCall *call, const char *name, Graph **out, Value **result, Value ***targs);
+
+/* ---- the function JIT (frontend/jit_call.c, journal.c) -------------------- */
+/* A call of fn (method: the method's Func, with self; else fn is the
+ * function) with n evaluated args: returns true with *result when it ran
+ * compiled, false when the caller must apply fn itself (eagerly). */
+bool   jit_call(Interp *I, Func *fn, Value *fnv, Value *self, Value **args, int n, Value *call, Value **result);
+/* Would jit_call take this call (cheap tests: mode, state, a tensor argument)? */
+bool   jit_wants(const Interp *I, const Func *fn, Value **args, int n);
+/* The undo log of a function-JIT trace: every change the trace makes to
+ * state that existed before it (variables of outer frames, dictionaries,
+ * lists made earlier) is recorded first, and text it prints is held, so a
+ * trace that fails leaves nothing behind and the function can run eagerly. */
+void   journal_frame(Interp *I, Frame *f);       /* before a write to f */
+void   journal_dict(Interp *I, Dict *d);                /* before a write to d */
+void   journal_list(Interp *I, Value *l);               /* before a write to l */
+void   journal_tensor(Interp *I, Value *t);             /* before t->t changes (an in-place op) */
+/* Printed text: held while a trace runs (true), else false (print it). */
+bool   journal_print(Interp *I, FILE *f, const char *s, size_t n);
 
 #endif

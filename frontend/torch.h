@@ -94,6 +94,7 @@ extern const Builtin torch_attention_builtins[];
 extern const Builtin torch_device_builtins[];
 extern const Builtin torch_weights_builtins[];   /* torch_weights.c */
 extern const Builtin torch_gqa_builtins[];       /* torch_gqa.c */
+extern const Builtin jit_builtins[];             /* jit_builtins.c */
 
 /* ---- grouped-query attention (torch_gqa.c) ----------------------------------- */
 /* repeat_interleave(x, rep, dim) as reshape/expand/reshape (rep >= 1). */

@@ -63,4 +63,5 @@ void torch_register(Interp *I) {
     interp_register(I, torch_device_builtins);
     interp_register(I, torch_weights_builtins);
     interp_register(I, torch_gqa_builtins);
+    interp_register(I, jit_builtins);
 }

@@ -384,7 +384,12 @@ BI(bi_masked_fill) { RET(masked_fill(I, args, call)); }
  * variable sharing it sees the change, as with libtorch's masked_fill_. */
 BI(bi_masked_fill_) {
     Node *n = masked_fill(I, args, call);
-    if (args[0]->kind == V_TENSOR) { args[0]->t = n; n->held = n->graph->gc_epoch; return args[0]; }
+    if (args[0]->kind == V_TENSOR) {
+        journal_tensor(I, args[0]);
+        args[0]->t = n;
+        n->held = n->graph->gc_epoch;
+        return args[0];
+    }
     RET(n);
 }
 

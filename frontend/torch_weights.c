@@ -166,7 +166,11 @@ static void bind_tree(Interp *I, Value *call, Slots *s, LookupFn lookup, void *c
         check_same(I, call, s->v[k].name, s->v[k].node, nw, from);
         Node *old = s->v[k].node;
         for (int j = k; j < s->n; j++)
-            if (s->v[j].node == old) s->v[j].holder->t = nw, nw->held = nw->graph->gc_epoch;
+            if (s->v[j].node == old) {
+                journal_tensor(I, s->v[j].holder);
+                s->v[j].holder->t = nw;
+                nw->held = nw->graph->gc_epoch;
+            }
     }
 }
 

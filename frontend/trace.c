@@ -229,10 +229,10 @@ static int add_output(Interp *I, EntryCall *call, Graph *g, Node *t) {
     return 0;
 }
 
-int trace_entry(Interp *I, EntryCall *call, const char *name, const TraceOptions *o, Graph **out) {
-    *out = NULL;
-    if (!call || !call->fn) return diag_set(&I->diag, (SrcLoc){0}, "trace: no function to trace");
-    const char *gname = name ? name : call->fn->name ? call->fn->name : "entry";
+/* The function of call runs on symbolic INPUTs in a new graph *out; its
+ * LispE result in *result. */
+static int trace_run(Interp *I, EntryCall *call, const char *gname, const TraceOptions *o, Graph **out,
+                     Value **result, Value ***targs) {
     Graph *g = graph_new(I->arena, gname, false);
     Value **args = arena_alloc(I->arena, sizeof *args * (size_t)(call->nargs + 1));
     Value *fv = arena_alloc(I->arena, sizeof *fv);
@@ -273,6 +273,32 @@ int trace_entry(Interp *I, EntryCall *call, const char *name, const TraceOptions
     int rc = lisp_call(I, fv, args, call->nargs, &res);
     I->trace = prev;
     if (rc != 0) return -1;
+    *out = g;
+    *result = res;
+    if (targs) *targs = args;
+    return 0;
+}
+
+int trace_call(Interp *I, EntryCall *call, const char *name, Graph **out, Value **result, Value ***targs) {
+    *out = NULL;
+    *result = NULL;
+    if (!call || !call->fn) return diag_set(&I->diag, (SrcLoc){0}, "trace: no function to trace");
+    const char *gname = name ? name : call->fn->name ? call->fn->name : "lambda";
+    Graph *g;
+    if (trace_run(I, call, gname, NULL, &g, result, targs) != 0) return -1;
+    for (int i = 0; i < g->nparams; i++)
+        if (!(g->params[i]->name = arena_printf(I->arena, "p%d", i))) return diag_set(&I->diag, call->loc, "out of memory");
+    *out = g;
+    return 0;
+}
+
+int trace_entry(Interp *I, EntryCall *call, const char *name, const TraceOptions *o, Graph **out) {
+    *out = NULL;
+    if (!call || !call->fn) return diag_set(&I->diag, (SrcLoc){0}, "trace: no function to trace");
+    const char *gname = name ? name : call->fn->name ? call->fn->name : "entry";
+    Graph *g;
+    Value *res;
+    if (trace_run(I, call, gname, o, &g, &res, NULL) != 0) return -1;
 
     if (res && res->kind == V_TENSOR) {
         if (add_output(I, call, g, res->t)) return -1;

@@ -18,6 +18,7 @@ Value *v_new(Interp *I, VKind k) {
     Value *v = arena_alloc(I->arena, sizeof *v);
     if (!v) lisp_fail(I, (SrcLoc){0}, "out of memory");
     v->kind = k;
+    v->born = I->journal ? I->jit_gen : 0;
     return v;
 }
 
@@ -89,6 +90,7 @@ Value *dict_get(Dict *d, const char *key) {
 }
 
 void dict_set(Interp *I, Dict *d, const char *key, Value *v) {
+    if (I->journal) journal_dict(I, d);
     int k = dict_find(d, key);
     if (k >= 0) {
         d->vals[k] = v;

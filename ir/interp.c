@@ -157,7 +157,7 @@ int ir_force(Node *n, LtcDiag *d) {
         return 0;
     }
     Graph *g = n->graph;
-    if (g->force_hook && !g->in_force_hook) {
+    if (g->force_hook && !g->in_force_hook && !g->jit_off) {
         g->in_force_hook = true;
         int r = g->force_hook(g->force_ctx, n, d);
         g->in_force_hook = false;

@@ -184,6 +184,11 @@ struct Graph {
     int    (*force_hook)(void *ctx, Node *n, LtcDiag *d);
     void    *force_ctx;
     bool     in_force_hook;
+    /* Eager pool only: the function JIT's (frontend/jit_call.c), NULL: off. */
+    const struct CallHook *call_hook;
+    /* Eager pool only: (jit_enable false): neither hook is asked, the
+     * interpreter computes everything */
+    bool     jit_off;
     /* Eager pool only: values from eager_alloc (ir/eager_mem.c), which the
      * evaluator's collector may release.  live: their bytes now; debt:
      * bytes allocated or promised by new nodes since the last collection;
@@ -194,6 +199,21 @@ struct Graph {
     size_t   released;             /* bytes released in all */
     uint32_t gc_epoch; int gc_nnodes;
 };
+
+/* The function JIT's way into the engine: run a traced call.  g has
+ * symbolic INPUTs (g->inputs[i] takes the value of the eager node in[i])
+ * and PARAMs whose origins are eager nodes; on 0, out[i] is a new eager
+ * node holding the value of g->outputs[i].  1: not run (the hook has said
+ * why in its log; the caller runs the function eagerly), -1: error in *d.
+ * fn names the function, at the call's place. */
+typedef struct CallHook {
+    void *ctx;
+    int  (*run)(void *ctx, Graph *g, Node *const *in, Node **out, const char *fn, SrcLoc at, LtcDiag *d);
+    /* the call of fn at `at` runs eagerly: why (a construct that cannot be
+     * traced, at its own place where); by_choice: nothing is lost (a log
+     * line, not a note) */
+    void (*eager)(void *ctx, const char *fn, SrcLoc at, SrcLoc where, const char *why, bool by_choice);
+} CallHook;
 
 Graph *graph_new(Arena *a, const char *name, bool eager);
 int    graph_add_symbol(Graph *g, const char *name, int64_t example);  /* returns index or -1 */

@@ -1,0 +1,23 @@
+; A compiled call's tensors that outlive it: stored in a global (a KV
+; cache), in a list given as an argument, and in an instance's field;
+; each must hold the computed value afterwards.
+(setq E 16)
+(setq kproj (torch_linear E E))
+(setq vproj (torch_linear E E))
+(setq cache (list))
+(defun step (x store)
+  (setg last_k (torch_linear_forward kproj x))
+  (push store (torch_linear_forward vproj x))
+  (tensor_relu last_k))
+(class@ Acc (total)
+  (defun add (x)
+    (setqi total (tensor_add total (torch_linear_forward kproj x)))
+    total))
+(setq acc (Acc (tensor_zeros (integers 2 3 E))))
+(setq r1 (step (tensor_randn (integers 2 3 E)) cache))
+(setq r2 (step (tensor_randn (integers 2 5 E)) cache))
+(acc (add (tensor_randn (integers 2 3 E))))
+(acc (add (tensor_randn (integers 2 3 E))))
+(setq accsum (acc total))
+(println (size cache) (tensor_shape last_k) (tensor_shape (@ cache 1)) (tensor_shape accsum))
+(println (tensor_sum accsum))

@@ -1,0 +1,21 @@
+; The script's side of the JIT (docs/jit.md, "From the script"):
+; (jit 'f) under --jit=regions, (jit 'f false), jit_enable, jit_stats and
+; jit_compile; run by tests/e2e/fjit.sh (case surface).
+(use 'lispetorchc)
+(setq lin (torch_linear 8 8))
+(defun fwd (x) (tensor_relu (torch_linear_forward lin x)))
+(defun other (x) (tensor_gelu (torch_linear_forward lin x)))
+(jit 'fwd)
+(jit 'other false)
+(setq a (fwd (tensor_randn (integers 2 3 8))))
+(setq b (fwd (tensor_randn (integers 3 4 8))))
+(setq c (other (tensor_randn (integers 2 3 8))))
+(println "sum" (tensor_sum (tensor_add a a)) (tensor_sum c))
+(setq s (jit_stats))
+(println "calls" (@ s "calls") "compiled" (@ s "calls_compiled"))
+(println "was on" (jit_enable false) "now" (jit_enabled))
+(setq d (fwd (tensor_randn (integers 2 3 8))))
+(println "off:" (tensor_sum d))
+(jit_enable true)
+(jit_compile 'fwd "fwd.so" (tensor_randn (integers 2 3 8)))
+(println "calls" (@ (jit_stats) "calls"))
