@@ -1,0 +1,20 @@
+; bench/jit_sizes.sh's script: a pre-norm transformer layer (E 256, 8
+; heads, FFN 1024) called token by token at sequence lengths 1..32, then
+; at batch sizes 2..8: a decode loop's shapes.
+(setq E 256)
+(setq attn (torch_flash_attention_create E 8))
+(setq n1 (torch_layer_norm E))
+(setq n2 (torch_layer_norm E))
+(setq up (torch_linear E 1024))
+(setq down (torch_linear 1024 E))
+(defun layer_step (x)
+  (setq h (tensor_add x (torch_flash_attention_forward attn (torch_layer_norm_forward n1 x)
+                                                           (torch_layer_norm_forward n1 x)
+                                                           (torch_layer_norm_forward n1 x))))
+  (tensor_add h (torch_linear_forward down (tensor_gelu (torch_linear_forward up (torch_layer_norm_forward n2 h))))))
+(setq total 0)
+(loop t (range 1 33 1)
+  (+= total (tensor_sum (layer_step (tensor_randn (integers 1 t E))))))
+(loop b (range 2 9 1)
+  (+= total (tensor_sum (layer_step (tensor_randn (integers b 16 E))))))
+(println "checksum" total)
