@@ -33,6 +33,8 @@ static int session_entries;             /* entries remembered this session */
 
 static void on_sigint(int sig) { (void)sig; interrupted = 1; }
 
+volatile sig_atomic_t *line_input_interrupt_flag(void) { return &interrupted; }
+
 const char *line_input_kind(void) {
 #ifdef LTC_HAVE_READLINE
     return "GNU readline (editing, history)";

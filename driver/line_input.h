@@ -9,6 +9,7 @@
 #ifndef LTC_LINE_INPUT_H
 #define LTC_LINE_INPUT_H
 
+#include <signal.h>
 #include <stdbool.h>
 
 enum { LINE_OK, LINE_EOF, LINE_INTERRUPTED, LINE_ERROR };
@@ -25,6 +26,10 @@ int  line_input_start(bool interactive, const char *history);
 int  line_input_read(const char *prompt, char **line);
 /* Remember a complete entry (a form as typed, its lines joined by '\n'). */
 void line_input_remember(const char *entry);
+/* The flag the SIGINT handler sets between line_input_start and
+ * line_input_stop, also while a form is evaluated (Interp.interrupt: the
+ * evaluator stops at its next check).  Reading a line clears it. */
+volatile sig_atomic_t *line_input_interrupt_flag(void);
 /* Append this session's entries to the history file and restore SIGINT.
  * 0, or -1 with errno when the history could not be written. */
 int  line_input_stop(void);

@@ -89,6 +89,7 @@ static SrcFile *pending_source(Driver *d, const StrBuf *pending, int first_line)
 static void reset_limits(Driver *d, Interp *I) {
     I->steps = 0;
     I->next_check = 0;
+    if (I->interrupt) *I->interrupt = 0;
     if (d->o.timeout_s > 0) I->deadline_ms = now_ms() + d->o.timeout_s * 1e3;
 }
 
@@ -149,6 +150,7 @@ int driver_repl(Driver *d) {
         jit_detach(d, I.eager);
         return EXIT_ERROR;
     }
+    I.interrupt = line_input_interrupt_flag();   /* Ctrl-C stops a running form */
     if (lrc > 0) drv_warning(d, "cannot read the REPL history '%s': %s", hist, strerror(errno));
     if (tty) {
         printf("lispetorchc " LTC_VERSION " REPL (%s); Ctrl-D or :quit to leave\n",
@@ -223,6 +225,7 @@ int driver_repl(Driver *d) {
         if (r == FORMS_FAILED) failed = true;
     }
     sb_free(&pending);
+    I.interrupt = NULL;
     if (line_input_stop() != 0 && hist)
         drv_warning(d, "cannot write the REPL history '%s': %s", hist, strerror(errno));
     fflush(stdout);

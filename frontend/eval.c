@@ -884,6 +884,10 @@ static void check_limits(Interp *I, Value *x) {
     if (I->deadline_ms > 0 && now_ms() > I->deadline_ms)
         lisp_fail(I, at->loc, "evaluation stopped after %g seconds (--timeout) in '%s'", I->timeout_s, what);
     if (I->max_memory && gc_memory(I) > I->max_memory) core_fail_memory(I, x);
+    if (I->interrupt && *I->interrupt) {
+        *I->interrupt = 0;
+        lisp_fail(I, at->loc, "interrupted (Ctrl-C) in '%s'", what);
+    }
     uint64_t next = I->steps + CHECK_EVERY;
     I->next_check = I->max_steps && next > I->max_steps ? I->max_steps : next;
 }

@@ -12,6 +12,7 @@
 #define LTC_LISP_H
 
 #include <setjmp.h>
+#include <signal.h>
 #include <stdio.h>
 #include "ir/ir.h"
 
@@ -156,6 +157,9 @@ struct Interp {
      * / loopcount being evaluated, named by the error */
     uint64_t  steps, max_steps, next_check;
     double    deadline_ms;      /* now_ms() past which evaluation stops */
+    /* set asynchronously (the REPL's SIGINT handler): evaluation stops at
+     * its next limit check with "interrupted (Ctrl-C)"; NULL: none */
+    volatile sig_atomic_t *interrupt;
     double    timeout_s;        /* for the message */
     size_t    max_memory;       /* bytes of the arena plus live tensor values */
     /* No builtin writes a file (torch_save_*): for a host that evaluates

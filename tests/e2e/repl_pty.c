@@ -7,7 +7,8 @@
  * call of it printing a tensor, an error (its diagnostic names <repl> and
  * the session's line 4, the line as typed and a caret), then a working
  * form (the session went on), the up arrow re-running the previous line,
- * Ctrl-C abandoning a half-typed form, and Ctrl-D: exit status 0.
+ * Ctrl-C abandoning a half-typed form, Ctrl-C stopping an endless loop
+ * (the session and its variables stay), and Ctrl-D: exit status 0.
  * Session 2: the up arrow recalls the last entry of session 1 from the
  * history file, and further back the two-line definition as one entry;
  * :quit exits 0.  `plain` (a build without readline): no history steps.
@@ -175,6 +176,16 @@ int main(int argc, char **argv) {
         expect(&s, "...> ");
         send(&s, "\003");
         expect(&s, "ltc> ");
+        /* Ctrl-C stops a running form (an endless loop), not the session */
+        send(&s, "(setq n 0) (while true (setq n (+ n 1)))\r");
+        struct timespec pause = {0, 300 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+        send(&s, "\003");
+        expect(&s, "error: interrupted (Ctrl-C) in 'while'");
+        expect(&s, "ltc> ");
+        send(&s, "(> n 0)\r");
+        expect(&s, "\ntrue\r\n");
+        expect(&s, "ltc> ");
     }
     send(&s, "(+ 1000 337)\r");
     expect(&s, "\n1337\r\n");
@@ -196,8 +207,10 @@ int main(int argc, char **argv) {
     send(&s, "\r");
     expect(&s, "\n1337\r\n");
     expect(&s, "ltc> ");
-    /* six entries back: the two-line definition, recalled as one entry */
+    /* six entries back (eight with the Ctrl-C steps' two): the two-line
+     * definition, recalled as one entry */
     send(&s, "\033[A\033[A\033[A\033[A\033[A\033[A");
+    if (!getenv("LTC_PTY_NO_CTRL_C")) send(&s, "\033[A\033[A");
     expect(&s, "(defun twice (x)");
     send(&s, "\r");
     expect(&s, "<function twice>");
