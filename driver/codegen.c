@@ -149,6 +149,7 @@ int driver_codegen(Driver *d, Interp *I, Graph **entries, int n, const char *kin
         return rc;
     }
     int rc = -1;
+    LibCache lc = {0};
     Plan **plans = arena_alloc(&d->arena, sizeof(Plan *) * (size_t)n);
     for (int i = 0; i < n; i++) {
         drv_verbose(d, "planning entry '%s'...", entries[i]->name);
@@ -165,10 +166,23 @@ int driver_codegen(Driver *d, Interp *I, Graph **entries, int n, const char *kin
         rc = 0;
         goto out;
     }
+    /* -o model.so: a library made before from the same plans and options
+     * comes from the disk cache (library_cache.c) */
+    bool library = strcmp(kind, "so") == 0, hit = false;
+    const char *tmp = NULL;
+    if (library) {
+        if (libcache_open(d, b, &bo, plans, n, &lc, diag) != 0) goto out;
+        if (!(tmp = outputs_stage(d, path, diag))) goto out;
+        t0 = now_ms();
+        if (libcache_fetch(d, &lc, tmp, &hit, diag) != 0) goto out;
+        drv_phase(d, "cache", t0);
+    }
     t0 = now_ms();
-    drv_verbose(d, "generating kernels...");
-    if (b->generate(b, plans, n, &bo, diag) != 0) goto out;
-    drv_phase(d, "generate", t0);
+    if (!hit) drv_verbose(d, "generating kernels...");
+    if (!hit) {
+        if (b->generate(b, plans, n, &bo, diag) != 0) goto out;
+        drv_phase(d, "generate", t0);
+    }
     /* the backend's text kinds: llvm, asm (cpu), opencl, metal, cuda, ptx (GPU targets) */
     if (strcmp(kind, "llvm") == 0 || strcmp(kind, "asm") == 0 || strcmp(kind, "opencl") == 0 ||
         strcmp(kind, "metal") == 0 || strcmp(kind, "cuda") == 0 || strcmp(kind, "ptx") == 0) {
@@ -192,11 +206,17 @@ int driver_codegen(Driver *d, Interp *I, Graph **entries, int n, const char *kin
         if (d->wrote_random)
             drv_note(d, (SrcLoc){0}, "no --weights: wrote the script's random initial weights to '%s'", wpath);
     }
+    if (hit) {
+        rc = 0;
+        goto out;
+    }
     drv_verbose(d, "linking '%s'...", path);
-    const char *tmp = outputs_stage(d, path, diag);
-    rc = tmp ? b->emit_library(b, plans, n, tmp, blob, bloblen, diag) : -1;
+    if (!tmp && !(tmp = outputs_stage(d, path, diag))) goto out;
+    rc = b->emit_library(b, plans, n, tmp, blob, bloblen, diag);
     drv_phase(d, "link", t0);
+    if (rc == 0) libcache_store(d, &lc, tmp);
 out:
+    libcache_close(&lc);
     b->destroy(b);
     return rc;
 }

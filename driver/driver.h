@@ -18,6 +18,7 @@
 
 #include <stdio.h>
 
+#include "engine/disk_cache.h"
 #include "frontend/lisp.h"
 
 enum { EXIT_OK = 0, EXIT_ERROR = 1, EXIT_USAGE = 2 };
@@ -171,6 +172,24 @@ int  driver_run_passes(Driver *d, Graph **entries, int n, StrBuf *report, LtcDia
 int  jit_attach(Driver *d, Interp *I);
 void jit_detach(Driver *d, Graph *eager);
 /* The jit log is on: -v, or LTC_LOG names "jit" (or "all"). */
+/* library_cache.c: -o model.so through the disk cache.  open computes the
+ * key (or says why the cache is not used: lc->on false, off_why); fetch
+ * writes a cached library to tmp (*hit); store puts the library just
+ * written to tmp (a failure is a warning).  Every call logs with -v or
+ * LTC_LOG=jit. */
+typedef struct LibCache {
+    bool on;
+    const char *off_why;
+    DiskCache disk;
+    char *key;
+    size_t keylen;
+} LibCache;
+struct Backend;
+struct Plan;
+int  libcache_open(Driver *d, struct Backend *b, const struct BackendOptions *bo, struct Plan **plans, int n, LibCache *lc, LtcDiag *diag);
+int  libcache_fetch(Driver *d, LibCache *lc, const char *tmp, bool *hit, LtcDiag *diag);
+void libcache_store(Driver *d, LibCache *lc, const char *tmp);
+void libcache_close(LibCache *lc);
 bool drv_log_jit(const Driver *d);
 
 /* ---- cache_cmd.c ------------------------------------------------------------ */

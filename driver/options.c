@@ -41,7 +41,7 @@ static const OptSpec specs[] = {
     {"--train", ARG_NONE, FOR_BOTH},
     {"--interpret", ARG_NONE, FOR_RUN},
     {"--strict", ARG_NONE, FOR_RUN},
-    {"--no-cache", ARG_NONE, FOR_RUN},
+    {"--no-cache", ARG_NONE, FOR_BOTH},
     {"--jit", ARG_VALUE, FOR_RUN},
     {"-O0", ARG_NONE, FOR_COMPILE},
     {"-O1", ARG_NONE, FOR_COMPILE},
@@ -112,7 +112,7 @@ void driver_print_help(FILE *f) {
           "                        of JIT-compiled kernels\n"
           "  --strict              a region the JIT cannot compile is an error (without it:\n"
           "                        a note naming the op, and the interpreter computes it)\n"
-          "  --no-cache            neither read nor write the disk cache of compiled regions\n"
+          "  --no-cache            neither read nor write the disk cache (regions, model.so)\n"
           "                        (also LTC_CACHE=off; LTC_LOG=jit logs each region)\n"
           "  --jit=UNIT            what the JIT compiles: 'functions' (default: each call of\n"
           "                        a function with tensor arguments, traced, one compile\n"

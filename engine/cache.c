@@ -147,6 +147,32 @@ int cache_key(Engine *e, Plan *p, char **key, size_t *len, LtcDiag *d) {
     return 0;
 }
 
+int engine_library_key(const char *head, Plan **plans, int nplans, char **key, size_t *len, LtcDiag *d) {
+    /* A model.so holds everything of its plans, seeds and the trace's
+     * example sizes included (the descriptor stores them): nothing is
+     * zeroed here, unlike cache_key. */
+    StrBuf b = {0};
+    sb_puts(&b, "library\n");
+    sb_puts(&b, head);
+    sb_putc(&b, '\n');
+    for (int pi = 0; pi < nplans; pi++)
+        for (int i = 0; i < plans[pi]->nkernels; i++) {
+            const PlanKernel *k = &plans[pi]->kernels[i];
+            sb_printf(&b, "plan %d kernel %d %s ", pi, i, k->family ? k->family : "?");
+            if (k->node) put_node(&b, k->node);
+            sb_putc(&b, '\n');
+        }
+    size_t before = b.len;
+    int rc = plan_serialize(plans, nplans, &b, d);
+    if (rc != 0 || b.oom || !b.s || b.len == before) {
+        sb_free(&b);
+        return rc ? rc : diag_set(d, (SrcLoc){0}, "out of memory");
+    }
+    *key = b.s;
+    *len = b.len;
+    return 0;
+}
+
 Entry *cache_find(Engine *e, const char *key, size_t len) {
     uint64_t h = fnv1a(key, len);
     for (Entry *en = e->cache; en; en = en->next)

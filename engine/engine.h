@@ -87,4 +87,10 @@ void        engine_detach(Engine *e, Graph *eager);
 EngineStats engine_stats(const Engine *e);
 void        engine_free(Engine *e);
 
+/* The disk cache key of a model.so made from plans (driver/library_cache.c):
+ * head (the compiler's build, backend, target and options, as the caller
+ * writes them), every kernel's node attributes and the serialised plans,
+ * seeds and example sizes included.  *key is malloc'ed.  0, or -1 (d). */
+int engine_library_key(const char *head, Plan **plans, int nplans, char **key, size_t *len, LtcDiag *d);
+
 #endif

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# jit_cache.sh LTC ST_COMPARE INPUTS WORK CASE: the disk cache of compiled
-# regions (engine/disk_cache.c), one case per CTest test.  Every case has
+# jit_cache.sh LTC ST_COMPARE INPUTS WORK CASE [HOST]: the disk cache of compiled
+# regions and libraries (engine/disk_cache.c, driver/library_cache.c; HOST: the
+# example host, for the library case), one case per CTest test.  Every case has
 # its own empty cache directory (WORK/cache) and checks what LTC_LOG=jit
 # says, what is left in the directory, and the values: the stdout of the
 # runs compared with each other and the saved tensors with the
 # interpreter's (st_compare, 1e-4).
 set -u
-ltc=$1 st_compare=$2 inputs=$3 work=$4 case=$5
+ltc=$1 st_compare=$2 inputs=$3 work=$4 case=$5 host=${6:-}
 rm -rf "$work" && mkdir -p "$work" && cd "$work" || exit 2
 export LTC_CACHE=on LTC_CACHE_DIR=$work/cache LTC_LOG=jit
 unset LTC_CACHE_MAX
@@ -179,6 +180,34 @@ command)
     "$ltc" cache prune --max x >u2.txt 2>&1; [ $? = 2 ] || bad "a bad --max did not exit 2"
     LTC_CACHE_DIR=$inputs/cache_ffn.lsp "$ltc" cache clear >e.txt 2>&1; [ $? = 1 ] || bad "a file as directory did not exit 1"
     has e.txt "cannot read the cache directory '$inputs/cache_ffn.lsp': Not a directory"
+    ;;
+library)
+    # -o model.so through the cache: a second compile is a hit and writes
+    # the same bytes; the library runs; another option misses; a corrupt
+    # entry is rebuilt; --embed-weights is not cached
+    so() { local name=$1; shift; "$ltc" "$@" >"$name.out" 2>"$name.err" </dev/null || { bad "compile $name exited $?"; sed 's/^/    /' "$name.err"; }; }
+    so c1 "$ffn" -o m1.so
+    has c1.err "model.so: disk cache miss (no entry)"
+    has c1.err "model.so: stored in the disk cache"
+    so c2 "$ffn" -o m2.so
+    has c2.err "model.so: disk cache hit"
+    hasnt c2.err "generating kernels"
+    cmp -s m1.so m2.so || bad "the cached library differs from the compiled one"
+    [ -x m2.so ] || bad "the cached library is not executable"
+    [ -s m2.safetensors ] || bad "a hit did not write the weights beside the library"
+    "$host" m2.so 5 >host.txt 2>&1 || { bad "the cached library does not run"; cat host.txt; }
+    so c3 "$ffn" -O1 -o m3.so
+    has c3.err "model.so: disk cache miss (no entry)"
+    for f in "$LTC_CACHE_DIR"/*.ltcj; do truncate -s 100 "$f"; done
+    so c4 "$ffn" -o m4.so
+    has c4.err "model.so: disk cache miss (a corrupt entry"
+    cmp -s m1.so m4.so || bad "the rebuilt library differs"
+    so c5 "$ffn" -o m5.so
+    has c5.err "model.so: disk cache hit"
+    so c6 "$ffn" --embed-weights -o m6.so
+    has c6.err "model.so: disk cache not used (--embed-weights)"
+    LTC_CACHE=off so c7 "$ffn" -o m7.so
+    has c7.err "model.so: disk cache not used (LTC_CACHE=off)"
     ;;
 bound)
     # a write evicts the least recently used entries down to LTC_CACHE_MAX
