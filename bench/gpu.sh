@@ -25,7 +25,8 @@
 #            fp32 and bf16, against PyTorch eager (and torch.compile with
 #            GPU_BENCH_COMPILE=1)
 #   attn     attention alone in bf16 (bench/gpu_attn.lsp.in, one model.so per
-#            head count, head dim and causal, B and S symbolic) at ATTNS,
+#            head count, head dim and causal, B and S symbolic; with
+#            GPU_BENCH_ATTN_AB=1 also at the 64-row blocking: "ours r64") at ATTNS,
 #            causal and not, against each PyTorch SDPA backend, with TFLOP/s
 #            (4 B H S^2 D, half when causal) and the memory a run takes
 #            beyond its tensors (MEMS: long sequences, PyTorch's math path too)
@@ -74,7 +75,7 @@ compile() {
   local n=$1 lsp=$2 t0 ms
   shift 2
   t0=$(date +%s%N)
-  build/lispetorchc "$lsp" --target cuda -o "$R/$n.so" "$@" 2>"$R/$n.log" || { cat "$R/$n.log" >&2; return 1; }
+  build/lispetorchc "$lsp" --target cuda --no-cache -o "$R/$n.so" "$@" 2>"$R/$n.log" || { cat "$R/$n.log" >&2; return 1; }
   ms=$(( ($(date +%s%N) - t0) / 1000000 ))
   rm -f "$R/$n.safetensors"   # weights: random (gpu_bench) or made on the device
   echo "kind=compile model=$n compile_ms=$ms so_kb=$(( $(stat -c %s "$R/$n.so") / 1024 )) where=prepare" | tee -a "$R/compile.txt"
@@ -99,6 +100,10 @@ case "${1:-}" in
           read -r h d <<<"$hd"; n="attn_H${h}_D${d}_$c"
           sed "s/@B@/4/g; s/@H@/$h/g; s/@S@/2048/g; s/@D@/$d/g; s/@C@/$c/g" bench/gpu_attn.lsp.in >"$R/$n.lsp"
           compile "$n" "$R/$n.lsp" --dtype bf16
+          # the blocking before (64 query rows per group, Q fragments in
+          # registers), side by side: LTC_CUDA_ATTN_ROWS is not in the
+          # cache keys, hence --no-cache
+          [ -n "${GPU_BENCH_ATTN_AB:-}" ] && LTC_CUDA_ATTN_ROWS=64 compile "${n}_r64" "$R/$n.lsp" --dtype bf16 --no-cache
         done
       done
     fi
@@ -169,6 +174,8 @@ case "${1:-}" in
     attn_case() {   # B H S D causal [torch options]
       local b=$1 h=$2 s=$3 d=$4 c=$5 n="attn_H$2_D$4_$5"
       ours attn "B=$b H=$h S=$s D=$d causal=$([ "$c" = true ] && echo 1 || echo 0)" "$R/$n.so" B=$b S=$s --iters 20 --dev-only
+      [ -f "$R/${n}_r64.so" ] &&
+        ours attn64 "B=$b H=$h S=$s D=$d causal=$([ "$c" = true ] && echo 1 || echo 0)" "$R/${n}_r64.so" B=$b S=$s --iters 20 --dev-only
       # shellcheck disable=SC2046  # --causal or no word at all
       timeout 150 python3 "$R/gpu_torch.py" attn $b $h $s $d $([ "$c" = true ] && echo --causal) --iters 20 "${@:6}" 2>&1 \
         | grep kind= | sed 's/^kind=/part=attn kind=/' | log || echo "part=attn kind=torch B=$b H=$h S=$s failed=1" | log

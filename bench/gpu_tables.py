@@ -75,14 +75,18 @@ def main(path):
         t = {r["kind"][5:]: r for r in by("attn", "sdpa") if tuple(r.get(k) for k in ("B", "H", "S", "D", "causal")) == key}
         tt = lambda n: None if n not in t or "failed" in t[n] else num(t[n], "tflops")
         mb = lambda n: "-" if n not in t or "failed" in t[n] else t[n].get("run_mb", "-")
-        rows.append([f"B{b} H{h} S{s} D{dd}", "yes" if c else "no", f(ms), f(tf, "{:.1f}"), f(tt("flash"), "{:.1f}"),
+        r64 = [r for r in by("attn64", "ours") if tuple(r.get(k) for k in ("B", "H", "S", "D", "causal")) == key]
+        ms64 = ours_ms(r64[0]) if r64 else None
+        tf64 = None if ms64 is None else flops / ms64 / 1e9
+        rows.append([f"B{b} H{h} S{s} D{dd}", "yes" if c else "no", f(ms), f(tf, "{:.1f}"), f(tf64, "{:.1f}") if r64 else "-",
+                     f(tt("flash"), "{:.1f}"),
                      f(tt("cudnn"), "{:.1f}"), f(tt("efficient"), "{:.1f}"),
                      f(tt("math"), "{:.1f}") if "math" in t else "-",
                      f(ratio(tf, tt("flash")), "{:.2f}"), f(ratio(tf, tt("cudnn")), "{:.2f}"),
                      o.get("run_mb", "-"), mb("flash"), mb("math")])
     if rows:
         md += ["## attn: attention alone, bf16, TFLOP/s (4 B H S^2 D, half when causal); memory beyond the tensors, MB\n",
-               table(["shape", "causal", "ours ms", "ours", "flash", "cuDNN", "efficient", "math", "ours / flash",
+               table(["shape", "causal", "ours ms", "ours", "ours r64", "flash", "cuDNN", "efficient", "math", "ours / flash",
                       "ours / cuDNN", "ours MB", "flash MB", "math MB"], rows)]
 
     rows = []

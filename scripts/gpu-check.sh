@@ -48,6 +48,8 @@ case "${1:-}" in
     # packed: the f32, bf16 and f16 cases are ~40 MB, the device tool carries 64 MiB
     ncases=$(ls gpu-run/cases | wc -l)
     tar czf gpu-run/cases.tgz -C gpu-run cases && rm -rf gpu-run/cases
+    # the examples' libraries too (21 MB, 8 packed: mostly PTX text)
+    tar czf gpu-run/models.tgz -C gpu-run models && rm -rf gpu-run/models
     echo "gpu-check: $ncases cases, $(du -sh gpu-run | cut -f1) in gpu-run/"
     ;;
   device)
@@ -57,6 +59,7 @@ case "${1:-}" in
     rc=0
     cases=$(mktemp -d)
     tar xzf gpu-run/cases.tgz -C "$cases"
+    [ -f gpu-run/models.tgz ] && tar xzf gpu-run/models.tgz -C gpu-run
     gpu-run/ltc_cuda_replay "$cases"/cases/*.bin >"$out/replay.log" 2>&1 || rc=$?
     rm -rf "$cases"
     echo "gpu-check: replay exit $rc in $(( ($(date +%s%N) - t0) / 1000000 )) ms" | tee -a "$out/replay.log"

@@ -233,7 +233,8 @@ enum { CS_MMA_MB = 128, CS_MMA_NB = 128, CS_MMA_KB = 32 };
  * one query row per group, a key per work-item per block) */
 enum { CS_ATT_T = 128, CS_ATT_MAXD = 512 };
 /* tensor-core attention (r_attn_mma.c): 64 query rows per group of 4 warps
- * (CS_ATT_T threads), keys in blocks of 64 */
-enum { CS_ATTM_BR = 64, CS_ATTM_BC = 64, CS_ATTM_MAXD = 128 };
+ * (CS_ATT_T threads; Q fragments in registers) or 128 (BRW: two m-tiles per
+ * warp, Q in shared memory, the tune's choice), keys in blocks of 64 */
+enum { CS_ATTM_BR = 64, CS_ATTM_BRW = 128, CS_ATTM_BC = 64, CS_ATTM_MAXD = 128 };
 
 #endif

@@ -25,7 +25,8 @@ static int gemm_any(Cs *c, LtcDiag *d) {
  * 1), else one query row per group (att_br = 1: head dims above 256) */
 static int attn_any(Cs *c, LtcDiag *d) {
     const KernelSpec *s = c->s;
-    if (c->dl->has_mma && cs_attn_is_mma(s) && s->tune.att_br == CS_ATTM_BR && s->tune.att_bc == CS_ATTM_BC)
+    if (c->dl->has_mma && cs_attn_is_mma(s) && (s->tune.att_br == CS_ATTM_BR || s->tune.att_br == CS_ATTM_BRW) &&
+        s->tune.att_bc == CS_ATTM_BC)
         return cs_attn_mma(c, d);
     return s->tune.att_br > 1 ? cs_attn_tiled(c, d) : cs_attn(c, d);
 }
@@ -180,7 +181,16 @@ void csrc_tune_in(const CDialect *dl, KernelSpec *s) {
         t->mt = CS_GEMM_BM;
         t->mgroups = CS_GEMM_GROUPS;
     } else if (is(s, "flash_attention") && dl && dl->has_mma && cs_attn_is_mma(s)) {
-        t->att_br = CS_ATTM_BR;     /* r_attn_mma.c: 4 warps of 16 rows, 64 keys per block */
+        /* r_attn_mma.c: 4 warps of 32 rows, 64 keys per block, unmasked.  The
+         * experiment knob LTC_CUDA_ATTN_ROWS=64 keeps the blocking before
+         * (16 rows per warp) for side-by-side timing (bench/gpu.sh,
+         * GPU_BENCH_ATTN_AB); it is not part of the cache keys, so use it
+         * with --no-cache */
+        const char *rows = getenv("LTC_CUDA_ATTN_ROWS");
+        /* with a mask, the wide tile's per-element mask reads pushed ptxas
+         * past 255 registers (210 bytes of spills at D 128, sm_90a): masked
+         * attention keeps 16 rows per warp */
+        t->att_br = s->mask || (rows && strcmp(rows, "64") == 0) ? CS_ATTM_BR : CS_ATTM_BRW;
         t->att_bc = CS_ATTM_BC;
         t->att_rg = 16;
     } else if (is(s, "flash_attention")) {

@@ -227,6 +227,53 @@ Test(gpu_nvrtc, attention_tiles_and_no_spills, .timeout = 600) {
     }
 }
 
+/* The wide tensor-core attention tile (r_attn_mma.c: 128 query rows per
+ * group, Q in dynamic shared memory), as the tune picks it for unmasked
+ * bf16 attention on CUDA (causal and grouped-query here), through NVRTC:
+ * no spills on sm_90a (the H200's cubin; sm_80's may spill a little at D
+ * 128), its dynamic shared memory published as ltc_dsm_<name>; masked
+ * attention keeps the 64-row tile. */
+Test(gpu_nvrtc, attention_mma_wide_no_spills, .timeout = 600) {
+    static const int dims[] = {64, 128};
+    for (int v = 0; v < 2; v++) {
+        KernelSpec ks;
+        memset(&ks, 0, sizeof ks);
+        ks.name = "k_attn";
+        ks.family = "flash_attention";
+        ks.op = "sdpa";
+        ks.dtype = DT_BF16;
+        ks.nin = 3;
+        ks.in_dtypes[0] = ks.in_dtypes[1] = ks.in_dtypes[2] = DT_BF16;
+        ks.causal = true;
+        ks.head_dim = ks.value_dim = dims[v];
+        ks.group = 4;
+        const char *why;
+        cr_assert(csrc_supports_in(&csrc_cuda, &ks, &why), "%s", why);
+        csrc_tune_in(&csrc_cuda, &ks);
+        cr_expect(ks.tune.att_br == CS_ATTM_BRW && ks.tune.att_bc == CS_ATTM_BC, "D %d: tuned %d x %d", dims[v],
+                  ks.tune.att_br, ks.tune.att_bc);
+        StrBuf src = {0};
+        LtcDiag d = {0};
+        CsInfo info = {0};
+        csrc_preamble(&csrc_cuda, &src);
+        cr_assert(csrc_render(&csrc_cuda, &ks, &src, &info, &d) == 0, "%s", d.msg);
+        int want = (CS_ATTM_BRW * (dims[v] + 8) + 2 * CS_ATTM_BC * (dims[v] + 8)) * 2;
+        char dsm[64];
+        snprintf(dsm, sizeof dsm, "ltc_dsm_k_attn = %du;", want);
+        cr_expect(info.shared_bytes == want && strstr(src.s, dsm), "D %d: %d bytes of shared memory, want %s", dims[v],
+                  info.shared_bytes, dsm);
+        CudaJob j = {.src = src.s, .file = "k_attn", .arch = "sm_90a", .extra = "-Xptxas=-v"};
+        int rc = cuda_compile_jobs(&j, 1, 1);
+        cr_expect(rc == 0 && j.rc == 0, "%s", j.err);
+        int regs, smem, st, ld;
+        ptxas_info(j.log ? j.log : "", &regs, &smem, &st, &ld);
+        cr_expect(regs > 0 && st == 0 && ld == 0, "D %d sm_90a: %d registers, spills %d/%d", dims[v], regs, st, ld);
+        fprintf(stderr, "nvrtc: mma attention, wide, D %3d sm_90a %3d registers, spills %d/%d\n", dims[v], regs, st, ld);
+        cuda_job_free(&j);
+        sb_free(&src);
+    }
+}
+
 /* An NVRTC error names the generated line. */
 Test(gpu_nvrtc, error_quotes_the_source_line) {
     CudaJob j = {.src = "typedef int i64;\nextern \"C\" __global__ void k(int *p) {\n    p[0] = undefined_x;\n}\n",
