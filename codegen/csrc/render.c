@@ -181,16 +181,20 @@ void csrc_tune_in(const CDialect *dl, KernelSpec *s) {
         t->mt = CS_GEMM_BM;
         t->mgroups = CS_GEMM_GROUPS;
     } else if (is(s, "flash_attention") && dl && dl->has_mma && cs_attn_is_mma(s)) {
-        /* r_attn_mma.c: 4 warps of 32 rows, 64 keys per block, unmasked.  The
-         * experiment knob LTC_CUDA_ATTN_ROWS=64 keeps the blocking before
+        /* r_attn_mma.c: 4 warps of 16 or 32 rows, 64 keys per block.  The
+         * experiment knob LTC_CUDA_ATTN_ROWS=64 keeps the 64-row blocking
          * (16 rows per warp) for side-by-side timing (bench/gpu.sh,
          * GPU_BENCH_ATTN_AB); it is not part of the cache keys, so use it
          * with --no-cache */
         const char *rows = getenv("LTC_CUDA_ATTN_ROWS");
-        /* with a mask, the wide tile's per-element mask reads pushed ptxas
-         * past 255 registers (210 bytes of spills at D 128, sm_90a): masked
-         * attention keeps 16 rows per warp */
-        t->att_br = s->mask || (rows && strcmp(rows, "64") == 0) ? CS_ATTM_BR : CS_ATTM_BRW;
+        /* Measured on an H200 (docs/performance.md, 2026-12-03): the wide
+         * tile is 7-11 % faster at D 128 and up to 10 % slower at D 64
+         * (there the 64-row tile takes 124 registers against 180: more
+         * groups per SM); with a mask, its
+         * per-element mask reads pushed ptxas past 255 registers (210 bytes
+         * of spills at D 128, sm_90a).  So: wide for unmasked D > 64. */
+        bool wide = !s->mask && (s->head_dim > 64 || s->value_dim > 64);
+        t->att_br = wide && !(rows && strcmp(rows, "64") == 0) ? CS_ATTM_BRW : CS_ATTM_BR;
         t->att_bc = CS_ATTM_BC;
         t->att_rg = 16;
     } else if (is(s, "flash_attention")) {
