@@ -74,7 +74,7 @@ typedef struct ltc_tensor_info {
 typedef struct ltc_model ltc_model;
 
 /* ---- versions ------------------------------------------------------------ */
-const char *ltc_runtime_version(void);      /* "0.1.0" */
+const char *ltc_runtime_version(void);      /* "0.2.0" */
 
 /* ---- opening ------------------------------------------------------------- */
 /* dlopen the library and check it before any kernel can run: magic, ABI
