@@ -46,6 +46,7 @@ install(FILES ${CMAKE_BINARY_DIR}/pkg/lispetorchcConfig.cmake
 # pkg-config: the shared runtime (Libs), or with --static the archive and
 # what it needs (Libs.private)
 file(RELATIVE_PATH LTC_PC_TO_PREFIX /root/${CMAKE_INSTALL_LIBDIR}/pkgconfig /root)
+string(REGEX REPLACE "/$" "" LTC_PC_TO_PREFIX "${LTC_PC_TO_PREFIX}")
 configure_file(${CMAKE_SOURCE_DIR}/cmake/lispetorchc.pc.in ${CMAKE_BINARY_DIR}/pkg/lispetorchc.pc @ONLY)
 install(FILES ${CMAKE_BINARY_DIR}/pkg/lispetorchc.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
 
