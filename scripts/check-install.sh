@@ -43,6 +43,7 @@ step "installing into $PREFIX"
 cmake --install "$BUILD" --prefix "$PREFIX" >/dev/null || fail "cmake --install failed"
 
 LIB=$PREFIX/lib
+out=""
 for f in bin/lispetorchc lib/libltc_runtime.so lib/libltc_runtime.so.0 lib/libltc_runtime.a \
          include/lispetorchc/runtime.h include/dlpack/dlpack.h \
          lib/cmake/lispetorchc/lispetorchcConfig.cmake lib/cmake/lispetorchc/lispetorchcConfigVersion.cmake \
@@ -50,7 +51,10 @@ for f in bin/lispetorchc lib/libltc_runtime.so lib/libltc_runtime.so.0 lib/liblt
          lib/pkgconfig/lispetorchc.pc share/man/man1/lispetorchc.1; do
     [ -e "$PREFIX/$f" ] || fail "not installed: $f"
 done
-"$PREFIX/bin/lispetorchc" --version | grep -q "^lispetorchc 0\.2\.0$" || fail "the installed compiler does not run or is not 0.2.0"
+# (outputs are read whole before grep -q: with pipefail, a writer that
+# grep -q leaves behind dies of SIGPIPE and fails the pipeline)
+out=$("$PREFIX/bin/lispetorchc" --version) || fail "the installed compiler does not run"
+grep -q "^lispetorchc 0\.2\.0$" <<<"$out" || fail "the installed compiler is not 0.2.0"
 bash "$ROOT/tests/pkg/exports.sh" "$LIB/libltc_runtime.so" "$LIB/libltc_runtime.a" || fail "exports"
 
 step "linking a host with the static archive and with pkg-config"
@@ -69,13 +73,17 @@ C
 CC=${CC:-cc}
 "$CC" -I"$PREFIX/include" "$WORK/version.c" "$LIB/libltc_runtime.a" -ldl -lpthread -lm -o "$WORK/v_static" ||
     fail "cannot link with libltc_runtime.a"
-"$WORK/v_static" | grep -qx "0.2.0" || fail "the statically linked host did not run"
+out=$("$WORK/v_static") || fail "the statically linked host failed"
+[ "$out" = 0.2.0 ] || fail "the statically linked host printed '$out'"
 if command -v pkg-config >/dev/null; then
     flags=$(PKG_CONFIG_PATH=$LIB/pkgconfig pkg-config --cflags --libs lispetorchc) || fail "pkg-config lispetorchc"
     # shellcheck disable=SC2086
     "$CC" "$WORK/version.c" $flags -Wl,-rpath,"$LIB" -o "$WORK/v_shared" || fail "cannot link with pkg-config's flags ($flags)"
-    "$WORK/v_shared" | grep -qx "0.2.0" || fail "the host linked with pkg-config's flags did not run"
-    ldd "$WORK/v_shared" | grep -q "libltc_runtime.so.0 => $LIB" || fail "the pkg-config host does not use the installed libltc_runtime.so.0"
+    out=$("$WORK/v_shared") || fail "the host linked with pkg-config's flags failed"
+    [ "$out" = 0.2.0 ] || fail "the host linked with pkg-config's flags printed '$out'"
+    out=$(ldd "$WORK/v_shared") || fail "ldd failed on the pkg-config host"
+    grep -qF "libltc_runtime.so.0 => $LIB/libltc_runtime.so.0" <<<"$out" ||
+        fail "the pkg-config host does not use the installed libltc_runtime.so.0"
 else
     step "pkg-config not installed: its file not checked"
 fi
