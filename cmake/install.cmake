@@ -27,6 +27,7 @@ install(TARGETS ltc_runtime_shared EXPORT lispetorchcTargets
 install(FILES ${LTC_RT_ARCHIVE} DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(FILES ${CMAKE_SOURCE_DIR}/runtime/include/lispetorchc/runtime.h
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/lispetorchc)
+# (the embedding API's header, when there is one, is installed beside runtime.h)
 install(FILES ${CMAKE_SOURCE_DIR}/runtime/include/dlpack/dlpack.h
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/dlpack)
 
