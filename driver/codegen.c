@@ -2,8 +2,8 @@
  *
  *   passes (ir/passes)  ->  plan (codegen/lower.c)  ->  backend (codegen/cpu)
  *
- * driver_codegen() serves `-o model.so` and the --emit kinds llvm, asm,
- * fusion and plan.  The weights of a library go next to it as
+ * driver_codegen() serves `-o model.so`, the --emit kinds llvm, asm,
+ * fusion and plan, and --check (kind "check": the plans, nothing after).  The weights of a library go next to it as
  * MODEL.safetensors, or inside it with --embed-weights. */
 #include "driver/driver.h"
 
@@ -156,6 +156,7 @@ int driver_codegen(Driver *d, Interp *I, Graph **entries, int n, const char *kin
         if (plan_build(entries[i], b, &d->arena, &plans[i], diag) != 0) goto out;
     }
     drv_phase(d, "plan", t0);
+    if (strcmp(kind, "check") == 0) { rc = 0; goto out; }   /* --check: planned, nothing generated */
     if (strcmp(kind, "plan") == 0) {
         for (int i = 0; i < n; i++) plan_print(plans[i], (SymBind){0}, text);
         rc = 0;

@@ -135,16 +135,18 @@ static void report_guards(Driver *d, const Graph *g) {
     }
 }
 
-int driver_compile(Driver *d) {
-    Interp I;
+/* The compile proper; *target is set to the file it wrote (for
+ * --depfile), NULL when it wrote none. */
+static int compile(Driver *d, Interp *I, const char **target) {
     SrcFile src;
     LtcDiag diag;
-    int rc = drv_load_script(d, &I, MODE_COMPILE, d->o.verbose ? stderr : NULL, &src);
+    *target = NULL;
+    int rc = drv_load_script(d, I, MODE_COMPILE, d->o.verbose ? stderr : NULL, &src);
     if (rc != 0) return rc;
 
     EntryCall *calls[DRV_MAX_ENTRIES];
     int ncalls;
-    if ((rc = pick_entries(d, &I, calls, &ncalls)) != 0) return rc;
+    if ((rc = pick_entries(d, I, calls, &ncalls)) != 0) return rc;
 
     Graph *graphs[DRV_MAX_ENTRIES];
     TraceOptions topts = {.static_shapes = d->o.static_shapes, .ndyn = d->o.ndyn};
@@ -153,8 +155,8 @@ int driver_compile(Driver *d) {
         double t0 = now_ms();
         const char *name = calls[i]->fn->name;
         drv_verbose(d, "tracing entry '%s'...", name);
-        if (trace_entry(&I, calls[i], name, &topts, &graphs[i]) != 0) {
-            drv_diag(d, &I.diag);
+        if (trace_entry(I, calls[i], name, &topts, &graphs[i]) != 0) {
+            drv_diag(d, &I->diag);
             return EXIT_ERROR;
         }
         drv_phase(d, "trace", t0);
@@ -178,7 +180,21 @@ int driver_compile(Driver *d) {
         double t0 = now_ms();
         if (weights_save(d, graphs, ncalls, d->o.save_weights, &diag) != 0) { drv_diag(d, &diag); return EXIT_ERROR; }
         drv_phase(d, "save-weights", t0);
+        *target = d->o.save_weights;
         if (!d->o.emit && !d->o.output) return EXIT_OK;   /* only the weights were asked for */
+    }
+    /* --check: the passes and the plan (where a backend refuses what it
+     * does not generate), then stop before any code is generated */
+    if (d->o.check) {
+        StrBuf none = {0};
+        double t0 = now_ms();
+        rc = driver_codegen(d, I, graphs, ncalls, "check", NULL, &none, &diag);
+        sb_free(&none);
+        drv_phase(d, "check", t0);
+        if (rc != 0) { drv_diag(d, &diag); return EXIT_ERROR; }
+        drv_verbose(d, "check: %d entr%s traced and planned for %s", ncalls, ncalls == 1 ? "y" : "ies",
+                    d->o.target ? d->o.target : "the default target");
+        return EXIT_OK;
     }
 
     const char *kind = d->o.emit;
@@ -193,11 +209,13 @@ int driver_compile(Driver *d) {
                    : write_text(d, b.s ? b.s : "", b.len);
         sb_free(&b);
         drv_phase(d, "emit", t0);
+        *target = d->o.output;
         return rc;
     }
     if (kind && strcmp(kind, "weights") == 0) {
         if (weights_save(d, graphs, ncalls, d->o.output, &diag) != 0) { drv_diag(d, &diag); return EXIT_ERROR; }
         drv_phase(d, "emit", t0);
+        *target = d->o.output;
         return EXIT_OK;
     }
 
@@ -214,7 +232,7 @@ int driver_compile(Driver *d) {
     }
     StrBuf text = {0};
     drv_verbose(d, "generating %s...", kind ? kind : "a shared library");
-    rc = driver_codegen(d, &I, graphs, ncalls, kind ? kind : "so", path, &text, &diag);
+    rc = driver_codegen(d, I, graphs, ncalls, kind ? kind : "so", path, &text, &diag);
     drv_phase(d, "codegen", t0);
     if (rc != 0) {
         sb_free(&text);
@@ -228,5 +246,21 @@ int driver_compile(Driver *d) {
         rc = write_text(d, text.s ? text.s : "", text.len);
     }
     sb_free(&text);
+    *target = binary ? path : d->o.output;
+    return rc;
+}
+
+int driver_compile(Driver *d) {
+    Interp I;
+    const char *target;
+    int rc = compile(d, &I, &target);
+    if (rc == 0 && d->o.depfile) {
+        LtcDiag diag;
+        if (!target || strcmp(target, "-") == 0) {
+            drv_error(d, "--depfile: this compile writes no file to name as the rule's target");
+            return EXIT_USAGE;
+        }
+        if (depfile_write(d, &I, target, &diag) != 0) { drv_diag(d, &diag); return EXIT_ERROR; }
+    }
     return rc;
 }

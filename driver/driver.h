@@ -11,6 +11,7 @@
  *   run_weights.c  run --weights: bind a file as the script's values are computed
  *   outputs.c   every output staged as a temporary, renamed into place at the end
  *   cache_cmd.c `lispetorchc cache`: show, prune and clear the disk cache
+ *   depfile.c   --depfile: the Make rule of a compile's inputs
  *
  * Exit status: 0 ok, 1 error in the script or its files, 2 usage error. */
 #ifndef LTC_DRIVER_H
@@ -61,6 +62,8 @@ typedef struct Options {
     DType dtype;                    /* --dtype (default DT_F32): ir/passes/dtype.c */
     const char *dtype_name;         /* its spelling, for messages */
     bool embed_weights;             /* --embed-weights */
+    bool check;                     /* --check: trace and plan, write nothing */
+    const char *depfile;            /* --depfile FILE: a Make rule of the output's inputs */
     int  threads;                   /* --threads (0 = all cores) */
     /* evaluation limits (0: none): a runaway script ends with an error */
     uint64_t max_steps;             /* --max-steps (default DRV_DEFAULT_MAX_STEPS) */
@@ -143,6 +146,11 @@ const char *outputs_stage(Driver *d, const char *path, LtcDiag *diag);
 int  outputs_commit(Driver *d, LtcDiag *diag);
 /* Remove every temporary; the old files stay as they were. */
 void outputs_abort(Driver *d);
+
+/* ---- depfile.c ------------------------------------------------------------ */
+/* Stage the Make rule `target: the script, each file it loaded, --weights`
+ * at d->o.depfile (committed with the other outputs).  0, or -1 with diag. */
+int  depfile_write(Driver *d, const Interp *I, const char *target, LtcDiag *diag);
 
 /* ---- compile.c / run.c ----------------------------------------------------- */
 int  driver_compile(Driver *d);

@@ -62,6 +62,8 @@ static const OptSpec specs[] = {
     {"--features", ARG_VALUE, FOR_BOTH},
     {"--gpu-arch", ARG_VALUE, FOR_COMPILE},
     {"--embed-weights", ARG_NONE, FOR_COMPILE},
+    {"--check", ARG_NONE, FOR_COMPILE},
+    {"--depfile", ARG_VALUE, FOR_COMPILE},
     {"--threads", ARG_VALUE, FOR_BOTH},
     {"--max-steps", ARG_VALUE, FOR_BOTH},
     {"--timeout", ARG_VALUE, FOR_BOTH},
@@ -105,6 +107,10 @@ void driver_print_help(FILE *f) {
           "  --no-fuse=PASS        switch one fusion pass off (simplify, attention, causal,\n"
           "                        qkv, epilogue, addnorm); repeatable\n"
           "  --dump-after=PASS     print the IR after PASS ('all': after every pass)\n"
+          "  --check               trace and plan the entries (passes, lowering), generate\n"
+          "                        no code and write nothing: a lint for CI\n"
+          "  --depfile FILE        also write a Make rule: the output depends on the script,\n"
+          "                        every file it loads and --weights (for build systems)\n"
           "\n"
           "RUN OPTIONS:\n"
           "  --save-tensors FILE   at the end, save every tensor reachable from the globals\n"
@@ -477,6 +483,11 @@ int driver_parse_args(Driver *d, int argc, char **argv) {
         else if (strcmp(name, "--features") == 0) o->features = val;
         else if (strcmp(name, "--gpu-arch") == 0) o->gpu_arch = val;
         else if (strcmp(name, "--embed-weights") == 0) o->embed_weights = true;
+        else if (strcmp(name, "--check") == 0) o->check = true;
+        else if (strcmp(name, "--depfile") == 0) {
+            if (!*val) return usage(d, "--depfile needs a file name");
+            o->depfile = val;
+        }
         else if (strcmp(name, "--threads") == 0) {
             uint64_t n;
             if (parse_u64(val, &n) != 0 || n > 1024)
@@ -522,6 +533,15 @@ int driver_parse_args(Driver *d, int argc, char **argv) {
     if (!o->input)
         return usage(d, "no input file (usage: %s)",
                      o->cmd == CMD_RUN ? "lispetorchc run script.lsp" : "lispetorchc [options] model.lsp");
+    /* --check writes nothing: an option asking for an output contradicts it */
+    if (o->check) {
+        const char *w = o->output ? "-o" : o->emit ? "--emit" : o->save_weights ? "--save-weights"
+                      : o->depfile ? "--depfile" : o->embed_weights ? "--embed-weights" : NULL;
+        if (w) return usage(d, "--check writes nothing: '%s' is not valid with it", w);
+    }
+    /* the rule's target is the output file: text on stdout has none */
+    if (o->depfile && o->emit && strcmp(o->emit, "weights") != 0 && (!o->output || strcmp(o->output, "-") == 0))
+        return usage(d, "--depfile needs an output file: give --emit %s an -o FILE", o->emit);
     if (o->emit && strcmp(o->emit, "weights") == 0 && (!o->output || strcmp(o->output, "-") == 0))
         return usage(d, "--emit weights writes a binary file: give it with -o FILE");
     return 0;

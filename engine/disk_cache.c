@@ -54,7 +54,7 @@ void disk_cache_hash_hex(const void *key, size_t len, char hex[33]) {
 
 int disk_cache_build_id(char hex[33], char *why, size_t whylen) {
     /* the code generators are linked into the executable: its bytes are
-     * the build (the version string stays 0.1.0 across many builds) */
+     * the build (the version string stays the same across many builds) */
     const char *self = "/proc/self/exe";
     int fd = open(self, O_RDONLY | O_CLOEXEC);
     if (fd < 0) { snprintf(why, whylen, "cannot open '%s': %s", self, strerror(errno)); return -1; }

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# test.sh: set up, build, run every test; then again with AddressSanitizer
+# test.sh: set up, build, run every test, install into a temporary prefix
+# and build and run examples/cmake-consumer against it
+# (scripts/check-install.sh); then the tests again with AddressSanitizer
 # and UndefinedBehaviorSanitizer (build-asan/, libtorch oracle tests off:
 # libtorch is not built with ASan).  Exits non-zero if anything failed and
 # ends with the line `N passed, N failed` summed over both runs.
@@ -42,6 +44,12 @@ if ! "$ROOT/scripts/setup.sh"; then
 fi
 echo "=== tests (Release, build/) ==="
 run_ctest "$ROOT/build"
+
+# the install into a fresh prefix, used by examples/cmake-consumer (also
+# ctest's pkg_check_install; here once more with the build step it
+# checks): counts as one test
+echo "=== install (scripts/check-install.sh) ==="
+if "$ROOT/scripts/check-install.sh" "$ROOT/build"; then PASSED=$((PASSED + 1)); else FAILED=$((FAILED + 1)); STATUS=1; fi
 
 if [ "${LTC_NO_ASAN:-0}" != 1 ]; then
     echo "=== tests (ASan+UBSan, build-asan/) ==="

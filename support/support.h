@@ -13,7 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define LTC_VERSION "0.1.0"
+/* the project version: CMakeLists.txt checks that project() says the same */
+#define LTC_VERSION "0.2.0"
 
 /* ---- arena ---------------------------------------------------------- */
 typedef struct ArenaBlock ArenaBlock;

@@ -90,7 +90,7 @@ Test(disk_cache, round_trip_and_every_corruption, .init = make_dir, .fini = remo
     DiskCache c = at_dir(1 << 20);
     LtcDiag d;
     char why[300];
-    const char *key = "lispetorchc 0.1.0 backend cpu ... the key\n\1\2\3", *names = "ltc_x_k0_gemm\n";
+    const char *key = "lispetorchc 0.2.0 backend cpu ... the key\n\1\2\3", *names = "ltc_x_k0_gemm\n";
     cr_assert_eq(get(&c, key, names, why), DISK_NO_ENTRY);
     cr_assert_eq(disk_cache_put(&c, key, strlen(key), names, strlen(names), "OBJECT", 6, &d), 0, "%s", d.msg);
     cr_assert_eq(get(&c, key, names, why), DISK_HIT);

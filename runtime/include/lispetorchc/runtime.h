@@ -32,6 +32,13 @@
 extern "C" {
 #endif
 
+/* The shared runtime (libltc_runtime.so) is compiled with
+ * -fvisibility=hidden: what is declared here is its interface, and only
+ * that is visible (runtime/ltc_runtime.map then exports the ltc_* names). */
+#if defined(__GNUC__)
+#pragma GCC visibility push(default)
+#endif
+
 #define LTC_RUNTIME_ABI 4        /* descriptor layout version this runtime reads */
 #define LTC_MAX_NDIM 8
 
@@ -74,7 +81,7 @@ typedef struct ltc_tensor_info {
 typedef struct ltc_model ltc_model;
 
 /* ---- versions ------------------------------------------------------------ */
-const char *ltc_runtime_version(void);      /* "0.1.0" */
+const char *ltc_runtime_version(void);      /* "0.2.0" */
 
 /* ---- opening ------------------------------------------------------------- */
 /* dlopen the library and check it before any kernel can run: magic, ABI
@@ -162,6 +169,10 @@ int      ltc_model_set_call_count(ltc_model *m, uint64_t calls);   /* 0, or -1 i
 DLTensor *ltc_tensor_alloc(ltc_dtype dtype, int ndim, const int64_t *shape);
 void      ltc_tensor_free(DLTensor *t);       /* NULL is fine */
 DLDataType ltc_dtype_to_dl(ltc_dtype t);
+
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }
