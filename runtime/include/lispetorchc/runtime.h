@@ -1,7 +1,7 @@
 /* lispetorchc/runtime.h: load and run a model.so made by `lispetorchc -o`.
  *
  * The one public header of the runtime (link libltc_runtime.a and
- * libltc_support.a, plus -ldl -lpthread -lm).  Tensors cross the API as
+ * libltc_support.a, plus -ldl -lpthread -lm; or libltc_runtime.so).  Tensors cross the API as
  * DLPack DLTensors, so a host can hand over PyTorch/NumPy memory without a
  * copy.  Typical use:
  *
