@@ -13,6 +13,10 @@ if(NOT TARGET ltc_runtime_shared)
     LIBRARY_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR})
   target_link_libraries(ltc_runtime_shared PRIVATE "$<LINK_LIBRARY:WHOLE_ARCHIVE,ltc_runtime>"
                         ltc_plan ltc_support ${CMAKE_DL_LIBS} Threads::Threads m)
-  # an unresolved symbol is a link error here, not a dlopen failure in a host
-  target_link_options(ltc_runtime_shared PRIVATE -Wl,-z,defs)
+  # an unresolved symbol is a link error here, not a dlopen failure in a
+  # host; not under the sanitizers, whose runtime a shared library does not
+  # link (clang) and the host process provides
+  if(NOT LTC_SANITIZE AND NOT LTC_FUZZ)
+    target_link_options(ltc_runtime_shared PRIVATE -Wl,-z,defs)
+  endif()
 endif()

@@ -20,7 +20,7 @@ import ctypes
 kDLCPU = 1
 kDLCUDA = 2
 
-kDLInt, kDLUInt, kDLFloat, kDLBfloat, kDLBool = 0, 1, 2, 4, 6
+kDLInt, kDLUInt, kDLFloat, kDLBfloat, kDLComplex, kDLBool = 0, 1, 2, 4, 5, 6
 
 FLAG_READ_ONLY = 1 << 0         # DLPACK_FLAG_BITMASK_READ_ONLY
 FLAG_IS_COPIED = 1 << 1         # DLPACK_FLAG_BITMASK_IS_COPIED

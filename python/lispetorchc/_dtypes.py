@@ -42,7 +42,10 @@ def dl_of_numpy(dt, expected=None):
         return dl.kDLBfloat, 16
     if expected == BF16 and dt == np.uint16:
         return dl.kDLBfloat, 16
-    kind = {"f": dl.kDLFloat, "i": dl.kDLInt, "u": dl.kDLUInt, "b": dl.kDLBool, "c": 5}.get(dt.kind)
+    if not dt.isnative:
+        # DLPack has no byte order: the bytes would be read as native ones
+        raise TypeError(f"NumPy dtype {dt.str} is not in the machine's byte order (use .astype('{dt.newbyteorder('=').str}'))")
+    kind = {"f": dl.kDLFloat, "i": dl.kDLInt, "u": dl.kDLUInt, "b": dl.kDLBool, "c": dl.kDLComplex}.get(dt.kind)
     if kind is None:
         raise TypeError(f"NumPy dtype {dt} has no DLPack equivalent")
     return kind, dt.itemsize * 8

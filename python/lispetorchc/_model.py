@@ -366,7 +366,14 @@ class Model:
                 if rt.ltc_model_run_alloc(h, name, tin, nin, outs, nout) != 0:
                     raise self._error()
                 codes = [dt.NAMES.index(o.dtype) for o in e.outputs]
-                owners = [_RuntimeTensor(rt, outs[i], codes[i]) for i in range(nout)]   # owned from here
+                owners = []
+                try:
+                    for i in range(nout):
+                        owners.append(_RuntimeTensor(rt, outs[i], codes[i]))   # owned from here
+                except BaseException:
+                    for k in range(len(owners), nout):
+                        rt.ltc_tensor_free(outs[k])
+                    raise
                 result = tuple(_as_array(o, c) for o, c in zip(owners, codes))
             else:
                 given = [out] if isinstance(out, np.ndarray) or hasattr(out, "__dlpack__") else list(out)

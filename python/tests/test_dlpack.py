@@ -157,6 +157,8 @@ class DLPack(unittest.TestCase):
         self.assertEqual(_dtypes.dl_of_numpy(np.dtype(np.uint16)), (K.kDLUInt, 16))
         with self.assertRaises(TypeError):
             _dtypes.dl_of_numpy(np.dtype(object))
+        with self.assertRaises(TypeError):          # non-native byte order is not read as native
+            _dtypes.dl_of_numpy(np.dtype(">f4" if np.little_endian else "<f4"))
         self.assertEqual(_dtypes.numpy_dtype(_dtypes.BF16),
                          _dtypes.BFLOAT16 if _dtypes.BFLOAT16 is not None else np.uint16)
 

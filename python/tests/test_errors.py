@@ -37,6 +37,11 @@ class Errors(unittest.TestCase):
         self.check("DTYPE", "input 'r': expected dtype float32, got int64", self.m, self.x, self.r.astype(np.int64))
         self.check("DTYPE", "input 'ids': expected dtype int64, got float32", self.n.run, "embed", self.x[..., 0])
 
+    def test_byte_order(self):
+        with self.assertRaises(TypeError) as c:
+            self.m(self.x.astype(self.x.dtype.newbyteorder()), self.r)
+        self.assertIn("byte order", str(c.exception))
+
     def test_wrong_rank_and_sizes(self):
         self.check("SHAPE", "input 'x': expected rank 3 [B,S,8], got rank 2 [2,3]", self.m, self.x[..., 0], self.r)
         self.check("SHAPE", "input 'x': expected rank 3 [B,S,8], got [2,3,7]", self.m, self.x[..., :7], self.r)

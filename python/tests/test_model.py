@@ -93,6 +93,17 @@ class Models(unittest.TestCase):
         for a, b in zip(n(x), n.run("norm", x)):
             np.testing.assert_array_equal(a, b)
 
+    def test_bool_input(self):
+        m = lispetorchc.load(helpers.compile_model("masked.lsp", "masked"))
+        self.assertEqual([(t.name, t.dtype) for t in m.inputs], [("x", "float32"), ("mask", "bool")])
+        self.assertEqual(m.inputs[1].numpy_dtype, np.bool_)
+        for B, S in SIZES:
+            x = self.randn(B, S, 8)
+            k = self.rng.random((B, S, 8)) > 0.5
+            ref = np.where(k, np.float32(-1), x)
+            np.testing.assert_array_equal(m(x, k), ref)
+            np.testing.assert_array_equal(m(x, k.astype(np.uint8)), ref)    # bool as uint8 (older producers)
+
     def test_weights_binding(self):
         # the compiler's own weights file (--save-weights), read by the test
         wfile = os.path.join(helpers.workdir(), "saved.safetensors")
