@@ -36,7 +36,8 @@ def workdir():
 
 
 def compile_model(script, out_name, *args):
-    """Compile tests/models/<script> to <workdir>/<out_name>.so (once)."""
+    """Compile tests/models/<script> to <workdir>/<out_name>.so (once);
+    extra args go to the compiler."""
     so = os.path.join(workdir(), out_name + ".so")
     if not os.path.exists(so):
         env = dict(os.environ, LTC_CACHE="off")
@@ -47,8 +48,18 @@ def compile_model(script, out_name, *args):
     return so
 
 
-_ST_DTYPES = {"F32": np.float32, "F16": np.float16, "I64": np.int64, "BOOL": np.bool_}
-_ST_NAMES = {np.dtype(v): k for k, v in _ST_DTYPES.items()}
+_ST_DTYPES = {"F32": np.float32, "F16": np.float16, "I64": np.int64, "BOOL": np.bool_, "BF16": np.uint16}
+_ST_NAMES = {np.dtype(v): k for k, v in _ST_DTYPES.items()}   # uint16 is written as BF16 bits
+
+
+def to_bf16_bits(a):
+    """float32 -> bfloat16 bits (uint16) by truncation: the values the
+    model reads are exactly those from_bf16_bits gives back."""
+    return (np.ascontiguousarray(a, np.float32).view(np.uint32) >> 16).astype(np.uint16)
+
+
+def from_bf16_bits(b):
+    return (np.asarray(b).view(np.uint16).astype(np.uint32) << 16).view(np.float32)
 
 
 def read_safetensors(path):

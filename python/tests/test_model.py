@@ -104,6 +104,29 @@ class Models(unittest.TestCase):
             np.testing.assert_array_equal(m(x, k), ref)
             np.testing.assert_array_equal(m(x, k.astype(np.uint8)), ref)    # bool as uint8 (older producers)
 
+    def test_bf16_model_on_opencl(self):
+        # bf16 storage needs a GPU target: OpenCL, run by PoCL on the CPU here
+        try:
+            so = helpers.compile_model("ffn_residual.lsp", "ffn_bf16", "--target", "opencl", "--dtype", "bf16")
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                m = lispetorchc.load(so)
+        except (AssertionError, lispetorchc.LtcError) as e:
+            self.skipTest(f"no OpenCL bf16 model here: {e}")
+        self.assertEqual([t.dtype for t in m.inputs + m.outputs], ["bfloat16"] * 3)
+        bf16 = m.inputs[0].numpy_dtype           # ml_dtypes.bfloat16, else uint16 bits
+        w = {k: helpers.from_bf16_bits(helpers.to_bf16_bits(v)) for k, v in self.ffn_w.items()}
+        m.bind_weights(helpers.safetensors_bytes({k: helpers.to_bf16_bits(v) for k, v in w.items()}))
+        for B, S in SIZES[:4]:
+            x = helpers.from_bf16_bits(helpers.to_bf16_bits(self.randn(B, S, 8)))
+            r = helpers.from_bf16_bits(helpers.to_bf16_bits(self.randn(B, S, 16)))
+            y = m(helpers.to_bf16_bits(x).view(bf16), helpers.to_bf16_bits(r).view(bf16))
+            self.assertEqual((y.shape, y.dtype), ((B, S, 16), bf16))
+            np.testing.assert_allclose(helpers.from_bf16_bits(y), ffn_ref(w, x, r), rtol=1e-2, atol=1e-2)
+            # uint16 bits are accepted for a bfloat16 input with or without ml_dtypes
+            y2 = m(helpers.to_bf16_bits(x), helpers.to_bf16_bits(r))
+            np.testing.assert_array_equal(y2.view(np.uint16), y.view(np.uint16))
+
     def test_weights_binding(self):
         # the compiler's own weights file (--save-weights), read by the test
         wfile = os.path.join(helpers.workdir(), "saved.safetensors")
