@@ -101,6 +101,18 @@ class Errors(unittest.TestCase):
         with self.assertRaises(TypeError):
             self.m(self.x, self.r, out=[[0.0]])
 
+    def test_runtime_found_next_to_the_compiler(self):
+        # without LTC_RUNTIME_LIB: the directory of the lispetorchc on PATH
+        bindir = os.path.dirname(os.path.realpath(helpers.compiler()))
+        if not os.path.exists(os.path.join(bindir, "libltc_runtime.so")):
+            self.skipTest(f"no libltc_runtime.so next to {helpers.compiler()}")
+        env = {k: v for k, v in os.environ.items() if k != "LTC_RUNTIME_LIB"}
+        env["PATH"] = bindir + os.pathsep + env.get("PATH", "")
+        code = "import lispetorchc._lib as L; print(L.lib()._name)"
+        r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(os.path.dirname(r.stdout.strip()), bindir)
+
     def test_runtime_not_found(self):
         code = "import lispetorchc\ntry:\n    lispetorchc.runtime_version()\nexcept lispetorchc.RuntimeNotFound as e:\n    print('NF', e)\n"
         env = dict(os.environ, LTC_RUNTIME_LIB="/nonexistent/libltc_runtime.so")
