@@ -167,7 +167,7 @@ class Models(unittest.TestCase):
         x, r = self.randn(2, 3, 8), self.randn(2, 3, 16)
         y = m(x, r)
         # the array is a view of the runtime's allocation (64-byte aligned), not a copy
-        self.assertEqual(type(y.base).__name__, "_RuntimeTensor")
+        self.assertEqual(type(y.base).__name__, "RuntimeTensor")
         self.assertEqual(y.ctypes.data % 64, 0)
         self.assertTrue(y.flags.writeable and y.flags.c_contiguous)
         self.assertEqual(y.__array_interface__["data"][0], y.base.__array_interface__["data"][0])
