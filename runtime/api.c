@@ -770,6 +770,51 @@ int ltc_model_run_alloc(ltc_model *m, const char *entry, const DLTensor *inputs,
     return rc;
 }
 
+/* The shape half of prepare(): the same symbol binding and size limits,
+ * from shapes alone, so a host can allocate the outputs before a run (the
+ * Python package does) and a shape accepted here passes run's shape checks.
+ * Plans are immutable after open, so no lock is taken (as for the other
+ * metadata calls). */
+_Static_assert(LTC_MAX_NDIM == LTC_MAX_RANK, "the public and internal rank limits differ");
+
+int ltc_model_output_shapes(const ltc_model *m, const char *entry, const int64_t *const *in_shapes,
+                            const int *in_ndims, int nin, int64_t (*out_shapes)[LTC_MAX_NDIM], int nout) {
+    if (!live(m)) return -1;
+    clear_err(merr(m));
+    int e = find_entry(m, entry);
+    if (e < 0) return set_err(merr(m), LTC_ERR_ARG, "no entry named '%s'", entry ? entry : "(null)");
+    const Plan *p = m->plans[e];
+    const char *name = p->graph->name;
+    if (nin != p->ninputs)
+        return set_err(merr(m), LTC_ERR_ARG, "entry '%s' takes %d input%s, got %d", name, p->ninputs,
+                       p->ninputs == 1 ? "" : "s", nin);
+    if (nout != p->noutputs)
+        return set_err(merr(m), LTC_ERR_ARG, "entry '%s' has %d output%s, got %d", name, p->noutputs,
+                       p->noutputs == 1 ? "" : "s", nout);
+    if ((nin > 0 && (!in_shapes || !in_ndims)) || (nout > 0 && !out_shapes))
+        return set_err(merr(m), LTC_ERR_ARG, "entry '%s': NULL shapes array", name);
+    for (int i = 0; i < nin; i++) {
+        int64_t n;
+        if (in_ndims[i] < 0 || in_ndims[i] > LTC_MAX_RANK || (in_ndims[i] > 0 && !in_shapes[i]))
+            return set_err(merr(m), LTC_ERR_SHAPE, "input '%s': bad rank %d or NULL shape", p->inputs[i].name, in_ndims[i]);
+        if (!rt_numel(in_shapes[i], in_ndims[i], &n))
+            return set_err(merr(m), LTC_ERR_SHAPE, "input '%s': negative or overflowing sizes", p->inputs[i].name);
+    }
+    int64_t symvals[LTC_MAX_SYMS];
+    char why[480];
+    if (rt_bind_symbols(p, in_ndims, in_shapes, symvals, why, sizeof why) != 0)
+        return set_err(merr(m), LTC_ERR_SHAPE, "%s", why);
+    if (plan_check_limits(p, symvals, why, sizeof why) != 0)
+        return set_err(merr(m), LTC_ERR_SHAPE, "entry '%s': %s", name, why);
+    for (int i = 0; i < nout; i++) {
+        int64_t dims[LTC_MAX_RANK];
+        if (plan_tensor_dims(&p->outputs[i], symvals, dims) != 0)
+            return set_err(merr(m), LTC_ERR_SHAPE, "output '%s': its size overflows for these inputs", p->outputs[i].name);
+        for (int d = 0; d < LTC_MAX_NDIM; d++) out_shapes[i][d] = d < p->outputs[i].shape.rank ? dims[d] : 0;
+    }
+    return 0;
+}
+
 uint64_t ltc_model_call_count(const ltc_model *m) { return live(m) ? m->calls : 0; }
 
 int ltc_model_set_call_count(ltc_model *m, uint64_t calls) {

@@ -6,6 +6,8 @@
 # Result: build/lispetorchc (Release).  Environment:
 #   LTC_JOBS=N        parallel build jobs (default: number of CPUs)
 #   LTC_SKIP_BUILD=1  install the packages only
+# NumPy for the Python package's tests: scripts/python-deps.sh (PyPI, only
+# when python3 lacks it; the test is skipped if that cannot be done).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -44,6 +46,9 @@ if command -v dpkg-query >/dev/null 2>&1; then
 else
     echo "setup: warning: not a Debian system; make sure these are installed: ${PKGS[*]}" >&2
 fi
+
+# NumPy for the Python package's test, from PyPI when missing (never fails)
+"$ROOT/scripts/python-deps.sh"
 
 [ "${LTC_SKIP_BUILD:-0}" = 1 ] && exit 0
 

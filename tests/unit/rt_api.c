@@ -225,6 +225,66 @@ Test(api, bad_inputs_are_errors) {
     ltc_model_close(m);
 }
 
+/* ltc_model_output_shapes: the shapes a run would produce (against the
+ * toy's y [B,S,4], s [B,S] and what run_alloc really allocates), and the
+ * same refusals as a run. */
+Test(api, output_shapes_for_input_shapes) {
+    ltc_model *m = open_bound();
+    const ltc_error *e = ltc_last_error(m);
+    int64_t sizes[][2] = {{2, 3}, {1, 1}, {5, 129}, {0, 4}};
+    for (int k = 0; k < 4; k++) {
+        int64_t xs[3] = {sizes[k][0], sizes[k][1], 4};
+        const int64_t *ins[1] = {xs};
+        int nd[1] = {3};
+        int64_t out[2][LTC_MAX_NDIM];
+        memset(out, 0x5a, sizeof out);
+        cr_assert_eq(ltc_model_output_shapes(m, "forward", ins, nd, 1, out, 2), 0, "%s", e->message);
+        cr_assert_eq(out[0][0], xs[0]); cr_assert_eq(out[0][1], xs[1]); cr_assert_eq(out[0][2], 4);
+        cr_assert_eq(out[1][0], xs[0]); cr_assert_eq(out[1][1], xs[1]);
+        for (int d = 3; d < LTC_MAX_NDIM; d++) cr_assert_eq(out[0][d], 0);
+        for (int d = 2; d < LTC_MAX_NDIM; d++) cr_assert_eq(out[1][d], 0);
+        if (xs[0] * xs[1] == 0) continue;
+        /* the runtime's own allocation agrees */
+        float *x = calloc((size_t)(xs[0] * xs[1] * 4), sizeof(float));
+        DLTensor in = f32_tensor(x, 3, xs), *ao[2];
+        cr_assert_eq(ltc_model_run_alloc(m, NULL, &in, 1, ao, 2), 0, "%s", e->message);
+        for (int i = 0; i < 2; i++)
+            for (int d = 0; d < ao[i]->ndim; d++) cr_assert_eq(ao[i]->shape[d], out[i][d]);
+        ltc_tensor_free(ao[0]); ltc_tensor_free(ao[1]);
+        free(x);
+    }
+    int64_t bad[3] = {2, 3, 5}, neg[3] = {2, -1, 4}, out[2][LTC_MAX_NDIM];
+    const int64_t *ins[1] = {bad};
+    int nd[1] = {3};
+    cr_assert_eq(ltc_model_output_shapes(m, NULL, ins, nd, 1, out, 2), -1);
+    cr_assert_eq(e->code, LTC_ERR_SHAPE);
+    cr_assert_str_eq(e->message, "input 'x': expected rank 3 [B,S,4], got [2,3,5]");
+    nd[0] = 2;
+    cr_assert_eq(ltc_model_output_shapes(m, NULL, ins, nd, 1, out, 2), -1);
+    cr_assert_eq(e->code, LTC_ERR_SHAPE);
+    nd[0] = 99;
+    cr_assert_eq(ltc_model_output_shapes(m, NULL, ins, nd, 1, out, 2), -1);
+    cr_assert_eq(e->code, LTC_ERR_SHAPE);
+    nd[0] = 3; ins[0] = neg;
+    cr_assert_eq(ltc_model_output_shapes(m, NULL, ins, nd, 1, out, 2), -1);
+    cr_assert_eq(e->code, LTC_ERR_SHAPE);
+    ins[0] = NULL;
+    cr_assert_eq(ltc_model_output_shapes(m, NULL, ins, nd, 1, out, 2), -1);
+    cr_assert_eq(ltc_model_output_shapes(m, "nope", ins, nd, 1, out, 2), -1);
+    cr_assert_str_eq(e->message, "no entry named 'nope'");
+    ins[0] = bad;
+    cr_assert_eq(ltc_model_output_shapes(m, NULL, ins, nd, 2, out, 2), -1);
+    cr_assert_str_eq(e->message, "entry 'forward' takes 1 input, got 2");
+    cr_assert_eq(ltc_model_output_shapes(m, NULL, ins, nd, 1, out, 1), -1);
+    cr_assert_str_eq(e->message, "entry 'forward' has 2 outputs, got 1");
+    cr_assert_eq(ltc_model_output_shapes(m, NULL, NULL, nd, 1, out, 2), -1);
+    cr_assert_eq(ltc_model_output_shapes(m, NULL, ins, nd, 1, NULL, 2), -1);
+    cr_assert_eq(e->code, LTC_ERR_ARG);
+    cr_assert_eq(ltc_model_output_shapes(NULL, NULL, ins, nd, 1, out, 2), -1);
+    ltc_model_close(m);
+    cr_assert_eq(ltc_model_output_shapes(m, NULL, ins, nd, 1, out, 2), -1);   /* closed handle */
+}
+
 Test(api, strided_input_is_copied) {
     ltc_model *m = open_bound();
     /* x stored transposed in memory: logical [B=2,S=3,4] from a [4,3,2] block */

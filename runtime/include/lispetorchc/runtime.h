@@ -1,7 +1,7 @@
 /* lispetorchc/runtime.h: load and run a model.so made by `lispetorchc -o`.
  *
  * The one public header of the runtime (link libltc_runtime.a and
- * libltc_support.a, plus -ldl -lpthread -lm).  Tensors cross the API as
+ * libltc_support.a, plus -ldl -lpthread -lm; or libltc_runtime.so).  Tensors cross the API as
  * DLPack DLTensors, so a host can hand over PyTorch/NumPy memory without a
  * copy.  Typical use:
  *
@@ -156,6 +156,19 @@ int ltc_model_run(ltc_model *m, const char *entry,
  * releases with ltc_tensor_free.  On failure every outputs[i] is NULL. */
 int ltc_model_run_alloc(ltc_model *m, const char *entry,
                         const DLTensor *inputs, int nin, DLTensor **outputs, int nout);
+
+/* The shapes of `entry`'s outputs (NULL = the first) for inputs of the
+ * given shapes, without running anything: in_shapes[i] holds in_ndims[i]
+ * sizes of input i; out_shapes[i] receives output i's sizes (its rank is
+ * ltc_model_output_info's ndim; the slots past it are set to 0).  The
+ * symbols are bound and the model's size limits checked as ltc_model_run
+ * does, so shapes accepted here pass the run's shape checks (dtypes,
+ * devices and data are not looked at).  nin and nout must be the entry's
+ * counts.  0, or -1 with ltc_last_error(m) (LTC_ERR_SHAPE: the message
+ * run would give). */
+int ltc_model_output_shapes(const ltc_model *m, const char *entry,
+                            const int64_t *const *in_shapes, const int *in_ndims, int nin,
+                            int64_t (*out_shapes)[LTC_MAX_NDIM], int nout);
 
 /* The model's call counter: run number k (0 = the first run after open)
  * draws the dropout masks of call k (training-mode dropout; each run of any
