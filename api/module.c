@@ -170,6 +170,7 @@ static ltc_module *compile(const char *path, const char *source, size_t len, con
     d->err = stderr;                /* never written: the sink takes every message and -v is off */
     d->diag_sink = api_diag_sink;
     d->diag_ctx = ds;
+    d->library_shown = "the module";
     if (set_options(d, options, ds) != 0) goto fail_early;
     arena_init(&d->arena);
 

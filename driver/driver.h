@@ -97,6 +97,9 @@ typedef struct Driver {
      * (the embedding API collects them as records; nothing is printed). */
     void  (*diag_sink)(void *ctx, const LtcDiag *diag);
     void   *diag_ctx;
+    /* How messages name the library driver_codegen writes (NULL: its
+     * path); the embedding API's is a temporary the host never sees. */
+    const char *library_shown;
     struct Engine *engine;          /* run: compiled kernels (jit.c, engine/) */
     JitControl jit_ctl;             /* run: the script's jit_* builtins' host side (jit.c) */
     struct RunWeights *run_weights; /* run --weights (run_weights.c) */

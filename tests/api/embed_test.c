@@ -179,6 +179,12 @@ static void test_compile_and_run(void) {
     CHECK(m != NULL, "the model compiles");
     CHECK(ds != NULL && ltc_diags_errors(ds) == 0, "no error records");
     if (!m) { print_diags("compile", ds); ltc_diags_free(ds); return; }
+    /* the script's random weights: a note (naming no temporary file) */
+    const ltc_diag *note = NULL;
+    for (size_t i = 0; i < ltc_diags_count(ds); i++)
+        if (ltc_diags_get(ds, i)->severity == LTC_DIAG_NOTE) note = ltc_diags_get(ds, i);
+    CHECK(note && strstr(note->message, "random initial weights") && !strstr(note->message, "model.so"),
+          "a note about the random weights: %s", note ? note->message : "(none)");
     ltc_diags_free(ds);
     CHECK(ltc_module_num_entries(m) == 2, "two entries, not %d", ltc_module_num_entries(m));
     const char *e0 = ltc_module_entry_name(m, 0), *e1 = ltc_module_entry_name(m, 1);
@@ -188,7 +194,7 @@ static void test_compile_and_run(void) {
     /* two sizes, neither the traced [2,5,4] */
     CHECK(check_f(m, 1, 3, 0) == 0, "f at [1,3,4]");
     CHECK(check_f(m, 3, 7, 5) == 0, "f at [3,7,4]");
-    /* the script's random weights: warned by the runtime */
+    /* and by the runtime */
     CHECK(ltc_model_weights_warning(ltc_module_model(m)) != NULL, "random initial weights are flagged");
 
     /* weights bound after the compile */
