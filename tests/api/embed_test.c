@@ -299,6 +299,66 @@ static void test_unknown_entry(void) {
     ltc_diags_free(ds);
 }
 
+/* Input a host may pass by mistake: errors, never a crash. */
+static void test_bad_input(void) {
+    ltc_diags *ds = NULL;
+    const ltc_diag *g;
+    /* nothing to compile */
+    ltc_module *m = ltc_module_compile_source(NULL, 0, "empty.lsp", NULL, &ds);
+    g = first_error(ds);
+    CHECK(m == NULL && g && strstr(g->message, "no entry point"), "empty source: %s", g ? g->message : "(none)");
+    ltc_diags_free(ds);
+    CHECK(ltc_module_compile_source(NULL, 5, "x", NULL, &ds) == NULL && ltc_diags_errors(ds) == 1, "NULL text, len 5");
+    ltc_diags_free(ds);
+    CHECK(ltc_module_compile_file(NULL, NULL, &ds) == NULL && ltc_diags_errors(ds) == 1, "NULL path");
+    ltc_diags_free(ds);
+    /* a NUL byte inside the text */
+    static const char nul[] = "(setq x 1)\0(garbage";
+    m = ltc_module_compile_source(nul, sizeof nul - 1, "nul.lsp", NULL, &ds);
+    CHECK(m == NULL && ltc_diags_errors(ds) >= 1, "a NUL byte: no module, an error");
+    ltc_diags_free(ds);
+    /* a runaway script stops at the step limit */
+    static const char loop[] = "(setq n 0)\n(while true (setq n (+ n 1)))\n";
+    ltc_compile_options o;
+    ltc_compile_options_init(&o);
+    o.max_steps = 10000;
+    m = ltc_module_compile_source(loop, sizeof loop - 1, "loop.lsp", &o, &ds);
+    g = first_error(ds);
+    CHECK(m == NULL && g && strstr(g->message, "step"), "the step limit: %s", g ? g->message : "(none)");
+    ltc_diags_free(ds);
+    /* the script may not write files unless allowed */
+    char save[600], wpath[512];
+    snprintf(wpath, sizeof wpath, "%s", tmp_path("saved.safetensors"));
+    int sl = snprintf(save, sizeof save, "(setq lin (torch_linear 4 3))\n(torch_save_safetensors lin \"%s\")\n", wpath);
+    m = ltc_module_compile_source(save, (size_t)sl, "save.lsp", NULL, &ds);
+    g = first_error(ds);
+    CHECK(m == NULL && g && strstr(g->message, "does not write files") && g->line == 2, "a file write is refused: %s",
+          g ? g->message : "(none)");
+    CHECK(access(wpath, F_OK) != 0, "and nothing written");
+    ltc_diags_free(ds);
+    ltc_compile_options_init(&o);
+    o.allow_file_writes = 1;
+    m = ltc_module_compile_source(save, (size_t)sl, "save.lsp", &o, &ds);   /* no entry point: no module */
+    CHECK(m == NULL && access(wpath, F_OK) == 0, "allow_file_writes: the file is written");
+    ltc_diags_free(ds);
+    unlink(wpath);
+    /* bad option values */
+    ltc_compile_options_init(&o);
+    o.opt_level = 7;
+    CHECK(ltc_module_compile_source(MODEL, sizeof MODEL - 1, "m", &o, &ds) == NULL && ltc_diags_errors(ds) == 1,
+          "opt_level 7");
+    ltc_diags_free(ds);
+    ltc_compile_options_init(&o);
+    o.nentries = 3;         /* entries NULL */
+    CHECK(ltc_module_compile_source(MODEL, sizeof MODEL - 1, "m", &o, &ds) == NULL && ltc_diags_errors(ds) == 1,
+          "nentries without entries");
+    ltc_diags_free(ds);
+    /* NULL modules */
+    CHECK(ltc_module_num_entries(NULL) == -1 && ltc_module_entry_name(NULL, 0) == NULL, "NULL module");
+    CHECK(ltc_module_run(NULL, "f", NULL, 0, NULL, 0) != 0 && *ltc_module_last_error(NULL), "run on NULL");
+    CHECK(ltc_diags_count(NULL) == 0 && ltc_diags_get(NULL, 0) == NULL, "NULL list");
+}
+
 static void test_compile_file(void) {
     const char *path = tmp_path("model.lsp");
     char p[512];
@@ -365,6 +425,7 @@ int main(void) {
     test_compile_and_run();
     test_syntax_error();
     test_unknown_entry();
+    test_bad_input();
     test_compile_file();
     test_threads();
     /* nothing of ours is left in the temporary directory */
