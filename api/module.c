@@ -25,6 +25,8 @@ struct ltc_module {
     ltc_model *model;
 };
 
+_Static_assert(LTC_EMBED_MAX_ENTRIES == DRV_MAX_ENTRIES, "embed.h's entry limit is the driver's");
+
 void ltc_compile_options_init(ltc_compile_options *o) {
     if (!o) return;
     memset(o, 0, sizeof *o);
