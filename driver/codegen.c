@@ -196,7 +196,9 @@ int driver_codegen(Driver *d, Interp *I, Graph **entries, int n, const char *kin
     size_t bloblen = 0;
     if (d->o.embed_weights) {
         if (!(blob = weights_image(d, entries, n, &bloblen, diag))) goto out;
-        if (d->wrote_random)
+        if (d->wrote_random && d->library_shown)
+            drv_note(d, (SrcLoc){0}, "no weights given: %s holds the script's random initial weights", d->library_shown);
+        else if (d->wrote_random)
             drv_note(d, (SrcLoc){0}, "no --weights: embedded the script's random initial weights in '%s'", path);
     } else if (!d->o.save_weights) {
         const char *wpath = sibling_path(d, path, "safetensors");

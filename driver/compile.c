@@ -135,20 +135,13 @@ static void report_guards(Driver *d, const Graph *g) {
     }
 }
 
-/* The compile proper; *target is set to the file it wrote (for
- * --depfile), NULL when it wrote none. */
-static int compile(Driver *d, Interp *I, const char **target) {
-    SrcFile src;
+int drv_trace_entries(Driver *d, Interp *I, Graph **graphs, int *n) {
     LtcDiag diag;
-    *target = NULL;
-    int rc = drv_load_script(d, I, MODE_COMPILE, d->o.verbose ? stderr : NULL, &src);
-    if (rc != 0) return rc;
-
     EntryCall *calls[DRV_MAX_ENTRIES];
-    int ncalls;
+    int ncalls, rc;
+    *n = 0;
     if ((rc = pick_entries(d, I, calls, &ncalls)) != 0) return rc;
 
-    Graph *graphs[DRV_MAX_ENTRIES];
     TraceOptions topts = {.static_shapes = d->o.static_shapes, .ndyn = d->o.ndyn};
     for (int i = 0; i < d->o.ndyn; i++) { topts.dyn_name[i] = d->o.dyn_name[i]; topts.dyn_axis[i] = d->o.dyn_axis[i]; }
     for (int i = 0; i < ncalls; i++) {
@@ -176,6 +169,22 @@ static int compile(Driver *d, Interp *I, const char **target) {
      * dtype pass finds nothing left to do. */
     for (int i = 0; i < ncalls && d->o.dtype != DT_F32; i++)
         if (pass_to_dtype(graphs[i], d->o.dtype, &diag) != 0) { drv_diag(d, &diag); return EXIT_ERROR; }
+    *n = ncalls;
+    return 0;
+}
+
+/* The compile proper; *target is set to the file it wrote (for
+ * --depfile), NULL when it wrote none. */
+static int compile(Driver *d, Interp *I, const char **target) {
+    SrcFile src;
+    LtcDiag diag;
+    *target = NULL;
+    int rc = drv_load_script(d, I, MODE_COMPILE, d->o.verbose ? stderr : NULL, &src);
+    if (rc != 0) return rc;
+
+    Graph *graphs[DRV_MAX_ENTRIES];
+    int ncalls;
+    if ((rc = drv_trace_entries(d, I, graphs, &ncalls)) != 0) return rc;
     if (d->o.save_weights) {
         double t0 = now_ms();
         if (weights_save(d, graphs, ncalls, d->o.save_weights, &diag) != 0) { drv_diag(d, &diag); return EXIT_ERROR; }

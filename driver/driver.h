@@ -1,6 +1,7 @@
 /* driver.h: the `lispetorchc` command line (the files of driver/).
  *
  *   main.c      entry point: parse options, dispatch, exit status
+ *   load.c      a script read and evaluated with the session's options
  *   options.c   option table, parsing, --help, --version, did-you-mean
  *   compile.c   `lispetorchc model.lsp`: evaluate, pick entries, trace, emit
  *   run.c       `lispetorchc run script.lsp`: evaluate with println
@@ -69,6 +70,7 @@ typedef struct Options {
     uint64_t max_steps;             /* --max-steps (default DRV_DEFAULT_MAX_STEPS) */
     double   timeout_s;             /* --timeout SECONDS */
     uint64_t max_memory_mb;         /* --max-memory MB */
+    bool no_file_writes;            /* no builtin writes files (the embedding API's default) */
 } Options;
 
 /* A step is one evaluated call; real scripts (the BERT e2e test, the
@@ -94,6 +96,13 @@ typedef struct Driver {
     Options o;
     Arena   arena;
     FILE   *err;                    /* stderr */
+    /* When set, every error, warning and note goes here instead of err
+     * (the embedding API collects them as records; nothing is printed). */
+    void  (*diag_sink)(void *ctx, const LtcDiag *diag);
+    void   *diag_ctx;
+    /* How messages name the library driver_codegen writes (NULL: its
+     * path); the embedding API's is a temporary the host never sees. */
+    const char *library_shown;
     struct Engine *engine;          /* run: compiled kernels (jit.c, engine/) */
     JitControl jit_ctl;             /* run: the script's jit_* builtins' host side (jit.c) */
     struct RunWeights *run_weights; /* run --weights (run_weights.c) */
@@ -127,6 +136,8 @@ void drv_print_times(Driver *d);
 
 /* Read the script and evaluate it in `mode`.  0 or EXIT_ERROR (reported). */
 int  drv_load_script(Driver *d, Interp *I, InterpMode mode, FILE *out, SrcFile *src);
+/* Evaluate an already-read script (src must live as long as I). */
+int  drv_eval_source(Driver *d, Interp *I, InterpMode mode, FILE *out, const SrcFile *src);
 /* Start an evaluator with the command line's options (seed, limits, the
  * JIT unless --interpret, --weights); what drv_load_script runs the script
  * in.  0 or EXIT_ERROR (reported). */
@@ -153,6 +164,11 @@ void outputs_abort(Driver *d);
 int  depfile_write(Driver *d, const Interp *I, const char *target, LtcDiag *diag);
 
 /* ---- compile.c / run.c ----------------------------------------------------- */
+/* After the script ran (MODE_COMPILE): pick the entries (--entry, or the
+ * last top-level call), trace each into graphs[] (at most DRV_MAX_ENTRIES),
+ * warn about specialised sizes, bind --weights and convert to --dtype.
+ * 0, or EXIT_ERROR (reported). */
+int  drv_trace_entries(Driver *d, Interp *I, Graph **graphs, int *n);
 int  driver_compile(Driver *d);
 int  driver_run(Driver *d);
 /* repl.c: the interactive session (or forms from a non-terminal stdin). */

@@ -90,6 +90,7 @@ void jit_detach(Driver *d, Graph *eager) {
 }
 
 bool drv_log_jit(const Driver *d) {
+    if (d->diag_sink) return false;      /* embedded (api/): nothing goes to stderr */
     if (d->o.verbose) return true;
     /* LTC_LOG: a comma-separated list of topics ("jit"; "all") */
     const char *v = getenv("LTC_LOG");

@@ -1,6 +1,6 @@
 /* log.c: the command line's messages on stderr: errors, warnings and
- * notes in the clang style of support/diag.c, -v progress lines, and the
- * --time-passes report. */
+ * notes in the clang style of support/diag.c (or, with a diag sink, handed
+ * to it as records), -v progress lines, and the --time-passes report. */
 #include "driver/driver.h"
 
 #include <stdarg.h>
@@ -10,7 +10,7 @@ static void vreport(Driver *d, DiagLevel level, SrcLoc loc, const char *fmt, va_
     LtcDiag diag;
     diag_vset(&diag, loc, fmt, ap);
     diag.level = level;
-    diag_print(&diag, d->err, d->o.color);
+    drv_diag(d, &diag);
 }
 
 void drv_error(Driver *d, const char *fmt, ...) {
@@ -41,10 +41,14 @@ void drv_note_line(Driver *d, SrcLoc loc, const char *fmt, ...) {
     diag_vset(&diag, loc, fmt, ap);
     va_end(ap);
     diag.level = DIAG_NOTE;
-    diag_print_line(&diag, d->err, d->o.color);
+    if (d->diag_sink) d->diag_sink(d->diag_ctx, &diag);
+    else diag_print_line(&diag, d->err, d->o.color);
 }
 
-void drv_diag(Driver *d, const LtcDiag *diag) { diag_print(diag, d->err, d->o.color); }
+void drv_diag(Driver *d, const LtcDiag *diag) {
+    if (d->diag_sink) d->diag_sink(d->diag_ctx, diag);
+    else diag_print(diag, d->err, d->o.color);
+}
 
 void drv_verbose(Driver *d, const char *fmt, ...) {
     if (!d->o.verbose) return;

@@ -60,7 +60,9 @@ typedef struct Marker {
 } Marker;
 
 static void push_value(Marker *m, Value *v) {
-    if (!v || v->gc_seen == m->epoch) return;
+    /* nil and true are static, shared by every interpreter of the process
+     * (threads of an embedding host): never written, and they hold nothing */
+    if (!v || v == v_nil() || v == v_true() || v->gc_seen == m->epoch) return;
     v->gc_seen = m->epoch;
     if (m->nv == m->capv) {
         int cap = m->capv ? m->capv * 2 : 256;

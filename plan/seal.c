@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,17 +24,22 @@
 #include <unistd.h>
 
 static uint32_t table[256];
-static bool table_ready;            /* racy init is harmless: same values */
+/* The table and the CPU check, once per process: threads of an embedding
+ * host compile and open modules at the same time (api/), and a flag
+ * tested without a barrier could show the table before its values. */
+static pthread_once_t table_once = PTHREAD_ONCE_INIT;
+static bool have_sse42;
+
+static void table_fill(void) {
+    have_sse42 = __builtin_cpu_supports("sse4.2");
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++) c = c & 1 ? (c >> 1) ^ 0x82F63B78u : c >> 1;
+        table[i] = c;
+    }
+}
 
 static uint32_t crc_soft(uint32_t crc, const uint8_t *p, size_t n) {
-    if (!table_ready) {
-        for (uint32_t i = 0; i < 256; i++) {
-            uint32_t c = i;
-            for (int k = 0; k < 8; k++) c = c & 1 ? (c >> 1) ^ 0x82F63B78u : c >> 1;
-            table[i] = c;
-        }
-        table_ready = true;
-    }
     while (n--) crc = table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
     return crc;
 }
@@ -52,10 +58,9 @@ static uint32_t crc_hw(uint32_t crc, const uint8_t *p, size_t n) {
 }
 
 uint32_t seal_crc32c(uint32_t crc, const void *data, size_t n) {
-    static int hw = -1;
-    if (hw < 0) hw = __builtin_cpu_supports("sse4.2") ? 1 : 0;
+    pthread_once(&table_once, table_fill);
     crc = ~crc;
-    crc = hw ? crc_hw(crc, data, n) : crc_soft(crc, data, n);
+    crc = have_sse42 ? crc_hw(crc, data, n) : crc_soft(crc, data, n);
     return ~crc;
 }
 

@@ -29,11 +29,12 @@ int tool_run(char *const argv[], const char *log, int *status) {
     int e = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     if (e != 0) { errno = e; return -1; }
-    tempfiles_set_child(pid);
+    /* a full table only means the handler cannot kill this child first */
+    (void)tempfiles_add_child(pid);
     int st;
     while (waitpid(pid, &st, 0) < 0)
-        if (errno != EINTR) { tempfiles_set_child(0); return -1; }
-    tempfiles_set_child(0);
+        if (errno != EINTR) { tempfiles_remove_child(pid); return -1; }
+    tempfiles_remove_child(pid);
     *status = st;
     return 0;
 }

@@ -15,7 +15,7 @@ int link_shared(const char *const *inputs, int ninputs, const char *out, LtcDiag
 
 /* Run argv (argv[0] searched in PATH) with stdin /dev/null and stdout and
  * stderr into the file `log`, as the child the signal handler kills
- * (tempfiles_set_child).  0 with *status as waitpid gives it, or -1 with
+ * (tempfiles_add_child).  0 with *status as waitpid gives it, or -1 with
  * errno (ENOENT: no such program). */
 int tool_run(char *const argv[], const char *log, int *status);
 /* The start of file log (at most n-1 bytes, trailing blanks dropped)

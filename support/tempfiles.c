@@ -10,13 +10,20 @@
 
 static char slots[TEMPFILES_MAX][TEMPFILES_PATH_MAX];
 static volatile sig_atomic_t used[TEMPFILES_MAX];
-static volatile pid_t child;
+static volatile pid_t children[TEMPFILES_MAX];    /* 0: a free slot */
+/* Threads of a host that compiles several modules at once (api/) register
+ * temporaries concurrently: the lock makes claiming a slot atomic between
+ * threads, as blocking the signals makes it atomic for the handler (which
+ * never takes the lock: it only reads slots marked used). */
+static pthread_mutex_t slots_mu = PTHREAD_MUTEX_INITIALIZER;
 
 /* Only async-signal-safe calls: kill, unlink, sigaction, raise. */
 static void on_signal(int sig) {
     int saved = errno;
-    pid_t c = child;
-    if (c > 0) kill(c, SIGKILL);
+    for (int i = 0; i < TEMPFILES_MAX; i++) {
+        pid_t c = children[i];
+        if (c > 0) kill(c, SIGKILL);
+    }
     for (int i = 0; i < TEMPFILES_MAX; i++)
         if (used[i]) unlink(slots[i]);
     struct sigaction dfl;
@@ -62,6 +69,7 @@ int tempfiles_add(const char *path) {
     if (n >= TEMPFILES_PATH_MAX) return -1;
     sigset_t old;
     if (block(&old) != 0) return -1;
+    if (pthread_mutex_lock(&slots_mu) != 0) { pthread_sigmask(SIG_SETMASK, &old, NULL); return -1; }
     int rc = -1;
     for (int i = 0; i < TEMPFILES_MAX; i++)
         if (!used[i]) {
@@ -70,6 +78,7 @@ int tempfiles_add(const char *path) {
             rc = 0;
             break;
         }
+    pthread_mutex_unlock(&slots_mu);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     return rc;
 }
@@ -77,12 +86,37 @@ int tempfiles_add(const char *path) {
 void tempfiles_remove(const char *path) {
     sigset_t old;
     if (block(&old) != 0) return;
-    for (int i = 0; i < TEMPFILES_MAX; i++)
-        if (used[i] && strcmp(slots[i], path) == 0) { used[i] = 0; break; }
+    if (pthread_mutex_lock(&slots_mu) == 0) {
+        for (int i = 0; i < TEMPFILES_MAX; i++)
+            if (used[i] && strcmp(slots[i], path) == 0) { used[i] = 0; break; }
+        pthread_mutex_unlock(&slots_mu);
+    }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
-void tempfiles_set_child(pid_t pid) { child = pid; }
+int tempfiles_add_child(pid_t pid) {
+    sigset_t old;
+    if (pid <= 0 || block(&old) != 0) return -1;
+    int rc = -1;
+    if (pthread_mutex_lock(&slots_mu) == 0) {
+        for (int i = 0; i < TEMPFILES_MAX && rc != 0; i++)
+            if (children[i] == 0) { children[i] = pid; rc = 0; }
+        pthread_mutex_unlock(&slots_mu);
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return rc;
+}
+
+void tempfiles_remove_child(pid_t pid) {
+    sigset_t old;
+    if (pid <= 0 || block(&old) != 0) return;
+    if (pthread_mutex_lock(&slots_mu) == 0) {
+        for (int i = 0; i < TEMPFILES_MAX; i++)
+            if (children[i] == pid) { children[i] = 0; break; }
+        pthread_mutex_unlock(&slots_mu);
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
 
 void tempfiles_hold(TempfilesHold *h) { h->ok = block(&h->old) == 0; }
 

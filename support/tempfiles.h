@@ -31,8 +31,12 @@ int  tempfiles_add(const char *path);
 /* Forget a path (renamed into place, or removed). */
 void tempfiles_remove(const char *path);
 /* A child process writing a registered temporary (the linker): killed by
- * the handler first, so that it cannot recreate the file.  0: none. */
-void tempfiles_set_child(pid_t pid);
+ * the handler first, so that it cannot recreate the file.  One per thread
+ * that links (compiles running at once in an embedding host).  add: 0, or
+ * -1 when the table is full (the child is then not killed on a signal);
+ * remove: once it has been waited for. */
+int  tempfiles_add_child(pid_t pid);
+void tempfiles_remove_child(pid_t pid);
 /* Hold SIGINT/SIGTERM/SIGHUP (in this thread) while the outputs are renamed
  * into place, so that a signal cannot stop the commit half way (some files
  * new, some old); a signal held is delivered by tempfiles_release. */

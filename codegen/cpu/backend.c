@@ -1,6 +1,7 @@
 /* backend.c: the CPU backend object: target selection, module generation
  * (one LLVM function per PlanKernel), default<On>, text output and the
  * LLJIT.  Kernel bodies come from the family generators (k_*.c). */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,9 +65,20 @@ static int make_tm(CpuBackend *be, LLVMRelocMode reloc, LLVMCodeModel cm, LLVMTa
     return 0;
 }
 
+/* LLVM's target registry is process-wide and its initialisers are not
+ * safe to run from two threads at once (two modules compiled together by
+ * an embedding host, api/): they run once, and every backend reads the
+ * outcome. */
+static pthread_once_t llvm_once = PTHREAD_ONCE_INIT;
+static bool llvm_native_ok;
+
+static void llvm_init_native(void) {
+    llvm_native_ok = !LLVMInitializeNativeTarget() && !LLVMInitializeNativeAsmPrinter() &&
+                     !LLVMInitializeNativeAsmParser();
+}
+
 static int target_init(CpuBackend *be, LtcDiag *d) {
-    if (LLVMInitializeNativeTarget() || LLVMInitializeNativeAsmPrinter() ||
-        LLVMInitializeNativeAsmParser())
+    if (pthread_once(&llvm_once, llvm_init_native) != 0 || !llvm_native_ok)
         return diag_set(d, (SrcLoc){0}, "cpu backend: LLVM has no native target");
     CpuTarget *t = &be->t;
     t->triple = LLVMGetDefaultTargetTriple();
