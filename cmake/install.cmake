@@ -3,7 +3,8 @@
 #   P/bin/lispetorchc
 #   P/lib/libltc_runtime.so.0.2.0, .so.0, .so   (only ltc_* exported)
 #   P/lib/libltc_runtime.a                      (only ltc_* global)
-#   P/include/lispetorchc/runtime.h, P/include/dlpack/dlpack.h
+#   P/lib/libltc_embed.so.0.2.0, .so.0, .so     (the embedding API; only ltc_*)
+#   P/include/lispetorchc/runtime.h, embed.h, P/include/dlpack/dlpack.h
 #   P/lib/cmake/lispetorchc/                    find_package(lispetorchc 0.2)
 #   P/lib/pkgconfig/lispetorchc.pc              pkg-config lispetorchc
 #   P/share/man/man1/lispetorchc.1
@@ -27,7 +28,17 @@ install(TARGETS ltc_runtime_shared EXPORT lispetorchcTargets
 install(FILES ${LTC_RT_ARCHIVE} DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(FILES ${CMAKE_SOURCE_DIR}/runtime/include/lispetorchc/runtime.h
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/lispetorchc)
-# (the embedding API's header, when there is one, is installed beside runtime.h)
+# The embedding API: its header beside runtime.h and libltc_embed.so,
+# exported as lispetorchc::embed (docs/embedding.md)
+if(TARGET ltc_embed_shared)
+  set_target_properties(ltc_embed_shared PROPERTIES EXPORT_NAME embed INSTALL_RPATH_USE_LINK_PATH TRUE)
+  target_include_directories(ltc_embed_shared INTERFACE $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
+  install(TARGETS ltc_embed_shared EXPORT lispetorchcTargets
+          LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+          RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+  install(FILES ${CMAKE_SOURCE_DIR}/runtime/include/lispetorchc/embed.h
+          DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/lispetorchc)
+endif()
 install(FILES ${CMAKE_SOURCE_DIR}/runtime/include/dlpack/dlpack.h
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/dlpack)
 

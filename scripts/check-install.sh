@@ -11,7 +11,9 @@
 # 2. checks the installed files, and that the shared runtime exports and
 #    the static one defines as global only ltc_* (tests/pkg/exports.sh);
 # 3. builds a C program against the static archive, and one with the flags
-#    of the pkg-config file, and runs them;
+#    of the pkg-config file, and runs them; then a host of the embedding
+#    API (libltc_embed.so: only ltc_* exported) that compiles a script
+#    from text and checks its output;
 # 4. configures examples/cmake-consumer (copied) with find_package against
 #    the prefix, builds it (the installed compiler compiles its model) and
 #    runs it: it checks the model's outputs against their formula;
@@ -36,7 +38,7 @@ step() { echo "check-install: $*"; }
 
 if [ $NO_BUILD = 0 ]; then
     step "building the installed targets in $BUILD"
-    cmake --build "$BUILD" -j "$JOBS" --target lispetorchc ltc_runtime_shared ltc_runtime_archive >/dev/null ||
+    cmake --build "$BUILD" -j "$JOBS" --target lispetorchc ltc_runtime_shared ltc_runtime_archive ltc_embed_shared >/dev/null ||
         fail "the build failed"
 fi
 step "installing into $PREFIX"
@@ -87,6 +89,48 @@ if command -v pkg-config >/dev/null; then
 else
     step "pkg-config not installed: its file not checked"
 fi
+
+step "the embedding API: a host compiling a script with the installed libltc_embed.so"
+for f in lib/libltc_embed.so lib/libltc_embed.so.0 include/lispetorchc/embed.h; do
+    [ -e "$PREFIX/$f" ] || fail "not installed: $f"
+done
+dyn=$(nm -D --defined-only "$LIB/libltc_embed.so") || fail "nm -D failed on libltc_embed.so"
+bad=$(awk 'NF >= 3 && $3 !~ /^ltc_/ && !($2 == "A" && $3 ~ /^LTC_[0-9.]+$/) {print $3}' <<<"$dyn" | head -5)
+[ -z "$bad" ] || fail "libltc_embed.so exports symbols outside ltc_*: $(tr '\n' ' ' <<<"$bad")"
+cat > "$WORK/embed.c" <<'C'
+#include <stdio.h>
+#include <string.h>
+#include "lispetorchc/runtime.h"
+#include "lispetorchc/embed.h"
+/* y = x + x on [2, 3], computed by a module compiled from text */
+int main(void) {
+    const char *src = "(use 'lispe_torch)\n(defun twice (x) (tensor_add x x))\n"
+                      "(setq y (twice (tensor_ones (integers 2 3))))\n";
+    ltc_diags *diags = NULL;
+    ltc_module *m = ltc_module_compile_source(src, strlen(src), "twice.lsp", NULL, &diags);
+    for (size_t i = 0; i < ltc_diags_count(diags); i++)
+        fprintf(stderr, "%s\n", ltc_diags_get(diags, i)->message);
+    ltc_diags_free(diags);
+    if (!m) return 2;
+    float xs[6] = {1, 2, 3, 4, 5, 6}, ys[6] = {0};
+    int64_t shape[2] = {2, 3};
+    DLTensor x = {.data = xs, .device = {kDLCPU, 0}, .ndim = 2, .dtype = {kDLFloat, 32, 1}, .shape = shape};
+    DLTensor y = x;
+    y.data = ys;
+    if (ltc_module_run(m, "twice", &x, 1, &y, 1) != 0) {
+        fprintf(stderr, "%s\n", ltc_module_last_error(m));
+        return 3;
+    }
+    for (int i = 0; i < 6; i++) if (ys[i] != 2 * xs[i]) return 4;
+    ltc_module_free(m);
+    printf("embed ok\n");
+    return 0;
+}
+C
+"$CC" -I"$PREFIX/include" "$WORK/embed.c" -L"$LIB" -lltc_embed -Wl,-rpath,"$LIB" -o "$WORK/embed" ||
+    fail "cannot link a host with libltc_embed.so"
+out=$(LTC_CACHE=off "$WORK/embed") || fail "the embedding host failed ($out)"
+[ "$out" = "embed ok" ] || fail "the embedding host printed '$out'"
 
 # consumer GENERATOR DIR: configure, build, run, and check the depfile
 consumer() {

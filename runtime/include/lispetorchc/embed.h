@@ -2,8 +2,9 @@
  *
  * Compile LispE source text (or a file) into a module, list its entries,
  * run them on DLPack tensors, read what the compiler said as structured
- * records, free everything.  Link libltc_api.a (it brings the compiler:
- * LLVM and the rest, see docs/embedding.md).  Typical use:
+ * records, free everything.  Link libltc_embed.so (installed; CMake:
+ * lispetorchc::embed) or, in the build tree, libltc_api.a (it brings the
+ * compiler: LLVM and the rest, see docs/embedding.md).  Typical use:
  *
  *     ltc_diags *diags;
  *     ltc_module *m = ltc_module_compile_source(text, len, "model.lsp", NULL, &diags);
