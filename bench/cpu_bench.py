@@ -4,7 +4,7 @@ in one process, on the same weights and inputs (bench/cpu.sh runs it).
 
     python3 bench/cpu_bench.py --models DIR --threads N [--quick]
         [--rounds R] [--iters N] [--no-compile] [--libtorch-bench EXE]
-        [--out TABLE.md] [--only PART,...]
+        [--out TABLE.md] [--only PART,...] [--pause-ms MS]
 
 DIR holds what bench/cpu.sh compiled: per case NAME.so and, for the models
 whose weights ours made (seed layer, Llama block, attention: the script's
@@ -14,7 +14,8 @@ seed 0) exports its parameters under their HF names and ours binds them.
 
 Timing: after two warm-up calls of each implementation, R rounds; in each
 round every implementation runs N calls in turn (ours, eager, compile, ORT),
-so that a noisy neighbour hits all of them alike; each call is timed with
+so that a noisy neighbour hits all of them alike, with a 50 ms pause
+(--pause-ms) before each implementation's turn; each call is timed with
 perf_counter and the table gives the median of the R*N calls.  Every
 implementation gets the same thread count: torch.set_num_threads,
 ORT's intra_op_num_threads (inter_op 1), ours' threads=.
@@ -134,7 +135,7 @@ def hf_bert(c, path):
     except TypeError:
         cfg._attn_implementation = "sdpa"
         model = BertModel(cfg, add_pooling_layer=False)
-    model.eval()
+    model.eval().requires_grad_(False)    # inference only; the ONNX exporter keeps the weights as initialisers
     save_safetensors(path, dict(model.named_parameters()))
     return model
 
@@ -166,7 +167,7 @@ def ort_session(fn, inputs, path, threads):
                 warnings.simplefilter("ignore", DeprecationWarning)   # the TorchScript exporter's notice
                 torch.onnx.export(mod, tuple(inputs), path, input_names=names, output_names=["out"],
                                   opset_version=17 if exporter == "torchscript" else 18,
-                                  dynamo=(exporter == "dynamo"))
+                                  dynamo=(exporter == "dynamo"), verbose=False)
             break
         except Exception as e:   # noqa: BLE001 - say why, try the other exporter
             errs.append(f"{exporter}: {type(e).__name__}: {str(e).splitlines()[0][:120] if str(e) else ''}")
@@ -181,7 +182,8 @@ def ort_session(fn, inputs, path, threads):
     so.add_session_config_entry("session.intra_op.allow_spinning", "0")
     sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
     feeds = {n: t.numpy() for n, t in zip(names, inputs)}
-    return (lambda: sess.run(None, feeds)[0]), exporter
+    # the exporter used, and why the TorchScript one did not do (the table's note)
+    return (lambda: sess.run(None, feeds)[0]), exporter + (f" ({errs[0]})" if errs else "")
 
 
 def build(part, name, c, models, threads, want_compile):
@@ -290,6 +292,7 @@ def main(argv):
     rounds, iters = int(opt(argv, "--rounds", "5")), int(opt(argv, "--iters", "3"))
     only = opt(argv, "--only", "")
     lt_exe = opt(argv, "--libtorch-bench", "")
+    pause = float(opt(argv, "--pause-ms", "50")) / 1e3
     torch.set_num_threads(threads)
     torch.set_num_interop_threads(1)
     rows = []
@@ -302,7 +305,7 @@ def main(argv):
         except Exception as e:  # noqa: BLE001 - one broken case keeps the others
             traceback.print_exc()
             print(f"kind=cpu part={part} case={name} failed={type(e).__name__}", flush=True)
-            rows.append((part, name, {}, {}, {}, f"failed: {type(e).__name__}: {e}"[:200], None))
+            rows.append((part, name, {}, {}, {}, {}, f"failed: {type(e).__name__}: {e}"[:200], None))
             continue
         live = {k: f for k, f in impls.items() if callable(f)}
         outs, times = {}, {k: [] for k in live}
@@ -315,17 +318,21 @@ def main(argv):
         live = {k: f for k, f in live.items() if k in outs}
         for _ in range(rounds):
             for k, f in live.items():
+                time.sleep(pause)     # workers that linger after the previous implementation's calls settle
                 for _ in range(iters):
                     t = time.perf_counter()
                     f()
                     times[k].append((time.perf_counter() - t) * 1e3)
         ms = {k: median(v) for k, v in times.items() if v}
+        mins = {k: min(v) for k, v in times.items() if v}
         ref = outs.get("eager")
         diffs = {k: float(np.abs(o - ref).max()) for k, o in outs.items() if ref is not None and k != "eager"
                  and o.shape == ref.shape}
         lt = libtorch_113(lt_exe, part, name, c, models, threads)
         if lt is not None:
             ms["libtorch"] = lt
+            print(f"kind=libtorch part={part} case={name} threads={threads} ms={lt:.3f} (bench/bench.cpp, its own rounds)",
+                  flush=True)
         for k in impls:
             if k in ms:
                 print(f"kind={k} part={part} case={name} threads={threads} ms={ms[k]:.3f} "
@@ -334,7 +341,7 @@ def main(argv):
             else:
                 print(f"kind={k} part={part} case={name} {impls[k]}", flush=True)
         print(f"kind=case part={part} case={name} wall_s={time.time() - t0:.0f} {note}", flush=True)
-        rows.append((part, name, ms, diffs, impls, note, float(np.abs(ref).max()) if ref is not None else None))
+        rows.append((part, name, ms, mins, diffs, impls, note, float(np.abs(ref).max()) if ref is not None else None))
         del keep
     table = render(rows, threads, rounds, iters)
     print(table)
@@ -348,16 +355,16 @@ def render(rows, threads, rounds, iters):
     cols = [("ours", "ours"), ("eager", "eager (SDPA)"), ("compile", "torch.compile"), ("ort", "ORT"),
             ("libtorch", "libtorch 1.13")]
     fmt = lambda v: f"{v:.2f}" if v >= 1 else f"{v:.3f}"
-    out = [f"threads={threads}, median of {rounds} alternating rounds x {iters} calls; ms per forward, float32; "
+    out = [f"threads={threads}, median (minimum) of {rounds} alternating rounds x {iters} calls; ms per forward, float32; "
            "ratio = ours / theirs (below 1: ours faster); diff = max abs diff against eager's output", "",
            "| case | " + " | ".join(h + " ms" for _, h in cols) + " | ours/eager | ours/compile | ours/ORT "
            "| ours/libtorch | diff ours | diff compile | diff ORT | notes |",
            "|---" * (len(cols) + 9) + "|"]
-    for part, name, ms, diffs, impls, note, ref_max in rows:
+    for part, name, ms, mins, diffs, impls, note, ref_max in rows:
         cells = []
         for k, _ in cols:
             if k in ms:
-                cells.append(fmt(ms[k]))
+                cells.append(fmt(ms[k]) + (f" ({fmt(mins[k])})" if k in mins else ""))
             elif k == "libtorch":
                 cells.append("-")
             else:
@@ -366,9 +373,11 @@ def render(rows, threads, rounds, iters):
         diff = lambda k: f"{diffs[k]:.1e}" if k in diffs else "-"
         if ref_max is not None:
             note = (note + ", " if note else "") + f"max abs out {ref_max:.2g}"
+        cells = [x.replace("|", "/") for x in cells]     # an error message must not split a cell
+        note = note.replace("|", "/")
         out.append(f"| {name} | " + " | ".join(cells) + f" | {ratio('eager')} | {ratio('compile')} | {ratio('ort')} "
                    f"| {ratio('libtorch')} | {diff('ours')} | {diff('compile')} | {diff('ort')} | {note} |")
-    return "\n".join(out) + "\n"
+    return "\n".join(line.replace("\n", " ") for line in out) + "\n"
 
 
 if __name__ == "__main__":
