@@ -13,7 +13,9 @@
 # S128, Llama block S512, attention S512); without it every shape of
 # bench/cpu_bench.py (the seed layer's three, BERT at B8 S128 / B1 S512 /
 # B32 S64, the Llama block at S512 and S2048, attention at S512 and S2048).
-# --threads defaults to nproc.
+# --threads defaults to nproc; --rounds 5 and --iters 3 by default (each
+# round: N calls of each implementation in turn).  --no-compile leaves
+# torch.compile out.
 #
 # It makes its own virtual environment, build/bench-venv (python3 -m venv),
 # and installs torch, onnx, onnxruntime, onnxscript, transformers,
