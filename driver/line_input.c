@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,7 +32,18 @@ static bool interactive_mode;
 static const char *history_path;
 static int session_entries;             /* entries remembered this session */
 
-static void on_sigint(int sig) { (void)sig; interrupted = 1; }
+static pthread_t reader;                 /* the thread that reads lines and evaluates */
+
+/* SIGINT goes to any thread that does not block it: with the JIT's thread
+ * pool running, a worker may take it while the reader waits in pselect
+ * (SIGINT blocked outside it), and pselect would never return.  So a
+ * handler on another thread sends it on to the reader, where it stays
+ * pending until pselect unblocks it.  (pthread_self and pthread_kill are
+ * async-signal-safe; pthread_equal is glibc's comparison of two values.) */
+static void on_sigint(int sig) {
+    interrupted = 1;
+    if (!pthread_equal(pthread_self(), reader)) pthread_kill(reader, sig);
+}
 
 volatile sig_atomic_t *line_input_interrupt_flag(void) { return &interrupted; }
 
@@ -46,6 +58,7 @@ const char *line_input_kind(void) {
 int line_input_start(bool interactive, const char *history) {
     interactive_mode = interactive;
     history_path = history;
+    reader = pthread_self();
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_sigint;

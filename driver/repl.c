@@ -89,7 +89,8 @@ static SrcFile *pending_source(Driver *d, const StrBuf *pending, int first_line)
 static void reset_limits(Driver *d, Interp *I) {
     I->steps = 0;
     I->next_check = 0;
-    if (I->interrupt) *I->interrupt = 0;
+    /* (the Ctrl-C flag is not cleared here: reading the line cleared it,
+     * and a Ctrl-C typed just after Enter must stop the form) */
     if (d->o.timeout_s > 0) I->deadline_ms = now_ms() + d->o.timeout_s * 1e3;
 }
 

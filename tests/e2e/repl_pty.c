@@ -177,9 +177,10 @@ int main(int argc, char **argv) {
         send(&s, "\003");
         expect(&s, "ltc> ");
         /* Ctrl-C stops a running form (an endless loop), not the session */
-        send(&s, "(setq n 0) (while true (setq n (+ n 1)))\r");
-        struct timespec pause = {0, 300 * 1000 * 1000};
-        nanosleep(&pause, NULL);
+        /* (Ctrl-C only once the loop runs: sent while the line is still
+         * being read, it would drop the line instead) */
+        send(&s, "(block (setq n 0) (println \"looping\") (while true (setq n (+ n 1))))\r");
+        expect(&s, "\nlooping");       /* the output, not the echo of the line */
         send(&s, "\003");
         expect(&s, "error: interrupted (Ctrl-C) in 'while'");
         expect(&s, "ltc> ");
