@@ -33,7 +33,7 @@ import traceback
 import warnings
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)                                  # gpu_models: rms_norm, rotate_half, save_safetensors
+sys.path.insert(0, HERE)                                  # gpu_models: llama_block, save_safetensors
 sys.path.insert(0, os.path.join(HERE, "..", "python"))    # the lispetorchc package, from the source tree
 
 import numpy as np
@@ -42,7 +42,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file
 
 import lispetorchc
-from gpu_models import rms_norm, rotate_half, save_safetensors
+from gpu_models import llama_block, save_safetensors
 
 # The cases, as bench/cpu.sh compiles them (it reads the same table through
 # `cpu_bench.py --list`): part, name, sizes.
@@ -92,33 +92,6 @@ def seed_layer(w, H):
         x1 = F.layer_norm(x + a, (E,), w["layer.norm1.weight"], w["layer.norm1.bias"], 1e-5)
         f = lin(torch.relu(lin(x1, "layer.ffn1")), "layer.ffn2")
         return F.layer_norm(x1 + f, (E,), w["layer.norm2.weight"], w["layer.norm2.bias"], 1e-5)
-    return fwd
-
-
-def llama_block(w, HQ, HKV, D, native_gqa=True):
-    """bench/gpu_llama.lsp.in (as bench/gpu_models.py's block, any size):
-    RMSNorm, rotary rotate_half from ours' cos/sin tables, causal GQA SDPA,
-    SiLU-gated FFN.  native_gqa=False repeats K and V per query group
-    instead of enable_gqa (the same values; for an ONNX exporter that lacks
-    enable_gqa)."""
-    def fwd(x):
-        B, S, _ = x.shape
-        cos, sin = w["blk.rope.cos_cached"][:S], w["blk.rope.sin_cached"][:S]
-        rot = lambda t: t * cos + rotate_half(t) * sin
-        heads = lambda y, n: y.view(B, S, n, D).transpose(1, 2)
-        h = rms_norm(x, w["blk.attn_norm"], 1e-5)
-        q = rot(heads(h @ w["blk.wq.weight"].t(), HQ))
-        k = rot(heads(h @ w["blk.wk.weight"].t(), HKV))
-        v = heads(h @ w["blk.wv.weight"].t(), HKV)
-        if native_gqa:
-            a = F.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=True)
-        else:
-            g = HQ // HKV
-            a = F.scaled_dot_product_attention(q, k.repeat_interleave(g, 1), v.repeat_interleave(g, 1), is_causal=True)
-        x1 = x + a.transpose(1, 2).reshape(B, S, HQ * D) @ w["blk.wo.weight"].t()
-        h2 = rms_norm(x1, w["blk.ffn_norm"], 1e-5)
-        gu = F.silu(h2 @ w["blk.w_gate.weight"].t()) * (h2 @ w["blk.w_up.weight"].t())
-        return x1 + gu @ w["blk.w_down.weight"].t()
     return fwd
 
 

@@ -145,6 +145,38 @@ def rotate_half(t):
     return torch.cat((-t[..., h:], t[..., :h]), dim=-1)
 
 
+def llama_block(w, HQ, HKV, D, native_gqa=True):
+    """bench/gpu_llama.lsp.in as a PyTorch function of x (any size; the
+    GPU bench and bench/cpu_bench.py): RMSNorm, rotary rotate_half from
+    ours' cos/sin tables, causal GQA SDPA, SiLU-gated FFN.  native_gqa=False
+    (or a PyTorch before 2.5) repeats K and V per query group instead of
+    enable_gqa: the same values (an ONNX exporter lacks enable_gqa)."""
+    def sdpa(q, k, v):
+        if native_gqa:
+            try:
+                return F.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=True)
+            except TypeError:
+                pass
+        g = q.shape[1] // k.shape[1]
+        return F.scaled_dot_product_attention(q, k.repeat_interleave(g, 1), v.repeat_interleave(g, 1), is_causal=True)
+
+    def block(x):
+        B, S, _ = x.shape
+        cos, sin = w["blk.rope.cos_cached"][:S], w["blk.rope.sin_cached"][:S]
+        rot = lambda t: t * cos + rotate_half(t) * sin
+        heads = lambda y, n: y.view(B, S, n, D).transpose(1, 2)
+        h = rms_norm(x, w["blk.attn_norm"], 1e-5)
+        q = rot(heads(h @ w["blk.wq.weight"].t(), HQ))
+        k = rot(heads(h @ w["blk.wk.weight"].t(), HKV))
+        v = heads(h @ w["blk.wv.weight"].t(), HKV)
+        a = sdpa(q, k, v).transpose(1, 2).reshape(B, S, HQ * D)
+        x1 = x + a @ w["blk.wo.weight"].t()
+        h2 = rms_norm(x1, w["blk.ffn_norm"], 1e-5)
+        gu = F.silu(h2 @ w["blk.w_gate.weight"].t()) * (h2 @ w["blk.w_up.weight"].t())
+        return x1 + gu @ w["blk.w_down.weight"].t()
+    return block
+
+
 def llama(argv):
     d, iters = argv[0], int(opt(argv, "--iters", "10"))
     E, HQ, HKV, D, Fd, P = 4096, 32, 8, 128, 14336, int(opt(argv, "--positions", "8192"))
@@ -163,27 +195,7 @@ def llama(argv):
     w["blk.rope.cos_cached"], w["blk.rope.sin_cached"] = emb.cos().to(dt), emb.sin().to(dt)
     save_safetensors(os.path.join(d, "weights.safetensors"), w)
 
-    def gqa_sdpa(q, k, v):
-        try:
-            return F.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=True)
-        except TypeError:    # PyTorch < 2.5: repeat K and V per query group
-            g = q.shape[1] // k.shape[1]
-            return F.scaled_dot_product_attention(q, k.repeat_interleave(g, 1), v.repeat_interleave(g, 1), is_causal=True)
-
-    def block(x):
-        B, S, _ = x.shape
-        cos, sin = w["blk.rope.cos_cached"][:S], w["blk.rope.sin_cached"][:S]
-        rot = lambda t: t * cos + rotate_half(t) * sin
-        heads = lambda y, n: y.view(B, S, n, D).transpose(1, 2)
-        h = rms_norm(x, w["blk.attn_norm"], 1e-5)
-        q = rot(heads(h @ w["blk.wq.weight"].t(), HQ))
-        k = rot(heads(h @ w["blk.wk.weight"].t(), HKV))
-        v = heads(h @ w["blk.wv.weight"].t(), HKV)
-        a = gqa_sdpa(q, k, v).transpose(1, 2).reshape(B, S, HQ * D)
-        x1 = x + a @ w["blk.wo.weight"].t()
-        h2 = rms_norm(x1, w["blk.ffn_norm"], 1e-5)
-        gu = F.silu(h2 @ w["blk.w_gate.weight"].t()) * (h2 @ w["blk.w_up.weight"].t())
-        return x1 + gu @ w["blk.w_down.weight"].t()
+    block = llama_block(w, HQ, HKV, D)
 
     g = torch.Generator(device="cuda").manual_seed(1)
     for B, S in shapes(argv):

@@ -24,6 +24,7 @@
  * size computed from a symbol becomes a plain number. */
 #include "frontend/journal.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,18 +70,26 @@ typedef struct Holders {
     bool oom;
 } Holders;
 
+/* Append v to a growable array (*a, *n, *cap; doubling); false when out
+ * of memory (the array is unchanged). */
+static bool values_push(Value ***a, int *n, int *cap, Value *v) {
+    if (*n == *cap) {
+        if (*cap > INT_MAX / 2) return false;
+        int c = *cap ? 2 * *cap : 16;
+        Value **g = realloc(*a, sizeof *g * (size_t)c);
+        if (!g) return false;
+        *a = g, *cap = c;
+    }
+    (*a)[(*n)++] = v;
+    return true;
+}
+
 static void push(Holders *h, Value *v) {
     if (!v || (v->kind != V_TENSOR && v->kind != V_LIST && v->kind != V_DICT && v->kind != V_MODULE &&
                !(v->kind == V_INT && v->sym.sym)))
         return;
     if (!seen_add(&h->seen, v, &h->oom)) return;
-    if (h->sn == h->scap) {
-        int cap = h->scap ? 2 * h->scap : 64;
-        Value **s = realloc(h->stack, sizeof *s * (size_t)cap);
-        if (!s) { h->oom = true; return; }
-        h->stack = s, h->scap = cap;
-    }
-    h->stack[h->sn++] = v;
+    if (!values_push(&h->stack, &h->sn, &h->scap, v)) h->oom = true;
 }
 
 static void push_dict(Holders *h, Dict *d) {
@@ -93,14 +102,9 @@ static void walk(Holders *h) {
         Value *v = h->stack[--h->sn];
         switch (v->kind) {
         case V_TENSOR:
-            if (v->t && v->t->graph == h->g) {
-                if (h->n == h->cap) {
-                    int cap = h->cap ? 2 * h->cap : 16;
-                    Value **a = realloc(h->v, sizeof *a * (size_t)cap);
-                    if (!a) { h->oom = true; return; }
-                    h->v = a, h->cap = cap;
-                }
-                h->v[h->n++] = v;
+            if (v->t && v->t->graph == h->g && !values_push(&h->v, &h->n, &h->cap, v)) {
+                h->oom = true;
+                return;
             }
             break;
         case V_INT:
