@@ -90,8 +90,8 @@ static int set_options(Driver *d, const ltc_compile_options *o, ltc_diags *ds) {
         p->target = o->target;
     }
     if (p->dtype != DT_F32 && !backend_stores_dtype(p->target, p->dtype_name))
-        return option_error(ds, "options: the %s target computes in f32 only (bf16 and f16 are for opencl, metal or cuda)",
-                            p->target ? p->target : BACKEND_DEFAULT);
+        return option_error(ds, "options: the %s target does not store %s data (codegen/backends.def)",
+                            p->target ? p->target : BACKEND_DEFAULT, p->dtype_name);
     return 0;
 }
 

@@ -101,7 +101,6 @@ void driver_print_help(FILE *f) {
           "  -O0 .. -O3            optimisation level (default -O2)\n"
           "  --dtype T             f32 (default) | bf16 | f16: the model's float tensors\n"
           "                        (weights, activations) in T, fp32 accumulation\n"
-          "                        (--target opencl, metal, cuda)\n"
           "  --embed-weights       bake the weights into the library (default: they are\n"
           "                        written to MODEL.safetensors beside MODEL.so)\n"
           "  --no-fuse=PASS        switch one fusion pass off (simplify, attention, causal,\n"
@@ -518,8 +517,8 @@ int driver_parse_args(Driver *d, int argc, char **argv) {
     if (o->dtype != DT_F32) {
 #ifdef HAVE_LLVM_C
         if (!backend_stores_dtype(o->target, o->dtype_name))
-            return usage(d, "--dtype %s: the %s target computes in f32 only (bf16 and f16 are for --target opencl, metal or cuda)",
-                         o->dtype_name, o->target ? o->target : BACKEND_DEFAULT);
+            return usage(d, "--dtype %s: the %s target does not store %s data (codegen/backends.def)",
+                         o->dtype_name, o->target ? o->target : BACKEND_DEFAULT, o->dtype_name);
 #else
         return usage(d, "--dtype %s: no code generator in this build", o->dtype_name);
 #endif

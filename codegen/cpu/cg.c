@@ -178,6 +178,91 @@ void cg_mscatter(Cg *c, LLVMValueRef v, LLVMValueRef ptrs, LLVMValueRef mask) {
     cg_intr(c, "llvm.masked.scatter", ts, 2, args, 4);
 }
 
+/* ---- float data in its stored dtype ----------------------------------------
+ * Compiled buffers hold each float dtype in its own width (lower_misc.c):
+ * f32 as float, f16 as IEEE half (F16C converts), bf16 as the top 16 bits
+ * of a float.  Kernels compute in f32: a load widens, a store rounds to
+ * nearest even (ir/types.c f32_to_bf16: NaN stays a quiet NaN, overflow
+ * goes to inf), so a kernel's output is what the interpreter's rounding of
+ * its f32 result gives. */
+LLVMTypeRef cg_elt(Cg *c, DType t) {
+    switch (t) {
+    case DT_BF16: return LLVMInt16TypeInContext(c->ctx);
+    case DT_F16: return LLVMHalfTypeInContext(c->ctx);
+    case DT_I64: return c->i64;
+    case DT_BOOL: return c->i8;
+    default: return c->f32;
+    }
+}
+
+static LLVMTypeRef like(Cg *c, LLVMValueRef v, LLVMTypeRef elt) {
+    LLVMTypeRef t = LLVMTypeOf(v);
+    return LLVMGetTypeKind(t) == LLVMVectorTypeKind ? LLVMVectorType(elt, LLVMGetVectorSize(t)) : elt;
+}
+
+static LLVMValueRef splat_like(Cg *c, LLVMValueRef v, LLVMValueRef k) {
+    LLVMTypeRef t = LLVMTypeOf(v);
+    if (LLVMGetTypeKind(t) != LLVMVectorTypeKind) return k;
+    unsigned n = LLVMGetVectorSize(t);
+    LLVMValueRef e[64];
+    for (unsigned i = 0; i < n && i < 64; i++) e[i] = k;
+    return LLVMConstVector(e, n);
+}
+
+LLVMValueRef cg_widen(Cg *c, DType t, LLVMValueRef v) {
+    LLVMBuilderRef b = c->b;
+    if (t == DT_F16) return LLVMBuildFPExt(b, v, like(c, v, c->f32), "");
+    if (t != DT_BF16) return v;
+    LLVMValueRef w = LLVMBuildZExt(b, v, like(c, v, c->i32), "");
+    w = LLVMBuildShl(b, w, splat_like(c, w, cg_i32c(c, 16)), "");
+    return LLVMBuildBitCast(b, w, like(c, v, c->f32), "");
+}
+
+LLVMValueRef cg_narrow(Cg *c, DType t, LLVMValueRef v) {
+    LLVMBuilderRef b = c->b;
+    if (t == DT_F16) return LLVMBuildFPTrunc(b, v, like(c, v, LLVMHalfTypeInContext(c->ctx)), "");
+    if (t != DT_BF16) return v;
+    LLVMTypeRef it = like(c, v, c->i32);
+    LLVMValueRef u = LLVMBuildBitCast(b, v, it, "");
+    LLVMValueRef k16 = splat_like(c, u, cg_i32c(c, 16));
+    /* RNE: u + 0x7fff + ((u >> 16) & 1), then the top half */
+    LLVMValueRef lsb = LLVMBuildAnd(b, LLVMBuildLShr(b, u, k16, ""), splat_like(c, u, cg_i32c(c, 1)), "");
+    LLVMValueRef r = LLVMBuildAdd(b, LLVMBuildAdd(b, u, splat_like(c, u, cg_i32c(c, 0x7fff)), ""), lsb, "");
+    LLVMValueRef q = LLVMBuildOr(b, LLVMBuildLShr(b, u, k16, ""), splat_like(c, u, cg_i32c(c, 0x40)), "");
+    LLVMValueRef nan = LLVMBuildFCmp(b, LLVMRealUNO, v, v, "");
+    r = LLVMBuildSelect(b, nan, q, LLVMBuildLShr(b, r, k16, ""), "");
+    return LLVMBuildTrunc(b, r, like(c, v, LLVMInt16TypeInContext(c->ctx)), "");
+}
+
+LLVMValueRef cg_ldv(Cg *c, DType t, LLVMValueRef p, LLVMValueRef mask, LLVMValueRef passthru) {
+    LLVMTypeRef vt = LLVMVectorType(cg_elt(c, t), (unsigned)c->vw);
+    if (!mask) return cg_widen(c, t, cg_load(c, vt, p, (unsigned)dtype_size(t)));
+    if (t == DT_F32) return cg_mload(c, p, mask, passthru);
+    LLVMTypeRef ts[2] = {vt, c->ptr};
+    LLVMValueRef args[4] = {p, cg_i32c(c, 2), mask, LLVMConstNull(vt)};
+    LLVMValueRef v = cg_widen(c, t, cg_intr(c, "llvm.masked.load", ts, 2, args, 4));
+    return passthru ? LLVMBuildSelect(c->b, mask, v, passthru, "") : v;
+}
+
+void cg_stv(Cg *c, DType t, LLVMValueRef v, LLVMValueRef p, LLVMValueRef mask) {
+    if (!mask) { cg_store(c, cg_narrow(c, t, v), p, (unsigned)dtype_size(t)); return; }
+    if (t == DT_F32) { cg_mstore(c, v, p, mask); return; }
+    LLVMValueRef n = cg_narrow(c, t, v);
+    LLVMTypeRef ts[2] = {LLVMTypeOf(n), c->ptr};
+    LLVMValueRef args[4] = {n, p, cg_i32c(c, 2), mask};
+    cg_intr(c, "llvm.masked.store", ts, 2, args, 4);
+}
+
+LLVMValueRef cg_lds(Cg *c, DType t, LLVMValueRef p) {
+    return cg_widen(c, t, cg_load(c, cg_elt(c, t), p, (unsigned)dtype_size(t)));
+}
+void cg_sts(Cg *c, DType t, LLVMValueRef v, LLVMValueRef p) {
+    cg_store(c, cg_narrow(c, t, v), p, (unsigned)dtype_size(t));
+}
+LLVMValueRef cg_gepd(Cg *c, DType t, LLVMValueRef base, LLVMValueRef idx) {
+    return cg_gep(c, cg_elt(c, t), base, idx);
+}
+
 LLVMValueRef cg_var(Cg *c, LLVMTypeRef t, LLVMValueRef init) {
     LLVMValueRef a = LLVMBuildAlloca(c->ab, t, "var");
     if (init) LLVMBuildStore(c->b, init, a);

@@ -123,6 +123,18 @@ void         cg_mstore(Cg *c, LLVMValueRef v, LLVMValueRef p, LLVMValueRef mask)
 LLVMValueRef cg_mgather(Cg *c, LLVMValueRef ptrs, LLVMValueRef mask);    /* <vw x ptr> */
 void         cg_mscatter(Cg *c, LLVMValueRef v, LLVMValueRef ptrs, LLVMValueRef mask);
 
+/* Float data in its stored dtype (f32, bf16 as 16 bits, f16 as half),
+ * computed in f32: loads widen, stores round to nearest even. */
+LLVMTypeRef  cg_elt(Cg *c, DType t);                               /* the element's storage type */
+LLVMValueRef cg_gepd(Cg *c, DType t, LLVMValueRef base, LLVMValueRef idx);
+LLVMValueRef cg_widen(Cg *c, DType t, LLVMValueRef v);            /* stored -> f32, scalar or vector */
+LLVMValueRef cg_narrow(Cg *c, DType t, LLVMValueRef v);           /* f32 -> stored (RNE) */
+/* a vector of vw elements at p as <vw x float>; mask NULL = every lane */
+LLVMValueRef cg_ldv(Cg *c, DType t, LLVMValueRef p, LLVMValueRef mask, LLVMValueRef passthru);
+void         cg_stv(Cg *c, DType t, LLVMValueRef v, LLVMValueRef p, LLVMValueRef mask);
+LLVMValueRef cg_lds(Cg *c, DType t, LLVMValueRef p);             /* one element as float */
+void         cg_sts(Cg *c, DType t, LLVMValueRef v, LLVMValueRef p);
+
 /* Stack memory in the entry block (promoted to registers by SROA/mem2reg). */
 LLVMValueRef cg_var(Cg *c, LLVMTypeRef t, LLVMValueRef init);
 LLVMValueRef cg_array(Cg *c, LLVMTypeRef elt, int64_t n, unsigned align);
@@ -205,6 +217,10 @@ typedef struct GemmCfg {
     int  mr, nr, vw;
     int  nb;            /* columns per tile (multiple of nr) */
     int  mc, kc;        /* row block (multiple of mr) and depth block */
+    DType dt;           /* of A, B, bias, residual and C (cpu_supports: one dtype) */
+    /* C is not f32: partial sums between k blocks go to an f32 block on
+     * the stack (mc x nb), not through C (a bf16 C would round them) */
+    bool scratch;
 } GemmCfg;
 
 #endif

@@ -20,7 +20,9 @@
  * Q, K, V, mask are read through strides (dims), so broadcast and
  * head-split views need no copies.  Grouped-query attention (a.i = G > 1)
  * maps query head h to key/value head h / G: K and V keep their Hq / G
- * heads, nothing is repeated. */
+ * heads, nothing is repeated.
+ * Q, K, V, a float mask and the output are each in their dtype (f32,
+ * bf16, f16), widened at the load; scores, m, l and O are f32. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -40,6 +42,8 @@ int cpu_gen_attn(Cg *c, const KernelSpec *pk, LtcDiag *d) {
         return diag_set(d, pk->loc, "cpu backend: %s: attention blocks %dx%d (group %d) are not what this "
                         "generator is built for (a tune bug)", pk->name, pk->tune.att_br, pk->tune.att_bc,
                         pk->tune.att_rg);
+    DType qt = pk->in_dtypes[0], kt = pk->in_dtypes[1], vt = pk->in_dtypes[2], ot = pk->dtype;
+    DType mt = pk->mask == 2 ? pk->in_dtypes[3] : DT_F32;
     double scale = pk->scale > 0 ? pk->scale : 1.0 / sqrt((double)D);
     /* O rows are padded to Dvp (a vector multiple); V loads and output
      * stores of the last vector are masked when Dv is not a multiple */
@@ -82,10 +86,10 @@ int cpu_gen_attn(Cg *c, const KernelSpec *pk, LtcDiag *d) {
      * Hq / G heads), so K and V are never copied */
     LLVMValueRef b1kv = group > 1 ? LLVMBuildUDiv(b, b1, cg_i64c(c, group), "") : b1;
 #define BOFF(h, s0, s1) LLVMBuildAdd(b, LLVMBuildMul(b, b0, cg_dim(c, s0), ""), LLVMBuildMul(b, h, cg_dim(c, s1), ""), "")
-    LLVMValueRef qb = cg_gep(c, c->f32, Q, BOFF(b1, AD_QS0, AD_QS1));
-    LLVMValueRef kb = cg_gep(c, c->f32, K, BOFF(b1kv, AD_KS0, AD_KS1));
-    LLVMValueRef vb = cg_gep(c, c->f32, V, BOFF(b1kv, AD_VS0, AD_VS1));
-    LLVMValueRef mb = cg_gep(c, mask_bool ? c->i8 : c->f32, MK, BOFF(b1, AD_MS0, AD_MS1));
+    LLVMValueRef qb = cg_gepd(c, qt, Q, BOFF(b1, AD_QS0, AD_QS1));
+    LLVMValueRef kb = cg_gepd(c, kt, K, BOFF(b1kv, AD_KS0, AD_KS1));
+    LLVMValueRef vb = cg_gepd(c, vt, V, BOFF(b1kv, AD_VS0, AD_VS1));
+    LLVMValueRef mb = cg_gep(c, mask_bool ? c->i8 : cg_elt(c, mt), MK, BOFF(b1, AD_MS0, AD_MS1));
 #undef BOFF
     CgLoop lr, ld, lc, lj, ldv, lp;
     /* init every slot (rows past the block use spare ones) */
@@ -115,7 +119,7 @@ int cpu_gen_attn(Cg *c, const KernelSpec *pk, LtcDiag *d) {
             LLVMValueRef cc = cg_for(c, &lc, zero, cg_i64c(c, BC), one);
             LLVMValueRef okc = LLVMBuildICmp(b, LLVMIntSLT, cc, nk, "");
             LLVMValueRef jj = LLVMBuildAdd(b, j0, LLVMBuildSelect(b, okc, cc, zero, ""), "");
-            LLVMValueRef kx = cg_load(c, c->f32, cg_gep(c, c->f32, kb, LLVMBuildAdd(b, LLVMBuildMul(b, jj, kss, ""), dd, "")), 4);
+            LLVMValueRef kx = cg_lds(c, kt, cg_gepd(c, kt, kb, LLVMBuildAdd(b, LLVMBuildMul(b, jj, kss, ""), dd, "")));
             cg_store(c, LLVMBuildSelect(b, okc, kx, cg_f32c(c, 0), ""),
                      cg_gep(c, c->f32, KT, LLVMBuildAdd(b, LLVMBuildMul(b, dd, cg_i64c(c, BC), ""), cc, "")), 4);
             cg_endfor(c, &lc);
@@ -131,7 +135,7 @@ int cpu_gen_attn(Cg *c, const KernelSpec *pk, LtcDiag *d) {
             slot[u] = LLVMBuildAdd(b, rg, cg_i64c(c, u), "");   /* its O/m/l slot, < BR */
             /* rows past the block recompute the last row into slots never read */
             iu[u] = LLVMBuildAdd(b, i0, cg_min64(c, slot[u], lastr), "");
-            qrow[u] = cg_gep(c, c->f32, qb, LLVMBuildMul(b, iu[u], qss, ""));
+            qrow[u] = cg_gepd(c, qt, qb, LLVMBuildMul(b, iu[u], qss, ""));
             for (int cv = 0; cv < ATT_BCV; cv++) {
                 sv[u][cv] = cg_var(c, c->vf, NULL);
                 cg_set(c, sv[u][cv], cg_vf32c(c, 0));
@@ -145,7 +149,7 @@ int cpu_gen_attn(Cg *c, const KernelSpec *pk, LtcDiag *d) {
             for (int cv = 0; cv < ATT_BCV; cv++)
                 ktv[cv] = cg_load(c, c->vf, cg_gep(c, c->f32, ktrow, cg_i64c(c, cv * vw)), (unsigned)vw * 4);
             for (int u = 0; u < G; u++) {
-                LLVMValueRef qx = cg_splat(c, cg_load(c, c->f32, cg_gep(c, c->f32, qrow[u], dd), 4));
+                LLVMValueRef qx = cg_splat(c, cg_lds(c, qt, cg_gepd(c, qt, qrow[u], dd)));
                 for (int cv = 0; cv < ATT_BCV; cv++)
                     cg_set(c, sv[u][cv], cg_fma(c, qx, ktv[cv], cg_get(c, c->vf, sv[u][cv])));
             }
@@ -153,14 +157,12 @@ int cpu_gen_attn(Cg *c, const KernelSpec *pk, LtcDiag *d) {
         } else {
             /* one row: s[c] = q . K[j0 + c], vectorised over d, no transpose */
             LLVMValueRef kc = cg_for(c, &lc, zero, nk, one);
-            LLVMValueRef krow = cg_gep(c, c->f32, kb, LLVMBuildMul(b, LLVMBuildAdd(b, j0, kc, ""), kss, ""));
+            LLVMValueRef krow = cg_gepd(c, kt, kb, LLVMBuildMul(b, LLVMBuildAdd(b, j0, kc, ""), kss, ""));
             LLVMValueRef acc = NULL;
             for (int e = 0; e < D; e += vw) {
                 LLVMValueRef m = D - e >= vw ? NULL : cg_mask_lt(c, cg_i64c(c, D - e));
-                LLVMValueRef qx = m ? cg_mload(c, cg_gep(c, c->f32, qrow[0], cg_i64c(c, e)), m, NULL)
-                                    : cg_vload(c, cg_gep(c, c->f32, qrow[0], cg_i64c(c, e)));
-                LLVMValueRef kx = m ? cg_mload(c, cg_gep(c, c->f32, krow, cg_i64c(c, e)), m, NULL)
-                                    : cg_vload(c, cg_gep(c, c->f32, krow, cg_i64c(c, e)));
+                LLVMValueRef qx = cg_ldv(c, qt, cg_gepd(c, qt, qrow[0], cg_i64c(c, e)), m, NULL);
+                LLVMValueRef kx = cg_ldv(c, kt, cg_gepd(c, kt, krow, cg_i64c(c, e)), m, NULL);
                 acc = acc ? cg_fma(c, qx, kx, acc) : LLVMBuildFMul(b, qx, kx, "");
             }
             cg_store(c, cg_hsum(c, acc), cg_gep(c, c->f32, SD, kc), 4);
@@ -176,7 +178,7 @@ int cpu_gen_attn(Cg *c, const KernelSpec *pk, LtcDiag *d) {
                 LLVMValueRef jc = LLVMBuildAdd(b, j0, cg_i64c(c, cv * vw), "");   /* first key of this vector */
                 LLVMValueRef valid = cg_mask_lt(c, LLVMBuildSub(b, nk, cg_i64c(c, cv * vw), ""));
                 if (pk->mask) {
-                    LLVMValueRef mrow = cg_gep(c, mask_bool ? c->i8 : c->f32, mb, LLVMBuildMul(b, i, msi, ""));
+                    LLVMValueRef mrow = cg_gep(c, mask_bool ? c->i8 : cg_elt(c, mt), mb, LLVMBuildMul(b, i, msi, ""));
                     LLVMValueRef mv = LLVMGetUndef(c->vf);
                     LLVMValueRef keep = LLVMConstNull(c->vmask);
                     for (int l = 0; l < vw; l++) {
@@ -187,7 +189,7 @@ int cpu_gen_attn(Cg *c, const KernelSpec *pk, LtcDiag *d) {
                             LLVMValueRef x = cg_load(c, c->i8, cg_gep(c, c->i8, mrow, addr), 1);
                             keep = LLVMBuildInsertElement(b, keep, LLVMBuildICmp(b, LLVMIntNE, x, LLVMConstInt(c->i8, 0, 0), ""), cg_i32c(c, l), "");
                         } else {
-                            mv = LLVMBuildInsertElement(b, mv, cg_load(c, c->f32, cg_gep(c, c->f32, mrow, addr), 4), cg_i32c(c, l), "");
+                            mv = LLVMBuildInsertElement(b, mv, cg_lds(c, mt, cg_gepd(c, mt, mrow, addr)), cg_i32c(c, l), "");
                         }
                     }
                     if (mask_bool) valid = LLVMBuildAnd(b, valid, keep, "");
@@ -246,8 +248,8 @@ int cpu_gen_attn(Cg *c, const KernelSpec *pk, LtcDiag *d) {
             cg_set(c, ov[u], LLVMBuildFMul(b, cg_load(c, c->vf, optr[u], (unsigned)vw * 4), cg_splat(c, alpha[u]), ""));
         }
         LLVMValueRef pc = cg_for(c, &lp, zero, nk, one);
-        LLVMValueRef vrow = cg_gep(c, c->f32, vb, LLVMBuildAdd(b, LLVMBuildMul(b, LLVMBuildAdd(b, j0, pc, ""), vss, ""), dv, ""));
-        LLVMValueRef vv = vmask ? cg_mload(c, vrow, vmask, NULL) : cg_vload(c, vrow);
+        LLVMValueRef vrow = cg_gepd(c, vt, vb, LLVMBuildAdd(b, LLVMBuildMul(b, LLVMBuildAdd(b, j0, pc, ""), vss, ""), dv, ""));
+        LLVMValueRef vv = cg_ldv(c, vt, vrow, vmask, NULL);
         for (int u = 0; u < G; u++) {
             LLVMValueRef pcv = cg_splat(c, cg_load(c, c->f32, cg_gep(c, c->f32, P, LLVMBuildAdd(b, pc, cg_i64c(c, u * BC), "")), 4));
             cg_set(c, ov[u], cg_fma(c, pcv, vv, cg_get(c, c->vf, ov[u])));
@@ -265,13 +267,12 @@ int cpu_gen_attn(Cg *c, const KernelSpec *pk, LtcDiag *d) {
     r = cg_for(c, &lr, zero, nrows, one);
     LLVMValueRef inv = cg_splat(c, cg_load(c, c->f32, cg_gep(c, c->f32, Lr, r), 4));
     LLVMValueRef orow2 = cg_gep(c, c->f32, O, LLVMBuildMul(b, r, cg_i64c(c, Dvp), ""));
-    LLVMValueRef dst = cg_gep(c, c->f32, OUT, LLVMBuildMul(b, LLVMBuildAdd(b, t, r, ""), cg_i64c(c, Dv), ""));
+    LLVMValueRef dst = cg_gepd(c, ot, OUT, LLVMBuildMul(b, LLVMBuildAdd(b, t, r, ""), cg_i64c(c, Dv), ""));
     for (int e = 0; e < ndv; e++) {
         LLVMValueRef x = cg_load(c, c->vf, cg_gep(c, c->f32, orow2, cg_i64c(c, e * vw)), (unsigned)vw * 4);
         x = LLVMBuildFDiv(b, x, inv, "");
-        LLVMValueRef at = cg_gep(c, c->f32, dst, cg_i64c(c, e * vw));
-        if (Dv - e * vw < vw) cg_mstore(c, x, at, cg_mask_lt(c, cg_i64c(c, Dv - e * vw)));
-        else cg_vstore(c, x, at);
+        LLVMValueRef at = cg_gepd(c, ot, dst, cg_i64c(c, e * vw));
+        cg_stv(c, ot, x, at, Dv - e * vw < vw ? cg_mask_lt(c, cg_i64c(c, Dv - e * vw)) : NULL);
     }
     cg_endfor(c, &lr);
 

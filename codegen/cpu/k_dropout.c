@@ -8,7 +8,8 @@
  *
  *   bufs [x, out], dims [numel, seed_lo, seed_hi] (the Philox key in dims,
  *   so the JIT reuses the kernel for other seeds), call at dims[3];
- *   tiles: blocks of DROP_TILE elements. */
+ *   tiles: blocks of DROP_TILE elements.  x and out in their float dtype
+ *   (f32, bf16, f16), computed in f32. */
 #include "codegen/cpu/cpu.h"
 #include "codegen/kernel_layout.h"
 
@@ -28,7 +29,7 @@ int cpu_gen_dropout(Cg *c, const KernelSpec *pk, LtcDiag *d) {
     CgLoop l;
     LLVMValueRef i = cg_for(c, &l, lo, hi, cg_i64c(c, vw));
     LLVMValueRef m = cg_mask_lt(c, LLVMBuildSub(b, hi, i, ""));
-    LLVMValueRef x = cg_mload(c, cg_gep(c, c->f32, X, i), m, cg_vf32c(c, 0));
+    LLVMValueRef x = cg_ldv(c, pk->in_dtypes[0], cg_gepd(c, pk->in_dtypes[0], X, i), m, cg_vf32c(c, 0));
     LLVMValueRef idx = LLVMBuildAdd(b, cg_splat(c, i), LLVMBuildZExt(b, cg_iota(c), v64, ""), "");
     LLVMValueRef bits = cg_philox(c, seed_lo, seed_hi, call, idx);
     LLVMValueRef u = LLVMBuildFMul(b, LLVMBuildUIToFP(b, LLVMBuildLShr(b, bits, cg_splat(c, cg_i32c(c, 8)), ""), c->vf, ""),
@@ -40,7 +41,7 @@ int cpu_gen_dropout(Cg *c, const KernelSpec *pk, LtcDiag *d) {
                                                         cg_splat(c, LLVMConstReal(c->f64, p >= 1 ? 0 : 1.0 / (1.0 - p))), ""),
                                        c->vf, "");
     LLVMValueRef y = LLVMBuildSelect(b, keep, xs, cg_vf32c(c, 0), "");
-    cg_mstore(c, y, cg_gep(c, c->f32, Y, i), m);
+    cg_stv(c, pk->dtype, y, cg_gepd(c, pk->dtype, Y, i), m);
     cg_endfor(c, &l);
     cg_kernel_end(c);
     return 0;

@@ -5,7 +5,8 @@
  * with merged leading dims and per-input strides in the step's dims; the
  * spec says how many leading dims there are and whether each input's last
  * dim is contiguous (a vector load) or broadcast (a scalar per row).  One
- * row per tile.  Dtypes here: f32 (bool only as a masked_fill mask). */
+ * row per tile.  Float data in its stored dtype (f32, bf16, f16; cg_ldv),
+ * computed in f32; bool only as a masked_fill mask. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -37,25 +38,26 @@ int cpu_gen_eltwise(Cg *c, const KernelSpec *pk, LtcDiag *d) {
         for (int k = 0; k < nin; k++) off[k] = LLVMBuildAdd(b, off[k], LLVMBuildMul(b, idx, st[k][i], ""), "");
     }
     LLVMValueRef base[2];
+    DType dt[2] = {pk->in_dtypes[0], nin > 1 ? pk->in_dtypes[1] : DT_F32};
     for (int k = 0; k < nin; k++)
-        base[k] = cg_gep(c, (k == 1 && bmask) ? c->i8 : c->f32, in[k], off[k]);
-    LLVMValueRef y = cg_gep(c, c->f32, OUT, LLVMBuildMul(b, t, cols, ""));
+        base[k] = (k == 1 && bmask) ? cg_gep(c, c->i8, in[k], off[k]) : cg_gepd(c, dt[k], in[k], off[k]);
+    LLVMValueRef y = cg_gepd(c, pk->dtype, OUT, LLVMBuildMul(b, t, cols, ""));
     LLVMValueRef j = cg_for(c, &lj, cg_i64c(c, 0), cols, cg_i64c(c, c->vw));
     LLVMValueRef m = cg_mask_lt(c, LLVMBuildSub(b, cols, j, ""));
     LLVMValueRef v[2];
     for (int k = 0; k < nin; k++) {
-        LLVMTypeRef et = (k == 1 && bmask) ? c->i8 : c->f32;
+        bool is_mask = k == 1 && bmask;
         if (L.vec[k]) {
-            if (et == c->i8) {
+            if (is_mask) {
                 LLVMTypeRef vt = LLVMVectorType(c->i8, (unsigned)c->vw);
                 LLVMTypeRef ts[2] = {vt, c->ptr};
                 LLVMValueRef a[4] = {cg_gep(c, c->i8, base[k], j), cg_i32c(c, 1), m, LLVMConstNull(vt)};
                 v[k] = cg_intr(c, "llvm.masked.load", ts, 2, a, 4);
             } else {
-                v[k] = cg_mload(c, cg_gep(c, c->f32, base[k], j), m, NULL);
+                v[k] = cg_ldv(c, dt[k], cg_gepd(c, dt[k], base[k], j), m, NULL);
             }
         } else {
-            v[k] = cg_splat(c, cg_load(c, et, base[k], et == c->i8 ? 1 : 4));
+            v[k] = cg_splat(c, is_mask ? cg_load(c, c->i8, base[k], 1) : cg_lds(c, dt[k], base[k]));
         }
     }
     /* the op's expr column (ops.def), as every backend computes it */
@@ -63,7 +65,7 @@ int cpu_gen_eltwise(Cg *c, const KernelSpec *pk, LtcDiag *d) {
     if (!r)
         return diag_set(d, pk->loc, "cpu backend: %s: the element-wise expression of %s (ops.def) does not build",
                         pk->name, pk->op ? pk->op : "?");
-    cg_mstore(c, r, cg_gep(c, c->f32, y, j), m);
+    cg_stv(c, pk->dtype, r, cg_gepd(c, pk->dtype, y, j), m);
     cg_endfor(c, &lj);
     cg_endfor(c, &lt);
     cg_kernel_end(c);

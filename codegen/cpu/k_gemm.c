@@ -22,6 +22,11 @@
  *       for jp (nr panels of the tile): B panel kc x nr stays in L1
  *         for ir (mr rows): micro-kernel; at the last k block it applies
  *                           the epilogue (+bias, act, +residual) and stores.
+ * A, B, bias, residual and C share one dtype (f32, bf16 or f16), widened
+ * at the loads; accumulation is f32 and packed panels are f32.  When C is
+ * not f32 the row-block loop moves outside the k-block loop and partial
+ * sums live in an f32 block on the stack (GemmCfg.scratch): C is written
+ * once, rounded once.
  * See docs/cpu_backend.md for the bufs/dims/tiles convention. */
 #include <stdio.h>
 #include <string.h>
@@ -44,20 +49,28 @@ static int gemm_cfg(const KernelSpec *ks, GemmCfg *g, LtcDiag *d) {
     g->act = ks->act;
     g->mr = t->mr; g->nr = t->nr; g->vw = t->vw;
     g->nb = t->nb; g->mc = t->mc; g->kc = t->kc;
+    g->dt = ks->dtype;
+    g->scratch = g->dt != DT_F32;
     return 0;
 }
 
 /* ---- micro-kernel ------------------------------------------------------------------- */
-/* void ukr(a, lda, mval, bp, kcl, c, offs, nval, flags, bias, res, ldr)
+/* void ukr(a, lda, mval, bp, kcl, c, offs, nval, flags, bias, res, ldr, sp, sld)
  * C element (r, v-th vector) lives at c + offs[r] + offs[mr + v]: row and
  * column offsets are separable, which covers plain row-major C and the
  * head-split output of qkv_linear alike (with g->scatter, offs[mr + j] per
  * column j: a head dim that is not a vector multiple).
- * flags bit 0: first k block (start from 0, not from C); bit 1: last (epilogue). */
+ * flags bit 0: first k block (start from 0, not from C); bit 1: last (epilogue).
+ * With g->scratch, partial sums are read from and written to the f32 block
+ * at sp (row stride sld, every lane in bounds), and only the last k block
+ * writes C. */
 static LLVMValueRef gen_ukr(Cg *c, const GemmCfg *g, const char *name) {
-    LLVMTypeRef ps[12] = {c->ptr, c->i64, c->i64, c->ptr, c->i64, c->ptr,
-                          c->ptr, c->i64, c->i32, c->ptr, c->ptr, c->i64};
-    LLVMValueRef fn = cg_func_begin(c, name, ps, 12);
+    LLVMTypeRef ps[14] = {c->ptr, c->i64, c->i64, c->ptr, c->i64, c->ptr,
+                          c->ptr, c->i64, c->i32, c->ptr, c->ptr, c->i64, c->ptr, c->i64};
+    LLVMValueRef fn = cg_func_begin(c, name, ps, 14);
+    LLVMValueRef sp = LLVMGetParam(fn, 12), sld = LLVMGetParam(fn, 13);
+    DType dt = g->dt;
+    LLVMTypeRef et = cg_elt(c, dt);
     LLVMValueRef a = LLVMGetParam(fn, 0), lda = LLVMGetParam(fn, 1), mval = LLVMGetParam(fn, 2);
     LLVMValueRef bp = LLVMGetParam(fn, 3), kcl = LLVMGetParam(fn, 4), cp = LLVMGetParam(fn, 5);
     LLVMValueRef offs = LLVMGetParam(fn, 6), nval = LLVMGetParam(fn, 7), flags = LLVMGetParam(fn, 8);
@@ -78,16 +91,16 @@ static LLVMValueRef gen_ukr(Cg *c, const GemmCfg *g, const char *name) {
             LLVMValueRef ro = cg_load(c, c->i64, cg_gep(c, c->i64, offs, cg_i64c(c, r)), 8);
             if (g->scatter) {
                 LLVMValueRef co = cg_load(c, v64, cg_gep(c, c->i64, offs, cg_i64c(c, mr + v * g->vw)), 8);
-                caddr[r][v] = cg_gep(c, c->f32, cp, LLVMBuildAdd(b, cg_splat(c, ro), co, ""));
+                caddr[r][v] = cg_gep(c, et, cp, LLVMBuildAdd(b, cg_splat(c, ro), co, ""));
             } else {
                 LLVMValueRef co = cg_load(c, c->i64, cg_gep(c, c->i64, offs, cg_i64c(c, mr + v)), 8);
-                caddr[r][v] = cg_gep(c, c->f32, cp, LLVMBuildAdd(b, ro, co, ""));
+                caddr[r][v] = cg_gep(c, et, cp, LLVMBuildAdd(b, ro, co, ""));
             }
         }
     for (int r = 0; r < mr; r++) {
         /* rows past M read row M-1: valid memory, never stored */
         LLVMValueRef rr = cg_min64(c, cg_i64c(c, r), last_row);
-        arow[r] = cg_gep(c, c->f32, a, LLVMBuildMul(b, rr, lda, ""));
+        arow[r] = cg_gep(c, et, a, LLVMBuildMul(b, rr, lda, ""));
         rowvalid[r] = LLVMBuildICmp(b, LLVMIntSLT, cg_i64c(c, r), mval, "");
         for (int v = 0; v < nv; v++) {
             m[r][v] = LLVMBuildSelect(b, rowvalid[r], cm[v], nomask, "");
@@ -97,11 +110,18 @@ static LLVMValueRef gen_ukr(Cg *c, const GemmCfg *g, const char *name) {
     LLVMValueRef first = LLVMBuildICmp(b, LLVMIntNE, LLVMBuildAnd(b, flags, cg_i32c(c, 1), ""),
                                        cg_i32c(c, 0), "");
     CgIf f;
+    /* f32 scratch: sp + r * sld + v * vw */
+    LLVMValueRef saddr[32][4];
+    for (int r = 0; r < mr && g->scratch; r++)
+        for (int v = 0; v < nv; v++)
+            saddr[r][v] = cg_gep(c, c->f32, sp, LLVMBuildAdd(b, LLVMBuildMul(b, cg_i64c(c, r), sld, ""),
+                                                             cg_i64c(c, v * g->vw), ""));
     cg_if(c, &f, LLVMBuildNot(b, first, ""), false);
     for (int r = 0; r < mr; r++)
         for (int v = 0; v < nv; v++)
-            cg_set(c, acc[r][v], g->scatter ? cg_mgather(c, caddr[r][v], m[r][v])
-                                            : cg_mload(c, caddr[r][v], m[r][v], NULL));
+            cg_set(c, acc[r][v], g->scratch ? cg_vload(c, saddr[r][v])
+                                 : g->scatter ? cg_mgather(c, caddr[r][v], m[r][v])
+                                              : cg_mload(c, caddr[r][v], m[r][v], NULL));
     cg_endif(c, &f);
 
     CgLoop k;
@@ -111,7 +131,7 @@ static LLVMValueRef gen_ukr(Cg *c, const GemmCfg *g, const char *name) {
     for (int v = 0; v < nv; v++)
         bv[v] = cg_load(c, c->vf, cg_gep(c, c->f32, bk, cg_i64c(c, v * g->vw)), 64);
     for (int r = 0; r < mr; r++) {
-        LLVMValueRef av = cg_splat(c, cg_load(c, c->f32, cg_gep(c, c->f32, arow[r], kk), 4));
+        LLVMValueRef av = cg_splat(c, cg_lds(c, dt, cg_gep(c, et, arow[r], kk)));
         for (int v = 0; v < nv; v++)
             cg_set(c, acc[r][v], cg_fma(c, av, bv[v], cg_get(c, c->vf, acc[r][v])));
     }
@@ -124,25 +144,44 @@ static LLVMValueRef gen_ukr(Cg *c, const GemmCfg *g, const char *name) {
         cg_if(c, &f, last, false);
         LLVMValueRef bvec[4];
         for (int v = 0; v < nv && g->has_bias; v++)
-            bvec[v] = cg_mload(c, cg_gep(c, c->f32, bias, cg_i64c(c, v * g->vw)), cm[v], NULL);
+            bvec[v] = cg_ldv(c, dt, cg_gep(c, et, bias, cg_i64c(c, v * g->vw)), cm[v], NULL);
         for (int r = 0; r < mr; r++) {
-            LLVMValueRef rrow = g->has_res ? cg_gep(c, c->f32, res, LLVMBuildMul(b, cg_i64c(c, r), ldr, "")) : NULL;
+            LLVMValueRef rrow = g->has_res ? cg_gep(c, et, res, LLVMBuildMul(b, cg_i64c(c, r), ldr, "")) : NULL;
             for (int v = 0; v < nv; v++) {
                 LLVMValueRef x = cg_get(c, c->vf, acc[r][v]);
                 if (g->has_bias) x = LLVMBuildFAdd(b, x, bvec[v], "");
                 x = cg_act(c, g->act, x);
                 if (g->has_res)
-                    x = LLVMBuildFAdd(b, x, cg_mload(c, cg_gep(c, c->f32, rrow, cg_i64c(c, v * g->vw)),
-                                                     m[r][v], NULL), "");
+                    x = LLVMBuildFAdd(b, x, cg_ldv(c, dt, cg_gep(c, et, rrow, cg_i64c(c, v * g->vw)),
+                                                   m[r][v], NULL), "");
                 cg_set(c, acc[r][v], x);
             }
         }
         cg_endif(c, &f);
     }
+    if (g->scratch) {
+        /* not the last k block: partial sums to the scratch; return */
+        CgIf part;
+        cg_if(c, &part, LLVMBuildNot(b, last, ""), false);
+        for (int r = 0; r < mr; r++)
+            for (int v = 0; v < nv; v++) cg_vstore(c, cg_get(c, c->vf, acc[r][v]), saddr[r][v]);
+        LLVMBuildRetVoid(b);
+        LLVMPositionBuilderAtEnd(b, part.join);   /* no cg_endif: the then block has returned */
+    }
     for (int r = 0; r < mr; r++)
-        for (int v = 0; v < nv; v++)
-            if (g->scatter) cg_mscatter(c, cg_get(c, c->vf, acc[r][v]), caddr[r][v], m[r][v]);
-            else cg_mstore(c, cg_get(c, c->vf, acc[r][v]), caddr[r][v], m[r][v]);
+        for (int v = 0; v < nv; v++) {
+            LLVMValueRef x = cg_get(c, c->vf, acc[r][v]);
+            if (!g->scatter) {
+                cg_stv(c, dt, x, caddr[r][v], m[r][v]);
+            } else if (dt == DT_F32) {
+                cg_mscatter(c, x, caddr[r][v], m[r][v]);
+            } else {
+                LLVMValueRef n = cg_narrow(c, dt, x);
+                LLVMTypeRef ts[2] = {LLVMTypeOf(n), LLVMTypeOf(caddr[r][v])};
+                LLVMValueRef sa[4] = {n, caddr[r][v], cg_i32c(c, 2), m[r][v]};
+                cg_intr(c, "llvm.masked.scatter", ts, 2, sa, 4);
+            }
+        }
     LLVMBuildRetVoid(b);
     return fn;
 }
@@ -167,10 +206,10 @@ static void gen_pack_block(Cg *c, const GemmCfg *g, LLVMValueRef bp, LLVMValueRe
     LLVMValueRef kg = LLVMBuildAdd(b, kc0, k, "");
     if (g->kind == 1) {
         /* matmul: B row kg is contiguous in columns */
-        LLVMValueRef row = cg_gep(c, c->f32, B, LLVMBuildAdd(b, LLVMBuildMul(b, kg, ldb, ""), col0, ""));
+        LLVMValueRef row = cg_gepd(c, g->dt, B, LLVMBuildAdd(b, LLVMBuildMul(b, kg, ldb, ""), col0, ""));
         for (int v = 0; v < g->nr / g->vw; v++) {
             LLVMValueRef left = LLVMBuildSub(b, N, LLVMBuildAdd(b, col0, cg_i64c(c, v * g->vw), ""), "");
-            LLVMValueRef x = cg_mload(c, cg_gep(c, c->f32, row, cg_i64c(c, v * g->vw)), cg_mask_lt(c, left), NULL);
+            LLVMValueRef x = cg_ldv(c, g->dt, cg_gepd(c, g->dt, row, cg_i64c(c, v * g->vw)), cg_mask_lt(c, left), NULL);
             cg_store(c, x, cg_gep(c, c->f32, dst, cg_i64c(c, v * g->vw)), 64);
         }
     } else {
@@ -181,8 +220,7 @@ static void gen_pack_block(Cg *c, const GemmCfg *g, LLVMValueRef bp, LLVMValueRe
         LLVMValueRef col = LLVMBuildAdd(b, col0, cc, "");
         LLVMValueRef ok = LLVMBuildICmp(b, LLVMIntSLT, col, N, "");
         LLVMValueRef safe = LLVMBuildSelect(b, ok, col, cg_i64c(c, 0), "");
-        LLVMValueRef x = cg_load(c, c->f32, cg_gep(c, c->f32, B,
-                                 LLVMBuildAdd(b, LLVMBuildMul(b, safe, K, ""), kg, "")), 4);
+        LLVMValueRef x = cg_lds(c, g->dt, cg_gepd(c, g->dt, B, LLVMBuildAdd(b, LLVMBuildMul(b, safe, K, ""), kg, "")));
         x = LLVMBuildSelect(b, ok, x, cg_f32c(c, 0.0), "");
         cg_store(c, x, cg_gep(c, c->f32, dst, cc), 4);
         cg_endfor(c, &lc);
@@ -211,6 +249,8 @@ int cpu_gen_gemm(Cg *c, const KernelSpec *pk, LtcDiag *d) {
     else { ldb = cg_dim(c, MD_LDB); ldc = cg_dim(c, MD_LDC); ldr = ldc; }
     LLVMValueRef bpack = g.packed ? NULL : cg_array(c, c->f32, (int64_t)g.nb * g.kc, 64);
     LLVMValueRef offs = cg_array(c, c->i64, g.mr + g.nr, 8);
+    LLVMValueRef scratch = g.scratch ? cg_array(c, c->f32, (int64_t)g.mc * g.nb, 64) : LLVMConstNull(c->ptr);
+    LLVMTypeRef et = cg_elt(c, g.dt);
     LLVMValueRef qS = NULL, qDh = NULL, qE = NULL, qPs = NULL, qLs = NULL, qHs = NULL;
     if (g.qkv) {
         qS = cg_dim(c, QD_S); qDh = cg_dim(c, QD_DH); qE = cg_dim(c, QD_E);
@@ -236,25 +276,32 @@ int cpu_gen_gemm(Cg *c, const KernelSpec *pk, LtcDiag *d) {
                                          LLVMBuildMul(b, b1, cg_dim(c, MD_SA1), ""), "");
         LLVMValueRef boff = LLVMBuildAdd(b, LLVMBuildMul(b, b0, cg_dim(c, MD_SB0), ""),
                                          LLVMBuildMul(b, b1, cg_dim(c, MD_SB1), ""), "");
-        A = cg_gep(c, c->f32, A0, aoff);
-        B = cg_gep(c, c->f32, B0, boff);
-        C = cg_gep(c, c->f32, C0, LLVMBuildMul(b, tb, LLVMBuildMul(b, M, ldc, ""), ""));
+        A = cg_gep(c, et, A0, aoff);
+        B = cg_gep(c, et, B0, boff);
+        C = cg_gep(c, et, C0, LLVMBuildMul(b, tb, LLVMBuildMul(b, M, ldc, ""), ""));
     }
     LLVMValueRef cb = cg_for(c, &lcb, cb0, cb1, cg_i64c(c, 1));
     LLVMValueRef j0 = LLVMBuildMul(b, cb, cg_i64c(c, g.nb), "");
     LLVMValueRef nbw = cg_min64(c, cg_i64c(c, g.nb), LLVMBuildSub(b, N, j0, ""));
     LLVMValueRef np = ceil_div(c, nbw, g.nr);
 
-    /* at least one k block, so K = 0 still writes act(bias) + residual */
-    LLVMValueRef kc0 = cg_for(c, &lkc, cg_i64c(c, 0), cg_max64(c, K, cg_i64c(c, 1)), cg_i64c(c, g.kc));
-    LLVMValueRef kcl = cg_min64(c, cg_i64c(c, g.kc), LLVMBuildSub(b, K, kc0, ""));
-    LLVMValueRef is_first = LLVMBuildZExt(b, LLVMBuildICmp(b, LLVMIntEQ, kc0, cg_i64c(c, 0), ""), c->i32, "");
-    LLVMValueRef is_last = LLVMBuildZExt(b, LLVMBuildICmp(b, LLVMIntSGE, LLVMBuildAdd(b, kc0, kcl, ""), K, ""), c->i32, "");
-    LLVMValueRef flags = LLVMBuildOr(b, is_first, LLVMBuildShl(b, is_last, cg_i32c(c, 1), ""), "");
-    if (!g.packed) gen_pack_block(c, &g, bpack, B, ldb, N, K, j0, np, kc0, kcl);
-
-    LLVMValueRef ic = cg_for(c, &lic, cg_i64c(c, 0), M, cg_i64c(c, g.mc));
-    LLVMValueRef mcl = cg_min64(c, cg_i64c(c, g.mc), LLVMBuildSub(b, M, ic, ""));
+    /* k blocks outside row blocks (C accumulates in place), or with a
+     * scratch inside them (the row block's partial sums stay on the stack) */
+    LLVMValueRef kc0 = NULL, kcl = NULL, flags = NULL, ic = NULL, mcl = NULL;
+    for (int level = 0; level < 2; level++) {
+        if ((level == 0) == !g.scratch) {
+            /* at least one k block, so K = 0 still writes act(bias) + residual */
+            kc0 = cg_for(c, &lkc, cg_i64c(c, 0), cg_max64(c, K, cg_i64c(c, 1)), cg_i64c(c, g.kc));
+            kcl = cg_min64(c, cg_i64c(c, g.kc), LLVMBuildSub(b, K, kc0, ""));
+            LLVMValueRef is_first = LLVMBuildZExt(b, LLVMBuildICmp(b, LLVMIntEQ, kc0, cg_i64c(c, 0), ""), c->i32, "");
+            LLVMValueRef is_last = LLVMBuildZExt(b, LLVMBuildICmp(b, LLVMIntSGE, LLVMBuildAdd(b, kc0, kcl, ""), K, ""), c->i32, "");
+            flags = LLVMBuildOr(b, is_first, LLVMBuildShl(b, is_last, cg_i32c(c, 1), ""), "");
+            if (!g.packed) gen_pack_block(c, &g, bpack, B, ldb, N, K, j0, np, kc0, kcl);
+        } else {
+            ic = cg_for(c, &lic, cg_i64c(c, 0), M, cg_i64c(c, g.mc));
+            mcl = cg_min64(c, cg_i64c(c, g.mc), LLVMBuildSub(b, M, ic, ""));
+        }
+    }
     LLVMValueRef jp = cg_for(c, &ljp, cg_i64c(c, 0), np, cg_i64c(c, 1));
     LLVMValueRef col = LLVMBuildAdd(b, j0, LLVMBuildMul(b, jp, cg_i64c(c, g.nr), ""), "");
     LLVMValueRef nval = cg_min64(c, cg_i64c(c, g.nr), LLVMBuildSub(b, N, col, ""));
@@ -296,18 +343,21 @@ int cpu_gen_gemm(Cg *c, const KernelSpec *pk, LtcDiag *d) {
         }
         cg_store(c, ro, cg_gep(c, c->i64, offs, cg_i64c(c, r)), 8);
     }
-    LLVMValueRef args[12] = {
-        cg_gep(c, c->f32, A, LLVMBuildAdd(b, LLVMBuildMul(b, row, lda, ""), kc0, "")),
+    LLVMValueRef args[14] = {
+        cg_gep(c, et, A, LLVMBuildAdd(b, LLVMBuildMul(b, row, lda, ""), kc0, "")),
         lda, mval, bpan, kcl, C, offs, nval, flags,
-        cg_gep(c, c->f32, bias, col),
-        cg_gep(c, c->f32, R0, LLVMBuildAdd(b, LLVMBuildMul(b, row, ldr, ""), col, "")),
+        cg_gep(c, et, bias, col),
+        cg_gep(c, et, R0, LLVMBuildAdd(b, LLVMBuildMul(b, row, ldr, ""), col, "")),
         ldr,
+        cg_gep(c, c->f32, scratch, LLVMBuildAdd(b, LLVMBuildMul(b, ir, cg_i64c(c, g.nb), ""),
+                                                LLVMBuildMul(b, jp, cg_i64c(c, g.nr), ""), "")),
+        cg_i64c(c, g.nb),
     };
-    LLVMBuildCall2(b, ukr_t, ukr, args, 12, "");
+    LLVMBuildCall2(b, ukr_t, ukr, args, 14, "");
     cg_endfor(c, &lir);
     cg_endfor(c, &ljp);
-    cg_endfor(c, &lic);
-    cg_endfor(c, &lkc);
+    cg_endfor(c, g.scratch ? &lkc : &lic);
+    cg_endfor(c, g.scratch ? &lic : &lkc);
     cg_endfor(c, &lcb);
     cg_endfor(c, &lt);
     cg_kernel_end(c);
@@ -331,9 +381,9 @@ int cpu_gen_gemm_pack(Cg *c, const KernelSpec *pk, LtcDiag *d) {
     LLVMValueRef cc = cg_for(c, &lc, cg_i64c(c, 0), cg_i64c(c, g.nr), cg_i64c(c, 1));
     LLVMValueRef col = LLVMBuildAdd(b, col0, cc, "");
     LLVMValueRef ok = LLVMBuildICmp(b, LLVMIntSLT, col, N, "");
-    LLVMValueRef wrow = cg_gep(c, c->f32, W, LLVMBuildMul(b, LLVMBuildSelect(b, ok, col, cg_i64c(c, 0), ""), K, ""));
+    LLVMValueRef wrow = cg_gepd(c, g.dt, W, LLVMBuildMul(b, LLVMBuildSelect(b, ok, col, cg_i64c(c, 0), ""), K, ""));
     LLVMValueRef k = cg_for(c, &lk, cg_i64c(c, 0), K, cg_i64c(c, 1));
-    LLVMValueRef x = cg_load(c, c->f32, cg_gep(c, c->f32, wrow, k), 4);
+    LLVMValueRef x = cg_lds(c, g.dt, cg_gepd(c, g.dt, wrow, k));
     cg_store(c, LLVMBuildSelect(b, ok, x, cg_f32c(c, 0.0), ""),
              cg_gep(c, c->f32, pan, LLVMBuildAdd(b, LLVMBuildMul(b, k, cg_i64c(c, g.nr), ""), cc, "")), 4);
     cg_endfor(c, &lk);

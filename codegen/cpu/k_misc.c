@@ -11,7 +11,9 @@
  *           contiguous chunk of the output row.
  *   misc    embedding (tile = id; an id out of range gives a zero row, a
  *           kernel cannot report errors), triu/tril (tile = row), cast.
- * Data is moved as integers of the element's size, so every dtype works. */
+ * Data is moved as integers of the element's size in compiled buffers
+ * (dtype_size: bf16/f16 in 2 bytes), so every dtype works; reduce and cast
+ * read and write floats in their dtype through cg_lds/cg_sts. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -19,7 +21,7 @@
 #include "codegen/cpu/cpu.h"
 
 static LLVMTypeRef elt_type(Cg *c, DType t) {
-    return LLVMIntTypeInContext(c->ctx, (unsigned)(8 * dtype_storage_size(t)));
+    return LLVMIntTypeInContext(c->ctx, (unsigned)(8 * dtype_size(t)));
 }
 
 /* ---- reduce ---------------------------------------------------------------------------- */
@@ -38,7 +40,8 @@ int cpu_gen_reduce(Cg *c, const KernelSpec *pk, LtcDiag *d) {
     cg_set(c, acc, LLVMConstReal(c->f64, sum ? 0.0 : -INFINITY));
     cg_set(c, arg, cg_i64c(c, 0));
     LLVMValueRef j = cg_for(c, &lj, cg_i64c(c, 0), len, cg_i64c(c, 1));
-    LLVMValueRef x = cg_load(c, c->f32, cg_gep(c, c->f32, X, LLVMBuildAdd(b, base, LLVMBuildMul(b, j, inner, ""), "")), 4);
+    DType xt = pk->in_dtypes[0];
+    LLVMValueRef x = cg_lds(c, xt, cg_gepd(c, xt, X, LLVMBuildAdd(b, base, LLVMBuildMul(b, j, inner, ""), "")));
     x = LLVMBuildFPExt(b, x, c->f64, "");
     LLVMValueRef a = cg_get(c, c->f64, acc);
     if (sum) {
@@ -58,7 +61,7 @@ int cpu_gen_reduce(Cg *c, const KernelSpec *pk, LtcDiag *d) {
     if (op == OP_ARGMAX)
         cg_store(c, cg_get(c, c->i64, arg), cg_gep(c, c->i64, Y, t), 8);
     else
-        cg_store(c, LLVMBuildFPTrunc(b, r, c->f32, ""), cg_gep(c, c->f32, Y, t), 4);
+        cg_sts(c, pk->dtype, LLVMBuildFPTrunc(b, r, c->f32, ""), cg_gepd(c, pk->dtype, Y, t));
     cg_endfor(c, &lt);
     cg_kernel_end(c);
     (void)d;
@@ -70,7 +73,7 @@ int cpu_gen_copy(Cg *c, const KernelSpec *pk, LtcDiag *d) {
     (void)d;
     const KsCopy L = pk->copy;      /* the loop nest the lowering chose */
     LLVMTypeRef et = elt_type(c, pk->dtype);
-    unsigned al = (unsigned)dtype_storage_size(pk->dtype);
+    unsigned al = (unsigned)dtype_size(pk->dtype);
     cg_kernel_begin(c, pk->name);
     LLVMBuilderRef b = c->b;
     LLVMValueRef X = cg_buf(c, 0), Y = cg_buf(c, 1), cols = cg_dim(c, 0);
@@ -98,7 +101,7 @@ int cpu_gen_copy(Cg *c, const KernelSpec *pk, LtcDiag *d) {
 
 int cpu_gen_cat(Cg *c, const KernelSpec *pk, LtcDiag *d) {
     LLVMTypeRef et = elt_type(c, pk->dtype);
-    unsigned al = (unsigned)dtype_storage_size(pk->dtype);
+    unsigned al = (unsigned)dtype_size(pk->dtype);
     int nin = pk->cat_group;       /* slots of one step; a part's unused ones have chunk 0 */
     cg_kernel_begin(c, pk->name);
     LLVMBuilderRef b = c->b;
@@ -124,18 +127,16 @@ int cpu_gen_cat(Cg *c, const KernelSpec *pk, LtcDiag *d) {
 static LLVMValueRef convert(Cg *c, LLVMValueRef v, DType from, DType to) {
     LLVMBuilderRef b = c->b;
     if (from == to) return v;
-    LLVMValueRef x;   /* through the interpreter's double */
-    if (from == DT_F32) x = LLVMBuildFPExt(b, v, c->f64, "");
+    LLVMValueRef x;   /* through the interpreter's double (bf16/f16: through f32) */
+    if (from == DT_F32 || from == DT_BF16 || from == DT_F16) x = LLVMBuildFPExt(b, cg_widen(c, from, v), c->f64, "");
     else if (from == DT_I64) x = LLVMBuildSIToFP(b, v, c->f64, "");
     else x = LLVMBuildUIToFP(b, v, c->f64, "");
-    if (to == DT_F32) return LLVMBuildFPTrunc(b, x, c->f32, "");
+    if (to == DT_F32 || to == DT_BF16 || to == DT_F16) return cg_narrow(c, to, LLVMBuildFPTrunc(b, x, c->f32, ""));
     if (to == DT_I64) return LLVMBuildFPToSI(b, x, c->i64, "");
     return LLVMBuildZExt(b, LLVMBuildFCmp(b, LLVMRealUNE, x, LLVMConstReal(c->f64, 0), ""), c->i8, "");
 }
 
-static LLVMTypeRef val_type(Cg *c, DType t) {
-    return t == DT_F32 ? c->f32 : t == DT_I64 ? c->i64 : c->i8;
-}
+static LLVMTypeRef val_type(Cg *c, DType t) { return cg_elt(c, t); }
 
 int cpu_gen_misc(Cg *c, const KernelSpec *pk, LtcDiag *d) {
     int op = pk->opcode;
@@ -144,7 +145,7 @@ int cpu_gen_misc(Cg *c, const KernelSpec *pk, LtcDiag *d) {
     CgLoop lt, lj;
     if (op == OP_EMBEDDING) {
         LLVMTypeRef et = elt_type(c, pk->dtype);
-        unsigned al = (unsigned)dtype_storage_size(pk->dtype);
+        unsigned al = (unsigned)dtype_size(pk->dtype);
         LLVMValueRef ids = cg_buf(c, 0), T = cg_buf(c, 1), Y = cg_buf(c, 2);
         LLVMValueRef num = cg_dim(c, 0), dim = cg_dim(c, 1);
         LLVMValueRef t = cg_for(c, &lt, c->t0, c->t1, cg_i64c(c, 1));
@@ -162,7 +163,7 @@ int cpu_gen_misc(Cg *c, const KernelSpec *pk, LtcDiag *d) {
         /* full: every element f; arange: element j of the one row is
          * lo + j * hi, computed in double as the interpreter does */
         LLVMTypeRef tt = val_type(c, pk->dtype);
-        unsigned al = (unsigned)dtype_storage_size(pk->dtype);
+        unsigned al = (unsigned)dtype_size(pk->dtype);
         LLVMValueRef Y = cg_buf(c, 0), cols = cg_dim(c, 0);
         LLVMValueRef t = cg_for(c, &lt, c->t0, c->t1, cg_i64c(c, 1));
         LLVMValueRef off = LLVMBuildMul(b, t, cols, "");
@@ -175,7 +176,8 @@ int cpu_gen_misc(Cg *c, const KernelSpec *pk, LtcDiag *d) {
             x = LLVMBuildFAdd(b, x, LLVMConstReal(c->f64, pk->lo), "");
         }
         LLVMValueRef v;
-        if (pk->dtype == DT_F32) v = LLVMBuildFPTrunc(b, x, c->f32, "");
+        if (pk->dtype == DT_F32 || pk->dtype == DT_BF16 || pk->dtype == DT_F16)
+            v = cg_narrow(c, pk->dtype, LLVMBuildFPTrunc(b, x, c->f32, ""));
         else if (pk->dtype == DT_I64) v = LLVMBuildFPToSI(b, x, c->i64, "");
         else v = LLVMBuildZExt(b, LLVMBuildFCmp(b, LLVMRealUNE, x, LLVMConstReal(c->f64, 0), ""), c->i8, "");
         cg_store(c, v, cg_gep(c, tt, Y, LLVMBuildAdd(b, off, j, "")), al);
@@ -183,7 +185,7 @@ int cpu_gen_misc(Cg *c, const KernelSpec *pk, LtcDiag *d) {
         cg_endfor(c, &lt);
     } else if (op == OP_TRIU || op == OP_TRIL) {
         LLVMTypeRef et = elt_type(c, pk->dtype);
-        unsigned al = (unsigned)dtype_storage_size(pk->dtype);
+        unsigned al = (unsigned)dtype_size(pk->dtype);
         LLVMValueRef X = cg_buf(c, 0), Y = cg_buf(c, 1), rows = cg_dim(c, 0), cols = cg_dim(c, 1);
         LLVMValueRef t = cg_for(c, &lt, c->t0, c->t1, cg_i64c(c, 1));
         LLVMValueRef i = LLVMBuildSRem(b, t, rows, "");
@@ -204,8 +206,8 @@ int cpu_gen_misc(Cg *c, const KernelSpec *pk, LtcDiag *d) {
         LLVMValueRef off = LLVMBuildMul(b, t, cols, "");
         LLVMValueRef j = cg_for(c, &lj, cg_i64c(c, 0), cols, cg_i64c(c, 1));
         LLVMValueRef e = LLVMBuildAdd(b, off, j, "");
-        LLVMValueRef v = cg_load(c, ft, cg_gep(c, ft, X, e), (unsigned)dtype_storage_size(from));
-        cg_store(c, convert(c, v, from, to), cg_gep(c, tt, Y, e), (unsigned)dtype_storage_size(to));
+        LLVMValueRef v = cg_load(c, ft, cg_gep(c, ft, X, e), (unsigned)dtype_size(from));
+        cg_store(c, convert(c, v, from, to), cg_gep(c, tt, Y, e), (unsigned)dtype_size(to));
         cg_endfor(c, &lj);
         cg_endfor(c, &lt);
     } else {

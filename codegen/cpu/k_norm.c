@@ -7,7 +7,10 @@
  *               ADDNORM_HAS_SUM (bufs[5], see docs/cpu_backend.md)
  *   softmax     y = exp(x - max) / sum exp(x - max)
  *   log_softmax y = x - max - log(sum exp(x - max))
- * Sums are fp32 vectors of vw partial sums, reduced by a tree at the end. */
+ * Sums are fp32 vectors of vw partial sums, reduced by a tree at the end.
+ * Every tensor of a kernel is in its dtype (f32, bf16 or f16: cpu_supports
+ * checks they agree), computed in f32; add_norm's s is rounded to it once,
+ * where it is stored, and every pass reads that value. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -36,7 +39,8 @@ int cpu_gen_norm(Cg *c, const KernelSpec *pk, LtcDiag *d) {
     CgLoop lt, l1, l2, l3;
     LLVMValueRef t = cg_for(c, &lt, c->t0, c->t1, cg_i64c(c, 1));
     LLVMValueRef off = LLVMBuildMul(b, t, N, "");
-    LLVMValueRef x = cg_gep(c, c->f32, X, off), y = cg_gep(c, c->f32, OUT, off);
+    DType dt = pk->dtype;
+    LLVMValueRef x = cg_gepd(c, dt, X, off), y = cg_gepd(c, dt, OUT, off);
     LLVMValueRef src = x;
     LLVMValueRef zero = cg_vf32c(c, 0);
 
@@ -44,11 +48,12 @@ int cpu_gen_norm(Cg *c, const KernelSpec *pk, LtcDiag *d) {
     cg_set(c, acc, zero);
     {
         VLOOP(l1, j, m, N);
-        LLVMValueRef v = cg_mload(c, cg_gep(c, c->f32, x, j), m, NULL);
+        LLVMValueRef v = cg_ldv(c, dt, cg_gepd(c, dt, x, j), m, NULL);
         if (add) {
-            v = LLVMBuildFAdd(b, v, cg_mload(c, cg_gep(c, c->f32, cg_gep(c, c->f32, Rr, off), j), m, NULL), "");
-            cg_mstore(c, v, cg_gep(c, c->f32, y, j), m);
-            if (has_sum) cg_mstore(c, v, cg_gep(c, c->f32, cg_gep(c, c->f32, SUM, off), j), m);
+            v = LLVMBuildFAdd(b, v, cg_ldv(c, dt, cg_gepd(c, dt, cg_gepd(c, dt, Rr, off), j), m, NULL), "");
+            v = cg_widen(c, dt, cg_narrow(c, dt, v));   /* the value stored */
+            cg_stv(c, dt, v, cg_gepd(c, dt, y, j), m);
+            if (has_sum) cg_stv(c, dt, v, cg_gepd(c, dt, cg_gepd(c, dt, SUM, off), j), m);
         }
         LLVMValueRef a = cg_get(c, c->vf, acc);
         cg_set(c, acc, rms ? cg_fma(c, v, v, a) : LLVMBuildFAdd(b, a, v, ""));
@@ -63,7 +68,7 @@ int cpu_gen_norm(Cg *c, const KernelSpec *pk, LtcDiag *d) {
         /* pass 2: var = mean((s - mean)^2) */
         cg_set(c, acc, zero);
         VLOOP(l2, j, m, N);
-        LLVMValueRef v = LLVMBuildFSub(b, cg_mload(c, cg_gep(c, c->f32, src, j), m, NULL), cg_splat(c, mean), "");
+        LLVMValueRef v = LLVMBuildFSub(b, cg_ldv(c, dt, cg_gepd(c, dt, src, j), m, NULL), cg_splat(c, mean), "");
         v = LLVMBuildSelect(b, m, v, zero, "");
         cg_set(c, acc, cg_fma(c, v, v, cg_get(c, c->vf, acc)));
         cg_endfor(c, &l2);
@@ -76,11 +81,11 @@ int cpu_gen_norm(Cg *c, const KernelSpec *pk, LtcDiag *d) {
     /* pass 3: y = (s - mean) * rstd * w + b */
     {
         VLOOP(l3, j, m, N);
-        LLVMValueRef v = cg_mload(c, cg_gep(c, c->f32, src, j), m, NULL);
+        LLVMValueRef v = cg_ldv(c, dt, cg_gepd(c, dt, src, j), m, NULL);
         v = LLVMBuildFMul(b, LLVMBuildFSub(b, v, vmean, ""), vrstd, "");
-        if (has_w) v = LLVMBuildFMul(b, v, cg_mload(c, cg_gep(c, c->f32, W, j), m, NULL), "");
-        if (has_b) v = LLVMBuildFAdd(b, v, cg_mload(c, cg_gep(c, c->f32, Bb, j), m, NULL), "");
-        cg_mstore(c, v, cg_gep(c, c->f32, y, j), m);
+        if (has_w) v = LLVMBuildFMul(b, v, cg_ldv(c, dt, cg_gepd(c, dt, W, j), m, NULL), "");
+        if (has_b) v = LLVMBuildFAdd(b, v, cg_ldv(c, dt, cg_gepd(c, dt, Bb, j), m, NULL), "");
+        cg_stv(c, dt, v, cg_gepd(c, dt, y, j), m);
         cg_endfor(c, &l3);
     }
     cg_endfor(c, &lt);
@@ -99,19 +104,23 @@ int cpu_gen_softmax(Cg *c, const KernelSpec *pk, LtcDiag *d) {
     CgLoop lt, l1, l2, l3;
     LLVMValueRef t = cg_for(c, &lt, c->t0, c->t1, cg_i64c(c, 1));
     LLVMValueRef off = LLVMBuildMul(b, t, N, "");
-    LLVMValueRef x = cg_gep(c, c->f32, X, off), y = cg_gep(c, c->f32, OUT, off);
+    /* exp(x - max) is kept in y, in f32 when y is f32; else recomputed in
+     * pass 3 (y in bf16 would round it twice) */
+    DType dt = pk->dtype;
+    bool keep_e = dt == DT_F32 && !logsm;
+    LLVMValueRef x = cg_gepd(c, dt, X, off), y = cg_gepd(c, dt, OUT, off);
     cg_set(c, acc, ninf);
     {
         VLOOP(l1, j, m, N);
-        cg_set(c, acc, cg_vmax(c, cg_get(c, c->vf, acc), cg_mload(c, cg_gep(c, c->f32, x, j), m, ninf)));
+        cg_set(c, acc, cg_vmax(c, cg_get(c, c->vf, acc), cg_ldv(c, dt, cg_gepd(c, dt, x, j), m, ninf)));
         cg_endfor(c, &l1);
     }
     LLVMValueRef vmax = cg_splat(c, cg_hmax(c, cg_get(c, c->vf, acc)));
     cg_set(c, acc, cg_vf32c(c, 0));
     {
         VLOOP(l2, j, m, N);
-        LLVMValueRef e = cg_vexp(c, LLVMBuildFSub(b, cg_mload(c, cg_gep(c, c->f32, x, j), m, ninf), vmax, ""));
-        if (!logsm) cg_mstore(c, e, cg_gep(c, c->f32, y, j), m);
+        LLVMValueRef e = cg_vexp(c, LLVMBuildFSub(b, cg_ldv(c, dt, cg_gepd(c, dt, x, j), m, ninf), vmax, ""));
+        if (keep_e) cg_mstore(c, e, cg_gep(c, c->f32, y, j), m);
         cg_set(c, acc, LLVMBuildFAdd(b, cg_get(c, c->vf, acc), LLVMBuildSelect(b, m, e, cg_vf32c(c, 0), ""), ""));
         cg_endfor(c, &l2);
     }
@@ -121,12 +130,13 @@ int cpu_gen_softmax(Cg *c, const KernelSpec *pk, LtcDiag *d) {
         LLVMValueRef v;
         if (logsm) {
             LLVMValueRef shift = LLVMBuildFAdd(b, vmax, cg_splat(c, cg_call_libm(c, "logf", sum)), "");
-            v = LLVMBuildFSub(b, cg_mload(c, cg_gep(c, c->f32, x, j), m, NULL), shift, "");
+            v = LLVMBuildFSub(b, cg_ldv(c, dt, cg_gepd(c, dt, x, j), m, NULL), shift, "");
         } else {
-            v = LLVMBuildFMul(b, cg_mload(c, cg_gep(c, c->f32, y, j), m, NULL),
-                              cg_splat(c, LLVMBuildFDiv(b, cg_f32c(c, 1.0), sum, "")), "");
+            LLVMValueRef e = keep_e ? cg_mload(c, cg_gep(c, c->f32, y, j), m, NULL)
+                                    : cg_vexp(c, LLVMBuildFSub(b, cg_ldv(c, dt, cg_gepd(c, dt, x, j), m, ninf), vmax, ""));
+            v = LLVMBuildFMul(b, e, cg_splat(c, LLVMBuildFDiv(b, cg_f32c(c, 1.0), sum, "")), "");
         }
-        cg_mstore(c, v, cg_gep(c, c->f32, y, j), m);
+        cg_stv(c, dt, v, cg_gepd(c, dt, y, j), m);
         cg_endfor(c, &l3);
     }
     cg_endfor(c, &lt);

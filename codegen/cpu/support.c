@@ -4,7 +4,8 @@
  * The structural limits of a family (a broadcast pattern with too many
  * dims, a symbolic head dim) are the target-neutral lowering's
  * (codegen/lower_*.c); what is left here is what these generators are
- * written for: f32 arithmetic (bool and i64 where noted), the activations
+ * written for: f32 arithmetic on f32, bf16 or f16 data (widened at the
+ * loads, rounded at the stores; bool and i64 where noted), the activations
  * cg_act builds, attention head dims that fit the stack blocks. */
 #include <string.h>
 
@@ -12,14 +13,17 @@
 
 static CpuBackend *self(Backend *b) { return (CpuBackend *)b->self; }
 
-static bool all_f32(const KernelSpec *s) {
-    if (s->dtype != DT_F32) return false;
+static bool is_float(DType t) { return t == DT_F32 || t == DT_BF16 || t == DT_F16; }
+
+/* every operand and the result in one float dtype */
+static bool one_float(const KernelSpec *s) {
+    if (!is_float(s->dtype)) return false;
     for (int i = 0; i < s->nin; i++)
-        if (s->in_dtypes[i] != DT_F32) return false;
+        if (s->in_dtypes[i] != s->dtype) return false;
     return true;
 }
 
-static bool plain_dtype(DType t) { return t == DT_F32 || t == DT_I64 || t == DT_BOOL; }
+static bool plain_dtype(DType t) { return is_float(t) || t == DT_I64 || t == DT_BOOL; }
 
 static bool is(const KernelSpec *s, const char *family) { return s->family && strcmp(s->family, family) == 0; }
 
@@ -27,26 +31,26 @@ bool cpu_supports(Backend *b, const KernelSpec *s, const char **why) {
     (void)b;
     *why = NULL;
     if (is(s, "gemm") || is(s, "gemm_pack")) {
-        if (!all_f32(s)) *why = "gemm on a non-f32 dtype";
+        if (!one_float(s)) *why = "gemm on mixed or non-float dtypes";
         else if (s->act && !cg_act_supported(s->act)) *why = "activation of a fused_linear";
     } else if (is(s, "flash_attention")) {
-        if (s->in_dtypes[0] != DT_F32 || s->in_dtypes[1] != DT_F32 || s->in_dtypes[2] != DT_F32)
-            *why = "attention on a non-f32 dtype";
-        else if (s->mask && s->in_dtypes[3] != DT_F32 && s->in_dtypes[3] != DT_BOOL)
+        if (!is_float(s->dtype) || !is_float(s->in_dtypes[0]) || !is_float(s->in_dtypes[1]) ||
+            !is_float(s->in_dtypes[2]))
+            *why = "attention on a non-float dtype";
+        else if (s->mask && !is_float(s->in_dtypes[3]) && s->in_dtypes[3] != DT_BOOL)
             *why = "attention mask dtype";
         else if (s->head_dim > 512 || s->value_dim > 512)   /* O, KT blocks live on the stack */
             *why = "attention head dims (symbolic, or above 512)";
     } else if (is(s, "norm") || is(s, "softmax")) {
-        for (int i = 0; i < s->nin; i++)
-            if (s->in_dtypes[i] != DT_F32) *why = "norm on a non-f32 dtype";
+        if (!one_float(s)) *why = "norm on mixed or non-float dtypes";
     } else if (is(s, "eltwise")) {
-        if (s->dtype != DT_F32 || s->in_dtypes[0] != DT_F32 ||
-            (s->nin > 1 && s->in_dtypes[1] != DT_F32 && !s->ew.bool_mask))
-            *why = "dtype other than f32";
+        if (!is_float(s->dtype) || !is_float(s->in_dtypes[0]) ||
+            (s->nin > 1 && !is_float(s->in_dtypes[1]) && !s->ew.bool_mask))
+            *why = "non-float dtype";
     } else if (is(s, "reduce")) {
-        if (s->in_dtypes[0] != DT_F32) *why = "reduction of a non-f32 tensor";
+        if (!is_float(s->in_dtypes[0])) *why = "reduction of a non-float tensor";
     } else if (is(s, "dropout")) {
-        if (s->in_dtypes[0] != DT_F32 || s->dtype != DT_F32) *why = "dropout of a non-f32 tensor";
+        if (!is_float(s->in_dtypes[0]) || !is_float(s->dtype)) *why = "dropout of a non-float tensor";
     } else if (is(s, "misc")) {
         if ((s->opcode == OP_FULL || s->opcode == OP_ARANGE) && !plain_dtype(s->dtype))
             *why = "source of this dtype";
@@ -55,10 +59,8 @@ bool cpu_supports(Backend *b, const KernelSpec *s, const char **why) {
     } else if (!is(s, "copy") && !is(s, "cat")) {
         *why = "no CPU generator for this kernel family";
     }
-    /* compiled buffers hold bf16/f16 in 2 bytes (codegen/lower_misc.c),
-     * the CPU's kernels move the interpreter's float storage: not moved */
     if (!*why && (is(s, "copy") || is(s, "cat") || is(s, "misc")) && !plain_dtype(s->dtype))
-        *why = "bf16/f16 data (the CPU target computes in f32 only)";
+        *why = "data of this dtype";
     return *why == NULL;
 }
 

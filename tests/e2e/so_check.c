@@ -2,7 +2,7 @@
  * sizes of the test's choosing (not only the traced ones).
  *
  *   ltc_so_check SCRIPT.lsp MODEL.so [NAME=VALUE]... [--refuse TEXT] [--dynamic NAME:AXIS]...
- *                [--dtype bf16|f16] [--tol REL] [--repeat N]
+ *                [--dtype bf16|f16 [--ref f32]] [--tol REL] [--repeat N]
  *
  * Evaluates SCRIPT in compile mode, traces its entry (the last top-level
  * call of a user function with tensor arguments, as the compiler does),
@@ -16,6 +16,9 @@
  * (ir/passes/dtype.c) before the interpreter runs it: float inputs are
  * fed to the model in that dtype (2 bytes; the interpreter gets the same
  * values in its float storage) and its outputs read back from it.
+ * --ref f32 keeps the interpreter on the f32 graph and f32 weights (the
+ * model's whole error, weight rounding included): only the inputs are
+ * rounded to the model's dtype, so both see the same values.
  * --repeat N runs the model N times (each from call 0, so dropout draws
  * the same) and checks every run: a GPU device replays the second and
  * later runs (device_cuda.c's graphs).
@@ -78,6 +81,7 @@ int main(int argc, char **argv) {
     const char *script = argv[1], *so = argv[2], *refuse = NULL;
     int repeat = 1;
     DType dtype = DT_F32;
+    bool ref32 = false;
     double tol = 1e-4;
     for (int k = 3; k + 1 < argc; k++) {
         if (strcmp(argv[k], "--dtype") == 0) {
@@ -85,6 +89,9 @@ int main(int argc, char **argv) {
             if (strcmp(v, "bf16") == 0) dtype = DT_BF16;
             else if (strcmp(v, "f16") == 0) dtype = DT_F16;
             else if (strcmp(v, "f32") != 0) return fail("--dtype %s: expected f32, bf16 or f16%s", v, "");
+        } else if (strcmp(argv[k], "--ref") == 0) {
+            if (strcmp(argv[k + 1], "f32") != 0) return fail("--ref %s: expected f32%s", argv[k + 1], "");
+            ref32 = true;
         } else if (strcmp(argv[k], "--tol") == 0) {
             tol = atof(argv[k + 1]);
             if (!(tol > 0 && tol < 1)) return fail("--tol %s: expected a relative tolerance in (0, 1)%s", argv[k + 1], "");
@@ -117,7 +124,8 @@ int main(int argc, char **argv) {
             to.dyn_axis[to.ndyn++] = atoi(c + 1);
         }
     if (trace_entry(&I, call, call->fn->name, &to, &g)) return fail("trace: %s%s", I.diag.msg, "");
-    if (pass_to_dtype(g, dtype, &d)) return fail("--dtype: %s%s", d.msg, "");
+    if (!ref32 && pass_to_dtype(g, dtype, &d)) return fail("--dtype: %s%s", d.msg, "");
+#define MODEL_DT(t) (ref32 && (t) == DT_F32 ? dtype : (t))   /* a tensor's dtype in the model */
 
     int64_t vals[LTC_MAX_SYMS];
     for (int i = 0; i < g->nsyms; i++) vals[i] = g->syms[i].example;
@@ -128,7 +136,8 @@ int main(int argc, char **argv) {
             if (repeat < 1 || repeat > 1000) return fail("--repeat %s: expected 1 to 1000%s", argv[k], "");
             continue;
         }
-        if ((strcmp(argv[k], "--dynamic") == 0 || strcmp(argv[k], "--dtype") == 0 || strcmp(argv[k], "--tol") == 0) &&
+        if ((strcmp(argv[k], "--dynamic") == 0 || strcmp(argv[k], "--dtype") == 0 || strcmp(argv[k], "--tol") == 0 ||
+             strcmp(argv[k], "--ref") == 0) &&
             k + 1 < argc) { k++; continue; }
         char *eq = strchr(argv[k], '=');
         int s = -1;
@@ -159,17 +168,18 @@ int main(int argc, char **argv) {
         for (size_t j = 0; j < n; j++) {
             if (x->dtype == DT_I64) ((int64_t *)ins[i])[j] = (int64_t)(next_u() * 4);
             else if (x->dtype == DT_BOOL) ((uint8_t *)ins[i])[j] = next_u() < 0.8 || j % 7 == 0;
-            else ((float *)ins[i])[j] = round_to_dtype(x->dtype, (float)(sqrt(-2 * log(next_u() + 1e-12)) * cos(6.283185307 * next_u())));
+            else ((float *)ins[i])[j] = round_to_dtype(MODEL_DT(x->dtype), (float)(sqrt(-2 * log(next_u() + 1e-12)) * cos(6.283185307 * next_u())));
         }
         void *data = ins[i];
-        if (x->dtype == DT_BF16 || x->dtype == DT_F16) {
+        DType mt = MODEL_DT(x->dtype);
+        if (mt == DT_BF16 || mt == DT_F16) {
             uint16_t *h = dins[i] = malloc((n ? n : 1) * sizeof *h);
             if (!h) return fail("out of memory%s%s", "", "");
             for (size_t j = 0; j < n; j++)
-                h[j] = x->dtype == DT_F16 ? f32_to_f16(((float *)ins[i])[j]) : f32_to_bf16(((float *)ins[i])[j]);
+                h[j] = mt == DT_F16 ? f32_to_f16(((float *)ins[i])[j]) : f32_to_bf16(((float *)ins[i])[j]);
             data = h;
         }
-        dl[i] = (DLTensor){data, {kDLCPU, 0}, x->shape.rank, dl_of(x->dtype), ish[i], NULL, 0};
+        dl[i] = (DLTensor){data, {kDLCPU, 0}, x->shape.rank, dl_of(mt), ish[i], NULL, 0};
     }
     void **outs = R.outs = calloc((size_t)no + 1, sizeof *outs);
     int64_t (*osh)[LTC_MAX_RANK] = R.osh = calloc((size_t)no + 1, sizeof *osh);
@@ -219,10 +229,10 @@ int main(int argc, char **argv) {
                 double r, v;
                 if (y->dtype == DT_I64) { r = (double)((int64_t *)outs[o])[j]; v = (double)((int64_t *)res[o]->data)[j]; }
                 else if (y->dtype == DT_BOOL) { r = ((uint8_t *)outs[o])[j]; v = ((uint8_t *)res[o]->data)[j]; }
-                else if (y->dtype == DT_BF16 || y->dtype == DT_F16) {
+                else if (MODEL_DT(y->dtype) == DT_BF16 || MODEL_DT(y->dtype) == DT_F16) {
                     uint16_t h = ((uint16_t *)res[o]->data)[j];
                     r = ((float *)outs[o])[j];
-                    v = y->dtype == DT_F16 ? f16_to_f32(h) : bf16_to_f32(h);
+                    v = MODEL_DT(y->dtype) == DT_F16 ? f16_to_f32(h) : bf16_to_f32(h);
                 }
                 else { r = ((float *)outs[o])[j]; v = ((float *)res[o]->data)[j]; }
                 if (isnan(r) != isnan(v)) { maxerr = INFINITY; break; }
@@ -237,7 +247,8 @@ int main(int argc, char **argv) {
             }
             printf("so_check: output %d [", o);
             for (int j = 0; j < y->shape.rank; j++) printf("%s%lld", j ? "," : "", (long long)osh[o][j]);
-            printf("] matches the interpreter%s%s (max |err| %.3g, max |ref| %.3g)%s\n", dtype != DT_F32 ? " in " : "",
+            printf("] matches the interpreter%s%s%s (max |err| %.3g, max |ref| %.3g)%s\n", dtype != DT_F32 ? " in " : "",
+                   dtype != DT_F32 && ref32 ? "f32, the model in " : "",
                    dtype != DT_F32 ? dtype_name(dtype) : "", maxerr, maxref, repeat > 1 && rep ? " (again)" : "");
         }
     }
