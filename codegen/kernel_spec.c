@@ -153,8 +153,9 @@ static void loop_nest_print(const KernelSpec *s, StrBuf *o) {
 static void tune_print(const KernelSpec *s, StrBuf *o) {
     const KernelTune *t = &s->tune;
     if (t->nr) {
-        sb_printf(o, "  tuned: micro-tile %dx%d, %d columns per tile, blocks mc=%d kc=%d%s\n", t->mr, t->nr, t->nb,
-                  t->mc, t->kc, t->scatter ? ", scattered C columns" : "");
+        sb_printf(o, "  tuned: micro-tile %dx%d, %d columns per tile, blocks mc=%d kc=%d%s%s\n", t->mr, t->nr, t->nb,
+                  t->mc, t->kc, t->scatter ? ", scattered C columns" : "",
+                  t->kpairs ? ", bf16 k-pair panels (dot products)" : "");
         if (t->mt) sb_printf(o, "  tuned: %d rows per tile (about %d groups when M is symbolic)\n", t->mt, t->mgroups);
     } else if (t->att_br)
         sb_printf(o, "  tuned: %d query rows x %d keys per block, %d rows per group\n", t->att_br, t->att_bc,

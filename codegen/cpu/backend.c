@@ -136,6 +136,7 @@ static int target_init(CpuBackend *be, LtcDiag *d) {
     t->avx512 = has_feature(t->features, "+avx512f") ||
                 (!has_feature(t->features, "-avx512f") && cpu_has_avx512(t->cpu));
     t->vw = t->avx512 ? 16 : 8;
+    t->bf16dot = t->avx512 && has_feature(t->features, "+avx512bf16") && !has_feature(t->features, "-avx512bf16");
     /* Micro-tile: mr x nr/vw accumulators + nr/vw vectors of B + a broadcast
      * of A must fit the register file: 8x3 = 24 (+3+1) of 32 zmm, 6x2 = 12
      * of 16 ymm.  On the dev box 8x48 ran at 103 GFLOP/s (1 thread, 512 x

@@ -33,6 +33,7 @@ typedef struct CpuTarget {
     bool avx512;                     /* 16-float vectors and 32 vector registers */
     int  vw;                         /* floats per vector: 16 (AVX-512) or 8 */
     int  mr, nr;                     /* GEMM micro-tile: rows x columns (8x48 / 6x16) */
+    bool bf16dot;                    /* AVX512-BF16: vdpbf16ps, 2 bf16 products per f32 lane */
 } CpuTarget;
 
 /* The runtime device (runtime/devices.def) the CPU backend's kernels run
@@ -221,6 +222,9 @@ typedef struct GemmCfg {
     /* C is not f32: partial sums between k blocks go to an f32 block on
      * the stack (mc x nb), not through C (a bf16 C would round them) */
     bool scratch;
+    /* bf16 with vdpbf16ps: B panels are [k/2][nr][2] bf16 (a k pair per
+     * 32-bit word, zero past K), A pairs broadcast as 32-bit words */
+    bool kpairs;
 } GemmCfg;
 
 #endif

@@ -51,6 +51,10 @@ static int gemm_cfg(const KernelSpec *ks, GemmCfg *g, LtcDiag *d) {
     g->nb = t->nb; g->mc = t->mc; g->kc = t->kc;
     g->dt = ks->dtype;
     g->scratch = g->dt != DT_F32;
+    g->kpairs = t->kpairs;
+    if (g->kpairs && (g->dt != DT_BF16 || g->vw != 16 || g->kc % 2))
+        return diag_set(d, ks->loc, "cpu backend: %s: k-pair panels need bf16, 16 lanes and an even kc (a tune bug)",
+                        ks->name);
     return 0;
 }
 
@@ -64,6 +68,37 @@ static int gemm_cfg(const KernelSpec *ks, GemmCfg *g, LtcDiag *d) {
  * With g->scratch, partial sums are read from and written to the f32 block
  * at sp (row stride sld, every lane in bounds), and only the last k block
  * writes C. */
+/* One k pair of the bf16 micro-kernel: acc[r][v] += A pair . B pair
+ * (vdpbf16ps; LLVM 16 types its operands <32 x bfloat>).  The pair at
+ * arow[r] + 2 kp is one 32-bit load (A[r][2kp] in the low half, as the
+ * instruction pairs it with B's low half); `last` reads A[r][2kp] alone. */
+static void dp_step(Cg *c, const GemmCfg *g, LLVMValueRef acc[32][4], const LLVMValueRef *arow,
+                    LLVMValueRef bp, LLVMValueRef kp, bool last) {
+    LLVMBuilderRef b = c->b;
+    int nv = g->nr / g->vw;
+    LLVMTypeRef v32bf = LLVMVectorType(LLVMBFloatTypeInContext(c->ctx), 32);
+    LLVMTypeRef i16 = LLVMInt16TypeInContext(c->ctx);
+    LLVMValueRef bk = cg_gep(c, c->i32, bp, LLVMBuildMul(b, kp, cg_i64c(c, g->nr), ""));
+    LLVMValueRef bv[4];
+    for (int v = 0; v < nv; v++)
+        bv[v] = LLVMBuildBitCast(b, cg_load(c, c->vi32, cg_gep(c, c->i32, bk, cg_i64c(c, v * g->vw)), 64), v32bf, "");
+    for (int r = 0; r < g->mr; r++) {
+        LLVMValueRef ap = cg_gep(c, i16, arow[r], LLVMBuildMul(b, kp, cg_i64c(c, 2), ""));
+        LLVMValueRef pair = last ? LLVMBuildZExt(b, cg_load(c, i16, ap, 2), c->i32, "") : cg_load(c, c->i32, ap, 2);
+        /* splat as <2 x bfloat> lanes: a bitcast of an i32 splat sends
+         * LLVM 16's VectorCombine into endless recursion (a SEGV at O1+) */
+        LLVMValueRef two = LLVMBuildBitCast(b, pair, LLVMVectorType(LLVMBFloatTypeInContext(c->ctx), 2), "");
+        LLVMValueRef idx[32];
+        for (int l = 0; l < 32; l++) idx[l] = cg_i32c(c, l & 1);
+        LLVMValueRef av = LLVMBuildShuffleVector(b, two, LLVMGetPoison(LLVMTypeOf(two)), LLVMConstVector(idx, 32), "");
+        (void)v32bf;
+        for (int v = 0; v < nv; v++) {
+            LLVMValueRef da[3] = {cg_get(c, c->vf, acc[r][v]), av, bv[v]};
+            cg_set(c, acc[r][v], cg_intr(c, "llvm.x86.avx512bf16.dpbf16ps.512", NULL, 0, da, 3));
+        }
+    }
+}
+
 static LLVMValueRef gen_ukr(Cg *c, const GemmCfg *g, const char *name) {
     LLVMTypeRef ps[14] = {c->ptr, c->i64, c->i64, c->ptr, c->i64, c->ptr,
                           c->ptr, c->i64, c->i32, c->ptr, c->ptr, c->i64, c->ptr, c->i64};
@@ -125,17 +160,32 @@ static LLVMValueRef gen_ukr(Cg *c, const GemmCfg *g, const char *name) {
     cg_endif(c, &f);
 
     CgLoop k;
-    LLVMValueRef kk = cg_for(c, &k, cg_i64c(c, 0), kcl, cg_i64c(c, 1));
-    LLVMValueRef bk = cg_gep(c, c->f32, bp, LLVMBuildMul(b, kk, cg_i64c(c, g->nr), ""));
-    LLVMValueRef bv[4];
-    for (int v = 0; v < nv; v++)
-        bv[v] = cg_load(c, c->vf, cg_gep(c, c->f32, bk, cg_i64c(c, v * g->vw)), 64);
-    for (int r = 0; r < mr; r++) {
-        LLVMValueRef av = cg_splat(c, cg_lds(c, dt, cg_gep(c, et, arow[r], kk)));
+    if (g->kpairs) {
+        /* acc += A[r][2p] B[2p][:] + A[r][2p+1] B[2p+1][:], one vdpbf16ps
+         * per (row, vector), over the full pairs; then an odd last k, its
+         * A element paired with 0 (never reading past the row) and its B
+         * pair zero-padded by the pack */
+        LLVMValueRef nfull = LLVMBuildSDiv(b, kcl, cg_i64c(c, 2), "");
+        LLVMValueRef kp = cg_for(c, &k, cg_i64c(c, 0), nfull, cg_i64c(c, 1));
+        dp_step(c, g, acc, arow, bp, kp, false);
+        cg_endfor(c, &k);
+        CgIf odd;
+        cg_if(c, &odd, LLVMBuildICmp(b, LLVMIntNE, LLVMBuildSRem(b, kcl, cg_i64c(c, 2), ""), cg_i64c(c, 0), ""), false);
+        dp_step(c, g, acc, arow, bp, nfull, true);
+        cg_endif(c, &odd);
+    } else {
+        LLVMValueRef kk = cg_for(c, &k, cg_i64c(c, 0), kcl, cg_i64c(c, 1));
+        LLVMValueRef bk = cg_gep(c, c->f32, bp, LLVMBuildMul(b, kk, cg_i64c(c, g->nr), ""));
+        LLVMValueRef bv[4];
         for (int v = 0; v < nv; v++)
-            cg_set(c, acc[r][v], cg_fma(c, av, bv[v], cg_get(c, c->vf, acc[r][v])));
+            bv[v] = cg_load(c, c->vf, cg_gep(c, c->f32, bk, cg_i64c(c, v * g->vw)), 64);
+        for (int r = 0; r < mr; r++) {
+            LLVMValueRef av = cg_splat(c, cg_lds(c, dt, cg_gep(c, et, arow[r], kk)));
+            for (int v = 0; v < nv; v++)
+                cg_set(c, acc[r][v], cg_fma(c, av, bv[v], cg_get(c, c->vf, acc[r][v])));
+        }
+        cg_endfor(c, &k);
     }
-    cg_endfor(c, &k);
 
     LLVMValueRef last = LLVMBuildICmp(b, LLVMIntNE, LLVMBuildAnd(b, flags, cg_i32c(c, 2), ""),
                                       cg_i32c(c, 0), "");
@@ -198,6 +248,36 @@ static void gen_pack_block(Cg *c, const GemmCfg *g, LLVMValueRef bp, LLVMValueRe
                            LLVMValueRef np, LLVMValueRef kc0, LLVMValueRef kcl) {
     LLVMBuilderRef b = c->b;
     CgLoop lj, lk;
+    if (g->kpairs) {
+        /* bp[jp][k/2][col][k&1] = B(kc0 + k, col) as bf16 bits, zero past N
+         * and past kcl (an odd last k's partner) */
+        LLVMTypeRef i16 = LLVMInt16TypeInContext(c->ctx);
+        LLVMValueRef kce = LLVMBuildMul(b, LLVMBuildSDiv(b, LLVMBuildAdd(b, kcl, cg_i64c(c, 1), ""), cg_i64c(c, 2), ""),
+                                        cg_i64c(c, 2), "");
+        LLVMValueRef jp = cg_for(c, &lj, cg_i64c(c, 0), np, cg_i64c(c, 1));
+        LLVMValueRef col0 = LLVMBuildAdd(b, j0, LLVMBuildMul(b, jp, cg_i64c(c, g->nr), ""), "");
+        LLVMValueRef pan = cg_gep(c, i16, bp, LLVMBuildMul(b, jp, cg_i64c(c, (int64_t)g->kc * g->nr), ""));
+        LLVMValueRef k = cg_for(c, &lk, cg_i64c(c, 0), kce, cg_i64c(c, 1));
+        LLVMValueRef dst = cg_gep(c, i16, pan, LLVMBuildAdd(b, LLVMBuildMul(b, LLVMBuildSDiv(b, k, cg_i64c(c, 2), ""),
+                                                                            cg_i64c(c, 2 * g->nr), ""),
+                                                           LLVMBuildSRem(b, k, cg_i64c(c, 2), ""), ""));
+        LLVMValueRef kok = LLVMBuildICmp(b, LLVMIntSLT, k, kcl, "");
+        LLVMValueRef kg = LLVMBuildAdd(b, kc0, LLVMBuildSelect(b, kok, k, cg_i64c(c, 0), ""), "");
+        CgLoop lc;
+        LLVMValueRef cc = cg_for(c, &lc, cg_i64c(c, 0), cg_i64c(c, g->nr), cg_i64c(c, 1));
+        LLVMValueRef col = LLVMBuildAdd(b, col0, cc, "");
+        LLVMValueRef ok = LLVMBuildAnd(b, kok, LLVMBuildICmp(b, LLVMIntSLT, col, N, ""), "");
+        LLVMValueRef safe = LLVMBuildSelect(b, ok, col, cg_i64c(c, 0), "");
+        LLVMValueRef at = g->kind == 1 ? LLVMBuildAdd(b, LLVMBuildMul(b, kg, ldb, ""), safe, "")
+                                       : LLVMBuildAdd(b, LLVMBuildMul(b, safe, K, ""), kg, "");
+        LLVMValueRef x = cg_load(c, i16, cg_gep(c, i16, B, at), 2);
+        cg_store(c, LLVMBuildSelect(b, ok, x, LLVMConstInt(i16, 0, 0), ""),
+                 cg_gep(c, i16, dst, LLVMBuildMul(b, cc, cg_i64c(c, 2), "")), 2);
+        cg_endfor(c, &lc);
+        cg_endfor(c, &lk);
+        cg_endfor(c, &lj);
+        return;
+    }
     LLVMValueRef jp = cg_for(c, &lj, cg_i64c(c, 0), np, cg_i64c(c, 1));
     LLVMValueRef col0 = LLVMBuildAdd(b, j0, LLVMBuildMul(b, jp, cg_i64c(c, g->nr), ""), "");
     LLVMValueRef pan = cg_gep(c, c->f32, bp, LLVMBuildMul(b, jp, cg_i64c(c, (int64_t)g->kc * g->nr), ""));
@@ -247,7 +327,8 @@ int cpu_gen_gemm(Cg *c, const KernelSpec *pk, LtcDiag *d) {
     LLVMValueRef ldb, ldc, ldr;
     if (g.kind == 0) { ldb = K; ldc = cg_dim(c, LD_LDC); ldr = cg_dim(c, LD_LDR); }
     else { ldb = cg_dim(c, MD_LDB); ldc = cg_dim(c, MD_LDC); ldr = ldc; }
-    LLVMValueRef bpack = g.packed ? NULL : cg_array(c, c->f32, (int64_t)g.nb * g.kc, 64);
+    LLVMTypeRef pt = g.kpairs ? LLVMInt16TypeInContext(c->ctx) : c->f32;   /* packed B's element */
+    LLVMValueRef bpack = g.packed ? NULL : cg_array(c, pt, (int64_t)g.nb * g.kc, 64);
     LLVMValueRef offs = cg_array(c, c->i64, g.mr + g.nr, 8);
     LLVMValueRef scratch = g.scratch ? cg_array(c, c->f32, (int64_t)g.mc * g.nb, 64) : LLVMConstNull(c->ptr);
     LLVMTypeRef et = cg_elt(c, g.dt);
@@ -321,12 +402,13 @@ int cpu_gen_gemm(Cg *c, const KernelSpec *pk, LtcDiag *d) {
     }
     LLVMValueRef bpan;
     if (g.packed) {
-        /* prepacked: [panel][K][nr] */
+        /* prepacked: [panel][K][nr] (k pairs: [panel][Ke/2][nr][2], Ke = K rounded up to even) */
         LLVMValueRef panel = LLVMBuildSDiv(b, col, cg_i64c(c, g.nr), "");
-        bpan = cg_gep(c, c->f32, B, LLVMBuildMul(b, LLVMBuildAdd(b, LLVMBuildMul(b, panel, K, ""), kc0, ""),
-                                                 cg_i64c(c, g.nr), ""));
+        LLVMValueRef kp = g.kpairs ? LLVMBuildAnd(b, LLVMBuildAdd(b, K, cg_i64c(c, 1), ""), cg_i64c(c, -2), "") : K;
+        bpan = cg_gep(c, pt, B, LLVMBuildMul(b, LLVMBuildAdd(b, LLVMBuildMul(b, panel, kp, ""), kc0, ""),
+                                             cg_i64c(c, g.nr), ""));
     } else {
-        bpan = cg_gep(c, c->f32, bpack, LLVMBuildMul(b, jp, cg_i64c(c, (int64_t)g.kc * g.nr), ""));
+        bpan = cg_gep(c, pt, bpack, LLVMBuildMul(b, jp, cg_i64c(c, (int64_t)g.kc * g.nr), ""));
     }
     LLVMValueRef ir = cg_for(c, &lir, cg_i64c(c, 0), mcl, cg_i64c(c, g.mr));
     LLVMValueRef row = LLVMBuildAdd(b, ic, ir, "");
@@ -374,6 +456,31 @@ int cpu_gen_gemm_pack(Cg *c, const KernelSpec *pk, LtcDiag *d) {
     LLVMValueRef W = cg_buf(c, 0), P = cg_buf(c, 1), N = cg_dim(c, 0), K = cg_dim(c, 1);
     CgLoop lt, lk;
     LLVMValueRef t = cg_for(c, &lt, c->t0, c->t1, cg_i64c(c, 1));
+    if (g.kpairs) {
+        /* packed[p][k/2][c][k&1] = W[p*nr + c][k] as bf16 bits, zero past N
+         * and at k = K when K is odd; panel stride Ke nr (Ke = K rounded up
+         * to even: Ke nr 2 bytes <= the K nr 4 the lowering allocates) */
+        LLVMTypeRef i16 = LLVMInt16TypeInContext(c->ctx);
+        LLVMValueRef Ke = LLVMBuildAnd(b, LLVMBuildAdd(b, K, cg_i64c(c, 1), ""), cg_i64c(c, -2), "");
+        LLVMValueRef pan = cg_gep(c, i16, P, LLVMBuildMul(b, LLVMBuildMul(b, t, Ke, ""), cg_i64c(c, g.nr), ""));
+        CgLoop lc;
+        LLVMValueRef cc = cg_for(c, &lc, cg_i64c(c, 0), cg_i64c(c, g.nr), cg_i64c(c, 1));
+        LLVMValueRef col = LLVMBuildAdd(b, LLVMBuildMul(b, t, cg_i64c(c, g.nr), ""), cc, "");
+        LLVMValueRef cok = LLVMBuildICmp(b, LLVMIntSLT, col, N, "");
+        LLVMValueRef wrow = cg_gep(c, i16, W, LLVMBuildMul(b, LLVMBuildSelect(b, cok, col, cg_i64c(c, 0), ""), K, ""));
+        LLVMValueRef k = cg_for(c, &lk, cg_i64c(c, 0), Ke, cg_i64c(c, 1));
+        LLVMValueRef ok = LLVMBuildAnd(b, cok, LLVMBuildICmp(b, LLVMIntSLT, k, K, ""), "");
+        LLVMValueRef x = cg_load(c, i16, cg_gep(c, i16, wrow, LLVMBuildSelect(b, ok, k, cg_i64c(c, 0), "")), 2);
+        LLVMValueRef at = LLVMBuildAdd(b, LLVMBuildMul(b, LLVMBuildSDiv(b, k, cg_i64c(c, 2), ""), cg_i64c(c, 2 * g.nr), ""),
+                                       LLVMBuildAdd(b, LLVMBuildMul(b, cc, cg_i64c(c, 2), ""),
+                                                    LLVMBuildSRem(b, k, cg_i64c(c, 2), ""), ""), "");
+        cg_store(c, LLVMBuildSelect(b, ok, x, LLVMConstInt(i16, 0, 0), ""), cg_gep(c, i16, pan, at), 2);
+        cg_endfor(c, &lk);
+        cg_endfor(c, &lc);
+        cg_endfor(c, &lt);
+        cg_kernel_end(c);
+        return 0;
+    }
     LLVMValueRef pan = cg_gep(c, c->f32, P, LLVMBuildMul(b, LLVMBuildMul(b, t, K, ""), cg_i64c(c, g.nr), ""));
     LLVMValueRef col0 = LLVMBuildMul(b, t, cg_i64c(c, g.nr), "");
     /* column-major walk: W row `col` is read contiguously */

@@ -74,6 +74,7 @@ void cpu_tune(Backend *b, KernelSpec *s) {
         k->mc = t->mr * (t->avx512 ? 8 : 12);
         /* a vector of C columns may straddle two heads: per-lane offsets */
         k->scatter = s->gemm.qkv && s->gemm.head_dim % t->vw != 0;
+        k->kpairs = t->bf16dot && s->dtype == DT_BF16;
         /* Panels per tile: the most (up to 4: more reuse of each packed A
          * row block) that gives an even tile count or at least 8 tiles, so
          * the pool's two threads get balanced halves (N=256: 6 panels -> 2

@@ -9,6 +9,7 @@
 #   --stderr TEXT     stderr must contain TEXT (repeatable)
 #   --stdout TEXT     stdout must contain TEXT (repeatable)
 #   --no-stderr TEXT  stderr must not contain TEXT
+#   --no-stdout TEXT  stdout must not contain TEXT
 #   --create F TEXT   before the run, write TEXT to F
 #   --symlink L T     before the run, make L a symbolic link to T
 #   --mkdir D         before the run, make the directory D
@@ -23,13 +24,14 @@ set -u
 work=$1; shift
 want_exit=0
 want_empty=0
-errs=() outs=() noerrs=() creates=() sames=() absents=() nonempties=() links=() dirs=() contains=() islinks=()
+errs=() outs=() noerrs=() noouts=() creates=() sames=() absents=() nonempties=() links=() dirs=() contains=() islinks=()
 while [ $# -gt 0 ] && [ "$1" != "--" ]; do
     case $1 in
         --exit) want_exit=$2; shift 2 ;;
         --stderr) errs+=("$2"); shift 2 ;;
         --stdout) outs+=("$2"); shift 2 ;;
         --no-stderr) noerrs+=("$2"); shift 2 ;;
+        --no-stdout) noouts+=("$2"); shift 2 ;;
         --create) creates+=("$2" "$3"); shift 3 ;;
         --symlink) links+=("$2" "$3"); shift 3 ;;
         --mkdir) dirs+=("$2"); shift 2 ;;
@@ -60,6 +62,7 @@ bad() { echo "FAIL: $*"; fail=1; }
 for s in ${errs[@]+"${errs[@]}"}; do grep -qF -- "$s" stderr.txt || bad "stderr lacks: $s"; done
 for s in ${outs[@]+"${outs[@]}"}; do grep -qF -- "$s" stdout.txt || bad "stdout lacks: $s"; done
 for s in ${noerrs[@]+"${noerrs[@]}"}; do grep -qF -- "$s" stderr.txt && bad "stderr has: $s"; done
+for s in ${noouts[@]+"${noouts[@]}"}; do grep -qF -- "$s" stdout.txt && bad "stdout has: $s"; done
 for ((i = 0; i < ${#sames[@]}; i += 2)); do
     [ -f "${sames[i]}" ] && [ "$(cat "${sames[i]}")" = "${sames[i+1]}" ] || bad "${sames[i]} was changed"
 done
