@@ -158,8 +158,8 @@ static void tune_print(const KernelSpec *s, StrBuf *o) {
                   t->kpairs ? ", bf16 k-pair panels (dot products)" : "");
         if (t->mt) sb_printf(o, "  tuned: %d rows per tile (about %d groups when M is symbolic)\n", t->mt, t->mgroups);
     } else if (t->att_br)
-        sb_printf(o, "  tuned: %d query rows x %d keys per block, %d rows per group\n", t->att_br, t->att_bc,
-                  t->att_rg);
+        sb_printf(o, "  tuned: %d query rows x %d keys per block, %d rows per group%s\n", t->att_br, t->att_bc,
+                  t->att_rg, t->kpairs ? ", bf16 dot products (QK^T, PV)" : "");
     if (t->threads) sb_printf(o, "  group: %d work-items\n", t->threads);   /* GPU targets */
 }
 

@@ -58,8 +58,8 @@ typedef struct KernelTune {
     int mgroups;            /* mt > 0 and M without an exact count of row blocks (symbolic, not a
                              * multiple of mt): about this many groups, each walking row blocks */
     bool scatter;           /* qkv: C columns addressed per lane (Dh % vw != 0) */
-    bool kpairs;            /* GEMM (CPU, bf16): B panels hold k pairs side by side for a
-                             * two-term dot-product instruction (vdpbf16ps) */
+    bool kpairs;            /* CPU, bf16: two-term dot products (vdpbf16ps): GEMM B panels
+                             * hold k pairs side by side; attention's QK^T and PV use them */
     int att_br, att_bc, att_rg;   /* attention: query rows per block, keys per block, rows per group */
     int threads;            /* GPU targets: work-items per group (plan/gpu_abi.h LtcGpuKernel.threads) */
 } KernelTune;

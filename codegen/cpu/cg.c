@@ -263,6 +263,24 @@ LLVMValueRef cg_gepd(Cg *c, DType t, LLVMValueRef base, LLVMValueRef idx) {
     return cg_gep(c, cg_elt(c, t), base, idx);
 }
 
+/* ---- bf16 dot products (AVX512-BF16) ---------------------------------------- */
+LLVMValueRef cg_bf16_pair_splat(Cg *c, LLVMValueRef pair) {
+    /* splat as <2 x bfloat> lanes: a bitcast of an i32 splat sends LLVM
+     * 16's VectorCombine into endless recursion (a SEGV at -O1 and up) */
+    LLVMTypeRef bf = LLVMBFloatTypeInContext(c->ctx);
+    LLVMValueRef two = LLVMBuildBitCast(c->b, pair, LLVMVectorType(bf, 2), "");
+    LLVMValueRef idx[32];
+    for (int l = 0; l < 32; l++) idx[l] = cg_i32c(c, l & 1);
+    return LLVMBuildShuffleVector(c->b, two, LLVMGetPoison(LLVMTypeOf(two)), LLVMConstVector(idx, 32), "");
+}
+LLVMValueRef cg_bf16_pairs(Cg *c, LLVMValueRef v) {
+    return LLVMBuildBitCast(c->b, v, LLVMVectorType(LLVMBFloatTypeInContext(c->ctx), 32), "");
+}
+LLVMValueRef cg_dpbf16(Cg *c, LLVMValueRef acc, LLVMValueRef a, LLVMValueRef b) {
+    LLVMValueRef args[3] = {acc, a, b};
+    return cg_intr(c, "llvm.x86.avx512bf16.dpbf16ps.512", NULL, 0, args, 3);
+}
+
 LLVMValueRef cg_var(Cg *c, LLVMTypeRef t, LLVMValueRef init) {
     LLVMValueRef a = LLVMBuildAlloca(c->ab, t, "var");
     if (init) LLVMBuildStore(c->b, init, a);

@@ -136,6 +136,12 @@ void         cg_stv(Cg *c, DType t, LLVMValueRef v, LLVMValueRef p, LLVMValueRef
 LLVMValueRef cg_lds(Cg *c, DType t, LLVMValueRef p);             /* one element as float */
 void         cg_sts(Cg *c, DType t, LLVMValueRef v, LLVMValueRef p);
 
+/* AVX512-BF16 (16 lanes): acc[i] += a[2i] b[2i] + a[2i+1] b[2i+1] in f32
+ * (vdpbf16ps); operands are <32 x bfloat>, i.e. 16 pairs. */
+LLVMValueRef cg_bf16_pair_splat(Cg *c, LLVMValueRef pair);  /* i32 (lo, hi bf16) in every pair */
+LLVMValueRef cg_bf16_pairs(Cg *c, LLVMValueRef v);          /* <16 x i32> or <32 x i16> as pairs */
+LLVMValueRef cg_dpbf16(Cg *c, LLVMValueRef acc, LLVMValueRef a, LLVMValueRef b);
+
 /* Stack memory in the entry block (promoted to registers by SROA/mem2reg). */
 LLVMValueRef cg_var(Cg *c, LLVMTypeRef t, LLVMValueRef init);
 LLVMValueRef cg_array(Cg *c, LLVMTypeRef elt, int64_t n, unsigned align);
@@ -206,6 +212,7 @@ void cpu_tune(Backend *b, KernelSpec *s);
 #define ATT_BR 64   /* query rows per block */
 #define ATT_RG 4    /* rows sharing each K/V vector load (divides ATT_BR) */
 #define ATT_BCV 2   /* vectors of keys per key block: Bc = ATT_BCV vw */
+#define ATT_DVC 4   /* vectors of O per row that PV updates together */
 
 /* GEMM blocking of one kernel: its spec's gemm part and tuning. */
 typedef struct GemmCfg {

@@ -22,7 +22,14 @@
  * maps query head h to key/value head h / G: K and V keep their Hq / G
  * heads, nothing is repeated.
  * Q, K, V, a float mask and the output are each in their dtype (f32,
- * bf16, f16), widened at the load; scores, m, l and O are f32. */
+ * bf16, f16), widened at the load; scores, m, l and O are f32.
+ * With bf16 Q, K, V on AVX512-BF16 (tune.kpairs) the blocks of >= ATT_RG
+ * rows take both products as vdpbf16ps: KT holds K's d pairs as 32-bit
+ * words, KP[d/2][c] = (K[c][d], K[c][d+1]) (a transpose of words, half
+ * the moves), s += (q[d], q[d+1]) . KP[d/2][:]; the weights p are rounded
+ * to bf16 pairs PP[u][c/2] = (p[c], p[c+1]) (as flash attention on GPUs
+ * does; l keeps the f32 sum) and O += PP[u][c/2] . (V[c][:], V[c+1][:]),
+ * two V rows interleaved per vector. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -47,7 +54,16 @@ int cpu_gen_attn(Cg *c, const KernelSpec *pk, LtcDiag *d) {
     double scale = pk->scale > 0 ? pk->scale : 1.0 / sqrt((double)D);
     /* O rows are padded to Dvp (a vector multiple); V loads and output
      * stores of the last vector are masked when Dv is not a multiple */
-    int vw = c->vw, BC = ATT_BCV * vw, ndv = (Dv + vw - 1) / vw, Dvp = ndv * vw;
+    /* PV takes O in chunks of DVC vectors (up to ATT_DVC), so Dvp is a
+     * chunk multiple: a chunk never runs into the next row's O */
+    int vw = c->vw, BC = ATT_BCV * vw, ndv = (Dv + vw - 1) / vw;
+    const int DVC = ndv < ATT_DVC ? ndv : ATT_DVC;
+    int Dvp = (ndv + DVC - 1) / DVC * DVC * vw;
+    bool dp = pk->tune.kpairs;
+    if (dp && (vw != 16 || BC != 32 || D % 2 || qt != DT_BF16 || kt != DT_BF16 || vt != DT_BF16))
+        return diag_set(d, pk->loc, "cpu backend: %s: bf16 dot products need bf16 q, k, v, an even head dim "
+                        "and 32 keys of 16 lanes (a tune bug)", pk->name);
+    LLVMTypeRef i16 = LLVMInt16TypeInContext(c->ctx);
 
     cg_kernel_begin(c, pk->name);
     LLVMBuilderRef b = c->b;
@@ -62,6 +78,7 @@ int cpu_gen_attn(Cg *c, const KernelSpec *pk, LtcDiag *d) {
     LLVMValueRef Mr = cg_array(c, c->f32, BR, 64), Lr = cg_array(c, c->f32, BR, 64);
     LLVMValueRef KT = cg_array(c, c->f32, (int64_t)D * BC, 64);
     LLVMValueRef P = cg_array(c, c->f32, (int64_t)ATT_RG * BC, 64);
+    LLVMValueRef PP = cg_array(c, c->i32, (int64_t)ATT_RG * BC / 2, 64);   /* dp: p pairs in bf16 */
     LLVMValueRef SD = cg_array(c, c->f32, BC, 64);   /* one row's scores (dot path) */
     LLVMValueRef ninf = cg_f32c(c, -INFINITY), vninf = cg_splat(c, ninf);
     LLVMValueRef zero = cg_i64c(c, 0), one = cg_i64c(c, 1);
@@ -96,7 +113,7 @@ int cpu_gen_attn(Cg *c, const KernelSpec *pk, LtcDiag *d) {
     LLVMValueRef r = cg_for(c, &lr, zero, cg_i64c(c, BR), one);
     cg_store(c, ninf, cg_gep(c, c->f32, Mr, r), 4);
     cg_store(c, cg_f32c(c, 0), cg_gep(c, c->f32, Lr, r), 4);
-    for (int e = 0; e < ndv; e++)
+    for (int e = 0; e < Dvp / vw; e++)
         cg_vstore(c, cg_vf32c(c, 0), cg_gep(c, c->f32, O, LLVMBuildAdd(b, LLVMBuildMul(b, r, cg_i64c(c, Dvp), ""), cg_i64c(c, e * vw), "")));
     cg_endfor(c, &lr);
 
@@ -113,7 +130,19 @@ int cpu_gen_attn(Cg *c, const KernelSpec *pk, LtcDiag *d) {
         LLVMValueRef j0 = cg_for(c, &lj, zero, kend, cg_i64c(c, BC));
         LLVMValueRef nk = cg_min64(c, cg_i64c(c, BC), LLVMBuildSub(b, kend, j0, ""));
         LLVMValueRef dd;
-        if (path == 0) {
+        if (path == 0 && dp) {
+            /* KP[p][c] = K[j0 + c][2p .. 2p+1] as one word, zero past nk */
+            dd = cg_for(c, &ld, zero, cg_i64c(c, D / 2), one);
+            LLVMValueRef cc = cg_for(c, &lc, zero, cg_i64c(c, BC), one);
+            LLVMValueRef okc = LLVMBuildICmp(b, LLVMIntSLT, cc, nk, "");
+            LLVMValueRef jj = LLVMBuildAdd(b, j0, LLVMBuildSelect(b, okc, cc, zero, ""), "");
+            LLVMValueRef at = LLVMBuildAdd(b, LLVMBuildMul(b, jj, kss, ""), LLVMBuildMul(b, dd, cg_i64c(c, 2), ""), "");
+            LLVMValueRef kx = cg_load(c, c->i32, cg_gep(c, i16, kb, at), 2);
+            cg_store(c, LLVMBuildSelect(b, okc, kx, cg_i32c(c, 0), ""),
+                     cg_gep(c, c->i32, KT, LLVMBuildAdd(b, LLVMBuildMul(b, dd, cg_i64c(c, BC), ""), cc, "")), 4);
+            cg_endfor(c, &lc);
+            cg_endfor(c, &ld);
+        } else if (path == 0) {
             /* KT[d][c] = K[j0 + c][d], zero past nk */
             dd = cg_for(c, &ld, zero, cg_i64c(c, D), one);
             LLVMValueRef cc = cg_for(c, &lc, zero, cg_i64c(c, BC), one);
@@ -141,7 +170,21 @@ int cpu_gen_attn(Cg *c, const KernelSpec *pk, LtcDiag *d) {
                 cg_set(c, sv[u][cv], cg_vf32c(c, 0));
             }
         }
-        if (path == 0) {
+        if (path == 0 && dp) {
+            /* s[u] += (q[u][2p], q[u][2p+1]) . KP[p][:] */
+            dd = cg_for(c, &ld, zero, cg_i64c(c, D / 2), one);
+            LLVMValueRef kprow = cg_gep(c, c->i32, KT, LLVMBuildMul(b, dd, cg_i64c(c, BC), ""));
+            LLVMValueRef kpv[ATT_BCV];
+            for (int cv = 0; cv < ATT_BCV; cv++)
+                kpv[cv] = cg_bf16_pairs(c, cg_load(c, c->vi32, cg_gep(c, c->i32, kprow, cg_i64c(c, cv * vw)), 64));
+            for (int u = 0; u < G; u++) {
+                LLVMValueRef qp = cg_load(c, c->i32, cg_gep(c, i16, qrow[u], LLVMBuildMul(b, dd, cg_i64c(c, 2), "")), 2);
+                LLVMValueRef qs = cg_bf16_pair_splat(c, qp);
+                for (int cv = 0; cv < ATT_BCV; cv++)
+                    cg_set(c, sv[u][cv], cg_dpbf16(c, cg_get(c, c->vf, sv[u][cv]), qs, kpv[cv]));
+            }
+            cg_endfor(c, &ld);
+        } else if (path == 0) {
             /* s[u] = sum_d q[u][d] KT[d][:] */
             dd = cg_for(c, &ld, zero, cg_i64c(c, D), one);
             LLVMValueRef ktrow = cg_gep(c, c->f32, KT, LLVMBuildMul(b, dd, cg_i64c(c, BC), ""));
@@ -236,27 +279,78 @@ int cpu_gen_attn(Cg *c, const KernelSpec *pk, LtcDiag *d) {
                 }
                 cg_store(c, pv[cv], cg_gep(c, c->f32, P, cg_i64c(c, u * BC + cv * vw)), (unsigned)vw * 4);
             }
+            if (path == 0 && dp) {
+                /* PP[u][c/2] = (bf16 p[c], bf16 p[c+1]): the two vectors'
+                 * 16-bit halves side by side are the pairs in order */
+                LLVMValueRef idx[32];
+                for (int l = 0; l < 32; l++) idx[l] = cg_i32c(c, l);
+                LLVMValueRef h = LLVMBuildShuffleVector(b, cg_narrow(c, DT_BF16, pv[0]), cg_narrow(c, DT_BF16, pv[1]),
+                                                        LLVMConstVector(idx, 32), "");
+                cg_store(c, LLVMBuildBitCast(b, h, c->vi32, ""), cg_gep(c, c->i32, PP, cg_i64c(c, u * BC / 2)), 64);
+            }
             alpha[u] = alpha_u;
         }
-        /* O[slot] = O[slot] * alpha + sum_c p[c] V[j0 + c] */
-        LLVMValueRef dv = cg_for(c, &ldv, zero, cg_i64c(c, Dvp), cg_i64c(c, vw));
-        LLVMValueRef vmask = Dv % vw ? cg_mask_lt(c, LLVMBuildSub(b, cg_i64c(c, Dv), dv, "")) : NULL;
-        LLVMValueRef optr[ATT_RG], ov[ATT_RG];
-        for (int u = 0; u < G; u++) {
-            optr[u] = cg_gep(c, c->f32, O, LLVMBuildAdd(b, LLVMBuildMul(b, slot[u], cg_i64c(c, Dvp), ""), dv, ""));
-            ov[u] = cg_var(c, c->vf, NULL);
-            cg_set(c, ov[u], LLVMBuildFMul(b, cg_load(c, c->vf, optr[u], (unsigned)vw * 4), cg_splat(c, alpha[u]), ""));
+        /* O[slot] = O[slot] * alpha + sum_c p[c] V[j0 + c], in chunks of
+         * DVC vectors of O per row: each p broadcast feeds DVC FMAs and
+         * each V load G (ATT_RG rows x DVC vectors of accumulators) */
+        LLVMValueRef dv = cg_for(c, &ldv, zero, cg_i64c(c, Dvp), cg_i64c(c, DVC * vw));
+        LLVMValueRef vmask[DVC], optr[ATT_RG][DVC], ov[ATT_RG][DVC];
+        for (int e = 0; e < DVC; e++) {
+            LLVMValueRef col = LLVMBuildAdd(b, dv, cg_i64c(c, e * vw), "");
+            vmask[e] = Dv % (DVC * vw) ? cg_mask_lt(c, LLVMBuildSub(b, cg_i64c(c, Dv), col, "")) : NULL;
+            for (int u = 0; u < G; u++) {
+                optr[u][e] = cg_gep(c, c->f32, O, LLVMBuildAdd(b, LLVMBuildMul(b, slot[u], cg_i64c(c, Dvp), ""), col, ""));
+                ov[u][e] = cg_var(c, c->vf, NULL);
+                cg_set(c, ov[u][e], LLVMBuildFMul(b, cg_load(c, c->vf, optr[u][e], (unsigned)vw * 4), cg_splat(c, alpha[u]), ""));
+            }
         }
-        LLVMValueRef pc = cg_for(c, &lp, zero, nk, one);
-        LLVMValueRef vrow = cg_gepd(c, vt, vb, LLVMBuildAdd(b, LLVMBuildMul(b, LLVMBuildAdd(b, j0, pc, ""), vss, ""), dv, ""));
-        LLVMValueRef vv = cg_ldv(c, vt, vrow, vmask, NULL);
-        for (int u = 0; u < G; u++) {
-            LLVMValueRef pcv = cg_splat(c, cg_load(c, c->f32, cg_gep(c, c->f32, P, LLVMBuildAdd(b, pc, cg_i64c(c, u * BC), "")), 4));
-            cg_set(c, ov[u], cg_fma(c, pcv, vv, cg_get(c, c->vf, ov[u])));
+        if (path == 0 && dp) {
+            /* key pairs: (V[c][..], V[c+1][..]) interleaved; an odd last
+             * key pairs with zeros (its p partner is 0 too), never reading
+             * the row past nk */
+            LLVMValueRef pc2 = cg_for(c, &lp, zero, LLVMBuildSDiv(b, LLVMBuildAdd(b, nk, one, ""), cg_i64c(c, 2), ""), one);
+            LLVMValueRef c0 = LLVMBuildMul(b, pc2, cg_i64c(c, 2), "");
+            LLVMValueRef has1 = LLVMBuildICmp(b, LLVMIntSLT, LLVMBuildAdd(b, c0, one, ""), nk, "");
+            LLVMValueRef c1 = LLVMBuildSelect(b, has1, LLVMBuildAdd(b, c0, one, ""), c0, "");
+            LLVMTypeRef vh = LLVMVectorType(i16, (unsigned)vw);
+            LLVMValueRef il[32];
+            for (int l = 0; l < 32; l++) il[l] = cg_i32c(c, (l & 1) * vw + l / 2);
+            LLVMValueRef vp[DVC];
+            for (int e = 0; e < DVC; e++) {
+                LLVMValueRef vrows[2];
+                for (int q = 0; q < 2; q++) {
+                    LLVMValueRef at = cg_gep(c, i16, vb, LLVMBuildAdd(b, LLVMBuildMul(b, LLVMBuildAdd(b, j0, q ? c1 : c0, ""), vss, ""),
+                                                                  LLVMBuildAdd(b, dv, cg_i64c(c, e * vw), ""), ""));
+                    if (vmask[e]) {
+                        LLVMTypeRef ts[2] = {vh, c->ptr};
+                        LLVMValueRef a[4] = {at, cg_i32c(c, 2), vmask[e], LLVMConstNull(vh)};
+                        vrows[q] = cg_intr(c, "llvm.masked.load", ts, 2, a, 4);
+                    } else {
+                        vrows[q] = cg_load(c, vh, at, 2);
+                    }
+                }
+                vrows[1] = LLVMBuildSelect(b, has1, vrows[1], LLVMConstNull(vh), "");
+                vp[e] = cg_bf16_pairs(c, LLVMBuildShuffleVector(b, vrows[0], vrows[1], LLVMConstVector(il, 32), ""));
+            }
+            for (int u = 0; u < G; u++) {
+                LLVMValueRef pp = cg_load(c, c->i32, cg_gep(c, c->i32, PP, LLVMBuildAdd(b, pc2, cg_i64c(c, u * BC / 2), "")), 4);
+                LLVMValueRef ps = cg_bf16_pair_splat(c, pp);
+                for (int e = 0; e < DVC; e++) cg_set(c, ov[u][e], cg_dpbf16(c, cg_get(c, c->vf, ov[u][e]), ps, vp[e]));
+            }
+            cg_endfor(c, &lp);
+        } else {
+            LLVMValueRef pc = cg_for(c, &lp, zero, nk, one);
+            LLVMValueRef vrow = cg_gepd(c, vt, vb, LLVMBuildAdd(b, LLVMBuildMul(b, LLVMBuildAdd(b, j0, pc, ""), vss, ""), dv, ""));
+            LLVMValueRef vv[DVC];
+            for (int e = 0; e < DVC; e++) vv[e] = cg_ldv(c, vt, cg_gepd(c, vt, vrow, cg_i64c(c, e * vw)), vmask[e], NULL);
+            for (int u = 0; u < G; u++) {
+                LLVMValueRef pcv = cg_splat(c, cg_load(c, c->f32, cg_gep(c, c->f32, P, LLVMBuildAdd(b, pc, cg_i64c(c, u * BC), "")), 4));
+                for (int e = 0; e < DVC; e++) cg_set(c, ov[u][e], cg_fma(c, pcv, vv[e], cg_get(c, c->vf, ov[u][e])));
+            }
+            cg_endfor(c, &lp);
         }
-        cg_endfor(c, &lp);
         for (int u = 0; u < G; u++)
-            cg_store(c, cg_get(c, c->vf, ov[u]), optr[u], (unsigned)vw * 4);
+            for (int e = 0; e < DVC; e++) cg_store(c, cg_get(c, c->vf, ov[u][e]), optr[u][e], (unsigned)vw * 4);
         cg_endfor(c, &ldv);
         cg_endfor(c, &lr);
         cg_endfor(c, &lj);

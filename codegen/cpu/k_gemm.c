@@ -69,33 +69,23 @@ static int gemm_cfg(const KernelSpec *ks, GemmCfg *g, LtcDiag *d) {
  * at sp (row stride sld, every lane in bounds), and only the last k block
  * writes C. */
 /* One k pair of the bf16 micro-kernel: acc[r][v] += A pair . B pair
- * (vdpbf16ps; LLVM 16 types its operands <32 x bfloat>).  The pair at
+ * (vdpbf16ps, cg_dpbf16).  The pair at
  * arow[r] + 2 kp is one 32-bit load (A[r][2kp] in the low half, as the
  * instruction pairs it with B's low half); `last` reads A[r][2kp] alone. */
 static void dp_step(Cg *c, const GemmCfg *g, LLVMValueRef acc[32][4], const LLVMValueRef *arow,
                     LLVMValueRef bp, LLVMValueRef kp, bool last) {
     LLVMBuilderRef b = c->b;
     int nv = g->nr / g->vw;
-    LLVMTypeRef v32bf = LLVMVectorType(LLVMBFloatTypeInContext(c->ctx), 32);
     LLVMTypeRef i16 = LLVMInt16TypeInContext(c->ctx);
     LLVMValueRef bk = cg_gep(c, c->i32, bp, LLVMBuildMul(b, kp, cg_i64c(c, g->nr), ""));
     LLVMValueRef bv[4];
     for (int v = 0; v < nv; v++)
-        bv[v] = LLVMBuildBitCast(b, cg_load(c, c->vi32, cg_gep(c, c->i32, bk, cg_i64c(c, v * g->vw)), 64), v32bf, "");
+        bv[v] = cg_bf16_pairs(c, cg_load(c, c->vi32, cg_gep(c, c->i32, bk, cg_i64c(c, v * g->vw)), 64));
     for (int r = 0; r < g->mr; r++) {
         LLVMValueRef ap = cg_gep(c, i16, arow[r], LLVMBuildMul(b, kp, cg_i64c(c, 2), ""));
         LLVMValueRef pair = last ? LLVMBuildZExt(b, cg_load(c, i16, ap, 2), c->i32, "") : cg_load(c, c->i32, ap, 2);
-        /* splat as <2 x bfloat> lanes: a bitcast of an i32 splat sends
-         * LLVM 16's VectorCombine into endless recursion (a SEGV at O1+) */
-        LLVMValueRef two = LLVMBuildBitCast(b, pair, LLVMVectorType(LLVMBFloatTypeInContext(c->ctx), 2), "");
-        LLVMValueRef idx[32];
-        for (int l = 0; l < 32; l++) idx[l] = cg_i32c(c, l & 1);
-        LLVMValueRef av = LLVMBuildShuffleVector(b, two, LLVMGetPoison(LLVMTypeOf(two)), LLVMConstVector(idx, 32), "");
-        (void)v32bf;
-        for (int v = 0; v < nv; v++) {
-            LLVMValueRef da[3] = {cg_get(c, c->vf, acc[r][v]), av, bv[v]};
-            cg_set(c, acc[r][v], cg_intr(c, "llvm.x86.avx512bf16.dpbf16ps.512", NULL, 0, da, 3));
-        }
+        LLVMValueRef av = cg_bf16_pair_splat(c, pair);
+        for (int v = 0; v < nv; v++) cg_set(c, acc[r][v], cg_dpbf16(c, cg_get(c, c->vf, acc[r][v]), av, bv[v]));
     }
 }
 

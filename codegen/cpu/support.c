@@ -93,5 +93,8 @@ void cpu_tune(Backend *b, KernelSpec *s) {
         k->att_br = ATT_BR;
         k->att_rg = ATT_RG;
         k->att_bc = ATT_BCV * t->vw;
+        /* bf16 q, k, v with AVX512-BF16: QK^T and PV on vdpbf16ps (k_attn.c) */
+        k->kpairs = t->bf16dot && t->vw == 16 && s->in_dtypes[0] == DT_BF16 && s->in_dtypes[1] == DT_BF16 &&
+                    s->in_dtypes[2] == DT_BF16 && s->head_dim > 0 && s->head_dim % 2 == 0;
     }
 }
