@@ -7,7 +7,7 @@
 # layer when build/bench/ltc_bench exists (a build with LTC_ORACLE=ON).
 #
 #   bench/cpu.sh [--quick] [--threads N] [--rounds R] [--iters N]
-#                [--no-compile] [--only layer,bert,llama,attn]
+#                [--no-compile] [--no-bf16] [--only layer,bert,llama,attn] [--pause-ms MS]
 #
 # --quick: the smallest case of each part (seed layer B2 S128, BERT B8
 # S128, Llama block S512, attention S512); without it every shape of
@@ -15,7 +15,9 @@
 # B32 S64, the Llama block at S512 and S2048, attention at S512 and S2048).
 # --threads defaults to nproc; --rounds 5 and --iters 3 by default (each
 # round: N calls of each implementation in turn).  --no-compile leaves
-# torch.compile out.
+# torch.compile out.  --pause-ms (default 50) is the pause before each
+# implementation's turn (0: back to back).  Each case is also compiled with --dtype bf16 and
+# timed against PyTorch eager in bf16 (--no-bf16: not).
 #
 # It makes its own virtual environment, build/bench-venv (python3 -m venv),
 # and installs torch, onnx, onnxruntime, onnxscript, transformers,
@@ -26,14 +28,15 @@
 # build/bench-cpu/results.md, the versions above it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-THREADS=$(nproc); ARGS=(); QUICK=()
+THREADS=$(nproc); ARGS=(); QUICK=(); NO_BF16=
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) QUICK=(--quick) ;;
     --threads) THREADS=$2; shift ;;
-    --rounds|--iters|--only) ARGS+=("$1" "$2"); shift ;;
+    --rounds|--iters|--only|--pause-ms) ARGS+=("$1" "$2"); shift ;;
     --no-compile) ARGS+=("$1") ;;
-    *) echo "usage: bench/cpu.sh [--quick] [--threads N] [--rounds R] [--iters N] [--no-compile] [--only PARTS]" >&2; exit 2 ;;
+    --no-bf16) ARGS+=("$1"); NO_BF16=1 ;;
+    *) echo "usage: bench/cpu.sh [--quick] [--threads N] [--rounds R] [--iters N] [--no-compile] [--no-bf16] [--only PARTS] [--pause-ms MS]" >&2; exit 2 ;;
   esac
   shift
 done
@@ -69,6 +72,10 @@ while read -r part name kvs; do
   esac
   unset c
   $B/lispetorchc $W/$name.lsp -o $W/$name.so 2>$W/$name.log || { cat $W/$name.log >&2; exit 1; }
+  # the same model in bf16 (--dtype bf16: AVX512-BF16 dot products where this CPU has them)
+  if [ -z "$NO_BF16" ]; then
+    $B/lispetorchc $W/$name.lsp --dtype bf16 -o $W/${name}_bf16.so 2>$W/${name}_bf16.log || { cat $W/${name}_bf16.log >&2; exit 1; }
+  fi
 done < <($PY bench/cpu_bench.py --list "${QUICK[@]}")
 
 # libtorch's OpenMP threads spin while others wait for a core (bench/run.sh

@@ -4,7 +4,7 @@ in one process, on the same weights and inputs (bench/cpu.sh runs it).
 
     python3 bench/cpu_bench.py --models DIR --threads N [--quick]
         [--rounds R] [--iters N] [--no-compile] [--libtorch-bench EXE]
-        [--out TABLE.md] [--only PART,...] [--pause-ms MS]
+        [--out TABLE.md] [--only PART,...] [--pause-ms MS] [--no-bf16]
 
 DIR holds what bench/cpu.sh compiled: per case NAME.so and, for the models
 whose weights ours made (seed layer, Llama block, attention: the script's
@@ -22,6 +22,12 @@ ORT's intra_op_num_threads (inter_op 1), ours' threads=.
 
 Outputs are checked against each other: the max abs diff of each
 implementation's output against PyTorch eager's (float32 throughout).
+
+bf16 (issue 14 item 5; --no-bf16 leaves it out): ours compiled with
+--dtype bf16 (NAME_bf16.so, bench/cpu.sh) and PyTorch eager with the
+model and inputs in torch.bfloat16, on the f32 weights and inputs rounded
+to bf16 (ours binds NAME_bf16.w.safetensors, written here); their outputs
+are compared with f32 eager's too (diff relative to max |out|).
 One key=value line per measurement on stdout; a markdown table in --out.
 """
 import math
@@ -159,7 +165,7 @@ def ort_session(fn, inputs, path, threads):
     return (lambda: sess.run(None, feeds)[0]), exporter + (f" ({errs[0]})" if errs else "")
 
 
-def build(part, name, c, models, threads, want_compile):
+def build(part, name, c, models, threads, want_compile, want_bf16=True):
     """Returns (impls, note): impls maps a column to a zero-argument
     callable returning a float32 numpy array, or to a string saying why
     that column failed."""
@@ -199,6 +205,45 @@ def build(part, name, c, models, threads, want_compile):
     # ours' input dtypes (the mask may be bool or int64): convert, never silently inside the run
     np_inputs = [a.astype(info.numpy_dtype, copy=False) for a, info in zip(np_inputs, m.inputs)]
     impls["ours"] = lambda: m(*np_inputs)
+    keep = [m]
+
+    so16 = os.path.join(models, name + "_bf16.so")
+    if want_bf16 and os.path.exists(so16):
+        params = dict(hf.named_parameters()) if part == "bert" else w
+        w16 = {k: v.detach().to(torch.bfloat16) for k, v in params.items()}
+        w16path = os.path.join(models, name + "_bf16.w.safetensors")
+        if w16:
+            save_safetensors(w16path, w16)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            m16 = lispetorchc.load(so16, weights=w16path if w16 else None, threads=threads)
+        keep.append(m16)
+        # bf16 tensors cross as uint16 bits (docs/python.md); ints and bools as they are
+        bits = lambda t: t.to(torch.bfloat16).view(torch.int16).numpy().view(np.uint16)
+        in16 = [bits(t) if info.dtype == "bfloat16" else a
+                for t, a, info in zip(inputs, np_inputs, m16.inputs)]
+        # a uint16 array holds bits; with ml_dtypes installed it is a bfloat16 array
+        from_bits = lambda u: ((np.asarray(u).astype(np.uint32) << 16).view(np.float32) if np.asarray(u).dtype == np.uint16
+                               else np.asarray(u, dtype=np.float32))
+        impls["ours_bf16"] = lambda: from_bits(m16(*in16))
+        t16 = [t.to(torch.bfloat16) if t.is_floating_point() else t for t in inputs]
+        if part == "bert":
+            import copy
+            hf16 = copy.deepcopy(hf).to(torch.bfloat16)
+            fn16 = lambda i, msk: hf16(input_ids=i, attention_mask=msk).last_hidden_state
+        elif part == "layer":
+            fn16 = seed_layer(w16, c["H"])
+        elif part == "llama":
+            fn16 = llama_block(w16, c["HQ"], c["HKV"], c["D"])
+        else:
+            fn16 = fn
+
+        def eager16():
+            with torch.no_grad():
+                return fn16(*t16).float().numpy()
+        impls["eager_bf16"] = eager16
+    elif want_bf16:
+        impls["ours_bf16"] = "not compiled (no " + name + "_bf16.so)"
 
     def eager():
         with torch.no_grad():
@@ -228,7 +273,7 @@ def build(part, name, c, models, threads, want_compile):
         note += (", " if note else "") + f"ONNX by the {exporter} exporter"
     except Exception as e:  # noqa: BLE001
         impls["ort"] = f"failed: {type(e).__name__}: {str(e)[:160]}"
-    return impls, note, m
+    return impls, note, keep
 
 
 def median(ts):
@@ -274,7 +319,8 @@ def main(argv):
             continue
         t0 = time.time()
         try:
-            impls, note, keep = build(part, name, c, models, threads, "--no-compile" not in argv)
+            impls, note, keep = build(part, name, c, models, threads, "--no-compile" not in argv,
+                                      "--no-bf16" not in argv)
         except Exception as e:  # noqa: BLE001 - one broken case keeps the others
             traceback.print_exc()
             print(f"kind=cpu part={part} case={name} failed={type(e).__name__}", flush=True)
@@ -326,13 +372,17 @@ def main(argv):
 
 def render(rows, threads, rounds, iters):
     cols = [("ours", "ours"), ("eager", "eager (SDPA)"), ("compile", "torch.compile"), ("ort", "ORT"),
-            ("libtorch", "libtorch 1.13")]
+            ("libtorch", "libtorch 1.13"), ("ours_bf16", "ours bf16"), ("eager_bf16", "eager bf16")]
     fmt = lambda v: f"{v:.2f}" if v >= 1 else f"{v:.3f}"
     out = [f"threads={threads}, median (minimum) of {rounds} alternating rounds x {iters} calls; ms per forward, float32; "
            "ratio = ours / theirs (below 1: ours faster); diff = max abs diff against eager's output", "",
+           "bf16 columns: ours with --dtype bf16 and PyTorch eager in torch.bfloat16; ours f32/bf16 is the "
+           "speed-up of bf16 over our f32 (above 1: bf16 faster); rel diff bf16 = max abs diff of ours bf16 against "
+           "f32 eager / max |out|", "",
            "| case | " + " | ".join(h + " ms" for _, h in cols) + " | ours/eager | ours/compile | ours/ORT "
-           "| ours/libtorch | diff ours | diff compile | diff ORT | notes |",
-           "|---" * (len(cols) + 9) + "|"]
+           "| ours/libtorch | ours f32/bf16 | ours bf16/eager bf16 | diff ours | diff compile | diff ORT "
+           "| rel diff bf16 | notes |",
+           "|---" * (len(cols) + 12) + "|"]
     for part, name, ms, mins, diffs, impls, note, ref_max in rows:
         cells = []
         for k, _ in cols:
@@ -348,8 +398,11 @@ def render(rows, threads, rounds, iters):
             note = (note + ", " if note else "") + f"max abs out {ref_max:.2g}"
         cells = [x.replace("|", "/") for x in cells]     # an error message must not split a cell
         note = note.replace("|", "/")
+        r2 = lambda a, b: f"{ms[a] / ms[b]:.2f}" if a in ms and b in ms else "-"
+        rel16 = f"{diffs['ours_bf16'] / ref_max:.1e}" if "ours_bf16" in diffs and ref_max else "-"
         out.append(f"| {name} | " + " | ".join(cells) + f" | {ratio('eager')} | {ratio('compile')} | {ratio('ort')} "
-                   f"| {ratio('libtorch')} | {diff('ours')} | {diff('compile')} | {diff('ort')} | {note} |")
+                   f"| {ratio('libtorch')} | {r2('ours', 'ours_bf16')} | {r2('ours_bf16', 'eager_bf16')} "
+                   f"| {diff('ours')} | {diff('compile')} | {diff('ort')} | {rel16} | {note} |")
     return "\n".join(line.replace("\n", " ") for line in out) + "\n"
 
 
