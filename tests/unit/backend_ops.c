@@ -11,7 +11,9 @@
  * same graph unfused.  Every family of plan/kernel_families.def (but the
  * runtime tests' toy ones) must be the subject of some row, so a new
  * family cannot go untested, and a new backend is tested by registering
- * (codegen/backends.def). */
+ * (codegen/backends.def).  A backend that stores bf16/f16 (backends.def)
+ * runs every case again with both graphs in that dtype (ir/passes/dtype.c,
+ * --dtype), at the dtype's tolerance (`dtype_tols`, also in this file). */
 #include "tests/unit/plan_harness.h"
 
 TestSuite(backend_ops, .init = ph_setup, .fini = ph_teardown, .timeout = 600);
@@ -115,6 +117,14 @@ static const Case cases[] = {
 };
 enum { NCASES = sizeof cases / sizeof cases[0] };
 
+/* Every case again in these dtypes, where the backend stores them: the
+ * case's tolerance raised to the dtype's (exact cases stay exact: data
+ * movement and dropout round once, as the interpreter). */
+static const struct { DType t; const char *name; double tol; } dtype_tols[] = {
+    {DT_BF16, "bf16", 1e-2},   /* 8-bit mantissa */
+    {DT_F16,  "f16",  2e-3},   /* 11 bits */
+};
+
 static const Case *cur;
 static void build_case(Graph *g, void *ctx) {
     (void)ctx;
@@ -154,21 +164,29 @@ static bool run_backend(const char *name, bool *covered) {
     char err[256];
     ph.pool = rt_device_open(ph.be->device, 2, err, sizeof err);
     cr_assert(ph.pool, "backend %s: %s", name, err);
-    for (int c = 0; c < NCASES; c++) {
-        cur = &cases[c];
-        rt_program_free(&ph.prog);
-        Plan *p = ph_compile(build_case, NULL);
-        cr_assert(has_family(p, cur->family), "%s on %s: no %s kernel in the plan", cur->name, name, cur->family);
-        cr_assert(!cur->also || has_family(p, cur->also), "%s on %s: no %s kernel", cur->name, name, cur->also);
-        for (int i = 0; i < 4 && cur->sizes[i]; i++) {
-            ph_call = (uint64_t)i;      /* dropout: a new mask per call, the same in both */
-            ph_compare_at(&cur->sizes[i], 1, cur->tol);
+    for (int dt = -1; dt < (int)(sizeof dtype_tols / sizeof dtype_tols[0]); dt++) {
+        if (dt >= 0 && !backend_stores_dtype(name, dtype_tols[dt].name)) continue;
+        ph_dtype = dt < 0 ? DT_F32 : dtype_tols[dt].t;
+        const char *dn = dt < 0 ? "f32" : dtype_tols[dt].name;
+        for (int c = 0; c < NCASES; c++) {
+            cur = &cases[c];
+            double tol = dt < 0 || cur->tol == 0 ? cur->tol : fmax(cur->tol, dtype_tols[dt].tol);
+            rt_program_free(&ph.prog);
+            Plan *p = ph_compile(build_case, NULL);
+            cr_assert(has_family(p, cur->family), "%s on %s (%s): no %s kernel in the plan", cur->name, name, dn,
+                      cur->family);
+            cr_assert(!cur->also || has_family(p, cur->also), "%s on %s: no %s kernel", cur->name, name, cur->also);
+            for (int i = 0; i < 4 && cur->sizes[i]; i++) {
+                ph_call = (uint64_t)i;      /* dropout: a new mask per call, the same in both */
+                ph_compare_at(&cur->sizes[i], 1, tol);
+            }
+            for (int f = 0; f < NFAMILIES; f++)
+                if (!strcmp(families[f], cur->family) || (cur->also && !strcmp(families[f], cur->also))) covered[f] = true;
+            fprintf(stderr, "backend_ops: %-5s %-4s %-16s %-24s ok at %d sizes (tol %g)\n", name, dn, cur->family,
+                    cur->name, cur->sizes[3] ? 4 : cur->sizes[2] ? 3 : 2, tol);
         }
-        for (int f = 0; f < NFAMILIES; f++)
-            if (!strcmp(families[f], cur->family) || (cur->also && !strcmp(families[f], cur->also))) covered[f] = true;
-        fprintf(stderr, "backend_ops: %-5s %-16s %-24s ok at %d sizes (tol %g)\n", name, cur->family, cur->name,
-                cur->sizes[3] ? 4 : cur->sizes[2] ? 3 : 2, cur->tol);
     }
+    ph_dtype = DT_F32;
     return true;
 }
 

@@ -36,6 +36,21 @@ typedef struct Ph {
 
 static Ph ph;
 static uint64_t ph_call;   /* call number of the next ph_compare_at (RtProgram.call, RunArgs.call) */
+/* Both graphs converted to this dtype (ir/passes/dtype.c, --dtype) before
+ * compiling: the interpreter rounds after every op in its float storage,
+ * the compiled plan holds 2-byte elements (params, inputs and outputs are
+ * converted at the boundary). */
+static DType ph_dtype = DT_F32;
+
+static bool ph_half(DType t) { return t == DT_BF16 || t == DT_F16; }
+
+/* float storage -> 2-byte elements of t */
+__attribute__((unused)) static void *ph_to_half(DType t, const float *x, size_t n) {
+    uint16_t *h = arena_alloc_big(&ph.a, (n ? n : 1) * sizeof *h);
+    cr_assert(h);
+    for (size_t i = 0; i < n; i++) h[i] = t == DT_F16 ? f32_to_f16(x[i]) : f32_to_bf16(x[i]);
+    return h;
+}
 
 static void ph_setup(void) {
     memset(&ph, 0, sizeof ph);
@@ -96,6 +111,8 @@ __attribute__((unused)) static Plan *ph_compile(PhBuild build, void *ctx) {
     ph.cmp = graph_new(&ph.a, "cmp", false);
     build(ph.ref, ctx);
     build(ph.cmp, ctx);
+    cr_assert_eq(pass_to_dtype(ph.ref, ph_dtype, &ph.d), 0, "dtype: %s", ph.d.msg);
+    cr_assert_eq(pass_to_dtype(ph.cmp, ph_dtype, &ph.d), 0, "dtype: %s", ph.d.msg);
     cr_assert_eq(passes_run(ph.cmp, NULL, NULL, NULL, &ph.d), 0, "passes: %s", ph.d.msg);
     cr_assert_eq(plan_build(ph.cmp, ph.be, &ph.a, &ph.plan, &ph.d), 0, "plan: %s", ph.d.msg);
     cr_assert_eq(ph.be->generate(ph.be, &ph.plan, 1, NULL, &ph.d), 0, "generate: %s", ph.d.msg);
@@ -105,6 +122,10 @@ __attribute__((unused)) static Plan *ph_compile(PhBuild build, void *ctx) {
         Node *o = ph.cmp->params[i]->origin;
         cr_assert_eq(ir_force(o, &ph.d), 0, "%s", ph.d.msg);
         ph.prog.params[i] = o->data;
+        if (ph_half(o->dtype)) {
+            SymBind none = {0};
+            ph.prog.params[i] = ph_to_half(o->dtype, o->data, shape_numel_eval(&o->shape, &none));
+        }
     }
     cr_assert_eq(rt_prepack(&ph.prog, ph.pool, err, sizeof err), 0, "%s", err);
     return ph.plan;
@@ -128,6 +149,7 @@ __attribute__((unused)) static void *ph_compare_at(const int64_t *sv, int nsv, d
     for (int i = 0; i < nsv; i++) b.vals[i] = sv[i];
     int nin = ph.ref->ninputs;
     void **in = arena_alloc(&ph.a, (size_t)(nin + 1) * sizeof *in);
+    void **cin = arena_alloc(&ph.a, (size_t)(nin + 1) * sizeof *cin);   /* the compiled plan's */
     int64_t (*ish)[LTC_MAX_RANK] = arena_alloc(&ph.a, (size_t)(nin + 1) * sizeof *ish);
     for (int i = 0; i < nin; i++) {
         Node *x = ph.ref->inputs[i];
@@ -137,9 +159,11 @@ __attribute__((unused)) static void *ph_compare_at(const int64_t *sv, int nsv, d
         in[i] = arena_alloc_big(&ph.a, ne * es + 8);
         for (size_t e = 0; e < ne; e++) {
             if (x->dtype == DT_F32) ((float *)in[i])[e] = ph_rand();
+            else if (ph_half(x->dtype)) ((float *)in[i])[e] = round_to_dtype(x->dtype, ph_rand());
             else if (x->dtype == DT_BOOL) ((uint8_t *)in[i])[e] = ph_rand() > -0.5f;
             else ((int64_t *)in[i])[e] = (int64_t)((ph_rand() + 1) * 3);
         }
+        cin[i] = ph_half(x->dtype) ? ph_to_half(x->dtype, in[i], ne) : in[i];
     }
     int nout = ph.ref->noutputs;
     void **ro = arena_alloc(&ph.a, (size_t)(nout + 1) * sizeof *ro);
@@ -149,13 +173,13 @@ __attribute__((unused)) static void *ph_compare_at(const int64_t *sv, int nsv, d
     void **co = arena_alloc(&ph.a, (size_t)(nout + 1) * sizeof *co);
     for (int o = 0; o < nout; o++) {
         Node *on = ph.ref->outputs[o];
-        size_t bytes = shape_numel_eval(&on->shape, &b) * dtype_storage_size(on->dtype);
+        size_t bytes = shape_numel_eval(&on->shape, &b) * dtype_size(on->dtype);   /* compiled widths */
         co[o] = arena_alloc_big(&ph.a, bytes + 8);
-        memset(co[o], 0xff, bytes);   /* NaN for f32: unwritten elements show */
+        memset(co[o], 0xff, bytes);   /* NaN for f32, bf16, f16: unwritten elements show */
     }
     char err[512] = "";
     ph.prog.call = ph_call;
-    cr_assert_eq(rt_run(&ph.prog, ph.pool, &ph.scratch, symvals, in, co, err, sizeof err), 0, "rt_run: %s", err);
+    cr_assert_eq(rt_run(&ph.prog, ph.pool, &ph.scratch, symvals, cin, co, err, sizeof err), 0, "rt_run: %s", err);
     for (int o = 0; o < nout; o++) {
         Node *on = ph.ref->outputs[o];
         size_t ne = shape_numel_eval(&on->shape, &b);
@@ -164,6 +188,11 @@ __attribute__((unused)) static void *ph_compare_at(const int64_t *sv, int nsv, d
             double r, x;
             if (on->dtype == DT_I64) { r = (double)((int64_t *)ro[o])[e]; x = (double)((int64_t *)co[o])[e]; }
             else if (on->dtype == DT_BOOL) { r = ((uint8_t *)ro[o])[e]; x = ((uint8_t *)co[o])[e]; }
+            else if (ph_half(on->dtype)) {
+                uint16_t h = ((uint16_t *)co[o])[e];
+                r = ((float *)ro[o])[e];
+                x = on->dtype == DT_F16 ? f16_to_f32(h) : bf16_to_f32(h);
+            }
             else { r = ((float *)ro[o])[e]; x = ((float *)co[o])[e]; }
             if (isnan(r) && isnan(x)) continue;
             cr_assert(!isnan(x) && !isnan(r), "output %d [%zu]: %g vs reference %g", o, e, x, r);
