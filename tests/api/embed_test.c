@@ -415,6 +415,57 @@ static void test_threads(void) {
     }
 }
 
+/* --dtype bf16 on the cpu target through the API: f takes and returns
+ * bf16 (DLPack kDLBfloat 16).  The inputs are multiples of 1/4 in
+ * [-1.5, 1.5], so x*x - 1 is exact in bf16 and the expected values are
+ * exact too; a bf16 input is the float's top 16 bits. */
+static void test_bf16(void) {
+    static const char *const entries[] = {"f"};
+    ltc_compile_options o;
+    ltc_compile_options_init(&o);
+    o.entries = entries;
+    o.nentries = 1;
+    o.dtype = "bf16";
+    o.threads = 1;
+    ltc_diags *ds = NULL;
+    ltc_module *m = ltc_module_compile_source(MODEL, sizeof MODEL - 1, "model.lsp", &o, &ds);
+    CHECK(m != NULL, "bf16 module compiles");
+    if (!m) { print_diags("bf16", ds); ltc_diags_free(ds); return; }
+    ltc_diags_free(ds);
+    enum { B = 3, S = 7, N = B * S * 4 };
+    uint16_t x[N], y[N];
+    for (int i = 0; i < N; i++) {
+        float v = input_value((size_t)i, 5);
+        uint32_t u;
+        memcpy(&u, &v, 4);
+        x[i] = (uint16_t)(u >> 16);     /* exact: v has few mantissa bits */
+        y[i] = 0xffff;                  /* NaN: an unwritten element shows */
+    }
+    int64_t shape[3] = {B, S, 4};
+    DLTensor in, out;
+    memset(&in, 0, sizeof in);
+    in.data = x;
+    in.device.device_type = kDLCPU;
+    in.ndim = 3;
+    in.dtype.code = kDLBfloat;
+    in.dtype.bits = 16;
+    in.dtype.lanes = 1;
+    in.shape = shape;
+    out = in;
+    out.data = y;
+    int rc = ltc_module_run(m, "f", &in, 1, &out, 1);
+    CHECK(rc == 0, "bf16 run");
+    int bad = 0;
+    for (int i = 0; rc == 0 && i < N; i++) {
+        float v = input_value((size_t)i, 5), want = v * v - 1 > 0 ? v * v - 1 : 0, got;
+        uint32_t u = (uint32_t)y[i] << 16;
+        memcpy(&got, &u, 4);
+        if (got != want) bad++;
+    }
+    CHECK(bad == 0, "%d of %d bf16 outputs differ from relu(x*x - 1)", bad, N);
+    ltc_module_free(m);
+}
+
 int main(void) {
     const char *base = getenv("TMPDIR");
     snprintf(tmpdir, sizeof tmpdir, "%s/ltc-embed-test.XXXXXX", base && *base ? base : "/tmp");
@@ -428,6 +479,7 @@ int main(void) {
     test_bad_input();
     test_compile_file();
     test_threads();
+    test_bf16();
     /* nothing of ours is left in the temporary directory */
     if (rmdir(tmpdir) != 0) { perror("rmdir (files left behind?)"); failures++; }
     if (failures) fprintf(stderr, "api_embed: %d checks failed\n", failures);
