@@ -59,7 +59,10 @@ int cpu_gen_attn(Cg *c, const KernelSpec *pk, LtcDiag *d) {
     int vw = c->vw, BC = ATT_BCV * vw, ndv = (Dv + vw - 1) / vw;
     const int DVC = ndv < ATT_DVC ? ndv : ATT_DVC;
     int Dvp = (ndv + DVC - 1) / DVC * DVC * vw;
-    bool dp = pk->tune.kpairs;
+    bool dp = pk->tune.kpairs == 1;   /* KPAIRS_AT_RUN: backend.c generates both */
+    if (pk->tune.kpairs == KPAIRS_AT_RUN)
+        return diag_set(d, pk->loc, "cpu backend: %s: a run-time choice of kernels reached the generator (a backend bug)",
+                        pk->name);
     if (dp && (vw != 16 || BC != 32 || D % 2 || qt != DT_BF16 || kt != DT_BF16 || vt != DT_BF16))
         return diag_set(d, pk->loc, "cpu backend: %s: bf16 dot products need bf16 q, k, v, an even head dim "
                         "and 32 keys of 16 lanes (a tune bug)", pk->name);
@@ -213,9 +216,13 @@ int cpu_gen_attn(Cg *c, const KernelSpec *pk, LtcDiag *d) {
             for (int cv = 0; cv < ATT_BCV; cv++)   /* lanes past nk are masked below */
                 cg_set(c, sv[0][cv], cg_load(c, c->vf, cg_gep(c, c->f32, SD, cg_i64c(c, cv * vw)), (unsigned)vw * 4));
         }
+        /* Two passes over the group's rows: the masked scores and new
+         * maxima first, so the G rescale factors e^(m - m') take one vector
+         * exp (lane u), not one each; then p, l and the weights. */
+        LLVMValueRef scg[ATT_RG][ATT_BCV], moldg[ATT_RG], mnewg[ATT_RG], museg[ATT_RG];
         for (int u = 0; u < G; u++) {
             LLVMValueRef i = iu[u], r = slot[u];
-            LLVMValueRef sc[ATT_BCV], pv[ATT_BCV], bmax = NULL;
+            LLVMValueRef *sc = scg[u], bmax = NULL;
             for (int cv = 0; cv < ATT_BCV; cv++) {
                 LLVMValueRef s = LLVMBuildFMul(b, cg_get(c, c->vf, sv[u][cv]), cg_vf32c(c, scale), "");
                 LLVMValueRef jc = LLVMBuildAdd(b, j0, cg_i64c(c, cv * vw), "");   /* first key of this vector */
@@ -247,18 +254,27 @@ int cpu_gen_attn(Cg *c, const KernelSpec *pk, LtcDiag *d) {
                 sc[cv] = LLVMBuildSelect(b, valid, s, vninf, "");
                 bmax = bmax ? cg_vmax(c, bmax, sc[cv]) : sc[cv];
             }
-            LLVMValueRef mptr = cg_gep(c, c->f32, Mr, r), lptr = cg_gep(c, c->f32, Lr, r);
-            LLVMValueRef mold = cg_load(c, c->f32, mptr, 4);
-            LLVMValueRef mnew = cg_vmax(c, mold, cg_hmax(c, bmax));
+            moldg[u] = cg_load(c, c->f32, cg_gep(c, c->f32, Mr, r), 4);
+            mnewg[u] = cg_vmax(c, moldg[u], cg_hmax(c, bmax));
             /* all masked so far: subtract 0 instead of -inf so exp gives 0, not NaN */
-            LLVMValueRef isinf = LLVMBuildFCmp(b, LLVMRealOEQ, mnew, ninf, "");
-            LLVMValueRef muse = cg_splat(c, LLVMBuildSelect(b, isinf, cg_f32c(c, 0), mnew, ""));
+            LLVMValueRef isinf = LLVMBuildFCmp(b, LLVMRealOEQ, mnewg[u], ninf, "");
+            museg[u] = LLVMBuildSelect(b, isinf, cg_f32c(c, 0), mnewg[u], "");
+        }
+        LLVMValueRef dm = cg_vf32c(c, 0);   /* lane u: m - m' of row u; unused lanes e^0 */
+        for (int u = 0; u < G; u++)
+            dm = LLVMBuildInsertElement(b, dm, LLVMBuildFSub(b, moldg[u], museg[u], ""), cg_i32c(c, u), "");
+        LLVMValueRef alphav = cg_vexp(c, dm);
+        for (int u = 0; u < G; u++) {
+            LLVMValueRef i = iu[u], r = slot[u];
+            LLVMValueRef *sc = scg[u], pv[ATT_BCV];
+            LLVMValueRef mptr = cg_gep(c, c->f32, Mr, r), lptr = cg_gep(c, c->f32, Lr, r);
+            LLVMValueRef mnew = mnewg[u], muse = cg_splat(c, museg[u]);
             LLVMValueRef psum = NULL;
             for (int cv = 0; cv < ATT_BCV; cv++) {
                 pv[cv] = cg_vexp(c, LLVMBuildFSub(b, sc[cv], muse, ""));
                 psum = psum ? LLVMBuildFAdd(b, psum, pv[cv], "") : pv[cv];
             }
-            LLVMValueRef alpha_u = LLVMBuildExtractElement(b, cg_vexp(c, LLVMBuildFSub(b, cg_splat(c, mold), muse, "")), cg_i32c(c, 0), "");
+            LLVMValueRef alpha_u = LLVMBuildExtractElement(b, alphav, cg_i32c(c, u), "");
             cg_store(c, cg_fma(c, cg_load(c, c->f32, lptr, 4), alpha_u, cg_hsum(c, psum)), lptr, 4);
             cg_store(c, mnew, mptr, 4);
             for (int cv = 0; cv < ATT_BCV; cv++) {
