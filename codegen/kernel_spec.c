@@ -155,11 +155,15 @@ static void tune_print(const KernelSpec *s, StrBuf *o) {
     if (t->nr) {
         sb_printf(o, "  tuned: micro-tile %dx%d, %d columns per tile, blocks mc=%d kc=%d%s%s\n", t->mr, t->nr, t->nb,
                   t->mc, t->kc, t->scatter ? ", scattered C columns" : "",
-                  t->kpairs ? ", bf16 k-pair panels (dot products)" : "");
+                  t->kpairs == KPAIRS_AT_RUN ? ", bf16 k-pair panels (dot products) where the CPU has AVX512-BF16, "
+                                               "else f32 FMAs (chosen at run time)"
+                  : t->kpairs ? ", bf16 k-pair panels (dot products)" : "");
         if (t->mt) sb_printf(o, "  tuned: %d rows per tile (about %d groups when M is symbolic)\n", t->mt, t->mgroups);
     } else if (t->att_br)
         sb_printf(o, "  tuned: %d query rows x %d keys per block, %d rows per group%s\n", t->att_br, t->att_bc,
-                  t->att_rg, t->kpairs ? ", bf16 dot products (QK^T, PV)" : "");
+                  t->att_rg, t->kpairs == KPAIRS_AT_RUN ? ", bf16 dot products (QK^T, PV) where the CPU has "
+                                                          "AVX512-BF16, else f32 FMAs (chosen at run time)"
+                             : t->kpairs ? ", bf16 dot products (QK^T, PV)" : "");
     if (t->threads) sb_printf(o, "  group: %d work-items\n", t->threads);   /* GPU targets */
 }
 

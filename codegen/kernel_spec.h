@@ -48,6 +48,8 @@ typedef struct KsGemm {
     int64_t head_dim;       /* qkv: Dh */
 } KsGemm;
 
+#define KPAIRS_AT_RUN 2
+
 /* What a backend chose for this kernel (Backend.tune).  0 = not chosen. */
 typedef struct KernelTune {
     int mr, nr, vw;         /* GEMM micro-tile rows, panel width, vector width */
@@ -58,8 +60,11 @@ typedef struct KernelTune {
     int mgroups;            /* mt > 0 and M without an exact count of row blocks (symbolic, not a
                              * multiple of mt): about this many groups, each walking row blocks */
     bool scatter;           /* qkv: C columns addressed per lane (Dh % vw != 0) */
-    bool kpairs;            /* CPU, bf16: two-term dot products (vdpbf16ps): GEMM B panels
-                             * hold k pairs side by side; attention's QK^T and PV use them */
+    int kpairs;             /* CPU, bf16: two-term dot products (vdpbf16ps): GEMM B panels
+                             * hold k pairs side by side; attention's QK^T and PV use them.
+                             * 0 no, 1 yes, KPAIRS_AT_RUN both variants, the kernel picks by
+                             * the CPU's features at its first call (an AVX-512 target
+                             * without AVX512-BF16) */
     int att_br, att_bc, att_rg;   /* attention: query rows per block, keys per block, rows per group */
     int threads;            /* GPU targets: work-items per group (plan/gpu_abi.h LtcGpuKernel.threads) */
 } KernelTune;

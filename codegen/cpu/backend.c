@@ -151,6 +151,7 @@ static int target_init(CpuBackend *be, LtcDiag *d) {
 
 /* ---- module -------------------------------------------------------------------- */
 /* ---- generators, one per kernel family (plan/kernel_families.def) ------------------ */
+static int gen_dispatched(Cg *c, CpuGenFn *gen, const KernelSpec *ks, LtcDiag *d);
 typedef struct CpuFamily { const char *name; CpuGenFn *gen; } CpuFamily;
 static const CpuFamily families[] = {
     {"gemm", cpu_gen_gemm},
@@ -297,6 +298,8 @@ int cpu_build_module(Backend *b, Plan **plans, int nplans, LtcDiag *d) {
                 kernel_spec(p, ki, &be->base, &ks);
                 if (!ks.op)     /* a plan read back from a blob has no spec to generate from */
                     rc = diag_set(d, (SrcLoc){0}, "cpu backend: kernel %s has no spec", k->name);
+                else if (ks.tune.kpairs == KPAIRS_AT_RUN)
+                    rc = gen_dispatched(&c, f->gen, &ks, d);
                 else
                     rc = f->gen(&c, &ks, d);
             }
@@ -554,4 +557,46 @@ Backend *backend_cpu_new(Arena *a, const BackendOptions *o, LtcDiag *d) {
     }
     be->ctx = LLVMOrcThreadSafeContextGetContext(be->tsc);
     return &be->base;
+}
+
+/* Both variants of a kernel whose bf16 dot products are chosen at run time
+ * (KernelTune.kpairs == KPAIRS_AT_RUN: an AVX-512 target without
+ * AVX512-BF16): NAME_bf16dot, generated with +avx512bf16 added to its
+ * functions' features, and NAME_f32fma, the widening kernel, both
+ * internal; NAME, with the plan ABI, calls one by cg_cpu_has_bf16dot.
+ * gemm_pack and gemm ask the same cached question, so packed panels and
+ * the kernel reading them always agree.  LLVM does not inline a function
+ * with more features into one with fewer, so no dot product reaches the
+ * dispatcher. */
+static int gen_dispatched(Cg *c, CpuGenFn *gen, const KernelSpec *ks, LtcDiag *d) {
+    char ndot[512], nfma[512];
+    if (snprintf(ndot, sizeof ndot, "%s_bf16dot", ks->name) >= (int)sizeof ndot ||
+        snprintf(nfma, sizeof nfma, "%s_f32fma", ks->name) >= (int)sizeof nfma)
+        return diag_set(d, ks->loc, "cpu backend: kernel name too long: %s", ks->name);
+    KernelSpec v = *ks;
+    v.name = ndot;
+    v.tune.kpairs = 1;
+    c->extra_features = "+avx512bf16";
+    int rc = gen(c, &v, d);
+    c->extra_features = NULL;
+    if (rc) return rc;
+    v.name = nfma;
+    v.tune.kpairs = 0;
+    if ((rc = gen(c, &v, d))) return rc;
+    LLVMValueRef fdot = LLVMGetNamedFunction(c->mod, ndot), ffma = LLVMGetNamedFunction(c->mod, nfma);
+    if (!fdot || !ffma) return diag_set(d, ks->loc, "cpu backend: %s: a variant was not generated", ks->name);
+    LLVMSetLinkage(fdot, LLVMInternalLinkage);
+    LLVMSetLinkage(ffma, LLVMInternalLinkage);
+    LLVMValueRef fn = cg_kernel_begin(c, ks->name);
+    LLVMValueRef args[5];
+    for (int i = 0; i < 5; i++) args[i] = LLVMGetParam(fn, (unsigned)i);
+    LLVMTypeRef ft = LLVMGlobalGetValueType(fdot);
+    CgIf pick;
+    cg_if(c, &pick, cg_cpu_has_bf16dot(c), true);
+    LLVMBuildCall2(c->b, ft, fdot, args, 5, "");
+    cg_else(c, &pick);
+    LLVMBuildCall2(c->b, ft, ffma, args, 5, "");
+    cg_endif(c, &pick);
+    cg_kernel_end(c);
+    return 0;
 }

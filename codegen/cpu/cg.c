@@ -38,9 +38,14 @@ void cg_dispose(Cg *c) {
 
 void cg_set_fn_attrs(Cg *c, LLVMValueRef fn) {
     const CpuTarget *t = &c->be->t;
+    char feat[8192];
+    const char *features = t->features;
+    if (c->extra_features && snprintf(feat, sizeof feat, "%s%s%s", t->features, *t->features ? "," : "",
+                                      c->extra_features) < (int)sizeof feat)
+        features = feat;
     struct { const char *k, *v; } kv[] = {
         {"target-cpu", t->cpu},
-        {"target-features", t->features},
+        {"target-features", features},
         /* LLVM prefers 256-bit vectors even with AVX-512; ask for zmm. */
         {"prefer-vector-width", t->avx512 ? "512" : "256"},
         {"min-legal-vector-width", t->avx512 ? "512" : "256"},
@@ -279,6 +284,60 @@ LLVMValueRef cg_bf16_pairs(Cg *c, LLVMValueRef v) {
 LLVMValueRef cg_dpbf16(Cg *c, LLVMValueRef acc, LLVMValueRef a, LLVMValueRef b) {
     LLVMValueRef args[3] = {acc, a, b};
     return cg_intr(c, "llvm.x86.avx512bf16.dpbf16ps.512", NULL, 0, args, 3);
+}
+
+/* cpuid(leaf, sub) -> {eax, ebx, ecx, edx} */
+static LLVMValueRef cpuid(Cg *c, int leaf, int sub) {
+    LLVMTypeRef ps[2] = {c->i32, c->i32}, rs[4] = {c->i32, c->i32, c->i32, c->i32};
+    LLVMTypeRef ft = LLVMFunctionType(LLVMStructTypeInContext(c->ctx, rs, 4, 0), ps, 2, 0);
+    static const char code[] = "cpuid", cons[] = "={ax},={bx},={cx},={dx},{ax},{cx}";
+    LLVMValueRef fn = LLVMGetInlineAsm(ft, (char *)code, sizeof code - 1, (char *)cons, sizeof cons - 1, 0, 0,
+                                       LLVMInlineAsmDialectATT, 0);
+    LLVMValueRef args[2] = {cg_i32c(c, leaf), cg_i32c(c, sub)};
+    return LLVMBuildCall2(c->b, ft, fn, args, 2, "");
+}
+
+LLVMValueRef cg_cpu_has_bf16dot(Cg *c) {
+    LLVMBuilderRef b = c->b;
+    /* 0: not asked yet, 1: no, 2: yes; racing first calls store the same value */
+    LLVMValueRef st = LLVMGetNamedGlobal(c->mod, ".ltc.cpu_bf16dot");
+    if (!st) {
+        st = LLVMAddGlobal(c->mod, c->i32, ".ltc.cpu_bf16dot");
+        LLVMSetInitializer(st, cg_i32c(c, 0));
+        LLVMSetLinkage(st, LLVMInternalLinkage);
+        LLVMSetAlignment(st, 4);
+    }
+    LLVMValueRef v = cg_var(c, c->i32, NULL);
+    LLVMValueRef cur = LLVMBuildLoad2(b, c->i32, st, "");
+    LLVMSetOrdering(cur, LLVMAtomicOrderingMonotonic);
+    LLVMSetAlignment(cur, 4);
+    cg_set(c, v, cur);
+    CgIf ask;
+    cg_if(c, &ask, LLVMBuildICmp(b, LLVMIntEQ, cur, cg_i32c(c, 0), ""), false);
+    {
+        LLVMValueRef maxleaf = LLVMBuildExtractValue(b, cpuid(c, 0, 0), 0, "");
+        LLVMValueRef has = cg_var(c, c->i1, LLVMConstInt(c->i1, 0, 0));
+        CgIf l7;
+        cg_if(c, &l7, LLVMBuildICmp(b, LLVMIntUGE, maxleaf, cg_i32c(c, 7), ""), false);
+        LLVMValueRef eax = LLVMBuildExtractValue(b, cpuid(c, 7, 1), 0, "");
+        cg_set(c, has, LLVMBuildICmp(b, LLVMIntNE, LLVMBuildAnd(b, eax, cg_i32c(c, 1 << 5), ""), cg_i32c(c, 0), ""));
+        cg_endif(c, &l7);
+        /* LTC_CPU_NO_BF16DOT set: the f32 variant even here (tests, comparisons) */
+        LLVMTypeRef gt = LLVMFunctionType(c->ptr, &c->ptr, 1, 0);
+        LLVMValueRef ge = LLVMGetNamedFunction(c->mod, "getenv");
+        if (!ge) ge = LLVMAddFunction(c->mod, "getenv", gt);
+        LLVMValueRef name = LLVMBuildGlobalStringPtr(b, "LTC_CPU_NO_BF16DOT", "");
+        LLVMValueRef env = LLVMBuildCall2(b, gt, ge, &name, 1, "");
+        LLVMValueRef off = LLVMBuildICmp(b, LLVMIntNE, env, LLVMConstNull(c->ptr), "");
+        LLVMValueRef yes = LLVMBuildAnd(b, cg_get(c, c->i1, has), LLVMBuildNot(b, off, ""), "");
+        LLVMValueRef nv = LLVMBuildSelect(b, yes, cg_i32c(c, 2), cg_i32c(c, 1), "");
+        LLVMValueRef s = LLVMBuildStore(b, nv, st);
+        LLVMSetOrdering(s, LLVMAtomicOrderingMonotonic);
+        LLVMSetAlignment(s, 4);
+        cg_set(c, v, nv);
+    }
+    cg_endif(c, &ask);
+    return LLVMBuildICmp(b, LLVMIntEQ, cg_get(c, c->i32, v), cg_i32c(c, 2), "bf16dot");
 }
 
 LLVMValueRef cg_var(Cg *c, LLVMTypeRef t, LLVMValueRef init) {

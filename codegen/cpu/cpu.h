@@ -87,6 +87,7 @@ typedef struct Cg {
     LLVMValueRef ptrs, dims, fargs, t0, t1;   /* kernel arguments */
     const char *bad_intrinsic;       /* a generator asked for an unknown intrinsic */
     const char *bad_expr;            /* an op whose ops.def expr did not build (cg_act) */
+    const char *extra_features;      /* added to the target's for the functions begun now ("+avx512bf16") */
 } Cg;
 
 void cg_init(Cg *c, CpuBackend *be);
@@ -141,6 +142,10 @@ void         cg_sts(Cg *c, DType t, LLVMValueRef v, LLVMValueRef p);
 LLVMValueRef cg_bf16_pair_splat(Cg *c, LLVMValueRef pair);  /* i32 (lo, hi bf16) in every pair */
 LLVMValueRef cg_bf16_pairs(Cg *c, LLVMValueRef v);          /* <16 x i32> or <32 x i16> as pairs */
 LLVMValueRef cg_dpbf16(Cg *c, LLVMValueRef acc, LLVMValueRef a, LLVMValueRef b);
+/* i1: this CPU has AVX512-BF16 (CPUID.(7,1):EAX bit 5) and LTC_CPU_NO_BF16DOT
+ * is not set; asked once per module (a cached global), for kernels that
+ * carry both variants (KPAIRS_AT_RUN). */
+LLVMValueRef cg_cpu_has_bf16dot(Cg *c);
 
 /* Stack memory in the entry block (promoted to registers by SROA/mem2reg). */
 LLVMValueRef cg_var(Cg *c, LLVMTypeRef t, LLVMValueRef init);

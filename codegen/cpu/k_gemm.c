@@ -51,7 +51,10 @@ static int gemm_cfg(const KernelSpec *ks, GemmCfg *g, LtcDiag *d) {
     g->nb = t->nb; g->mc = t->mc; g->kc = t->kc;
     g->dt = ks->dtype;
     g->scratch = g->dt != DT_F32;
-    g->kpairs = t->kpairs;
+    g->kpairs = t->kpairs == 1;
+    if (t->kpairs == KPAIRS_AT_RUN)
+        return diag_set(d, ks->loc, "cpu backend: %s: a run-time choice of kernels reached the generator (a backend bug)",
+                        ks->name);
     if (g->kpairs && (g->dt != DT_BF16 || g->vw != 16 || g->kc % 2))
         return diag_set(d, ks->loc, "cpu backend: %s: k-pair panels need bf16, 16 lanes and an even kc (a tune bug)",
                         ks->name);

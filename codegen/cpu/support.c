@@ -64,6 +64,14 @@ bool cpu_supports(Backend *b, const KernelSpec *s, const char **why) {
     return *why == NULL;
 }
 
+/* bf16 dot products: always on a target with AVX512-BF16; on another
+ * AVX-512 target both variants, picked by the CPU at run time (backend.c),
+ * so a model.so for x86-64-v4 still takes them where the CPU has them */
+static int kpairs_of(const CpuTarget *t) {
+    if (!t->avx512 || t->vw != 16) return 0;
+    return t->bf16dot ? 1 : KPAIRS_AT_RUN;
+}
+
 void cpu_tune(Backend *b, KernelSpec *s) {
     const CpuTarget *t = &self(b)->t;
     KernelTune *k = &s->tune;
@@ -74,7 +82,7 @@ void cpu_tune(Backend *b, KernelSpec *s) {
         k->mc = t->mr * (t->avx512 ? 8 : 12);
         /* a vector of C columns may straddle two heads: per-lane offsets */
         k->scatter = s->gemm.qkv && s->gemm.head_dim % t->vw != 0;
-        k->kpairs = t->bf16dot && s->dtype == DT_BF16;
+        k->kpairs = s->dtype == DT_BF16 ? kpairs_of(t) : 0;
         /* Panels per tile: the most (up to 4: more reuse of each packed A
          * row block) that gives an even tile count or at least 8 tiles, so
          * the pool's two threads get balanced halves (N=256: 6 panels -> 2
@@ -94,7 +102,7 @@ void cpu_tune(Backend *b, KernelSpec *s) {
         k->att_rg = ATT_RG;
         k->att_bc = ATT_BCV * t->vw;
         /* bf16 q, k, v with AVX512-BF16: QK^T and PV on vdpbf16ps (k_attn.c) */
-        k->kpairs = t->bf16dot && t->vw == 16 && s->in_dtypes[0] == DT_BF16 && s->in_dtypes[1] == DT_BF16 &&
-                    s->in_dtypes[2] == DT_BF16 && s->head_dim > 0 && s->head_dim % 2 == 0;
+        k->kpairs = s->in_dtypes[0] == DT_BF16 && s->in_dtypes[1] == DT_BF16 && s->in_dtypes[2] == DT_BF16 &&
+                    s->head_dim > 0 && s->head_dim % 2 == 0 ? kpairs_of(t) : 0;
     }
 }
