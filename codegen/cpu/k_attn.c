@@ -293,7 +293,8 @@ int cpu_gen_attn(Cg *c, const KernelSpec *pk, LtcDiag *d) {
                     double ks = pk->p >= 1 ? 0 : 1.0 / (1.0 - pk->p);
                     pv[cv] = LLVMBuildSelect(b, keep, LLVMBuildFMul(b, pv[cv], cg_vf32c(c, ks), ""), cg_vf32c(c, 0), "");
                 }
-                cg_store(c, pv[cv], cg_gep(c, c->f32, P, cg_i64c(c, u * BC + cv * vw)), (unsigned)vw * 4);
+                if (!(path == 0 && dp))   /* the dot-product PV reads PP only */
+                    cg_store(c, pv[cv], cg_gep(c, c->f32, P, cg_i64c(c, u * BC + cv * vw)), (unsigned)vw * 4);
             }
             if (path == 0 && dp) {
                 /* PP[u][c/2] = (bf16 p[c], bf16 p[c+1]): the two vectors'
