@@ -62,6 +62,26 @@ typedef struct LtcGpuKernel {
  * the others).  The CUDA device reads it at load, raises the function's
  * limit to it and launches with it; a kernel without it gets 0. */
 #define LTC_GPU_DSM_PREFIX "ltc_dsm_"
+/* A GEMM kernel that loads its operands with the bulk tensor copy engine
+ * (TMA, sm_90: r_gemm_mma.c) defines, in every target's code,
+ *   extern "C" __device__ unsigned ltc_tma_<kernel name> = (A rows << 16) | W rows;
+ * and takes two more parameters after args: the tensor maps of A and of W
+ * (CUtensorMap, 128 bytes, 64-byte aligned, by value), 16-bit elements,
+ * boxes of LTC_GPU_TMA_KBOX elements of K by the rows the global gives,
+ * 128-byte swizzle, zero fill out of bounds.  A is buffer 0 [M rows of K,
+ * row stride lda = dims[3]], W is buffer 1 [N rows of K, stride K]; M, N,
+ * K = dims[0..2].  The device encodes both maps for each launch when
+ * ltc_tma_usable() below holds, and passes zeroed maps otherwise; the
+ * kernel takes its TMA path under the same test, its other loads
+ * otherwise.  The device fails the launch when an encode it owes fails. */
+#define LTC_GPU_TMA_PREFIX "ltc_tma_"
+#define LTC_GPU_TMA_KBOX 64         /* K elements per box row: 128 bytes, the swizzle span */
+#define LTC_GPU_TMA_MAP_BYTES 128
+static inline int ltc_tma_usable(uint64_t a, uint64_t w, const int64_t *dims) {
+    const int64_t M = dims[0], N = dims[1], K = dims[2], lda = dims[3], lim = (int64_t)1 << 31;
+    return a % 16 == 0 && w % 16 == 0 && lda % 8 == 0 && K % 8 == 0 && M > 0 && N > 0 && K > 0 && M < lim &&
+           N < lim && K < lim - LTC_GPU_TMA_KBOX && lda >= K && lda < ((int64_t)1 << 38);
+}
 
 /* The code image of a GPU model (LtcModelDescriptor.code): sections, each
  * a header then `len` bytes, one after the other, 8-byte aligned. */

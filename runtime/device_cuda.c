@@ -33,6 +33,7 @@
  * LTC_CUDA_GRAPHS=0 issues every launch directly. */
 #include "runtime/device.h"
 #include "runtime/rt_cuda.h"
+#include "runtime/rt_cuda_tma.h"
 #include "runtime/rt_internal.h"
 #include "plan/code_image.h"
 
@@ -48,6 +49,7 @@ typedef struct CuKernel {
     const char *name;               /* the descriptor's string */
     bool reads_call;                /* LTC_GPU_READS_CALL */
     unsigned dsm;                   /* dynamic shared memory per launch (plan/gpu_abi.h: ltc_dsm_<name>) */
+    uint32_t tma;                   /* its ltc_tma_<name> (A and W box rows), 0: no tensor maps */
     double ms;                      /* LTC_CUDA_PROFILE: time in this kernel's launches */
     uint64_t calls;
 } CuKernel;
@@ -59,7 +61,12 @@ typedef struct CuLaunch {
     uint32_t groups, threads;
     CuDevPtr bufs[LTC_GPU_MAX_BUFS];
     LtcGpuArgs args;
+    uint8_t maps[2][LTC_GPU_TMA_MAP_BYTES];   /* k->tma: the tensor maps of A and W (the driver copies them) */
 } CuLaunch;
+
+/* The parameter array of a launch: the buffers, args, and the tensor maps
+ * of a TMA kernel. */
+enum { CU_MAX_PARAMS = LTC_GPU_MAX_BUFS + 3 };
 
 typedef struct CuQueue { CuLaunch *l; size_t n, cap; } CuQueue;
 
@@ -113,6 +120,8 @@ static void graph_drop(CuDeviceImpl *c) {
 static void node_params(const CuLaunch *l, void **params, RtCuKernelNode *np) {
     for (int j = 0; j < LTC_GPU_MAX_BUFS; j++) params[j] = (void *)&l->bufs[j];
     params[LTC_GPU_MAX_BUFS] = (void *)&l->args;
+    params[LTC_GPU_MAX_BUFS + 1] = (void *)l->maps[0];
+    params[LTC_GPU_MAX_BUFS + 2] = (void *)l->maps[1];
     memset(np, 0, sizeof *np);
     np->func = l->k->fn;
     np->gridDimX = l->groups, np->gridDimY = 1, np->gridDimZ = 1;
@@ -128,7 +137,7 @@ static int graph_build(CuDeviceImpl *c, char *err, size_t errlen) {
     if (!c->nodes) return rt_fail(err, errlen, "out of memory");
     if ((st = c->cu.GraphCreate(&c->graph, 0)) != 0) return cu_fail(err, errlen, "cuGraphCreate", st);
     for (size_t i = 0; i < c->q.n; i++) {
-        void *params[LTC_GPU_MAX_BUFS + 1];
+        void *params[CU_MAX_PARAMS];
         RtCuKernelNode np;
         node_params(&c->q.l[i], params, &np);
         if ((st = c->cu.GraphAddKernelNode(&c->nodes[i], c->graph, i ? &c->nodes[i - 1] : NULL, i ? 1 : 0, &np)) != 0)
@@ -147,6 +156,7 @@ static bool same_launch(const CuLaunch *a, const CuLaunch *b) {
     if (a->k != b->k || a->groups != b->groups || a->threads != b->threads ||
         memcmp(a->bufs, b->bufs, sizeof a->bufs) != 0)
         return false;
+    if (a->k->tma && memcmp(a->maps, b->maps, sizeof a->maps) != 0) return false;
     if (memcmp(&a->args, &b->args, sizeof a->args) == 0) return true;
     if (!a->k->reads_call) return false;
     LtcGpuArgs x = a->args, y = b->args;
@@ -200,7 +210,7 @@ static void profile_print(const CuDeviceImpl *c, void **kernels, uint32_t n) {
 
 /* ---- issuing ------------------------------------------------------------------------ */
 static int launch_direct(CuDeviceImpl *c, const CuLaunch *l, char *err, size_t errlen) {
-    void *params[LTC_GPU_MAX_BUFS + 1];
+    void *params[CU_MAX_PARAMS];
     RtCuKernelNode np;
     node_params(l, params, &np);
     CuResult st = c->profile ? c->cu.EventRecord(c->ev[0], c->stream) : 0;
@@ -230,7 +240,7 @@ static int flush(CuDeviceImpl *c, char *err, size_t errlen) {
         for (size_t i = 0; rc == 0 && i < c->q.n; i++) {
             const CuLaunch *l = &c->q.l[i];
             if (!l->k->reads_call) continue;
-            void *params[LTC_GPU_MAX_BUFS + 1];
+            void *params[CU_MAX_PARAMS];
             RtCuKernelNode np;
             node_params(l, params, &np);
             CuResult st = c->cu.GraphExecKernelNodeSetParams(c->exec, c->nodes[i], &np);
@@ -452,21 +462,32 @@ static int load_module(CuDeviceImpl *c, const LtcModelDescriptor *desc, char *er
     return 0;
 }
 
-/* The kernel's dynamic shared memory (plan/gpu_abi.h, LTC_GPU_DSM_PREFIX):
- * the u32 the code for this GPU defines, 0 without one; the function's
- * limit is raised to it, and a GPU with less gets an error naming both. */
-static int dyn_shared(CuDeviceImpl *c, CuKernel *k, const char *name, char *err, size_t errlen) {
+/* The u32 device global <prefix><name> of the loaded code (plan/gpu_abi.h:
+ * ltc_dsm_, ltc_tma_): *v, 0 when the code defines none. */
+static int kernel_u32(CuDeviceImpl *c, const char *prefix, const char *name, uint32_t *v, char *err, size_t errlen) {
     char sym[160];
-    if (snprintf(sym, sizeof sym, LTC_GPU_DSM_PREFIX "%s", name) >= (int)sizeof sym) return 0;
+    *v = 0;
+    if (snprintf(sym, sizeof sym, "%s%s", prefix, name) >= (int)sizeof sym) return 0;
     CuDevPtr p;
     size_t n = 0;
     CuResult st = c->cu.ModuleGetGlobal(&p, &n, c->mod, sym);
     if (st == RT_CU_ERROR_NOT_FOUND) return 0;
     if (st != 0) return cu_fail(err, errlen, "cuModuleGetGlobal", st);
-    uint32_t v = 0;
-    if (n != sizeof v) return rt_fail(err, errlen, "kernel '%s': %s has %zu bytes, not 4", name, sym, n);
-    if ((st = c->cu.MemcpyDtoHAsync(&v, p, sizeof v, c->stream)) != 0) return cu_fail(err, errlen, "cuMemcpyDtoHAsync", st);
+    if (n != sizeof *v) return rt_fail(err, errlen, "kernel '%s': %s has %zu bytes, not 4", name, sym, n);
+    if ((st = c->cu.MemcpyDtoHAsync(v, p, sizeof *v, c->stream)) != 0) return cu_fail(err, errlen, "cuMemcpyDtoHAsync", st);
     if ((st = c->cu.StreamSynchronize(c->stream)) != 0) return cu_fail(err, errlen, "cuStreamSynchronize", st);
+    return 0;
+}
+
+/* The kernel's dynamic shared memory (plan/gpu_abi.h, LTC_GPU_DSM_PREFIX):
+ * the u32 the code for this GPU defines, 0 without one; the function's
+ * limit is raised to it, and a GPU with less gets an error naming both.
+ * Its tensor maps' boxes (LTC_GPU_TMA_PREFIX), 0 without. */
+static int kernel_globals(CuDeviceImpl *c, CuKernel *k, const char *name, char *err, size_t errlen) {
+    uint32_t v = 0;
+    CuResult st;
+    if (kernel_u32(c, LTC_GPU_TMA_PREFIX, name, &k->tma, err, errlen) != 0) return -1;
+    if (kernel_u32(c, LTC_GPU_DSM_PREFIX, name, &v, err, errlen) != 0) return -1;
     if (v == 0) return 0;
     int most = 0;
     if ((st = c->cu.DeviceGetAttribute(&most, RT_CU_ATTR_SHARED_OPTIN, c->dev)) != 0)
@@ -507,7 +528,7 @@ static int cu_load(RtDevice *d, const LtcModelDescriptor *desc, void **kernels, 
         else if (g->threads == 0 || g->threads > (uint32_t)maxt)
             rc = rt_fail(err, errlen, "kernel '%s' runs blocks of %u threads; on %s it can run 1 to %d", g->name,
                          g->threads, c->name, maxt);
-        else rc = dyn_shared(c, k, g->name, err, errlen);
+        else rc = kernel_globals(c, k, g->name, err, errlen);
     }
     pop(c);
     if (rc != 0) {
@@ -530,6 +551,16 @@ static int cu_launch(RtDevice *d, const void *kernel, void *const *ptrs, int nbu
     l.threads = threads;
     for (int j = 0; j < LTC_GPU_MAX_BUFS; j++)
         l.bufs[j] = j < nbufs && ptrs[j] ? (CuDevPtr)(uintptr_t)ptrs[j] : c->dummy;
+    if (k->tma) {
+        CuResult st = rt_cu_tma_gemm_maps((RtCuTensorMapEncodeTiled)c->cu.TensorMapEncodeTiled, k->tma, l.bufs[0],
+                                          l.bufs[1], l.args.dims, l.maps);
+        if (st != 0) {
+            char buf[32];
+            return rt_fail(err, errlen, "kernel '%s': cuTensorMapEncodeTiled (M %lld N %lld K %lld lda %lld): %s",
+                           k->name, (long long)l.args.dims[0], (long long)l.args.dims[1], (long long)l.args.dims[2],
+                           (long long)l.args.dims[3], rt_cu_error_name(st, buf, sizeof buf));
+        }
+    }
     /* the grid's x extent is at most 2^31 - 1 blocks: a larger step is
      * several launches, tile0 apart */
     const int64_t maxg = INT32_MAX;

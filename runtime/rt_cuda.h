@@ -98,7 +98,10 @@ typedef struct RtCuKernelNode {
     X(EventSynchronize, "cuEventSynchronize", CuResult, (CuEvent))                                              \
     /* the first version (every driver has it; _v2 is CUDA 12.8's) */                                          \
     X(EventElapsedTime, "cuEventElapsedTime", CuResult, (float *, CuEvent, CuEvent))                            \
-    X(EventDestroy, "cuEventDestroy_v2", CuResult, (CuEvent))
+    X(EventDestroy, "cuEventDestroy_v2", CuResult, (CuEvent))                                                  \
+    X(TensorMapEncodeTiled, "cuTensorMapEncodeTiled", CuResult,                                                 \
+      (void *, int, uint32_t, void *, const uint64_t *, const uint64_t *, const uint32_t *, const uint32_t *, int, \
+       int, int, int))
 
 typedef struct RtCuApi {
 #define X(field, sym, ret, args) ret (*field) args;

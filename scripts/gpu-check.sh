@@ -38,7 +38,13 @@ case "${1:-}" in
     cc -O2 -o gpu-run/mma_cubin tests/device/mma_cubin.c -I/usr/local/cuda/include -L/usr/local/cuda/lib64 -lnvrtc \
        -Wl,-rpath,/usr/local/cuda/lib64
     gpu-run/mma_cubin gpu-run/mma.cu gpu-run/mma.cubin
-    cc -O2 -std=gnu11 -I. -I/usr/local/cuda/include -o gpu-run/mma_check tests/device/mma_check.c -ldl -lm
+    # variants for the timing study: the TMA path (LTC_CUDA_GEMM_TMA=1, not
+    # yet the default) at pipeline depths 3, 2, 4 (LTC_CUDA_GEMM_STAGES)
+    for v in tma:STAGES=3 s2:STAGES=2 s4:STAGES=4; do
+      env LTC_CUDA_GEMM_TMA=1 "LTC_CUDA_GEMM_${v#*:}" LTC_MMA_DUMP="gpu-run/mma_${v%%:*}.cu" build/tests/unit_gpu_nvrtc --filter 'gpu_nvrtc/mma*' >>gpu-run/mma.log 2>&1
+      gpu-run/mma_cubin "gpu-run/mma_${v%%:*}.cu" "gpu-run/mma_${v%%:*}.cubin"
+    done
+    cc -O2 -std=gnu11 -I. -I/usr/local/cuda/include -o gpu-run/mma_check tests/device/mma_check.c runtime/cuda_tma.c -ldl -lm
     for ex in examples/*.lsp; do
       n=$(basename "$ex" .lsp)
       mkdir -p "gpu-run/models/$n"
@@ -60,29 +66,31 @@ case "${1:-}" in
     cases=$(mktemp -d)
     tar xzf gpu-run/cases.tgz -C "$cases"
     [ -f gpu-run/models.tgz ] && tar xzf gpu-run/models.tgz -C gpu-run
-    gpu-run/ltc_cuda_replay "$cases"/cases/*.bin >"$out/replay.log" 2>&1 || rc=$?
+    timeout 240 gpu-run/ltc_cuda_replay "$cases"/cases/*.bin >"$out/replay.log" 2>&1 || rc=$?
     rm -rf "$cases"
     echo "gpu-check: replay exit $rc in $(( ($(date +%s%N) - t0) / 1000000 )) ms" | tee -a "$out/replay.log"
     tail -5 "$out/replay.log"
-    gpu-run/mma_check gpu-run/mma.cubin 2>&1 | tee "$out/mma.log" || rc=$?
+    # (a timeout: a pipeline that waits on a barrier nothing completes hangs)
+    timeout 150 gpu-run/mma_check gpu-run/mma.cubin gpu-run/mma_tma.cubin gpu-run/mma_s2.cubin gpu-run/mma_s4.cubin \
+      2>&1 | tee "$out/mma.log" || rc=$?
     export LTC_POISON_OUTPUTS=1
     t0=$(date +%s%N)
     for ex in examples/*.lsp; do
       n=$(basename "$ex" .lsp); so="gpu-run/models/$n/model.so"
       for sizes in "" "B=3 S=13" "S=1"; do
         # shellcheck disable=SC2086
-        if ! gpu-run/ltc_so_check "$ex" "$so" $sizes --repeat 3 >>"$out/examples.log" 2>&1; then
+        if ! timeout 120 gpu-run/ltc_so_check "$ex" "$so" $sizes --repeat 3 >>"$out/examples.log" 2>&1; then
           echo "FAIL $n $sizes" >>"$out/examples.log"; rc=1
         fi
       done
       for sizes in "" "B=3 S=13" "S=1"; do
         # shellcheck disable=SC2086
-        if ! gpu-run/ltc_so_check "$ex" "gpu-run/models/$n/bf16.so" --dtype bf16 --tol 1e-2 $sizes --repeat 2 >>"$out/examples.log" 2>&1; then
+        if ! timeout 120 gpu-run/ltc_so_check "$ex" "gpu-run/models/$n/bf16.so" --dtype bf16 --tol 1e-2 $sizes --repeat 2 >>"$out/examples.log" 2>&1; then
           echo "FAIL bf16 $n $sizes" >>"$out/examples.log"; rc=1
         fi
       done
-      LTC_CUDA_PTX=1 gpu-run/ltc_so_check "$ex" "$so" B=3 S=13 >>"$out/examples.log" 2>&1 || { echo "FAIL ptx $n" >>"$out/examples.log"; rc=1; }
-      LTC_CUDA_GRAPHS=0 gpu-run/ltc_so_check "$ex" "$so" S=7 --repeat 2 >>"$out/examples.log" 2>&1 || { echo "FAIL nographs $n" >>"$out/examples.log"; rc=1; }
+      LTC_CUDA_PTX=1 timeout 120 gpu-run/ltc_so_check "$ex" "$so" B=3 S=13 >>"$out/examples.log" 2>&1 || { echo "FAIL ptx $n" >>"$out/examples.log"; rc=1; }
+      LTC_CUDA_GRAPHS=0 timeout 120 gpu-run/ltc_so_check "$ex" "$so" S=7 --repeat 2 >>"$out/examples.log" 2>&1 || { echo "FAIL nographs $n" >>"$out/examples.log"; rc=1; }
     done
     echo "gpu-check: examples in $(( ($(date +%s%N) - t0) / 1000000 )) ms, $(grep -c matches "$out/examples.log") outputs matched, $(grep -c FAIL "$out/examples.log") failed" | tee -a "$out/examples.log"
     grep -B3 FAIL "$out/examples.log" | head -40 || true

@@ -129,6 +129,7 @@ typedef struct Cs {
     int shared_bytes;
     bool reads_call;            /* the renderer read args.dims[<call number>] */
     const char *min_groups;     /* non-NULL: resident groups per core to ask for (kernel_prefix_min) */
+    const char *extra_params;   /* non-NULL: ", ..." parameters after args (r_gemm_mma.c's tensor maps) */
     StrBuf tmp[CS_NTMP];         /* cs_ld / cs_st texts, reused in turn (freed by csrc_render) */
     int ntmp;
 } Cs;

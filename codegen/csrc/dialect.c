@@ -188,7 +188,24 @@ void csrc_preamble(const CDialect *dl, StrBuf *o) {
         /* the wgmma GEMM's two groups per SM (<= 128 registers); 1 (no
          * bound) for the mma.sync one, which needs up to 169 */
         sb_puts(o, "#if defined(__CUDA_ARCH_FEAT_SM90_ALL)\n#define LTC_WG_MINB 2\n#else\n#define LTC_WG_MINB 1\n#endif\n");
+        /* a CUtensorMap by value (plan/gpu_abi.h LTC_GPU_TMA_PREFIX): every
+         * target declares the parameters, sm_90a reads them */
+        sb_puts(o, "struct __align__(64) ltc_tmap { u64 w[16]; };\n");
         sb_puts(o, "#if defined(__CUDA_ARCH_FEAT_SM90_ALL)\n");
+        /* mbarriers (shared::cta addresses) and the bulk tensor copy of a
+         * 2-D box into shared memory, completing bytes on an mbarrier */
+        sb_printf(o, "%s void ltc_mb_init(u32 b, u32 n) { asm volatile(\"mbarrier.init.shared::cta.b64 [%%0], %%1;\\n\" :: \"r\"(b), \"r\"(n) : \"memory\"); }\n", fn);
+        sb_printf(o, "%s void ltc_mb_init_fence(void) { asm volatile(\"fence.mbarrier_init.release.cluster;\\n\" ::: \"memory\"); }\n", fn);
+        sb_printf(o, "%s void ltc_mb_expect(u32 b, u32 bytes) { asm volatile(\"mbarrier.arrive.expect_tx.shared::cta.b64 _, [%%0], %%1;\\n\" :: \"r\"(b), \"r\"(bytes) : \"memory\"); }\n", fn);
+        sb_printf(o, "%s void ltc_mb_arrive(u32 b) { asm volatile(\"mbarrier.arrive.shared::cta.b64 _, [%%0];\\n\" :: \"r\"(b) : \"memory\"); }\n", fn);
+        sb_printf(o, "%s void ltc_mb_wait(u32 b, u32 parity) {\n"
+                     "    u32 ok = 0;\n"
+                     "    while (!ok)\n"
+                     "        asm volatile(\"{ .reg .pred p; mbarrier.try_wait.parity.shared::cta.b64 p, [%%1], %%2; selp.u32 %%0, 1, 0, p; }\\n\"\n"
+                     "                     : \"=r\"(ok) : \"r\"(b), \"r\"(parity) : \"memory\");\n}\n", fn);
+        sb_printf(o, "%s void ltc_tma2(u32 dst, const ltc_tmap *m, int x, int y, u32 b) {\n"
+                     "    asm volatile(\"cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes [%%0], [%%1, {%%2, %%3}], [%%4];\\n\"\n"
+                     "                 :: \"r\"(dst), \"l\"((u64)m), \"r\"(x), \"r\"(y), \"r\"(b) : \"memory\");\n}\n", fn);
         sb_printf(o, "%s void ltc_fence_async(void) { asm volatile(\"fence.proxy.async.shared::cta;\\n\" ::: \"memory\"); }\n", fn);
         sb_printf(o, "%s void ltc_wg_fence(void) { asm volatile(\"wgmma.fence.sync.aligned;\\n\" ::: \"memory\"); }\n", fn);
         sb_printf(o, "%s void ltc_wg_commit(void) { asm volatile(\"wgmma.commit_group.sync.aligned;\\n\" ::: \"memory\"); }\n", fn);
@@ -239,7 +256,7 @@ void cs_begin(Cs *c, int nbufs) {
         if (dl->buf_offsets) sb_printf(o, ", long ltc_b%d_off", i);
         if (dl->buf_attrs) sb_printf(o, " [[buffer(%d)]]", i);
     }
-    sb_printf(o, ", %s%s) {\n", dl->args_param, dl->index_params);
+    sb_printf(o, ", %s%s%s) {\n", dl->args_param, c->extra_params ? c->extra_params : "", dl->index_params);
     sb_printf(o, "    enum { T = %d };\n", c->threads);
     sb_printf(o, "    const int tid = %s;\n", dl->local_id);
     for (int i = 0; i < nbufs; i++) {

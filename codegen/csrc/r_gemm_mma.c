@@ -34,6 +34,8 @@
  * act (the op's expr), + residual, rounded store; qkv: head-split offsets.
  * bufs/dims: codegen/kernel_layout.h. */
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "codegen/csrc/csrc.h"
 #include "codegen/kernel_layout.h"
@@ -41,8 +43,9 @@
 
 enum { MB = CS_MMA_MB, NB = CS_MMA_NB, KB = CS_MMA_KB, SA = 40, SBT = 136 };
 /* the wgmma loop's stages: KB 64, A and W halves of 128 rows x 128 bytes,
- * two stages and 1024 bytes to align them */
-enum { WG_KB = 64, WG_HALF = MB * WG_KB * 2, WG_STAGE = 2 * WG_HALF, WG_DSM = 2 * WG_STAGE + 1024 };
+ * WG_STAGES of them (TMA; the cp.async path uses two) and 1024 bytes to
+ * align them */
+enum { WG_KB = LTC_GPU_TMA_KBOX, WG_HALF = MB * WG_KB * 2, WG_STAGE = 2 * WG_HALF, WG_STAGES = 3 };
 
 bool cs_gemm_is_mma(const KernelSpec *s) {
     DType t = s->nin >= 2 ? s->in_dtypes[0] : DT_F32;
@@ -174,6 +177,10 @@ static void epilogue(Cs *c, int rm, int rn, const char *rowbase, const char *col
      * registers).  The odd column of a pair is the even one's neighbour
      * in C when a head's width qDh is even (a uniform test), else computed */
     bool cache = qkv && rm > 1;
+    if (qkv)
+        sb_puts(o, "        const bool pairs = ((u64)C & 3) == 0 && qDh % 2 == 0 && qPs % 2 == 0 && qHs % 2 == 0 && qLs % 2 == 0;\n");
+    else
+        sb_puts(o, "        const bool pairs = ((u64)C & 3) == 0 && ldc % 2 == 0;\n");
     if (cache)
         sb_printf(o, "        i64 coff[%d];\n"
                      "#pragma unroll\n"
@@ -200,9 +207,11 @@ static void epilogue(Cs *c, int rm, int rn, const char *rowbase, const char *col
     else if (qkv && !cache)
         sb_puts(o, "              const u32 cq = (u32)c0 / (u32)qE, cr = (u32)c0 % (u32)qE;\n"
                    "              const i64 cof = cq * qPs + (cr / (u32)qDh) * qHs + cr % (u32)qDh;\n");
-    sb_puts(o, "#pragma unroll\n"
+    sb_puts(o, "              float vv[2];\n"
+               "#pragma unroll\n"
                "              for (int e = 2 * h; e < 2 * h + 2; e++) {\n"
                "                const i64 col = c0 + (e & 1);\n"
+               "                vv[e & 1] = 0.0f;\n"
                "                if (col >= N) continue;\n"
                "                float v = acc[mi][ni][e];\n");
     if (s->bias) sb_printf(o, "                v += %s(bias[col]);\n", ld);
@@ -213,14 +222,24 @@ static void epilogue(Cs *c, int rm, int rn, const char *rowbase, const char *col
         sb_free(&a);
     }
     if (s->residual) sb_printf(o, "                v += %s(R[row * ldr + col]);\n", ld);
+    sb_puts(o, "                vv[e & 1] = v;\n"
+               "              }\n");
+    /* the pair as one 4-byte store where both land side by side, 4-byte
+     * aligned (pairs: a uniform test, above the loops) */
+    const char *off0 = qkv ? (cache ? "coff[ni]" : "cof") : "c0";
     if (qkv)
-        sb_printf(o, "                const i64 e2 = col %% qE;\n"
-                     "                C[roff + (!(e & 1) ? %s : qDh %% 2 == 0 ? %s + 1 :\n"
-                     "                          (col / qE) * qPs + (e2 / qDh) * qHs + e2 %% qDh)] = %s(v);\n",
-                  cache ? "coff[ni]" : "cof", cache ? "coff[ni]" : "cof", st);
+        sb_printf(o, "              const i64 o0 = %s, o1 = qDh %% 2 == 0 ? o0 + 1 :\n"
+                     "                  ((c0 + 1) / qE) * qPs + (((c0 + 1) %% qE) / qDh) * qHs + ((c0 + 1) %% qE) %% qDh;\n",
+                  off0);
     else
-        sb_printf(o, "                C[roff + col] = %s(v);\n", st);
-    sb_puts(o, "              }\n            }\n          }\n      }\n    }\n");
+        sb_puts(o, "              const i64 o0 = c0, o1 = c0 + 1;\n");
+    sb_printf(o, "              if (pairs && c0 + 1 < N)\n"
+                 "                  *(u32 *)(C + roff + o0) = (u32)%s(vv[0]) | (u32)%s(vv[1]) << 16;\n"
+                 "              else {\n"
+                 "                  if (c0 < N) C[roff + o0] = %s(vv[0]);\n"
+                 "                  if (c0 + 1 < N) C[roff + o1] = %s(vv[1]);\n"
+                 "              }\n", st, st, st, st);
+    sb_puts(o, "            }\n          }\n      }\n    }\n");
 }
 
 /* The wgmma main loop (sm_90a): the same 128 x 128 tile, each of the two
@@ -233,33 +252,125 @@ static void epilogue(Cs *c, int rm, int rn, const char *rowbase, const char *col
  * its 16-byte chunk c lies at chunk c ^ (row % 8) (the hardware's XOR of
  * address bits 4-6 with bits 7-9: stages start 1024-aligned, 8-row atoms
  * 1024 bytes apart = SBO); k16 step ks of a row starts 32 ks bytes in.
- * Measured on an H200 (tests/device/mma_check, 4096^3): this layout ran at
- * 311 TFLOP/s where the unswizzled one with KB = 32 ran at 155 at any
- * pipeline depth, and mma.sync at 140-221.
  *
- * Two stages of A 16 KB + W 16 KB: 65 KB with the alignment slack, more
- * than the 48 KB of static shared memory, so the kernel declares it
- * dynamic and publishes the size as ltc_dsm_<name> (the runtime sets the
- * function's limit and launches with it; sm_80's branch publishes 0); two
- * groups fit an SM (launch bounds: <= 128 registers).  The copy of step
- * kt + 1 is issued after the barrier of step kt, once every warpgroup has
- * waited for its step kt - 1 products (the last reads of that stage);
- * cp.async and the scalar stores of the unaligned path write through the
- * generic proxy, so each thread fences to the async proxy before the
- * barrier.  Chunk ch of a copy is (row ch / 8, k chunk ch % 8): 8
- * consecutive threads read one row's 128 contiguous bytes. */
+ * Two ways to fill the stages, chosen per launch by the same test as the
+ * device's (plan/gpu_abi.h ltc_tma_usable):
+ *
+ * TMA (aligned operands, the fast path): WG_STAGES stages, each filled by
+ * two bulk tensor copies (A's box of 128 rows x 64 k, W's likewise, the
+ * tensor maps the device encodes: 128-byte swizzle, zeros past M, N, K)
+ * that thread 0 issues, completing on the stage's "full" mbarrier; the
+ * warpgroups wait on it, issue their 4 wgmma of the stage, and once
+ * wgmma.wait_group 1 says the previous stage's products are done, each
+ * warp's lane 0 arrives on that stage's "empty" mbarrier (8 arrivals),
+ * which thread 0 waits on before refilling it with the step WG_STAGES
+ * ahead.  So the copies run WG_STAGES - 1 steps ahead of the tensor cores,
+ * which always have one group in flight, and no block-wide barrier is in
+ * the loop.  Stage and phase advance as (stage, parity) pairs, the
+ * producer's empty-barrier waits starting at parity 1 (a fresh barrier's
+ * "previous phase" counts as complete), so the phases carry across the
+ * row blocks a group walks.
+ *
+ * cp.async (unaligned rows or bases, or a device without tensor maps):
+ * two stages, the copy of step kt + 1 issued after the barrier of step
+ * kt, once every warpgroup has waited for its step kt - 1 products (the
+ * last reads of that stage); cp.async and the scalar stores of the
+ * unaligned path write through the generic proxy, so each thread fences to
+ * the async proxy before the barrier.  Chunk ch of a copy is (row ch / 8,
+ * k chunk ch % 8): 8 consecutive threads read one row's 128 contiguous
+ * bytes.
+ *
+ * Measured on an H200 (tests/device/mma_check, 4096^3): the cp.async path
+ * ran at 311 TFLOP/s, where an unswizzled layout with KB = 32 ran at 155
+ * at any pipeline depth, and mma.sync at 140-221.
+ *
+ * The stages are dynamic shared memory (more than the 48 KB of static),
+ * published as ltc_dsm_<name> (the runtime sets the function's limit and
+ * launches with it; sm_80's branch publishes 0); launch bounds ask for two
+ * groups per SM (<= 128 registers), which WG_STAGES 3 leaves room for. */
+static int wg_stages(void) {
+    const char *e = getenv("LTC_CUDA_GEMM_STAGES");   /* tuning studies (tests/device/mma_check) */
+    int n = e && *e ? atoi(e) : WG_STAGES;
+    return n < 2 ? 2 : n > 6 ? 6 : n;
+}
+
+static int wg_dsm(void) { return wg_stages() * WG_STAGE + 1024; }
+
 static void wgmma_loop(Cs *c) {
     const KernelSpec *s = c->s;
     StrBuf *o = c->o;
     const char *mma = s->in_dtypes[0] == DT_BF16 ? "bf16" : "f16";
-    sb_printf(o, "    extern __shared__ __align__(1024) u32 Ws[];   /* %d bytes: ltc_dsm_%s */\n", WG_DSM, s->name);
-    c->shared_bytes += WG_DSM;
-    sb_puts(o, "    const u32 sW = (ltc_smem(Ws) + 1023u) & ~1023u, wso = sW - ltc_smem(Ws);\n"
-               "    const int wg = warp >> 2;\n");
+    int ns = wg_stages(), dsm = wg_dsm();
+    sb_printf(o, "    extern __shared__ __align__(1024) u32 Ws[];   /* %d bytes: ltc_dsm_%s */\n", dsm, s->name);
+    sb_printf(o, "    __shared__ __align__(8) u64 ltc_bars[%d];      /* full[%d], empty[%d] */\n", 2 * ns, ns, ns);
+    c->shared_bytes += dsm + 16 * ns;
+    sb_printf(o, "    const u32 sW = (ltc_smem(Ws) + 1023u) & ~1023u, wso = sW - ltc_smem(Ws);\n"
+                 "    const u32 sF = ltc_smem(ltc_bars), sE = sF + %du;\n"
+                 "    const int wg = warp >> 2;\n", 8 * ns);
+    /* the device's test (plan/gpu_abi.h ltc_tma_usable), on the same dims */
+    /* The TMA path is rendered only with LTC_CUDA_GEMM_TMA=1 until it has
+     * run on a GPU (tests/device/mma_check, scripts/gpu-check.sh): written
+     * 2026-12-07, no device machine could be started that session. */
+    const char *use_tma = getenv("LTC_CUDA_GEMM_TMA");
+    if (!use_tma || strcmp(use_tma, "1") != 0)
+        sb_puts(o, "    const bool tma = false;\n");
+    else
+    sb_puts(o, "    const bool tma = vec && M > 0 && N > 0 && K > 0 && M < 2147483648ll && N < 2147483648ll &&\n"
+               "                     K < 2147483584ll && K % 8 == 0 && lda >= K && lda < (1ll << 38);\n");
+    sb_printf(o, "    if (tma && tid == 0) {\n"
+                 "        for (int i = 0; i < %d; i++) { ltc_mb_init(sF + 8u * i, 1u); ltc_mb_init(sE + 8u * i, 8u); }\n"
+                 "        ltc_mb_init_fence();\n"
+                 "    }\n"
+                 "    __syncthreads();\n"
+                 "    u32 cs = 0, cph = 0, ps = 0, pph = 0;   /* consumer's and producer's (stage, parity) */\n", ns);
     sb_printf(o, "    for (i64 cb = cb0; cb < cb1; cb++) {\n"
                  "      const i64 n0 = cb * %d;\n"
                  "      for (i64 m0 = rs * %d; m0 < M; m0 += (i64)nrs * %d) {\n", NB, MB, MB);
-    /* a stage: A rows at 0, W rows at WG_HALF; 128 rows x 8 chunks each */
+    sb_printf(o, "        float acc[1][16][4];\n"
+                 "#pragma unroll\n"
+                 "        for (int j = 0; j < 16; j++)\n"
+                 "            for (int e = 0; e < 4; e++) acc[0][j][e] = 0.0f;\n"
+                 "        const i64 nk = (K + %d) / %d;\n", WG_KB - 1, WG_KB);
+    /* the TMA path */
+    sb_printf(o, "        if (tma) {\n"
+                 "          /* thread 0: step kk into stage ps, once its last readers are done */\n"
+                 "          auto produce = [&](i64 kk) {\n"
+                 "              ltc_mb_wait(sE + 8u * ps, pph ^ 1u);\n"
+                 "              ltc_mb_expect(sF + 8u * ps, %du);\n"
+                 "              const u32 dst = sW + ps * %du;\n"
+                 "              ltc_tma2(dst, &ltc_tA, (int)(kk * %d), (int)m0, sF + 8u * ps);\n"
+                 "              ltc_tma2(dst + %du, &ltc_tB, (int)(kk * %d), (int)n0, sF + 8u * ps);\n"
+                 "              if (++ps == %du) { ps = 0; pph ^= 1u; }\n"
+                 "          };\n"
+                 "          if (tid == 0)\n"
+                 "              for (i64 i = 0; i < %d && i < nk; i++) produce(i);\n"
+                 "          __syncwarp();\n"
+                 "          u32 prev = 0;\n"
+                 "          for (i64 kt = 0; kt < nk; kt++) {\n"
+                 "            ltc_mb_wait(sF + 8u * cs, cph);\n"
+                 "            ltc_wg_fence();\n"
+                 "#pragma unroll\n"
+                 "            for (int ks = 0; ks < %d; ks++) {\n"
+                 "                const u64 da = ltc_wg_desc_sw(sW + cs * %du + (u32)wg * 8192u + ks * 32u);\n"
+                 "                const u64 db = ltc_wg_desc_sw(sW + cs * %du + %du + ks * 32u);\n"
+                 "                ltc_wgmma_%s(&acc[0][0][0], da, db);\n"
+                 "            }\n"
+                 "            ltc_wg_commit();\n"
+                 "            ltc_wg_wait1();\n"
+                 "            if (kt > 0) {\n"
+                 "                if (lane == 0) ltc_mb_arrive(sE + 8u * prev);\n"
+                 "                if (tid == 0 && kt - 1 + %d < nk) produce(kt - 1 + %d);\n"
+                 "            }\n"
+                 "            __syncwarp();\n"
+                 "            prev = cs;\n"
+                 "            if (++cs == %du) { cs = 0; cph ^= 1u; }\n"
+                 "          }\n"
+                 "          ltc_wg_wait0();\n"
+                 "          if (nk > 0 && lane == 0) ltc_mb_arrive(sE + 8u * prev);\n"
+                 "        } else {\n",
+              2 * WG_HALF, WG_STAGE, WG_KB, WG_HALF, WG_KB, ns, ns, WG_KB / 16, WG_STAGE, WG_STAGE, WG_HALF, mma, ns,
+              ns, ns);
+    /* the cp.async path: a stage: A rows at 0, W rows at WG_HALF; 128 rows x 8 chunks each */
     sb_printf(o, "        auto load = [&](int st, i64 k0) {\n"
                  "#pragma unroll\n"
                  "            for (int i = 0; i < 4; i++) {\n"
@@ -284,12 +395,7 @@ static void wgmma_loop(Cs *c) {
                  "            }\n"
                  "            ltc_cp_commit();\n"
                  "        };\n", WG_STAGE, WG_HALF, WG_HALF);
-    sb_printf(o, "        float acc[1][16][4];\n"
-                 "#pragma unroll\n"
-                 "        for (int j = 0; j < 16; j++)\n"
-                 "            for (int e = 0; e < 4; e++) acc[0][j][e] = 0.0f;\n"
-                 "        const i64 nk = (K + %d) / %d;\n"
-                 "        if (nk > 0) load(0, 0);\n"
+    sb_printf(o, "        if (nk > 0) load(0, 0);\n"
                  "        for (i64 kt = 0; kt < nk; kt++) {\n"
                  "            const u32 cur = (u32)(kt & 1);\n"
                  "            ltc_cp_wait0();\n"
@@ -306,8 +412,9 @@ static void wgmma_loop(Cs *c) {
                  "            ltc_wg_commit();\n"
                  "            ltc_wg_wait0();\n"
                  "        }\n"
-                 "        __syncthreads();   /* the next tile's copies overwrite the stages */\n",
-              WG_KB - 1, WG_KB, WG_KB, WG_KB / 16, WG_STAGE, WG_STAGE, WG_HALF, mma);
+                 "        __syncthreads();   /* the next tile's copies overwrite the stages */\n"
+                 "        }\n",
+              WG_KB, WG_KB / 16, WG_STAGE, WG_STAGE, WG_HALF, mma);
 }
 
 int cs_gemm_mma(Cs *c, LtcDiag *d) {
@@ -323,13 +430,20 @@ int cs_gemm_mma(Cs *c, LtcDiag *d) {
     if (s->dtype != s->in_dtypes[0] || (s->bias && s->in_dtypes[2] != s->dtype) ||
         (s->residual && s->in_dtypes[2 + s->bias] != s->dtype))
         return diag_set(d, s->loc, "%s backend: %s: tensor-core GEMM with mixed dtypes", c->dl->name, s->name);
-    if (!matmul)   /* the dynamic shared memory per target (plan/gpu_abi.h: LTC_GPU_DSM_PREFIX) */
+    if (!matmul) {
+        /* the dynamic shared memory per target (plan/gpu_abi.h:
+         * LTC_GPU_DSM_PREFIX); the tensor maps' boxes and parameters in
+         * every target (LTC_GPU_TMA_PREFIX: A and W boxes of 128 rows) */
         sb_printf(o, "\n#if defined(__CUDA_ARCH_FEAT_SM90_ALL)\n"
                      "extern \"C\" __device__ unsigned " LTC_GPU_DSM_PREFIX "%s = %du;\n"
                      "#else\n"
                      "extern \"C\" __device__ unsigned " LTC_GPU_DSM_PREFIX "%s = 0u;\n"
-                     "#endif\n", s->name, WG_DSM, s->name);
-    if (!matmul) c->min_groups = "LTC_WG_MINB";   /* sm_90a: two groups per SM (the preamble) */
+                     "#endif\n"
+                     "extern \"C\" __device__ unsigned " LTC_GPU_TMA_PREFIX "%s = %uu;\n",
+                  s->name, wg_dsm(), s->name, s->name, (unsigned)MB << 16 | NB);
+        c->extra_params = ", const __grid_constant__ ltc_tmap ltc_tA, const __grid_constant__ ltc_tmap ltc_tB";
+        c->min_groups = "LTC_WG_MINB";   /* sm_90a: two groups per SM (the preamble) */
+    }
     cs_begin(c, 5);
     cs_tile_live(c);
     sb_puts(o, "    const u16 *A0 = (const u16 *)p0, *B0 = (const u16 *)p1, *bias = (const u16 *)p2, *R = (const u16 *)p3;\n"

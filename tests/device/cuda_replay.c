@@ -3,7 +3,8 @@
  * reference outputs) on a CUDA GPU, through the driver API by dlopen, with
  * the ABI of plan/gpu_abi.h: one block per tile, launches of at most
  * LTC_GPU_MAX_GROUPS blocks with args.tile0, parameters = 8 device
- * pointers then LtcGpuArgs by value.  Each case runs from the sm_90a or
+ * pointers then LtcGpuArgs by value (then the tensor maps of a TMA GEMM,
+ * encoded as the CUDA device does: runtime/cuda_tma.c).  Each case runs from the sm_90a or
  * sm_80 cubin (whichever the GPU loads) and again from the compute_80 PTX
  * (JIT-compiled by the driver).  A test tool for a GPU machine, not part
  * of the runtime (runtime/device_cuda.c is).
@@ -19,6 +20,7 @@
 #include <cuda.h>
 
 #include "plan/gpu_abi.h"
+#include "runtime/rt_cuda_tma.h"
 
 #define CU_FNS(X) X(cuInit) X(cuDeviceGet) X(cuDeviceGetAttribute) X(cuDevicePrimaryCtxRetain) X(cuCtxSetCurrent) \
     X(cuModuleLoadData) X(cuModuleUnload) X(cuModuleGetFunction) X(cuLaunchKernel) X(cuCtxSynchronize) \
@@ -33,6 +35,7 @@ static struct {
     CU_FNS2(F)
 #undef F
 } cu;
+static RtCuTensorMapEncodeTiled encode;   /* cuTensorMapEncodeTiled */
 
 typedef struct Root { uint64_t bytes; uint8_t *data; CUdeviceptr dev; } Root;
 typedef struct Launch { char name[128]; uint32_t threads; int64_t tiles; uint32_t root[8]; uint64_t off[8]; LtcGpuArgs a; } Launch;
@@ -101,11 +104,23 @@ static int run(const char *path, const char *what, const void *code, Root *roots
             bad = 1;
             break;
         }
+        snprintf(sym, sizeof sym, LTC_GPU_TMA_PREFIX "%s", ls[i].name);
+        unsigned tma = 0;
+        if (cu.cuModuleGetGlobal(&dp, &dn, mod, sym) == CUDA_SUCCESS && dn == 4 && cu.cuMemcpyDtoH(&tma, dp, 4)) tma = 0;
         CUdeviceptr ptr[8];
-        void *params[9];
+        void *params[11];
         for (int b = 0; b < 8; b++) { ptr[b] = roots[ls[i].root[b]].dev + ls[i].off[b]; params[b] = &ptr[b]; }
         LtcGpuArgs a = ls[i].a;
         params[8] = &a;
+        uint8_t maps[2][LTC_GPU_TMA_MAP_BYTES];
+        memset(maps, 0, sizeof maps);
+        if (tma && (!encode || (r = rt_cu_tma_gemm_maps(encode, tma, ptr[0], ptr[1], a.dims, maps)) != 0)) {
+            printf("FAIL %s: %s: tensor maps (%d)\n", path, ls[i].name, encode ? (int)r : -1);
+            bad = 1;
+            break;
+        }
+        params[9] = maps[0];
+        params[10] = maps[1];
         for (int64_t t0 = 0; t0 < ls[i].tiles && !bad; t0 += LTC_GPU_MAX_GROUPS) {
             int64_t g = ls[i].tiles - t0 < LTC_GPU_MAX_GROUPS ? ls[i].tiles - t0 : LTC_GPU_MAX_GROUPS;
             a.tile0 = t0;
@@ -211,6 +226,7 @@ int main(int argc, char **argv) {
 #define F(n, s) if (!(cu.n = (__typeof__(cu.n))dlsym(lib, s))) { printf("no %s\n", s); return 2; }
     CU_FNS2(F)
 #undef F
+    encode = (RtCuTensorMapEncodeTiled)dlsym(lib, "cuTensorMapEncodeTiled");
     CUdevice dev;
     CUcontext ctx;
     int major = 0, minor = 0;

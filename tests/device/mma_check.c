@@ -2,8 +2,12 @@
  * unit_gpu_nvrtc's mma test: linear + bias, gelu, + residual, written with
  * LTC_MMA_DUMP and compiled to an sm_90a cubin here) on a GPU, against a
  * double reference of the same bf16 inputs, ragged shapes, tolerance 1e-2;
- * then M=N=K=4096 timed (events, 3 warm-up, median of 20), TFLOP/s.
- *   mma_check mma.cubin */
+ * then M=N=K=4096 and two layer shapes timed (events, 3 warm-up, median of
+ * 20), TFLOP/s.  The tensor maps of its TMA path (plan/gpu_abi.h
+ * LTC_GPU_TMA_PREFIX) are encoded as the CUDA device does
+ * (runtime/cuda_tma.c).  Several cubins (variants of the renderer) are
+ * checked and timed in turn.
+ *   mma_check mma.cubin [more.cubin...] */
 #include <dlfcn.h>
 #include <math.h>
 #include <stdint.h>
@@ -12,9 +16,10 @@
 #include <string.h>
 #include <cuda.h>
 #include "plan/gpu_abi.h"
+#include "runtime/rt_cuda_tma.h"
 
 #define FN(X) X(cuInit) X(cuDeviceGet) X(cuDevicePrimaryCtxRetain) X(cuCtxSetCurrent) X(cuModuleLoadData) \
-    X(cuModuleGetFunction) X(cuLaunchKernel) X(cuFuncSetAttribute) X(cuCtxSynchronize) X(cuEventRecord) X(cuEventSynchronize)
+    X(cuModuleGetFunction) X(cuModuleUnload) X(cuLaunchKernel) X(cuFuncSetAttribute) X(cuCtxSynchronize) X(cuEventRecord) X(cuEventSynchronize)
 #define FN2(X) X(cuMemAlloc, "cuMemAlloc_v2") X(cuMemFree, "cuMemFree_v2") X(cuMemcpyHtoD, "cuMemcpyHtoD_v2") \
     X(cuMemcpyDtoH, "cuMemcpyDtoH_v2") X(cuModuleGetGlobal, "cuModuleGetGlobal_v2") X(cuEventCreate, "cuEventCreate") X(cuEventElapsedTime, "cuEventElapsedTime_v2")
 static struct {
@@ -33,6 +38,8 @@ static float rnd(void) { rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17; re
 static int cmpf(const void *a, const void *b) { float x = *(const float *)a, y = *(const float *)b; return x < y ? -1 : x > y; }
 
 static unsigned dyn;   /* dynamic shared-memory bytes the kernel asks for (its ltc_dsm_k_mma) */
+static unsigned tma;   /* its ltc_tma_k_mma, 0: none */
+static RtCuTensorMapEncodeTiled encode;
 
 static int run(CUfunction fn, int64_t M, int64_t N, int64_t K, int timed) {
     size_t na = M * K, nw = N * K, nc = M * N;
@@ -50,9 +57,14 @@ static int run(CUfunction fn, int64_t M, int64_t N, int64_t K, int timed) {
     memset(&a, 0, sizeof a);
     a.dims[0] = M; a.dims[1] = N; a.dims[2] = K; a.dims[3] = K; a.dims[4] = N; a.dims[5] = N;
     a.ntiles = ((M + 127) / 128) * ((N + 127) / 128);
-    void *params[9];
+    uint8_t maps[2][LTC_GPU_TMA_MAP_BYTES];
+    memset(maps, 0, sizeof maps);
+    if (tma && rt_cu_tma_gemm_maps(encode, tma, d[0], d[1], a.dims, maps) != 0) { printf("cuTensorMapEncodeTiled failed\n"); return 1; }
+    void *params[11];
     for (int i = 0; i < 8; i++) params[i] = &p8[i];
     params[8] = &a;
+    params[9] = maps[0];
+    params[10] = maps[1];
     int bad = 0;
     if (cu.cuLaunchKernel(fn, (unsigned)a.ntiles, 1, 1, 256, 1, 1, dyn, NULL, params, NULL) || cu.cuCtxSynchronize()) { printf("launch failed\n"); return 1; }
     cu.cuMemcpyDtoH(C, d[4], nc * 2);
@@ -101,28 +113,42 @@ int main(int argc, char **argv) {
 #define F(n, s) cu.n = (__typeof__(cu.n))dlsym(lib, s);
     FN2(F)
 #undef F
-    FILE *f = fopen(argv[1], "rb");
-    if (!f) return 2;
-    fseek(f, 0, SEEK_END); long n = ftell(f); rewind(f);
-    char *img = malloc(n);
-    if (fread(img, 1, n, f) != (size_t)n) return 2;
-    CUdevice dev; CUcontext ctx; CUmodule mod; CUfunction fn;
-    if (cu.cuInit(0) || cu.cuDeviceGet(&dev, 0) || cu.cuDevicePrimaryCtxRetain(&ctx, dev) || cu.cuCtxSetCurrent(ctx) ||
-        cu.cuModuleLoadData(&mod, img) || cu.cuModuleGetFunction(&fn, mod, "k_mma")) { printf("no GPU / module\n"); return 2; }
-    CUdeviceptr dp;    /* the kernel's dynamic shared memory (plan/gpu_abi.h LTC_GPU_DSM_PREFIX) */
-    size_t dn = 0;
-    if (cu.cuModuleGetGlobal(&dp, &dn, mod, LTC_GPU_DSM_PREFIX "k_mma") == CUDA_SUCCESS && dn == 4) cu.cuMemcpyDtoH(&dyn, dp, 4);
-    printf("k_mma: %u bytes of dynamic shared memory\n", dyn);
-    if (dyn && cu.cuFuncSetAttribute(fn, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, (int)dyn)) {
-        printf("cuFuncSetAttribute(%u bytes of dynamic shared memory) failed\n", dyn);
+    encode = (RtCuTensorMapEncodeTiled)dlsym(lib, "cuTensorMapEncodeTiled");
+    CUdevice dev; CUcontext ctx;
+    if (cu.cuInit(0) || cu.cuDeviceGet(&dev, 0) || cu.cuDevicePrimaryCtxRetain(&ctx, dev) || cu.cuCtxSetCurrent(ctx)) {
+        printf("no GPU\n");
         return 2;
     }
     int bad = 0;
-    int64_t shapes[][3] = {{1, 1, 1}, {7, 33, 37}, {130, 129, 72}, {257, 300, 64}, {64, 128, 5}, {300, 200, 1000}, {128, 128, 32}};
-    for (int i = 0; i < 7; i++) bad += run(fn, shapes[i][0], shapes[i][1], shapes[i][2], 0);
-    bad += run(fn, 4096, 4096, 4096, 1);
-    bad += run(fn, 8192, 3072, 1024, 1);   /* the qkv GEMM of the B4 S2048 E1024 layer */
-    bad += run(fn, 8192, 1024, 4096, 1);   /* its second FFN GEMM */
+    for (int v = 1; v < argc; v++) {
+        FILE *f = fopen(argv[v], "rb");
+        if (!f) return 2;
+        fseek(f, 0, SEEK_END); long n = ftell(f); rewind(f);
+        char *img = malloc(n);
+        if (fread(img, 1, n, f) != (size_t)n) return 2;
+        fclose(f);
+        CUmodule mod; CUfunction fn;
+        if (cu.cuModuleLoadData(&mod, img) || cu.cuModuleGetFunction(&fn, mod, "k_mma")) { printf("%s: no module\n", argv[v]); return 2; }
+        CUdeviceptr dp;    /* the kernel's dynamic shared memory (plan/gpu_abi.h LTC_GPU_DSM_PREFIX), tensor maps */
+        size_t dn = 0;
+        dyn = tma = 0;
+        if (cu.cuModuleGetGlobal(&dp, &dn, mod, LTC_GPU_DSM_PREFIX "k_mma") == CUDA_SUCCESS && dn == 4) cu.cuMemcpyDtoH(&dyn, dp, 4);
+        if (cu.cuModuleGetGlobal(&dp, &dn, mod, LTC_GPU_TMA_PREFIX "k_mma") == CUDA_SUCCESS && dn == 4) cu.cuMemcpyDtoH(&tma, dp, 4);
+        if (tma && !encode) { printf("the driver has no cuTensorMapEncodeTiled\n"); return 2; }
+        printf("== %s: k_mma: %u bytes of dynamic shared memory, tensor maps %#x\n", argv[v], dyn, tma);
+        if (dyn && cu.cuFuncSetAttribute(fn, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, (int)dyn)) {
+            printf("cuFuncSetAttribute(%u bytes of dynamic shared memory) failed\n", dyn);
+            return 2;
+        }
+        int64_t shapes[][3] = {{1, 1, 1}, {7, 33, 37}, {130, 129, 72}, {257, 300, 64}, {64, 128, 5}, {300, 200, 1000},
+                               {128, 128, 32}, {1000, 520, 136}, {129, 256, 8}, {2, 3000, 4104}};
+        for (int i = 0; i < 10; i++) bad += run(fn, shapes[i][0], shapes[i][1], shapes[i][2], 0);
+        bad += run(fn, 4096, 4096, 4096, 1);
+        bad += run(fn, 8192, 3072, 1024, 1);   /* the qkv GEMM of the B4 S2048 E1024 layer */
+        bad += run(fn, 8192, 1024, 4096, 1);   /* its second FFN GEMM */
+        cu.cuModuleUnload(mod);
+        free(img);
+    }
     printf("mma_check: %d failed\n", bad);
     return bad != 0;
 }
