@@ -70,8 +70,10 @@ typedef struct LtcGpuKernel {
  * boxes of LTC_GPU_TMA_KBOX elements of K by the rows the global gives,
  * 128-byte swizzle, zero fill out of bounds.  A is buffer 0 [M rows of K,
  * row stride lda = dims[3]], W is buffer 1 [N rows of K, stride K]; M, N,
- * K = dims[0..2].  The device encodes both maps for each launch when
- * ltc_tma_usable() below holds, and passes zeroed maps otherwise; the
+ * K = dims[0..2].  A value of 0 asks for no maps (zeroed ones are passed:
+ * the kernel's TMA path is not compiled).  The device encodes both maps
+ * for each launch when ltc_tma_usable() below holds, and passes zeroed
+ * maps otherwise; the
  * kernel takes its TMA path under the same test, its other loads
  * otherwise.  The device fails the launch when an encode it owes fails. */
 #define LTC_GPU_TMA_PREFIX "ltc_tma_"

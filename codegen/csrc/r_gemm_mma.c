@@ -288,13 +288,39 @@ static void epilogue(Cs *c, int rm, int rn, const char *rowbase, const char *col
  * published as ltc_dsm_<name> (the runtime sets the function's limit and
  * launches with it; sm_80's branch publishes 0); launch bounds ask for two
  * groups per SM (<= 128 registers), which WG_STAGES 3 leaves room for. */
+/* Is the TMA path rendered?  Only with LTC_CUDA_GEMM_TMA=1 until it has
+ * run on a GPU (tests/device/mma_check, scripts/gpu-check.sh): written
+ * 2026-12-07, no device machine could be started that session. */
+static bool wg_tma(void) {
+    const char *e = getenv("LTC_CUDA_GEMM_TMA");
+    return e && strcmp(e, "1") == 0;
+}
+
+/* The stages in shared memory: WG_STAGES with TMA (LTC_CUDA_GEMM_STAGES
+ * for tuning studies), two for the cp.async path alone. */
 static int wg_stages(void) {
-    const char *e = getenv("LTC_CUDA_GEMM_STAGES");   /* tuning studies (tests/device/mma_check) */
+    if (!wg_tma()) return 2;
+    const char *e = getenv("LTC_CUDA_GEMM_STAGES");
     int n = e && *e ? atoi(e) : WG_STAGES;
     return n < 2 ? 2 : n > 6 ? 6 : n;
 }
 
 static int wg_dsm(void) { return wg_stages() * WG_STAGE + 1024; }
+
+/* The 4 wgmma (k16 steps) of the stage at shared address sW + stage *
+ * WG_STAGE, committed as one group: the warpgroup's 64 rows of A, the 128
+ * rows of W. */
+static void wg_products(StrBuf *o, const char *stage, const char *mma) {
+    sb_printf(o, "            ltc_wg_fence();\n"
+                 "#pragma unroll\n"
+                 "            for (int ks = 0; ks < %d; ks++) {\n"
+                 "                const u64 da = ltc_wg_desc_sw(sW + %s * %du + (u32)wg * 8192u + ks * 32u);\n"
+                 "                const u64 db = ltc_wg_desc_sw(sW + %s * %du + %du + ks * 32u);\n"
+                 "                ltc_wgmma_%s(&acc[0][0][0], da, db);\n"
+                 "            }\n"
+                 "            ltc_wg_commit();\n",
+              WG_KB / 16, stage, WG_STAGE, stage, WG_STAGE, WG_HALF, mma);
+}
 
 static void wgmma_loop(Cs *c) {
     const KernelSpec *s = c->s;
@@ -308,14 +334,10 @@ static void wgmma_loop(Cs *c) {
                  "    const u32 sF = ltc_smem(ltc_bars), sE = sF + %du;\n"
                  "    const int wg = warp >> 2;\n", 8 * ns);
     /* the device's test (plan/gpu_abi.h ltc_tma_usable), on the same dims */
-    /* The TMA path is rendered only with LTC_CUDA_GEMM_TMA=1 until it has
-     * run on a GPU (tests/device/mma_check, scripts/gpu-check.sh): written
-     * 2026-12-07, no device machine could be started that session. */
-    const char *use_tma = getenv("LTC_CUDA_GEMM_TMA");
-    if (!use_tma || strcmp(use_tma, "1") != 0)
+    if (!wg_tma())
         sb_puts(o, "    const bool tma = false;\n");
     else
-    sb_puts(o, "    const bool tma = vec && M > 0 && N > 0 && K > 0 && M < 2147483648ll && N < 2147483648ll &&\n"
+        sb_puts(o, "    const bool tma = vec && M > 0 && N > 0 && K > 0 && M < 2147483648ll && N < 2147483648ll &&\n"
                "                     K < 2147483584ll && K % 8 == 0 && lda >= K && lda < (1ll << 38);\n");
     sb_printf(o, "    if (tma && tid == 0) {\n"
                  "        for (int i = 0; i < %d; i++) { ltc_mb_init(sF + 8u * i, 1u); ltc_mb_init(sE + 8u * i, 8u); }\n"
@@ -347,16 +369,10 @@ static void wgmma_loop(Cs *c) {
                  "          __syncwarp();\n"
                  "          u32 prev = 0;\n"
                  "          for (i64 kt = 0; kt < nk; kt++) {\n"
-                 "            ltc_mb_wait(sF + 8u * cs, cph);\n"
-                 "            ltc_wg_fence();\n"
-                 "#pragma unroll\n"
-                 "            for (int ks = 0; ks < %d; ks++) {\n"
-                 "                const u64 da = ltc_wg_desc_sw(sW + cs * %du + (u32)wg * 8192u + ks * 32u);\n"
-                 "                const u64 db = ltc_wg_desc_sw(sW + cs * %du + %du + ks * 32u);\n"
-                 "                ltc_wgmma_%s(&acc[0][0][0], da, db);\n"
-                 "            }\n"
-                 "            ltc_wg_commit();\n"
-                 "            ltc_wg_wait1();\n"
+                 "            ltc_mb_wait(sF + 8u * cs, cph);\n",
+              2 * WG_HALF, WG_STAGE, WG_KB, WG_HALF, WG_KB, ns, ns);
+    wg_products(o, "cs", mma);
+    sb_printf(o, "            ltc_wg_wait1();\n"
                  "            if (kt > 0) {\n"
                  "                if (lane == 0) ltc_mb_arrive(sE + 8u * prev);\n"
                  "                if (tid == 0 && kt - 1 + %d < nk) produce(kt - 1 + %d);\n"
@@ -368,8 +384,7 @@ static void wgmma_loop(Cs *c) {
                  "          ltc_wg_wait0();\n"
                  "          if (nk > 0 && lane == 0) ltc_mb_arrive(sE + 8u * prev);\n"
                  "        } else {\n",
-              2 * WG_HALF, WG_STAGE, WG_KB, WG_HALF, WG_KB, ns, ns, WG_KB / 16, WG_STAGE, WG_STAGE, WG_HALF, mma, ns,
-              ns, ns);
+              ns, ns, ns);
     /* the cp.async path: a stage: A rows at 0, W rows at WG_HALF; 128 rows x 8 chunks each */
     sb_printf(o, "        auto load = [&](int st, i64 k0) {\n"
                  "#pragma unroll\n"
@@ -401,20 +416,12 @@ static void wgmma_loop(Cs *c) {
                  "            ltc_cp_wait0();\n"
                  "            ltc_fence_async();\n"
                  "            __syncthreads();\n"
-                 "            if (kt + 1 < nk) load((int)(cur ^ 1u), (kt + 1) * %d);\n"
-                 "            ltc_wg_fence();\n"
-                 "#pragma unroll\n"
-                 "            for (int ks = 0; ks < %d; ks++) {\n"
-                 "                const u64 da = ltc_wg_desc_sw(sW + cur * %du + (u32)wg * 8192u + ks * 32u);\n"
-                 "                const u64 db = ltc_wg_desc_sw(sW + cur * %du + %du + ks * 32u);\n"
-                 "                ltc_wgmma_%s(&acc[0][0][0], da, db);\n"
-                 "            }\n"
-                 "            ltc_wg_commit();\n"
-                 "            ltc_wg_wait0();\n"
+                 "            if (kt + 1 < nk) load((int)(cur ^ 1u), (kt + 1) * %d);\n", WG_KB);
+    wg_products(o, "cur", mma);
+    sb_puts(o, "            ltc_wg_wait0();\n"
                  "        }\n"
                  "        __syncthreads();   /* the next tile's copies overwrite the stages */\n"
-                 "        }\n",
-              WG_KB, WG_KB / 16, WG_STAGE, WG_STAGE, WG_HALF, mma);
+                 "        }\n");
 }
 
 int cs_gemm_mma(Cs *c, LtcDiag *d) {
@@ -432,15 +439,16 @@ int cs_gemm_mma(Cs *c, LtcDiag *d) {
         return diag_set(d, s->loc, "%s backend: %s: tensor-core GEMM with mixed dtypes", c->dl->name, s->name);
     if (!matmul) {
         /* the dynamic shared memory per target (plan/gpu_abi.h:
-         * LTC_GPU_DSM_PREFIX); the tensor maps' boxes and parameters in
-         * every target (LTC_GPU_TMA_PREFIX: A and W boxes of 128 rows) */
+         * LTC_GPU_DSM_PREFIX); the tensor maps' parameters in every target
+         * and their boxes (LTC_GPU_TMA_PREFIX: A and W boxes of 128 rows;
+         * 0, no maps, when the TMA path is not rendered) */
         sb_printf(o, "\n#if defined(__CUDA_ARCH_FEAT_SM90_ALL)\n"
                      "extern \"C\" __device__ unsigned " LTC_GPU_DSM_PREFIX "%s = %du;\n"
                      "#else\n"
                      "extern \"C\" __device__ unsigned " LTC_GPU_DSM_PREFIX "%s = 0u;\n"
                      "#endif\n"
                      "extern \"C\" __device__ unsigned " LTC_GPU_TMA_PREFIX "%s = %uu;\n",
-                  s->name, wg_dsm(), s->name, s->name, (unsigned)MB << 16 | NB);
+                  s->name, wg_dsm(), s->name, s->name, wg_tma() ? (unsigned)MB << 16 | NB : 0u);
         c->extra_params = ", const __grid_constant__ ltc_tmap ltc_tA, const __grid_constant__ ltc_tmap ltc_tB";
         c->min_groups = "LTC_WG_MINB";   /* sm_90a: two groups per SM (the preamble) */
     }
