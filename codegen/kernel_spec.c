@@ -45,6 +45,7 @@ bool kernel_spec_node(const Node *n, const char *family, KernelSpec *s, const ch
         s->act = n->a.act;
         s->bias = (n->a.flags & LINEAR_BIAS) != 0;
         s->residual = (n->a.flags & LINEAR_RES) != 0;
+        s->res_mul = s->residual && (n->a.flags & LINEAR_RES_MUL) != 0;
         break;
     case OP_SDPA:
         s->causal = n->a.causal;
@@ -178,7 +179,7 @@ void kernel_spec_print(const Plan *p, const KernelSpec *s, StrBuf *o) {
     StrBuf f = {0};
     if (s->act) { sb_printf(&f, "act %s", op_info[s->act].name); first = false; }
     if (s->bias) put_flag(&f, &first, "bias");
-    if (s->residual) put_flag(&f, &first, "residual");
+    if (s->residual) put_flag(&f, &first, s->res_mul ? "residual multiply" : "residual");
     if (s->stores_sum) put_flag(&f, &first, "stores the sum");
     if (s->causal) put_flag(&f, &first, "causal");
     if (s->mask) put_flag(&f, &first, s->mask == 1 ? "bool mask" : "additive mask");

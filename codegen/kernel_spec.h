@@ -39,7 +39,7 @@ typedef struct KsEltwise {
 #define CP_MAXLEAD 6
 typedef struct KsCopy { int nlead; } KsCopy;
 
-/* GEMM: C[M,N] = act(A[M,K] B[K,N] + bias) + residual. */
+/* GEMM: C[M,N] = act(A[M,K] B[K,N] + bias) + residual (or * residual: res_mul). */
 typedef struct KsGemm {
     int     kind;           /* 0 linear (B = W^T, W [N,K]), 1 matmul (B [.., K, N]) */
     bool    qkv;            /* qkv_linear: C written head-split [P, L.., H, S, Dh] */
@@ -79,6 +79,7 @@ typedef struct KernelSpec {
     /* specialisation */
     int         act;            /* activation op (fused linear), 0 = none */
     bool        bias, residual, causal, stores_sum, training;
+    bool        res_mul;        /* fused linear: the residual multiplies (y = act(..) * r) */
     bool        weight;         /* norm: has a weight input */
     int         mask;           /* attention: 0 none, 1 bool keep-mask, 2 additive float */
     int64_t     head_dim, value_dim, group;   /* attention: D, Dv, query heads per kv head */

@@ -2,7 +2,7 @@
  * step (the `gemm` family), and the bind-time packing of a linear's
  * weight (`gemm_pack`).
  *
- *   C[M,N] = act(A[M,K] . B[K,N] + bias) + residual
+ *   C[M,N] = act(A[M,K] . B[K,N] + bias) + residual   (or * residual: res_mul)
  *
  * with B = W^T for linear (W [N,K], constant dims) and B as given for
  * matmul (batch dims merged to two, broadcast as stride 0).  A linear's

@@ -5,7 +5,7 @@
  * points, so a fusion never changes a value the interpreter computes. */
 #include "ir/ir_internal.h"
 
-/* ---- fused_linear: y = act(x.W^T + b) + r -------------------------------------- */
+/* ---- fused_linear: y = act(x.W^T + b) + r, or * r ------------------------------- */
 int shape_fused_linear(Node *n, LtcDiag *d) {
     Node *x = n->in[0], *w = n->in[1];
     int want = 2 + !!(n->a.flags & LINEAR_BIAS) + !!(n->a.flags & LINEAR_RES);
@@ -24,6 +24,8 @@ int shape_fused_linear(Node *n, LtcDiag *d) {
     }
     if ((n->a.flags & LINEAR_RES) && !shape_eq(&n->in[i]->shape, &n->shape))
         return diag_set(d, n->loc, "fused_linear: residual shape differs from the output");
+    if ((n->a.flags & LINEAR_RES_MUL) && !(n->a.flags & LINEAR_RES))
+        return diag_set(d, n->loc, "fused_linear: a residual multiply without a residual");
     if (n->a.act && !(n->a.act > 0 && n->a.act < OP_COUNT && (op_info[n->a.act].flags & OPF_ACTIVATION)))
         return diag_set(d, n->loc, "fused_linear: act %d is not an activation", n->a.act);
     return 0;
@@ -38,6 +40,7 @@ int interp_fused_linear(const KCtx *k, LtcDiag *d) {
     int i = 2;
     const float *b = (n->a.flags & LINEAR_BIAS) ? k->in[i++] : NULL;
     const float *res = (n->a.flags & LINEAR_RES) ? k->in[i] : NULL;
+    const bool mul = (n->a.flags & LINEAR_RES_MUL) != 0;
     ref_linear(k->in[0], k->in[1], b, y, M, K, N);
     /* Same rounding points as the unfused ops: after the GEMM(+bias), after
      * the activation; the caller rounds the final sum. */
@@ -46,7 +49,7 @@ int interp_fused_linear(const KCtx *k, LtcDiag *d) {
     for (size_t e = 0; e < k->numel; e++) {
         float v = round_to_dtype(n->dtype, y[e]);
         if (n->a.act) v = round_to_dtype(n->dtype, (float)ref_unary((Op)n->a.act, &none, v));
-        if (res) v = v + res[e];
+        if (res) v = mul ? v * res[e] : v + res[e];
         y[e] = v;
     }
     (void)d;

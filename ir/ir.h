@@ -125,6 +125,8 @@ enum {
     ADDNORM_HAS_SUM = 1 << 2,   /* [ADD_NORM] an ADD_NORM_SUM companion reads the stored sum */
     LINEAR_BIAS     = 1 << 0,   /* [FUSED_LINEAR] has a bias input */
     LINEAR_RES      = 1 << 1,   /* [FUSED_LINEAR] has a residual input */
+    LINEAR_RES_MUL  = 1 << 2,   /* [FUSED_LINEAR] the residual multiplies instead of adding
+                                 * (SwiGLU's silu(x.Wg^T) * x.Wu^T, folded into the up GEMM) */
 };
 
 typedef struct OpInfo {

@@ -223,7 +223,7 @@ void cpu_tune(Backend *b, KernelSpec *s);
 typedef struct GemmCfg {
     int  kind;          /* 0 linear (B = W^T), 1 matmul (B = [..,K,N]) */
     bool packed;        /* W is a PARAM: prepacked panels (BUF_PACKED) */
-    bool has_bias, has_res;
+    bool has_bias, has_res, res_mul;   /* res_mul: C = act(..) * residual */
     bool qkv;           /* qkv_linear: output written head-split [P, L.., H, S, Dh] */
     bool scatter;       /* qkv with Dh % vw != 0: per-lane C addresses */
     int  act;

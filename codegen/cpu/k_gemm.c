@@ -1,6 +1,6 @@
 /* k_gemm.c: linear, fused_linear and matmul as one BLIS-style GEMM.
  *
- *   C[M,N] = act(A[M,K] . B[K,N] + bias) + residual
+ *   C[M,N] = act(A[M,K] . B[K,N] + bias) + residual   (or * residual: res_mul)
  *
  * with B = W^T for linear (W [N,K]) and B as given for matmul.  The
  * micro-kernel keeps an mr x nr block of C in registers (8 x 48 floats =
@@ -44,6 +44,7 @@ static int gemm_cfg(const KernelSpec *ks, GemmCfg *g, LtcDiag *d) {
     g->packed = ks->gemm.packed;
     g->has_bias = ks->bias;
     g->has_res = ks->residual;
+    g->res_mul = ks->res_mul;
     g->qkv = ks->gemm.qkv;
     g->scatter = t->scatter;
     g->act = ks->act;
@@ -194,9 +195,10 @@ static LLVMValueRef gen_ukr(Cg *c, const GemmCfg *g, const char *name) {
                 LLVMValueRef x = cg_get(c, c->vf, acc[r][v]);
                 if (g->has_bias) x = LLVMBuildFAdd(b, x, bvec[v], "");
                 x = cg_act(c, g->act, x);
-                if (g->has_res)
-                    x = LLVMBuildFAdd(b, x, cg_ldv(c, dt, cg_gep(c, et, rrow, cg_i64c(c, v * g->vw)),
-                                                   m[r][v], NULL), "");
+                if (g->has_res) {
+                    LLVMValueRef rv = cg_ldv(c, dt, cg_gep(c, et, rrow, cg_i64c(c, v * g->vw)), m[r][v], NULL);
+                    x = g->res_mul ? LLVMBuildFMul(b, x, rv, "") : LLVMBuildFAdd(b, x, rv, "");
+                }
                 cg_set(c, acc[r][v], x);
             }
         }

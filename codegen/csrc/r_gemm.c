@@ -1,6 +1,6 @@
 /* r_gemm.c: the gemm and gemm_pack families in C (every dialect).
  *
- *   C[M,N] = act(A[M,K] . B[K,N] + bias) + residual
+ *   C[M,N] = act(A[M,K] . B[K,N] + bias) + residual   (or * residual: res_mul)
  *
  * One group per tile; a tile is a row slot and a block of NB = 64 columns
  * (matmul: of one batch entry, or every block of it when N is symbolic):
@@ -109,7 +109,7 @@ void cs_gemm_epilogue(Cs *c, const char *ind, const char *acc) {
         sb_printf(o, "%sv = %s;\n", ind, a.s ? a.s : "v");
         sb_free(&a);
     }
-    if (s->residual) sb_printf(o, "%sv += %s;\n", ind, cs_ld(c, ft, "R", "row * ldr + col"));
+    if (s->residual) sb_printf(o, "%sv %s= %s;\n", ind, s->res_mul ? "*" : "+", cs_ld(c, ft, "R", "row * ldr + col"));
     if (s->gemm.qkv)
         sb_printf(o, "%sconst i64 e = col %% qE;\n%s%s;\n", ind, ind,
                   cs_st(c, ft, "C", "(row / qS) * qLs + (row % qS) * qDh + (col / qE) * qPs + (e / qDh) * qHs + e % qDh", "v"));

@@ -1,7 +1,7 @@
 /* r_gemm_mma.c: the gemm family on tensor cores, for dialects with
  * `has_mma` (CUDA C, sm_80 and later), when A and B are bf16 or f16.
  *
- *   C[M,N] = act(A[M,K] . B[K,N] + bias) + residual     (fp32 accumulation)
+ *   C[M,N] = act(A[M,K] . B[K,N] + bias) + residual (or * residual)   (fp32 accumulation)
  *
  * Elements are 16 bits in memory (u16: A, B, bias, residual and C all of
  * the kernel's dtype); the preamble's ltc_bf16_f / ltc_f_bf16 (round to
@@ -221,7 +221,7 @@ static void epilogue(Cs *c, int rm, int rn, const char *rowbase, const char *col
         sb_printf(o, "                v = %s;\n", a.s ? a.s : "v");
         sb_free(&a);
     }
-    if (s->residual) sb_printf(o, "                v += %s(R[row * ldr + col]);\n", ld);
+    if (s->residual) sb_printf(o, "                v %s= %s(R[row * ldr + col]);\n", s->res_mul ? "*" : "+", ld);
     sb_puts(o, "                vv[e & 1] = v;\n"
                "              }\n");
     /* the pair as one 4-byte store where both land side by side, 4-byte

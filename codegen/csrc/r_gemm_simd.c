@@ -3,7 +3,7 @@
  * later: simdgroup_float8x8 with simdgroup_load / _multiply_accumulate /
  * _store).
  *
- *   C[M,N] = act(A[M,K] . B[K,N] + bias) + residual     (fp32 accumulation)
+ *   C[M,N] = act(A[M,K] . B[K,N] + bias) + residual (or * residual)   (fp32 accumulation)
  *
  * The blocking and the tune are r_gemm.c's (csrc_tune_in treats both
  * alike): a tile is a row slot and a column block of NB = 64 (cs_gemm_tile),

@@ -1,12 +1,15 @@
 /* epilogue.c: fold what follows a LINEAR into its GEMM.
  *
- *   linear(x, W[, b]) [+ b'] [act] [+ r]  ->  fused_linear(x, W, [b], [r])
- *   y = act(x.W^T + b) + r
+ *   linear(x, W[, b]) [+ b'] [act] [+ r | * r]  ->  fused_linear(x, W, [b], [r])
+ *   y = act(x.W^T + b) + r      or      y = act(x.W^T + b) * r
  *
  * b' is a rank-1 tensor of the output width (a bias the script added by
  * hand); act is any OPF_ACTIVATION op; r has exactly y's shape (a
- * residual).  Each folded intermediate must have the next step as its
- * only user: a value somebody else reads has to be stored anyway. */
+ * residual; multiplied: SwiGLU's up projection times silu of the gate's,
+ * which is itself a fused_linear with act silu, so the FFN's element-wise
+ * work all lands in GEMM epilogues).  Each folded intermediate must have
+ * the next step as its only user: a value somebody else reads has to be
+ * stored anyway. */
 #include "ir/passes/passes.h"
 #include "ir/ir_internal.h"
 
@@ -16,7 +19,7 @@
 
 /* ---- the pass ------------------------------------------------------------------- */
 static bool is_epilogue_op(const Node *u) {
-    return u->op == OP_ADD || (op_info[u->op].flags & OPF_ACTIVATION);
+    return u->op == OP_ADD || u->op == OP_MUL || (op_info[u->op].flags & OPF_ACTIVATION);
 }
 
 /* Report why nothing after `cur` can be folded when it has several users. */
@@ -59,13 +62,15 @@ static int try_epilogue(PassCtx *c, Node *lin) {
         act = u->op; cur = u;
         len += snprintf(what + len, sizeof what - (size_t)len, " + %s %%%d", op_info[u->op].name, u->id);
     } else why_not(c, lin, cur, "activation");
-    if ((u = pass_sole_user(c, cur)) && u->op == OP_ADD && u->dtype == cur->dtype) {
+    bool res_mul = false;
+    if ((u = pass_sole_user(c, cur)) && (u->op == OP_ADD || u->op == OP_MUL) && u->dtype == cur->dtype) {
         Node *o = other(u, cur);
         if (o != cur && shape_eq(&o->shape, &cur->shape) && o->dtype == cur->dtype) {
-            res = o; cur = u;
-            len += snprintf(what + len, sizeof what - (size_t)len, " + residual add %%%d", u->id);
+            res = o; cur = u; res_mul = u->op == OP_MUL;
+            len += snprintf(what + len, sizeof what - (size_t)len, " + residual %s %%%d", res_mul ? "multiply" : "add",
+                            u->id);
         }
-    } else why_not(c, lin, cur, "residual add");
+    } else why_not(c, lin, cur, "residual add or multiply");
     (void)len;
     if (cur == lin) return 0;
 
@@ -75,7 +80,7 @@ static int try_epilogue(PassCtx *c, Node *lin) {
     Node *ins[4]; int nin = 0;
     ins[nin++] = lin->in[0]; ins[nin++] = lin->in[1];
     if (bias) { ins[nin++] = bias; a.flags |= LINEAR_BIAS; }
-    if (res)  { ins[nin++] = res;  a.flags |= LINEAR_RES; }
+    if (res)  { ins[nin++] = res;  a.flags |= LINEAR_RES | (res_mul ? LINEAR_RES_MUL : 0); }
     Node *f = pass_emit(c, OP_FUSED_LINEAR, ins, nin, &a, lin->loc);
     if (!f) return 0;
     pass_fused(c, P, "%s -> fused_linear", what);

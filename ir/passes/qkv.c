@@ -182,6 +182,32 @@ static int try_group(PassCtx *c, Node *first, bool *done, int ndone) {
                                         && dim_eq(W[i]->shape.d[0], W[0]->shape.d[0])));
         H = h; Dh = dh;
     }
+    if (!split) {
+        /* Case 3 leaves out a linear whose only user is an activation: the
+         * epilogue pass folds that into the linear's own GEMM (SwiGLU's gate;
+         * its product with the up projection then folds into the up GEMM),
+         * which saves a pass over the output and the slice copies, where a
+         * wider GEMM saves only a second read of x. */
+        int kept = 0;
+        for (int i = 0; i < n; i++) {
+            Node *u = pass_sole_user(c, grp[i]);
+            if (u && (op_info[u->op].flags & OPF_ACTIVATION)) {
+                pass_missed(c, P_, "linears %s: %%%d keeps its own GEMM, for its %s epilogue", ids, grp[i]->id,
+                            op_info[u->op].name);
+                continue;
+            }
+            grp[kept] = grp[i]; W[kept] = W[i]; B[kept] = B[i];
+            kept++;
+        }
+        if (kept < 2) return 0;
+        if (kept < n) {
+            n = kept;
+            first = grp[0];
+            x = first->in[0];
+            loc = first->loc;
+            list_ids(ids, sizeof ids, grp, n);
+        }
+    }
     Node *wc = cat_of(c, W, n, loc);
     Node *bc = B[0] ? cat_of(c, B, n, loc) : NULL;
     if (!wc || (B[0] && !bc)) return 0;

@@ -12,7 +12,7 @@ static void linear_case(int64_t M, int64_t N, int64_t K, bool param, int bias, i
     int nin = 2;
     if (bias) in[nin++] = h_param(1, (int64_t[]){N});
     if (res) in[nin++] = h_input(2, (int64_t[]){M, N}, DT_F32);
-    Attr a = {.flags = (bias ? 1 : 0) | (res ? 2 : 0), .act = act};
+    Attr a = {.flags = (bias ? LINEAR_BIAS : 0) | (res ? LINEAR_RES : 0) | (res == 2 ? LINEAR_RES_MUL : 0), .act = act};
     Node *y = h_emit(act || res ? OP_FUSED_LINEAR : OP_LINEAR, in, act || res ? nin : 2 + bias, &a);
     h_check(y, 1e-5);
 }
@@ -41,6 +41,10 @@ Test(cpu_gemm, fused_epilogues) {
         linear_case(15, 64, 64, true, 1, 0, acts[i]);
     }
     linear_case(20, 33, 17, true, 0, 1, OP_RELU);
+    /* res 2: the residual multiplies (SwiGLU's silu(gate) * up) */
+    linear_case(37, 70, 300, true, 0, 2, OP_SILU);
+    linear_case(15, 64, 64, true, 1, 2, 0);
+    linear_case(5, 7, 0, true, 0, 2, OP_SILU);   /* K = 0: silu(0) * r = 0 */
 }
 
 Test(cpu_gemm, big_k_blocks) {

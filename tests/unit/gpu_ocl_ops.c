@@ -22,7 +22,8 @@ TestSuite(GPU_SUITE, .init = o_setup, .fini = o_teardown, .timeout = 900);
 #define N(...) (Node *[]){__VA_ARGS__}
 
 /* ---- gemm, gemm_pack ------------------------------------------------------------------ */
-static void linear(int64_t M, int64_t Nn, int64_t K, bool param, bool bias, bool res, int act) {
+/* res: 0 none, 1 added, 2 multiplied (SwiGLU's epilogue) */
+static void linear(int64_t M, int64_t Nn, int64_t K, bool param, bool bias, int res, int act) {
     o_fresh();
     Node *x = o_input(2, D(M, K), DT_F32);
     Node *w = param ? o_param(2, D(Nn, K)) : o_input(2, D(Nn, K), DT_F32);
@@ -30,7 +31,7 @@ static void linear(int64_t M, int64_t Nn, int64_t K, bool param, bool bias, bool
     int nin = 2;
     if (bias) in[nin++] = o_param(1, D(Nn));
     if (res) in[nin++] = o_input(2, D(M, Nn), DT_F32);
-    Attr a = {.flags = (bias ? LINEAR_BIAS : 0) | (res ? LINEAR_RES : 0), .act = act};
+    Attr a = {.flags = (bias ? LINEAR_BIAS : 0) | (res ? LINEAR_RES : 0) | (res == 2 ? LINEAR_RES_MUL : 0), .act = act};
     bool fused = act || res;
     o_check(o_emit(fused ? OP_FUSED_LINEAR : OP_LINEAR, in, fused ? nin : 2 + bias, &a), 1e-5);
 }
@@ -51,6 +52,7 @@ Test(GPU_SUITE, gemm_unpacked_weight) {
 Test(GPU_SUITE, gemm_epilogues) {
     int acts[] = {0, OP_RELU, OP_GELU, OP_SILU, OP_SIGMOID, OP_TANH};
     for (int i = 0; i < 6; i++) linear(37, 70, 61, true, true, true, acts[i]);
+    linear(37, 70, 61, true, false, 2, OP_SILU);
 }
 
 Test(GPU_SUITE, gemm_qkv_head_split) {

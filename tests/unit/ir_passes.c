@@ -360,18 +360,46 @@ static void b_swiglu(Graph *g, void *ctx) {
     ir_add_output(g, linear(g, e2(g, OP_MUL, gate, up, A0()), w[2], NULL));
 }
 
+/* Two plain linears on one x, both outputs of the graph. */
+static void b_two_linears(Graph *g, void *ctx) {
+    Node **w = ctx;
+    Node *x = ir_input(g, "x", DT_F32, &(Shape){3, {fx.B, fx.S, C(8)}}, (SrcLoc){0});
+    ir_add_output(g, linear(g, x, w[0], NULL));
+    ir_add_output(g, e1(g, OP_NEG, linear(g, x, w[1], NULL), A0()));
+}
+
 Test(qkv, concatenated_with_slices, .init = setup, .fini = teardown) {
-    Node *w[3] = {param(shp(2, C(12), C(8))), param(shp(2, C(12), C(8))), param(shp(2, C(8), C(12)))};
+    Node *w[2] = {param(shp(2, C(12), C(8))), param(shp(2, C(5), C(8)))};
     FusionReport r = {0};
-    Graph *g = check(b_swiglu, w, NULL, &r);
+    Graph *g = check(b_two_linears, w, NULL, &r);
     cr_expect_eq(count_op(g, OP_SLICE), 2, "%s", r.text.s);
     cr_expect_eq(count_op(g, OP_CAT), 1);
     cr_expect(has(&r, "one linear on concatenated weights + 2 slices"), "%s", r.text.s);
     sb_free(&r.text);
 }
 
+/* SwiGLU: the gate keeps its own GEMM (its silu is an epilogue), and the
+ * product with the up projection folds into it as a residual multiply:
+ * two GEMMs, no slice, no element-wise kernel. */
+Test(qkv, swiglu_in_epilogues, .init = setup, .fini = teardown) {
+    Node *w[3] = {param(shp(2, C(12), C(8))), param(shp(2, C(12), C(8))), param(shp(2, C(8), C(12)))};
+    FusionReport r = {0};
+    Graph *g = check(b_swiglu, w, NULL, &r);
+    cr_expect_eq(count_op(g, OP_SLICE) + count_op(g, OP_CAT) + count_op(g, OP_SILU) + count_op(g, OP_MUL), 0,
+                 "%s", r.text.s);
+    cr_expect_eq(count_op(g, OP_FUSED_LINEAR), 1);
+    for (int i = 0; i < g->nnodes; i++)
+        if (g->nodes[i]->op == OP_FUSED_LINEAR) {
+            cr_expect_eq(g->nodes[i]->a.act, (int)OP_SILU);
+            cr_expect_eq(g->nodes[i]->a.flags, LINEAR_RES | LINEAR_RES_MUL);
+        }
+    cr_expect(has(&r, "keeps its own GEMM, for its silu epilogue"), "%s", r.text.s);
+    cr_expect(has(&r, "residual multiply"), "%s", r.text.s);
+    sb_free(&r.text);
+}
+
 /* ==== epilogue ================================================================= */
-typedef struct EpiCfg { Op act; bool hand_bias, residual, extra_user; } EpiCfg;
+typedef struct EpiCfg { Op act; bool hand_bias; int residual; bool extra_user; } EpiCfg;   /* residual: 1 add, 2 mul */
 static Node *eW, *eb;
 
 static void b_epi(Graph *g, void *ctx) {
@@ -383,7 +411,7 @@ static void b_epi(Graph *g, void *ctx) {
     if (c->act) y = e1(g, c->act, y, A0());
     if (c->residual) {
         Node *r = ir_input(g, "r", DT_F32, &(Shape){3, {fx.B, fx.S, C(10)}}, (SrcLoc){0});
-        y = e2(g, OP_ADD, y, r, A0());
+        y = c->residual == 2 ? e2(g, OP_MUL, r, y, A0()) : e2(g, OP_ADD, y, r, A0());
     }
     ir_add_output(g, y);
 }
@@ -394,17 +422,18 @@ Test(epilogue, fused_linear_forms, .init = setup, .fini = teardown) {
     Op acts[] = {0, OP_RELU, OP_GELU, OP_SILU, OP_SIGMOID, OP_TANH};
     for (int a = 0; a < 6; a++)
         for (int hb = 0; hb <= 1; hb++)
-            for (int res = 0; res <= 1; res++) {
+            for (int res = 0; res <= 2; res++) {
                 if (!acts[a] && !hb && !res) continue;
                 FusionReport r = {0};
                 EpiCfg c = {acts[a], hb, res, false};
                 Graph *g = check(b_epi, &c, NULL, &r);
                 cr_expect_eq(count_op(g, OP_FUSED_LINEAR), 1, "act %d hb %d res %d\n%s", a, hb, res, r.text.s);
-                cr_expect_eq(count_op(g, OP_LINEAR) + count_op(g, OP_ADD), 0);
+                cr_expect_eq(count_op(g, OP_LINEAR) + count_op(g, OP_ADD) + count_op(g, OP_MUL), 0);
                 for (int i = 0; i < g->nnodes; i++)
                     if (g->nodes[i]->op == OP_FUSED_LINEAR) {
                         cr_expect_eq(g->nodes[i]->a.act, (int)acts[a]);
-                        cr_expect_eq(g->nodes[i]->a.flags, 1 | (res ? 2 : 0));
+                        cr_expect_eq(g->nodes[i]->a.flags,
+                                     LINEAR_BIAS | (res ? LINEAR_RES : 0) | (res == 2 ? LINEAR_RES_MUL : 0));
                     }
                 sb_free(&r.text);
             }
