@@ -552,8 +552,13 @@ static int cu_launch(RtDevice *d, const void *kernel, void *const *ptrs, int nbu
     for (int j = 0; j < LTC_GPU_MAX_BUFS; j++)
         l.bufs[j] = j < nbufs && ptrs[j] ? (CuDevPtr)(uintptr_t)ptrs[j] : c->dummy;
     if (k->tma) {
+        /* the encode wants the context current (CUDA_ERROR_INVALID_CONTEXT
+         * otherwise, measured on an H100 with driver 580), and launches are
+         * only queued here: the context is pushed at the flush */
+        if (push(c, err, errlen) != 0) return -1;
         CuResult st = rt_cu_tma_gemm_maps((RtCuTensorMapEncodeTiled)c->cu.TensorMapEncodeTiled, k->tma, l.bufs[0],
                                           l.bufs[1], l.args.dims, l.maps);
+        pop(c);
         if (st != 0) {
             char buf[32];
             return rt_fail(err, errlen, "kernel '%s': cuTensorMapEncodeTiled (M %lld N %lld K %lld lda %lld): %s",

@@ -38,10 +38,11 @@ case "${1:-}" in
     cc -O2 -o gpu-run/mma_cubin tests/device/mma_cubin.c -I/usr/local/cuda/include -L/usr/local/cuda/lib64 -lnvrtc \
        -Wl,-rpath,/usr/local/cuda/lib64
     gpu-run/mma_cubin gpu-run/mma.cu gpu-run/mma.cubin
-    # variants for the timing study: the TMA path (LTC_CUDA_GEMM_TMA=1, not
-    # yet the default) at pipeline depths 3, 2, 4 (LTC_CUDA_GEMM_STAGES)
-    for v in tma:STAGES=3 s2:STAGES=2 s4:STAGES=4; do
-      env LTC_CUDA_GEMM_TMA=1 "LTC_CUDA_GEMM_${v#*:}" LTC_MMA_DUMP="gpu-run/mma_${v%%:*}.cu" build/tests/unit_gpu_nvrtc --filter 'gpu_nvrtc/mma*' >>gpu-run/mma.log 2>&1
+    # variants for the timing study: the cp.async path alone
+    # (LTC_CUDA_GEMM_TMA=0), the TMA path at pipeline depths 3 and 4
+    # (LTC_CUDA_GEMM_STAGES; the default is 2)
+    for v in async:TMA=0 s3:STAGES=3 s4:STAGES=4; do
+      env "LTC_CUDA_GEMM_${v#*:}" LTC_MMA_DUMP="gpu-run/mma_${v%%:*}.cu" build/tests/unit_gpu_nvrtc --filter 'gpu_nvrtc/mma*' >>gpu-run/mma.log 2>&1
       gpu-run/mma_cubin "gpu-run/mma_${v%%:*}.cu" "gpu-run/mma_${v%%:*}.cubin"
     done
     cc -O2 -std=gnu11 -I. -I/usr/local/cuda/include -o gpu-run/mma_check tests/device/mma_check.c runtime/cuda_tma.c -ldl -lm
@@ -71,7 +72,7 @@ case "${1:-}" in
     echo "gpu-check: replay exit $rc in $(( ($(date +%s%N) - t0) / 1000000 )) ms" | tee -a "$out/replay.log"
     tail -5 "$out/replay.log"
     # (a timeout: a pipeline that waits on a barrier nothing completes hangs)
-    timeout 150 gpu-run/mma_check gpu-run/mma.cubin gpu-run/mma_tma.cubin gpu-run/mma_s2.cubin gpu-run/mma_s4.cubin \
+    timeout 150 gpu-run/mma_check gpu-run/mma.cubin gpu-run/mma_async.cubin gpu-run/mma_s3.cubin gpu-run/mma_s4.cubin \
       2>&1 | tee "$out/mma.log" || rc=$?
     export LTC_POISON_OUTPUTS=1
     t0=$(date +%s%N)

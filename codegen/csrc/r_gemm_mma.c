@@ -45,7 +45,7 @@ enum { MB = CS_MMA_MB, NB = CS_MMA_NB, KB = CS_MMA_KB, SA = 40, SBT = 136 };
 /* the wgmma loop's stages: KB 64, A and W halves of 128 rows x 128 bytes,
  * WG_STAGES of them (TMA; the cp.async path uses two) and 1024 bytes to
  * align them */
-enum { WG_KB = LTC_GPU_TMA_KBOX, WG_HALF = MB * WG_KB * 2, WG_STAGE = 2 * WG_HALF, WG_STAGES = 3 };
+enum { WG_KB = LTC_GPU_TMA_KBOX, WG_HALF = MB * WG_KB * 2, WG_STAGE = 2 * WG_HALF, WG_STAGES = 2 };
 
 bool cs_gemm_is_mma(const KernelSpec *s) {
     DType t = s->nin >= 2 ? s->in_dtypes[0] : DT_F32;
@@ -282,22 +282,28 @@ static void epilogue(Cs *c, int rm, int rn, const char *rowbase, const char *col
  *
  * Measured on an H200 (tests/device/mma_check, 4096^3): the cp.async path
  * ran at 311 TFLOP/s, where an unswizzled layout with KB = 32 ran at 155
- * at any pipeline depth, and mma.sync at 140-221.
+ * at any pipeline depth, and mma.sync at 140-221; on an H100 the TMA
+ * path at 464 (wg_tma below).
  *
  * The stages are dynamic shared memory (more than the 48 KB of static),
  * published as ltc_dsm_<name> (the runtime sets the function's limit and
  * launches with it; sm_80's branch publishes 0); launch bounds ask for two
- * groups per SM (<= 128 registers), which WG_STAGES 3 leaves room for. */
-/* Is the TMA path rendered?  Only with LTC_CUDA_GEMM_TMA=1 until it has
- * run on a GPU (tests/device/mma_check, scripts/gpu-check.sh): written
- * 2026-12-07, no device machine could be started that session. */
+ * groups per SM (<= 128 registers), which WG_STAGES 2 (66560 bytes)
+ * leaves room for. */
+/* Is the TMA path rendered?  Yes, unless LTC_CUDA_GEMM_TMA=0 (the
+ * cp.async path alone, for comparisons).  Measured on an H100
+ * (tests/device/mma_check, 2026-12-07; TFLOP/s at 4096^3, 8192x3072x1024,
+ * 8192x1024x4096): cp.async alone 331 / 225 / 323; TMA with 2 stages 464 /
+ * 283 / 463, 3 stages 456 / 255 / 471, 4 stages 427 / 207 / 430. */
 static bool wg_tma(void) {
     const char *e = getenv("LTC_CUDA_GEMM_TMA");
-    return e && strcmp(e, "1") == 0;
+    return !(e && strcmp(e, "0") == 0);
 }
 
 /* The stages in shared memory: WG_STAGES with TMA (LTC_CUDA_GEMM_STAGES
- * for tuning studies), two for the cp.async path alone. */
+ * for tuning studies), two for the cp.async path alone.  Two groups per SM
+ * either way (the registers: 127 of them x 256 threads), so more stages
+ * only lengthen the prologue; 2 measured best (above). */
 static int wg_stages(void) {
     if (!wg_tma()) return 2;
     const char *e = getenv("LTC_CUDA_GEMM_STAGES");
