@@ -236,6 +236,20 @@ static LLVMValueRef ceil_div(Cg *c, LLVMValueRef a, int64_t k) {
     return LLVMBuildSDiv(c->b, LLVMBuildAdd(c->b, a, cg_i64c(c, k - 1), ""), cg_i64c(c, k), "");
 }
 
+/* k-pair panels (bf16 dot products): K rounded up to even (a panel holds
+ * Ke / 2 pairs), and the slot of B(k, col) in a panel [Ke/2][nr][2]:
+ * (k / 2) 2 nr + 2 col + (k & 1).  One definition for the prepack, the
+ * per-block pack of matmul and the GEMM's panel stride. */
+static LLVMValueRef kpair_even(Cg *c, LLVMValueRef k) {
+    return LLVMBuildAnd(c->b, LLVMBuildAdd(c->b, k, cg_i64c(c, 1), ""), cg_i64c(c, -2), "");
+}
+static LLVMValueRef kpair_slot(Cg *c, const GemmCfg *g, LLVMValueRef k, LLVMValueRef col) {
+    LLVMBuilderRef b = c->b;
+    return LLVMBuildAdd(b, LLVMBuildMul(b, LLVMBuildSDiv(b, k, cg_i64c(c, 2), ""), cg_i64c(c, 2 * g->nr), ""),
+                        LLVMBuildAdd(b, LLVMBuildMul(b, col, cg_i64c(c, 2), ""), LLVMBuildSRem(b, k, cg_i64c(c, 2), ""), ""),
+                        "");
+}
+
 /* Pack B(k, col) for k in [kc0, kc0+kcl), col in [j0, j0 + np*nr) into
  * bp[jp][k - kc0][nr] (panel stride kc*nr), zero past N. */
 static void gen_pack_block(Cg *c, const GemmCfg *g, LLVMValueRef bp, LLVMValueRef B,
@@ -247,15 +261,11 @@ static void gen_pack_block(Cg *c, const GemmCfg *g, LLVMValueRef bp, LLVMValueRe
         /* bp[jp][k/2][col][k&1] = B(kc0 + k, col) as bf16 bits, zero past N
          * and past kcl (an odd last k's partner) */
         LLVMTypeRef i16 = LLVMInt16TypeInContext(c->ctx);
-        LLVMValueRef kce = LLVMBuildMul(b, LLVMBuildSDiv(b, LLVMBuildAdd(b, kcl, cg_i64c(c, 1), ""), cg_i64c(c, 2), ""),
-                                        cg_i64c(c, 2), "");
+        LLVMValueRef kce = kpair_even(c, kcl);
         LLVMValueRef jp = cg_for(c, &lj, cg_i64c(c, 0), np, cg_i64c(c, 1));
         LLVMValueRef col0 = LLVMBuildAdd(b, j0, LLVMBuildMul(b, jp, cg_i64c(c, g->nr), ""), "");
         LLVMValueRef pan = cg_gep(c, i16, bp, LLVMBuildMul(b, jp, cg_i64c(c, (int64_t)g->kc * g->nr), ""));
         LLVMValueRef k = cg_for(c, &lk, cg_i64c(c, 0), kce, cg_i64c(c, 1));
-        LLVMValueRef dst = cg_gep(c, i16, pan, LLVMBuildAdd(b, LLVMBuildMul(b, LLVMBuildSDiv(b, k, cg_i64c(c, 2), ""),
-                                                                            cg_i64c(c, 2 * g->nr), ""),
-                                                           LLVMBuildSRem(b, k, cg_i64c(c, 2), ""), ""));
         LLVMValueRef kok = LLVMBuildICmp(b, LLVMIntSLT, k, kcl, "");
         LLVMValueRef kg = LLVMBuildAdd(b, kc0, LLVMBuildSelect(b, kok, k, cg_i64c(c, 0), ""), "");
         CgLoop lc;
@@ -266,8 +276,7 @@ static void gen_pack_block(Cg *c, const GemmCfg *g, LLVMValueRef bp, LLVMValueRe
         LLVMValueRef at = g->kind == 1 ? LLVMBuildAdd(b, LLVMBuildMul(b, kg, ldb, ""), safe, "")
                                        : LLVMBuildAdd(b, LLVMBuildMul(b, safe, K, ""), kg, "");
         LLVMValueRef x = cg_load(c, i16, cg_gep(c, i16, B, at), 2);
-        cg_store(c, LLVMBuildSelect(b, ok, x, LLVMConstInt(i16, 0, 0), ""),
-                 cg_gep(c, i16, dst, LLVMBuildMul(b, cc, cg_i64c(c, 2), "")), 2);
+        cg_store(c, LLVMBuildSelect(b, ok, x, LLVMConstInt(i16, 0, 0), ""), cg_gep(c, i16, pan, kpair_slot(c, g, k, cc)), 2);
         cg_endfor(c, &lc);
         cg_endfor(c, &lk);
         cg_endfor(c, &lj);
@@ -399,7 +408,7 @@ int cpu_gen_gemm(Cg *c, const KernelSpec *pk, LtcDiag *d) {
     if (g.packed) {
         /* prepacked: [panel][K][nr] (k pairs: [panel][Ke/2][nr][2], Ke = K rounded up to even) */
         LLVMValueRef panel = LLVMBuildSDiv(b, col, cg_i64c(c, g.nr), "");
-        LLVMValueRef kp = g.kpairs ? LLVMBuildAnd(b, LLVMBuildAdd(b, K, cg_i64c(c, 1), ""), cg_i64c(c, -2), "") : K;
+        LLVMValueRef kp = g.kpairs ? kpair_even(c, K) : K;
         bpan = cg_gep(c, pt, B, LLVMBuildMul(b, LLVMBuildAdd(b, LLVMBuildMul(b, panel, kp, ""), kc0, ""),
                                              cg_i64c(c, g.nr), ""));
     } else {
@@ -456,7 +465,7 @@ int cpu_gen_gemm_pack(Cg *c, const KernelSpec *pk, LtcDiag *d) {
          * and at k = K when K is odd; panel stride Ke nr (Ke = K rounded up
          * to even: Ke nr 2 bytes <= the K nr 4 the lowering allocates) */
         LLVMTypeRef i16 = LLVMInt16TypeInContext(c->ctx);
-        LLVMValueRef Ke = LLVMBuildAnd(b, LLVMBuildAdd(b, K, cg_i64c(c, 1), ""), cg_i64c(c, -2), "");
+        LLVMValueRef Ke = kpair_even(c, K);
         LLVMValueRef pan = cg_gep(c, i16, P, LLVMBuildMul(b, LLVMBuildMul(b, t, Ke, ""), cg_i64c(c, g.nr), ""));
         CgLoop lc;
         LLVMValueRef cc = cg_for(c, &lc, cg_i64c(c, 0), cg_i64c(c, g.nr), cg_i64c(c, 1));
@@ -466,10 +475,7 @@ int cpu_gen_gemm_pack(Cg *c, const KernelSpec *pk, LtcDiag *d) {
         LLVMValueRef k = cg_for(c, &lk, cg_i64c(c, 0), Ke, cg_i64c(c, 1));
         LLVMValueRef ok = LLVMBuildAnd(b, cok, LLVMBuildICmp(b, LLVMIntSLT, k, K, ""), "");
         LLVMValueRef x = cg_load(c, i16, cg_gep(c, i16, wrow, LLVMBuildSelect(b, ok, k, cg_i64c(c, 0), "")), 2);
-        LLVMValueRef at = LLVMBuildAdd(b, LLVMBuildMul(b, LLVMBuildSDiv(b, k, cg_i64c(c, 2), ""), cg_i64c(c, 2 * g.nr), ""),
-                                       LLVMBuildAdd(b, LLVMBuildMul(b, cc, cg_i64c(c, 2), ""),
-                                                    LLVMBuildSRem(b, k, cg_i64c(c, 2), ""), ""), "");
-        cg_store(c, LLVMBuildSelect(b, ok, x, LLVMConstInt(i16, 0, 0), ""), cg_gep(c, i16, pan, at), 2);
+        cg_store(c, LLVMBuildSelect(b, ok, x, LLVMConstInt(i16, 0, 0), ""), cg_gep(c, i16, pan, kpair_slot(c, &g, k, cc)), 2);
         cg_endfor(c, &lk);
         cg_endfor(c, &lc);
         cg_endfor(c, &lt);
