@@ -5,9 +5,9 @@
  *
  * b' is a rank-1 tensor of the output width (a bias the script added by
  * hand); act is any OPF_ACTIVATION op; r has exactly y's shape (a
- * residual; multiplied: SwiGLU's up projection times silu of the gate's,
- * which is itself a fused_linear with act silu, so the FFN's element-wise
- * work all lands in GEMM epilogues).  Each folded intermediate must have
+ * residual; multiplied: SwiGLU's silu of the gate projection times the up
+ * projection, the gate's GEMM reading the up GEMM's output, so the FFN's
+ * element-wise work all lands in a GEMM epilogue).  Each folded intermediate must have
  * the next step as its only user: a value somebody else reads has to be
  * stored anyway. */
 #include "ir/passes/passes.h"

@@ -185,7 +185,7 @@ static int try_group(PassCtx *c, Node *first, bool *done, int ndone) {
     if (!split) {
         /* Case 3 leaves out a linear whose only user is an activation: the
          * epilogue pass folds that into the linear's own GEMM (SwiGLU's gate;
-         * its product with the up projection then folds into the up GEMM),
+         * its product with the up projection folds into the same epilogue),
          * which saves a pass over the output and the slice copies, where a
          * wider GEMM saves only a second read of x. */
         int kept = 0;
