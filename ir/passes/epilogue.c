@@ -7,9 +7,9 @@
  * hand); act is any OPF_ACTIVATION op; r has exactly y's shape (a
  * residual; multiplied: SwiGLU's silu of the gate projection times the up
  * projection, the gate's GEMM reading the up GEMM's output, so the FFN's
- * element-wise work all lands in a GEMM epilogue).  Each folded intermediate must have
- * the next step as its only user: a value somebody else reads has to be
- * stored anyway. */
+ * element-wise work all lands in a GEMM epilogue).  Each folded
+ * intermediate must have the next step as its only user: a value somebody
+ * else reads has to be stored anyway. */
 #include "ir/passes/passes.h"
 #include "ir/ir_internal.h"
 
