@@ -16,6 +16,7 @@
 #include "codegen/kernel_spec.h"
 #include "codegen/lower.h"
 #include "ir/passes/passes.h"
+#include "plan/kernel_contract.h"
 #include "support/safetensors.h"
 #include "support/tempfiles.h"
 
@@ -99,8 +100,23 @@ static const char *sibling_path(Driver *d, const char *path, const char *ext) {
     return arena_printf(&d->arena, "%.*s.%s", (int)n, path, ext);
 }
 
+/* Why kernel k of p stands where it does, for the report's per-kernel
+ * lines: made by a fusion pass (the lines above say which), run only when
+ * the weights are bound, or alone for its family's reason
+ * (plan/kernel_families.def). */
+static const char *kernel_why(const Plan *p, int k) {
+    const PlanKernel *pk = &p->kernels[k];
+    bool per_call = false;
+    for (int i = 0; i < p->nsteps && !per_call; i++) per_call = p->steps[i].kernel == k;
+    if (!per_call) return "at bind time: computed from parameters alone";
+    if (pk->node && (op_info[pk->node->op].flags & OPF_FUSED)) return "fused (above)";
+    const KernelFamily *kf = kf_find(pk->family);
+    return kf && kf->alone ? kf->alone : "?";
+}
+
 /* After the fusion report: what the backend makes of each entry, its
- * kernels by family, or the node it does not generate and why. */
+ * kernels by family (then one line per kernel: its node and why it stands
+ * alone or what fused it), or the node it does not generate and why. */
 static int kernels_report(Driver *d, Backend *b, Graph **entries, int n, StrBuf *text, LtcDiag *diag) {
     for (int i = 0; i < n; i++) {
         Plan *p;
@@ -125,6 +141,13 @@ static int kernels_report(Driver *d, Backend *b, Graph **entries, int n, StrBuf 
             sb_printf(text, "%s%s %d", k ? ", " : "", p->kernels[k].family, cnt);
         }
         sb_puts(text, ")\n");
+        sb_puts(text, ";   per kernel (node ids of the graph after every pass, as --emit ir and plan):\n");
+        for (int k = 0; k < p->nkernels; k++) {
+            const Node *nd = p->kernels[k].node;
+            sb_printf(text, ";   k%-3d %-16s", k, p->kernels[k].family);
+            if (nd) sb_printf(text, " %s %%%d", op_info[nd->op].name, nd->id);
+            sb_printf(text, ": %s\n", kernel_why(p, k));
+        }
     }
     return 0;
 }

@@ -39,9 +39,10 @@ typedef struct KernelFamily {
     const char *name;
     int nbufs_min, nbufs_max, ndims_min, ndims_max, nconsts;
     KfFootprint footprint;
+    const char *alone;      /* why an unfused kernel of the family stands alone (the fusion report) */
 } KernelFamily;
 
-#define KF(name, b0, b1, d0, d1, nc, fn) int fn(const KfStep *s, int64_t *need, char *why, size_t n);
+#define KF(name, b0, b1, d0, d1, nc, fn, alone) int fn(const KfStep *s, int64_t *need, char *why, size_t n);
 #include "plan/kernel_families.def"
 #undef KF
 

@@ -398,7 +398,7 @@ int kf_toy_rowsum(const KfStep *s, int64_t *need, char *why, size_t n) {
 
 /* ---- the table ----------------------------------------------------------------------------- */
 static const KernelFamily families[] = {
-#define KF(name, b0, b1, d0, d1, nc, fn) {#name, b0, b1, d0, d1, nc, fn},
+#define KF(name, b0, b1, d0, d1, nc, fn, alone) {#name, b0, b1, d0, d1, nc, fn, alone},
 #include "plan/kernel_families.def"
 #undef KF
 };

@@ -19,7 +19,7 @@
 TestSuite(backend_ops, .init = ph_setup, .fini = ph_teardown, .timeout = 600);
 
 static const char *const families[] = {
-#define KF(name, nbmin, nbmax, ndmin, ndmax, nc, fp) #name,
+#define KF(name, nbmin, nbmax, ndmin, ndmax, nc, fp, alone) #name,
 #include "plan/kernel_families.def"
 #undef KF
 };
