@@ -73,9 +73,9 @@ typedef struct LtcGpuKernel {
  * K = dims[0..2].  A value of 0 asks for no maps (zeroed ones are passed:
  * the kernel's TMA path is not compiled).  The device encodes both maps
  * for each launch when ltc_tma_usable() below holds, and passes zeroed
- * maps otherwise; the
- * kernel takes its TMA path under the same test, its other loads
- * otherwise.  The device fails the launch when an encode it owes fails. */
+ * maps otherwise; the kernel takes its TMA path under the same test, its
+ * other loads otherwise.  The device fails the launch when an encode it
+ * owes fails. */
 #define LTC_GPU_TMA_PREFIX "ltc_tma_"
 #define LTC_GPU_TMA_KBOX 64         /* K elements per box row: 128 bytes, the swizzle span */
 #define LTC_GPU_TMA_MAP_BYTES 128

@@ -283,7 +283,7 @@ static void epilogue(Cs *c, int rm, int rn, const char *rowbase, const char *col
  * Measured on an H200 (tests/device/mma_check, 4096^3): the cp.async path
  * ran at 311 TFLOP/s, where an unswizzled layout with KB = 32 ran at 155
  * at any pipeline depth, and mma.sync at 140-221; on an H100 the TMA
- * path at 464 (wg_tma below).
+ * path at 456-464 (wg_tma below).
  *
  * The stages are dynamic shared memory (more than the 48 KB of static),
  * published as ltc_dsm_<name> (the runtime sets the function's limit and
@@ -292,9 +292,10 @@ static void epilogue(Cs *c, int rm, int rn, const char *rowbase, const char *col
  * leaves room for. */
 /* Is the TMA path rendered?  Yes, unless LTC_CUDA_GEMM_TMA=0 (the
  * cp.async path alone, for comparisons).  Measured on an H100
- * (tests/device/mma_check, 2026-12-07; TFLOP/s at 4096^3, 8192x3072x1024,
- * 8192x1024x4096): cp.async alone 331 / 225 / 323; TMA with 2 stages 464 /
- * 283 / 463, 3 stages 456 / 255 / 471, 4 stages 427 / 207 / 430. */
+ * (tests/device/mma_check, 2026-12-07, two runs; TFLOP/s at 4096^3,
+ * 8192x3072x1024, 8192x1024x4096): cp.async alone 331-332 / 225-226 /
+ * 323-326; TMA with 2 stages 456-464 / 277-283 / 452-463, 3 stages 456-457
+ * / 254-255 / 468-471, 4 stages 422-427 / 206-207 / 427-430.  So 2. */
 static bool wg_tma(void) {
     const char *e = getenv("LTC_CUDA_GEMM_TMA");
     return !(e && strcmp(e, "0") == 0);
